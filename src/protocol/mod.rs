@@ -1,0 +1,336 @@
+//! The wire protocol between the SDK and `acscalling-service`: identifiers, token claims,
+//! call/participant states, end reasons and the signaling messages (JSON over WebSocket).
+//!
+//! This module is plain data (serde) with no I/O, so the service compiles it too
+//! (`service/src/main.rs` includes this file by path) and both halves always agree.
+//! Bump [`PROTOCOL_VERSION`] on any incompatible change.
+
+use serde::{Deserialize, Serialize};
+
+pub mod identifier;
+pub use identifier::Identifier;
+
+/// Version of the signaling protocol spoken on the WebSocket.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The raw id of the echo bot: a server-side participant that plays back what it hears.
+pub const ECHO_BOT_ID: &str = "8:echo123";
+
+/// Number of receive audio slots a client offers (the SFU forwards the loudest speakers
+/// into them). The client's first audio m-line (mid "0") is sendrecv; the others are recvonly.
+pub const AUDIO_SLOTS: usize = 3;
+
+/// Scope a token must carry to use calling.
+pub const SCOPE_VOIP: &str = "voip";
+
+/// Timeouts from the ACS documentation, in seconds.
+pub mod timeouts {
+    /// Reconnect/removal of a participant with no media or signaling.
+    pub const PARTICIPANT_REMOVAL_SECS: u64 = 120;
+    /// Add or remove a modality (start/stop video or screen sharing).
+    pub const MODALITY_SECS: u64 = 40;
+    /// Call transfer.
+    pub const TRANSFER_SECS: u64 = 60;
+    /// 1:1 call establishment.
+    pub const ONE_TO_ONE_SETUP_SECS: u64 = 85;
+    /// Group call establishment.
+    pub const GROUP_SETUP_SECS: u64 = 85;
+    /// PSTN call establishment.
+    pub const PSTN_SETUP_SECS: u64 = 115;
+    /// Promote a 1:1 call to a group call.
+    pub const PROMOTE_SECS: u64 = 115;
+}
+
+/// Claims of an access token (JWT, HS256, signed by the service's access key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// Raw id of the user, e.g. `8:acs:<uuid>`.
+    pub sub: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// Issued at, seconds since the Unix epoch.
+    pub iat: u64,
+    /// Space-separated scopes; calling needs `voip`.
+    pub scope: String,
+    /// Unique token id, used for revocation.
+    pub jti: String,
+}
+
+/// Call state, numbered as in ACS (2 = Incoming, as ACS numbers it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(i32)]
+pub enum CallState {
+    None = 0,
+    EarlyMedia = 1,
+    Incoming = 2,
+    Connecting = 3,
+    Ringing = 4,
+    Connected = 5,
+    LocalHold = 6,
+    Disconnecting = 7,
+    Disconnected = 8,
+    InLobby = 9,
+    RemoteHold = 10,
+}
+
+/// Participant state, numbered as in ACS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(i32)]
+pub enum ParticipantState {
+    Idle = 0,
+    EarlyMedia = 1,
+    Connecting = 2,
+    Connected = 3,
+    Hold = 4,
+    InLobby = 5,
+    Disconnected = 6,
+    Ringing = 7,
+}
+
+/// Why a call ended or a participant left: a SIP-like code plus a subcode, as ACS reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct EndReason {
+    pub code: i32,
+    pub subcode: i32,
+}
+
+impl EndReason {
+    pub const fn new(code: i32, subcode: i32) -> Self {
+        Self { code, subcode }
+    }
+    /// This side hung up.
+    pub const LOCAL_HANGUP: EndReason = EndReason::new(0, 0);
+    /// The other side of a 1:1 call hung up (or the last other participant left).
+    pub const REMOTE_HANGUP: EndReason = EndReason::new(0, 4097);
+    /// A participant was removed from the call by another participant.
+    pub const REMOVED: EndReason = EndReason::new(0, 5300);
+    /// The call was ended for everyone by a participant.
+    pub const ENDED_FOR_EVERYONE: EndReason = EndReason::new(0, 5000);
+    /// The callee declined.
+    pub const DECLINED: EndReason = EndReason::new(603, 0);
+    /// The caller cancelled before the callee answered.
+    pub const CANCELLED: EndReason = EndReason::new(487, 0);
+    /// Nobody answered before the setup timeout.
+    pub const NO_ANSWER: EndReason = EndReason::new(408, 10004);
+    /// The media connection could not be set up in time.
+    pub const MEDIA_TIMEOUT: EndReason = EndReason::new(408, 10005);
+    /// The participant sent neither media nor signaling for 120 s.
+    pub const INACTIVE: EndReason = EndReason::new(408, 10006);
+    /// The callee is not connected to the service.
+    pub const UNAVAILABLE: EndReason = EndReason::new(480, 10037);
+    /// The callee id does not exist.
+    pub const NOT_FOUND: EndReason = EndReason::new(404, 0);
+    /// The token is missing, forged, revoked or expired.
+    pub const UNAUTHORIZED: EndReason = EndReason::new(401, 0);
+    /// The token lacks the `voip` scope or the action is not allowed.
+    pub const FORBIDDEN: EndReason = EndReason::new(403, 0);
+    /// The request was malformed.
+    pub const BAD_REQUEST: EndReason = EndReason::new(400, 0);
+    /// The call is full.
+    pub const CALL_FULL: EndReason = EndReason::new(403, 10110);
+    /// The connection to the service was lost or could not be made.
+    pub const SERVICE_UNAVAILABLE: EndReason = EndReason::new(503, 0);
+    /// Media (ICE/DTLS) failed.
+    pub const MEDIA_FAILED: EndReason = EndReason::new(500, 10007);
+    /// An internal error in the service.
+    pub const INTERNAL: EndReason = EndReason::new(500, 0);
+}
+
+/// A participant as the service describes it in rosters.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ParticipantInfo {
+    /// Raw identifier (`8:acs:…`, `4:+…`, `8:echo123`).
+    pub id: String,
+    pub display_name: String,
+    pub state: ParticipantState,
+    pub muted: bool,
+    /// Set when `state` is `Disconnected`: why the participant left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+}
+
+/// Messages from the SDK to the service. Requests carry `req`, echoed in the [`ServerMessage::Response`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First message on a connection: authenticates the agent.
+    Hello {
+        protocol: u32,
+        token: String,
+        display_name: String,
+    },
+    /// Start a call to `targets` (raw ids). `call_id` is chosen by the client (UUID).
+    /// `offer_sdp` is the client's WebRTC offer to the SFU.
+    StartCall {
+        req: u64,
+        call_id: String,
+        targets: Vec<String>,
+        offer_sdp: String,
+    },
+    /// Accept an incoming call with this client's offer to the SFU.
+    Accept {
+        req: u64,
+        call_id: String,
+        offer_sdp: String,
+    },
+    /// Decline an incoming call.
+    Reject { req: u64, call_id: String },
+    /// Leave the call (or end it for everyone).
+    HangUp {
+        req: u64,
+        call_id: String,
+        for_everyone: bool,
+    },
+    /// Report this participant's mute state.
+    SetMuted {
+        req: u64,
+        call_id: String,
+        muted: bool,
+    },
+    /// Put the call on hold (local hold) or resume it.
+    SetHold {
+        req: u64,
+        call_id: String,
+        hold: bool,
+    },
+    /// Replace the connection's token before it expires.
+    RefreshToken { req: u64, token: String },
+    /// Keep-alive.
+    Ping { req: u64 },
+}
+
+/// Messages from the service to the SDK.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Reply to `Hello`: the agent is authenticated.
+    Welcome {
+        user_id: String,
+        server_version: String,
+        protocol: u32,
+    },
+    /// Reply to a request. `error` is set when it failed.
+    Response {
+        req: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorBody>,
+        /// The SFU's answer for `StartCall`/`Accept`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer_sdp: Option<String>,
+    },
+    /// Somebody calls this user.
+    IncomingCall {
+        call_id: String,
+        caller: ParticipantInfo,
+        /// Everyone else already in (or invited to) the call, caller excluded.
+        others: Vec<String>,
+    },
+    /// The service's view of the call for this participant changed.
+    CallState {
+        call_id: String,
+        state: CallState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_reason: Option<EndReason>,
+    },
+    /// The full roster of the call (everyone but the receiver), sent when joining.
+    Roster {
+        call_id: String,
+        participants: Vec<ParticipantInfo>,
+    },
+    /// One participant was added or changed (state, mute, end reason).
+    ParticipantUpdated {
+        call_id: String,
+        participant: ParticipantInfo,
+    },
+    /// One participant left the roster; `participant.end_reason` says why.
+    ParticipantRemoved {
+        call_id: String,
+        participant: ParticipantInfo,
+    },
+    /// Which participant's audio sits in which receive slot (index = slot).
+    AudioSlots {
+        call_id: String,
+        slots: Vec<Option<String>>,
+    },
+    /// The token will expire soon; send `RefreshToken`.
+    TokenExpiring { expires_in_secs: u64 },
+    /// A fatal error for the connection (the service closes it afterwards).
+    Error { error: ErrorBody },
+}
+
+/// An error from the service: an end reason plus a human-readable message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub code: i32,
+    pub subcode: i32,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(reason: EndReason, message: impl Into<String>) -> Self {
+        Self {
+            code: reason.code,
+            subcode: reason.subcode,
+            message: message.into(),
+        }
+    }
+    pub fn reason(&self) -> EndReason {
+        EndReason::new(self.code, self.subcode)
+    }
+}
+
+/// REST: body of `POST /identities` response and `POST /identities/{id}/token` response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdentityResponse {
+    pub id: String,
+}
+
+/// REST: body of a token response.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub id: String,
+    pub token: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_on: u64,
+}
+
+/// REST: body of a token request (`POST /identities/{id}/token`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct TokenRequest {
+    /// Scopes; `["voip"]` when empty.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Lifetime in seconds (60 ..= 86400, default 86400).
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_tagged_json() {
+        let m = ClientMessage::SetMuted {
+            req: 7,
+            call_id: "c".into(),
+            muted: true,
+        };
+        let s = serde_json::to_string(&m).unwrap();
+        assert!(s.contains("\"type\":\"set_muted\""));
+        assert_eq!(serde_json::from_str::<ClientMessage>(&s).unwrap(), m);
+        let st = ServerMessage::CallState {
+            call_id: "c".into(),
+            state: CallState::Connected,
+            end_reason: None,
+        };
+        let s = serde_json::to_string(&st).unwrap();
+        assert_eq!(serde_json::from_str::<ServerMessage>(&s).unwrap(), st);
+    }
+
+    #[test]
+    fn malformed_messages_are_errors_not_panics() {
+        assert!(serde_json::from_str::<ClientMessage>("{\"type\":\"nope\"}").is_err());
+        assert!(serde_json::from_str::<ClientMessage>("not json").is_err());
+    }
+}
