@@ -1,3 +1,6 @@
 //! libacscalling: a voice and video calling SDK with a stable C ABI.
+pub mod client;
+pub mod error;
 pub mod media;
+pub mod signaling;
 pub mod protocol;

@@ -1,0 +1,645 @@
+//! Call: one call of a CallAgent, its state machine, roster and media.
+
+use super::call_agent::{AgentInner, CallAgent};
+use super::events::AgentEvent;
+use super::participant::RemoteParticipant;
+use super::state::{is_terminal, visible_state, CallStateInputs};
+use crate::error::{Error, Result};
+use crate::media::audio::{AudioDevice, AudioEngine, DeviceKind};
+use crate::media::transport::{
+    AudioSender, MediaTransport, TransportConfig, TransportEvents, TransportState,
+};
+use crate::protocol::{
+    timeouts, CallState, ClientMessage, EndReason, Identifier, ParticipantInfo, ParticipantState,
+    AUDIO_SLOTS,
+};
+use crate::signaling::service_error;
+use parking_lot::Mutex;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Who placed the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum CallDirection {
+    Outgoing = 0,
+    Incoming = 1,
+}
+
+/// Options for starting or accepting a call.
+#[derive(Clone, Default)]
+pub struct CallOptions {
+    /// Microphone for this call; `None` = the DeviceManager's selection (or system default).
+    pub microphone: Option<AudioDevice>,
+    /// Speaker for this call; `None` = the DeviceManager's selection (or system default).
+    pub speaker: Option<AudioDevice>,
+    /// Join muted.
+    pub start_muted: bool,
+}
+
+struct Data {
+    state: CallState,
+    server: CallState,
+    media_connected: bool,
+    local_hold: bool,
+    muted: bool,
+    end_reason: EndReason,
+    participants: Vec<RemoteParticipant>,
+}
+
+struct Media {
+    engine: Arc<AudioEngine>,
+    transport: Option<Arc<MediaTransport>>,
+}
+
+pub(crate) struct CallInner {
+    id: u64,
+    call_id: String,
+    direction: CallDirection,
+    agent: Weak<AgentInner>,
+    data: Mutex<Data>,
+    media: Mutex<Option<Media>>,
+    /// Where the audio engine's encoded frames go once the transport exists.
+    sender: Arc<Mutex<Option<AudioSender>>>,
+}
+
+/// A call. Cheap to clone; all clones are the same call.
+#[derive(Clone)]
+pub struct Call(Arc<CallInner>);
+
+/// Receives the transport's events for one call.
+struct CallTransportEvents {
+    call: Weak<CallInner>,
+    engine: Arc<AudioEngine>,
+}
+
+impl TransportEvents for CallTransportEvents {
+    fn on_state(&self, state: TransportState) {
+        if let Some(c) = self.call.upgrade() {
+            Call(c).on_media_state(state);
+        }
+    }
+    fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
+        self.engine.receive_rtp(slot, seq, timestamp, payload);
+    }
+}
+
+fn pick_device(
+    agent: &CallAgent,
+    chosen: Option<AudioDevice>,
+    kind: DeviceKind,
+) -> Result<AudioDevice> {
+    let dm = &agent.0.client.0.device_manager;
+    let dev = chosen.or_else(|| match kind {
+        DeviceKind::Microphone => dm.selected_microphone(),
+        DeviceKind::Speaker => dm.selected_speaker(),
+    });
+    let dev = dev.ok_or_else(|| {
+        Error::Device(format!(
+            "no {} is available: select one (a virtual device works without hardware)",
+            if kind == DeviceKind::Microphone { "microphone" } else { "speaker" }
+        ))
+    })?;
+    if dev.kind() != kind {
+        return Err(Error::InvalidArgument(format!(
+            "'{}' is not a {}",
+            dev.name(),
+            if kind == DeviceKind::Microphone { "microphone" } else { "speaker" }
+        )));
+    }
+    Ok(dev)
+}
+
+impl Call {
+    fn new(agent: &CallAgent, call_id: String, direction: CallDirection, state: CallState) -> Self {
+        Call(Arc::new(CallInner {
+            id: super::next_object_id(),
+            call_id,
+            direction,
+            agent: agent.downgrade(),
+            data: Mutex::new(Data {
+                state,
+                server: state,
+                media_connected: false,
+                local_hold: false,
+                muted: false,
+                end_reason: EndReason::default(),
+                participants: Vec::new(),
+            }),
+            media: Mutex::new(None),
+            sender: Arc::new(Mutex::new(None)),
+        }))
+    }
+
+    pub(crate) fn outgoing(
+        agent: &CallAgent,
+        targets: &[String],
+        options: CallOptions,
+    ) -> Result<Self> {
+        if targets.is_empty() {
+            return Err(Error::InvalidArgument("a call needs at least one participant".into()));
+        }
+        for t in targets {
+            Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        }
+        let call = Call::new(
+            agent,
+            uuid::Uuid::new_v4().to_string(),
+            CallDirection::Outgoing,
+            CallState::None,
+        );
+        call.start_media(agent, options)?;
+        Ok(call)
+    }
+
+    pub(crate) fn incoming(agent: &CallAgent, call_id: String, caller: &ParticipantInfo) -> Self {
+        let call = Call::new(agent, call_id, CallDirection::Incoming, CallState::Incoming);
+        call.0
+            .data
+            .lock()
+            .participants
+            .push(RemoteParticipant::from_info(caller));
+        call
+    }
+
+    /// Opens the devices and starts the audio engine; frames flow once the transport exists.
+    fn start_media(&self, agent: &CallAgent, options: CallOptions) -> Result<()> {
+        let mic = pick_device(agent, options.microphone, DeviceKind::Microphone)?;
+        let spk = pick_device(agent, options.speaker, DeviceKind::Speaker)?;
+        let sender = self.0.sender.clone();
+        let engine = AudioEngine::start(
+            mic,
+            spk,
+            AUDIO_SLOTS,
+            Box::new(move |frame| {
+                if let Some(s) = &*sender.lock() {
+                    s.send(frame);
+                }
+            }),
+        )?;
+        let muted = options.start_muted || self.0.data.lock().muted;
+        engine.set_muted(muted);
+        self.0.data.lock().muted = muted;
+        *self.0.media.lock() = Some(Media {
+            engine: Arc::new(engine),
+            transport: None,
+        });
+        Ok(())
+    }
+
+    fn agent(&self) -> Option<CallAgent> {
+        self.0.agent.upgrade().map(CallAgent)
+    }
+
+    pub(crate) fn begin_outgoing(&self, targets: Vec<String>) {
+        self.set_server_state(CallState::Connecting);
+        let call_id = self.0.call_id.clone();
+        self.establish(move |req, offer_sdp| ClientMessage::StartCall {
+            req,
+            call_id,
+            targets,
+            offer_sdp,
+        });
+    }
+
+    /// Builds the transport, sends the offer (in the message `make` builds) and applies the
+    /// SFU's answer. Any failure ends the call with a reason.
+    fn establish(
+        &self,
+        make: impl FnOnce(u64, String) -> ClientMessage + Send + 'static,
+    ) {
+        let Some(agent) = self.agent() else { return };
+        let call = self.clone();
+        let engine = match &*self.0.media.lock() {
+            Some(m) => m.engine.clone(),
+            None => return,
+        };
+        let rt = agent.0.client.0.handle.clone();
+        rt.spawn(async move {
+            let result: Result<()> = async {
+                let (sig, local_ip) = agent.wait_link().await?;
+                let transport = MediaTransport::new(
+                    TransportConfig {
+                        local_ip,
+                        audio_slots: AUDIO_SLOTS,
+                    },
+                    Arc::new(CallTransportEvents {
+                        call: Arc::downgrade(&call.0),
+                        engine,
+                    }),
+                )
+                .await?;
+                let transport = Arc::new(transport);
+                *call.0.sender.lock() = Some(transport.audio_sender());
+                let ended = {
+                    let mut m = call.0.media.lock();
+                    match m.as_mut() {
+                        Some(m) => {
+                            m.transport = Some(transport.clone());
+                            false
+                        }
+                        None => true,
+                    }
+                };
+                if ended || call.is_ended() {
+                    transport.close().await;
+                    return Ok(());
+                }
+                let offer = transport.create_offer().await?;
+                let reply = sig.request(|req| make(req, offer)).await?;
+                let answer = reply.map_err(service_error)?.ok_or_else(|| {
+                    Error::Internal("the service accepted the call without an SDP answer".into())
+                })?;
+                transport.apply_answer(answer).await?;
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                log::warn!("call {} could not be set up: {e}", call.0.call_id);
+                let reason = match &e {
+                    Error::Service { reason, .. } => *reason,
+                    Error::NotFound(_) => EndReason::NOT_FOUND,
+                    Error::Unauthorized(_) => EndReason::UNAUTHORIZED,
+                    Error::Network(_) | Error::Timeout(_) => EndReason::SERVICE_UNAVAILABLE,
+                    _ => EndReason::MEDIA_FAILED,
+                };
+                call.end(reason);
+            }
+        });
+        self.arm_setup_timeout();
+    }
+
+    fn arm_setup_timeout(&self) {
+        let Some(agent) = self.agent() else { return };
+        let weak = Arc::downgrade(&self.0);
+        agent.0.client.0.handle.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(timeouts::ONE_TO_ONE_SETUP_SECS)).await;
+            let Some(c) = weak.upgrade().map(Call) else { return };
+            let (state, media) = {
+                let d = c.0.data.lock();
+                (d.state, d.media_connected)
+            };
+            if matches!(
+                state,
+                CallState::Connecting | CallState::Ringing | CallState::EarlyMedia
+            ) {
+                let reason = if media {
+                    EndReason::NO_ANSWER
+                } else {
+                    EndReason::MEDIA_TIMEOUT
+                };
+                c.send_hang_up(false);
+                c.end(reason);
+            }
+        });
+    }
+
+    fn on_media_state(&self, state: TransportState) {
+        match state {
+            TransportState::Connected => self.update(|d| d.media_connected = true),
+            TransportState::Failed => {
+                if !self.is_ended() {
+                    self.send_hang_up(false);
+                    self.end(EndReason::MEDIA_FAILED);
+                }
+            }
+            TransportState::Connecting | TransportState::Closed => {}
+        }
+    }
+
+    pub(crate) fn on_server_state(&self, state: CallState, reason: EndReason) {
+        if is_terminal(state) {
+            self.end(reason);
+        } else {
+            self.set_server_state(state);
+        }
+    }
+
+    fn set_server_state(&self, state: CallState) {
+        self.update(|d| d.server = state);
+    }
+
+    /// Changes call data and emits a state event if the visible state changed.
+    fn update(&self, f: impl FnOnce(&mut Data)) {
+        let changed = {
+            let mut d = self.0.data.lock();
+            if is_terminal(d.state) {
+                return;
+            }
+            f(&mut d);
+            let next = visible_state(CallStateInputs {
+                server: d.server,
+                media_connected: d.media_connected,
+                local_hold: d.local_hold,
+            });
+            if next != d.state {
+                d.state = next;
+                Some(next)
+            } else {
+                None
+            }
+        };
+        if let (Some(state), Some(agent)) = (changed, self.agent()) {
+            agent.emit(AgentEvent::CallStateChanged {
+                call: self.clone(),
+                state,
+                reason: EndReason::default(),
+            });
+        }
+    }
+
+    pub(crate) fn on_participant(&self, info: &ParticipantInfo, removed: bool) {
+        let Some(agent) = self.agent() else { return };
+        if info.id == agent.user_id() {
+            return;
+        }
+        let mut events = Vec::new();
+        {
+            let mut d = self.0.data.lock();
+            let existing = d
+                .participants
+                .iter()
+                .position(|p| p.identifier() == info.id);
+            if removed {
+                if let Some(i) = existing {
+                    let p = d.participants.remove(i);
+                    let reason = info.end_reason.unwrap_or_default();
+                    if p.mark_left(reason) {
+                        events.push(AgentEvent::ParticipantStateChanged {
+                            call: self.clone(),
+                            participant: p.clone(),
+                            state: ParticipantState::Disconnected,
+                        });
+                    }
+                    events.push(AgentEvent::ParticipantRemoved {
+                        call: self.clone(),
+                        participant: p,
+                        reason,
+                    });
+                }
+            } else if let Some(i) = existing {
+                let p = d.participants[i].clone();
+                let ch = p.apply(info);
+                if let Some(state) = ch.state {
+                    events.push(AgentEvent::ParticipantStateChanged {
+                        call: self.clone(),
+                        participant: p.clone(),
+                        state,
+                    });
+                }
+                if let Some(muted) = ch.muted {
+                    events.push(AgentEvent::ParticipantMuteChanged {
+                        call: self.clone(),
+                        participant: p,
+                        muted,
+                    });
+                }
+            } else {
+                let p = RemoteParticipant::from_info(info);
+                d.participants.push(p.clone());
+                events.push(AgentEvent::ParticipantAdded {
+                    call: self.clone(),
+                    participant: p,
+                });
+            }
+        }
+        for e in events {
+            agent.emit(e);
+        }
+    }
+
+    /// Ends the call locally with `reason` (idempotent) and releases its media.
+    pub(crate) fn end(&self, reason: EndReason) {
+        {
+            let mut d = self.0.data.lock();
+            if is_terminal(d.state) {
+                return;
+            }
+            d.state = CallState::Disconnected;
+            d.end_reason = reason;
+        }
+        *self.0.sender.lock() = None;
+        let media = self.0.media.lock().take();
+        let agent = self.agent();
+        if let Some(m) = media {
+            m.engine.stop();
+            if let (Some(t), Some(a)) = (m.transport, &agent) {
+                a.0.client.0.handle.spawn(async move { t.close().await });
+            }
+        }
+        if let Some(a) = agent {
+            a.forget_call(self);
+            a.emit(AgentEvent::CallStateChanged {
+                call: self.clone(),
+                state: CallState::Disconnected,
+                reason,
+            });
+        }
+    }
+
+    fn send(&self, make: impl FnOnce(u64, String) -> ClientMessage) {
+        if let Some(agent) = self.agent() {
+            if let super::call_agent::Link::Up(sig, _) = &*agent.0.link.borrow() {
+                let id = self.0.call_id.clone();
+                sig.send(|req| make(req, id));
+            }
+        }
+    }
+
+    fn send_hang_up(&self, for_everyone: bool) {
+        self.send(|req, call_id| ClientMessage::HangUp {
+            req,
+            call_id,
+            for_everyone,
+        });
+    }
+
+    fn is_ended(&self) -> bool {
+        is_terminal(self.0.data.lock().state)
+    }
+
+    fn require_live(&self) -> Result<()> {
+        if self.is_ended() {
+            Err(Error::InvalidState("the call has ended".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    // ---- public API ----
+
+    /// Process-unique id of this object.
+    pub fn object_id(&self) -> u64 {
+        self.0.id
+    }
+    /// The call id shared by every participant.
+    pub fn call_id(&self) -> &str {
+        &self.0.call_id
+    }
+    pub fn direction(&self) -> CallDirection {
+        self.0.direction
+    }
+    pub fn state(&self) -> CallState {
+        self.0.data.lock().state
+    }
+    pub fn is_muted(&self) -> bool {
+        self.0.data.lock().muted
+    }
+    /// Why the call ended (meaningful once `Disconnected`).
+    pub fn end_reason(&self) -> EndReason {
+        self.0.data.lock().end_reason
+    }
+    /// Remote participants currently in the roster.
+    pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
+        self.0.data.lock().participants.clone()
+    }
+
+    /// Accepts an incoming call.
+    pub fn accept(&self, options: CallOptions) -> Result<()> {
+        if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
+            return Err(Error::InvalidState("only a ringing incoming call can be accepted".into()));
+        }
+        let agent = self
+            .agent()
+            .ok_or_else(|| Error::InvalidState("the call agent is gone".into()))?;
+        if self.0.media.lock().is_some() {
+            return Err(Error::InvalidState("the call is already being accepted".into()));
+        }
+        self.start_media(&agent, options)?;
+        self.set_server_state(CallState::Connecting);
+        let call_id = self.0.call_id.clone();
+        self.establish(move |req, offer_sdp| ClientMessage::Accept {
+            req,
+            call_id,
+            offer_sdp,
+        });
+        Ok(())
+    }
+
+    /// Declines an incoming call.
+    pub fn reject(&self) -> Result<()> {
+        if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
+            return Err(Error::InvalidState("only a ringing incoming call can be rejected".into()));
+        }
+        self.send(|req, call_id| ClientMessage::Reject { req, call_id });
+        self.end(EndReason::DECLINED);
+        Ok(())
+    }
+
+    /// Leaves the call (or ends it for everyone).
+    pub fn hang_up(&self, for_everyone: bool) -> Result<()> {
+        self.require_live()?;
+        if self.state() == CallState::Incoming {
+            return self.reject();
+        }
+        self.update(|d| d.server = CallState::Disconnecting);
+        if let Some(m) = &*self.0.media.lock() {
+            m.engine.set_sending(false);
+        }
+        let Some(agent) = self.agent() else {
+            self.end(EndReason::LOCAL_HANGUP);
+            return Ok(());
+        };
+        let call = self.clone();
+        let rt = agent.0.client.0.handle.clone();
+        rt.spawn(async move {
+            let link = agent.0.link.borrow().clone();
+            if let super::call_agent::Link::Up(sig, _) = link {
+                let id = call.0.call_id.clone();
+                let _ = sig
+                    .request(|req| ClientMessage::HangUp {
+                        req,
+                        call_id: id,
+                        for_everyone,
+                    })
+                    .await;
+            }
+            call.end(EndReason::LOCAL_HANGUP);
+        });
+        Ok(())
+    }
+
+    /// Mutes or unmutes the local microphone in this call.
+    pub fn set_muted(&self, muted: bool) -> Result<()> {
+        self.require_live()?;
+        {
+            let mut d = self.0.data.lock();
+            if d.muted == muted {
+                return Ok(());
+            }
+            d.muted = muted;
+        }
+        if let Some(m) = &*self.0.media.lock() {
+            m.engine.set_muted(muted);
+        }
+        self.send(|req, call_id| ClientMessage::SetMuted {
+            req,
+            call_id,
+            muted,
+        });
+        if let Some(a) = self.agent() {
+            a.emit(AgentEvent::CallMuteChanged {
+                call: self.clone(),
+                muted,
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts the call on hold (`true`) or resumes it (`false`).
+    pub fn set_hold(&self, hold: bool) -> Result<()> {
+        let state = self.state();
+        let allowed = if hold {
+            matches!(state, CallState::Connected | CallState::RemoteHold)
+        } else {
+            state == CallState::LocalHold
+        };
+        if !allowed {
+            return Err(Error::InvalidState(format!(
+                "cannot {} a call in state {state:?}",
+                if hold { "hold" } else { "resume" }
+            )));
+        }
+        if let Some(m) = &*self.0.media.lock() {
+            m.engine.set_sending(!hold);
+            m.engine.set_playing(!hold);
+        }
+        self.send(|req, call_id| ClientMessage::SetHold { req, call_id, hold });
+        self.update(|d| d.local_hold = hold);
+        Ok(())
+    }
+
+    /// Switches the microphone mid-call (the mute state is kept).
+    pub fn set_microphone(&self, device: &AudioDevice) -> Result<()> {
+        self.require_live()?;
+        if device.kind() != DeviceKind::Microphone {
+            return Err(Error::InvalidArgument(format!("'{}' is not a microphone", device.name())));
+        }
+        match &*self.0.media.lock() {
+            Some(m) => Ok(m.engine.switch_microphone(device.clone())?),
+            None => Err(Error::InvalidState("the call has no media yet".into())),
+        }
+    }
+
+    /// Switches the speaker mid-call.
+    pub fn set_speaker(&self, device: &AudioDevice) -> Result<()> {
+        self.require_live()?;
+        if device.kind() != DeviceKind::Speaker {
+            return Err(Error::InvalidArgument(format!("'{}' is not a speaker", device.name())));
+        }
+        match &*self.0.media.lock() {
+            Some(m) => Ok(m.engine.switch_speaker(device.clone())?),
+            None => Err(Error::InvalidState("the call has no media yet".into())),
+        }
+    }
+
+    /// Audio counters of this call (zero before media starts).
+    pub fn audio_stats(&self) -> crate::media::audio::AudioStats {
+        self.0
+            .media
+            .lock()
+            .as_ref()
+            .map(|m| m.engine.stats())
+            .unwrap_or_default()
+    }
+}

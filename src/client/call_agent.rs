@@ -1,0 +1,480 @@
+//! CallAgent: one identity connected to the service; starts and receives calls.
+
+use super::call::{Call, CallOptions};
+use super::call_client::CallClient;
+use super::events::{AgentConnectionState, AgentEvent, AgentListener, Dispatch};
+use crate::error::{Error, Result};
+use crate::protocol::{ClientMessage, EndReason, ServerMessage, TokenClaims, SCOPE_VOIP};
+use crate::signaling::{Signaling, Welcome};
+use parking_lot::Mutex;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// Asks the host for a fresh token; `None` when it has none.
+pub type TokenRefresher = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+/// Options of [`CallClient::create_call_agent`].
+#[derive(Clone, Default)]
+pub struct CallAgentOptions {
+    /// `ws://127.0.0.1:PORT/signaling` (or `ws://host:port`, `/signaling` is appended).
+    pub service_url: String,
+    /// Access token (JWT) issued by the service's identity API.
+    pub token: String,
+    /// Name the other participants see.
+    pub display_name: String,
+    pub listener: Option<AgentListener>,
+    pub token_refresher: Option<TokenRefresher>,
+}
+
+/// State of the agent's connection, shared with waiting tasks.
+#[derive(Clone)]
+pub(crate) enum Link {
+    Connecting,
+    Up(Arc<Signaling>, IpAddr),
+    Down(EndReason, String),
+}
+
+pub(crate) struct AgentInner {
+    id: u64,
+    pub(crate) client: CallClient,
+    user_id: String,
+    display_name: String,
+    service_url: String,
+    token: Mutex<String>,
+    listener: Mutex<Option<AgentListener>>,
+    refresher: Option<TokenRefresher>,
+    pub(crate) link: watch::Sender<Link>,
+    calls: Mutex<Vec<Call>>,
+    disposed: AtomicBool,
+}
+
+/// An identity connected to the service. Cheap to clone.
+#[derive(Clone)]
+pub struct CallAgent(pub(crate) Arc<AgentInner>);
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Reads a token's claims (the service verifies the signature) and rejects what is
+/// certainly unusable: not a JWT, no `voip` scope, expired.
+pub fn parse_token(token: &str) -> Result<TokenClaims> {
+    let claims: TokenClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
+        .map_err(|e| Error::Unauthorized(format!("the token is not a valid access token: {e}")))?;
+    if !claims.scope.split_whitespace().any(|s| s == SCOPE_VOIP) {
+        return Err(Error::Unauthorized("the token lacks the 'voip' scope".into()));
+    }
+    if claims.exp <= unix_now() {
+        return Err(Error::Unauthorized(format!(
+            "the token expired at {} (now {})",
+            claims.exp,
+            unix_now()
+        )));
+    }
+    Ok(claims)
+}
+
+fn signaling_url(url: &str) -> Result<String> {
+    let url = url.trim();
+    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        return Err(Error::InvalidArgument(format!(
+            "service url '{url}' must start with ws:// or wss://"
+        )));
+    }
+    let rest = url.split_once("://").map(|x| x.1).unwrap_or("");
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(Error::InvalidArgument(format!("service url '{url}' has no host")));
+    }
+    Ok(if rest.contains('/') {
+        url.to_string()
+    } else {
+        format!("{url}/signaling")
+    })
+}
+
+impl CallAgent {
+    pub(crate) fn create(client: CallClient, o: CallAgentOptions) -> Result<Self> {
+        let url = signaling_url(&o.service_url)?;
+        let claims = parse_token(&o.token)?;
+        let (link, _) = watch::channel(Link::Connecting);
+        let agent = CallAgent(Arc::new(AgentInner {
+            id: super::next_object_id(),
+            client,
+            user_id: claims.sub.clone(),
+            display_name: o.display_name,
+            service_url: url,
+            token: Mutex::new(o.token),
+            listener: Mutex::new(o.listener),
+            refresher: o.token_refresher,
+            link,
+            calls: Mutex::new(Vec::new()),
+            disposed: AtomicBool::new(false),
+        }));
+        agent.emit(AgentEvent::ConnectionStateChanged {
+            state: AgentConnectionState::Connecting,
+            reason: EndReason::default(),
+            message: String::new(),
+        });
+        let a = agent.clone();
+        agent.0.client.0.handle.spawn(async move { a.connect().await });
+        Ok(agent)
+    }
+
+    async fn connect(self) {
+        let weak = Arc::downgrade(&self.0);
+        let on_msg: Arc<dyn Fn(ServerMessage) + Send + Sync> = {
+            let weak = weak.clone();
+            Arc::new(move |m| {
+                if let Some(inner) = weak.upgrade() {
+                    CallAgent(inner).on_server_message(m);
+                }
+            })
+        };
+        let on_close = Box::new(move |reason: EndReason, message: String| {
+            if let Some(inner) = weak.upgrade() {
+                CallAgent(inner).on_link_down(reason, message);
+            }
+        });
+        let token = self.0.token.lock().clone();
+        match Signaling::connect(
+            &self.0.service_url,
+            &token,
+            &self.0.display_name,
+            on_msg,
+            on_close,
+        )
+        .await
+        {
+            Ok((sig, Welcome { local_ip, .. })) => {
+                if self.0.disposed.load(Ordering::SeqCst) {
+                    sig.close();
+                    return;
+                }
+                self.0.link.send_replace(Link::Up(sig, local_ip));
+                self.emit(AgentEvent::ConnectionStateChanged {
+                    state: AgentConnectionState::Connected,
+                    reason: EndReason::default(),
+                    message: String::new(),
+                });
+                self.schedule_refresh(&token);
+            }
+            Err(e) => {
+                let reason = match &e {
+                    Error::Unauthorized(_) => EndReason::UNAUTHORIZED,
+                    Error::Service { reason, .. } => *reason,
+                    _ => EndReason::SERVICE_UNAVAILABLE,
+                };
+                log::warn!("call agent cannot connect: {e}");
+                self.on_link_down(reason, e.to_string());
+            }
+        }
+    }
+
+    /// Asks the host for a new token a minute before this one expires.
+    fn schedule_refresh(&self, token: &str) {
+        if self.0.refresher.is_none() {
+            return;
+        }
+        let Ok(claims) = parse_token(token) else { return };
+        let lead = 60.min(claims.exp.saturating_sub(claims.iat) / 2);
+        let wait = claims.exp.saturating_sub(unix_now()).saturating_sub(lead);
+        let weak = Arc::downgrade(&self.0);
+        self.0.client.0.handle.spawn(async move {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            if let Some(inner) = weak.upgrade() {
+                let a = CallAgent(inner);
+                a.0.client.0.events.push(Dispatch::RefreshToken(a.clone()));
+            }
+        });
+    }
+
+    fn on_link_down(&self, reason: EndReason, message: String) {
+        let was_up = matches!(*self.0.link.borrow(), Link::Up(..));
+        let already_down = matches!(*self.0.link.borrow(), Link::Down(..));
+        if already_down {
+            return;
+        }
+        self.0.link.send_replace(Link::Down(reason, message.clone()));
+        let calls: Vec<Call> = std::mem::take(&mut *self.0.calls.lock());
+        for c in calls {
+            c.end(reason);
+        }
+        if was_up || !self.0.disposed.load(Ordering::SeqCst) {
+            self.emit(AgentEvent::ConnectionStateChanged {
+                state: AgentConnectionState::Disconnected,
+                reason,
+                message,
+            });
+        }
+    }
+
+    fn on_server_message(&self, m: ServerMessage) {
+        match m {
+            ServerMessage::IncomingCall {
+                call_id,
+                caller,
+                others: _,
+            } => {
+                if self.find_call(&call_id).is_some() {
+                    return;
+                }
+                let call = Call::incoming(self, call_id, &caller);
+                self.0.calls.lock().push(call.clone());
+                self.emit(AgentEvent::IncomingCall { call });
+            }
+            ServerMessage::CallState {
+                call_id,
+                state,
+                end_reason,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_server_state(state, end_reason.unwrap_or_default());
+                }
+            }
+            ServerMessage::Roster {
+                call_id,
+                participants,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    for p in &participants {
+                        c.on_participant(p, false);
+                    }
+                }
+            }
+            ServerMessage::ParticipantUpdated {
+                call_id,
+                participant,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_participant(&participant, false);
+                }
+            }
+            ServerMessage::ParticipantRemoved {
+                call_id,
+                participant,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_participant(&participant, true);
+                }
+            }
+            ServerMessage::AudioSlots { .. } => {}
+            ServerMessage::TokenExpiring { expires_in_secs } => {
+                log::info!("the service says the token expires in {expires_in_secs} s");
+                if self.0.refresher.is_some() {
+                    self.0
+                        .client
+                        .0
+                        .events
+                        .push(Dispatch::RefreshToken(self.clone()));
+                }
+            }
+            ServerMessage::Error { error } => {
+                log::warn!(
+                    "service error {}/{}: {}",
+                    error.code,
+                    error.subcode,
+                    error.message
+                );
+            }
+            ServerMessage::Welcome { .. } | ServerMessage::Response { .. } => {}
+        }
+    }
+
+    pub(crate) fn find_call(&self, call_id: &str) -> Option<Call> {
+        self.0
+            .calls
+            .lock()
+            .iter()
+            .find(|c| c.call_id() == call_id)
+            .cloned()
+    }
+
+    pub(crate) fn forget_call(&self, call: &Call) {
+        self.0
+            .calls
+            .lock()
+            .retain(|c| c.object_id() != call.object_id());
+    }
+
+    /// Queues an event for the listener (delivered in order on the dispatch thread).
+    pub(crate) fn emit(&self, event: AgentEvent) {
+        self.0
+            .client
+            .0
+            .events
+            .push(Dispatch::Event(self.clone(), event));
+    }
+
+    /// Called on the dispatch thread.
+    pub(crate) fn deliver(&self, event: &AgentEvent) {
+        let listener = self.0.listener.lock().clone();
+        if let Some(l) = listener {
+            l(self, event);
+        }
+    }
+
+    /// Called on the dispatch thread: asks the host's refresher, then applies the token.
+    pub(crate) fn run_token_refresher(&self) {
+        let Some(r) = self.0.refresher.clone() else { return };
+        match r() {
+            Some(token) => {
+                if let Err(e) = self.update_token(&token) {
+                    log::warn!("the refreshed token was refused: {e}");
+                }
+            }
+            None => log::warn!("the token refresher returned no token"),
+        }
+    }
+
+    /// Replaces the agent's token (e.g. before it expires); sent to the service at once.
+    pub fn update_token(&self, token: &str) -> Result<()> {
+        let claims = parse_token(token)?;
+        if claims.sub != self.0.user_id {
+            return Err(Error::InvalidArgument(format!(
+                "the token is for {}, this agent is {}",
+                claims.sub, self.0.user_id
+            )));
+        }
+        *self.0.token.lock() = token.to_string();
+        if let Link::Up(sig, _) = &*self.0.link.borrow() {
+            let t = token.to_string();
+            sig.send(|req| ClientMessage::RefreshToken { req, token: t });
+        }
+        self.schedule_refresh(token);
+        Ok(())
+    }
+
+    /// Sets or replaces the event listener.
+    pub fn set_listener(&self, listener: Option<AgentListener>) {
+        *self.0.listener.lock() = listener;
+    }
+
+    /// Process-unique id of this object.
+    pub fn object_id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// Raw id of the user this agent signed in as.
+    pub fn user_id(&self) -> &str {
+        &self.0.user_id
+    }
+
+    pub fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    pub fn connection_state(&self) -> AgentConnectionState {
+        match &*self.0.link.borrow() {
+            Link::Connecting => AgentConnectionState::Connecting,
+            Link::Up(..) => AgentConnectionState::Connected,
+            Link::Down(..) => AgentConnectionState::Disconnected,
+        }
+    }
+
+    /// Calls that have not ended.
+    pub fn calls(&self) -> Vec<Call> {
+        self.0.calls.lock().clone()
+    }
+
+    /// Starts a call to `participants` (raw ids). Returns at once; progress arrives as events.
+    pub fn start_call(&self, participants: &[String], options: CallOptions) -> Result<Call> {
+        if self.0.disposed.load(Ordering::SeqCst) {
+            return Err(Error::InvalidState("the call agent was disposed".into()));
+        }
+        if let Link::Down(reason, msg) = &*self.0.link.borrow() {
+            return Err(match reason.code {
+                401 => Error::Unauthorized(msg.clone()),
+                _ => Error::Network(format!("not connected to the service: {msg}")),
+            });
+        }
+        let call = Call::outgoing(self, participants, options)?;
+        self.0.calls.lock().push(call.clone());
+        call.begin_outgoing(participants.to_vec());
+        Ok(call)
+    }
+
+    /// Ends every call and closes the connection. Idempotent.
+    pub fn dispose(&self) {
+        if self.0.disposed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let calls: Vec<Call> = std::mem::take(&mut *self.0.calls.lock());
+        let sig = match &*self.0.link.borrow() {
+            Link::Up(sig, _) => Some(sig.clone()),
+            _ => None,
+        };
+        for c in calls {
+            if let Some(sig) = &sig {
+                let id = c.call_id().to_string();
+                sig.send(|req| ClientMessage::HangUp {
+                    req,
+                    call_id: id,
+                    for_everyone: false,
+                });
+            }
+            c.end(EndReason::LOCAL_HANGUP);
+        }
+        if let Some(sig) = sig {
+            sig.close();
+        }
+        self.0.link.send_replace(Link::Down(
+            EndReason::LOCAL_HANGUP,
+            "the call agent was disposed".into(),
+        ));
+        self.0.client.forget_agent(self);
+    }
+
+    pub(crate) fn downgrade(&self) -> Weak<AgentInner> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// Waits until the agent is connected; the error says why it is not.
+    pub(crate) async fn wait_link(&self) -> Result<(Arc<Signaling>, IpAddr)> {
+        let mut rx = self.0.link.subscribe();
+        let link = rx
+            .wait_for(|l| !matches!(l, Link::Connecting))
+            .await
+            .map_err(|_| Error::Network("the call agent is gone".into()))?
+            .clone();
+        match link {
+            Link::Up(sig, ip) => Ok((sig, ip)),
+            Link::Down(reason, msg) => Err(Error::Service {
+                reason,
+                message: msg,
+            }),
+            Link::Connecting => Err(Error::Internal("unreachable link state".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signaling_urls() {
+        assert_eq!(
+            signaling_url("ws://127.0.0.1:8080").unwrap(),
+            "ws://127.0.0.1:8080/signaling"
+        );
+        assert_eq!(
+            signaling_url("ws://h:1/custom").unwrap(),
+            "ws://h:1/custom"
+        );
+        assert!(signaling_url("http://x").is_err());
+        assert!(signaling_url("ws://").is_err());
+    }
+
+    #[test]
+    fn garbage_tokens_are_unauthorized() {
+        assert!(matches!(parse_token("abc"), Err(Error::Unauthorized(_))));
+        assert!(matches!(parse_token("a.b.c"), Err(Error::Unauthorized(_))));
+    }
+}

@@ -1,0 +1,135 @@
+//! CallClient: owns the tokio runtime, the event queue and the DeviceManager.
+
+use super::call_agent::{CallAgent, CallAgentOptions};
+use super::device_manager::DeviceManager;
+use super::events::{DispatchMode, EventQueue};
+use crate::error::{Error, Result};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Options of [`CallClient::new`].
+#[derive(Debug, Clone)]
+pub struct CallClientOptions {
+    pub dispatch_mode: DispatchMode,
+    /// Tokio worker threads (default 2).
+    pub worker_threads: usize,
+}
+
+impl Default for CallClientOptions {
+    fn default() -> Self {
+        Self {
+            dispatch_mode: DispatchMode::Thread,
+            worker_threads: 2,
+        }
+    }
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) id: u64,
+    pub(crate) runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    pub(crate) handle: tokio::runtime::Handle,
+    pub(crate) events: Arc<EventQueue>,
+    dispatch_thread: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) device_manager: DeviceManager,
+    agents: Mutex<Vec<CallAgent>>,
+}
+
+/// Entry point of the SDK. Cheap to clone.
+#[derive(Clone)]
+pub struct CallClient(pub(crate) Arc<ClientInner>);
+
+impl CallClient {
+    /// Creates the runtime and, in thread mode, the dispatch thread.
+    pub fn new(options: CallClientOptions) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.worker_threads.clamp(1, 16))
+            .thread_name("acs-runtime")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let events = EventQueue::new(options.dispatch_mode);
+        let dispatch_thread = if options.dispatch_mode == DispatchMode::Thread {
+            let q = events.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("acs-events".into())
+                    .spawn(move || q.run_thread())
+                    .map_err(|e| Error::Internal(format!("cannot start the event thread: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(CallClient(Arc::new(ClientInner {
+            id: super::next_object_id(),
+            runtime: Mutex::new(Some(runtime)),
+            handle,
+            events,
+            dispatch_thread: Mutex::new(dispatch_thread),
+            device_manager: DeviceManager::new(),
+            agents: Mutex::new(Vec::new()),
+        })))
+    }
+
+    /// Process-unique id of this object.
+    pub fn object_id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// The device manager (one per client).
+    pub fn device_manager(&self) -> DeviceManager {
+        self.0.device_manager.clone()
+    }
+
+    /// Creates a CallAgent that connects to the service in the background.
+    pub fn create_call_agent(&self, options: CallAgentOptions) -> Result<CallAgent> {
+        if self.0.runtime.lock().is_none() {
+            return Err(Error::InvalidState("the call client was shut down".into()));
+        }
+        let agent = CallAgent::create(self.clone(), options)?;
+        self.0.agents.lock().push(agent.clone());
+        Ok(agent)
+    }
+
+    /// In manual dispatch mode: delivers queued events on this thread, waiting up to
+    /// `timeout` for the first. Returns how many were delivered.
+    pub fn dispatch_events(&self, timeout: Duration) -> Result<u32> {
+        if self.0.events.mode != DispatchMode::Manual {
+            return Err(Error::InvalidState(
+                "dispatch_events needs a client created with manual dispatch".into(),
+            ));
+        }
+        Ok(self.0.events.dispatch(timeout))
+    }
+
+    /// Hangs up every call, disconnects every agent and stops the runtime and threads.
+    /// Called by the FFI when the last handle is released; idempotent.
+    pub fn shutdown(&self) {
+        let agents: Vec<CallAgent> = std::mem::take(&mut *self.0.agents.lock());
+        for a in &agents {
+            a.dispose();
+        }
+        self.0.events.close();
+        let on_dispatch_thread = self
+            .0
+            .dispatch_thread
+            .lock()
+            .as_ref()
+            .map(|h| h.thread().id() == std::thread::current().id())
+            .unwrap_or(false);
+        if !on_dispatch_thread {
+            if let Some(h) = self.0.dispatch_thread.lock().take() {
+                let _ = h.join();
+            }
+        }
+        if let Some(rt) = self.0.runtime.lock().take() {
+            rt.shutdown_timeout(Duration::from_millis(500));
+        }
+    }
+
+    pub(crate) fn forget_agent(&self, agent: &CallAgent) {
+        self.0.agents.lock().retain(|a| a.object_id() != agent.object_id());
+    }
+}

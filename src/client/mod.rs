@@ -1,0 +1,26 @@
+//! The Rust API: CallClient, CallAgent, Call, RemoteParticipant, DeviceManager and their
+//! state machines. The FFI layer (`crate::ffi`) is a thin skin over these types.
+
+pub mod call;
+pub mod call_agent;
+pub mod call_client;
+pub mod device_manager;
+pub mod events;
+pub mod participant;
+pub(crate) mod state;
+
+pub use call::{Call, CallDirection, CallOptions};
+pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
+pub use call_client::{CallClient, CallClientOptions};
+pub use device_manager::DeviceManager;
+pub use events::{AgentConnectionState, AgentEvent, AgentListener, DispatchMode};
+pub use participant::RemoteParticipant;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique id for every API object (the FFI uses it as the handle value).
+pub(crate) fn next_object_id() -> u64 {
+    NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed)
+}
