@@ -1,6 +1,7 @@
 //! libacscalling: a voice and video calling SDK with a stable C ABI.
 pub mod client;
 pub mod error;
+pub mod ffi;
 pub mod media;
 pub mod signaling;
 pub mod protocol;

@@ -1,0 +1,360 @@
+//! acs_call_* and acs_remote_participant_*: call control, state and roster.
+
+use super::handles::{self, acs_audio_device, acs_call, acs_call_agent, acs_remote_participant, Object};
+use super::status::*;
+use super::strings::*;
+use crate::client::CallOptions;
+use std::ffi::c_char;
+
+/// Call states (ACS numbering).
+pub const ACS_CALL_STATE_NONE: i32 = 0;
+pub const ACS_CALL_STATE_EARLY_MEDIA: i32 = 1;
+pub const ACS_CALL_STATE_INCOMING: i32 = 2;
+pub const ACS_CALL_STATE_CONNECTING: i32 = 3;
+pub const ACS_CALL_STATE_RINGING: i32 = 4;
+pub const ACS_CALL_STATE_CONNECTED: i32 = 5;
+pub const ACS_CALL_STATE_LOCAL_HOLD: i32 = 6;
+pub const ACS_CALL_STATE_DISCONNECTING: i32 = 7;
+pub const ACS_CALL_STATE_DISCONNECTED: i32 = 8;
+pub const ACS_CALL_STATE_IN_LOBBY: i32 = 9;
+pub const ACS_CALL_STATE_REMOTE_HOLD: i32 = 10;
+
+/// Participant states (ACS numbering).
+pub const ACS_PARTICIPANT_STATE_IDLE: i32 = 0;
+pub const ACS_PARTICIPANT_STATE_EARLY_MEDIA: i32 = 1;
+pub const ACS_PARTICIPANT_STATE_CONNECTING: i32 = 2;
+pub const ACS_PARTICIPANT_STATE_CONNECTED: i32 = 3;
+pub const ACS_PARTICIPANT_STATE_HOLD: i32 = 4;
+pub const ACS_PARTICIPANT_STATE_IN_LOBBY: i32 = 5;
+pub const ACS_PARTICIPANT_STATE_DISCONNECTED: i32 = 6;
+pub const ACS_PARTICIPANT_STATE_RINGING: i32 = 7;
+
+/// Call directions.
+pub const ACS_CALL_DIRECTION_OUTGOING: i32 = 0;
+pub const ACS_CALL_DIRECTION_INCOMING: i32 = 1;
+
+/// Options for starting or accepting a call. Initialise with acs_call_options_init.
+#[repr(C)]
+pub struct acs_call_options {
+    /// sizeof(acs_call_options), set by the init function.
+    pub struct_size: u32,
+    /// Microphone for this call, or NULL for the device manager's selection.
+    pub microphone: *mut acs_audio_device,
+    /// Speaker for this call, or NULL for the device manager's selection.
+    pub speaker: *mut acs_audio_device,
+    /// Join with the microphone muted.
+    pub start_muted: bool,
+}
+
+/// Fills `options` with defaults.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_options_init(options: *mut acs_call_options) -> acs_status {
+    guard(|| {
+        out(
+            options,
+            acs_call_options {
+                struct_size: std::mem::size_of::<acs_call_options>() as u32,
+                microphone: std::ptr::null_mut(),
+                speaker: std::ptr::null_mut(),
+                start_muted: false,
+            },
+            "options",
+        )
+    })
+}
+
+fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
+    if o.is_null() {
+        return Ok(CallOptions::default());
+    }
+    // SAFETY: non-NULL, initialised by acs_call_options_init.
+    let o = unsafe { &*o };
+    if (o.struct_size as usize) < std::mem::size_of::<acs_call_options>() {
+        return Err(FfiError::new(
+            ACS_ERR_INVALID_ARGUMENT,
+            "options.struct_size is not set: call acs_call_options_init",
+        ));
+    }
+    let dev = |p: *mut acs_audio_device| -> FfiResult<_> {
+        if p.is_null() {
+            Ok(None)
+        } else {
+            handles::audio_device(p).map(Some)
+        }
+    };
+    Ok(CallOptions {
+        microphone: dev(o.microphone)?,
+        speaker: dev(o.speaker)?,
+        start_muted: o.start_muted,
+    })
+}
+
+/// Starts a call to `participant_ids` (`count` raw ids: "8:acs:…", "4:+1555…", "8:echo123").
+/// Returns at once with the call in state CONNECTING (+1 reference: release it); progress
+/// arrives as events. Fails with ACS_ERR_DEVICE when the microphone or speaker cannot be
+/// opened, ACS_ERR_INVALID_ARGUMENT for a malformed id. `options` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_agent_start_call(
+    agent: *mut acs_call_agent,
+    participant_ids: *const *const c_char,
+    count: usize,
+    options: *const acs_call_options,
+    out_call: *mut *mut acs_call,
+) -> acs_status {
+    guard(|| {
+        need(out_call, "out_call")?;
+        let a = handles::agent(agent)?;
+        if participant_ids.is_null() {
+            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "participant_ids is NULL"));
+        }
+        if count == 0 || count > 1000 {
+            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, format!("count must be 1..=1000, got {count}")));
+        }
+        let mut ids = Vec::with_capacity(count);
+        for i in 0..count {
+            // SAFETY: the caller gives `count` string pointers.
+            let p = unsafe { *participant_ids.add(i) };
+            ids.push(str_in(p, "participant id")?);
+        }
+        let opts = call_options(options)?;
+        let call = a.start_call(&ids, opts)?;
+        out(out_call, handles::acquire(Object::Call(call)), "out_call")
+    })
+}
+
+/// Adds a reference to the call.
+#[no_mangle]
+pub extern "C" fn acs_call_retain(call: *mut acs_call) -> acs_status {
+    guard(|| handles::retain(call, "acs_call"))
+}
+
+/// Drops a reference (the call itself goes on until it ends). NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_call_release(call: *mut acs_call) -> acs_status {
+    guard(|| handles::release(call, "acs_call").map(|_| ()))
+}
+
+/// Accepts an incoming call (state INCOMING). `options` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_accept(call: *mut acs_call, options: *const acs_call_options) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        let o = call_options(options)?;
+        Ok(c.accept(o)?)
+    })
+}
+
+/// Declines an incoming call; the caller sees end reason 603.
+#[no_mangle]
+pub extern "C" fn acs_call_reject(call: *mut acs_call) -> acs_status {
+    guard(|| Ok(handles::call(call)?.reject()?))
+}
+
+/// Leaves the call (`for_everyone` ends it for all). Ends in DISCONNECTED with reason 0/0.
+#[no_mangle]
+pub extern "C" fn acs_call_hang_up(call: *mut acs_call, for_everyone: bool) -> acs_status {
+    guard(|| Ok(handles::call(call)?.hang_up(for_everyone)?))
+}
+
+/// Mutes the local microphone: the others hear silence and see the muted flag.
+#[no_mangle]
+pub extern "C" fn acs_call_mute(call: *mut acs_call) -> acs_status {
+    guard(|| Ok(handles::call(call)?.set_muted(true)?))
+}
+
+/// Unmutes the local microphone.
+#[no_mangle]
+pub extern "C" fn acs_call_unmute(call: *mut acs_call) -> acs_status {
+    guard(|| Ok(handles::call(call)?.set_muted(false)?))
+}
+
+/// Puts a connected call on hold (LOCAL_HOLD here, REMOTE_HOLD / participant HOLD there);
+/// media stops both ways.
+#[no_mangle]
+pub extern "C" fn acs_call_hold(call: *mut acs_call) -> acs_status {
+    guard(|| Ok(handles::call(call)?.set_hold(true)?))
+}
+
+/// Resumes a call this side put on hold.
+#[no_mangle]
+pub extern "C" fn acs_call_resume(call: *mut acs_call) -> acs_status {
+    guard(|| Ok(handles::call(call)?.set_hold(false)?))
+}
+
+/// Switches the microphone mid-call (mute state kept).
+#[no_mangle]
+pub extern "C" fn acs_call_set_microphone(call: *mut acs_call, device: *mut acs_audio_device) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        let d = handles::audio_device(device)?;
+        Ok(c.set_microphone(&d)?)
+    })
+}
+
+/// Switches the speaker mid-call.
+#[no_mangle]
+pub extern "C" fn acs_call_set_speaker(call: *mut acs_call, device: *mut acs_audio_device) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        let d = handles::audio_device(device)?;
+        Ok(c.set_speaker(&d)?)
+    })
+}
+
+/// Current state (ACS_CALL_STATE_*).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_state(call: *mut acs_call, out_state: *mut i32) -> acs_status {
+    guard(|| out(out_state, handles::call(call)?.state() as i32, "out_state"))
+}
+
+/// ACS_CALL_DIRECTION_OUTGOING or _INCOMING.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_direction(call: *mut acs_call, out_direction: *mut i32) -> acs_status {
+    guard(|| out(out_direction, handles::call(call)?.direction() as i32, "out_direction"))
+}
+
+/// Whether the local microphone is muted in this call.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_is_muted(call: *mut acs_call, out_muted: *mut bool) -> acs_status {
+    guard(|| out(out_muted, handles::call(call)?.is_muted(), "out_muted"))
+}
+
+/// Why the call ended (0/0 while it has not).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_end_reason(call: *mut acs_call, out_code: *mut i32, out_subcode: *mut i32) -> acs_status {
+    guard(|| {
+        need(out_code, "out_code")?;
+        need(out_subcode, "out_subcode")?;
+        let r = handles::call(call)?.end_reason();
+        out(out_code, r.code, "out_code")?;
+        out(out_subcode, r.subcode, "out_subcode")
+    })
+}
+
+/// The call id (shared by every participant).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_id(call: *mut acs_call, buf: *mut c_char, capacity: usize, needed: *mut usize) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        str_out(c.call_id(), buf, capacity, needed)
+    })
+}
+
+/// Number of remote participants in the roster.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_remote_participant_count(call: *mut acs_call, out_count: *mut usize) -> acs_status {
+    guard(|| out(out_count, handles::call(call)?.remote_participants().len(), "out_count"))
+}
+
+/// The `index`-th remote participant (+1 reference: release it).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_remote_participant(
+    call: *mut acs_call,
+    index: usize,
+    out_participant: *mut *mut acs_remote_participant,
+) -> acs_status {
+    guard(|| {
+        need(out_participant, "out_participant")?;
+        let p = handles::call(call)?
+            .remote_participants()
+            .get(index)
+            .cloned()
+            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, format!("no participant at index {index}")))?;
+        out(out_participant, handles::acquire(Object::Participant(p)), "out_participant")
+    })
+}
+
+/// Audio counters of a call (for diagnostics and tests).
+#[repr(C)]
+pub struct acs_call_audio_stats {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub frames_played: u64,
+    pub frames_concealed: u64,
+}
+
+/// Reads the call's audio counters.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_audio_stats(call: *mut acs_call, out_stats: *mut acs_call_audio_stats) -> acs_status {
+    guard(|| {
+        let s = handles::call(call)?.audio_stats();
+        out(
+            out_stats,
+            acs_call_audio_stats {
+                frames_sent: s.frames_sent,
+                frames_received: s.frames_received,
+                frames_played: s.frames_played,
+                frames_concealed: s.frames_concealed,
+            },
+            "out_stats",
+        )
+    })
+}
+
+/// Adds a reference to the participant.
+#[no_mangle]
+pub extern "C" fn acs_remote_participant_retain(p: *mut acs_remote_participant) -> acs_status {
+    guard(|| handles::retain(p, "acs_remote_participant"))
+}
+
+/// Drops a reference. NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_remote_participant_release(p: *mut acs_remote_participant) -> acs_status {
+    guard(|| handles::release(p, "acs_remote_participant").map(|_| ()))
+}
+
+/// The participant's raw identifier.
+#[no_mangle]
+pub unsafe extern "C" fn acs_remote_participant_get_identifier(
+    p: *mut acs_remote_participant,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
+    guard(|| {
+        let rp = handles::participant(p)?;
+        str_out(rp.identifier(), buf, capacity, needed)
+    })
+}
+
+/// The participant's display name.
+#[no_mangle]
+pub unsafe extern "C" fn acs_remote_participant_get_display_name(
+    p: *mut acs_remote_participant,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
+    guard(|| {
+        let rp = handles::participant(p)?;
+        str_out(&rp.display_name(), buf, capacity, needed)
+    })
+}
+
+/// Participant state (ACS_PARTICIPANT_STATE_*).
+#[no_mangle]
+pub unsafe extern "C" fn acs_remote_participant_get_state(p: *mut acs_remote_participant, out_state: *mut i32) -> acs_status {
+    guard(|| out(out_state, handles::participant(p)?.state() as i32, "out_state"))
+}
+
+/// Whether the participant is muted.
+#[no_mangle]
+pub unsafe extern "C" fn acs_remote_participant_is_muted(p: *mut acs_remote_participant, out_muted: *mut bool) -> acs_status {
+    guard(|| out(out_muted, handles::participant(p)?.is_muted(), "out_muted"))
+}
+
+/// Why the participant left (0/0 while present).
+#[no_mangle]
+pub unsafe extern "C" fn acs_remote_participant_get_end_reason(
+    p: *mut acs_remote_participant,
+    out_code: *mut i32,
+    out_subcode: *mut i32,
+) -> acs_status {
+    guard(|| {
+        need(out_code, "out_code")?;
+        need(out_subcode, "out_subcode")?;
+        let r = handles::participant(p)?.end_reason();
+        out(out_code, r.code, "out_code")?;
+        out(out_subcode, r.subcode, "out_subcode")
+    })
+}

@@ -1,0 +1,139 @@
+//! acs_call_client_*: the entry point, its runtime, event dispatch and logging.
+
+use super::handles::{self, acs_call_client, acs_device_manager, Object};
+use super::log::{register_log_callback, acs_log_callback};
+use super::status::*;
+use super::strings::*;
+use crate::client::{CallClient, CallClientOptions, DispatchMode};
+use std::ffi::c_void;
+use std::time::Duration;
+
+/// Events are delivered on a library-owned thread (default).
+pub const ACS_DISPATCH_THREAD: i32 = 0;
+/// Events queue until the host calls acs_call_client_dispatch_events (game loops).
+pub const ACS_DISPATCH_MANUAL: i32 = 1;
+
+/// Options of acs_call_client_create. Initialise with acs_call_client_options_init.
+#[repr(C)]
+pub struct acs_call_client_options {
+    /// sizeof(acs_call_client_options), set by the init function.
+    pub struct_size: u32,
+    /// ACS_DISPATCH_THREAD or ACS_DISPATCH_MANUAL.
+    pub dispatch_mode: i32,
+    /// Receives library log lines from any thread; must not call into the library. May be NULL.
+    pub log_callback: acs_log_callback,
+    pub log_user_data: *mut c_void,
+    /// Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE).
+    pub log_level: i32,
+}
+
+/// Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_client_options_init(options: *mut acs_call_client_options) -> acs_status {
+    guard(|| {
+        out(
+            options,
+            acs_call_client_options {
+                struct_size: std::mem::size_of::<acs_call_client_options>() as u32,
+                dispatch_mode: ACS_DISPATCH_THREAD,
+                log_callback: None,
+                log_user_data: std::ptr::null_mut(),
+                log_level: super::log::ACS_LOG_INFO,
+            },
+            "options",
+        )
+    })
+}
+
+/// Creates a call client: starts the library runtime and (in thread mode) the event thread.
+/// `options` may be NULL for defaults. Release with acs_call_client_release, which hangs up
+/// every call and stops the threads.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_client_create(
+    options: *const acs_call_client_options,
+    out_client: *mut *mut acs_call_client,
+) -> acs_status {
+    guard(|| {
+        need(out_client, "out_client")?;
+        let mut o = CallClientOptions::default();
+        if !options.is_null() {
+            // SAFETY: non-NULL; struct_size tells how much of it the host knows.
+            let opts = unsafe { &*options };
+            if (opts.struct_size as usize) < std::mem::size_of::<u32>() * 2 {
+                return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "options.struct_size is not set: call acs_call_client_options_init"));
+            }
+            o.dispatch_mode = match opts.dispatch_mode {
+                ACS_DISPATCH_THREAD => DispatchMode::Thread,
+                ACS_DISPATCH_MANUAL => DispatchMode::Manual,
+                m => return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, format!("unknown dispatch_mode {m}"))),
+            };
+        }
+        let client = CallClient::new(o)?;
+        if !options.is_null() {
+            // SAFETY: checked above.
+            let opts = unsafe { &*options };
+            if opts.struct_size as usize >= std::mem::size_of::<acs_call_client_options>() {
+                if let Some(cb) = opts.log_callback {
+                    register_log_callback(client.object_id(), cb, opts.log_user_data, opts.log_level);
+                }
+            }
+        }
+        out(out_client, handles::acquire(Object::Client(client)), "out_client")
+    })
+}
+
+/// Adds a reference to the client.
+#[no_mangle]
+pub extern "C" fn acs_call_client_retain(client: *mut acs_call_client) -> acs_status {
+    guard(|| handles::retain(client, "acs_call_client"))
+}
+
+/// Drops a reference; the last one shuts the client down (calls end, threads stop). NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_call_client_release(client: *mut acs_call_client) -> acs_status {
+    guard(|| {
+        handles::finalize(handles::release(client, "acs_call_client")?);
+        Ok(())
+    })
+}
+
+/// Manual dispatch mode: delivers queued events on this thread, waiting up to `timeout_ms`
+/// for the first one. `dispatched` (may be NULL) receives how many were delivered.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_client_dispatch_events(
+    client: *mut acs_call_client,
+    timeout_ms: u32,
+    dispatched: *mut u32,
+) -> acs_status {
+    guard(|| {
+        let c = handles::client(client)?;
+        let n = c.dispatch_events(Duration::from_millis(timeout_ms as u64))?;
+        if !dispatched.is_null() {
+            out(dispatched, n, "dispatched")?;
+        }
+        Ok(())
+    })
+}
+
+/// Gets the client's device manager (+1 reference: release it).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_client_get_device_manager(
+    client: *mut acs_call_client,
+    out_device_manager: *mut *mut acs_device_manager,
+) -> acs_status {
+    guard(|| {
+        need(out_device_manager, "out_device_manager")?;
+        let c = handles::client(client)?;
+        out(
+            out_device_manager,
+            handles::acquire(Object::DeviceManager(c.device_manager())),
+            "out_device_manager",
+        )
+    })
+}
+
+/// Number of live handles in the process (for leak checks in tests).
+#[no_mangle]
+pub extern "C" fn acs_debug_live_handle_count() -> usize {
+    std::panic::catch_unwind(handles::live_handles).unwrap_or(0)
+}

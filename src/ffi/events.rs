@@ -1,0 +1,164 @@
+//! Events to the host: one struct for every kind, delivered in order on the dispatch thread.
+
+use super::agent::HostPtr;
+use super::handles::{self, acs_call, acs_call_agent, acs_remote_participant, Object};
+use crate::client::{AgentEvent, CallAgent};
+use crate::protocol::EndReason;
+use std::ffi::{c_char, c_void, CString};
+
+/// The agent's connection changed: `state` is ACS_AGENT_CONNECTION_*, `code`/`subcode` say
+/// why it dropped, `message` explains.
+pub const ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED: i32 = 1;
+/// A call arrives: `call` is in state ACS_CALL_STATE_INCOMING; accept or reject it.
+pub const ACS_EVENT_INCOMING_CALL: i32 = 2;
+/// `call` changed to `state`; once ACS_CALL_STATE_DISCONNECTED, `code`/`subcode` is the end reason.
+pub const ACS_EVENT_CALL_STATE_CHANGED: i32 = 3;
+/// The local microphone of `call` was muted (`flag` true) or unmuted.
+pub const ACS_EVENT_CALL_MUTE_CHANGED: i32 = 4;
+/// `participant` joined the roster of `call`.
+pub const ACS_EVENT_PARTICIPANT_ADDED: i32 = 5;
+/// `participant` left `call`; `code`/`subcode` say why (0/0 hung up, 603 declined, ...).
+pub const ACS_EVENT_PARTICIPANT_REMOVED: i32 = 6;
+/// `participant` changed to `state` (ACS_PARTICIPANT_STATE_*).
+pub const ACS_EVENT_PARTICIPANT_STATE_CHANGED: i32 = 7;
+/// `participant` muted (`flag` true) or unmuted.
+pub const ACS_EVENT_PARTICIPANT_MUTE_CHANGED: i32 = 8;
+
+/// One event. Every pointer in it is borrowed for the duration of the callback: retain a
+/// handle to keep it; copy `message` to keep it.
+#[repr(C)]
+pub struct acs_event {
+    /// sizeof(acs_event).
+    pub struct_size: u32,
+    /// ACS_EVENT_*.
+    pub kind: i32,
+    pub agent: *mut acs_call_agent,
+    /// NULL for agent-level events.
+    pub call: *mut acs_call,
+    /// NULL unless the event is about a participant.
+    pub participant: *mut acs_remote_participant,
+    /// New call state, participant state or connection state, by kind.
+    pub state: i32,
+    /// End reason code (ACS-style, e.g. 0, 401, 404, 480, 487, 603).
+    pub code: i32,
+    /// End reason subcode.
+    pub subcode: i32,
+    /// Muted flag for the *_MUTE_CHANGED kinds.
+    pub flag: bool,
+    /// Human-readable detail or NULL.
+    pub message: *const c_char,
+}
+
+/// Receives events. `event` and everything it points to is borrowed for the call. The
+/// callback may call any library function (no internal lock is held).
+pub type acs_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const acs_event)>;
+
+/// Converts and delivers one event (on the dispatch thread).
+pub(crate) fn deliver_event(
+    cb: unsafe extern "C" fn(*mut c_void, *const acs_event),
+    user_data: HostPtr,
+    agent: &CallAgent,
+    ev: &AgentEvent,
+) {
+    let mut e = acs_event {
+        struct_size: std::mem::size_of::<acs_event>() as u32,
+        kind: 0,
+        agent: std::ptr::null_mut(),
+        call: std::ptr::null_mut(),
+        participant: std::ptr::null_mut(),
+        state: 0,
+        code: 0,
+        subcode: 0,
+        flag: false,
+        message: std::ptr::null(),
+    };
+    let mut message = None;
+    let mut held: Vec<Object> = vec![Object::Agent(agent.clone())];
+    let set_reason = |e: &mut acs_event, r: &EndReason| {
+        e.code = r.code;
+        e.subcode = r.subcode;
+    };
+    match ev {
+        AgentEvent::ConnectionStateChanged { state, reason, message: m } => {
+            e.kind = ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED;
+            e.state = *state as i32;
+            set_reason(&mut e, reason);
+            if !m.is_empty() {
+                message = CString::new(m.replace('\0', " ")).ok();
+            }
+        }
+        AgentEvent::IncomingCall { call } => {
+            e.kind = ACS_EVENT_INCOMING_CALL;
+            e.state = call.state() as i32;
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::CallStateChanged { call, state, reason } => {
+            e.kind = ACS_EVENT_CALL_STATE_CHANGED;
+            e.state = *state as i32;
+            set_reason(&mut e, reason);
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::CallMuteChanged { call, muted } => {
+            e.kind = ACS_EVENT_CALL_MUTE_CHANGED;
+            e.flag = *muted;
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::ParticipantAdded { call, participant } => {
+            e.kind = ACS_EVENT_PARTICIPANT_ADDED;
+            e.state = participant.state() as i32;
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+        }
+        AgentEvent::ParticipantRemoved { call, participant, reason } => {
+            e.kind = ACS_EVENT_PARTICIPANT_REMOVED;
+            e.state = participant.state() as i32;
+            set_reason(&mut e, reason);
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+        }
+        AgentEvent::ParticipantStateChanged { call, participant, state } => {
+            e.kind = ACS_EVENT_PARTICIPANT_STATE_CHANGED;
+            e.state = *state as i32;
+            set_reason(&mut e, &participant.end_reason());
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+        }
+        AgentEvent::ParticipantMuteChanged { call, participant, muted } => {
+            e.kind = ACS_EVENT_PARTICIPANT_MUTE_CHANGED;
+            e.flag = *muted;
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+        }
+    }
+    if let Some(m) = &message {
+        e.message = m.as_ptr();
+    }
+    // Borrowed handles: one reference each for the duration of the callback.
+    let ptrs: Vec<(*mut u8, &'static str)> = held
+        .iter()
+        .map(|o| {
+            let (p, name): (*mut u8, &'static str) = match o {
+                Object::Agent(_) => (handles::acquire(o.clone()), "acs_call_agent"),
+                Object::Call(_) => (handles::acquire(o.clone()), "acs_call"),
+                Object::Participant(_) => (handles::acquire(o.clone()), "acs_remote_participant"),
+                _ => (std::ptr::null_mut(), ""),
+            };
+            (p, name)
+        })
+        .collect();
+    for (p, name) in &ptrs {
+        match *name {
+            "acs_call_agent" => e.agent = p.cast(),
+            "acs_call" => e.call = p.cast(),
+            "acs_remote_participant" => e.participant = p.cast(),
+            _ => {}
+        }
+    }
+    // SAFETY: the host's callback with a valid event for the duration of the call.
+    unsafe { cb(user_data.0 as *mut c_void, &e) };
+    for (p, name) in ptrs {
+        if let Ok(obj) = handles::release(p as *const u8, name) {
+            handles::finalize(obj);
+        }
+    }
+}
