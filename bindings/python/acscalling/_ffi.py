@@ -1,0 +1,503 @@
+"""Raw ctypes declarations of the libacscalling C API (include/acscalling.h).
+
+This module is a plain table on purpose: tests/python/test_ffi_signatures.py parses the
+header and compares every function, struct, callback type and constant with what is declared
+here, so a signature that drifts fails the test suite instead of corrupting memory.
+
+Type mapping: ``const char *`` -> c_char_p, ``char *`` (an output buffer) -> POINTER(c_char),
+``void *`` -> c_void_p, ``T *`` -> POINTER(T), opaque handle types are empty Structures used
+only through pointers.
+
+The shared library is loaded lazily by :func:`lib` so that ``import acscalling`` works (and the
+table can be checked) before the library is built.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+import sys
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char,
+    c_char_p,
+    c_float,
+    c_int16,
+    c_int32,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+# --------------------------------------------------------------------------------------------
+# Constants (#define in the header). Order follows the header.
+# --------------------------------------------------------------------------------------------
+
+CONSTANTS: Dict[str, object] = {
+    "ACS_CALLING_VERSION_STRING": "0.1.0",
+    "ACS_CALLING_VERSION_MAJOR": 0,
+    "ACS_CALLING_VERSION_MINOR": 1,
+    "ACS_CALLING_VERSION_PATCH": 0,
+    "ACS_AGENT_CONNECTION_DISCONNECTED": 0,
+    "ACS_AGENT_CONNECTION_CONNECTED": 1,
+    "ACS_AGENT_CONNECTION_CONNECTING": 2,
+    "ACS_CALL_STATE_NONE": 0,
+    "ACS_CALL_STATE_EARLY_MEDIA": 1,
+    "ACS_CALL_STATE_INCOMING": 2,
+    "ACS_CALL_STATE_CONNECTING": 3,
+    "ACS_CALL_STATE_RINGING": 4,
+    "ACS_CALL_STATE_CONNECTED": 5,
+    "ACS_CALL_STATE_LOCAL_HOLD": 6,
+    "ACS_CALL_STATE_DISCONNECTING": 7,
+    "ACS_CALL_STATE_DISCONNECTED": 8,
+    "ACS_CALL_STATE_IN_LOBBY": 9,
+    "ACS_CALL_STATE_REMOTE_HOLD": 10,
+    "ACS_PARTICIPANT_STATE_IDLE": 0,
+    "ACS_PARTICIPANT_STATE_EARLY_MEDIA": 1,
+    "ACS_PARTICIPANT_STATE_CONNECTING": 2,
+    "ACS_PARTICIPANT_STATE_CONNECTED": 3,
+    "ACS_PARTICIPANT_STATE_HOLD": 4,
+    "ACS_PARTICIPANT_STATE_IN_LOBBY": 5,
+    "ACS_PARTICIPANT_STATE_DISCONNECTED": 6,
+    "ACS_PARTICIPANT_STATE_RINGING": 7,
+    "ACS_CALL_DIRECTION_OUTGOING": 0,
+    "ACS_CALL_DIRECTION_INCOMING": 1,
+    "ACS_DISPATCH_THREAD": 0,
+    "ACS_DISPATCH_MANUAL": 1,
+    "ACS_DEVICE_KIND_MICROPHONE": 0,
+    "ACS_DEVICE_KIND_SPEAKER": 1,
+    "ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED": 1,
+    "ACS_EVENT_INCOMING_CALL": 2,
+    "ACS_EVENT_CALL_STATE_CHANGED": 3,
+    "ACS_EVENT_CALL_MUTE_CHANGED": 4,
+    "ACS_EVENT_PARTICIPANT_ADDED": 5,
+    "ACS_EVENT_PARTICIPANT_REMOVED": 6,
+    "ACS_EVENT_PARTICIPANT_STATE_CHANGED": 7,
+    "ACS_EVENT_PARTICIPANT_MUTE_CHANGED": 8,
+    "ACS_LOG_ERROR": 1,
+    "ACS_LOG_WARN": 2,
+    "ACS_LOG_INFO": 3,
+    "ACS_LOG_DEBUG": 4,
+    "ACS_LOG_TRACE": 5,
+    "SAMPLE_RATE": 48000,
+    "FRAME_MS": 20,
+    "FRAME_SAMPLES": 960,
+    "PROTOCOL_VERSION": 1,
+    "AUDIO_SLOTS": 3,
+    "PARTICIPANT_REMOVAL_SECS": 120,
+    "MODALITY_SECS": 40,
+    "TRANSFER_SECS": 60,
+    "ONE_TO_ONE_SETUP_SECS": 85,
+    "GROUP_SETUP_SECS": 85,
+    "PSTN_SETUP_SECS": 115,
+    "PROMOTE_SECS": 115,
+    "ACS_OK": 0,
+    "ACS_ERR_INVALID_ARGUMENT": -1,
+    "ACS_ERR_NULL_POINTER": -2,
+    "ACS_ERR_INVALID_HANDLE": -3,
+    "ACS_ERR_INVALID_UTF8": -4,
+    "ACS_ERR_BUFFER_TOO_SMALL": -5,
+    "ACS_ERR_INVALID_STATE": -6,
+    "ACS_ERR_NOT_FOUND": -7,
+    "ACS_ERR_UNAUTHORIZED": -8,
+    "ACS_ERR_NETWORK": -9,
+    "ACS_ERR_DEVICE": -10,
+    "ACS_ERR_TIMEOUT": -11,
+    "ACS_ERR_UNSUPPORTED": -12,
+    "ACS_ERR_IO": -13,
+    "ACS_ERR_LIMIT_REACHED": -14,
+    "ACS_ERR_SERVICE": -15,
+    "ACS_ERR_INTERNAL": -98,
+    "ACS_ERR_PANIC": -99,
+}
+globals().update(CONSTANTS)
+
+# Status codes by number (for error mapping and tests).
+STATUS_CODES: Dict[str, int] = {
+    k: v for k, v in CONSTANTS.items() if k == "ACS_OK" or k.startswith("ACS_ERR_")
+}  # type: ignore[misc]
+
+# --------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------
+
+acs_status = c_int32
+
+
+class acs_audio_device(Structure):
+    """Opaque audio device handle (only used through pointers)."""
+
+
+class acs_call(Structure):
+    """Opaque Call handle."""
+
+
+class acs_call_agent(Structure):
+    """Opaque CallAgent handle."""
+
+
+class acs_call_client(Structure):
+    """Opaque CallClient handle."""
+
+
+class acs_device_manager(Structure):
+    """Opaque DeviceManager handle."""
+
+
+class acs_remote_participant(Structure):
+    """Opaque RemoteParticipant handle."""
+
+
+OPAQUE_TYPES = {
+    "acs_audio_device": acs_audio_device,
+    "acs_call": acs_call,
+    "acs_call_agent": acs_call_agent,
+    "acs_call_client": acs_call_client,
+    "acs_device_manager": acs_device_manager,
+    "acs_remote_participant": acs_remote_participant,
+}
+
+
+class acs_event(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("kind", c_int32),
+        ("agent", POINTER(acs_call_agent)),
+        ("call", POINTER(acs_call)),
+        ("participant", POINTER(acs_remote_participant)),
+        ("state", c_int32),
+        ("code", c_int32),
+        ("subcode", c_int32),
+        ("flag", c_bool),
+        ("message", c_char_p),
+    ]
+
+
+acs_event_callback = CFUNCTYPE(None, c_void_p, POINTER(acs_event))
+acs_token_refresher = CFUNCTYPE(acs_status, c_void_p, POINTER(c_char), c_size_t)
+
+
+class acs_call_agent_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("service_url", c_char_p),
+        ("token", c_char_p),
+        ("display_name", c_char_p),
+        ("event_callback", acs_event_callback),
+        ("event_user_data", c_void_p),
+        ("token_refresher", acs_token_refresher),
+        ("token_refresher_user_data", c_void_p),
+    ]
+
+
+class acs_call_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("microphone", POINTER(acs_audio_device)),
+        ("speaker", POINTER(acs_audio_device)),
+        ("start_muted", c_bool),
+    ]
+
+
+class acs_call_audio_stats(Structure):
+    _fields_ = [
+        ("frames_sent", c_uint64),
+        ("frames_received", c_uint64),
+        ("frames_played", c_uint64),
+        ("frames_concealed", c_uint64),
+    ]
+
+
+acs_log_callback = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
+
+
+class acs_call_client_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("dispatch_mode", c_int32),
+        ("log_callback", acs_log_callback),
+        ("log_user_data", c_void_p),
+        ("log_level", c_int32),
+    ]
+
+
+acs_audio_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(c_int16), c_size_t, c_uint32, c_uint32)
+
+STRUCTS = {
+    "acs_event": acs_event,
+    "acs_call_agent_options": acs_call_agent_options,
+    "acs_call_options": acs_call_options,
+    "acs_call_audio_stats": acs_call_audio_stats,
+    "acs_call_client_options": acs_call_client_options,
+}
+
+CALLBACKS = {
+    "acs_event_callback": acs_event_callback,
+    "acs_token_refresher": acs_token_refresher,
+    "acs_log_callback": acs_log_callback,
+    "acs_audio_frame_callback": acs_audio_frame_callback,
+}
+
+# Short names for the table below.
+_P = POINTER
+_dev = _P(acs_audio_device)
+_call = _P(acs_call)
+_agent = _P(acs_call_agent)
+_client = _P(acs_call_client)
+_dm = _P(acs_device_manager)
+_rp = _P(acs_remote_participant)
+_buf = _P(c_char)  # char * output buffer
+_S = acs_status
+
+# --------------------------------------------------------------------------------------------
+# Functions: name -> (restype, [argtypes]), in header order.
+# --------------------------------------------------------------------------------------------
+
+FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
+    "acs_calling_version": (c_char_p, []),
+    "acs_call_agent_options_init": (_S, [_P(acs_call_agent_options)]),
+    "acs_call_client_create_call_agent": (_S, [_client, _P(acs_call_agent_options), _P(_agent)]),
+    "acs_call_agent_retain": (_S, [_agent]),
+    "acs_call_agent_release": (_S, [_agent]),
+    "acs_call_agent_update_token": (_S, [_agent, c_char_p]),
+    "acs_call_agent_get_connection_state": (_S, [_agent, _P(c_int32)]),
+    "acs_call_agent_get_user_id": (_S, [_agent, _buf, c_size_t, _P(c_size_t)]),
+    "acs_call_agent_get_call_count": (_S, [_agent, _P(c_size_t)]),
+    "acs_call_agent_get_call": (_S, [_agent, c_size_t, _P(_call)]),
+    "acs_call_options_init": (_S, [_P(acs_call_options)]),
+    "acs_call_agent_start_call": (_S, [_agent, _P(c_char_p), c_size_t, _P(acs_call_options), _P(_call)]),
+    "acs_call_retain": (_S, [_call]),
+    "acs_call_release": (_S, [_call]),
+    "acs_call_accept": (_S, [_call, _P(acs_call_options)]),
+    "acs_call_reject": (_S, [_call]),
+    "acs_call_hang_up": (_S, [_call, c_bool]),
+    "acs_call_mute": (_S, [_call]),
+    "acs_call_unmute": (_S, [_call]),
+    "acs_call_hold": (_S, [_call]),
+    "acs_call_resume": (_S, [_call]),
+    "acs_call_set_microphone": (_S, [_call, _dev]),
+    "acs_call_set_speaker": (_S, [_call, _dev]),
+    "acs_call_get_state": (_S, [_call, _P(c_int32)]),
+    "acs_call_get_direction": (_S, [_call, _P(c_int32)]),
+    "acs_call_is_muted": (_S, [_call, _P(c_bool)]),
+    "acs_call_get_end_reason": (_S, [_call, _P(c_int32), _P(c_int32)]),
+    "acs_call_get_id": (_S, [_call, _buf, c_size_t, _P(c_size_t)]),
+    "acs_call_get_remote_participant_count": (_S, [_call, _P(c_size_t)]),
+    "acs_call_get_remote_participant": (_S, [_call, c_size_t, _P(_rp)]),
+    "acs_call_get_audio_stats": (_S, [_call, _P(acs_call_audio_stats)]),
+    "acs_remote_participant_retain": (_S, [_rp]),
+    "acs_remote_participant_release": (_S, [_rp]),
+    "acs_remote_participant_get_identifier": (_S, [_rp, _buf, c_size_t, _P(c_size_t)]),
+    "acs_remote_participant_get_display_name": (_S, [_rp, _buf, c_size_t, _P(c_size_t)]),
+    "acs_remote_participant_get_state": (_S, [_rp, _P(c_int32)]),
+    "acs_remote_participant_is_muted": (_S, [_rp, _P(c_bool)]),
+    "acs_remote_participant_get_end_reason": (_S, [_rp, _P(c_int32), _P(c_int32)]),
+    "acs_call_client_options_init": (_S, [_P(acs_call_client_options)]),
+    "acs_call_client_create": (_S, [_P(acs_call_client_options), _P(_client)]),
+    "acs_call_client_retain": (_S, [_client]),
+    "acs_call_client_release": (_S, [_client]),
+    "acs_call_client_dispatch_events": (_S, [_client, c_uint32, _P(c_uint32)]),
+    "acs_call_client_get_device_manager": (_S, [_client, _P(_dm)]),
+    "acs_debug_live_handle_count": (c_size_t, []),
+    "acs_device_manager_retain": (_S, [_dm]),
+    "acs_device_manager_release": (_S, [_dm]),
+    "acs_device_manager_get_microphones": (_S, [_dm, _P(_dev), c_size_t, _P(c_size_t)]),
+    "acs_device_manager_get_speakers": (_S, [_dm, _P(_dev), c_size_t, _P(c_size_t)]),
+    "acs_device_manager_set_microphone": (_S, [_dm, _dev]),
+    "acs_device_manager_set_speaker": (_S, [_dm, _dev]),
+    "acs_device_manager_get_selected_microphone": (_S, [_dm, _P(_dev)]),
+    "acs_device_manager_get_selected_speaker": (_S, [_dm, _P(_dev)]),
+    "acs_device_manager_create_tone_microphone": (_S, [_dm, c_char_p, c_float, c_float, _P(_dev)]),
+    "acs_device_manager_create_wav_microphone": (_S, [_dm, c_char_p, c_char_p, c_bool, _P(_dev)]),
+    "acs_device_manager_create_push_microphone": (_S, [_dm, c_char_p, _P(_dev)]),
+    "acs_device_manager_create_wav_speaker": (_S, [_dm, c_char_p, c_char_p, _P(_dev)]),
+    "acs_device_manager_create_pull_speaker": (_S, [_dm, c_char_p, c_uint32, _P(_dev)]),
+    "acs_device_manager_create_callback_speaker": (_S, [_dm, c_char_p, acs_audio_frame_callback, c_void_p, _P(_dev)]),
+    "acs_audio_device_retain": (_S, [_dev]),
+    "acs_audio_device_release": (_S, [_dev]),
+    "acs_audio_device_get_id": (_S, [_dev, _buf, c_size_t, _P(c_size_t)]),
+    "acs_audio_device_get_name": (_S, [_dev, _buf, c_size_t, _P(c_size_t)]),
+    "acs_audio_device_get_kind": (_S, [_dev, _P(c_int32)]),
+    "acs_audio_device_is_default": (_S, [_dev, _P(c_bool)]),
+    "acs_audio_device_is_virtual": (_S, [_dev, _P(c_bool)]),
+    "acs_audio_device_push_pcm": (_S, [_dev, _P(c_int16), c_size_t, c_uint32, _P(c_size_t)]),
+    "acs_audio_device_pull_pcm": (_S, [_dev, _P(c_int16), c_size_t, _P(c_size_t)]),
+    "acs_audio_tone_power": (_S, [_P(c_int16), c_size_t, c_float, _P(c_float)]),
+    "acs_status_to_string": (c_char_p, [acs_status]),
+    "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
+}
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+if sys.platform == "darwin":
+    LIBRARY_NAMES = ["libacscalling.dylib"]
+elif sys.platform == "win32":
+    LIBRARY_NAMES = ["acscalling.dll"]
+else:
+    LIBRARY_NAMES = ["libacscalling.so"]
+
+
+class LibraryNotFoundError(OSError):
+    """libacscalling could not be found or loaded; `tried` lists the paths looked at."""
+
+    def __init__(self, message: str, tried: List[str]):
+        super().__init__(message)
+        self.tried = tried
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _cargo_config_target_dir(root: Path) -> Optional[Path]:
+    """`build.target-dir` of `root/.cargo/config.toml` (or `config`), if set."""
+    for name in ("config.toml", "config"):
+        cfg = root / ".cargo" / name
+        try:
+            text = cfg.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        m = re.search(r'^\s*target-dir\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        if m:
+            p = Path(m.group(1))
+            return p if p.is_absolute() else (root / p)
+    return None
+
+
+def target_dirs(start: Optional[Path] = None) -> List[Path]:
+    """Cargo target directories to look in, most specific first.
+
+    ``$CARGO_TARGET_DIR``; then, walking up from `start` (default: this package), every
+    ancestor's ``target/`` and any ``target-dir`` set by an ancestor's ``.cargo/config.toml``.
+    """
+    dirs: List[Path] = []
+    env = os.environ.get("CARGO_TARGET_DIR")
+    if env:
+        dirs.append(Path(env))
+    here = (start or _PACKAGE_DIR).resolve()
+    for anc in [here, *here.parents]:
+        cfg = _cargo_config_target_dir(anc)
+        if cfg is not None:
+            dirs.append(cfg)
+        dirs.append(anc / "target")
+    seen = set()
+    out = []
+    for d in dirs:
+        key = str(d)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _profile_candidates(filename: str) -> List[Path]:
+    """`filename` in target/{release,debug} of every target dir, in search order."""
+    return [d / profile / filename for d in target_dirs() for profile in ("release", "debug")]
+
+
+def find_library() -> Tuple[Optional[Path], List[str]]:
+    """Returns (path or None, every path tried)."""
+    tried: List[str] = []
+    env = os.environ.get("ACSCALLING_LIB")
+    if env:
+        tried.append(f"$ACSCALLING_LIB={env}")
+        if Path(env).is_file():
+            return Path(env), tried
+        # An explicit path that does not exist is an error, not a hint.
+        return None, tried
+    for name in LIBRARY_NAMES:
+        p = _PACKAGE_DIR / name
+        tried.append(str(p))
+        if p.is_file():
+            return p, tried
+    # Build outputs: take the first target dir that has one; within it, the newest profile
+    # (a stale release build must not shadow the debug build you just made, or vice versa).
+    for d in target_dirs():
+        found = []
+        for profile in ("release", "debug"):
+            for name in LIBRARY_NAMES:
+                p = d / profile / name
+                tried.append(str(p))
+                if p.is_file():
+                    found.append(p)
+        if found:
+            return max(found, key=lambda p: p.stat().st_mtime), tried
+    sys_lib = ctypes.util.find_library("acscalling")
+    tried.append("system library search for 'acscalling'")
+    if sys_lib:
+        return Path(sys_lib), tried
+    return None, tried
+
+
+_lib: Optional[ctypes.CDLL] = None
+_lib_path: Optional[Path] = None
+_lock = threading.Lock()
+
+
+def declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
+    """Applies the FUNCTIONS table to a loaded library (raises if a symbol is missing)."""
+    missing = []
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            fn = getattr(cdll, name)
+        except AttributeError:
+            missing.append(name)
+            continue
+        fn.restype = restype
+        fn.argtypes = list(argtypes)
+    if missing:
+        raise LibraryNotFoundError(
+            f"{cdll._name} does not export {', '.join(missing)} (an older library?)", [cdll._name]
+        )
+    return cdll
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded, declared library (loaded on first use)."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is not None:
+            return _lib
+        path, tried = find_library()
+        if path is None:
+            raise LibraryNotFoundError(
+                "libacscalling was not found. Build it with `cargo build` in the repository, "
+                "or set ACSCALLING_LIB to the path of the shared library. Tried:\n  "
+                + "\n  ".join(tried),
+                tried,
+            )
+        try:
+            cdll = ctypes.CDLL(str(path))
+        except OSError as e:
+            raise LibraryNotFoundError(f"cannot load {path}: {e}", tried) from e
+        _lib = declare(cdll)
+        _lib_path = path
+        return _lib
+
+
+def library_path() -> Path:
+    """Path of the loaded library (loads it)."""
+    lib()
+    assert _lib_path is not None
+    return _lib_path
+
+
+def is_available() -> bool:
+    """Whether the library can be loaded."""
+    try:
+        lib()
+        return True
+    except LibraryNotFoundError:
+        return False

@@ -1,0 +1,237 @@
+//! End-to-end 1:1 calls through the real service on loopback, with real WebRTC and Opus:
+//! tones are measured on the far side's virtual speaker.
+
+mod common;
+
+use acscalling::client::*;
+use acscalling::media::audio::{tone_power, AudioDevice};
+use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use common::{wait_until, Service};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(15);
+
+struct Party {
+    _client: CallClient,
+    agent: CallAgent,
+    speaker: AudioDevice,
+    mic: AudioDevice,
+    incoming: Arc<Mutex<Vec<Call>>>,
+    log: Arc<Mutex<Vec<String>>>,
+    left: Arc<Mutex<Vec<(String, EndReason)>>>,
+}
+
+impl Party {
+    fn new(svc: &Service, name: &str, user: &str, freq: f32, auto_accept: bool) -> Party {
+        let client = CallClient::new(CallClientOptions::default()).unwrap();
+        let mic = AudioDevice::tone_microphone(&format!("{name}-mic"), freq, 0.5);
+        let speaker = AudioDevice::pull_speaker(&format!("{name}-spk"), 10_000);
+        let incoming = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let left = Arc::new(Mutex::new(Vec::new()));
+        let (inc, lg, lf) = (incoming.clone(), log.clone(), left.clone());
+        let (m2, s2) = (mic.clone(), speaker.clone());
+        let listener: AgentListener = Arc::new(move |_a, ev| match ev {
+            AgentEvent::IncomingCall { call } => {
+                inc.lock().push(call.clone());
+                if auto_accept {
+                    call.accept(CallOptions {
+                        microphone: Some(m2.clone()),
+                        speaker: Some(s2.clone()),
+                        start_muted: false,
+                    })
+                    .unwrap();
+                }
+            }
+            AgentEvent::CallStateChanged { state, reason, .. } => {
+                lg.lock().push(format!("call {state:?} {}/{}", reason.code, reason.subcode))
+            }
+            AgentEvent::ParticipantRemoved {
+                participant, reason, ..
+            } => lf.lock().push((participant.identifier().to_string(), *reason)),
+            _ => {}
+        });
+        let agent = client
+            .create_call_agent(CallAgentOptions {
+                service_url: svc.ws_url.clone(),
+                token: svc.token(user),
+                display_name: name.into(),
+                listener: Some(listener),
+                token_refresher: None,
+            })
+            .unwrap();
+        assert!(wait_until(T, || agent.connection_state() == AgentConnectionState::Connected));
+        Party {
+            _client: client,
+            agent,
+            speaker,
+            mic,
+            incoming,
+            log,
+            left,
+        }
+    }
+
+    fn options(&self) -> CallOptions {
+        CallOptions {
+            microphone: Some(self.mic.clone()),
+            speaker: Some(self.speaker.clone()),
+            start_muted: false,
+        }
+    }
+
+    /// Drops what was played so far, waits `ms`, returns what was played meanwhile.
+    fn listen(&self, ms: u64) -> Vec<i16> {
+        let mut junk = vec![0i16; 48_000 * 10];
+        while self.speaker.pull_pcm(&mut junk).unwrap() > 0 {}
+        std::thread::sleep(Duration::from_millis(ms));
+        let mut buf = vec![0i16; 48 * ms as usize * 2];
+        let n = self.speaker.pull_pcm(&mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+}
+
+fn hears(pcm: &[i16], freq: f32) -> f32 {
+    tone_power(pcm, freq)
+}
+
+#[test]
+fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
+    let svc = Service::start();
+    let (a_id, b_id) = (svc.create_user(), svc.create_user());
+    let alice = Party::new(&svc, "Alice", &a_id, 440.0, false);
+    let bob = Party::new(&svc, "Bob", &b_id, 660.0, true);
+
+    let call = alice.agent.start_call(&[b_id.clone()], alice.options()).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected), "alice: {:?}", alice.log.lock());
+    let bcall = bob.incoming.lock()[0].clone();
+    assert!(wait_until(T, || bcall.state() == CallState::Connected), "bob: {:?}", bob.log.lock());
+
+    // Both hear the other's tone, not their own.
+    let at_bob = bob.listen(800);
+    let at_alice = alice.listen(800);
+    assert!(hears(&at_bob, 440.0) > 0.01, "bob hears 440: {}", hears(&at_bob, 440.0));
+    assert!(hears(&at_bob, 660.0) < 0.001, "bob hears no 660");
+    assert!(hears(&at_alice, 660.0) > 0.01, "alice hears 660: {}", hears(&at_alice, 660.0));
+    assert!(hears(&at_alice, 440.0) < 0.001, "alice hears no 440");
+
+    // Mute: Bob sees the flag and hears silence.
+    call.set_muted(true).unwrap();
+    let ap = || bcall.remote_participants()[0].clone();
+    assert!(wait_until(T, || ap().is_muted()));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(hears(&bob.listen(500), 440.0) < 0.001, "muted → silence");
+    call.set_muted(false).unwrap();
+    assert!(wait_until(T, || !ap().is_muted()));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(hears(&bob.listen(500), 440.0) > 0.01, "unmuted → tone back");
+
+    // Hold: states on both sides, media stops both ways, resume brings it back.
+    call.set_hold(true).unwrap();
+    assert_eq!(call.state(), CallState::LocalHold);
+    assert!(wait_until(T, || bcall.state() == CallState::RemoteHold));
+    assert!(wait_until(T, || ap().state() == ParticipantState::Hold));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(hears(&bob.listen(500), 440.0) < 0.001, "held → bob hears nothing");
+    call.set_hold(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    assert!(wait_until(T, || bcall.state() == CallState::Connected));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(hears(&bob.listen(500), 440.0) > 0.01, "resumed → tone back");
+
+    // Hang up: both Disconnected with reasons.
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason(), EndReason::LOCAL_HANGUP);
+    assert!(wait_until(T, || bcall.state() == CallState::Disconnected));
+    assert_eq!(bcall.end_reason().code, 0, "bob's reason: {:?}", bcall.end_reason());
+    assert!(wait_until(T, || bob.left.lock().iter().any(|(id, r)| *id == a_id && r.code == 0)));
+}
+
+#[test]
+fn echo_bot_plays_our_tone_back() {
+    let svc = Service::start();
+    let a = svc.create_user();
+    let alice = Party::new(&svc, "Alice", &a, 523.0, false);
+    let call = alice.agent.start_call(&["8:echo123".to_string()], alice.options()).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected), "{:?}", alice.log.lock());
+    std::thread::sleep(Duration::from_millis(1300));
+    let pcm = alice.listen(700);
+    assert!(hears(&pcm, 523.0) > 0.01, "echo: {}", hears(&pcm, 523.0));
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+}
+
+#[test]
+fn declined_unknown_and_offline_calls_end_with_reasons() {
+    let svc = Service::start();
+    let (a, b, c) = (svc.create_user(), svc.create_user(), svc.create_user());
+    let alice = Party::new(&svc, "Alice", &a, 440.0, false);
+    let bob = Party::new(&svc, "Bob", &b, 660.0, false);
+
+    let call = alice.agent.start_call(&[b.clone()], alice.options()).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Ringing));
+    assert!(wait_until(T, || !bob.incoming.lock().is_empty()));
+    bob.incoming.lock()[0].reject().unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason(), EndReason::DECLINED);
+
+    let unknown = format!("8:acs:{}", uuid::Uuid::new_v4());
+    let call = alice.agent.start_call(&[unknown], alice.options()).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason().code, 404);
+
+    let call = alice.agent.start_call(&[c], alice.options()).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason().code, 480);
+
+    assert!(alice.agent.start_call(&["bob".into()], alice.options()).is_err());
+}
+
+#[test]
+fn service_down_and_forged_tokens_are_reported() {
+    let svc = Service::start();
+    let a = svc.create_user();
+    let token = svc.token(&a);
+    let client = CallClient::new(CallClientOptions::default()).unwrap();
+
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let agent = client
+        .create_call_agent(CallAgentOptions {
+            service_url: format!("ws://127.0.0.1:{port}"),
+            token: token.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(wait_until(T, || agent.connection_state() == AgentConnectionState::Disconnected));
+
+    // A token signed with another key.
+    let mut forged = token.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let reasons = Arc::new(Mutex::new(Vec::new()));
+    let r2 = reasons.clone();
+    let agent = client
+        .create_call_agent(CallAgentOptions {
+            service_url: svc.ws_url.clone(),
+            token: forged,
+            listener: Some(Arc::new(move |_a, ev| {
+                if let AgentEvent::ConnectionStateChanged { state, reason, .. } = ev {
+                    r2.lock().push((*state, *reason));
+                }
+            })),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(wait_until(T, || reasons
+        .lock()
+        .iter()
+        .any(|(s, r)| *s == AgentConnectionState::Disconnected && r.code == 401)));
+    assert_eq!(agent.connection_state(), AgentConnectionState::Disconnected);
+    assert!(agent.start_call(&[a], CallOptions::default()).is_err());
+    client.shutdown();
+}

@@ -1,0 +1,147 @@
+//! Test harness: starts the real `acscalling-service` on 127.0.0.1 (port 0) and talks to its
+//! identity REST API. The service is stopped when the `Service` is dropped.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const ACCESS_KEY: &str = "test-access-key-0123456789";
+
+/// The service binary: $ACSCALLING_SERVICE_BIN, else next to the test executable's target dir.
+pub fn service_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ACSCALLING_SERVICE_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test exe path");
+    // target/<profile>/deps/<test> → target/<profile>/acscalling-service
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("acscalling-service");
+    if !bin.exists() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "acscalling-service"])
+            .status()
+            .expect("run cargo to build the service");
+        assert!(status.success(), "building acscalling-service failed");
+    }
+    bin
+}
+
+pub struct Service {
+    child: Child,
+    pub http_addr: String,
+    pub ws_url: String,
+}
+
+impl Service {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut child = Command::new(service_bin())
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--media-ip",
+                "127.0.0.1",
+                "--media-port",
+                "0",
+                "--access-key",
+                ACCESS_KEY,
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start acscalling-service");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the service never blocks on a full pipe.
+            let mut sink = Vec::new();
+            let _ = r.read_to_end(&mut sink);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the service printed its listening line");
+        let http = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http="))
+            .unwrap_or_else(|| panic!("unexpected service banner: {line}"))
+            .to_string();
+        Service {
+            child,
+            ws_url: format!("ws://{http}"),
+            http_addr: http,
+        }
+    }
+
+    /// POST with the access key; returns (status, body).
+    pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(&self.http_addr).expect("connect to the service");
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ACCESS_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.http_addr,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("send request");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read response");
+        let status = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        (status, body)
+    }
+
+    pub fn create_user(&self) -> String {
+        let (st, body) = self.post("/identities", "{}");
+        assert!(st == 200 || st == 201, "create user: {st} {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    pub fn token(&self, user: &str) -> String {
+        self.token_for(user, None)
+    }
+
+    pub fn token_for(&self, user: &str, expires_in_secs: Option<u64>) -> String {
+        let body = match expires_in_secs {
+            Some(s) => format!("{{\"scopes\":[\"voip\"],\"expires_in_secs\":{s}}}"),
+            None => "{\"scopes\":[\"voip\"]}".to_string(),
+        };
+        let (st, body) = self.post(&format!("/identities/{user}/token"), &body);
+        assert_eq!(st, 200, "issue token: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["token"].as_str().expect("token").to_string()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 10 ms until it is true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
