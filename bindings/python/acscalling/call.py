@@ -1,0 +1,225 @@
+"""Call and RemoteParticipant, with the ACS-numbered state enums."""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+from typing import Any, List, NamedTuple, Optional
+
+from . import _ffi
+from ._handles import Handle, get_string
+from .devices import AudioDevice
+from .errors import check
+
+
+class CallState(enum.IntEnum):
+    """Call states, ACS numbering."""
+
+    NONE = _ffi.ACS_CALL_STATE_NONE
+    EARLY_MEDIA = _ffi.ACS_CALL_STATE_EARLY_MEDIA
+    INCOMING = _ffi.ACS_CALL_STATE_INCOMING
+    CONNECTING = _ffi.ACS_CALL_STATE_CONNECTING
+    RINGING = _ffi.ACS_CALL_STATE_RINGING
+    CONNECTED = _ffi.ACS_CALL_STATE_CONNECTED
+    LOCAL_HOLD = _ffi.ACS_CALL_STATE_LOCAL_HOLD
+    DISCONNECTING = _ffi.ACS_CALL_STATE_DISCONNECTING
+    DISCONNECTED = _ffi.ACS_CALL_STATE_DISCONNECTED
+    IN_LOBBY = _ffi.ACS_CALL_STATE_IN_LOBBY
+    REMOTE_HOLD = _ffi.ACS_CALL_STATE_REMOTE_HOLD
+
+
+class ParticipantState(enum.IntEnum):
+    """Remote participant states, ACS numbering."""
+
+    IDLE = _ffi.ACS_PARTICIPANT_STATE_IDLE
+    EARLY_MEDIA = _ffi.ACS_PARTICIPANT_STATE_EARLY_MEDIA
+    CONNECTING = _ffi.ACS_PARTICIPANT_STATE_CONNECTING
+    CONNECTED = _ffi.ACS_PARTICIPANT_STATE_CONNECTED
+    HOLD = _ffi.ACS_PARTICIPANT_STATE_HOLD
+    IN_LOBBY = _ffi.ACS_PARTICIPANT_STATE_IN_LOBBY
+    DISCONNECTED = _ffi.ACS_PARTICIPANT_STATE_DISCONNECTED
+    RINGING = _ffi.ACS_PARTICIPANT_STATE_RINGING
+
+
+class CallDirection(enum.IntEnum):
+    OUTGOING = _ffi.ACS_CALL_DIRECTION_OUTGOING
+    INCOMING = _ffi.ACS_CALL_DIRECTION_INCOMING
+
+
+class EndReason(NamedTuple):
+    """Why a call ended or a participant left (ACS-style code/subcode; (0, 0) = hung up here)."""
+
+    code: int
+    subcode: int
+
+
+class AudioStats(NamedTuple):
+    frames_sent: int
+    frames_received: int
+    frames_played: int
+    frames_concealed: int
+
+
+def _enum(cls, value: int):
+    try:
+        return cls(value)
+    except ValueError:  # a state added to the library after this binding was written
+        return value
+
+
+def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevice], muted: bool):
+    """An initialised acs_call_options (None when nothing differs from the defaults)."""
+    if microphone is None and speaker is None and not muted:
+        return None
+    o = _ffi.acs_call_options()
+    check(_ffi.lib().acs_call_options_init(ctypes.byref(o)))
+    if microphone is not None:
+        o.microphone = microphone._p
+    if speaker is not None:
+        o.speaker = speaker._p
+    o.start_muted = bool(muted)
+    return o
+
+
+class RemoteParticipant(Handle):
+    """Another participant of a call."""
+
+    _ctype = _ffi.acs_remote_participant
+    _retain_name = "acs_remote_participant_retain"
+    _release_name = "acs_remote_participant_release"
+    _close_order = 1
+
+    @property
+    def identifier(self) -> str:
+        """Raw id: "8:acs:…", "4:+1555…", "8:echo123"."""
+        return get_string(_ffi.lib().acs_remote_participant_get_identifier, self._p)
+
+    @property
+    def display_name(self) -> str:
+        return get_string(_ffi.lib().acs_remote_participant_get_display_name, self._p)
+
+    @property
+    def state(self) -> ParticipantState:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_remote_participant_get_state(self._p, ctypes.byref(v)))
+        return _enum(ParticipantState, v.value)
+
+    @property
+    def is_muted(self) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_remote_participant_is_muted(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def end_reason(self) -> EndReason:
+        code, sub = ctypes.c_int32(), ctypes.c_int32()
+        check(_ffi.lib().acs_remote_participant_get_end_reason(self._p, ctypes.byref(code), ctypes.byref(sub)))
+        return EndReason(code.value, sub.value)
+
+    def __repr__(self) -> str:
+        try:
+            return f"<RemoteParticipant {self.identifier} {self.state!r}>"
+        except Exception:
+            return super().__repr__()
+
+
+class Call(Handle):
+    """A call (outgoing or incoming). Operations return at once; changes arrive as events."""
+
+    _ctype = _ffi.acs_call
+    _retain_name = "acs_call_retain"
+    _release_name = "acs_call_release"
+    _close_order = 2
+
+    def __init__(self, ptr: Any, client: Any = None, agent: Any = None):
+        super().__init__(ptr, client)
+        self.agent = agent
+
+    # -- state ---------------------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        """The call id (the same for every participant)."""
+        return get_string(_ffi.lib().acs_call_get_id, self._p)
+
+    @property
+    def state(self) -> CallState:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_call_get_state(self._p, ctypes.byref(v)))
+        return _enum(CallState, v.value)
+
+    @property
+    def direction(self) -> CallDirection:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_call_get_direction(self._p, ctypes.byref(v)))
+        return _enum(CallDirection, v.value)
+
+    @property
+    def is_muted(self) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_call_is_muted(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def end_reason(self) -> EndReason:
+        """(code, subcode); (0, 0) while the call has not ended."""
+        code, sub = ctypes.c_int32(), ctypes.c_int32()
+        check(_ffi.lib().acs_call_get_end_reason(self._p, ctypes.byref(code), ctypes.byref(sub)))
+        return EndReason(code.value, sub.value)
+
+    @property
+    def remote_participants(self) -> List[RemoteParticipant]:
+        L = _ffi.lib()
+        n = ctypes.c_size_t()
+        check(L.acs_call_get_remote_participant_count(self._p, ctypes.byref(n)))
+        out = []
+        for i in range(n.value):
+            p = ctypes.POINTER(_ffi.acs_remote_participant)()
+            status = L.acs_call_get_remote_participant(self._p, i, ctypes.byref(p))
+            if status == _ffi.ACS_ERR_NOT_FOUND:
+                break  # the roster shrank meanwhile
+            check(status)
+            out.append(RemoteParticipant(p, self._client))
+        return out
+
+    @property
+    def audio_stats(self) -> AudioStats:
+        s = _ffi.acs_call_audio_stats()
+        check(_ffi.lib().acs_call_get_audio_stats(self._p, ctypes.byref(s)))
+        return AudioStats(s.frames_sent, s.frames_received, s.frames_played, s.frames_concealed)
+
+    # -- control -------------------------------------------------------------------------
+    def accept(self, microphone: Optional[AudioDevice] = None, speaker: Optional[AudioDevice] = None, muted: bool = False) -> None:
+        """Accepts an incoming call (state INCOMING)."""
+        o = call_options(microphone, speaker, muted)
+        check(_ffi.lib().acs_call_accept(self._p, ctypes.byref(o) if o is not None else None))
+
+    def reject(self) -> None:
+        """Declines an incoming call; the caller sees end reason 603."""
+        check(_ffi.lib().acs_call_reject(self._p))
+
+    def hang_up(self, for_everyone: bool = False) -> None:
+        check(_ffi.lib().acs_call_hang_up(self._p, bool(for_everyone)))
+
+    def mute(self) -> None:
+        check(_ffi.lib().acs_call_mute(self._p))
+
+    def unmute(self) -> None:
+        check(_ffi.lib().acs_call_unmute(self._p))
+
+    def hold(self) -> None:
+        check(_ffi.lib().acs_call_hold(self._p))
+
+    def resume(self) -> None:
+        check(_ffi.lib().acs_call_resume(self._p))
+
+    def set_microphone(self, device: AudioDevice) -> None:
+        check(_ffi.lib().acs_call_set_microphone(self._p, device._p))
+
+    def set_speaker(self, device: AudioDevice) -> None:
+        check(_ffi.lib().acs_call_set_speaker(self._p, device._p))
+
+    def __repr__(self) -> str:
+        try:
+            return f"<Call {self.id} {self.state!r}>"
+        except Exception:
+            return super().__repr__()

@@ -1,0 +1,251 @@
+"""DeviceManager and AudioDevice: device lists, selection, virtual devices and PCM I/O."""
+
+from __future__ import annotations
+
+import array
+import ctypes
+import enum
+import logging
+import os
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+from . import _ffi
+from ._handles import Handle, Registry, c_str, get_string
+from .errors import check, error_for
+
+log = logging.getLogger("acscalling")
+
+SAMPLE_RATE = _ffi.SAMPLE_RATE
+FRAME_SAMPLES = _ffi.FRAME_SAMPLES
+
+PcmIn = Union[array.array, bytes, bytearray, memoryview, Sequence[int]]
+
+
+class DeviceKind(enum.IntEnum):
+    MICROPHONE = _ffi.ACS_DEVICE_KIND_MICROPHONE
+    SPEAKER = _ffi.ACS_DEVICE_KIND_SPEAKER
+
+
+def _pcm_buffer(samples: PcmIn):
+    """(ctypes int16 array, sample count, keep-alive) for PCM given as array('h'), bytes-like
+    (native-endian int16) or a sequence of ints. array('h') is passed without a copy."""
+    if isinstance(samples, array.array) and samples.typecode == "h":
+        n = len(samples)
+        if n == 0:
+            return None, 0, None
+        return (ctypes.c_int16 * n).from_buffer(samples), n, samples
+    if isinstance(samples, (bytes, bytearray, memoryview)):
+        raw = bytes(samples)
+        if len(raw) % 2:
+            raise ValueError("PCM bytes must hold whole 16-bit samples")
+        n = len(raw) // 2
+        if n == 0:
+            return None, 0, None
+        return (ctypes.c_int16 * n).from_buffer_copy(raw), n, raw
+    arr = array.array("h", samples)
+    n = len(arr)
+    if n == 0:
+        return None, 0, None
+    return (ctypes.c_int16 * n).from_buffer(arr), n, arr
+
+
+def tone_power(samples: PcmIn, frequency_hz: float) -> float:
+    """Power of `frequency_hz` in mono 48 kHz PCM16 (Goertzel; a full-scale sine is about 0.5)."""
+    buf, n, _keep = _pcm_buffer(samples)
+    out = ctypes.c_float()
+    check(_ffi.lib().acs_audio_tone_power(buf, n, float(frequency_hz), ctypes.byref(out)))
+    return float(out.value)
+
+
+# Callback speakers: one C callback for the process, user_data selects the Python function.
+_frame_targets = Registry()
+
+
+def _on_frame(user_data, samples, count, sample_rate, channels):
+    fn = _frame_targets.get(user_data)
+    if fn is None:
+        return
+    try:
+        pcm = array.array("h", ctypes.string_at(samples, count * 2)) if count else array.array("h")
+        fn(pcm)
+    except Exception:  # never let an exception unwind into the library's media thread
+        log.exception("callback speaker function raised")
+
+
+_FRAME_CALLBACK = _ffi.acs_audio_frame_callback(_on_frame)
+
+
+class AudioDevice(Handle):
+    """A microphone or speaker, real or virtual."""
+
+    _ctype = _ffi.acs_audio_device
+    _retain_name = "acs_audio_device_retain"
+    _release_name = "acs_audio_device_release"
+    _close_order = 3
+
+    @property
+    def id(self) -> str:
+        return get_string(_ffi.lib().acs_audio_device_get_id, self._p)
+
+    @property
+    def name(self) -> str:
+        return get_string(_ffi.lib().acs_audio_device_get_name, self._p)
+
+    @property
+    def kind(self) -> DeviceKind:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_audio_device_get_kind(self._p, ctypes.byref(v)))
+        return DeviceKind(v.value)
+
+    @property
+    def is_default(self) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_audio_device_is_default(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def is_virtual(self) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_audio_device_is_virtual(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    def push_pcm(self, samples: PcmIn, channels: int = 1) -> int:
+        """Queues 48 kHz interleaved PCM16 into a push microphone; returns the frames accepted
+        (the queue holds about 2 s; the rest is dropped)."""
+        buf, n, _keep = _pcm_buffer(samples)
+        if channels not in (1, 2):
+            raise ValueError("channels must be 1 or 2")
+        if n % channels:
+            raise ValueError("the sample count must be a multiple of channels")
+        accepted = ctypes.c_size_t()
+        if buf is None:
+            # The library wants a non-NULL pointer even for zero frames.
+            buf = (ctypes.c_int16 * 1)()
+        check(_ffi.lib().acs_audio_device_push_pcm(self._p, buf, n // channels, channels, ctypes.byref(accepted)))
+        return int(accepted.value)
+
+    def pull_pcm(self, max_samples: int = SAMPLE_RATE) -> array.array:
+        """Takes up to `max_samples` mono 48 kHz samples a pull speaker has played."""
+        if max_samples <= 0:
+            return array.array("h")
+        out = array.array("h", bytes(2 * max_samples))
+        count = ctypes.c_size_t()
+        cbuf = (ctypes.c_int16 * max_samples).from_buffer(out)
+        try:
+            check(_ffi.lib().acs_audio_device_pull_pcm(self._p, cbuf, max_samples, ctypes.byref(count)))
+        finally:
+            del cbuf  # release the buffer export before resizing the array
+        del out[count.value:]
+        return out
+
+    def drain(self) -> int:
+        """Discards everything a pull speaker has buffered; returns how many samples."""
+        total = 0
+        while True:
+            got = len(self.pull_pcm(SAMPLE_RATE))
+            total += got
+            if got < SAMPLE_RATE:
+                return total
+
+    def __repr__(self) -> str:
+        try:
+            return f"<AudioDevice {self.name!r} {self.kind.name.lower()} 0x{self._hv:x}>"
+        except Exception:
+            return super().__repr__()
+
+
+class DeviceManager(Handle):
+    """The client's audio devices: lists, selection and virtual device factories."""
+
+    _ctype = _ffi.acs_device_manager
+    _retain_name = "acs_device_manager_retain"
+    _release_name = "acs_device_manager_release"
+    _close_order = 4
+
+    def _list(self, fn) -> List[AudioDevice]:
+        count = ctypes.c_size_t(0)
+        status = fn(self._p, None, 0, ctypes.byref(count))
+        for _ in range(8):
+            if status == _ffi.ACS_OK and count.value == 0:
+                return []
+            if status not in (_ffi.ACS_OK, _ffi.ACS_ERR_BUFFER_TOO_SMALL):
+                check(status)
+            cap = count.value
+            arr = (ctypes.POINTER(_ffi.acs_audio_device) * cap)()
+            status = fn(self._p, arr, cap, ctypes.byref(count))
+            if status == _ffi.ACS_OK:
+                return [AudioDevice(arr[i], self._client) for i in range(count.value)]
+        raise error_for(status)
+
+    @property
+    def microphones(self) -> List[AudioDevice]:
+        """System microphones (listed; maybe not openable headless), then virtual ones."""
+        return self._list(_ffi.lib().acs_device_manager_get_microphones)
+
+    @property
+    def speakers(self) -> List[AudioDevice]:
+        return self._list(_ffi.lib().acs_device_manager_get_speakers)
+
+    def _selected(self, fn) -> Optional[AudioDevice]:
+        out = ctypes.POINTER(_ffi.acs_audio_device)()
+        status = fn(self._p, ctypes.byref(out))
+        if status == _ffi.ACS_ERR_NOT_FOUND:
+            return None
+        check(status)
+        return AudioDevice(out, self._client)
+
+    @property
+    def selected_microphone(self) -> Optional[AudioDevice]:
+        """The selected microphone (or the system default), None if there is none."""
+        return self._selected(_ffi.lib().acs_device_manager_get_selected_microphone)
+
+    @property
+    def selected_speaker(self) -> Optional[AudioDevice]:
+        return self._selected(_ffi.lib().acs_device_manager_get_selected_speaker)
+
+    def set_microphone(self, device: AudioDevice) -> None:
+        check(_ffi.lib().acs_device_manager_set_microphone(self._p, device._p))
+
+    def set_speaker(self, device: AudioDevice) -> None:
+        check(_ffi.lib().acs_device_manager_set_speaker(self._p, device._p))
+
+    def _create(self, fn, *args) -> AudioDevice:
+        out = ctypes.POINTER(_ffi.acs_audio_device)()
+        check(fn(self._p, *args, ctypes.byref(out)))
+        return AudioDevice(out, self._client)
+
+    def create_tone_microphone(self, name: str, frequency_hz: float = 440.0, amplitude: float = 0.5) -> AudioDevice:
+        """A virtual microphone playing a sine tone (`amplitude` 0..1)."""
+        return self._create(_ffi.lib().acs_device_manager_create_tone_microphone, c_str(name, "name"), float(frequency_hz), float(amplitude))
+
+    def create_wav_microphone(self, name: str, path: Union[str, os.PathLike], looped: bool = True) -> AudioDevice:
+        """A virtual microphone reading a PCM16 WAV file (any rate, 1-2 channels)."""
+        return self._create(_ffi.lib().acs_device_manager_create_wav_microphone, c_str(name, "name"), c_str(os.fspath(path), "path"), bool(looped))
+
+    def create_push_microphone(self, name: str) -> AudioDevice:
+        """A virtual microphone fed by AudioDevice.push_pcm."""
+        return self._create(_ffi.lib().acs_device_manager_create_push_microphone, c_str(name, "name"))
+
+    def create_wav_speaker(self, name: str, path: Union[str, os.PathLike]) -> AudioDevice:
+        """A virtual speaker recording what it plays to a WAV file (48 kHz mono PCM16)."""
+        return self._create(_ffi.lib().acs_device_manager_create_wav_speaker, c_str(name, "name"), c_str(os.fspath(path), "path"))
+
+    def create_pull_speaker(self, name: str, capacity_ms: int = 5000) -> AudioDevice:
+        """A virtual speaker buffering up to `capacity_ms` of what it plays for pull_pcm."""
+        return self._create(_ffi.lib().acs_device_manager_create_pull_speaker, c_str(name, "name"), int(capacity_ms))
+
+    def create_callback_speaker(self, name: str, fn: Callable[[array.array], Any]) -> AudioDevice:
+        """A virtual speaker calling `fn(samples: array('h'))` with every played 20 ms frame
+        (mono 48 kHz) on a media thread. Keep `fn` quick; don't call the library from it."""
+        if not callable(fn):
+            raise TypeError("fn must be callable")
+        key = _frame_targets.add(fn)
+        try:
+            dev = self._create(_ffi.lib().acs_device_manager_create_callback_speaker, c_str(name, "name"), _FRAME_CALLBACK, key)
+        except Exception:
+            _frame_targets.remove(key)
+            raise
+        # The device lives as long as the library client: drop `fn` when the client closes.
+        if self._client is not None:
+            self._client._on_close(lambda: _frame_targets.remove(key))
+        return dev

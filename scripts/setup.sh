@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on a fresh Debian machine (idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  echo "== apt-get install$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest

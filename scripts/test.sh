@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit + end-to-end tests, the header check, Python (pytest) and C
+# (ASan/UBSan) tests. Each test that needs the service starts it on 127.0.0.1 itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+export ACSCALLING_LIB="$TARGET_DIR/debug/libacscalling.so"
+export ACSCALLING_SERVICE_BIN="$TARGET_DIR/debug/acscalling-service"
+
+echo "== build (regenerates include/acscalling.h with the pinned cbindgen)"
+cargo build --workspace --all-targets
+if ! git diff --quiet -- include/acscalling.h; then
+  echo "include/acscalling.h is stale: commit the regenerated header" >&2
+  git --no-pager diff --stat -- include/acscalling.h >&2
+  exit 1
+fi
+
+echo "== clippy + fmt"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== Rust tests"
+cargo test --workspace
+
+echo "== Python tests"
+python3 -m pytest -q tests/python
+
+echo "== C tests (ASan/UBSan)"
+python3 tests/run_c_tests_with_service.py
+
+echo "== all tests passed"
