@@ -21,7 +21,10 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let calls = args.first().copied().unwrap_or(20);
     let probes = args.get(1).copied().unwrap_or(50);
     let svc = Service::start();
@@ -62,7 +65,10 @@ fn main() {
                         start_muted: false,
                     });
                 }
-                AgentEvent::CallStateChanged { state: CallState::Connected, .. } => {
+                AgentEvent::CallStateChanged {
+                    state: CallState::Connected,
+                    ..
+                } => {
                     *bc.lock() = Some(Instant::now());
                 }
                 _ => {}
@@ -78,7 +84,11 @@ fn main() {
             token: svc.token(&a_id),
             display_name: "Alice".into(),
             listener: Some(Arc::new(move |_a, ev| {
-                if let AgentEvent::CallStateChanged { state: CallState::Connected, .. } = ev {
+                if let AgentEvent::CallStateChanged {
+                    state: CallState::Connected,
+                    ..
+                } = ev
+                {
                     *ac.lock() = Some(Instant::now());
                 }
             })),
@@ -86,7 +96,8 @@ fn main() {
         })
         .unwrap();
     let t = Duration::from_secs(20);
-    assert!(wait_until(t, || alice.connection_state() == AgentConnectionState::Connected
+    assert!(wait_until(t, || alice.connection_state()
+        == AgentConnectionState::Connected
         && bob.connection_state() == AgentConnectionState::Connected));
 
     let opts = CallOptions {
@@ -101,7 +112,9 @@ fn main() {
         *b_connected.lock() = None;
         let t0 = Instant::now();
         let call = alice.start_call(&[b_id.clone()], opts.clone()).unwrap();
-        let ok = wait_until(t, || a_connected.lock().is_some() && b_connected.lock().is_some());
+        let ok = wait_until(t, || {
+            a_connected.lock().is_some() && b_connected.lock().is_some()
+        });
         assert!(ok, "call {i} did not connect: {:?}", call.state());
         let done = a_connected.lock().unwrap().max(b_connected.lock().unwrap());
         setup.push(done.duration_since(t0).as_secs_f64() * 1000.0);
@@ -109,7 +122,10 @@ fn main() {
             // Mouth-to-ear probes on the last call: 20 ms tone bursts pushed into Alice's mic.
             std::thread::sleep(Duration::from_millis(300));
             let burst: Vec<i16> = (0..960)
-                .map(|n| ((n as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 48_000.0).sin() * 16_000.0) as i16)
+                .map(|n| {
+                    ((n as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 48_000.0).sin() * 16_000.0)
+                        as i16
+                })
                 .collect();
             for _ in 0..probes {
                 *onset.lock() = None;

@@ -3,5 +3,5 @@ pub mod client;
 pub mod error;
 pub mod ffi;
 pub mod media;
-pub mod signaling;
 pub mod protocol;
+pub mod signaling;

@@ -45,12 +45,16 @@ impl Party {
                     .unwrap();
                 }
             }
-            AgentEvent::CallStateChanged { state, reason, .. } => {
-                lg.lock().push(format!("call {state:?} {}/{}", reason.code, reason.subcode))
-            }
+            AgentEvent::CallStateChanged { state, reason, .. } => lg
+                .lock()
+                .push(format!("call {state:?} {}/{}", reason.code, reason.subcode)),
             AgentEvent::ParticipantRemoved {
-                participant, reason, ..
-            } => lf.lock().push((participant.identifier().to_string(), *reason)),
+                participant,
+                reason,
+                ..
+            } => lf
+                .lock()
+                .push((participant.identifier().to_string(), *reason)),
             _ => {}
         });
         let agent = client
@@ -62,7 +66,8 @@ impl Party {
                 token_refresher: None,
             })
             .unwrap();
-        assert!(wait_until(T, || agent.connection_state() == AgentConnectionState::Connected));
+        assert!(wait_until(T, || agent.connection_state()
+            == AgentConnectionState::Connected));
         Party {
             _client: client,
             agent,
@@ -105,17 +110,36 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     let alice = Party::new(&svc, "Alice", &a_id, 440.0, false);
     let bob = Party::new(&svc, "Bob", &b_id, 660.0, true);
 
-    let call = alice.agent.start_call(&[b_id.clone()], alice.options()).unwrap();
-    assert!(wait_until(T, || call.state() == CallState::Connected), "alice: {:?}", alice.log.lock());
+    let call = alice
+        .agent
+        .start_call(&[b_id.clone()], alice.options())
+        .unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "alice: {:?}",
+        alice.log.lock()
+    );
     let bcall = bob.incoming.lock()[0].clone();
-    assert!(wait_until(T, || bcall.state() == CallState::Connected), "bob: {:?}", bob.log.lock());
+    assert!(
+        wait_until(T, || bcall.state() == CallState::Connected),
+        "bob: {:?}",
+        bob.log.lock()
+    );
 
     // Both hear the other's tone, not their own.
     let at_bob = bob.listen(800);
     let at_alice = alice.listen(800);
-    assert!(hears(&at_bob, 440.0) > 0.01, "bob hears 440: {}", hears(&at_bob, 440.0));
+    assert!(
+        hears(&at_bob, 440.0) > 0.01,
+        "bob hears 440: {}",
+        hears(&at_bob, 440.0)
+    );
     assert!(hears(&at_bob, 660.0) < 0.001, "bob hears no 660");
-    assert!(hears(&at_alice, 660.0) > 0.01, "alice hears 660: {}", hears(&at_alice, 660.0));
+    assert!(
+        hears(&at_alice, 660.0) > 0.01,
+        "alice hears 660: {}",
+        hears(&at_alice, 660.0)
+    );
     assert!(hears(&at_alice, 440.0) < 0.001, "alice hears no 440");
 
     // Mute: Bob sees the flag and hears silence.
@@ -135,7 +159,10 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     assert!(wait_until(T, || bcall.state() == CallState::RemoteHold));
     assert!(wait_until(T, || ap().state() == ParticipantState::Hold));
     std::thread::sleep(Duration::from_millis(200));
-    assert!(hears(&bob.listen(500), 440.0) < 0.001, "held → bob hears nothing");
+    assert!(
+        hears(&bob.listen(500), 440.0) < 0.001,
+        "held → bob hears nothing"
+    );
     call.set_hold(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Connected));
     assert!(wait_until(T, || bcall.state() == CallState::Connected));
@@ -147,8 +174,17 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     assert_eq!(call.end_reason(), EndReason::LOCAL_HANGUP);
     assert!(wait_until(T, || bcall.state() == CallState::Disconnected));
-    assert_eq!(bcall.end_reason().code, 0, "bob's reason: {:?}", bcall.end_reason());
-    assert!(wait_until(T, || bob.left.lock().iter().any(|(id, r)| *id == a_id && r.code == 0)));
+    assert_eq!(
+        bcall.end_reason().code,
+        0,
+        "bob's reason: {:?}",
+        bcall.end_reason()
+    );
+    assert!(wait_until(T, || bob
+        .left
+        .lock()
+        .iter()
+        .any(|(id, r)| *id == a_id && r.code == 0)));
 }
 
 #[test]
@@ -156,8 +192,15 @@ fn echo_bot_plays_our_tone_back() {
     let svc = Service::start();
     let a = svc.create_user();
     let alice = Party::new(&svc, "Alice", &a, 523.0, false);
-    let call = alice.agent.start_call(&["8:echo123".to_string()], alice.options()).unwrap();
-    assert!(wait_until(T, || call.state() == CallState::Connected), "{:?}", alice.log.lock());
+    let call = alice
+        .agent
+        .start_call(&["8:echo123".to_string()], alice.options())
+        .unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}",
+        alice.log.lock()
+    );
     std::thread::sleep(Duration::from_millis(1300));
     let pcm = alice.listen(700);
     assert!(hears(&pcm, 523.0) > 0.01, "echo: {}", hears(&pcm, 523.0));
@@ -172,7 +215,10 @@ fn declined_unknown_and_offline_calls_end_with_reasons() {
     let alice = Party::new(&svc, "Alice", &a, 440.0, false);
     let bob = Party::new(&svc, "Bob", &b, 660.0, false);
 
-    let call = alice.agent.start_call(&[b.clone()], alice.options()).unwrap();
+    let call = alice
+        .agent
+        .start_call(&[b.clone()], alice.options())
+        .unwrap();
     assert!(wait_until(T, || call.state() == CallState::Ringing));
     assert!(wait_until(T, || !bob.incoming.lock().is_empty()));
     bob.incoming.lock()[0].reject().unwrap();
@@ -188,7 +234,10 @@ fn declined_unknown_and_offline_calls_end_with_reasons() {
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     assert_eq!(call.end_reason().code, 480);
 
-    assert!(alice.agent.start_call(&["bob".into()], alice.options()).is_err());
+    assert!(alice
+        .agent
+        .start_call(&["bob".into()], alice.options())
+        .is_err());
 }
 
 #[test]
@@ -199,7 +248,11 @@ fn service_down_and_forged_tokens_are_reported() {
     let client = CallClient::new(CallClientOptions::default()).unwrap();
 
     // Nothing listens on this port.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let agent = client
         .create_call_agent(CallAgentOptions {
             service_url: format!("ws://127.0.0.1:{port}"),
@@ -207,7 +260,8 @@ fn service_down_and_forged_tokens_are_reported() {
             ..Default::default()
         })
         .unwrap();
-    assert!(wait_until(T, || agent.connection_state() == AgentConnectionState::Disconnected));
+    assert!(wait_until(T, || agent.connection_state()
+        == AgentConnectionState::Disconnected));
 
     // A token signed with another key.
     let mut forged = token.clone();
@@ -227,10 +281,9 @@ fn service_down_and_forged_tokens_are_reported() {
             ..Default::default()
         })
         .unwrap();
-    assert!(wait_until(T, || reasons
-        .lock()
-        .iter()
-        .any(|(s, r)| *s == AgentConnectionState::Disconnected && r.code == 401)));
+    assert!(wait_until(T, || reasons.lock().iter().any(|(s, r)| *s
+        == AgentConnectionState::Disconnected
+        && r.code == 401)));
     assert_eq!(agent.connection_state(), AgentConnectionState::Disconnected);
     assert!(agent.start_call(&[a], CallOptions::default()).is_err());
     client.shutdown();

@@ -97,14 +97,22 @@ fn pick_device(
     let dev = dev.ok_or_else(|| {
         Error::Device(format!(
             "no {} is available: select one (a virtual device works without hardware)",
-            if kind == DeviceKind::Microphone { "microphone" } else { "speaker" }
+            if kind == DeviceKind::Microphone {
+                "microphone"
+            } else {
+                "speaker"
+            }
         ))
     })?;
     if dev.kind() != kind {
         return Err(Error::InvalidArgument(format!(
             "'{}' is not a {}",
             dev.name(),
-            if kind == DeviceKind::Microphone { "microphone" } else { "speaker" }
+            if kind == DeviceKind::Microphone {
+                "microphone"
+            } else {
+                "speaker"
+            }
         )));
     }
     Ok(dev)
@@ -137,7 +145,9 @@ impl Call {
         options: CallOptions,
     ) -> Result<Self> {
         if targets.is_empty() {
-            return Err(Error::InvalidArgument("a call needs at least one participant".into()));
+            return Err(Error::InvalidArgument(
+                "a call needs at least one participant".into(),
+            ));
         }
         for t in targets {
             Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
@@ -204,10 +214,7 @@ impl Call {
 
     /// Builds the transport, sends the offer (in the message `make` builds) and applies the
     /// SFU's answer. Any failure ends the call with a reason.
-    fn establish(
-        &self,
-        make: impl FnOnce(u64, String) -> ClientMessage + Send + 'static,
-    ) {
+    fn establish(&self, make: impl FnOnce(u64, String) -> ClientMessage + Send + 'static) {
         let Some(agent) = self.agent() else { return };
         let call = self.clone();
         let engine = match &*self.0.media.lock() {
@@ -274,7 +281,9 @@ impl Call {
         let weak = Arc::downgrade(&self.0);
         agent.0.client.0.handle.spawn(async move {
             tokio::time::sleep(Duration::from_secs(timeouts::ONE_TO_ONE_SETUP_SECS)).await;
-            let Some(c) = weak.upgrade().map(Call) else { return };
+            let Some(c) = weak.upgrade().map(Call) else {
+                return;
+            };
             let (state, media) = {
                 let d = c.0.data.lock();
                 (d.state, d.media_connected)
@@ -497,13 +506,17 @@ impl Call {
     /// Accepts an incoming call.
     pub fn accept(&self, options: CallOptions) -> Result<()> {
         if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
-            return Err(Error::InvalidState("only a ringing incoming call can be accepted".into()));
+            return Err(Error::InvalidState(
+                "only a ringing incoming call can be accepted".into(),
+            ));
         }
         let agent = self
             .agent()
             .ok_or_else(|| Error::InvalidState("the call agent is gone".into()))?;
         if self.0.media.lock().is_some() {
-            return Err(Error::InvalidState("the call is already being accepted".into()));
+            return Err(Error::InvalidState(
+                "the call is already being accepted".into(),
+            ));
         }
         self.start_media(&agent, options)?;
         self.set_server_state(CallState::Connecting);
@@ -519,7 +532,9 @@ impl Call {
     /// Declines an incoming call.
     pub fn reject(&self) -> Result<()> {
         if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
-            return Err(Error::InvalidState("only a ringing incoming call can be rejected".into()));
+            return Err(Error::InvalidState(
+                "only a ringing incoming call can be rejected".into(),
+            ));
         }
         self.send(|req, call_id| ClientMessage::Reject { req, call_id });
         self.end(EndReason::DECLINED);
@@ -613,7 +628,10 @@ impl Call {
     pub fn set_microphone(&self, device: &AudioDevice) -> Result<()> {
         self.require_live()?;
         if device.kind() != DeviceKind::Microphone {
-            return Err(Error::InvalidArgument(format!("'{}' is not a microphone", device.name())));
+            return Err(Error::InvalidArgument(format!(
+                "'{}' is not a microphone",
+                device.name()
+            )));
         }
         match &*self.0.media.lock() {
             Some(m) => Ok(m.engine.switch_microphone(device.clone())?),
@@ -625,7 +643,10 @@ impl Call {
     pub fn set_speaker(&self, device: &AudioDevice) -> Result<()> {
         self.require_live()?;
         if device.kind() != DeviceKind::Speaker {
-            return Err(Error::InvalidArgument(format!("'{}' is not a speaker", device.name())));
+            return Err(Error::InvalidArgument(format!(
+                "'{}' is not a speaker",
+                device.name()
+            )));
         }
         match &*self.0.media.lock() {
             Some(m) => Ok(m.engine.switch_speaker(device.clone())?),

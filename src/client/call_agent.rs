@@ -69,7 +69,9 @@ pub fn parse_token(token: &str) -> Result<TokenClaims> {
     let claims: TokenClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
         .map_err(|e| Error::Unauthorized(format!("the token is not a valid access token: {e}")))?;
     if !claims.scope.split_whitespace().any(|s| s == SCOPE_VOIP) {
-        return Err(Error::Unauthorized("the token lacks the 'voip' scope".into()));
+        return Err(Error::Unauthorized(
+            "the token lacks the 'voip' scope".into(),
+        ));
     }
     if claims.exp <= unix_now() {
         return Err(Error::Unauthorized(format!(
@@ -90,7 +92,9 @@ fn signaling_url(url: &str) -> Result<String> {
     }
     let rest = url.split_once("://").map(|x| x.1).unwrap_or("");
     if rest.is_empty() || rest.starts_with('/') {
-        return Err(Error::InvalidArgument(format!("service url '{url}' has no host")));
+        return Err(Error::InvalidArgument(format!(
+            "service url '{url}' has no host"
+        )));
     }
     Ok(if rest.contains('/') {
         url.to_string()
@@ -123,7 +127,12 @@ impl CallAgent {
             message: String::new(),
         });
         let a = agent.clone();
-        agent.0.client.0.handle.spawn(async move { a.connect().await });
+        agent
+            .0
+            .client
+            .0
+            .handle
+            .spawn(async move { a.connect().await });
         Ok(agent)
     }
 
@@ -182,7 +191,9 @@ impl CallAgent {
         if self.0.refresher.is_none() {
             return;
         }
-        let Ok(claims) = parse_token(token) else { return };
+        let Ok(claims) = parse_token(token) else {
+            return;
+        };
         let lead = 60.min(claims.exp.saturating_sub(claims.iat) / 2);
         let wait = claims.exp.saturating_sub(unix_now()).saturating_sub(lead);
         let weak = Arc::downgrade(&self.0);
@@ -201,7 +212,9 @@ impl CallAgent {
         if already_down {
             return;
         }
-        self.0.link.send_replace(Link::Down(reason, message.clone()));
+        self.0
+            .link
+            .send_replace(Link::Down(reason, message.clone()));
         let calls: Vec<Call> = std::mem::take(&mut *self.0.calls.lock());
         for c in calls {
             c.end(reason);
@@ -322,7 +335,9 @@ impl CallAgent {
 
     /// Called on the dispatch thread: asks the host's refresher, then applies the token.
     pub(crate) fn run_token_refresher(&self) {
-        let Some(r) = self.0.refresher.clone() else { return };
+        let Some(r) = self.0.refresher.clone() else {
+            return;
+        };
         match r() {
             Some(token) => {
                 if let Err(e) = self.update_token(&token) {
@@ -464,10 +479,7 @@ mod tests {
             signaling_url("ws://127.0.0.1:8080").unwrap(),
             "ws://127.0.0.1:8080/signaling"
         );
-        assert_eq!(
-            signaling_url("ws://h:1/custom").unwrap(),
-            "ws://h:1/custom"
-        );
+        assert_eq!(signaling_url("ws://h:1/custom").unwrap(), "ws://h:1/custom");
         assert!(signaling_url("http://x").is_err());
         assert!(signaling_url("ws://").is_err());
     }

@@ -130,6 +130,9 @@ impl CallClient {
     }
 
     pub(crate) fn forget_agent(&self, agent: &CallAgent) {
-        self.0.agents.lock().retain(|a| a.object_id() != agent.object_id());
+        self.0
+            .agents
+            .lock()
+            .retain(|a| a.object_id() != agent.object_id());
     }
 }

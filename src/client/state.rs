@@ -17,9 +17,7 @@ pub(crate) struct CallStateInputs {
 /// The state to show, for a call that has not ended.
 pub(crate) fn visible_state(i: CallStateInputs) -> CallState {
     match i.server {
-        CallState::Connected | CallState::RemoteHold if !i.media_connected => {
-            CallState::Connecting
-        }
+        CallState::Connected | CallState::RemoteHold if !i.media_connected => CallState::Connecting,
         CallState::Connected | CallState::RemoteHold if i.local_hold => CallState::LocalHold,
         s => s,
     }
@@ -44,7 +42,10 @@ mod tests {
 
     #[test]
     fn connected_needs_media() {
-        assert_eq!(st(CallState::Connected, false, false), CallState::Connecting);
+        assert_eq!(
+            st(CallState::Connected, false, false),
+            CallState::Connecting
+        );
         assert_eq!(st(CallState::Connected, true, false), CallState::Connected);
     }
 
@@ -52,7 +53,10 @@ mod tests {
     fn local_hold_wins_over_remote_hold() {
         assert_eq!(st(CallState::Connected, true, true), CallState::LocalHold);
         assert_eq!(st(CallState::RemoteHold, true, true), CallState::LocalHold);
-        assert_eq!(st(CallState::RemoteHold, true, false), CallState::RemoteHold);
+        assert_eq!(
+            st(CallState::RemoteHold, true, false),
+            CallState::RemoteHold
+        );
     }
 
     #[test]

@@ -12,7 +12,11 @@ use std::sync::Arc;
 /// (`capacity` bytes) and return ACS_OK, or return an error status if there is none.
 /// Called on the event dispatch thread (in manual mode: inside dispatch_events).
 pub type acs_token_refresher = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, token_out: *mut c_char, capacity: usize) -> acs_status,
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        token_out: *mut c_char,
+        capacity: usize,
+    ) -> acs_status,
 >;
 
 /// Options of acs_call_client_create_call_agent. Initialise with acs_call_agent_options_init.
@@ -36,7 +40,9 @@ pub struct acs_call_agent_options {
 
 /// Fills `options` with defaults (all NULL).
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_agent_options_init(options: *mut acs_call_agent_options) -> acs_status {
+pub unsafe extern "C" fn acs_call_agent_options_init(
+    options: *mut acs_call_agent_options,
+) -> acs_status {
     guard(|| {
         out(
             options,
@@ -89,9 +95,11 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
         let display_name = opt_str_in(o.display_name, "options.display_name")?.unwrap_or_default();
         let listener: Option<AgentListener> = o.event_callback.map(|cb| {
             let ud = HostPtr(o.event_user_data as usize);
-            Arc::new(move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
-                deliver_event(cb, ud, agent, ev)
-            }) as AgentListener
+            Arc::new(
+                move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
+                    deliver_event(cb, ud, agent, ev)
+                },
+            ) as AgentListener
         });
         let token_refresher: Option<TokenRefresher> = o.token_refresher.map(|cb| {
             let ud = HostPtr(o.token_refresher_user_data as usize);
@@ -113,7 +121,11 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
             listener,
             token_refresher,
         })?;
-        out(out_agent, handles::acquire(Object::Agent(agent)), "out_agent")
+        out(
+            out_agent,
+            handles::acquire(Object::Agent(agent)),
+            "out_agent",
+        )
     })
 }
 
@@ -134,7 +146,10 @@ pub extern "C" fn acs_call_agent_release(agent: *mut acs_call_agent) -> acs_stat
 
 /// Replaces the agent's token (same user) before it expires; sent to the service at once.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_agent_update_token(agent: *mut acs_call_agent, token: *const c_char) -> acs_status {
+pub unsafe extern "C" fn acs_call_agent_update_token(
+    agent: *mut acs_call_agent,
+    token: *const c_char,
+) -> acs_status {
     guard(|| {
         let a = handles::agent(agent)?;
         let t = str_in(token, "token")?;
@@ -144,7 +159,10 @@ pub unsafe extern "C" fn acs_call_agent_update_token(agent: *mut acs_call_agent,
 
 /// Connection state: ACS_AGENT_CONNECTION_DISCONNECTED, _CONNECTED or _CONNECTING.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_agent_get_connection_state(agent: *mut acs_call_agent, out_state: *mut i32) -> acs_status {
+pub unsafe extern "C" fn acs_call_agent_get_connection_state(
+    agent: *mut acs_call_agent,
+    out_state: *mut i32,
+) -> acs_status {
     guard(|| {
         let a = handles::agent(agent)?;
         out(out_state, a.connection_state() as i32, "out_state")
@@ -167,7 +185,10 @@ pub unsafe extern "C" fn acs_call_agent_get_user_id(
 
 /// Number of calls of this agent that have not ended.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_agent_get_call_count(agent: *mut acs_call_agent, out_count: *mut usize) -> acs_status {
+pub unsafe extern "C" fn acs_call_agent_get_call_count(
+    agent: *mut acs_call_agent,
+    out_count: *mut usize,
+) -> acs_status {
     guard(|| {
         let a = handles::agent(agent)?;
         out(out_count, a.calls().len(), "out_count")
@@ -184,9 +205,10 @@ pub unsafe extern "C" fn acs_call_agent_get_call(
     guard(|| {
         need(out_call, "out_call")?;
         let a = handles::agent(agent)?;
-        let c = a.calls().get(index).cloned().ok_or_else(|| {
-            FfiError::new(ACS_ERR_NOT_FOUND, format!("no call at index {index}"))
-        })?;
+        let c =
+            a.calls().get(index).cloned().ok_or_else(|| {
+                FfiError::new(ACS_ERR_NOT_FOUND, format!("no call at index {index}"))
+            })?;
         out(out_call, handles::acquire(Object::Call(c)), "out_call")
     })
 }

@@ -1,6 +1,8 @@
 //! acs_call_* and acs_remote_participant_*: call control, state and roster.
 
-use super::handles::{self, acs_audio_device, acs_call, acs_call_agent, acs_remote_participant, Object};
+use super::handles::{
+    self, acs_audio_device, acs_call, acs_call_agent, acs_remote_participant, Object,
+};
 use super::status::*;
 use super::strings::*;
 use crate::client::CallOptions;
@@ -105,10 +107,16 @@ pub unsafe extern "C" fn acs_call_agent_start_call(
         need(out_call, "out_call")?;
         let a = handles::agent(agent)?;
         if participant_ids.is_null() {
-            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "participant_ids is NULL"));
+            return Err(FfiError::new(
+                ACS_ERR_NULL_POINTER,
+                "participant_ids is NULL",
+            ));
         }
         if count == 0 || count > 1000 {
-            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, format!("count must be 1..=1000, got {count}")));
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                format!("count must be 1..=1000, got {count}"),
+            ));
         }
         let mut ids = Vec::with_capacity(count);
         for i in 0..count {
@@ -136,7 +144,10 @@ pub extern "C" fn acs_call_release(call: *mut acs_call) -> acs_status {
 
 /// Accepts an incoming call (state INCOMING). `options` may be NULL.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_accept(call: *mut acs_call, options: *const acs_call_options) -> acs_status {
+pub unsafe extern "C" fn acs_call_accept(
+    call: *mut acs_call,
+    options: *const acs_call_options,
+) -> acs_status {
     guard(|| {
         let c = handles::call(call)?;
         let o = call_options(options)?;
@@ -183,7 +194,10 @@ pub extern "C" fn acs_call_resume(call: *mut acs_call) -> acs_status {
 
 /// Switches the microphone mid-call (mute state kept).
 #[no_mangle]
-pub extern "C" fn acs_call_set_microphone(call: *mut acs_call, device: *mut acs_audio_device) -> acs_status {
+pub extern "C" fn acs_call_set_microphone(
+    call: *mut acs_call,
+    device: *mut acs_audio_device,
+) -> acs_status {
     guard(|| {
         let c = handles::call(call)?;
         let d = handles::audio_device(device)?;
@@ -193,7 +207,10 @@ pub extern "C" fn acs_call_set_microphone(call: *mut acs_call, device: *mut acs_
 
 /// Switches the speaker mid-call.
 #[no_mangle]
-pub extern "C" fn acs_call_set_speaker(call: *mut acs_call, device: *mut acs_audio_device) -> acs_status {
+pub extern "C" fn acs_call_set_speaker(
+    call: *mut acs_call,
+    device: *mut acs_audio_device,
+) -> acs_status {
     guard(|| {
         let c = handles::call(call)?;
         let d = handles::audio_device(device)?;
@@ -203,25 +220,44 @@ pub extern "C" fn acs_call_set_speaker(call: *mut acs_call, device: *mut acs_aud
 
 /// Current state (ACS_CALL_STATE_*).
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_state(call: *mut acs_call, out_state: *mut i32) -> acs_status {
+pub unsafe extern "C" fn acs_call_get_state(
+    call: *mut acs_call,
+    out_state: *mut i32,
+) -> acs_status {
     guard(|| out(out_state, handles::call(call)?.state() as i32, "out_state"))
 }
 
 /// ACS_CALL_DIRECTION_OUTGOING or _INCOMING.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_direction(call: *mut acs_call, out_direction: *mut i32) -> acs_status {
-    guard(|| out(out_direction, handles::call(call)?.direction() as i32, "out_direction"))
+pub unsafe extern "C" fn acs_call_get_direction(
+    call: *mut acs_call,
+    out_direction: *mut i32,
+) -> acs_status {
+    guard(|| {
+        out(
+            out_direction,
+            handles::call(call)?.direction() as i32,
+            "out_direction",
+        )
+    })
 }
 
 /// Whether the local microphone is muted in this call.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_is_muted(call: *mut acs_call, out_muted: *mut bool) -> acs_status {
+pub unsafe extern "C" fn acs_call_is_muted(
+    call: *mut acs_call,
+    out_muted: *mut bool,
+) -> acs_status {
     guard(|| out(out_muted, handles::call(call)?.is_muted(), "out_muted"))
 }
 
 /// Why the call ended (0/0 while it has not).
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_end_reason(call: *mut acs_call, out_code: *mut i32, out_subcode: *mut i32) -> acs_status {
+pub unsafe extern "C" fn acs_call_get_end_reason(
+    call: *mut acs_call,
+    out_code: *mut i32,
+    out_subcode: *mut i32,
+) -> acs_status {
     guard(|| {
         need(out_code, "out_code")?;
         need(out_subcode, "out_subcode")?;
@@ -233,7 +269,12 @@ pub unsafe extern "C" fn acs_call_get_end_reason(call: *mut acs_call, out_code: 
 
 /// The call id (shared by every participant).
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_id(call: *mut acs_call, buf: *mut c_char, capacity: usize, needed: *mut usize) -> acs_status {
+pub unsafe extern "C" fn acs_call_get_id(
+    call: *mut acs_call,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
     guard(|| {
         let c = handles::call(call)?;
         str_out(c.call_id(), buf, capacity, needed)
@@ -242,8 +283,17 @@ pub unsafe extern "C" fn acs_call_get_id(call: *mut acs_call, buf: *mut c_char, 
 
 /// Number of remote participants in the roster.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_remote_participant_count(call: *mut acs_call, out_count: *mut usize) -> acs_status {
-    guard(|| out(out_count, handles::call(call)?.remote_participants().len(), "out_count"))
+pub unsafe extern "C" fn acs_call_get_remote_participant_count(
+    call: *mut acs_call,
+    out_count: *mut usize,
+) -> acs_status {
+    guard(|| {
+        out(
+            out_count,
+            handles::call(call)?.remote_participants().len(),
+            "out_count",
+        )
+    })
 }
 
 /// The `index`-th remote participant (+1 reference: release it).
@@ -259,8 +309,17 @@ pub unsafe extern "C" fn acs_call_get_remote_participant(
             .remote_participants()
             .get(index)
             .cloned()
-            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, format!("no participant at index {index}")))?;
-        out(out_participant, handles::acquire(Object::Participant(p)), "out_participant")
+            .ok_or_else(|| {
+                FfiError::new(
+                    ACS_ERR_NOT_FOUND,
+                    format!("no participant at index {index}"),
+                )
+            })?;
+        out(
+            out_participant,
+            handles::acquire(Object::Participant(p)),
+            "out_participant",
+        )
     })
 }
 
@@ -275,7 +334,10 @@ pub struct acs_call_audio_stats {
 
 /// Reads the call's audio counters.
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_get_audio_stats(call: *mut acs_call, out_stats: *mut acs_call_audio_stats) -> acs_status {
+pub unsafe extern "C" fn acs_call_get_audio_stats(
+    call: *mut acs_call,
+    out_stats: *mut acs_call_audio_stats,
+) -> acs_status {
     guard(|| {
         let s = handles::call(call)?.audio_stats();
         out(
@@ -333,13 +395,25 @@ pub unsafe extern "C" fn acs_remote_participant_get_display_name(
 
 /// Participant state (ACS_PARTICIPANT_STATE_*).
 #[no_mangle]
-pub unsafe extern "C" fn acs_remote_participant_get_state(p: *mut acs_remote_participant, out_state: *mut i32) -> acs_status {
-    guard(|| out(out_state, handles::participant(p)?.state() as i32, "out_state"))
+pub unsafe extern "C" fn acs_remote_participant_get_state(
+    p: *mut acs_remote_participant,
+    out_state: *mut i32,
+) -> acs_status {
+    guard(|| {
+        out(
+            out_state,
+            handles::participant(p)?.state() as i32,
+            "out_state",
+        )
+    })
 }
 
 /// Whether the participant is muted.
 #[no_mangle]
-pub unsafe extern "C" fn acs_remote_participant_is_muted(p: *mut acs_remote_participant, out_muted: *mut bool) -> acs_status {
+pub unsafe extern "C" fn acs_remote_participant_is_muted(
+    p: *mut acs_remote_participant,
+    out_muted: *mut bool,
+) -> acs_status {
     guard(|| out(out_muted, handles::participant(p)?.is_muted(), "out_muted"))
 }
 

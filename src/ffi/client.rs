@@ -1,7 +1,7 @@
 //! acs_call_client_*: the entry point, its runtime, event dispatch and logging.
 
 use super::handles::{self, acs_call_client, acs_device_manager, Object};
-use super::log::{register_log_callback, acs_log_callback};
+use super::log::{acs_log_callback, register_log_callback};
 use super::status::*;
 use super::strings::*;
 use crate::client::{CallClient, CallClientOptions, DispatchMode};
@@ -29,7 +29,9 @@ pub struct acs_call_client_options {
 
 /// Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
 #[no_mangle]
-pub unsafe extern "C" fn acs_call_client_options_init(options: *mut acs_call_client_options) -> acs_status {
+pub unsafe extern "C" fn acs_call_client_options_init(
+    options: *mut acs_call_client_options,
+) -> acs_status {
     guard(|| {
         out(
             options,
@@ -60,12 +62,20 @@ pub unsafe extern "C" fn acs_call_client_create(
             // SAFETY: non-NULL; struct_size tells how much of it the host knows.
             let opts = unsafe { &*options };
             if (opts.struct_size as usize) < std::mem::size_of::<u32>() * 2 {
-                return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "options.struct_size is not set: call acs_call_client_options_init"));
+                return Err(FfiError::new(
+                    ACS_ERR_INVALID_ARGUMENT,
+                    "options.struct_size is not set: call acs_call_client_options_init",
+                ));
             }
             o.dispatch_mode = match opts.dispatch_mode {
                 ACS_DISPATCH_THREAD => DispatchMode::Thread,
                 ACS_DISPATCH_MANUAL => DispatchMode::Manual,
-                m => return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, format!("unknown dispatch_mode {m}"))),
+                m => {
+                    return Err(FfiError::new(
+                        ACS_ERR_INVALID_ARGUMENT,
+                        format!("unknown dispatch_mode {m}"),
+                    ))
+                }
             };
         }
         let client = CallClient::new(o)?;
@@ -74,11 +84,20 @@ pub unsafe extern "C" fn acs_call_client_create(
             let opts = unsafe { &*options };
             if opts.struct_size as usize >= std::mem::size_of::<acs_call_client_options>() {
                 if let Some(cb) = opts.log_callback {
-                    register_log_callback(client.object_id(), cb, opts.log_user_data, opts.log_level);
+                    register_log_callback(
+                        client.object_id(),
+                        cb,
+                        opts.log_user_data,
+                        opts.log_level,
+                    );
                 }
             }
         }
-        out(out_client, handles::acquire(Object::Client(client)), "out_client")
+        out(
+            out_client,
+            handles::acquire(Object::Client(client)),
+            "out_client",
+        )
     })
 }
 

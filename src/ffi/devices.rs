@@ -15,7 +15,13 @@ pub const ACS_DEVICE_KIND_SPEAKER: i32 = 1;
 /// Receives every 20 ms frame a callback speaker plays: `samples` mono 48 kHz PCM16,
 /// borrowed for the call. Called on a media thread: return quickly, don't call into the library.
 pub type acs_audio_frame_callback = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, samples: *const i16, count: usize, sample_rate: u32, channels: u32),
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        samples: *const i16,
+        count: usize,
+        sample_rate: u32,
+        channels: u32,
+    ),
 >;
 
 /// Adds a reference to the device manager.
@@ -62,7 +68,14 @@ pub unsafe extern "C" fn acs_device_manager_get_microphones(
     capacity: usize,
     out_count: *mut usize,
 ) -> acs_status {
-    guard(|| list_out(handles::device_manager(dm)?.microphones(), out_devices, capacity, out_count))
+    guard(|| {
+        list_out(
+            handles::device_manager(dm)?.microphones(),
+            out_devices,
+            capacity,
+            out_count,
+        )
+    })
 }
 
 /// Lists speakers, like acs_device_manager_get_microphones.
@@ -73,12 +86,22 @@ pub unsafe extern "C" fn acs_device_manager_get_speakers(
     capacity: usize,
     out_count: *mut usize,
 ) -> acs_status {
-    guard(|| list_out(handles::device_manager(dm)?.speakers(), out_devices, capacity, out_count))
+    guard(|| {
+        list_out(
+            handles::device_manager(dm)?.speakers(),
+            out_devices,
+            capacity,
+            out_count,
+        )
+    })
 }
 
 /// Selects the microphone for calls that don't name one.
 #[no_mangle]
-pub extern "C" fn acs_device_manager_set_microphone(dm: *mut acs_device_manager, device: *mut acs_audio_device) -> acs_status {
+pub extern "C" fn acs_device_manager_set_microphone(
+    dm: *mut acs_device_manager,
+    device: *mut acs_audio_device,
+) -> acs_status {
     guard(|| {
         let m = handles::device_manager(dm)?;
         Ok(m.set_microphone(&handles::audio_device(device)?)?)
@@ -87,7 +110,10 @@ pub extern "C" fn acs_device_manager_set_microphone(dm: *mut acs_device_manager,
 
 /// Selects the speaker for calls that don't name one.
 #[no_mangle]
-pub extern "C" fn acs_device_manager_set_speaker(dm: *mut acs_device_manager, device: *mut acs_audio_device) -> acs_status {
+pub extern "C" fn acs_device_manager_set_speaker(
+    dm: *mut acs_device_manager,
+    device: *mut acs_audio_device,
+) -> acs_status {
     guard(|| {
         let m = handles::device_manager(dm)?;
         Ok(m.set_speaker(&handles::audio_device(device)?)?)
@@ -104,8 +130,14 @@ pub unsafe extern "C" fn acs_device_manager_get_selected_microphone(
         need(out_device, "out_device")?;
         let d = handles::device_manager(dm)?
             .selected_microphone()
-            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, "no microphone is selected or available"))?;
-        out(out_device, handles::acquire(Object::AudioDevice(d)), "out_device")
+            .ok_or_else(|| {
+                FfiError::new(ACS_ERR_NOT_FOUND, "no microphone is selected or available")
+            })?;
+        out(
+            out_device,
+            handles::acquire(Object::AudioDevice(d)),
+            "out_device",
+        )
     })
 }
 
@@ -119,16 +151,30 @@ pub unsafe extern "C" fn acs_device_manager_get_selected_speaker(
         need(out_device, "out_device")?;
         let d = handles::device_manager(dm)?
             .selected_speaker()
-            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, "no speaker is selected or available"))?;
-        out(out_device, handles::acquire(Object::AudioDevice(d)), "out_device")
+            .ok_or_else(|| {
+                FfiError::new(ACS_ERR_NOT_FOUND, "no speaker is selected or available")
+            })?;
+        out(
+            out_device,
+            handles::acquire(Object::AudioDevice(d)),
+            "out_device",
+        )
     })
 }
 
-fn add_virtual(dm: *mut acs_device_manager, out_device: *mut *mut acs_audio_device, make: impl FnOnce() -> FfiResult<AudioDevice>) -> FfiResult {
+fn add_virtual(
+    dm: *mut acs_device_manager,
+    out_device: *mut *mut acs_audio_device,
+    make: impl FnOnce() -> FfiResult<AudioDevice>,
+) -> FfiResult {
     need(out_device, "out_device")?;
     let m = handles::device_manager(dm)?;
     let d = m.add_virtual_device(make()?);
-    out(out_device, handles::acquire(Object::AudioDevice(d)), "out_device")
+    out(
+        out_device,
+        handles::acquire(Object::AudioDevice(d)),
+        "out_device",
+    )
 }
 
 /// Creates a virtual microphone playing a sine tone (`amplitude` 0..1).
@@ -143,12 +189,20 @@ pub unsafe extern "C" fn acs_device_manager_create_tone_microphone(
     guard(|| {
         let n = str_in(name, "name")?;
         if !(frequency_hz.is_finite() && frequency_hz > 0.0 && frequency_hz < 24_000.0) {
-            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "frequency_hz must be in (0, 24000)"));
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "frequency_hz must be in (0, 24000)",
+            ));
         }
         if !(0.0..=1.0).contains(&amplitude) {
-            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "amplitude must be in [0, 1]"));
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "amplitude must be in [0, 1]",
+            ));
         }
-        add_virtual(dm, out_device, || Ok(AudioDevice::tone_microphone(&n, frequency_hz, amplitude)))
+        add_virtual(dm, out_device, || {
+            Ok(AudioDevice::tone_microphone(&n, frequency_hz, amplitude))
+        })
     })
 }
 
@@ -218,9 +272,14 @@ pub unsafe extern "C" fn acs_device_manager_create_pull_speaker(
     guard(|| {
         let n = str_in(name, "name")?;
         if capacity_ms == 0 || capacity_ms > 600_000 {
-            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "capacity_ms must be 1..=600000"));
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "capacity_ms must be 1..=600000",
+            ));
         }
-        add_virtual(dm, out_device, || Ok(AudioDevice::pull_speaker(&n, capacity_ms)))
+        add_virtual(dm, out_device, || {
+            Ok(AudioDevice::pull_speaker(&n, capacity_ms))
+        })
     })
 }
 
@@ -263,19 +322,32 @@ pub extern "C" fn acs_audio_device_release(d: *mut acs_audio_device) -> acs_stat
 
 /// The device id (stable for the device's life).
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_device_get_id(d: *mut acs_audio_device, buf: *mut c_char, capacity: usize, needed: *mut usize) -> acs_status {
+pub unsafe extern "C" fn acs_audio_device_get_id(
+    d: *mut acs_audio_device,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
     guard(|| str_out(&handles::audio_device(d)?.id(), buf, capacity, needed))
 }
 
 /// The device name.
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_device_get_name(d: *mut acs_audio_device, buf: *mut c_char, capacity: usize, needed: *mut usize) -> acs_status {
+pub unsafe extern "C" fn acs_audio_device_get_name(
+    d: *mut acs_audio_device,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
     guard(|| str_out(&handles::audio_device(d)?.name(), buf, capacity, needed))
 }
 
 /// ACS_DEVICE_KIND_MICROPHONE or ACS_DEVICE_KIND_SPEAKER.
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_device_get_kind(d: *mut acs_audio_device, out_kind: *mut i32) -> acs_status {
+pub unsafe extern "C" fn acs_audio_device_get_kind(
+    d: *mut acs_audio_device,
+    out_kind: *mut i32,
+) -> acs_status {
     guard(|| {
         let k = match handles::audio_device(d)?.kind() {
             DeviceKind::Microphone => ACS_DEVICE_KIND_MICROPHONE,
@@ -287,13 +359,19 @@ pub unsafe extern "C" fn acs_audio_device_get_kind(d: *mut acs_audio_device, out
 
 /// Whether this is the system's default device.
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_device_is_default(d: *mut acs_audio_device, out_flag: *mut bool) -> acs_status {
+pub unsafe extern "C" fn acs_audio_device_is_default(
+    d: *mut acs_audio_device,
+    out_flag: *mut bool,
+) -> acs_status {
     guard(|| out(out_flag, handles::audio_device(d)?.is_default(), "out_flag"))
 }
 
 /// Whether this is a virtual device.
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_device_is_virtual(d: *mut acs_audio_device, out_flag: *mut bool) -> acs_status {
+pub unsafe extern "C" fn acs_audio_device_is_virtual(
+    d: *mut acs_audio_device,
+    out_flag: *mut bool,
+) -> acs_status {
     guard(|| out(out_flag, handles::audio_device(d)?.is_virtual(), "out_flag"))
 }
 
@@ -314,14 +392,19 @@ pub unsafe extern "C" fn acs_audio_device_push_pcm(
             return Err(FfiError::new(ACS_ERR_NULL_POINTER, "samples is NULL"));
         }
         if !(1..=2).contains(&channels) {
-            return Err(FfiError::new(ACS_ERR_INVALID_ARGUMENT, "channels must be 1 or 2"));
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "channels must be 1 or 2",
+            ));
         }
         let n = frames
             .checked_mul(channels as usize)
             .ok_or_else(|| FfiError::new(ACS_ERR_INVALID_ARGUMENT, "frames too large"))?;
         // SAFETY: the caller gives frames*channels samples.
         let pcm = unsafe { std::slice::from_raw_parts(samples, n) };
-        let accepted = dev.push_pcm(pcm, channels as u16).map_err(crate::error::Error::from)?;
+        let accepted = dev
+            .push_pcm(pcm, channels as u16)
+            .map_err(crate::error::Error::from)?;
         if !out_accepted.is_null() {
             out(out_accepted, accepted, "out_accepted")?;
         }
@@ -354,12 +437,19 @@ pub unsafe extern "C" fn acs_audio_device_pull_pcm(
 /// Power of `frequency_hz` in mono 48 kHz PCM (Goertzel; a full-scale sine ≈ 0.5).
 /// A helper for "can you hear me" checks and tests.
 #[no_mangle]
-pub unsafe extern "C" fn acs_audio_tone_power(samples: *const i16, count: usize, frequency_hz: f32, out_power: *mut f32) -> acs_status {
+pub unsafe extern "C" fn acs_audio_tone_power(
+    samples: *const i16,
+    count: usize,
+    frequency_hz: f32,
+    out_power: *mut f32,
+) -> acs_status {
     guard(|| {
         if samples.is_null() && count > 0 {
             return Err(FfiError::new(ACS_ERR_NULL_POINTER, "samples is NULL"));
         }
-        let pcm = if count == 0 { &[][..] } else {
+        let pcm = if count == 0 {
+            &[][..]
+        } else {
             // SAFETY: the caller gives `count` samples.
             unsafe { std::slice::from_raw_parts(samples, count) }
         };

@@ -51,7 +51,8 @@ pub struct acs_event {
 
 /// Receives events. `event` and everything it points to is borrowed for the call. The
 /// callback may call any library function (no internal lock is held).
-pub type acs_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const acs_event)>;
+pub type acs_event_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const acs_event)>;
 
 /// Converts and delivers one event (on the dispatch thread).
 pub(crate) fn deliver_event(
@@ -79,7 +80,11 @@ pub(crate) fn deliver_event(
         e.subcode = r.subcode;
     };
     match ev {
-        AgentEvent::ConnectionStateChanged { state, reason, message: m } => {
+        AgentEvent::ConnectionStateChanged {
+            state,
+            reason,
+            message: m,
+        } => {
             e.kind = ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED;
             e.state = *state as i32;
             set_reason(&mut e, reason);
@@ -92,7 +97,11 @@ pub(crate) fn deliver_event(
             e.state = call.state() as i32;
             held.push(Object::Call(call.clone()));
         }
-        AgentEvent::CallStateChanged { call, state, reason } => {
+        AgentEvent::CallStateChanged {
+            call,
+            state,
+            reason,
+        } => {
             e.kind = ACS_EVENT_CALL_STATE_CHANGED;
             e.state = *state as i32;
             set_reason(&mut e, reason);
@@ -109,21 +118,33 @@ pub(crate) fn deliver_event(
             held.push(Object::Call(call.clone()));
             held.push(Object::Participant(participant.clone()));
         }
-        AgentEvent::ParticipantRemoved { call, participant, reason } => {
+        AgentEvent::ParticipantRemoved {
+            call,
+            participant,
+            reason,
+        } => {
             e.kind = ACS_EVENT_PARTICIPANT_REMOVED;
             e.state = participant.state() as i32;
             set_reason(&mut e, reason);
             held.push(Object::Call(call.clone()));
             held.push(Object::Participant(participant.clone()));
         }
-        AgentEvent::ParticipantStateChanged { call, participant, state } => {
+        AgentEvent::ParticipantStateChanged {
+            call,
+            participant,
+            state,
+        } => {
             e.kind = ACS_EVENT_PARTICIPANT_STATE_CHANGED;
             e.state = *state as i32;
             set_reason(&mut e, &participant.end_reason());
             held.push(Object::Call(call.clone()));
             held.push(Object::Participant(participant.clone()));
         }
-        AgentEvent::ParticipantMuteChanged { call, participant, muted } => {
+        AgentEvent::ParticipantMuteChanged {
+            call,
+            participant,
+            muted,
+        } => {
             e.kind = ACS_EVENT_PARTICIPANT_MUTE_CHANGED;
             e.flag = *muted;
             held.push(Object::Call(call.clone()));

@@ -3,7 +3,7 @@
 //! wrong-type handle is detected and answered with ACS_ERR_INVALID_HANDLE instead of a crash.
 
 use super::status::*;
-use crate::client::{CallAgent, CallClient, Call, DeviceManager, RemoteParticipant};
+use crate::client::{Call, CallAgent, CallClient, DeviceManager, RemoteParticipant};
 use crate::media::audio::AudioDevice;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -193,7 +193,13 @@ macro_rules! typed_lookup {
     };
 }
 
-typed_lookup!(client, acs_call_client, Client, CallClient, "acs_call_client");
+typed_lookup!(
+    client,
+    acs_call_client,
+    Client,
+    CallClient,
+    "acs_call_client"
+);
 typed_lookup!(agent, acs_call_agent, Agent, CallAgent, "acs_call_agent");
 typed_lookup!(call, acs_call, Call, Call, "acs_call");
 typed_lookup!(
@@ -210,7 +216,13 @@ typed_lookup!(
     DeviceManager,
     "acs_device_manager"
 );
-typed_lookup!(audio_device, acs_audio_device, AudioDevice, AudioDevice, "acs_audio_device");
+typed_lookup!(
+    audio_device,
+    acs_audio_device,
+    AudioDevice,
+    AudioDevice,
+    "acs_audio_device"
+);
 
 /// Runs the final cleanup of an object whose last handle was released.
 pub(crate) fn finalize(obj: Option<Object>) {

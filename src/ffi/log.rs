@@ -1,8 +1,8 @@
 //! Forwards the library's `log` records to host callbacks.
 
+use parking_lot::RwLock;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{LazyLock, Once};
-use parking_lot::RwLock;
 
 /// Errors.
 pub const ACS_LOG_ERROR: i32 = 1;
@@ -56,7 +56,8 @@ impl log::Log for Forwarder {
         if sinks.iter().all(|s| s.level < lvl) {
             return;
         }
-        let Ok(msg) = CString::new(format!("[{}] {}", r.target(), r.args()).replace('\0', " ")) else {
+        let Ok(msg) = CString::new(format!("[{}] {}", r.target(), r.args()).replace('\0', " "))
+        else {
             return;
         };
         for s in sinks.iter().filter(|s| s.level >= lvl) {

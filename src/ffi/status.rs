@@ -111,7 +111,9 @@ pub(crate) fn guard(f: impl FnOnce() -> FfiResult) -> acs_status {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("internal panic caught at the API boundary: {what}"));
+            set_last_error(&format!(
+                "internal panic caught at the API boundary: {what}"
+            ));
             ACS_ERR_PANIC
         }
     }

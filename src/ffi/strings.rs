@@ -6,7 +6,10 @@ use std::ffi::{c_char, CStr};
 /// Reads a required C string argument.
 pub(crate) fn str_in(p: *const c_char, what: &str) -> FfiResult<String> {
     if p.is_null() {
-        return Err(FfiError::new(ACS_ERR_NULL_POINTER, format!("{what} is NULL")));
+        return Err(FfiError::new(
+            ACS_ERR_NULL_POINTER,
+            format!("{what} is NULL"),
+        ));
     }
     // SAFETY: the caller promises a NUL-terminated string.
     let c = unsafe { CStr::from_ptr(p) };
@@ -49,7 +52,10 @@ pub(crate) fn str_out(s: &str, buf: *mut c_char, capacity: usize, needed: *mut u
 /// Writes an output value, failing on NULL.
 pub(crate) fn out<T>(p: *mut T, v: T, what: &str) -> FfiResult {
     if p.is_null() {
-        return Err(FfiError::new(ACS_ERR_NULL_POINTER, format!("{what} is NULL")));
+        return Err(FfiError::new(
+            ACS_ERR_NULL_POINTER,
+            format!("{what} is NULL"),
+        ));
     }
     // SAFETY: checked non-NULL; the caller gives a writable T.
     unsafe { p.write(v) };
@@ -59,7 +65,10 @@ pub(crate) fn out<T>(p: *mut T, v: T, what: &str) -> FfiResult {
 /// Fails if an output pointer is NULL (check before doing work, so nothing is lost).
 pub(crate) fn need<T>(p: *mut T, what: &str) -> FfiResult {
     if p.is_null() {
-        Err(FfiError::new(ACS_ERR_NULL_POINTER, format!("{what} is NULL")))
+        Err(FfiError::new(
+            ACS_ERR_NULL_POINTER,
+            format!("{what} is NULL"),
+        ))
     } else {
         Ok(())
     }

@@ -172,7 +172,9 @@ impl Signaling {
         }
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, rx).await {
             Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(Error::Network("the connection to the service was lost".into())),
+            Ok(Err(_)) => Err(Error::Network(
+                "the connection to the service was lost".into(),
+            )),
             Err(_) => {
                 self.pending.lock().remove(&req);
                 Err(Error::Timeout("the service did not answer in time".into()))

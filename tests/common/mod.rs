@@ -100,7 +100,10 @@ impl Service {
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default();
         (status, body)
     }
 
