@@ -4,6 +4,7 @@
 use super::send::SendParams;
 use super::{TransportEvents, TransportState, TransportStats};
 use parking_lot::Mutex;
+use rtc::rtp_transceiver::RTCRtpTransceiverId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,6 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
 };
-use rtc::rtp_transceiver::RTCRtpTransceiverId;
 
 /// Encoding of `Option<TransportState>` in an atomic, for lock-free `state()`.
 const NO_STATE: u8 = 0;

@@ -102,11 +102,7 @@ impl MediaTransport {
         }
         let shared = Arc::new(Shared::new(events, Instant::now()));
         let built = setup::build(&cfg, Arc::clone(&shared)).await?;
-        let queue = SendQueue::start(
-            Arc::clone(&shared),
-            built.local_track,
-            built.ssrc,
-        );
+        let queue = SendQueue::start(Arc::clone(&shared), built.local_track, built.ssrc);
         Ok(Self(Arc::new(Inner {
             pc: built.pc,
             shared,

@@ -90,7 +90,8 @@ impl SendParams {
         }
         if let Some(id) = self.audio_level_id {
             let level = (u8::from(frame.voice_activity) << 7) | frame.audio_level.min(127);
-            let _ = header.set_extension(id, Bytes::from_static(&LEVEL_BYTES[level as usize..][..1]));
+            let _ =
+                header.set_extension(id, Bytes::from_static(&LEVEL_BYTES[level as usize..][..1]));
         }
         if let Some(id) = self.mid_id {
             let _ = header.set_extension(id, Bytes::from_static(b"0"));

@@ -14,8 +14,8 @@ use std::time::Duration;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
-    configure_rtcp_reports, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    RTCBundlePolicy, RTCConfigurationBuilder, Registry, SettingEngineBuilder,
+    configure_rtcp_reports, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCBundlePolicy,
+    RTCConfigurationBuilder, Registry, SettingEngineBuilder,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit, RtpTransceiver};
 
