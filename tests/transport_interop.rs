@@ -487,3 +487,10 @@ async fn connect_time_over_20_runs() {
         ms(times[times.len() - 1])
     );
 }
+
+#[test]
+fn local_ip_for_picks_the_routing_interface() {
+    let ip = acscalling::media::transport::local_ip_for("127.0.0.1:9".parse().expect("addr"))
+        .expect("route to loopback");
+    assert_eq!(ip, LOOPBACK);
+}
