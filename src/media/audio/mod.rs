@@ -23,31 +23,59 @@ pub enum DeviceKind {
 pub struct AudioDevice(Arc<()>);
 
 impl AudioDevice {
-    pub fn id(&self) -> String { unimplemented!() }
-    pub fn name(&self) -> String { unimplemented!() }
-    pub fn kind(&self) -> DeviceKind { unimplemented!() }
-    pub fn is_default(&self) -> bool { unimplemented!() }
-    pub fn is_virtual(&self) -> bool { unimplemented!() }
+    pub fn id(&self) -> String {
+        unimplemented!()
+    }
+    pub fn name(&self) -> String {
+        unimplemented!()
+    }
+    pub fn kind(&self) -> DeviceKind {
+        unimplemented!()
+    }
+    pub fn is_default(&self) -> bool {
+        unimplemented!()
+    }
+    pub fn is_virtual(&self) -> bool {
+        unimplemented!()
+    }
     /// Virtual microphone producing a sine tone.
-    pub fn tone_microphone(_name: &str, _freq_hz: f32, _amplitude: f32) -> Self { unimplemented!() }
+    pub fn tone_microphone(_name: &str, _freq_hz: f32, _amplitude: f32) -> Self {
+        unimplemented!()
+    }
     /// Virtual microphone reading a WAV file (PCM16, any rate/channels, resampled), looped or not.
-    pub fn wav_microphone(_name: &str, _path: &Path, _looped: bool) -> Result<Self, MediaError> { unimplemented!() }
+    pub fn wav_microphone(_name: &str, _path: &Path, _looped: bool) -> Result<Self, MediaError> {
+        unimplemented!()
+    }
     /// Virtual microphone fed by the host with `push_pcm`.
-    pub fn push_microphone(_name: &str) -> Self { unimplemented!() }
+    pub fn push_microphone(_name: &str) -> Self {
+        unimplemented!()
+    }
     /// Push 48 kHz interleaved PCM (1 or 2 channels) into a push microphone. Returns frames accepted.
-    pub fn push_pcm(&self, _samples: &[i16], _channels: u16) -> Result<usize, MediaError> { unimplemented!() }
+    pub fn push_pcm(&self, _samples: &[i16], _channels: u16) -> Result<usize, MediaError> {
+        unimplemented!()
+    }
     /// Virtual speaker writing everything it plays to a WAV file (48 kHz mono PCM16).
-    pub fn wav_speaker(_name: &str, _path: &Path) -> Result<Self, MediaError> { unimplemented!() }
+    pub fn wav_speaker(_name: &str, _path: &Path) -> Result<Self, MediaError> {
+        unimplemented!()
+    }
     /// Virtual speaker buffering what it plays (up to `capacity_ms`) for `pull_pcm`.
-    pub fn pull_speaker(_name: &str, _capacity_ms: u32) -> Self { unimplemented!() }
+    pub fn pull_speaker(_name: &str, _capacity_ms: u32) -> Self {
+        unimplemented!()
+    }
     /// Take up to `out.len()` mono 48 kHz samples played so far by a pull speaker.
-    pub fn pull_pcm(&self, _out: &mut [i16]) -> Result<usize, MediaError> { unimplemented!() }
+    pub fn pull_pcm(&self, _out: &mut [i16]) -> Result<usize, MediaError> {
+        unimplemented!()
+    }
     /// Virtual speaker handing every played 20 ms frame to `cb` (on the media thread).
-    pub fn callback_speaker(_name: &str, _cb: Box<dyn Fn(&[i16]) + Send + Sync>) -> Self { unimplemented!() }
+    pub fn callback_speaker(_name: &str, _cb: Box<dyn Fn(&[i16]) + Send + Sync>) -> Self {
+        unimplemented!()
+    }
 }
 
 /// Devices the system offers (cpal), listed, not necessarily openable.
-pub fn system_devices(_kind: DeviceKind) -> Vec<AudioDevice> { unimplemented!() }
+pub fn system_devices(_kind: DeviceKind) -> Vec<AudioDevice> {
+    unimplemented!()
+}
 
 /// One encoded 20 ms Opus frame, ready for RTP.
 #[derive(Debug, Clone)]
@@ -79,16 +107,36 @@ impl AudioEngine {
         _speaker: AudioDevice,
         _slots: usize,
         _sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
-    ) -> Result<Self, MediaError> { unimplemented!() }
-    pub fn receive_rtp(&self, _slot: usize, _seq: u16, _timestamp: u32, _payload: &[u8]) { unimplemented!() }
-    pub fn set_muted(&self, _muted: bool) { unimplemented!() }
-    pub fn set_sending(&self, _sending: bool) { unimplemented!() }
-    pub fn set_playing(&self, _playing: bool) { unimplemented!() }
-    pub fn switch_microphone(&self, _mic: AudioDevice) -> Result<(), MediaError> { unimplemented!() }
-    pub fn switch_speaker(&self, _speaker: AudioDevice) -> Result<(), MediaError> { unimplemented!() }
-    pub fn stats(&self) -> AudioStats { unimplemented!() }
-    pub fn stop(&self) { unimplemented!() }
+    ) -> Result<Self, MediaError> {
+        unimplemented!()
+    }
+    pub fn receive_rtp(&self, _slot: usize, _seq: u16, _timestamp: u32, _payload: &[u8]) {
+        unimplemented!()
+    }
+    pub fn set_muted(&self, _muted: bool) {
+        unimplemented!()
+    }
+    pub fn set_sending(&self, _sending: bool) {
+        unimplemented!()
+    }
+    pub fn set_playing(&self, _playing: bool) {
+        unimplemented!()
+    }
+    pub fn switch_microphone(&self, _mic: AudioDevice) -> Result<(), MediaError> {
+        unimplemented!()
+    }
+    pub fn switch_speaker(&self, _speaker: AudioDevice) -> Result<(), MediaError> {
+        unimplemented!()
+    }
+    pub fn stats(&self) -> AudioStats {
+        unimplemented!()
+    }
+    pub fn stop(&self) {
+        unimplemented!()
+    }
 }
 
 /// Power of `freq_hz` in `samples` relative to full scale (Goertzel), 0.0..=1.0-ish.
-pub fn tone_power(_samples: &[i16], _freq_hz: f32) -> f32 { unimplemented!() }
+pub fn tone_power(_samples: &[i16], _freq_hz: f32) -> f32 {
+    unimplemented!()
+}

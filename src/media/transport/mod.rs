@@ -1,0 +1,250 @@
+//! The media transport: one webrtc PeerConnection from the SDK to the service's SFU.
+//!
+//! The SDK always offers, the SFU (str0m, ice-lite) answers. Audio uses fixed receive slots:
+//! m-line `i` (mid `"i"`) is slot `i`; slot 0 is sendrecv and carries the participant's own
+//! audio, the others are recvonly and carry whatever the SFU forwards into them.
+//!
+//! Module layout: `setup` builds the PeerConnection, `events` turns its callbacks into
+//! [`TransportEvents`], `send` is the RTP send task behind [`AudioSender`].
+
+mod events;
+mod send;
+mod setup;
+
+use super::audio::EncodedAudioFrame;
+use super::MediaError;
+use events::Shared;
+use send::{SendParams, SendQueue};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+use webrtc::rtp_transceiver::RtpTransceiver;
+
+/// How long `create_offer` waits for host candidate gathering (host-only: normally < 5 ms).
+const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Local address to gather a host candidate on (the interface that reaches the service).
+    pub local_ip: IpAddr,
+    /// Number of audio receive slots; m-line "0" is sendrecv, "1".."n-1" are recvonly.
+    pub audio_slots: usize,
+}
+
+/// Connection state of the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportState {
+    Connecting,
+    Connected,
+    Failed,
+    Closed,
+}
+
+/// Callbacks from the transport (called from its tasks; must not block).
+pub trait TransportEvents: Send + Sync + 'static {
+    fn on_state(&self, state: TransportState);
+    fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]);
+}
+
+/// Counters of the transport, for tests and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransportStats {
+    /// RTP packets handed to the PeerConnection by the send task.
+    pub packets_sent: u64,
+    /// Frames dropped by [`AudioSender::send`]: queue full, not connected yet, or closed.
+    pub frames_dropped: u64,
+    /// RTP packets delivered to [`TransportEvents::on_audio`], all slots together.
+    pub packets_received: u64,
+}
+
+/// Non-blocking handle to send audio frames from any thread.
+#[derive(Clone)]
+pub struct AudioSender(Arc<SendQueue>);
+
+impl AudioSender {
+    /// Queue one encoded frame for slot 0. Never blocks: the frame is dropped (and counted in
+    /// [`TransportStats::frames_dropped`]) when the transport is not connected or the queue
+    /// is full.
+    pub fn send(&self, frame: EncodedAudioFrame) {
+        self.0.push(frame);
+    }
+}
+
+/// One PeerConnection to the service's SFU.
+pub struct MediaTransport(Arc<Inner>);
+
+struct Inner {
+    pc: Arc<dyn PeerConnection>,
+    shared: Arc<Shared>,
+    queue: Arc<SendQueue>,
+    /// The sendrecv transceiver of slot 0.
+    send_transceiver: Arc<dyn RtpTransceiver>,
+    /// All audio transceivers, in slot order.
+    transceivers: Vec<Arc<dyn RtpTransceiver>>,
+    closed: AtomicBool,
+}
+
+impl MediaTransport {
+    /// Build the PeerConnection: Opus + audio-level + mid, host candidates on
+    /// `cfg.local_ip` only, `cfg.audio_slots` audio transceivers (slot 0 sendrecv). Must be
+    /// called inside a tokio runtime; the transport's tasks run on it.
+    pub async fn new(
+        cfg: TransportConfig,
+        events: Arc<dyn TransportEvents>,
+    ) -> Result<Self, MediaError> {
+        if cfg.audio_slots == 0 {
+            return Err(MediaError::Transport(
+                "audio_slots must be at least 1 (slot 0 carries our own audio)".into(),
+            ));
+        }
+        let shared = Arc::new(Shared::new(events, Instant::now()));
+        let built = setup::build(&cfg, Arc::clone(&shared)).await?;
+        let queue = SendQueue::start(Arc::clone(&shared), built.local_track, built.ssrc);
+        Ok(Self(Arc::new(Inner {
+            pc: built.pc,
+            shared,
+            queue,
+            send_transceiver: built.transceivers[0].clone(),
+            transceivers: built.transceivers,
+            closed: AtomicBool::new(false),
+        })))
+    }
+
+    /// Create the offer, set it as local description, wait until host candidates are
+    /// gathered (no trickle) and return the complete SDP.
+    pub async fn create_offer(&self) -> Result<String, MediaError> {
+        let pc = &self.0.pc;
+        let mut gathered = self.0.shared.gathering_complete.subscribe();
+        let offer = pc
+            .create_offer(None)
+            .await
+            .map_err(|e| transport_err("create offer", e))?;
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| transport_err("set local description", e))?;
+        tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done))
+            .await
+            .map_err(|_| MediaError::Transport("ICE gathering did not complete in 5 s".into()))?
+            .map_err(|_| MediaError::Transport("transport closed while gathering".into()))?;
+        self.map_slots().await?;
+        let desc = pc
+            .local_description()
+            .await
+            .ok_or_else(|| MediaError::Transport("no local description after gathering".into()))?;
+        Ok(desc.sdp)
+    }
+
+    /// Apply the SFU's answer. On success the state becomes `Connecting`; `Connected` follows
+    /// once ICE and DTLS are done.
+    pub async fn apply_answer(&self, sdp: String) -> Result<(), MediaError> {
+        let desc =
+            RTCSessionDescription::answer(sdp).map_err(|e| transport_err("parse answer SDP", e))?;
+        self.0
+            .pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| transport_err("set remote description", e))?;
+        let params = self.negotiated_send_params().await?;
+        self.0.shared.set_send_params(params);
+        self.0.shared.emit_state(TransportState::Connecting);
+        Ok(())
+    }
+
+    /// Handle to send our own audio (slot 0) from any thread.
+    pub fn audio_sender(&self) -> AudioSender {
+        AudioSender(Arc::clone(&self.0.queue))
+    }
+
+    /// Close the PeerConnection. Idempotent; emits `Closed` once.
+    pub async fn close(&self) {
+        if self.0.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.0.queue.stop();
+        if let Err(e) = self.0.pc.close().await {
+            log::debug!("transport: PeerConnection close: {e}");
+        }
+        self.0.shared.stop_tasks();
+        self.0.shared.emit_state(TransportState::Closed);
+    }
+
+    /// Time from `new()` to `Connected`, once connected.
+    pub fn connect_time(&self) -> Option<Duration> {
+        self.0.shared.connect_time()
+    }
+
+    /// Last state reported through [`TransportEvents::on_state`], if any.
+    pub fn state(&self) -> Option<TransportState> {
+        self.0.shared.state()
+    }
+
+    /// Counters for tests and benchmarks.
+    pub fn stats(&self) -> TransportStats {
+        self.0.shared.stats()
+    }
+
+    /// After the local description is set: read every transceiver's mid and map it to its
+    /// slot. The mids must be "0".."n-1" in creation order (the call logic and the SFU rely
+    /// on slot i = mid i).
+    async fn map_slots(&self) -> Result<(), MediaError> {
+        let mut map = Vec::with_capacity(self.0.transceivers.len());
+        for (slot, t) in self.0.transceivers.iter().enumerate() {
+            let mid = t
+                .mid()
+                .await
+                .map_err(|e| transport_err("read transceiver mid", e))?;
+            if mid.as_deref() != Some(slot.to_string().as_str()) {
+                return Err(MediaError::Transport(format!(
+                    "audio transceiver {slot} got mid {mid:?}, expected \"{slot}\""
+                )));
+            }
+            map.push((t.id(), slot));
+        }
+        self.0.shared.set_slots(map);
+        Ok(())
+    }
+
+    /// Payload type and header-extension ids the answer settled for slot 0's sender.
+    async fn negotiated_send_params(&self) -> Result<SendParams, MediaError> {
+        let sender = self
+            .0
+            .send_transceiver
+            .sender()
+            .await
+            .map_err(|e| transport_err("read sender", e))?
+            .ok_or_else(|| MediaError::Transport("slot 0 has no sender".into()))?;
+        let params = sender
+            .get_parameters()
+            .await
+            .map_err(|e| transport_err("read sender parameters", e))?;
+        SendParams::from_negotiated(&params.rtp_parameters)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Without close(): stop our tasks; the PeerConnection's own drop stops its driver.
+        self.queue.stop();
+        self.shared.stop_tasks();
+    }
+}
+
+/// The local address the OS would use to reach `service` (no packet is sent): the address to
+/// put in [`TransportConfig::local_ip`].
+pub fn local_ip_for(service: SocketAddr) -> Result<IpAddr, MediaError> {
+    let any: SocketAddr = if service.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = UdpSocket::bind(any)?;
+    socket.connect(service)?;
+    Ok(socket.local_addr()?.ip())
+}
+
+fn transport_err(what: &str, e: impl std::fmt::Display) -> MediaError {
+    MediaError::Transport(format!("{what}: {e}"))
+}
