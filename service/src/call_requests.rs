@@ -73,7 +73,10 @@ impl Hub {
                     }
                 }
                 if parsed.len() + 1 > self.config.max_participants {
-                    return Err(ErrorBody::new(EndReason::CALL_FULL, "too many participants"));
+                    return Err(ErrorBody::new(
+                        EndReason::CALL_FULL,
+                        "too many participants",
+                    ));
                 }
                 Ok(())
             })();
@@ -133,7 +136,11 @@ impl Hub {
             return;
         }
         st.respond(conn, req, Ok(Some(answer)));
-        if let Some(p) = st.calls.get_mut(&call_id).and_then(|c| c.participants.first_mut()) {
+        if let Some(p) = st
+            .calls
+            .get_mut(&call_id)
+            .and_then(|c| c.participants.first_mut())
+        {
             p.call_state = Some(CallState::Connecting);
         }
         st.send(
@@ -388,21 +395,32 @@ impl Hub {
             return;
         }
         st.respond(conn, req, Ok(None));
-        st.remove_participant(&self.sfu, call_id, &user, EndReason::DECLINED, EndReason::DECLINED);
+        st.remove_participant(
+            &self.sfu,
+            call_id,
+            &user,
+            EndReason::DECLINED,
+            EndReason::DECLINED,
+        );
     }
 
     /// The participant index of this connection in `call_id`.
     fn my_index(&self, conn: ConnId, call_id: &str) -> Option<(String, usize)> {
         let st = self.state.lock();
         let call = st.calls.get(call_id)?;
-        let idx = call.participants.iter().position(|p| p.conn == Some(conn))?;
+        let idx = call
+            .participants
+            .iter()
+            .position(|p| p.conn == Some(conn))?;
         Some((call.participants[idx].id.clone(), idx))
     }
 
     /// `HangUp`: leave the call, or end it for everyone.
     pub fn hang_up(&self, conn: ConnId, req: u64, call_id: &str, for_everyone: bool) {
         let Some((pid, _)) = self.my_index(conn, call_id) else {
-            self.state.lock().respond(conn, req, Err(not_in_call(call_id)));
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
             return;
         };
         let mut st = self.state.lock();
@@ -416,7 +434,12 @@ impl Hub {
                     end_reason: Some(EndReason::LOCAL_HANGUP),
                 },
             );
-            st.end_call(&self.sfu, call_id, EndReason::ENDED_FOR_EVERYONE, Some(&pid));
+            st.end_call(
+                &self.sfu,
+                call_id,
+                EndReason::ENDED_FOR_EVERYONE,
+                Some(&pid),
+            );
         } else {
             st.remove_participant(
                 &self.sfu,
@@ -431,11 +454,17 @@ impl Hub {
     /// `SetMuted`: tells the others.
     pub fn set_muted(&self, conn: ConnId, req: u64, call_id: &str, muted: bool) {
         let Some((_, idx)) = self.my_index(conn, call_id) else {
-            self.state.lock().respond(conn, req, Err(not_in_call(call_id)));
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
             return;
         };
         let mut st = self.state.lock();
-        if let Some(p) = st.calls.get_mut(call_id).and_then(|c| c.participants.get_mut(idx)) {
+        if let Some(p) = st
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.participants.get_mut(idx))
+        {
             p.muted = muted;
         }
         st.respond(conn, req, Ok(None));
@@ -445,7 +474,9 @@ impl Hub {
     /// `SetHold`: the SFU stops forwarding to and from the holder; states follow.
     pub fn set_hold(&self, conn: ConnId, req: u64, call_id: &str, hold: bool) {
         let Some((_, idx)) = self.my_index(conn, call_id) else {
-            self.state.lock().respond(conn, req, Err(not_in_call(call_id)));
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
             return;
         };
         let mut st = self.state.lock();
@@ -534,10 +565,14 @@ impl Hub {
         tokio::spawn(async move {
             tokio::time::sleep(hub.config.setup_timeout).await;
             let mut st = hub.state.lock();
-            let still = st.calls.get(&call_id).and_then(|c| c.find(&pid)).is_some_and(|i| {
-                let p = &st.calls[&call_id].participants[i];
-                p.epoch == epoch && p.state == ParticipantState::Ringing
-            });
+            let still = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.find(&pid))
+                .is_some_and(|i| {
+                    let p = &st.calls[&call_id].participants[i];
+                    p.epoch == epoch && p.state == ParticipantState::Ringing
+                });
             if still {
                 let r = EndReason::NO_ANSWER;
                 st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
@@ -551,10 +586,14 @@ impl Hub {
         tokio::spawn(async move {
             tokio::time::sleep(hub.config.setup_timeout).await;
             let mut st = hub.state.lock();
-            let late = st.calls.get(&call_id).and_then(|c| c.find(&pid)).is_some_and(|i| {
-                let p = &st.calls[&call_id].participants[i];
-                p.epoch == epoch && !p.media_connected
-            });
+            let late = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.find(&pid))
+                .is_some_and(|i| {
+                    let p = &st.calls[&call_id].participants[i];
+                    p.epoch == epoch && !p.media_connected
+                });
             if late {
                 let r = EndReason::MEDIA_TIMEOUT;
                 st.remove_participant(&hub.sfu, &call_id, &pid, r, r);

@@ -15,8 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::echo_bot::ECHO_BOT_NAME;
 use crate::identity::IdentityStore;
 use crate::protocol::{
-    CallState, EndReason, ErrorBody, ParticipantInfo, ParticipantState, ServerMessage,
-    ECHO_BOT_ID,
+    CallState, EndReason, ErrorBody, ParticipantInfo, ParticipantState, ServerMessage, ECHO_BOT_ID,
 };
 use crate::sfu::{CallKey, SessionId, SfuHandle};
 
@@ -172,7 +171,11 @@ impl HubState {
 
     /// Tells the others that participant `idx` changed.
     pub fn announce(&self, call_id: &str, idx: usize) {
-        let Some(p) = self.calls.get(call_id).and_then(|c| c.participants.get(idx)) else {
+        let Some(p) = self
+            .calls
+            .get(call_id)
+            .and_then(|c| c.participants.get(idx))
+        else {
             return;
         };
         let msg = ServerMessage::ParticipantUpdated {
@@ -210,7 +213,12 @@ impl HubState {
                 if !p.joined() {
                     return None;
                 }
-                let others = || call.participants.iter().enumerate().filter(move |(j, _)| *j != i);
+                let others = || {
+                    call.participants
+                        .iter()
+                        .enumerate()
+                        .filter(move |(j, _)| *j != i)
+                };
                 Some(if p.held {
                     CallState::LocalHold
                 } else if p.media_connected && others().any(|(_, q)| q.active()) {
@@ -288,7 +296,11 @@ impl HubState {
                 participant: info,
             },
         );
-        log::info!("call {call_id}: {pid} left ({}/{})", reason.code, reason.subcode);
+        log::info!(
+            "call {call_id}: {pid} left ({}/{})",
+            reason.code,
+            reason.subcode
+        );
         self.end_if_alone(sfu, call_id, reason);
     }
 
@@ -409,7 +421,10 @@ impl Hub {
                 tx,
             },
         );
-        st.user_conns.entry(user_id.to_string()).or_default().push(id);
+        st.user_conns
+            .entry(user_id.to_string())
+            .or_default()
+            .push(id);
         id
     }
 

@@ -113,8 +113,14 @@ mod tests {
         let f = q.pop_due(t0 + Duration::from_millis(1000)).expect("due");
         assert_eq!(&*f.data, &[0]);
         assert!(q.pop_due(t0 + Duration::from_millis(1019)).is_none());
-        assert_eq!(&*q.pop_due(t0 + Duration::from_millis(1040)).unwrap().data, &[1]);
-        assert_eq!(&*q.pop_due(t0 + Duration::from_millis(1040)).unwrap().data, &[2]);
+        assert_eq!(
+            &*q.pop_due(t0 + Duration::from_millis(1040)).unwrap().data,
+            &[1]
+        );
+        assert_eq!(
+            &*q.pop_due(t0 + Duration::from_millis(1040)).unwrap().data,
+            &[2]
+        );
         assert!(q.next_due().is_none());
     }
 }

@@ -109,7 +109,11 @@ impl IdentityStore {
     }
 
     /// Issues a token for `id`.
-    pub fn issue_token(&self, id: &str, req: &TokenRequest) -> Result<TokenResponse, IdentityError> {
+    pub fn issue_token(
+        &self,
+        id: &str,
+        req: &TokenRequest,
+    ) -> Result<TokenResponse, IdentityError> {
         let lifetime = req.expires_in_secs.unwrap_or(MAX_TOKEN_SECS);
         if !(1..=MAX_TOKEN_SECS).contains(&lifetime) {
             return Err(IdentityError::BadRequest(format!(
@@ -210,7 +214,8 @@ pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// Checks the bearer access key; the error is the ready 401 response (boxed: it is large).
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -218,11 +223,14 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
         .map(str::trim);
     match presented {
         Some(k) if state.identity.key_matches(k) => Ok(()),
-        Some(_) => Err(json_error(StatusCode::UNAUTHORIZED, "invalid access key")),
-        None => Err(json_error(
+        Some(_) => Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid access key",
+        ))),
+        None => Err(Box::new(json_error(
             StatusCode::UNAUTHORIZED,
             "missing Authorization: Bearer <access-key>",
-        )),
+        ))),
     }
 }
 
@@ -237,7 +245,7 @@ fn error_response(e: IdentityError) -> Response {
 
 async fn create_identity(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorize(&state, &headers) {
-        return r;
+        return *r;
     }
     let id = state.identity.create_user();
     log::info!("identity created: {id}");
@@ -251,7 +259,7 @@ async fn issue_token(
     body: axum::body::Bytes,
 ) -> Response {
     if let Err(r) = authorize(&state, &headers) {
-        return r;
+        return *r;
     }
     let req: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
         TokenRequest::default()
@@ -273,11 +281,13 @@ async fn revoke_tokens(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = authorize(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.identity.revoke(&id) {
         Ok(()) => {
-            state.hub.close_user(&id, EndReason::UNAUTHORIZED, "token revoked");
+            state
+                .hub
+                .close_user(&id, EndReason::UNAUTHORIZED, "token revoked");
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => error_response(e),
@@ -290,11 +300,13 @@ async fn delete_identity(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(r) = authorize(&state, &headers) {
-        return r;
+        return *r;
     }
     match state.identity.delete(&id) {
         Ok(()) => {
-            state.hub.close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");
+            state
+                .hub
+                .close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");
             StatusCode::NO_CONTENT.into_response()
         }
         Err(e) => error_response(e),
@@ -317,7 +329,10 @@ mod tests {
             Err(TokenError::Unauthorized(_))
         ));
         s.revoke(&id).unwrap();
-        assert!(matches!(s.validate(&t.token), Err(TokenError::Unauthorized(_))));
+        assert!(matches!(
+            s.validate(&t.token),
+            Err(TokenError::Unauthorized(_))
+        ));
         let t2 = s.issue_token(&id, &TokenRequest::default()).unwrap();
         assert!(s.validate(&t2.token).is_ok());
     }
@@ -331,7 +346,10 @@ mod tests {
             expires_in_secs: Some(60),
         };
         let t = s.issue_token(&id, &chat).unwrap();
-        assert!(matches!(s.validate(&t.token), Err(TokenError::Forbidden(_))));
+        assert!(matches!(
+            s.validate(&t.token),
+            Err(TokenError::Forbidden(_))
+        ));
         let bad = TokenRequest {
             scopes: vec![],
             expires_in_secs: Some(0),

@@ -112,7 +112,10 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "acscalling-service listening http={http_addr} media={media_addr}")?;
+        writeln!(
+            out,
+            "acscalling-service listening http={http_addr} media={media_addr}"
+        )?;
         out.flush()?;
     }
     tokio::select! {

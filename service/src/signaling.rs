@@ -57,7 +57,10 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(Some(Ok(_))) => {
             let _ = sink
-                .send(to_frame(&error(EndReason::BAD_REQUEST, "expected a Hello text frame")))
+                .send(to_frame(&error(
+                    EndReason::BAD_REQUEST,
+                    "expected a Hello text frame",
+                )))
                 .await;
             let _ = sink.close().await;
             return;
@@ -73,7 +76,9 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
             if protocol != PROTOCOL_VERSION {
                 Err(error(
                     EndReason::BAD_REQUEST,
-                    format!("unsupported protocol {protocol}, this service speaks {PROTOCOL_VERSION}"),
+                    format!(
+                        "unsupported protocol {protocol}, this service speaks {PROTOCOL_VERSION}"
+                    ),
                 ))
             } else {
                 app.identity
@@ -82,8 +87,14 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
                     .map_err(|e| error(e.reason(), e.to_string()))
             }
         }
-        Ok(_) => Err(error(EndReason::BAD_REQUEST, "the first message must be Hello")),
-        Err(e) => Err(error(EndReason::BAD_REQUEST, format!("expected Hello: {e}"))),
+        Ok(_) => Err(error(
+            EndReason::BAD_REQUEST,
+            "the first message must be Hello",
+        )),
+        Err(e) => Err(error(
+            EndReason::BAD_REQUEST,
+            format!("expected Hello: {e}"),
+        )),
     };
     let (claims, display_name) = match claims {
         Ok(c) => c,
@@ -108,7 +119,9 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
                     }
                 }
                 Outbound::Close(e) => {
-                    let _ = sink.send(to_frame(&ServerMessage::Error { error: e })).await;
+                    let _ = sink
+                        .send(to_frame(&ServerMessage::Error { error: e }))
+                        .await;
                     let _ = sink.close().await;
                     break;
                 }
@@ -228,7 +241,10 @@ async fn handle_text(
             }
             Ok(_) => respond(
                 req,
-                Some(ErrorBody::new(EndReason::FORBIDDEN, "token is for another user")),
+                Some(ErrorBody::new(
+                    EndReason::FORBIDDEN,
+                    "token is for another user",
+                )),
             ),
             Err(e) => respond(req, Some(ErrorBody::new(e.reason(), e.to_string()))),
         },

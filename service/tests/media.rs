@@ -16,8 +16,10 @@ async fn forwarding_mute_and_hold() {
     let a_offer = Offer::new();
     let t0 = Instant::now();
     alice
-        .send(json!({"type": "start_call", "req": 1, "call_id": "m1", "targets": [bob_id],
-                     "offer_sdp": a_offer.sdp}))
+        .send(
+            json!({"type": "start_call", "req": 1, "call_id": "m1", "targets": [bob_id],
+                     "offer_sdp": a_offer.sdp}),
+        )
         .await;
     let answer = alice.expect("response").await["answer_sdp"]
         .as_str()
@@ -53,7 +55,11 @@ async fn forwarding_mute_and_hold() {
     assert!(ba > 10, "A got {ba} frames from B");
     assert_eq!(b_media.count(0xA, 1) + b_media.count(0xA, 2), 0);
     assert!(
-        b_media.received.lock().iter().any(|r| r.audio_level == Some(-30)),
+        b_media
+            .received
+            .lock()
+            .iter()
+            .any(|r| r.audio_level == Some(-30)),
         "audio level forwarded"
     );
 
@@ -108,8 +114,10 @@ async fn echo_bot_returns_audio_after_the_delay() {
     let (_, mut alice) = svc.user("Alice").await;
     let offer = Offer::new();
     alice
-        .send(json!({"type": "start_call", "req": 1, "call_id": "e1", "targets": ["8:echo123"],
-                     "offer_sdp": offer.sdp}))
+        .send(
+            json!({"type": "start_call", "req": 1, "call_id": "e1", "targets": ["8:echo123"],
+                     "offer_sdp": offer.sdp}),
+        )
         .await;
     let answer = alice.expect("response").await["answer_sdp"]
         .as_str()
@@ -135,7 +143,10 @@ async fn echo_bot_returns_audio_after_the_delay() {
     let sent = media.sent.lock().clone();
     let mut delays: Vec<f64> = got
         .iter()
-        .filter_map(|r| sent.get(r.seq as usize).map(|s| (r.at - *s).as_secs_f64() * 1000.0))
+        .filter_map(|r| {
+            sent.get(r.seq as usize)
+                .map(|s| (r.at - *s).as_secs_f64() * 1000.0)
+        })
         .collect();
     delays.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = delays[delays.len() / 2];
@@ -146,5 +157,8 @@ async fn echo_bot_returns_audio_after_the_delay() {
         delays[delays.len() - 1],
         delays.len()
     );
-    assert!((950.0..1150.0).contains(&median), "median echo delay {median} ms");
+    assert!(
+        (950.0..1150.0).contains(&median),
+        "median echo delay {median} ms"
+    );
 }

@@ -24,7 +24,13 @@ fn identities_tokens_and_auth() {
     assert!(v["error"].is_string());
     assert_eq!(svc.http("POST", "/identities", None, "").0, 401);
     assert_eq!(
-        svc.http("POST", &format!("/identities/{id}/token"), Some("wrong"), "").0,
+        svc.http(
+            "POST",
+            &format!("/identities/{id}/token"),
+            Some("wrong"),
+            ""
+        )
+        .0,
         401
     );
 
@@ -49,8 +55,16 @@ fn identities_tokens_and_auth() {
 
     // Delete.
     let other = svc.create_user();
-    assert_eq!(svc.http("DELETE", &format!("/identities/{other}"), Some(KEY), "").0, 204);
-    assert_eq!(svc.http("DELETE", &format!("/identities/{other}"), Some(KEY), "").0, 404);
+    assert_eq!(
+        svc.http("DELETE", &format!("/identities/{other}"), Some(KEY), "")
+            .0,
+        204
+    );
+    assert_eq!(
+        svc.http("DELETE", &format!("/identities/{other}"), Some(KEY), "")
+            .0,
+        404
+    );
 }
 
 #[tokio::test]
@@ -65,7 +79,11 @@ async fn revoked_tokens_are_refused_and_live_connections_closed() {
         .await;
     live.expect("welcome").await;
 
-    assert_eq!(svc.http("POST", &format!("/identities/{id}/revoke"), Some(KEY), "").0, 204);
+    assert_eq!(
+        svc.http("POST", &format!("/identities/{id}/revoke"), Some(KEY), "")
+            .0,
+        204
+    );
     let e = live.expect("error").await;
     assert_eq!(e["error"]["code"], 401);
     assert!(live.closed().await);

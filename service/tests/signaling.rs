@@ -84,7 +84,8 @@ async fn token_expiry_warns_then_closes_unless_refreshed() {
     c.expect("welcome").await;
     c.expect("token_expiring").await;
     let fresh = svc.token(&id);
-    c.send(json!({"type": "refresh_token", "req": 1, "token": fresh})).await;
+    c.send(json!({"type": "refresh_token", "req": 1, "token": fresh}))
+        .await;
     assert!(c.expect("response").await.get("error").is_none());
     tokio::time::sleep(Duration::from_millis(2500)).await;
     c.send(json!({"type": "ping", "req": 2})).await;
@@ -117,7 +118,8 @@ async fn ring_and_reject() {
     assert_eq!(upd["participant"]["state"], "Ringing");
     alice.expect_call_state("c1", "Ringing").await;
 
-    bob.send(json!({"type": "reject", "req": 5, "call_id": "c1"})).await;
+    bob.send(json!({"type": "reject", "req": 5, "call_id": "c1"}))
+        .await;
     assert_eq!(bob.expect("response").await["req"], 5);
     let removed = alice.expect("participant_removed").await;
     assert_eq!(removed["participant"]["end_reason"]["code"], 603);

@@ -117,7 +117,9 @@ impl Offer {
                         Output::Event(Event::MediaData(d)) => {
                             if let Some(i) = mids.iter().position(|m| *m == d.mid) {
                                 if d.data.len() >= 5 {
-                                    let s = u32::from_be_bytes([d.data[1], d.data[2], d.data[3], d.data[4]]);
+                                    let s = u32::from_be_bytes([
+                                        d.data[1], d.data[2], d.data[3], d.data[4],
+                                    ]);
                                     received.lock().push(Received {
                                         mid_index: i,
                                         tag: d.data[0],
@@ -144,7 +146,8 @@ impl Offer {
                                 let mut data = vec![tag];
                                 data.extend_from_slice(&seq.to_be_bytes());
                                 data.extend_from_slice(&[0u8; 40]);
-                                let t = MediaTime::new(seq as u64 * 960, Frequency::FORTY_EIGHT_KHZ);
+                                let t =
+                                    MediaTime::new(seq as u64 * 960, Frequency::FORTY_EIGHT_KHZ);
                                 let _ = w.audio_level(-30, true).write(pt, now, t, data);
                                 sent.lock().push(now);
                                 seq += 1;
@@ -153,7 +156,9 @@ impl Offer {
                         continue;
                     }
                 }
-                let mut wait = timeout.saturating_duration_since(now).min(Duration::from_millis(5));
+                let mut wait = timeout
+                    .saturating_duration_since(now)
+                    .min(Duration::from_millis(5));
                 if connected.load(Ordering::Relaxed) {
                     wait = wait.min(next_send.saturating_duration_since(now));
                 }

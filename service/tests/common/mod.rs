@@ -28,7 +28,10 @@ impl Service {
             .args(["--listen", "127.0.0.1:0", "--media-port", "0"])
             .args(extra)
             .env("ACS_ACCESS_KEY", KEY)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -117,9 +120,8 @@ impl Drop for Service {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A signaling client speaking JSON.
 pub struct Client {
@@ -128,7 +130,9 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(svc: &Service) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(svc.ws_url()).await.unwrap();
+        let (ws, _) = tokio_tungstenite::connect_async(svc.ws_url())
+            .await
+            .unwrap();
         Client { ws }
     }
 
@@ -137,7 +141,10 @@ impl Client {
     }
 
     pub async fn send_raw(&mut self, s: &str) {
-        self.ws.send(Message::Text(s.to_string().into())).await.unwrap();
+        self.ws
+            .send(Message::Text(s.to_string().into()))
+            .await
+            .unwrap();
     }
 
     /// Next JSON message, or None when closed / 10 s pass.
