@@ -58,7 +58,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = runtime.block_on(run(config)) {
+    let result = runtime.block_on(run(config));
+    // Don't wait for idle blocking threads: exit promptly on SIGTERM.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if let Err(e) = result {
         eprintln!("acscalling-service: {e}");
         std::process::exit(1);
     }
@@ -107,9 +110,15 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let http_addr = listener.local_addr()?;
-    if config.tls_cert.is_some() {
-        return Err("TLS is not supported yet".into());
-    }
+    // Load the certificate before announcing the address, so a bad PEM fails at startup.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("cannot load --tls-cert/--tls-key: {e}"))?,
+        ),
+        _ => None,
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -118,9 +127,22 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         )?;
         out.flush()?;
     }
-    tokio::select! {
-        r = axum::serve(listener, app) => r?,
-        _ = shutdown_signal() => log::info!("shutting down"),
+    match tls {
+        Some(tls) => {
+            log::info!("serving https/wss on {http_addr}");
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
+            tokio::select! {
+                r = server.serve(app.into_make_service()) => r?,
+                _ = shutdown_signal() => log::info!("shutting down"),
+            }
+        }
+        None => {
+            log::info!("serving http/ws on {http_addr}");
+            tokio::select! {
+                r = axum::serve(listener, app) => r?,
+                _ = shutdown_signal() => log::info!("shutting down"),
+            }
+        }
     }
     Ok(())
 }

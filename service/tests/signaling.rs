@@ -177,8 +177,17 @@ async fn setup_timeout_is_no_answer() {
     let svc = Service::start(&["--setup-timeout-secs", "1"]);
     let (_, mut alice) = svc.user("Alice").await;
     let (bob_id, mut bob) = svc.user("Bob").await;
-    alice.send(start_call(1, "c3", &[&bob_id])).await;
-    alice.expect("response").await;
+    // Alice's media connects (as a real client's would), so only Bob's ringing times out.
+    let offer = common::media::Offer::new();
+    alice
+        .send(json!({"type": "start_call", "req": 1, "call_id": "c3", "targets": [bob_id],
+                     "offer_sdp": offer.sdp}))
+        .await;
+    let answer = alice.expect("response").await["answer_sdp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _media = offer.start(&answer, 1);
     bob.expect("incoming_call").await;
     let end = alice.expect_call_state("c3", "Disconnected").await;
     assert_eq!(end["end_reason"]["code"], 408);
@@ -197,4 +206,88 @@ async fn call_full() {
     let r = alice.expect("response").await;
     assert_eq!(r["error"]["code"], 403);
     assert_eq!(r["error"]["subcode"], 10110);
+}
+
+#[tokio::test]
+async fn media_timeout_when_media_never_connects() {
+    let svc = Service::start(&["--setup-timeout-secs", "1"]);
+    let (_, mut alice) = svc.user("Alice").await;
+    alice.send(start_call(1, "mt", &["8:echo123"])).await;
+    alice.expect("response").await;
+    let end = alice.expect_call_state("mt", "Disconnected").await;
+    assert_eq!(end["end_reason"]["code"], 408);
+    assert_eq!(end["end_reason"]["subcode"], 10005);
+}
+
+#[tokio::test]
+async fn every_connection_rings_and_answering_stops_the_others() {
+    let svc = Service::start(&[]);
+    let (_, mut alice) = svc.user("Alice").await;
+    let bob_id = svc.create_user();
+    let mut bob1 = Client::connect(&svc).await;
+    bob1.send(hello(&svc.token(&bob_id))).await;
+    bob1.expect("welcome").await;
+    let mut bob2 = Client::connect(&svc).await;
+    bob2.send(hello(&svc.token(&bob_id))).await;
+    bob2.expect("welcome").await;
+
+    alice.send(start_call(1, "c4", &[&bob_id])).await;
+    alice.expect("response").await;
+    bob1.expect("incoming_call").await;
+    bob2.expect("incoming_call").await;
+    bob1.send(json!({"type": "accept", "req": 2, "call_id": "c4", "offer_sdp": dummy_offer()}))
+        .await;
+    let r = bob1.expect("response").await;
+    assert!(r["answer_sdp"].is_string(), "{r}");
+    let roster = bob1.expect("roster").await;
+    assert_eq!(roster["participants"].as_array().unwrap().len(), 1);
+    bob2.expect_call_state("c4", "Disconnected").await;
+    let u = alice
+        .expect_where("bob connecting", |m| {
+            m["type"] == "participant_updated" && m["participant"]["state"] == "Connecting"
+        })
+        .await;
+    assert_eq!(u["participant"]["id"], bob_id.as_str());
+    // Accepting twice fails.
+    bob2.send(json!({"type": "accept", "req": 3, "call_id": "c4", "offer_sdp": dummy_offer()}))
+        .await;
+    assert!(bob2.expect("response").await["error"].is_object());
+}
+
+#[tokio::test]
+async fn dropped_callee_connection_is_unavailable() {
+    let svc = Service::start(&[]);
+    let (_, mut alice) = svc.user("Alice").await;
+    let (bob_id, mut bob) = svc.user("Bob").await;
+    alice.send(start_call(1, "c5", &[&bob_id])).await;
+    alice.expect("response").await;
+    bob.expect("incoming_call").await;
+    drop(bob);
+    let end = alice.expect_call_state("c5", "Disconnected").await;
+    assert_eq!(end["end_reason"]["code"], 480);
+}
+
+#[tokio::test]
+async fn hang_up_for_everyone() {
+    let svc = Service::start(&[]);
+    let (_, mut alice) = svc.user("Alice").await;
+    let (bob_id, mut bob) = svc.user("Bob").await;
+    let (carol_id, mut carol) = svc.user("Carol").await;
+    alice.send(start_call(1, "c6", &[&bob_id, &carol_id])).await;
+    alice.expect("response").await;
+    bob.expect("incoming_call").await;
+    let inc = carol.expect("incoming_call").await;
+    assert_eq!(inc["others"][0], bob_id.as_str());
+    bob.send(json!({"type": "accept", "req": 2, "call_id": "c6", "offer_sdp": dummy_offer()}))
+        .await;
+    bob.expect("response").await;
+    alice
+        .send(json!({"type": "hang_up", "req": 3, "call_id": "c6", "for_everyone": true}))
+        .await;
+    let end = alice.expect_call_state("c6", "Disconnected").await;
+    assert_eq!(end["end_reason"]["code"], 0);
+    let end = bob.expect_call_state("c6", "Disconnected").await;
+    assert_eq!(end["end_reason"]["subcode"], 5000);
+    let end = carol.expect_call_state("c6", "Disconnected").await;
+    assert_eq!(end["end_reason"]["code"], 487);
 }
