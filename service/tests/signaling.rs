@@ -180,8 +180,10 @@ async fn setup_timeout_is_no_answer() {
     // Alice's media connects (as a real client's would), so only Bob's ringing times out.
     let offer = common::media::Offer::new();
     alice
-        .send(json!({"type": "start_call", "req": 1, "call_id": "c3", "targets": [bob_id],
-                     "offer_sdp": offer.sdp}))
+        .send(
+            json!({"type": "start_call", "req": 1, "call_id": "c3", "targets": [bob_id],
+                     "offer_sdp": offer.sdp}),
+        )
         .await;
     let answer = alice.expect("response").await["answer_sdp"]
         .as_str()
