@@ -7,6 +7,7 @@
 #[allow(dead_code)]
 mod protocol;
 
+mod call_events;
 mod call_requests;
 mod calls;
 mod config;
