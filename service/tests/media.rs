@@ -162,3 +162,75 @@ async fn echo_bot_returns_audio_after_the_delay() {
         "median echo delay {median} ms"
     );
 }
+
+/// Joins `client` to ringing call `call_id` with real media tagged `tag`.
+async fn accept_with_media(
+    client: &mut common::Client,
+    call_id: &str,
+    tag: u8,
+) -> common::media::MediaClient {
+    client.expect("incoming_call").await;
+    let offer = Offer::new();
+    client
+        .send(json!({"type": "accept", "req": 2, "call_id": call_id, "offer_sdp": offer.sdp}))
+        .await;
+    let answer = client.expect("response").await["answer_sdp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = offer.start(&answer, tag);
+    m.wait_connected(Duration::from_secs(10)).await;
+    m
+}
+
+#[tokio::test]
+async fn group_call_fills_receive_slots_in_join_order() {
+    let svc = Service::start(&[]);
+    let (alice_id, mut alice) = svc.user("Alice").await;
+    let (bob_id, mut bob) = svc.user("Bob").await;
+    let (carol_id, mut carol) = svc.user("Carol").await;
+    let offer = Offer::new();
+    alice
+        .send(json!({"type": "start_call", "req": 1, "call_id": "g1",
+                     "targets": [bob_id, carol_id], "offer_sdp": offer.sdp}))
+        .await;
+    let answer = alice.expect("response").await["answer_sdp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let a = offer.start(&answer, 0xA);
+    a.wait_connected(Duration::from_secs(10)).await;
+    let b = accept_with_media(&mut bob, "g1", 0xB).await;
+    let c = accept_with_media(&mut carol, "g1", 0xC).await;
+    let slots = carol
+        .expect_where("two slots", |m| {
+            m["type"] == "audio_slots" && !m["slots"][1].is_null()
+        })
+        .await;
+    assert_eq!(slots["slots"][0], alice_id.as_str());
+    assert_eq!(slots["slots"][1], bob_id.as_str());
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.clear();
+    b.clear();
+    c.clear();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Carol: Alice in slot 0, Bob in slot 1. Bob: Alice in slot 0, Carol in slot 1.
+    // Alice: Bob in slot 0, Carol in slot 1.
+    for (who, rx, tag, slot) in [
+        ("carol", &c, 0xA, 0),
+        ("carol", &c, 0xB, 1),
+        ("bob", &b, 0xA, 0),
+        ("bob", &b, 0xC, 1),
+        ("alice", &a, 0xB, 0),
+        ("alice", &a, 0xC, 1),
+    ] {
+        let n = rx.count(tag, slot);
+        assert!(n > 10, "{who} got {n} frames of {tag:#x} in slot {slot}");
+    }
+    assert_eq!(
+        c.count(0xC, 0) + c.count(0xC, 1) + c.count(0xC, 2),
+        0,
+        "no self-echo"
+    );
+}
