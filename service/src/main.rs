@@ -1,6 +1,171 @@
-//! acscalling-service: identity, signaling, SFU and echo bot. (skeleton)
+//! acscalling-service: identity REST, signaling WebSocket, SFU and echo bot.
+//!
+//! Prints `acscalling-service listening http=IP:PORT media=IP:PORT` on stdout once bound;
+//! logs go to stderr (`RUST_LOG`).
+
 #[path = "../../src/protocol/mod.rs"]
 #[allow(dead_code)]
 mod protocol;
 
-fn main() {}
+mod call_events;
+mod call_requests;
+mod calls;
+mod config;
+mod echo_bot;
+mod identity;
+mod sfu;
+mod signaling;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::calls::{Hub, HubConfig};
+use crate::config::{Command, Config, USAGE};
+use crate::identity::IdentityStore;
+
+/// State shared by every HTTP handler.
+pub struct AppState {
+    pub identity: Arc<IdentityStore>,
+    pub hub: Arc<Hub>,
+    pub config: Config,
+}
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args = std::env::args().skip(1);
+    let config = match Config::parse(args, std::env::var("ACS_ACCESS_KEY").ok()) {
+        Ok(Command::Run(c)) => *c,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("{e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(run(config));
+    // Don't wait for idle blocking threads: exit promptly on SIGTERM.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    if let Err(e) = result {
+        eprintln!("acscalling-service: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let access_key = match config.access_key.clone() {
+        Some(k) => k,
+        None => {
+            let k = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            eprintln!("acscalling-service: generated access key: {k}");
+            config.access_key = Some(k.clone());
+            k
+        }
+    };
+    let identity = Arc::new(IdentityStore::new(&access_key));
+    let (sfu, sfu_events) = sfu::start(
+        SocketAddr::new(config.media_ip, config.media_port),
+        config.echo_delay,
+    )
+    .await?;
+    let media_addr = sfu.local_addr();
+    let hub = Hub::new(
+        sfu,
+        HubConfig {
+            setup_timeout: config.setup_timeout,
+            max_participants: config.max_participants,
+        },
+        Arc::clone(&identity),
+    );
+    hub.spawn_sfu_events(sfu_events);
+    let state = Arc::new(AppState {
+        identity,
+        hub,
+        config: config.clone(),
+    });
+    let app = Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/signaling", get(signaling::ws_handler))
+        .merge(identity::routes())
+        .with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let http_addr = listener.local_addr()?;
+    // Load the certificate before announcing the address, so a bad PEM fails at startup.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .map_err(|e| format!("cannot load --tls-cert/--tls-key: {e}"))?,
+        ),
+        _ => None,
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "acscalling-service listening http={http_addr} media={media_addr}"
+        )?;
+        out.flush()?;
+    }
+    match tls {
+        Some(tls) => {
+            log::info!("serving https/wss on {http_addr}");
+            let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
+            tokio::select! {
+                r = server.serve(app.into_make_service()) => r?,
+                _ = shutdown_signal() => log::info!("shutting down"),
+            }
+        }
+        None => {
+            log::info!("serving http/ws on {http_addr}");
+            tokio::select! {
+                r = axum::serve(listener, app) => r?,
+                _ = shutdown_signal() => log::info!("shutting down"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,122 @@
+//! What happens to calls without a request: SFU events (media connected or lost, audio
+//! slots moved) and the setup timers (ringing → `NO_ANSWER`, media → `MEDIA_TIMEOUT`).
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::calls::Hub;
+use crate::protocol::{EndReason, ParticipantState, ServerMessage, ECHO_BOT_ID};
+use crate::sfu::{SfuEvent, SlotSource};
+
+impl Hub {
+    /// Feeds SFU events into the hub until the SFU stops.
+    pub fn spawn_sfu_events(self: &Arc<Self>, mut rx: UnboundedReceiver<SfuEvent>) {
+        let hub = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                hub.on_sfu_event(ev);
+            }
+        });
+    }
+
+    /// Reacts to media connecting, failing, or slots moving.
+    pub fn on_sfu_event(&self, ev: SfuEvent) {
+        let mut st = self.state.lock();
+        match ev {
+            SfuEvent::MediaConnected(s) => {
+                let Some((call_id, pid)) = st.sessions.get(&s).cloned() else {
+                    return;
+                };
+                let Some(idx) = st.calls.get_mut(&call_id).and_then(|c| {
+                    let i = c.find(&pid)?;
+                    let p = &mut c.participants[i];
+                    p.media_connected = true;
+                    if p.state == ParticipantState::Connecting {
+                        p.state = ParticipantState::Connected;
+                    }
+                    Some(i)
+                }) else {
+                    return;
+                };
+                st.announce(&call_id, idx);
+                st.update_call_states(&call_id);
+            }
+            SfuEvent::MediaDisconnected(s) => {
+                let Some((call_id, pid)) = st.sessions.get(&s).cloned() else {
+                    return;
+                };
+                let r = EndReason::MEDIA_FAILED;
+                st.remove_participant(&self.sfu, &call_id, &pid, r, r);
+            }
+            SfuEvent::SlotsChanged { id, slots } => {
+                let Some((call_id, pid)) = st.sessions.get(&id).cloned() else {
+                    return;
+                };
+                let names: Vec<Option<String>> = slots
+                    .iter()
+                    .map(|s| match s {
+                        Some(SlotSource::Echo) => Some(ECHO_BOT_ID.to_string()),
+                        Some(SlotSource::Session(o)) => st.sessions.get(o).map(|x| x.1.clone()),
+                        None => None,
+                    })
+                    .collect();
+                let conn = st
+                    .calls
+                    .get(&call_id)
+                    .and_then(|c| c.find(&pid).and_then(|i| c.participants[i].conn));
+                if let Some(conn) = conn {
+                    st.send(
+                        conn,
+                        ServerMessage::AudioSlots {
+                            call_id,
+                            slots: names,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Removes `pid` with `NO_ANSWER` if it still rings after the setup timeout.
+    pub(crate) fn spawn_ring_timer(self: &Arc<Self>, call_id: &str, pid: &str, epoch: u64) {
+        let (hub, call_id, pid) = (Arc::clone(self), call_id.to_string(), pid.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(hub.config.setup_timeout).await;
+            let mut st = hub.state.lock();
+            let still = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.find(&pid))
+                .is_some_and(|i| {
+                    let p = &st.calls[&call_id].participants[i];
+                    p.epoch == epoch && p.state == ParticipantState::Ringing
+                });
+            if still {
+                let r = EndReason::NO_ANSWER;
+                st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+            }
+        });
+    }
+
+    /// Removes `pid` with `MEDIA_TIMEOUT` if its media has not connected in time.
+    pub(crate) fn spawn_media_timer(self: &Arc<Self>, call_id: &str, pid: &str, epoch: u64) {
+        let (hub, call_id, pid) = (Arc::clone(self), call_id.to_string(), pid.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(hub.config.setup_timeout).await;
+            let mut st = hub.state.lock();
+            let late = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.find(&pid))
+                .is_some_and(|i| {
+                    let p = &st.calls[&call_id].participants[i];
+                    p.epoch == epoch && !p.media_connected
+                });
+            if late {
+                let r = EndReason::MEDIA_TIMEOUT;
+                st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+            }
+        });
+    }
+}

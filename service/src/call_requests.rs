@@ -1,0 +1,491 @@
+//! The requests a participant makes on a call, SFU events and setup timers, as methods
+//! of [`Hub`]. The roster bookkeeping they share lives in `calls.rs`.
+
+use std::sync::Arc;
+
+use crate::calls::{echo_participant, Call, ConnId, Hub, Kind, Participant};
+use crate::protocol::{
+    CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
+};
+use crate::sfu::{CallKey, SessionId};
+
+fn bad(message: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(EndReason::BAD_REQUEST, message)
+}
+
+fn not_in_call(call_id: &str) -> ErrorBody {
+    ErrorBody::new(EndReason::NOT_FOUND, format!("not in call '{call_id}'"))
+}
+
+/// What happens to one `StartCall` target.
+enum TargetOutcome {
+    Echo,
+    Ring,
+    Gone(EndReason),
+}
+
+impl Hub {
+    /// `StartCall`: creates the call and the caller's media session, then rings targets.
+    pub async fn start_call(
+        self: &Arc<Self>,
+        conn: ConnId,
+        req: u64,
+        call_id: String,
+        targets: Vec<String>,
+        offer_sdp: String,
+    ) {
+        let Some((user, name)) = self.conn_user(conn) else {
+            return;
+        };
+        // Validate and reserve the call id.
+        let mut parsed: Vec<Identifier> = Vec::new();
+        let prepared = {
+            let mut st = self.state.lock();
+            let check = (|| {
+                if call_id.trim().is_empty() {
+                    return Err(bad("call_id is empty"));
+                }
+                if st.calls.contains_key(&call_id) {
+                    return Err(bad(format!("call id '{call_id}' is in use")));
+                }
+                if targets.is_empty() {
+                    return Err(bad("no targets"));
+                }
+                for t in &targets {
+                    let id = Identifier::parse(t).map_err(|e| bad(e.to_string()))?;
+                    if id.raw_id() == user {
+                        return Err(bad("cannot call yourself"));
+                    }
+                    if !parsed.contains(&id) {
+                        parsed.push(id);
+                    }
+                }
+                if parsed.len() + 1 > self.config.max_participants {
+                    return Err(ErrorBody::new(
+                        EndReason::CALL_FULL,
+                        "too many participants",
+                    ));
+                }
+                Ok(())
+            })();
+            match check {
+                Err(e) => {
+                    st.respond(conn, req, Err(e));
+                    None
+                }
+                Ok(()) => {
+                    let key = CallKey(st.next());
+                    let session = SessionId(st.next());
+                    let epoch = st.next();
+                    let caller = Participant {
+                        id: user.clone(),
+                        display_name: name.clone(),
+                        kind: Kind::User,
+                        state: ParticipantState::Connecting,
+                        muted: false,
+                        held: false,
+                        conn: Some(conn),
+                        session: Some(session),
+                        media_connected: false,
+                        call_state: None,
+                        epoch,
+                    };
+                    st.calls.insert(
+                        call_id.clone(),
+                        Call {
+                            key,
+                            participants: vec![caller],
+                        },
+                    );
+                    st.sessions.insert(session, (call_id.clone(), user.clone()));
+                    Some((key, session, epoch))
+                }
+            }
+        };
+        let Some((key, session, epoch)) = prepared else {
+            return;
+        };
+        let echo = parsed.contains(&Identifier::EchoBot);
+        let answer = self.sfu.add_session(session, key, offer_sdp, echo).await;
+
+        let mut st = self.state.lock();
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                st.calls.remove(&call_id);
+                st.sessions.remove(&session);
+                st.respond(conn, req, Err(bad(e.to_string())));
+                return;
+            }
+        };
+        if !st.calls.contains_key(&call_id) {
+            // The caller's connection went away meanwhile.
+            self.sfu.remove_session(session);
+            return;
+        }
+        st.respond(conn, req, Ok(Some(answer)));
+        if let Some(p) = st
+            .calls
+            .get_mut(&call_id)
+            .and_then(|c| c.participants.first_mut())
+        {
+            p.call_state = Some(CallState::Connecting);
+        }
+        st.send(
+            conn,
+            ServerMessage::CallState {
+                call_id: call_id.clone(),
+                state: CallState::Connecting,
+                end_reason: None,
+            },
+        );
+        self.spawn_media_timer(&call_id, &user, epoch);
+
+        let caller_info = st
+            .calls
+            .get(&call_id)
+            .and_then(|c| c.participants.first())
+            .map(Participant::info);
+        let mut last_failure = EndReason::NOT_FOUND;
+        for target in &parsed {
+            let raw = target.raw_id();
+            let outcome = match target {
+                Identifier::EchoBot => TargetOutcome::Echo,
+                Identifier::PhoneNumber(_) => TargetOutcome::Gone(EndReason::NOT_FOUND),
+                Identifier::CommunicationUser(id) => {
+                    if st.user_conns.get(id).is_some_and(|c| !c.is_empty()) {
+                        TargetOutcome::Ring
+                    } else if self.user_exists(id) {
+                        TargetOutcome::Gone(EndReason::UNAVAILABLE)
+                    } else {
+                        TargetOutcome::Gone(EndReason::NOT_FOUND)
+                    }
+                }
+            };
+            let epoch = st.next();
+            match outcome {
+                TargetOutcome::Echo => {
+                    let p = echo_participant(epoch);
+                    let info = p.info();
+                    if let Some(call) = st.calls.get_mut(&call_id) {
+                        call.participants.push(p);
+                    }
+                    st.send(
+                        conn,
+                        ServerMessage::ParticipantUpdated {
+                            call_id: call_id.clone(),
+                            participant: info,
+                        },
+                    );
+                }
+                TargetOutcome::Ring => {
+                    let display_name = st
+                        .user_conns
+                        .get(&raw)
+                        .and_then(|c| c.first())
+                        .and_then(|c| st.conns.get(c))
+                        .map(|c| c.display_name.clone())
+                        .unwrap_or_default();
+                    let p = Participant {
+                        id: raw.clone(),
+                        display_name,
+                        kind: Kind::User,
+                        state: ParticipantState::Ringing,
+                        muted: false,
+                        held: false,
+                        conn: None,
+                        session: None,
+                        media_connected: false,
+                        call_state: None,
+                        epoch,
+                    };
+                    let info = p.info();
+                    if let Some(call) = st.calls.get_mut(&call_id) {
+                        call.participants.push(p);
+                    }
+                    st.send(
+                        conn,
+                        ServerMessage::ParticipantUpdated {
+                            call_id: call_id.clone(),
+                            participant: info,
+                        },
+                    );
+                    self.spawn_ring_timer(&call_id, &raw, epoch);
+                }
+                TargetOutcome::Gone(reason) => {
+                    last_failure = reason;
+                    let info = crate::protocol::ParticipantInfo {
+                        id: raw.clone(),
+                        display_name: String::new(),
+                        state: ParticipantState::Disconnected,
+                        muted: false,
+                        end_reason: Some(reason),
+                    };
+                    st.send(
+                        conn,
+                        ServerMessage::ParticipantRemoved {
+                            call_id: call_id.clone(),
+                            participant: info,
+                        },
+                    );
+                }
+            }
+        }
+        // Ring every invited user with the final list of others.
+        let everyone: Vec<String> = st
+            .calls
+            .get(&call_id)
+            .map(|c| c.participants.iter().map(|p| p.id.clone()).collect())
+            .unwrap_or_default();
+        if let Some(caller) = caller_info {
+            let ringing: Vec<String> = st
+                .calls
+                .get(&call_id)
+                .map(|c| {
+                    c.participants
+                        .iter()
+                        .filter(|p| p.state == ParticipantState::Ringing)
+                        .map(|p| p.id.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for callee in ringing {
+                let others = everyone
+                    .iter()
+                    .filter(|id| **id != callee && **id != caller.id)
+                    .cloned()
+                    .collect();
+                st.send_user(
+                    &callee,
+                    &ServerMessage::IncomingCall {
+                        call_id: call_id.clone(),
+                        caller: caller.clone(),
+                        others,
+                    },
+                );
+            }
+        }
+        let roster = st.roster(&call_id, &user);
+        st.send(
+            conn,
+            ServerMessage::Roster {
+                call_id: call_id.clone(),
+                participants: roster,
+            },
+        );
+        st.end_if_alone(&self.sfu, &call_id, last_failure);
+    }
+
+    fn user_exists(&self, id: &str) -> bool {
+        self.identity.exists(id)
+    }
+
+    /// `Accept`: a ringing callee joins with its offer.
+    pub async fn accept(self: &Arc<Self>, conn: ConnId, req: u64, call_id: String, offer: String) {
+        let Some((user, _)) = self.conn_user(conn) else {
+            return;
+        };
+        let prepared = {
+            let mut st = self.state.lock();
+            let session = SessionId(st.next());
+            let found = st.calls.get_mut(&call_id).and_then(|call| {
+                let key = call.key;
+                let idx = call.find(&user)?;
+                let p = &mut call.participants[idx];
+                if p.state != ParticipantState::Ringing {
+                    return None;
+                }
+                // Leaves Ringing now so the ring timer and other devices cannot take it.
+                p.state = ParticipantState::Connecting;
+                p.conn = Some(conn);
+                p.session = Some(session);
+                Some((key, p.epoch))
+            });
+            match found {
+                Some((key, epoch)) => {
+                    st.sessions.insert(session, (call_id.clone(), user.clone()));
+                    Some((key, session, epoch))
+                }
+                None => {
+                    st.respond(conn, req, Err(not_in_call(&call_id)));
+                    None
+                }
+            }
+        };
+        let Some((key, session, epoch)) = prepared else {
+            return;
+        };
+        let answer = self.sfu.add_session(session, key, offer, false).await;
+
+        let mut st = self.state.lock();
+        let idx = st.calls.get(&call_id).and_then(|c| {
+            c.find(&user)
+                .filter(|i| c.participants[*i].session == Some(session))
+        });
+        let Some(idx) = idx else {
+            self.sfu.remove_session(session);
+            st.sessions.remove(&session);
+            st.respond(conn, req, Err(not_in_call(&call_id)));
+            return;
+        };
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                if let Some(p) = st.calls.get_mut(&call_id).map(|c| &mut c.participants[idx]) {
+                    p.state = ParticipantState::Ringing;
+                    p.conn = None;
+                    p.session = None;
+                }
+                st.sessions.remove(&session);
+                st.respond(conn, req, Err(bad(e.to_string())));
+                return;
+            }
+        };
+        st.respond(conn, req, Ok(Some(answer)));
+        // The user's other devices stop ringing.
+        let answered_elsewhere = ServerMessage::CallState {
+            call_id: call_id.clone(),
+            state: CallState::Disconnected,
+            end_reason: Some(EndReason::LOCAL_HANGUP),
+        };
+        for c in st.user_conns.get(&user).cloned().unwrap_or_default() {
+            if c != conn {
+                st.send(c, answered_elsewhere.clone());
+            }
+        }
+        let roster = st.roster(&call_id, &user);
+        st.send(
+            conn,
+            ServerMessage::Roster {
+                call_id: call_id.clone(),
+                participants: roster,
+            },
+        );
+        st.announce(&call_id, idx);
+        st.update_call_states(&call_id);
+        drop(st);
+        self.spawn_media_timer(&call_id, &user, epoch);
+    }
+
+    /// `Reject`: a ringing callee declines.
+    pub fn reject(&self, conn: ConnId, req: u64, call_id: &str) {
+        let Some((user, _)) = self.conn_user(conn) else {
+            return;
+        };
+        let mut st = self.state.lock();
+        let ringing = st
+            .calls
+            .get(call_id)
+            .and_then(|c| c.find(&user).map(|i| c.participants[i].state))
+            == Some(ParticipantState::Ringing);
+        if !ringing {
+            st.respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        }
+        st.respond(conn, req, Ok(None));
+        st.remove_participant(
+            &self.sfu,
+            call_id,
+            &user,
+            EndReason::DECLINED,
+            EndReason::DECLINED,
+        );
+    }
+
+    /// The participant index of this connection in `call_id`.
+    fn my_index(&self, conn: ConnId, call_id: &str) -> Option<(String, usize)> {
+        let st = self.state.lock();
+        let call = st.calls.get(call_id)?;
+        let idx = call
+            .participants
+            .iter()
+            .position(|p| p.conn == Some(conn))?;
+        Some((call.participants[idx].id.clone(), idx))
+    }
+
+    /// `HangUp`: leave the call, or end it for everyone.
+    pub fn hang_up(&self, conn: ConnId, req: u64, call_id: &str, for_everyone: bool) {
+        let Some((pid, _)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        st.respond(conn, req, Ok(None));
+        if for_everyone {
+            st.send(
+                conn,
+                ServerMessage::CallState {
+                    call_id: call_id.to_string(),
+                    state: CallState::Disconnected,
+                    end_reason: Some(EndReason::LOCAL_HANGUP),
+                },
+            );
+            st.end_call(
+                &self.sfu,
+                call_id,
+                EndReason::ENDED_FOR_EVERYONE,
+                Some(&pid),
+            );
+        } else {
+            st.remove_participant(
+                &self.sfu,
+                call_id,
+                &pid,
+                EndReason::LOCAL_HANGUP,
+                EndReason::LOCAL_HANGUP,
+            );
+        }
+    }
+
+    /// `SetMuted`: tells the others.
+    pub fn set_muted(&self, conn: ConnId, req: u64, call_id: &str, muted: bool) {
+        let Some((_, idx)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        if let Some(p) = st
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.participants.get_mut(idx))
+        {
+            p.muted = muted;
+        }
+        st.respond(conn, req, Ok(None));
+        st.announce(call_id, idx);
+    }
+
+    /// `SetHold`: the SFU stops forwarding to and from the holder; states follow.
+    pub fn set_hold(&self, conn: ConnId, req: u64, call_id: &str, hold: bool) {
+        let Some((_, idx)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        let session = st
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.participants.get_mut(idx))
+            .map(|p| {
+                p.held = hold;
+                p.state = match (hold, p.media_connected) {
+                    (true, _) => ParticipantState::Hold,
+                    (false, true) => ParticipantState::Connected,
+                    (false, false) => ParticipantState::Connecting,
+                };
+                p.session
+            });
+        if let Some(Some(s)) = session {
+            self.sfu.set_hold(s, hold);
+        }
+        st.respond(conn, req, Ok(None));
+        st.announce(call_id, idx);
+        st.update_call_states(call_id);
+    }
+}

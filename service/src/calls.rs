@@ -1,0 +1,497 @@
+//! Calls and their rosters: the state machine behind `StartCall`, `Accept`, `Reject`,
+//! `HangUp`, mute and hold, fed by signaling requests, SFU events and timers.
+//!
+//! All of it sits behind one mutex ([`Hub`]); messages go out through each connection's
+//! unbounded channel, so nothing blocks while the lock is held and every connection sees
+//! its messages in the order they were produced.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::echo_bot::ECHO_BOT_NAME;
+use crate::identity::IdentityStore;
+use crate::protocol::{
+    CallState, EndReason, ErrorBody, ParticipantInfo, ParticipantState, ServerMessage, ECHO_BOT_ID,
+};
+use crate::sfu::{CallKey, SessionId, SfuHandle};
+
+/// Identifies one signaling connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnId(pub u64);
+
+/// What the hub asks a connection's writer task to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Send this message.
+    Message(ServerMessage),
+    /// Send `Error{error}` and close the connection.
+    Close(ErrorBody),
+}
+
+/// Limits the hub enforces.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Ringing and media setup timeout.
+    pub setup_timeout: Duration,
+    /// Most participants in a call.
+    pub max_participants: usize,
+}
+
+/// A signaling connection of an authenticated user.
+pub(crate) struct Conn {
+    pub user_id: String,
+    pub display_name: String,
+    pub tx: UnboundedSender<Outbound>,
+}
+
+/// Who a participant is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    User,
+    EchoBot,
+}
+
+/// A participant in a call's roster.
+pub(crate) struct Participant {
+    pub id: String,
+    pub display_name: String,
+    pub kind: Kind,
+    pub state: ParticipantState,
+    pub muted: bool,
+    pub held: bool,
+    /// The connection that joined (None while ringing: all the user's connections ring).
+    pub conn: Option<ConnId>,
+    pub session: Option<SessionId>,
+    pub media_connected: bool,
+    /// Last `CallState` sent to this participant.
+    pub call_state: Option<CallState>,
+    /// Distinguishes this participant from a later one with the same id (stale timers).
+    pub epoch: u64,
+}
+
+impl Participant {
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            id: self.id.clone(),
+            display_name: self.display_name.clone(),
+            state: self.state,
+            muted: self.muted,
+            end_reason: None,
+        }
+    }
+
+    /// Joined the call (not merely invited).
+    pub fn joined(&self) -> bool {
+        self.kind == Kind::User && self.state != ParticipantState::Ringing
+    }
+
+    /// Counts as a connected other party for someone else's `CallState`.
+    fn active(&self) -> bool {
+        match self.kind {
+            Kind::EchoBot => true,
+            Kind::User => self.media_connected && !self.held,
+        }
+    }
+}
+
+/// A call: its roster in join order.
+pub(crate) struct Call {
+    pub key: CallKey,
+    pub participants: Vec<Participant>,
+}
+
+impl Call {
+    pub fn find(&self, id: &str) -> Option<usize> {
+        self.participants.iter().position(|p| p.id == id)
+    }
+}
+
+/// Everything behind the hub's lock.
+#[derive(Default)]
+pub(crate) struct HubState {
+    pub next_id: u64,
+    pub conns: HashMap<ConnId, Conn>,
+    pub user_conns: HashMap<String, Vec<ConnId>>,
+    pub calls: HashMap<String, Call>,
+    /// SFU session → (call id, participant id).
+    pub sessions: HashMap<SessionId, (String, String)>,
+}
+
+impl HubState {
+    pub fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn send(&self, conn: ConnId, msg: ServerMessage) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.tx.send(Outbound::Message(msg));
+        }
+    }
+
+    pub fn send_user(&self, user: &str, msg: &ServerMessage) {
+        for c in self.user_conns.get(user).into_iter().flatten() {
+            self.send(*c, msg.clone());
+        }
+    }
+
+    pub fn respond(&self, conn: ConnId, req: u64, result: Result<Option<String>, ErrorBody>) {
+        let msg = match result {
+            Ok(answer_sdp) => ServerMessage::Response {
+                req,
+                error: None,
+                answer_sdp,
+            },
+            Err(e) => ServerMessage::Response {
+                req,
+                error: Some(e),
+                answer_sdp: None,
+            },
+        };
+        self.send(conn, msg);
+    }
+
+    /// Sends `msg` to every joined participant of `call` except `except`.
+    pub fn broadcast(&self, call_id: &str, except: Option<&str>, msg: &ServerMessage) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        for p in &call.participants {
+            if p.joined() && Some(p.id.as_str()) != except {
+                if let Some(c) = p.conn {
+                    self.send(c, msg.clone());
+                }
+            }
+        }
+    }
+
+    /// Tells the others that participant `idx` changed.
+    pub fn announce(&self, call_id: &str, idx: usize) {
+        let Some(p) = self
+            .calls
+            .get(call_id)
+            .and_then(|c| c.participants.get(idx))
+        else {
+            return;
+        };
+        let msg = ServerMessage::ParticipantUpdated {
+            call_id: call_id.to_string(),
+            participant: p.info(),
+        };
+        self.broadcast(call_id, Some(&p.id), &msg);
+    }
+
+    /// Roster of `call` as seen by `viewer` (everyone but the viewer).
+    pub fn roster(&self, call_id: &str, viewer: &str) -> Vec<ParticipantInfo> {
+        self.calls
+            .get(call_id)
+            .map(|c| {
+                c.participants
+                    .iter()
+                    .filter(|p| p.id != viewer)
+                    .map(Participant::info)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sends each joined participant its `CallState` if it changed.
+    pub fn update_call_states(&mut self, call_id: &str) {
+        let mut out = Vec::new();
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let desired: Vec<Option<CallState>> = call
+            .participants
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if !p.joined() {
+                    return None;
+                }
+                let others = || {
+                    call.participants
+                        .iter()
+                        .enumerate()
+                        .filter(move |(j, _)| *j != i)
+                };
+                Some(if p.held {
+                    CallState::LocalHold
+                } else if p.media_connected && others().any(|(_, q)| q.active()) {
+                    CallState::Connected
+                } else if p.media_connected && others().any(|(_, q)| q.held) {
+                    CallState::RemoteHold
+                } else if others().any(|(_, q)| q.state == ParticipantState::Ringing) {
+                    CallState::Ringing
+                } else {
+                    CallState::Connecting
+                })
+            })
+            .collect();
+        for (p, want) in call.participants.iter_mut().zip(desired) {
+            if let (Some(want), Some(conn)) = (want, p.conn) {
+                if p.call_state != Some(want) {
+                    p.call_state = Some(want);
+                    out.push((conn, want));
+                }
+            }
+        }
+        for (conn, state) in out {
+            self.send(
+                conn,
+                ServerMessage::CallState {
+                    call_id: call_id.to_string(),
+                    state,
+                    end_reason: None,
+                },
+            );
+        }
+    }
+
+    /// Removes participant `pid` from `call_id` with `reason`, notifies everyone, and ends
+    /// the call when nobody is left to talk to. The leaver gets `CallState{Disconnected,
+    /// self_reason}`.
+    pub fn remove_participant(
+        &mut self,
+        sfu: &SfuHandle,
+        call_id: &str,
+        pid: &str,
+        reason: EndReason,
+        self_reason: EndReason,
+    ) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let Some(idx) = call.find(pid) else {
+            return;
+        };
+        let p = call.participants.remove(idx);
+        if let Some(s) = p.session {
+            sfu.remove_session(s);
+            self.sessions.remove(&s);
+        }
+        let ended = ServerMessage::CallState {
+            call_id: call_id.to_string(),
+            state: CallState::Disconnected,
+            end_reason: Some(self_reason),
+        };
+        if p.kind == Kind::User {
+            match p.conn {
+                Some(c) => self.send(c, ended),
+                None => self.send_user(&p.id, &ended),
+            }
+        }
+        let mut info = p.info();
+        info.state = ParticipantState::Disconnected;
+        info.end_reason = Some(reason);
+        self.broadcast(
+            call_id,
+            None,
+            &ServerMessage::ParticipantRemoved {
+                call_id: call_id.to_string(),
+                participant: info,
+            },
+        );
+        log::info!(
+            "call {call_id}: {pid} left ({}/{})",
+            reason.code,
+            reason.subcode
+        );
+        self.end_if_alone(sfu, call_id, reason);
+    }
+
+    /// Ends the call when no joined user remains (ringing ones are cancelled), or when one
+    /// joined user remains with nobody else (its call ends with the last leaver's reason).
+    pub fn end_if_alone(&mut self, sfu: &SfuHandle, call_id: &str, last_reason: EndReason) {
+        let Some(call) = self.calls.get(call_id) else {
+            return;
+        };
+        let joined = call.participants.iter().filter(|p| p.joined()).count();
+        let others = call.participants.len() - joined;
+        let reason_for_rest = if joined == 0 {
+            Some(EndReason::CANCELLED)
+        } else if joined == 1 && others == 0 {
+            Some(if last_reason == EndReason::LOCAL_HANGUP {
+                EndReason::REMOTE_HANGUP
+            } else {
+                last_reason
+            })
+        } else {
+            None
+        };
+        match reason_for_rest {
+            Some(r) => self.end_call(sfu, call_id, r, None),
+            None => self.update_call_states(call_id),
+        }
+    }
+
+    /// Ends the call for everyone left: each gets `CallState{Disconnected, reason}` (ringing
+    /// users get `CANCELLED`); `except` (already told) is skipped.
+    pub fn end_call(
+        &mut self,
+        sfu: &SfuHandle,
+        call_id: &str,
+        reason: EndReason,
+        except: Option<&str>,
+    ) {
+        let Some(call) = self.calls.remove(call_id) else {
+            return;
+        };
+        for p in call.participants {
+            if let Some(s) = p.session {
+                sfu.remove_session(s);
+                self.sessions.remove(&s);
+            }
+            if p.kind != Kind::User || Some(p.id.as_str()) == except {
+                continue;
+            }
+            let r = if p.state == ParticipantState::Ringing {
+                EndReason::CANCELLED
+            } else {
+                reason
+            };
+            let msg = ServerMessage::CallState {
+                call_id: call_id.to_string(),
+                state: CallState::Disconnected,
+                end_reason: Some(r),
+            };
+            match p.conn {
+                Some(c) => self.send(c, msg),
+                None => self.send_user(&p.id, &msg),
+            }
+        }
+        log::info!("call {call_id} ended ({}/{})", reason.code, reason.subcode);
+    }
+}
+
+/// The echo bot as a roster entry.
+pub(crate) fn echo_participant(epoch: u64) -> Participant {
+    Participant {
+        id: ECHO_BOT_ID.to_string(),
+        display_name: ECHO_BOT_NAME.to_string(),
+        kind: Kind::EchoBot,
+        state: ParticipantState::Connected,
+        muted: false,
+        held: false,
+        conn: None,
+        session: None,
+        media_connected: true,
+        call_state: None,
+        epoch,
+    }
+}
+
+/// The shared call state plus the SFU it drives.
+pub struct Hub {
+    pub(crate) state: Mutex<HubState>,
+    pub(crate) sfu: SfuHandle,
+    pub(crate) config: HubConfig,
+    pub(crate) identity: Arc<IdentityStore>,
+}
+
+impl Hub {
+    /// A hub driving `sfu`.
+    pub fn new(sfu: SfuHandle, config: HubConfig, identity: Arc<IdentityStore>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(HubState::default()),
+            sfu,
+            config,
+            identity,
+        })
+    }
+
+    /// Registers an authenticated connection.
+    pub fn register(
+        &self,
+        user_id: &str,
+        display_name: &str,
+        tx: UnboundedSender<Outbound>,
+    ) -> ConnId {
+        let mut st = self.state.lock();
+        let id = ConnId(st.next());
+        st.conns.insert(
+            id,
+            Conn {
+                user_id: user_id.to_string(),
+                display_name: display_name.to_string(),
+                tx,
+            },
+        );
+        st.user_conns
+            .entry(user_id.to_string())
+            .or_default()
+            .push(id);
+        id
+    }
+
+    /// A connection ended: its participants leave with `reason` (and so do ringing
+    /// invitations of its user when it was the user's last connection).
+    pub fn unregister(&self, conn: ConnId, reason: EndReason) {
+        let mut st = self.state.lock();
+        let Some(c) = st.conns.remove(&conn) else {
+            return;
+        };
+        let last = match st.user_conns.get_mut(&c.user_id) {
+            Some(list) => {
+                list.retain(|x| *x != conn);
+                list.is_empty()
+            }
+            None => true,
+        };
+        if last {
+            st.user_conns.remove(&c.user_id);
+        }
+        let leaving: Vec<(String, String)> = st
+            .calls
+            .iter()
+            .flat_map(|(cid, call)| {
+                call.participants
+                    .iter()
+                    .filter(|p| {
+                        p.conn == Some(conn)
+                            || (last && p.id == c.user_id && p.state == ParticipantState::Ringing)
+                    })
+                    .map(move |p| (cid.clone(), p.id.clone()))
+            })
+            .collect();
+        for (cid, pid) in leaving {
+            st.remove_participant(&self.sfu, &cid, &pid, reason, reason);
+        }
+    }
+
+    /// Closes every connection of `user` with `Error{reason}`; their participants leave.
+    pub fn close_user(&self, user: &str, reason: EndReason, message: &str) {
+        let conns: Vec<ConnId> = self
+            .state
+            .lock()
+            .user_conns
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        for c in conns {
+            self.close_conn(c, reason, message);
+        }
+    }
+
+    /// Closes one connection with `Error{reason}`; its participants leave with `reason`.
+    pub fn close_conn(&self, conn: ConnId, reason: EndReason, message: &str) {
+        let tx = self.state.lock().conns.get(&conn).map(|c| c.tx.clone());
+        self.unregister(conn, reason);
+        if let Some(tx) = tx {
+            let _ = tx.send(Outbound::Close(ErrorBody::new(reason, message)));
+        }
+    }
+
+    /// User id and display name of a connection.
+    pub fn conn_user(&self, conn: ConnId) -> Option<(String, String)> {
+        self.state
+            .lock()
+            .conns
+            .get(&conn)
+            .map(|c| (c.user_id.clone(), c.display_name.clone()))
+    }
+}

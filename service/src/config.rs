@@ -1,0 +1,177 @@
+//! Command-line configuration of the service.
+//!
+//! Parsed by hand (no clap) to keep the build light on the shared 2-core machine.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything the service needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP/WebSocket listen address (`--listen`).
+    pub listen: SocketAddr,
+    /// IP of the SFU's UDP socket, also announced as the host candidate (`--media-ip`).
+    pub media_ip: IpAddr,
+    /// UDP port of the SFU (`--media-port`, 0 = any).
+    pub media_port: u16,
+    /// HMAC key for tokens and the REST API (`--access-key` or `ACS_ACCESS_KEY`).
+    pub access_key: Option<String>,
+    /// PEM certificate chain for wss/https (`--tls-cert`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for wss/https (`--tls-key`).
+    pub tls_key: Option<PathBuf>,
+    /// Setup timeout for ringing and media (`--setup-timeout-secs`).
+    pub setup_timeout: Duration,
+    /// Maximum participants in one call (`--max-participants`).
+    pub max_participants: usize,
+    /// Delay of the echo bot (`--echo-delay-ms`).
+    pub echo_delay: Duration,
+    /// How long before token expiry `TokenExpiring` is sent (`--token-warning-secs`).
+    pub token_warning: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            media_ip: IpAddr::from([127, 0, 0, 1]),
+            media_port: 0,
+            access_key: None,
+            tls_cert: None,
+            tls_key: None,
+            setup_timeout: Duration::from_secs(85),
+            max_participants: 350,
+            echo_delay: Duration::from_millis(1000),
+            token_warning: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Usage text printed by `--help` and on argument errors.
+pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
+[--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
+[--setup-timeout-secs 85] [--max-participants 350] [--echo-delay-ms 1000] [--token-warning-secs 60]";
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Command {
+    /// Run the service.
+    Run(Box<Config>),
+    /// Print usage and exit.
+    Help,
+}
+
+impl Config {
+    /// Parses `args` (without the program name). `env_key` is the value of `ACS_ACCESS_KEY`.
+    pub fn parse<I: IntoIterator<Item = String>>(
+        args: I,
+        env_key: Option<String>,
+    ) -> Result<Command, String> {
+        let mut c = Config {
+            access_key: env_key.filter(|k| !k.is_empty()),
+            ..Config::default()
+        };
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            if flag == "--help" || flag == "-h" {
+                return Ok(Command::Help);
+            }
+            let (name, inline) = match flag.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (flag.clone(), None),
+            };
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next())
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            let bad = |v: &str| format!("invalid value for {name}: '{v}'");
+            match name.as_str() {
+                "--listen" => {
+                    let v = value()?;
+                    c.listen = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--media-ip" => {
+                    let v = value()?;
+                    c.media_ip = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--media-port" => {
+                    let v = value()?;
+                    c.media_port = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--access-key" => {
+                    let v = value()?;
+                    if v.is_empty() {
+                        return Err(bad(&v));
+                    }
+                    c.access_key = Some(v);
+                }
+                "--tls-cert" => c.tls_cert = Some(PathBuf::from(value()?)),
+                "--tls-key" => c.tls_key = Some(PathBuf::from(value()?)),
+                "--setup-timeout-secs" => {
+                    let v = value()?;
+                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
+                    c.setup_timeout = Duration::from_secs(s.max(1));
+                }
+                "--max-participants" => {
+                    let v = value()?;
+                    c.max_participants = v.parse().map_err(|_| bad(&v))?;
+                    if c.max_participants < 2 {
+                        return Err(bad(&v));
+                    }
+                }
+                "--echo-delay-ms" => {
+                    let v = value()?;
+                    c.echo_delay = Duration::from_millis(v.parse().map_err(|_| bad(&v))?);
+                }
+                "--token-warning-secs" => {
+                    let v = value()?;
+                    c.token_warning = Duration::from_secs(v.parse().map_err(|_| bad(&v))?);
+                }
+                other => return Err(format!("unknown argument '{other}'")),
+            }
+        }
+        if c.tls_cert.is_some() != c.tls_key.is_some() {
+            return Err("--tls-cert and --tls-key go together".into());
+        }
+        Ok(Command::Run(Box::new(c)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let Ok(Command::Run(c)) = Config::parse(args(""), None) else {
+            panic!("parse")
+        };
+        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(c.setup_timeout, Duration::from_secs(85));
+        let Ok(Command::Run(c)) = Config::parse(
+            args("--listen 127.0.0.1:9000 --media-port=5000 --echo-delay-ms 10 --access-key k"),
+            Some("env".into()),
+        ) else {
+            panic!("parse")
+        };
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.media_port, 5000);
+        assert_eq!(c.echo_delay, Duration::from_millis(10));
+        assert_eq!(c.access_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn errors() {
+        assert!(Config::parse(args("--listen nope"), None).is_err());
+        assert!(Config::parse(args("--bogus"), None).is_err());
+        assert!(Config::parse(args("--tls-cert a.pem"), None).is_err());
+        assert!(Config::parse(args("--media-port"), None).is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! Identities and access tokens: in-memory users, HS256 JWTs signed with the access key,
+//! revocation by token id, and the REST endpoints under `/identities`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use parking_lot::Mutex;
+
+use crate::protocol::{
+    EndReason, IdentityResponse, TokenClaims, TokenRequest, TokenResponse, SCOPE_VOIP,
+};
+use crate::AppState;
+
+/// Longest token lifetime that may be requested, and the default.
+pub const MAX_TOKEN_SECS: u64 = 86_400;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Why an identity operation failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IdentityError {
+    /// The user id is not known.
+    #[error("unknown identity '{0}'")]
+    NotFound(String),
+    /// The request was invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Signing failed (should not happen).
+    #[error("token signing failed: {0}")]
+    Internal(String),
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Forged, expired, revoked, garbage, or for a user that no longer exists.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Valid, but lacks the `voip` scope.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+impl TokenError {
+    /// The end reason to report on the wire.
+    pub fn reason(&self) -> EndReason {
+        match self {
+            TokenError::Unauthorized(_) => EndReason::UNAUTHORIZED,
+            TokenError::Forbidden(_) => EndReason::FORBIDDEN,
+        }
+    }
+}
+
+/// A user: only the ids of its live (issued, unrevoked, unexpired) tokens.
+#[derive(Debug, Default)]
+struct User {
+    /// jti → exp.
+    tokens: HashMap<String, u64>,
+}
+
+/// In-memory users and the key that signs their tokens.
+pub struct IdentityStore {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    key: String,
+    users: Mutex<HashMap<String, User>>,
+}
+
+impl IdentityStore {
+    /// A store whose tokens are signed with `access_key`.
+    pub fn new(access_key: &str) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(access_key.as_bytes()),
+            decoding: DecodingKey::from_secret(access_key.as_bytes()),
+            key: access_key.to_string(),
+            users: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `presented` equals the access key (compared in constant time).
+    pub fn key_matches(&self, presented: &str) -> bool {
+        let (a, b) = (self.key.as_bytes(), presented.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// Creates a user and returns its raw id `8:acs:<uuid>`.
+    pub fn create_user(&self) -> String {
+        let id = format!("8:acs:{}", uuid::Uuid::new_v4());
+        self.users.lock().insert(id.clone(), User::default());
+        id
+    }
+
+    /// Whether the user exists.
+    pub fn exists(&self, id: &str) -> bool {
+        self.users.lock().contains_key(id)
+    }
+
+    /// Issues a token for `id`.
+    pub fn issue_token(
+        &self,
+        id: &str,
+        req: &TokenRequest,
+    ) -> Result<TokenResponse, IdentityError> {
+        let lifetime = req.expires_in_secs.unwrap_or(MAX_TOKEN_SECS);
+        if !(1..=MAX_TOKEN_SECS).contains(&lifetime) {
+            return Err(IdentityError::BadRequest(format!(
+                "expires_in_secs must be within 1..={MAX_TOKEN_SECS}"
+            )));
+        }
+        let scopes: Vec<&str> = if req.scopes.is_empty() {
+            vec![SCOPE_VOIP]
+        } else {
+            req.scopes.iter().map(String::as_str).collect()
+        };
+        if scopes
+            .iter()
+            .any(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(IdentityError::BadRequest("invalid scope".into()));
+        }
+        let now = unix_now();
+        let claims = TokenClaims {
+            sub: id.to_string(),
+            exp: now + lifetime,
+            iat: now,
+            scope: scopes.join(" "),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut users = self.users.lock();
+        let user = users
+            .get_mut(id)
+            .ok_or_else(|| IdentityError::NotFound(id.to_string()))?;
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        user.tokens.retain(|_, exp| *exp >= now);
+        user.tokens.insert(claims.jti.clone(), claims.exp);
+        Ok(TokenResponse {
+            id: id.to_string(),
+            token,
+            expires_on: claims.exp,
+        })
+    }
+
+    /// Invalidates every token of `id` issued so far.
+    pub fn revoke(&self, id: &str) -> Result<(), IdentityError> {
+        let mut users = self.users.lock();
+        let user = users
+            .get_mut(id)
+            .ok_or_else(|| IdentityError::NotFound(id.to_string()))?;
+        user.tokens.clear();
+        Ok(())
+    }
+
+    /// Deletes the user (and so all its tokens).
+    pub fn delete(&self, id: &str) -> Result<(), IdentityError> {
+        self.users
+            .lock()
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| IdentityError::NotFound(id.to_string()))
+    }
+
+    /// Checks signature, expiry, revocation, the user and the `voip` scope.
+    pub fn validate(&self, token: &str) -> Result<TokenClaims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
+            .map_err(|e| TokenError::Unauthorized(format!("invalid token: {e}")))?;
+        let claims = data.claims;
+        if claims.exp <= unix_now() {
+            return Err(TokenError::Unauthorized("token expired".into()));
+        }
+        {
+            let users = self.users.lock();
+            let user = users
+                .get(&claims.sub)
+                .ok_or_else(|| TokenError::Unauthorized("unknown identity".into()))?;
+            if !user.tokens.contains_key(&claims.jti) {
+                return Err(TokenError::Unauthorized("token revoked".into()));
+            }
+        }
+        if !claims.scope.split_whitespace().any(|s| s == SCOPE_VOIP) {
+            return Err(TokenError::Forbidden("token lacks the voip scope".into()));
+        }
+        Ok(claims)
+    }
+}
+
+/// The `/identities` routes.
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/identities", post(create_identity))
+        .route("/identities/{id}", delete(delete_identity))
+        .route("/identities/{id}/token", post(issue_token))
+        .route("/identities/{id}/revoke", post(revoke_tokens))
+}
+
+/// A JSON error response `{"error": "..."}`.
+pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+/// Checks the bearer access key; the error is the ready 401 response (boxed: it is large).
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match presented {
+        Some(k) if state.identity.key_matches(k) => Ok(()),
+        Some(_) => Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid access key",
+        ))),
+        None => Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            "missing Authorization: Bearer <access-key>",
+        ))),
+    }
+}
+
+fn error_response(e: IdentityError) -> Response {
+    let status = match e {
+        IdentityError::NotFound(_) => StatusCode::NOT_FOUND,
+        IdentityError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        IdentityError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_error(status, e.to_string())
+}
+
+async fn create_identity(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return *r;
+    }
+    let id = state.identity.create_user();
+    log::info!("identity created: {id}");
+    (StatusCode::CREATED, Json(IdentityResponse { id })).into_response()
+}
+
+async fn issue_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return *r;
+    }
+    let req: TokenRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TokenRequest::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(r) => r,
+            Err(e) => return json_error(StatusCode::BAD_REQUEST, format!("bad body: {e}")),
+        }
+    };
+    match state.identity.issue_token(&id, &req) {
+        Ok(t) => (StatusCode::OK, Json(t)).into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+async fn revoke_tokens(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return *r;
+    }
+    match state.identity.revoke(&id) {
+        Ok(()) => {
+            state
+                .hub
+                .close_user(&id, EndReason::UNAUTHORIZED, "token revoked");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(e),
+    }
+}
+
+async fn delete_identity(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = authorize(&state, &headers) {
+        return *r;
+    }
+    match state.identity.delete(&id) {
+        Ok(()) => {
+            state
+                .hub
+                .close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => error_response(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_validate_revoke() {
+        let s = IdentityStore::new("key");
+        let id = s.create_user();
+        let t = s.issue_token(&id, &TokenRequest::default()).unwrap();
+        assert_eq!(s.validate(&t.token).unwrap().sub, id);
+        let other = IdentityStore::new("other");
+        assert!(matches!(
+            other.validate(&t.token),
+            Err(TokenError::Unauthorized(_))
+        ));
+        s.revoke(&id).unwrap();
+        assert!(matches!(
+            s.validate(&t.token),
+            Err(TokenError::Unauthorized(_))
+        ));
+        let t2 = s.issue_token(&id, &TokenRequest::default()).unwrap();
+        assert!(s.validate(&t2.token).is_ok());
+    }
+
+    #[test]
+    fn scope_and_lifetime() {
+        let s = IdentityStore::new("key");
+        let id = s.create_user();
+        let chat = TokenRequest {
+            scopes: vec!["chat".into()],
+            expires_in_secs: Some(60),
+        };
+        let t = s.issue_token(&id, &chat).unwrap();
+        assert!(matches!(
+            s.validate(&t.token),
+            Err(TokenError::Forbidden(_))
+        ));
+        let bad = TokenRequest {
+            scopes: vec![],
+            expires_in_secs: Some(0),
+        };
+        assert!(matches!(
+            s.issue_token(&id, &bad),
+            Err(IdentityError::BadRequest(_))
+        ));
+        assert!(matches!(
+            s.issue_token("8:acs:nobody", &TokenRequest::default()),
+            Err(IdentityError::NotFound(_))
+        ));
+        assert!(s.validate("garbage").is_err());
+    }
+}

@@ -1,0 +1,388 @@
+//! The SFU loop: one task, one UDP socket, every session's `Rtc`.
+//!
+//! Incoming datagrams are demultiplexed by source address (learnt from the first STUN
+//! request a session `accepts()`); audio from a session's first m-line is forwarded along
+//! precomputed routes, so per-packet work is a few map look-ups and an `Arc` clone.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::media::{MediaData, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, IceConnectionState, Input, Output};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::session::{Route, Session};
+use super::slots::{self, MemberView, SlotSource};
+use super::{CallKey, SessionId, SfuCommand, SfuEvent};
+use crate::echo_bot::EchoQueue;
+
+/// Longest sleep when nothing is scheduled.
+const IDLE: Duration = Duration::from_millis(100);
+
+/// State of the SFU loop.
+pub struct Engine {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    events: mpsc::UnboundedSender<SfuEvent>,
+    echo_delay: Duration,
+    sessions: HashMap<SessionId, Session>,
+    /// Sessions per call in join order.
+    calls: HashMap<CallKey, Vec<SessionId>>,
+    by_addr: HashMap<SocketAddr, SessionId>,
+    dirty: Vec<SessionId>,
+}
+
+impl Engine {
+    /// An engine over a bound socket.
+    pub fn new(
+        socket: UdpSocket,
+        local_addr: SocketAddr,
+        events: mpsc::UnboundedSender<SfuEvent>,
+        echo_delay: Duration,
+    ) -> Self {
+        Self {
+            socket,
+            local_addr,
+            events,
+            echo_delay,
+            sessions: HashMap::new(),
+            calls: HashMap::new(),
+            by_addr: HashMap::new(),
+            dirty: Vec::new(),
+        }
+    }
+
+    /// Runs until the command channel closes.
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<SfuCommand>) {
+        let mut buf = vec![0u8; 2048];
+        log::info!("SFU running on udp {}", self.local_addr);
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, source)) => self.on_datagram(&buf[..n], source),
+                    // ICMP port unreachable etc. show up as errors on some platforms.
+                    Err(e) => log::debug!("udp recv: {e}"),
+                },
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+            }
+            self.on_time(Instant::now());
+            self.drain();
+        }
+        log::info!("SFU stopped");
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut t = Instant::now() + IDLE;
+        for s in self.sessions.values() {
+            t = t.min(s.timeout);
+            if let Some(due) = s.echo.as_ref().and_then(EchoQueue::next_due) {
+                t = t.min(due);
+            }
+        }
+        t
+    }
+
+    fn mark(&mut self, id: SessionId) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
+        let Ok(contents) = data.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local_addr,
+                contents,
+            },
+        );
+        let id = match self.by_addr.get(&source) {
+            Some(id) => *id,
+            None => {
+                let Some((id, _)) = self.sessions.iter().find(|(_, s)| s.rtc.accepts(&input))
+                else {
+                    return;
+                };
+                self.by_addr.insert(source, *id);
+                *id
+            }
+        };
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if let Err(e) = s.rtc.handle_input(input) {
+                log::debug!("session {}: input error {e}", id.0);
+            }
+        }
+        self.mark(id);
+    }
+
+    fn on_command(&mut self, cmd: SfuCommand) {
+        match cmd {
+            SfuCommand::AddSession {
+                id,
+                call,
+                offer_sdp,
+                echo,
+                reply,
+            } => {
+                let echo = echo.then(|| EchoQueue::new(self.echo_delay));
+                let result =
+                    Session::accept(call, &offer_sdp, self.local_addr, echo, Instant::now());
+                let reply_value = match result {
+                    Ok((session, answer)) => {
+                        self.sessions.insert(id, session);
+                        self.calls.entry(call).or_default().push(id);
+                        self.dirty.push(id);
+                        log::info!("session {} added to call {}", id.0, call.0);
+                        Ok(answer)
+                    }
+                    Err(e) => Err(e),
+                };
+                let _ = reply.send(reply_value);
+            }
+            SfuCommand::RemoveSession { id } => {
+                if let Some(mut s) = self.sessions.remove(&id) {
+                    s.rtc.disconnect();
+                    self.by_addr.retain(|_, v| *v != id);
+                    if let Some(list) = self.calls.get_mut(&s.call) {
+                        list.retain(|x| *x != id);
+                        if list.is_empty() {
+                            self.calls.remove(&s.call);
+                        }
+                    }
+                    self.recompute_call(s.call);
+                    log::info!("session {} removed", id.0);
+                }
+            }
+            SfuCommand::SetHold { id, hold } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.held = hold;
+                    if let Some(q) = s.echo.as_mut() {
+                        q.clear();
+                    }
+                    let call = s.call;
+                    self.recompute_call(call);
+                }
+            }
+        }
+    }
+
+    /// Feeds timeouts to sessions whose timer expired and plays due echo frames.
+    fn on_time(&mut self, now: Instant) {
+        let mut due = Vec::new();
+        for (id, s) in self.sessions.iter_mut() {
+            if s.timeout <= now {
+                if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
+                    log::debug!("session {}: timeout error {e}", id.0);
+                }
+                due.push(*id);
+            }
+            if let (Some(q), Some(mid)) = (s.echo.as_mut(), s.audio_mids.first().copied()) {
+                while let Some(f) = q.pop_due(now) {
+                    let Some(mut w) = s.rtc.writer(mid) else {
+                        break;
+                    };
+                    let Some(pt) = w.match_params(f.params) else {
+                        break;
+                    };
+                    if let Some(level) = f.audio_level {
+                        w = w.audio_level(level, level > -127);
+                    }
+                    let _ = w.write(pt, now, f.time, f.data);
+                    if !due.contains(id) {
+                        due.push(*id);
+                    }
+                }
+            }
+        }
+        for id in due {
+            self.mark(id);
+        }
+    }
+
+    /// Polls every dirty session until it returns a timeout.
+    fn drain(&mut self) {
+        while let Some(id) = self.dirty.pop() {
+            self.poll_session(id);
+        }
+    }
+
+    fn poll_session(&mut self, id: SessionId) {
+        loop {
+            let Some(s) = self.sessions.get_mut(&id) else {
+                return;
+            };
+            s.dirty = false;
+            if !s.rtc.is_alive() {
+                s.timeout = Instant::now() + IDLE;
+                if s.connected {
+                    s.connected = false;
+                    let _ = self.events.send(SfuEvent::MediaDisconnected(id));
+                    let call = s.call;
+                    self.recompute_call(call);
+                }
+                return;
+            }
+            match s.rtc.poll_output() {
+                Ok(Output::Timeout(t)) => {
+                    s.timeout = t;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => {
+                    // Non-blocking: a full socket buffer drops the datagram, as the network would.
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(e)) => self.on_event(id, e),
+                Err(e) => {
+                    log::warn!("session {}: {e}", id.0);
+                    s.rtc.disconnect();
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, id: SessionId, event: Event) {
+        match event {
+            Event::Connected => {
+                let Some(s) = self.sessions.get_mut(&id) else {
+                    return;
+                };
+                s.connected = true;
+                let call = s.call;
+                log::info!("session {} media connected", id.0);
+                let _ = self.events.send(SfuEvent::MediaConnected(id));
+                self.recompute_call(call);
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                let Some(s) = self.sessions.get_mut(&id) else {
+                    return;
+                };
+                if s.connected {
+                    s.connected = false;
+                    let call = s.call;
+                    log::info!("session {} media disconnected", id.0);
+                    let _ = self.events.send(SfuEvent::MediaDisconnected(id));
+                    self.recompute_call(call);
+                }
+            }
+            Event::MediaData(data) => self.on_media(id, data),
+            _ => {}
+        }
+    }
+
+    /// Audio from a participant: remember its level, feed the echo, forward along routes.
+    fn on_media(&mut self, id: SessionId, data: MediaData) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if s.audio_mids.first() != Some(&data.mid) || s.held {
+            return;
+        }
+        s.level = data.ext_vals.audio_level;
+        if let Some(q) = s.echo.as_mut() {
+            q.push(
+                data.network_time,
+                data.params,
+                data.time,
+                data.ext_vals.audio_level,
+                data.data.clone(),
+            );
+        }
+        if s.routes.is_empty() {
+            return;
+        }
+        let routes = std::mem::take(&mut s.routes);
+        for r in &routes {
+            if let Some(rx) = self.sessions.get_mut(&r.receiver) {
+                write_audio(rx, r.mid, &data);
+                if !rx.dirty {
+                    rx.dirty = true;
+                    self.dirty.push(r.receiver);
+                }
+            }
+        }
+        if let Some(s) = self.sessions.get_mut(&id) {
+            s.routes = routes;
+        }
+    }
+
+    /// Recomputes slots and routes of a call after a membership, hold or media change.
+    fn recompute_call(&mut self, call: CallKey) {
+        let Some(order) = self.calls.get(&call) else {
+            return;
+        };
+        let members: Vec<MemberView> = order
+            .iter()
+            .filter_map(|id| {
+                self.sessions.get(id).map(|s| MemberView {
+                    session: *id,
+                    active: s.connected && !s.held,
+                    echo: s.echo.is_some(),
+                    level: s.level,
+                })
+            })
+            .collect();
+        for m in &members {
+            if let Some(s) = self.sessions.get_mut(&m.session) {
+                s.routes.clear();
+            }
+        }
+        for m in &members {
+            let new_slots = slots::assign(m, &members);
+            let Some(rx) = self.sessions.get_mut(&m.session) else {
+                continue;
+            };
+            let changed = rx.slots != new_slots;
+            rx.slots = new_slots;
+            let mids: Vec<(usize, Option<Mid>)> =
+                (0..new_slots.len()).map(|i| (i, rx.slot_mid(i))).collect();
+            for (i, mid) in mids {
+                if let (Some(SlotSource::Session(sender)), Some(mid)) = (new_slots[i], mid) {
+                    if let Some(tx) = self.sessions.get_mut(&sender) {
+                        tx.routes.push(Route {
+                            receiver: m.session,
+                            mid,
+                        });
+                    }
+                }
+            }
+            if changed {
+                let _ = self.events.send(SfuEvent::SlotsChanged {
+                    id: m.session,
+                    slots: new_slots,
+                });
+            }
+        }
+    }
+}
+
+/// Writes one forwarded frame into a receiver's slot, with the receiver's payload type.
+fn write_audio(rx: &mut Session, mid: Mid, data: &MediaData) {
+    let Some(mut w) = rx.rtc.writer(mid) else {
+        return;
+    };
+    let Some(pt) = w.match_params(data.params) else {
+        return;
+    };
+    if let Some(level) = data.ext_vals.audio_level {
+        w = w.audio_level(level, data.ext_vals.voice_activity.unwrap_or(level > -127));
+    }
+    if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
+        log::debug!("forward write failed: {e}");
+    }
+}

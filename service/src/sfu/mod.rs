@@ -1,0 +1,130 @@
+//! The SFU: one UDP socket, one task driving every participant's str0m `Rtc` (sans-IO).
+//!
+//! Signaling talks to it only through [`SfuHandle`] (commands) and [`SfuEvent`]s; the SFU
+//! owns all media state. See `engine.rs` for the loop and forwarding.
+
+mod engine;
+mod session;
+pub mod slots;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+pub use slots::{SlotSource, Slots};
+
+/// Identifies one participant's media session (unique for the life of the process).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+/// Identifies a call to the SFU: sessions with the same key hear each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallKey(pub u64);
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    /// The offer could not be parsed or accepted.
+    #[error("invalid offer: {0}")]
+    BadOffer(String),
+    /// The SFU task is gone (shutting down).
+    #[error("media server unavailable")]
+    Gone,
+}
+
+/// Requests from signaling to the SFU loop.
+#[derive(Debug)]
+pub enum SfuCommand {
+    /// Create a session in `call` (appended in join order) from a client offer.
+    AddSession {
+        id: SessionId,
+        call: CallKey,
+        offer_sdp: String,
+        /// Play this participant's audio back to it (echo bot call).
+        echo: bool,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
+    /// Close and forget a session.
+    RemoveSession { id: SessionId },
+    /// Stop (or resume) forwarding to and from a session.
+    SetHold { id: SessionId, hold: bool },
+}
+
+/// Reports from the SFU loop to signaling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// ICE + DTLS completed: media can flow.
+    MediaConnected(SessionId),
+    /// ICE lost the peer (or the session died).
+    MediaDisconnected(SessionId),
+    /// The receive slots of a session changed.
+    SlotsChanged { id: SessionId, slots: Slots },
+}
+
+/// Cheap, clonable access to the SFU loop.
+#[derive(Debug, Clone)]
+pub struct SfuHandle {
+    commands: mpsc::UnboundedSender<SfuCommand>,
+    local_addr: SocketAddr,
+}
+
+impl SfuHandle {
+    /// The SFU's UDP address (also its host candidate).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Creates a session and returns the SDP answer.
+    pub async fn add_session(
+        &self,
+        id: SessionId,
+        call: CallKey,
+        offer_sdp: String,
+        echo: bool,
+    ) -> Result<String, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(SfuCommand::AddSession {
+                id,
+                call,
+                offer_sdp,
+                echo,
+                reply,
+            })
+            .map_err(|_| SfuError::Gone)?;
+        rx.await.map_err(|_| SfuError::Gone)?
+    }
+
+    /// Removes a session (no-op if unknown).
+    pub fn remove_session(&self, id: SessionId) {
+        let _ = self.commands.send(SfuCommand::RemoveSession { id });
+    }
+
+    /// Puts a session on hold or resumes it.
+    pub fn set_hold(&self, id: SessionId, hold: bool) {
+        let _ = self.commands.send(SfuCommand::SetHold { id, hold });
+    }
+}
+
+/// Binds the media socket and spawns the SFU loop on the current tokio runtime.
+pub async fn start(
+    bind: SocketAddr,
+    echo_delay: Duration,
+) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
+    str0m::crypto::from_feature_flags().install_process_default();
+    let socket = UdpSocket::bind(bind).await?;
+    let local_addr = socket.local_addr()?;
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay);
+    tokio::spawn(engine.run(cmd_rx));
+    Ok((
+        SfuHandle {
+            commands: cmd_tx,
+            local_addr,
+        },
+        ev_rx,
+    ))
+}
