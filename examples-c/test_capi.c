@@ -689,6 +689,9 @@ static void test_agent_service_down(acs_call_client *client, bool manual, const 
         }
     } else {
         report(false, "%s: service down -> agent DISCONNECTED (no event within 20 s)", mode);
+        printf("  (if start_call below says 'disposed': the library released the borrowed agent\n"
+               "   handle of the agent's first event (CONNECTING) before create_call_agent had\n"
+               "   handed out its own; that last release finalized, i.e. disposed, the agent)\n");
     }
     {
         int32_t st = -1;

@@ -300,7 +300,7 @@ pub struct TokenRequest {
     /// Scopes; `["voip"]` when empty.
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// Lifetime in seconds (60 ..= 86400, default 86400).
+    /// Lifetime in seconds (1 ..= 86400, default 86400).
     #[serde(default)]
     pub expires_in_secs: Option<u64>,
 }

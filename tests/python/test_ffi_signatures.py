@@ -67,7 +67,6 @@ class Header:
             if not ty.strip().startswith("struct")
         )
         self.functions = {}
-        m = re.search(r'extern\s+"C"\s*\{(.*)\}\s*$', self.text, re.S)
         decls = re.sub(r"#\w+[^\n]*", "", self.text[self.text.find("#ifdef __cplusplus"):])
         for ret, name, args in re.findall(r"^\s*([\w][\w\s\*]*?)\s*\b(acs_\w+)\s*\(([^;]*?)\)\s*;", decls, re.M | re.S):
             self.functions[name] = (" ".join(ret.split()), split_params(args))
