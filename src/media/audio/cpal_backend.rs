@@ -96,11 +96,16 @@ fn find(kind: DeviceKind, cpal_id: Option<&str>) -> Result<cpal::Device, MediaEr
             host.device_by_id(&parsed)
         }
     };
-    found.ok_or_else(|| MediaError::Device(format!("no such device: {}", cpal_id.unwrap_or("default"))))
+    found.ok_or_else(|| {
+        MediaError::Device(format!("no such device: {}", cpal_id.unwrap_or("default")))
+    })
 }
 
 /// Pick 48 kHz in f32 or i16 when offered, else the device default.
-fn choose_config(device: &cpal::Device, kind: DeviceKind) -> Result<cpal::SupportedStreamConfig, MediaError> {
+fn choose_config(
+    device: &cpal::Device,
+    kind: DeviceKind,
+) -> Result<cpal::SupportedStreamConfig, MediaError> {
     let ranges: Vec<_> = match kind {
         DeviceKind::Microphone => device.supported_input_configs().map(|r| r.collect()),
         DeviceKind::Speaker => device.supported_output_configs().map(|r| r.collect()),
@@ -141,7 +146,9 @@ impl CaptureRing {
     pub fn wait_frame(&self, out: &mut [i16], timeout: Duration) -> bool {
         let mut b = self.buf.lock();
         if b.len() < out.len() {
-            let _ = self.ready.wait_while_for(&mut b, |b| b.len() < out.len(), timeout);
+            let _ = self
+                .ready
+                .wait_while_for(&mut b, |b| b.len() < out.len(), timeout);
         }
         if b.len() < out.len() {
             return false;
@@ -266,11 +273,20 @@ pub fn open_capture(cpal_id: Option<&str>) -> Result<CpalCapture, MediaError> {
         SampleFormat::I16 => build_capture::<i16>(&device, config, r),
         SampleFormat::I32 => build_capture::<i32>(&device, config, r),
         SampleFormat::U16 => build_capture::<u16>(&device, config, r),
-        other => return Err(MediaError::Device(format!("unsupported sample format {other:?}"))),
+        other => {
+            return Err(MediaError::Device(format!(
+                "unsupported sample format {other:?}"
+            )))
+        }
     }
     .map_err(|e| dev_err("cannot open microphone", e))?;
-    stream.play().map_err(|e| dev_err("cannot start microphone", e))?;
-    Ok(CpalCapture { _stream: stream, ring })
+    stream
+        .play()
+        .map_err(|e| dev_err("cannot start microphone", e))?;
+    Ok(CpalCapture {
+        _stream: stream,
+        ring,
+    })
 }
 
 /// Open and start a cpal speaker.
@@ -287,9 +303,18 @@ pub fn open_playback(cpal_id: Option<&str>) -> Result<CpalPlayback, MediaError> 
         SampleFormat::I16 => build_playback::<i16>(&device, config, r),
         SampleFormat::I32 => build_playback::<i32>(&device, config, r),
         SampleFormat::U16 => build_playback::<u16>(&device, config, r),
-        other => return Err(MediaError::Device(format!("unsupported sample format {other:?}"))),
+        other => {
+            return Err(MediaError::Device(format!(
+                "unsupported sample format {other:?}"
+            )))
+        }
     }
     .map_err(|e| dev_err("cannot open speaker", e))?;
-    stream.play().map_err(|e| dev_err("cannot start speaker", e))?;
-    Ok(CpalPlayback { _stream: stream, ring })
+    stream
+        .play()
+        .map_err(|e| dev_err("cannot start speaker", e))?;
+    Ok(CpalPlayback {
+        _stream: stream,
+        ring,
+    })
 }

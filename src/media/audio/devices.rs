@@ -16,10 +16,16 @@ use std::sync::Arc;
 /// Most PCM a push microphone queues: 2 s.
 pub const PUSH_QUEUE_MS: usize = 2000;
 
+/// A callback speaker's frame handler.
+type SpeakerCallback = Box<dyn Fn(&[i16]) + Send + Sync>;
+
 static NEXT_VIRTUAL: AtomicU64 = AtomicU64::new(1);
 
 fn next_virtual_id(kind: &str) -> String {
-    format!("virtual:{kind}:{}", NEXT_VIRTUAL.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "virtual:{kind}:{}",
+        NEXT_VIRTUAL.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub(super) struct ToneState {
@@ -46,9 +52,11 @@ pub(super) enum Backend {
     Push(Mutex<VecDeque<i16>>),
     WavSpeaker(Mutex<WavSink>),
     PullSpeaker(Mutex<PullRing>),
-    CallbackSpeaker(Box<dyn Fn(&[i16]) + Send + Sync>),
+    CallbackSpeaker(SpeakerCallback),
     /// A cpal device; `None` means "the host's default device".
-    Cpal { cpal_id: Option<String> },
+    Cpal {
+        cpal_id: Option<String>,
+    },
 }
 
 pub(super) struct DeviceInner {
@@ -215,6 +223,7 @@ impl AudioDevice {
 
     /// Virtual speaker handing every played 20 ms frame to `cb` (on the playout thread: keep
     /// it short).
+    #[allow(clippy::type_complexity)] // spelled out: it is the C API's contract
     pub fn callback_speaker(name: &str, cb: Box<dyn Fn(&[i16]) + Send + Sync>) -> Self {
         Self::new_virtual(
             "callback",

@@ -7,10 +7,14 @@
 
 use super::analysis::{audio_level, is_voice};
 use super::codec::{OpusDecoder, OpusEncoder};
-use super::cpal_backend::{open_capture, open_playback, CaptureRing, CpalCapture, CpalPlayback, PlayRing};
+use super::cpal_backend::{
+    open_capture, open_playback, CaptureRing, CpalCapture, CpalPlayback, PlayRing,
+};
 use super::jitter::{InsertOutcome, JitterBuffer, JitterStats, Playout};
 use super::mixer::mix_into;
-use super::{AudioDevice, AudioEngine, AudioStats, DeviceKind, EncodedAudioFrame, MediaError, FRAME_SAMPLES};
+use super::{
+    AudioDevice, AudioEngine, AudioStats, DeviceKind, EncodedAudioFrame, MediaError, FRAME_SAMPLES,
+};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -71,7 +75,10 @@ pub(super) struct EngineInner {
 
 fn open_mic(mic: &AudioDevice) -> Result<MicSource, MediaError> {
     if mic.kind() != DeviceKind::Microphone {
-        return Err(MediaError::InvalidInput(format!("{} is not a microphone", mic.id())));
+        return Err(MediaError::InvalidInput(format!(
+            "{} is not a microphone",
+            mic.id()
+        )));
     }
     match mic.cpal_id() {
         Some(id) => Ok(MicSource::Cpal(mic.clone(), open_capture(id)?)),
@@ -81,7 +88,10 @@ fn open_mic(mic: &AudioDevice) -> Result<MicSource, MediaError> {
 
 fn open_speaker(speaker: &AudioDevice) -> Result<SpeakerSink, MediaError> {
     if speaker.kind() != DeviceKind::Speaker {
-        return Err(MediaError::InvalidInput(format!("{} is not a speaker", speaker.id())));
+        return Err(MediaError::InvalidInput(format!(
+            "{} is not a speaker",
+            speaker.id()
+        )));
     }
     match speaker.cpal_id() {
         Some(id) => Ok(SpeakerSink::Cpal(speaker.clone(), open_playback(id)?)),
@@ -107,7 +117,9 @@ impl AudioEngine {
         let mic = open_mic(&microphone)?;
         let spk = open_speaker(&speaker)?;
         let encoder = OpusEncoder::new()?;
-        let decoders = (0..slots).map(|_| OpusDecoder::new()).collect::<Result<Vec<_>, _>>()?;
+        let decoders = (0..slots)
+            .map(|_| OpusDecoder::new())
+            .collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
             running: AtomicBool::new(true),
             muted: AtomicBool::new(false),
@@ -159,7 +171,11 @@ impl AudioEngine {
         sh.counters.received.fetch_add(1, Ordering::Relaxed);
         if jb.insert(seq, timestamp, payload, now) == InsertOutcome::Started {
             let at = now + jb.margin();
-            let others_playing = rx.slots.iter().enumerate().any(|(i, j)| i != slot && j.is_playing());
+            let others_playing = rx
+                .slots
+                .iter()
+                .enumerate()
+                .any(|(i, j)| i != slot && j.is_playing());
             if !others_playing {
                 rx.rephase_at = Some(at);
                 drop(rx);
@@ -215,15 +231,20 @@ impl AudioEngine {
     pub fn stats(&self) -> AudioStats {
         let sh = &self.0.shared;
         let c = &sh.counters;
-        let jb = sh.rx.lock().slots.iter().fold(JitterStats::default(), |mut a, j| {
-            let s = j.stats();
-            a.late += s.late;
-            a.lost += s.lost;
-            a.duplicates += s.duplicates;
-            a.overflow_dropped += s.overflow_dropped;
-            a.underruns += s.underruns;
-            a
-        });
+        let jb = sh
+            .rx
+            .lock()
+            .slots
+            .iter()
+            .fold(JitterStats::default(), |mut a, j| {
+                let s = j.stats();
+                a.late += s.late;
+                a.lost += s.lost;
+                a.duplicates += s.duplicates;
+                a.overflow_dropped += s.overflow_dropped;
+                a.underruns += s.underruns;
+                a
+            });
         let sent = c.sent.load(Ordering::Relaxed);
         let played = c.played.load(Ordering::Relaxed);
         AudioStats {
@@ -236,8 +257,12 @@ impl AudioEngine {
             frames_dropped: jb.duplicates + jb.overflow_dropped,
             underruns: jb.underruns,
             speaker_frames: c.speaker_frames.load(Ordering::Relaxed),
-            avg_capture_to_sink_us: c.capture_to_sink_ns.load(Ordering::Relaxed) / sent.max(1) / 1000,
-            avg_receive_to_play_us: c.receive_to_play_ns.load(Ordering::Relaxed) / played.max(1) / 1000,
+            avg_capture_to_sink_us: c.capture_to_sink_ns.load(Ordering::Relaxed)
+                / sent.max(1)
+                / 1000,
+            avg_receive_to_play_us: c.receive_to_play_ns.load(Ordering::Relaxed)
+                / played.max(1)
+                / 1000,
             max_receive_to_play_us: c.receive_to_play_max_ns.load(Ordering::Relaxed) / 1000,
         }
     }
@@ -275,7 +300,11 @@ enum Source {
     Cpal(Arc<CaptureRing>),
 }
 
-fn send_loop(sh: Arc<Shared>, mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>, mut encoder: OpusEncoder) {
+fn send_loop(
+    sh: Arc<Shared>,
+    mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
+    mut encoder: OpusEncoder,
+) {
     let mut frame = [0i16; FRAME_SAMPLES];
     let mut next = Instant::now();
     while sh.running.load(Ordering::Relaxed) {
@@ -332,7 +361,9 @@ fn send_loop(sh: Arc<Shared>, mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>
             .fetch_add(as_ns(capture_time.elapsed()), Ordering::Relaxed);
         sh.counters.sent.fetch_add(1, Ordering::Relaxed);
         let sink_ref = &mut sink;
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || sink_ref(encoded))).is_err() {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || sink_ref(encoded)))
+            .is_err()
+        {
             log::error!("audio sink panicked; frame dropped");
         }
     }
@@ -365,7 +396,13 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             }
             let now = Instant::now();
             let playing = sh.playing.load(Ordering::Relaxed);
-            pops.extend(rx.slots.iter_mut().map(|jb| if playing { jb.pop(now) } else { Playout::Silence }));
+            pops.extend(rx.slots.iter_mut().map(|jb| {
+                if playing {
+                    jb.pop(now)
+                } else {
+                    Playout::Silence
+                }
+            }));
         }
         let now = Instant::now();
         mix.fill(0);
@@ -376,14 +413,20 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                     let r = dec.decode(&payload, &mut pcm);
                     if r.is_ok() {
                         let waited = as_ns(now.saturating_duration_since(arrival));
-                        sh.counters.receive_to_play_ns.fetch_add(waited, Ordering::Relaxed);
-                        sh.counters.receive_to_play_max_ns.fetch_max(waited, Ordering::Relaxed);
+                        sh.counters
+                            .receive_to_play_ns
+                            .fetch_add(waited, Ordering::Relaxed);
+                        sh.counters
+                            .receive_to_play_max_ns
+                            .fetch_max(waited, Ordering::Relaxed);
                         (r, false)
                     } else {
                         (dec.conceal(&mut pcm), true)
                     }
                 }
-                Playout::Conceal { fec: Some(next_payload) } => match dec.decode_fec(&next_payload, &mut pcm) {
+                Playout::Conceal {
+                    fec: Some(next_payload),
+                } => match dec.decode_fec(&next_payload, &mut pcm) {
                     Ok(n) => (Ok(n), true),
                     Err(_) => (dec.conceal(&mut pcm), true),
                 },
@@ -392,7 +435,11 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             match result {
                 Ok(n) => {
                     mix_into(&mut mix, &pcm[..n.min(FRAME_SAMPLES)]);
-                    let counter = if concealed { &sh.counters.concealed } else { &sh.counters.played };
+                    let counter = if concealed {
+                        &sh.counters.concealed
+                    } else {
+                        &sh.counters.played
+                    };
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) => log::debug!("opus decode failed: {e}"),

@@ -173,7 +173,13 @@ impl JitterBuffer {
 
     /// A packet arrived at `now`. `_timestamp` is accepted for future DTX handling; frames are
     /// sequenced by `seq` (one 20 ms frame per packet).
-    pub fn insert(&mut self, seq: u16, _timestamp: u32, payload: &[u8], now: Instant) -> InsertOutcome {
+    pub fn insert(
+        &mut self,
+        seq: u16,
+        _timestamp: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
         let (ext, restart) = self.unwrap_seq(seq);
         if restart {
             self.stats.restarts += 1;
@@ -345,7 +351,12 @@ mod tests {
         jb.insert(100, 0, &[100], t0);
         assert_eq!(payload(&jb.pop(t0)), Some(100));
         jb.insert(102, 0, &[102], t0 + 2 * F); // 101 lost
-        assert_eq!(jb.pop(t0 + 2 * F), Playout::Conceal { fec: Some(vec![102]) });
+        assert_eq!(
+            jb.pop(t0 + 2 * F),
+            Playout::Conceal {
+                fec: Some(vec![102])
+            }
+        );
         assert_eq!(payload(&jb.pop(t0 + 3 * F)), Some(102));
         assert_eq!(jb.stats().lost, 1);
         assert_eq!(jb.margin(), INITIAL_MARGIN, "loss must not add delay");
@@ -382,12 +393,18 @@ mod tests {
         assert_eq!(payload(&jb.pop(t0)), Some(1));
         // Packet 2 misses its tick.
         assert_eq!(jb.pop(t0 + F), Playout::Conceal { fec: None });
-        assert_eq!(jb.insert(2, 0, &[2], t0 + F + Duration::from_millis(1)), InsertOutcome::Started);
+        assert_eq!(
+            jb.insert(2, 0, &[2], t0 + F + Duration::from_millis(1)),
+            InsertOutcome::Started
+        );
         assert!(jb.margin() > INITIAL_MARGIN);
         assert_eq!(payload(&jb.pop(t0 + 2 * F)), Some(2));
         // Stream stops: a few concealed frames, then silence.
         let outs: Vec<_> = (0..6).map(|i| jb.pop(t0 + (3 + i) * F)).collect();
-        let concealed = outs.iter().filter(|p| matches!(p, Playout::Conceal { .. })).count();
+        let concealed = outs
+            .iter()
+            .filter(|p| matches!(p, Playout::Conceal { .. }))
+            .count();
         assert_eq!(concealed as u32, MAX_CONCEALED_FRAMES);
         assert_eq!(outs[5], Playout::Silence);
     }

@@ -61,7 +61,11 @@ impl LinearResampler {
         while self.pos < last {
             let i = self.pos.floor();
             let frac = (self.pos - i) as f32;
-            let a = if i < 0.0 { self.prev } else { input[i as usize] };
+            let a = if i < 0.0 {
+                self.prev
+            } else {
+                input[i as usize]
+            };
             let b = input[(i + 1.0) as usize];
             out.push(a + (b - a) * frac);
             self.pos += self.step;

@@ -10,16 +10,27 @@ use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::Duration;
 
+/// Levels and VAD flags a sender's sink saw.
+type Levels = Arc<Mutex<Vec<(u8, bool)>>>;
+
 const MS: Duration = Duration::from_millis(1);
 /// 100 ms windows hold whole cycles of 440 and 660 Hz, so each reads ~0 for the other.
 const WINDOW: usize = 4800;
 
 fn receiver(speaker: AudioDevice, slots: usize) -> Arc<AudioEngine> {
-    Arc::new(AudioEngine::start(AudioDevice::push_microphone("idle"), speaker, slots, Box::new(|_| {})).unwrap())
+    Arc::new(
+        AudioEngine::start(
+            AudioDevice::push_microphone("idle"),
+            speaker,
+            slots,
+            Box::new(|_| {}),
+        )
+        .unwrap(),
+    )
 }
 
 /// Start engine A on `mic`, sending into `b`'s `slot`. Returns A and the levels it sent.
-fn sender(mic: AudioDevice, b: &Arc<AudioEngine>, slot: usize) -> (AudioEngine, Arc<Mutex<Vec<(u8, bool)>>>) {
+fn sender(mic: AudioDevice, b: &Arc<AudioEngine>, slot: usize) -> (AudioEngine, Levels) {
     let b = b.clone();
     let levels = Arc::new(Mutex::new(Vec::new()));
     let l2 = levels.clone();
@@ -31,7 +42,13 @@ fn sender(mic: AudioDevice, b: &Arc<AudioEngine>, slot: usize) -> (AudioEngine, 
         seq = seq.wrapping_add(1);
         ts = ts.wrapping_add(f.samples);
     };
-    let a = AudioEngine::start(mic, AudioDevice::pull_speaker("unused", 100), 0, Box::new(sink)).unwrap();
+    let a = AudioEngine::start(
+        mic,
+        AudioDevice::pull_speaker("unused", 100),
+        0,
+        Box::new(sink),
+    )
+    .unwrap();
     (a, levels)
 }
 
@@ -49,12 +66,19 @@ fn pull_all(spk: &AudioDevice) -> Vec<i16> {
 
 /// Highest power of `freq` over 100 ms windows.
 fn max_power(samples: &[i16], freq: f32) -> f32 {
-    samples.chunks_exact(WINDOW).map(|w| tone_power(w, freq)).fold(0.0, f32::max)
+    samples
+        .chunks_exact(WINDOW)
+        .map(|w| tone_power(w, freq))
+        .fold(0.0, f32::max)
 }
 
 /// Asserts that `freq` is clearly present somewhere and `absent` nowhere.
 fn assert_tone(samples: &[i16], freq: f32, absent: &[f32]) {
-    assert!(samples.len() >= 2 * WINDOW, "only {} samples played", samples.len());
+    assert!(
+        samples.len() >= 2 * WINDOW,
+        "only {} samples played",
+        samples.len()
+    );
     let p = max_power(samples, freq);
     assert!(p > 0.02, "{freq} Hz power {p} too low");
     for &f in absent {
@@ -64,7 +88,11 @@ fn assert_tone(samples: &[i16], freq: f32, absent: &[f32]) {
 }
 
 fn assert_silent(samples: &[i16]) {
-    assert!(samples.len() >= 2 * WINDOW, "only {} samples played", samples.len());
+    assert!(
+        samples.len() >= 2 * WINDOW,
+        "only {} samples played",
+        samples.len()
+    );
     let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
     assert!(peak < 200, "expected silence, peak {peak}");
 }
@@ -85,7 +113,8 @@ fn write_wav(path: &std::path::Path, rate: u32, channels: u16, freq: f32, secs: 
     };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for i in 0..(rate as f32 * secs) as usize {
-        let v = (12000.0 * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin()) as i16;
+        let v =
+            (12000.0 * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin()) as i16;
         for _ in 0..channels {
             w.write_sample(v).unwrap();
         }
@@ -113,7 +142,10 @@ fn tone_reaches_the_far_speaker_and_mute_sends_silence() {
     let sent_before = a.stats().frames_sent;
     sleep(300 * MS);
     assert_silent(&pull_all(&spk));
-    assert!(a.stats().frames_sent > sent_before + 5, "mute keeps sending");
+    assert!(
+        a.stats().frames_sent > sent_before + 5,
+        "mute keeps sending"
+    );
     assert_eq!(*levels.lock().unwrap().last().unwrap(), (127, false));
     let s = b.stats();
     assert!(s.frames_received > 20 && s.frames_played > 20, "{s:?}");
@@ -170,7 +202,10 @@ fn wav_speaker_writes_a_valid_file_with_the_tone() {
     b.stop();
     let mut r = hound::WavReader::open(&path).unwrap();
     let spec = r.spec();
-    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (48_000, 1, 16));
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (48_000, 1, 16)
+    );
     let samples: Vec<i16> = r.samples::<i16>().map(|s| s.unwrap()).collect();
     assert_eq!(samples.len() % FRAME_SAMPLES, 0);
     assert_tone(&samples, 440.0, &[660.0]);
@@ -181,7 +216,8 @@ fn push_microphone_sends_what_the_host_pushes() {
     let mic = AudioDevice::push_microphone("push");
     let stereo: Vec<i16> = (0..48_000)
         .flat_map(|i| {
-            let v = (12000.0 * (2.0 * std::f32::consts::PI * 660.0 * i as f32 / 48_000.0).sin()) as i16;
+            let v =
+                (12000.0 * (2.0 * std::f32::consts::PI * 660.0 * i as f32 / 48_000.0).sin()) as i16;
             [v, v]
         })
         .collect();
@@ -194,10 +230,19 @@ fn push_microphone_sends_what_the_host_pushes() {
     // The queue is bounded to 2 s.
     let big = vec![0i16; 48_000 * 3];
     assert!(mic.push_pcm(&big, 1).unwrap() <= 96_000);
-    assert!(matches!(mic.push_pcm(&big, 3), Err(MediaError::InvalidInput(_))));
+    assert!(matches!(
+        mic.push_pcm(&big, 3),
+        Err(MediaError::InvalidInput(_))
+    ));
     let tone = AudioDevice::tone_microphone("t", 440.0, 0.5);
-    assert!(matches!(tone.push_pcm(&big, 1), Err(MediaError::InvalidInput(_))));
-    assert!(matches!(tone.pull_pcm(&mut [0; 10]), Err(MediaError::InvalidInput(_))));
+    assert!(matches!(
+        tone.push_pcm(&big, 1),
+        Err(MediaError::InvalidInput(_))
+    ));
+    assert!(matches!(
+        tone.pull_pcm(&mut [0; 10]),
+        Err(MediaError::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -219,7 +264,8 @@ fn switching_devices_mid_call_keeps_mute() {
     let b = receiver(spk.clone(), 1);
     let (a, _) = sender(AudioDevice::tone_microphone("a", 440.0, 0.5), &b, 0);
     a.set_muted(true);
-    a.switch_microphone(AudioDevice::tone_microphone("b", 660.0, 0.5)).unwrap();
+    a.switch_microphone(AudioDevice::tone_microphone("b", 660.0, 0.5))
+        .unwrap();
     assert!(a.is_muted());
     sleep(100 * MS);
     pull_all(&spk);
@@ -234,7 +280,10 @@ fn switching_devices_mid_call_keeps_mute() {
     b.switch_speaker(spk2.clone()).unwrap();
     sleep(300 * MS);
     assert_tone(&pull_all(&spk2), 660.0, &[440.0]);
-    assert!(matches!(a.switch_microphone(spk2), Err(MediaError::InvalidInput(_))));
+    assert!(matches!(
+        a.switch_microphone(spk2),
+        Err(MediaError::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -248,7 +297,8 @@ fn callback_speaker_gets_20ms_frames() {
             f2.fetch_add(1, Ordering::Relaxed);
         }),
     );
-    let e = AudioEngine::start(AudioDevice::push_microphone("m"), spk, 1, Box::new(|_| {})).unwrap();
+    let e =
+        AudioEngine::start(AudioDevice::push_microphone("m"), spk, 1, Box::new(|_| {})).unwrap();
     sleep(300 * MS);
     e.stop();
     let n = frames.load(Ordering::Relaxed);
@@ -257,12 +307,18 @@ fn callback_speaker_gets_20ms_frames() {
 
 #[test]
 fn bad_wav_files_are_errors() {
-    let missing = AudioDevice::wav_microphone("x", std::path::Path::new("/nonexistent/x.wav"), false);
+    let missing =
+        AudioDevice::wav_microphone("x", std::path::Path::new("/nonexistent/x.wav"), false);
     assert!(matches!(missing, Err(MediaError::InvalidInput(_))));
     let garbage = temp_path("garbage.wav");
     std::fs::write(&garbage, b"this is not a wav file").unwrap();
-    assert!(matches!(AudioDevice::wav_microphone("x", &garbage, false), Err(MediaError::InvalidInput(_))));
-    assert!(AudioDevice::wav_speaker("x", std::path::Path::new("/nonexistent/dir/out.wav")).is_err());
+    assert!(matches!(
+        AudioDevice::wav_microphone("x", &garbage, false),
+        Err(MediaError::InvalidInput(_))
+    ));
+    assert!(
+        AudioDevice::wav_speaker("x", std::path::Path::new("/nonexistent/dir/out.wav")).is_err()
+    );
 }
 
 #[test]
@@ -271,7 +327,10 @@ fn device_ids_are_unique_and_kinds_checked() {
     let b = AudioDevice::tone_microphone("a", 440.0, 0.5);
     assert_ne!(a.id(), b.id());
     assert_eq!(a.kind(), DeviceKind::Microphone);
-    assert_eq!(AudioDevice::pull_speaker("s", 100).kind(), DeviceKind::Speaker);
+    assert_eq!(
+        AudioDevice::pull_speaker("s", 100).kind(),
+        DeviceKind::Speaker
+    );
     let r = AudioEngine::start(a.clone(), b, 1, Box::new(|_| {}));
     assert!(matches!(r, Err(MediaError::InvalidInput(_))));
     fn assert_traits<T: Clone + Send + Sync>() {}
@@ -291,7 +350,12 @@ fn real_devices_list_and_failing_default_is_an_error() {
     }
     let mic = default_system_device(DeviceKind::Microphone);
     assert!(mic.is_default() && !mic.is_virtual());
-    let r = AudioEngine::start(mic, AudioDevice::pull_speaker("s", 100), 1, Box::new(|_| {}));
+    let r = AudioEngine::start(
+        mic,
+        AudioDevice::pull_speaker("s", 100),
+        1,
+        Box::new(|_| {}),
+    );
     if std::env::var_os("ACS_AUDIO_HAVE_SOUND").is_none() {
         assert!(matches!(r, Err(MediaError::Device(_))), "{:?}", r.err());
     }
@@ -344,7 +408,9 @@ fn bench_codec_and_engine_latency() {
             }
         }),
     );
-    let b = Arc::new(AudioEngine::start(AudioDevice::push_microphone("m"), spk, 1, Box::new(|_| {})).unwrap());
+    let b = Arc::new(
+        AudioEngine::start(AudioDevice::push_microphone("m"), spk, 1, Box::new(|_| {})).unwrap(),
+    );
     let b2 = b.clone();
     let s2 = onset_sent.clone();
     let mut seq = 0u16;

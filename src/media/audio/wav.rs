@@ -13,7 +13,10 @@ const FLUSH_EVERY_FRAMES: u32 = 5;
 fn wav_err(path: &Path, e: hound::Error) -> MediaError {
     match e {
         hound::Error::IoError(io) => MediaError::InvalidInput(format!("{}: {io}", path.display())),
-        other => MediaError::InvalidInput(format!("{}: not a usable WAV file: {other}", path.display())),
+        other => MediaError::InvalidInput(format!(
+            "{}: not a usable WAV file: {other}",
+            path.display()
+        )),
     }
 }
 
