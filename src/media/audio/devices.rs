@@ -32,6 +32,10 @@ pub(super) struct ToneState {
     freq_hz: f64,
     amplitude: f64,
     phase: f64,
+    /// (on samples, period samples) for a burst microphone.
+    burst: Option<(u64, u64)>,
+    /// Samples produced so far.
+    produced: u64,
 }
 
 pub(super) struct WavSource {
@@ -119,6 +123,36 @@ impl AudioDevice {
                 freq_hz: f64::from(freq_hz),
                 amplitude: f64::from(amplitude.clamp(0.0, 1.0)),
                 phase: 0.0,
+                burst: None,
+                produced: 0,
+            })),
+        )
+    }
+
+    /// Virtual microphone producing tone bursts: `on_ms` of sine (starting at phase 0) at the
+    /// start of every `period_ms`, silence otherwise; the first burst starts with the first
+    /// frame. For latency benchmarks: a burst's first frame is the first one the sink gets
+    /// with `audio_level < 127`, and its `capture_time` is the "mouth" time.
+    pub fn tone_burst_microphone(
+        name: &str,
+        freq_hz: f32,
+        amplitude: f32,
+        on_ms: u32,
+        period_ms: u32,
+    ) -> Self {
+        let per_ms = u64::from(SAMPLE_RATE / 1000);
+        let period = (u64::from(period_ms) * per_ms).max(1);
+        let on = (u64::from(on_ms) * per_ms).min(period);
+        Self::new_virtual(
+            "tone-burst",
+            name,
+            DeviceKind::Microphone,
+            Backend::Tone(Mutex::new(ToneState {
+                freq_hz: f64::from(freq_hz),
+                amplitude: f64::from(amplitude.clamp(0.0, 1.0)),
+                phase: 0.0,
+                burst: Some((on, period)),
+                produced: 0,
             })),
         )
     }
@@ -242,8 +276,23 @@ impl AudioDevice {
                 let step = 2.0 * std::f64::consts::PI * t.freq_hz / f64::from(SAMPLE_RATE);
                 let amp = t.amplitude * 32767.0;
                 for o in out.iter_mut() {
-                    *o = (amp * t.phase.sin()).round() as i16;
+                    let on = match t.burst {
+                        None => true,
+                        Some((on, period)) => {
+                            let pos = t.produced % period;
+                            if pos == 0 {
+                                t.phase = 0.0;
+                            }
+                            pos < on
+                        }
+                    };
+                    *o = if on {
+                        (amp * t.phase.sin()).round() as i16
+                    } else {
+                        0
+                    };
                     t.phase += step;
+                    t.produced += 1;
                 }
                 t.phase %= 2.0 * std::f64::consts::PI;
                 true

@@ -246,6 +246,23 @@ fn push_microphone_sends_what_the_host_pushes() {
 }
 
 #[test]
+fn tone_burst_microphone_alternates_tone_and_silence() {
+    let mic = AudioDevice::tone_burst_microphone("burst", 440.0, 0.5, 100, 200);
+    assert!(mic.id().starts_with("virtual:tone-burst:"));
+    let mut pcm = vec![0i16; 4 * WINDOW];
+    for f in pcm.chunks_exact_mut(FRAME_SAMPLES) {
+        assert!(mic.read_virtual_frame(f));
+    }
+    let p: Vec<f32> = pcm
+        .chunks_exact(WINDOW)
+        .map(|w| tone_power(w, 440.0))
+        .collect();
+    assert!(p[0] > 0.1 && p[2] > 0.1, "{p:?}");
+    assert!(p[1] == 0.0 && p[3] == 0.0, "{p:?}");
+    assert_eq!(pcm[0], 0, "bursts start at phase 0");
+}
+
+#[test]
 fn two_slots_are_mixed() {
     let spk = AudioDevice::pull_speaker("far", 3000);
     let b = receiver(spk.clone(), 2);
@@ -395,52 +412,65 @@ fn bench_codec_and_engine_latency() {
         enc.lookahead()
     );
 
-    // Onset latency: A is muted, then unmuted; from the first loud frame's capture_time to the
-    // moment B's speaker callback gets a loud frame.
-    let onset_sent = Arc::new(Mutex::new(None::<Instant>));
-    let onset_heard = Arc::new(Mutex::new(None::<Instant>));
-    let h2 = onset_heard.clone();
+    // Onset latency over tone bursts: from each burst's first frame's capture_time (sink) to
+    // the moment B's speaker callback gets the burst's first loud frame.
+    let sent = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let heard = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let h2 = heard.clone();
+    let loud_before = std::sync::atomic::AtomicBool::new(false);
     let spk = AudioDevice::callback_speaker(
         "cb",
         Box::new(move |pcm: &[i16]| {
-            if tone_power(pcm, 440.0) > 0.005 {
-                h2.lock().unwrap().get_or_insert_with(Instant::now);
+            let loud = tone_power(pcm, 440.0) > 0.005;
+            if loud && !loud_before.swap(loud, Ordering::Relaxed) {
+                h2.lock().unwrap().push(Instant::now());
             }
+            loud_before.store(loud, Ordering::Relaxed);
         }),
     );
     let b = Arc::new(
         AudioEngine::start(AudioDevice::push_microphone("m"), spk, 1, Box::new(|_| {})).unwrap(),
     );
     let b2 = b.clone();
-    let s2 = onset_sent.clone();
+    let s2 = sent.clone();
     let mut seq = 0u16;
+    let mut was_loud = false;
     let a = AudioEngine::start(
-        AudioDevice::tone_microphone("t", 440.0, 0.5),
+        AudioDevice::tone_burst_microphone("burst", 440.0, 0.5, 100, 300),
         AudioDevice::pull_speaker("x", 100),
         0,
         Box::new(move |f: EncodedAudioFrame| {
-            if f.audio_level < 127 {
-                s2.lock().unwrap().get_or_insert(f.capture_time);
+            let loud = f.audio_level < 127;
+            if loud && !was_loud {
+                s2.lock().unwrap().push(f.capture_time);
             }
+            was_loud = loud;
             b2.receive_rtp(0, seq, u32::from(seq) * 960, &f.payload);
             seq = seq.wrapping_add(1);
         }),
     )
     .unwrap();
-    a.set_muted(true);
-    sleep(300 * MS);
-    a.set_muted(false);
-    sleep(1000 * MS);
+    sleep(3000 * MS);
+    a.stop();
+    b.stop();
     let (sa, sb) = (a.stats(), b.stats());
-    let sent = onset_sent.lock().unwrap().unwrap();
-    let heard = onset_heard.lock().unwrap().unwrap();
+    let lat: Vec<u128> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .zip(heard.lock().unwrap().iter())
+        .map(|(s, h)| h.duration_since(*s).as_micros())
+        .collect();
     println!(
         "engine: capture->sink avg {} us; receive->speaker avg {} us, max {} us; \
-         onset capture->speaker {} us; B played {} concealed {} late {} underruns {}",
+         burst onset capture_time->speaker: {} bursts, avg {} us, max {} us; \
+         B played {} concealed {} late {} underruns {}",
         sa.avg_capture_to_sink_us,
         sb.avg_receive_to_play_us,
         sb.max_receive_to_play_us,
-        heard.duration_since(sent).as_micros(),
+        lat.len(),
+        lat.iter().sum::<u128>() / lat.len().max(1) as u128,
+        lat.iter().max().unwrap_or(&0),
         sb.frames_played,
         sb.frames_concealed,
         sb.frames_late,
