@@ -403,6 +403,15 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                     Playout::Silence
                 }
             }));
+            // A slot that gave back margin lets the tick move earlier, when it plays alone.
+            let advance = rx
+                .slots
+                .iter_mut()
+                .map(JitterBuffer::take_phase_advance)
+                .max();
+            if rx.slots.iter().filter(|j| j.is_playing()).count() == 1 {
+                next -= advance.unwrap_or_default();
+            }
         }
         let now = Instant::now();
         mix.fill(0);

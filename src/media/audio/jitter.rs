@@ -19,6 +19,11 @@ pub const INITIAL_MARGIN: Duration = Duration::from_millis(2);
 pub const MAX_MARGIN: Duration = Duration::from_millis(12);
 const MARGIN_STEP: Duration = Duration::from_millis(3);
 const MAX_TARGET_FRAMES: usize = 5;
+/// Ticks a frame must have been waiting spare (beyond the target) before one is skipped.
+const EXCESS_TICKS_BEFORE_TRIM: u32 = 25;
+/// Ticks without an underrun before the margin (then the target) steps back down.
+const CALM_TICKS_BEFORE_DECAY: u32 = 250;
+const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
 /// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
 const RESTART_JUMP: i64 = 500;
 
@@ -82,6 +87,12 @@ pub struct JitterBuffer {
     target_frames: usize,
     max_frames: usize,
     margin: Duration,
+    /// Margin given back since the engine last asked: it moves its tick earlier by this much.
+    phase_advance: Duration,
+    /// Consecutive ticks with a spare frame waiting (latency above target).
+    excess_ticks: u32,
+    /// Consecutive ticks without an underrun.
+    calm_ticks: u32,
     stats: JitterStats,
 }
 
@@ -107,6 +118,9 @@ impl JitterBuffer {
             target_frames: 1,
             max_frames: max_frames.max(1),
             margin: INITIAL_MARGIN,
+            phase_advance: Duration::ZERO,
+            excess_ticks: 0,
+            calm_ticks: 0,
             stats: JitterStats::default(),
         }
     }
@@ -248,7 +262,31 @@ impl JitterBuffer {
         InsertOutcome::Buffered
     }
 
+    /// How much earlier the playout tick may now run (margin decayed after a calm period);
+    /// reading it resets it.
+    pub fn take_phase_advance(&mut self) -> Duration {
+        std::mem::take(&mut self.phase_advance)
+    }
+
+    /// After a calm period, give back delay added by earlier underruns.
+    fn decay(&mut self) {
+        self.calm_ticks += 1;
+        if self.calm_ticks < CALM_TICKS_BEFORE_DECAY {
+            return;
+        }
+        self.calm_ticks = 0;
+        if self.target_frames > 1 {
+            // The spare frame this frees is trimmed by the excess rule.
+            self.target_frames -= 1;
+        } else if self.margin > INITIAL_MARGIN {
+            let step = MARGIN_DECAY_STEP.min(self.margin - INITIAL_MARGIN);
+            self.margin -= step;
+            self.phase_advance += step;
+        }
+    }
+
     fn adapt_up(&mut self) {
+        self.calm_ticks = 0;
         if self.margin < MAX_MARGIN {
             self.margin = (self.margin + MARGIN_STEP).min(MAX_MARGIN);
         } else {
@@ -274,11 +312,22 @@ impl JitterBuffer {
                 let seq = self.next_seq;
                 if let Some(e) = self.frames.remove(&seq) {
                     self.next_seq += 1;
-                    // Keep latency bounded after a burst: skip the oldest when well over target.
-                    if self.frames.len() > self.target_frames + 2 {
-                        self.frames.pop_first();
-                        self.stats.overflow_dropped += 1;
-                        self.next_seq += 1;
+                    self.decay();
+                    // Keep latency at target: a frame that stays spare for a while (after a
+                    // sender burst, say) is skipped; a big excess is skipped at once.
+                    if self.frames.len() >= self.target_frames {
+                        self.excess_ticks += 1;
+                    } else {
+                        self.excess_ticks = 0;
+                    }
+                    if self.excess_ticks >= EXCESS_TICKS_BEFORE_TRIM
+                        || self.frames.len() > self.target_frames + 3
+                    {
+                        self.excess_ticks = 0;
+                        if let Some((k, _)) = self.frames.pop_first() {
+                            self.stats.overflow_dropped += 1;
+                            self.next_seq = k + 1;
+                        }
                     }
                     return Playout::Packet {
                         payload: e.payload,
@@ -289,6 +338,8 @@ impl JitterBuffer {
                     None => {
                         // Underrun: conceal now; if `seq` still arrives, it was late.
                         self.stats.underruns += 1;
+                        self.calm_ticks = 0;
+                        self.excess_ticks = 0;
                         self.state = State::Rebuffering { concealed: 1 };
                         Playout::Conceal { fec: None }
                     }
@@ -407,6 +458,36 @@ mod tests {
             .count();
         assert_eq!(concealed as u32, MAX_CONCEALED_FRAMES);
         assert_eq!(outs[5], Playout::Silence);
+    }
+
+    #[test]
+    fn a_lasting_spare_frame_is_trimmed_and_margin_decays_when_calm() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        // Make it adapt once: a late packet.
+        jb.insert(0, 0, &[0], t0);
+        jb.pop(t0);
+        jb.pop(t0 + F);
+        jb.insert(1, 0, &[1], t0 + F);
+        let raised = jb.margin();
+        assert!(raised > INITIAL_MARGIN);
+        // A burst leaves one spare frame: played in order, then trimmed after a while.
+        let mut seq = 1u16;
+        jb.insert(2, 0, &[2], t0 + F);
+        let mut played = Vec::new();
+        for i in 0..(CALM_TICKS_BEFORE_DECAY as u16 + 5) {
+            let now = t0 + F * u32::from(i + 2);
+            if let Playout::Packet { payload, .. } = jb.pop(now) {
+                played.push(payload[0]);
+            }
+            seq += 1;
+            jb.insert(seq + 1, 0, &[(seq + 1) as u8], now);
+        }
+        assert_eq!(&played[..3], &[1, 2, 3]);
+        assert_eq!(jb.stats().overflow_dropped, 1, "one spare frame trimmed");
+        assert_eq!(jb.margin(), raised - MARGIN_DECAY_STEP);
+        assert_eq!(jb.take_phase_advance(), MARGIN_DECAY_STEP);
+        assert_eq!(jb.take_phase_advance(), Duration::ZERO);
     }
 
     #[test]
