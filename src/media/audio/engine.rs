@@ -165,6 +165,10 @@ impl AudioEngine {
         }
         let now = Instant::now();
         let mut rx = sh.rx.lock();
+        // Checked again under the lock: set_playing(false) resets the buffers under it.
+        if !sh.playing.load(Ordering::SeqCst) {
+            return;
+        }
         let Some(jb) = rx.slots.get_mut(slot) else {
             return;
         };
