@@ -1,8 +1,26 @@
-//! INTERFACE STUB — to be implemented (see the helper brief). Signatures are the contract.
+//! Audio pipeline: devices (virtual and cpal), Opus, jitter buffer, mixer and the per-call
+//! engine. Internally everything is 48 kHz mono i16 in 20 ms frames.
+//!
+//! The public signatures here are the contract the call logic and the C API build on.
+
+mod analysis;
+mod codec;
+mod cpal_backend;
+mod devices;
+mod engine;
+pub mod jitter;
+mod mixer;
+mod wav;
+
+#[cfg(test)]
+mod tests;
+
 use super::MediaError;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+
+pub use analysis::{audio_level, VOICE_ACTIVITY_LEVEL};
+pub use devices::PUSH_QUEUE_MS;
 
 /// Sample rate of every PCM buffer crossing the API.
 pub const SAMPLE_RATE: u32 = 48_000;
@@ -19,62 +37,20 @@ pub enum DeviceKind {
 }
 
 /// An audio device: a real one (cpal) or a virtual one. Cheap to clone (Arc inside).
+/// Methods are in `devices.rs`.
 #[derive(Clone)]
-pub struct AudioDevice(Arc<()>);
+pub struct AudioDevice(Arc<devices::DeviceInner>);
 
-impl AudioDevice {
-    pub fn id(&self) -> String {
-        unimplemented!()
-    }
-    pub fn name(&self) -> String {
-        unimplemented!()
-    }
-    pub fn kind(&self) -> DeviceKind {
-        unimplemented!()
-    }
-    pub fn is_default(&self) -> bool {
-        unimplemented!()
-    }
-    pub fn is_virtual(&self) -> bool {
-        unimplemented!()
-    }
-    /// Virtual microphone producing a sine tone.
-    pub fn tone_microphone(_name: &str, _freq_hz: f32, _amplitude: f32) -> Self {
-        unimplemented!()
-    }
-    /// Virtual microphone reading a WAV file (PCM16, any rate/channels, resampled), looped or not.
-    pub fn wav_microphone(_name: &str, _path: &Path, _looped: bool) -> Result<Self, MediaError> {
-        unimplemented!()
-    }
-    /// Virtual microphone fed by the host with `push_pcm`.
-    pub fn push_microphone(_name: &str) -> Self {
-        unimplemented!()
-    }
-    /// Push 48 kHz interleaved PCM (1 or 2 channels) into a push microphone. Returns frames accepted.
-    pub fn push_pcm(&self, _samples: &[i16], _channels: u16) -> Result<usize, MediaError> {
-        unimplemented!()
-    }
-    /// Virtual speaker writing everything it plays to a WAV file (48 kHz mono PCM16).
-    pub fn wav_speaker(_name: &str, _path: &Path) -> Result<Self, MediaError> {
-        unimplemented!()
-    }
-    /// Virtual speaker buffering what it plays (up to `capacity_ms`) for `pull_pcm`.
-    pub fn pull_speaker(_name: &str, _capacity_ms: u32) -> Self {
-        unimplemented!()
-    }
-    /// Take up to `out.len()` mono 48 kHz samples played so far by a pull speaker.
-    pub fn pull_pcm(&self, _out: &mut [i16]) -> Result<usize, MediaError> {
-        unimplemented!()
-    }
-    /// Virtual speaker handing every played 20 ms frame to `cb` (on the media thread).
-    pub fn callback_speaker(_name: &str, _cb: Box<dyn Fn(&[i16]) + Send + Sync>) -> Self {
-        unimplemented!()
-    }
+/// Devices the system offers (cpal's default host), listed, not necessarily openable.
+/// Never panics; an empty list when the host cannot enumerate.
+pub fn system_devices(kind: DeviceKind) -> Vec<AudioDevice> {
+    cpal_backend::list(kind)
 }
 
-/// Devices the system offers (cpal), listed, not necessarily openable.
-pub fn system_devices(_kind: DeviceKind) -> Vec<AudioDevice> {
-    unimplemented!()
+/// The system's default device of `kind` (id `cpal:in:default` / `cpal:out:default`),
+/// resolved when an engine opens it; opening fails with `MediaError::Device` when there is none.
+pub fn default_system_device(kind: DeviceKind) -> AudioDevice {
+    cpal_backend::default_device(kind)
 }
 
 /// One encoded 20 ms Opus frame, ready for RTP.
@@ -85,58 +61,48 @@ pub struct EncodedAudioFrame {
     pub samples: u32,
     /// RFC 6464 level, -dBov 0..=127 (127 = silence).
     pub audio_level: u8,
+    /// `audio_level < VOICE_ACTIVITY_LEVEL`.
     pub voice_activity: bool,
+    /// When the frame's last sample was captured (the send tick for virtual microphones).
     pub capture_time: Instant,
 }
 
 /// Counters for tests and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct AudioStats {
+    /// Frames handed to the sink.
     pub frames_sent: u64,
+    /// RTP payloads accepted by `receive_rtp` (all slots).
     pub frames_received: u64,
+    /// Frames decoded from received packets and played (all slots).
     pub frames_played: u64,
+    /// Frames concealed (PLC or FEC) (all slots).
     pub frames_concealed: u64,
+    /// Packets that arrived after their playout turn (dropped).
+    pub frames_late: u64,
+    /// Sequence numbers never received.
+    pub frames_lost: u64,
+    /// Duplicates and frames dropped to cap the jitter buffer depth.
+    pub frames_dropped: u64,
+    /// Times a playing stream ran dry.
+    pub underruns: u64,
+    /// Mixed frames written to the speaker (one per playout tick).
+    pub speaker_frames: u64,
+    /// Mean time from a frame's capture to the sink call (encode), µs.
+    pub avg_capture_to_sink_us: u64,
+    /// Mean time a played packet waited between `receive_rtp` and the speaker, µs.
+    pub avg_receive_to_play_us: u64,
+    /// Longest such wait, µs.
+    pub max_receive_to_play_us: u64,
 }
 
-/// The per-call audio pipeline: capture → Opus → `sink`; RTP payloads per slot → jitter buffer → decode → mix → speaker.
-pub struct AudioEngine(());
+/// The per-call audio pipeline: capture → Opus → `sink`; RTP payloads per slot → jitter buffer
+/// → decode → mix → speaker. Methods are in `engine.rs`.
+pub struct AudioEngine(engine::EngineInner);
 
-impl AudioEngine {
-    pub fn start(
-        _microphone: AudioDevice,
-        _speaker: AudioDevice,
-        _slots: usize,
-        _sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
-    ) -> Result<Self, MediaError> {
-        unimplemented!()
-    }
-    pub fn receive_rtp(&self, _slot: usize, _seq: u16, _timestamp: u32, _payload: &[u8]) {
-        unimplemented!()
-    }
-    pub fn set_muted(&self, _muted: bool) {
-        unimplemented!()
-    }
-    pub fn set_sending(&self, _sending: bool) {
-        unimplemented!()
-    }
-    pub fn set_playing(&self, _playing: bool) {
-        unimplemented!()
-    }
-    pub fn switch_microphone(&self, _mic: AudioDevice) -> Result<(), MediaError> {
-        unimplemented!()
-    }
-    pub fn switch_speaker(&self, _speaker: AudioDevice) -> Result<(), MediaError> {
-        unimplemented!()
-    }
-    pub fn stats(&self) -> AudioStats {
-        unimplemented!()
-    }
-    pub fn stop(&self) {
-        unimplemented!()
-    }
-}
-
-/// Power of `freq_hz` in `samples` relative to full scale (Goertzel), 0.0..=1.0-ish.
-pub fn tone_power(_samples: &[i16], _freq_hz: f32) -> f32 {
-    unimplemented!()
+/// Power of `freq_hz` in `samples` (48 kHz) by the Goertzel algorithm, relative to full scale:
+/// a full-scale sine at `freq_hz` reads ≈ 0.5 (a sine of amplitude `a` in 0..1 reads ≈ a²/2),
+/// silence reads 0.
+pub fn tone_power(samples: &[i16], freq_hz: f32) -> f32 {
+    analysis::tone_power(samples, freq_hz)
 }

@@ -1,0 +1,146 @@
+//! Opus codec: 48 kHz mono, 20 ms frames, VOIP, ~32 kbit/s, in-band FEC.
+
+use super::{MediaError, FRAME_SAMPLES, SAMPLE_RATE};
+
+/// Target bitrate.
+pub const OPUS_BITRATE: i32 = 32_000;
+/// Largest encoded frame we accept from the encoder.
+const MAX_PACKET: usize = 1500;
+
+fn codec_err(e: opus::Error) -> MediaError {
+    MediaError::Codec(e.to_string())
+}
+
+/// Opus encoder for one outgoing stream.
+pub struct OpusEncoder {
+    inner: opus::Encoder,
+    buf: Vec<u8>,
+}
+
+impl OpusEncoder {
+    /// Encoder with our settings (VOIP, 32 kbit/s, FEC on, expecting ~10% loss for FEC).
+    pub fn new() -> Result<Self, MediaError> {
+        let mut inner =
+            opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
+                .map_err(codec_err)?;
+        inner
+            .set_bitrate(opus::Bitrate::Bits(OPUS_BITRATE))
+            .map_err(codec_err)?;
+        inner.set_inband_fec(true).map_err(codec_err)?;
+        // FEC data is only produced when the encoder expects loss.
+        inner.set_packet_loss_perc(10).map_err(codec_err)?;
+        Ok(Self {
+            inner,
+            buf: vec![0; MAX_PACKET],
+        })
+    }
+
+    /// Encode one 960-sample frame.
+    pub fn encode(&mut self, frame: &[i16]) -> Result<Vec<u8>, MediaError> {
+        if frame.len() != FRAME_SAMPLES {
+            return Err(MediaError::InvalidInput(format!(
+                "opus frame must be {FRAME_SAMPLES} samples, got {}",
+                frame.len()
+            )));
+        }
+        let n = self.inner.encode(frame, &mut self.buf).map_err(codec_err)?;
+        Ok(self.buf[..n].to_vec())
+    }
+
+    /// Encoder lookahead in samples (algorithmic delay added by Opus); for the benchmark.
+    #[cfg(test)]
+    pub fn lookahead(&mut self) -> usize {
+        self.inner.get_lookahead().map(|l| l as usize).unwrap_or(0)
+    }
+}
+
+/// Opus decoder for one receive slot.
+pub struct OpusDecoder {
+    inner: opus::Decoder,
+}
+
+impl OpusDecoder {
+    /// Mono 48 kHz decoder.
+    pub fn new() -> Result<Self, MediaError> {
+        Ok(Self {
+            inner: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono).map_err(codec_err)?,
+        })
+    }
+
+    /// Decode a packet into `out` (960 samples); returns samples written.
+    pub fn decode(&mut self, payload: &[u8], out: &mut [i16]) -> Result<usize, MediaError> {
+        self.inner.decode(payload, out, false).map_err(codec_err)
+    }
+
+    /// Recover the frame *before* `next_payload` from its in-band FEC data.
+    pub fn decode_fec(
+        &mut self,
+        next_payload: &[u8],
+        out: &mut [i16],
+    ) -> Result<usize, MediaError> {
+        self.inner
+            .decode(next_payload, out, true)
+            .map_err(codec_err)
+    }
+
+    /// Packet loss concealment for one missing frame.
+    pub fn conceal(&mut self, out: &mut [i16]) -> Result<usize, MediaError> {
+        self.inner.decode(&[], out, false).map_err(codec_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::audio::tone_power;
+
+    #[test]
+    fn round_trip_keeps_the_tone_and_fec_recovers() {
+        let mut enc = OpusEncoder::new().unwrap();
+        let mut dec = OpusDecoder::new().unwrap();
+        let mut out = Vec::new();
+        let mut packets = Vec::new();
+        for f in 0..20 {
+            let frame: Vec<i16> = (0..FRAME_SAMPLES)
+                .map(|i| {
+                    let t = (f * FRAME_SAMPLES + i) as f32 / 48_000.0;
+                    (16000.0 * (2.0 * std::f32::consts::PI * 440.0 * t).sin()) as i16
+                })
+                .collect();
+            let p = enc.encode(&frame).unwrap();
+            assert!(
+                p.len() < 200,
+                "~32 kbit/s is ~80 bytes per frame, got {}",
+                p.len()
+            );
+            packets.push(p);
+        }
+        let mut pcm = [0i16; FRAME_SAMPLES];
+        for (i, p) in packets.iter().enumerate() {
+            let n = if i == 10 {
+                dec.decode_fec(&packets[11], &mut pcm).unwrap()
+            } else {
+                dec.decode(p, &mut pcm).unwrap()
+            };
+            assert_eq!(n, FRAME_SAMPLES);
+            out.extend_from_slice(&pcm);
+        }
+        let recovered = &out[10 * FRAME_SAMPLES..11 * FRAME_SAMPLES];
+        assert!(tone_power(recovered, 440.0) > 0.03);
+        assert!(tone_power(&out[9600..14400], 440.0) > 0.05);
+        assert!(dec.conceal(&mut pcm).unwrap() == FRAME_SAMPLES);
+        assert_send::<OpusEncoder>();
+        assert_send::<OpusDecoder>();
+    }
+
+    fn assert_send<T: Send>() {}
+
+    #[test]
+    fn wrong_frame_size_is_invalid_input() {
+        let mut enc = OpusEncoder::new().unwrap();
+        assert!(matches!(
+            enc.encode(&[0; 10]),
+            Err(MediaError::InvalidInput(_))
+        ));
+    }
+}

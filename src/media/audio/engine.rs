@@ -1,0 +1,478 @@
+//! The per-call audio engine: a send thread (mic → Opus → sink) and a playout thread
+//! (jitter buffers → Opus/PLC → mixer → speaker), both on absolute 20 ms schedules.
+//!
+//! Latency: the send thread encodes and hands a frame to the sink right after its tick; the
+//! playout thread re-aligns its tick to `arrival + margin` whenever a stream (re)starts and no
+//! other slot is playing, so a frame received is played within a couple of milliseconds.
+
+use super::analysis::{audio_level, is_voice};
+use super::codec::{OpusDecoder, OpusEncoder};
+use super::cpal_backend::{
+    open_capture, open_playback, CaptureRing, CpalCapture, CpalPlayback, PlayRing,
+};
+use super::jitter::{InsertOutcome, JitterBuffer, JitterStats, Playout};
+use super::mixer::mix_into;
+use super::{
+    AudioDevice, AudioEngine, AudioStats, DeviceKind, EncodedAudioFrame, MediaError, FRAME_SAMPLES,
+};
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const FRAME: Duration = Duration::from_millis(super::FRAME_MS as u64);
+/// A thread further behind its schedule than this restarts the schedule instead of bursting.
+const MAX_BEHIND: Duration = Duration::from_millis(100);
+/// How long the send thread waits for a real microphone before sending silence.
+const CAPTURE_WAIT: Duration = Duration::from_millis(100);
+
+enum MicSource {
+    Virtual(AudioDevice),
+    Cpal(#[allow(dead_code)] AudioDevice, CpalCapture),
+}
+
+enum SpeakerSink {
+    Virtual(AudioDevice),
+    Cpal(#[allow(dead_code)] AudioDevice, CpalPlayback),
+}
+
+struct RxState {
+    slots: Vec<JitterBuffer>,
+    /// Set by `receive_rtp` when a stream (re)starts: the playout thread's next tick.
+    rephase_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+    played: AtomicU64,
+    concealed: AtomicU64,
+    speaker_frames: AtomicU64,
+    capture_to_sink_ns: AtomicU64,
+    receive_to_play_ns: AtomicU64,
+    receive_to_play_max_ns: AtomicU64,
+}
+
+struct Shared {
+    running: AtomicBool,
+    muted: AtomicBool,
+    sending: AtomicBool,
+    playing: AtomicBool,
+    mic: Mutex<MicSource>,
+    speaker: Mutex<SpeakerSink>,
+    rx: Mutex<RxState>,
+    rx_wake: Condvar,
+    counters: Counters,
+}
+
+/// Engine internals behind `AudioEngine`.
+pub(super) struct EngineInner {
+    shared: Arc<Shared>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn open_mic(mic: &AudioDevice) -> Result<MicSource, MediaError> {
+    if mic.kind() != DeviceKind::Microphone {
+        return Err(MediaError::InvalidInput(format!(
+            "{} is not a microphone",
+            mic.id()
+        )));
+    }
+    match mic.cpal_id() {
+        Some(id) => Ok(MicSource::Cpal(mic.clone(), open_capture(id)?)),
+        None => Ok(MicSource::Virtual(mic.clone())),
+    }
+}
+
+fn open_speaker(speaker: &AudioDevice) -> Result<SpeakerSink, MediaError> {
+    if speaker.kind() != DeviceKind::Speaker {
+        return Err(MediaError::InvalidInput(format!(
+            "{} is not a speaker",
+            speaker.id()
+        )));
+    }
+    match speaker.cpal_id() {
+        Some(id) => Ok(SpeakerSink::Cpal(speaker.clone(), open_playback(id)?)),
+        None => Ok(SpeakerSink::Virtual(speaker.clone())),
+    }
+}
+
+fn as_ns(d: Duration) -> u64 {
+    d.as_nanos().min(u128::from(u64::MAX)) as u64
+}
+
+impl AudioEngine {
+    /// Open `microphone` and `speaker` and start the send and playout threads. Encoded frames
+    /// go to `sink` (on the send thread); `slots` receive streams are mixed.
+    /// Errors: `Device` when a real device cannot be opened (cpal's message), `InvalidInput`
+    /// for a speaker given as microphone or vice versa, `Codec` if Opus fails to initialise.
+    pub fn start(
+        microphone: AudioDevice,
+        speaker: AudioDevice,
+        slots: usize,
+        sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
+    ) -> Result<Self, MediaError> {
+        let mic = open_mic(&microphone)?;
+        let spk = open_speaker(&speaker)?;
+        let encoder = OpusEncoder::new()?;
+        let decoders = (0..slots)
+            .map(|_| OpusDecoder::new())
+            .collect::<Result<Vec<_>, _>>()?;
+        let shared = Arc::new(Shared {
+            running: AtomicBool::new(true),
+            muted: AtomicBool::new(false),
+            sending: AtomicBool::new(true),
+            playing: AtomicBool::new(true),
+            mic: Mutex::new(mic),
+            speaker: Mutex::new(spk),
+            rx: Mutex::new(RxState {
+                slots: (0..slots).map(|_| JitterBuffer::new()).collect(),
+                rephase_at: None,
+            }),
+            rx_wake: Condvar::new(),
+            counters: Counters::default(),
+        });
+        let s1 = shared.clone();
+        let send = std::thread::Builder::new()
+            .name("acs-audio-send".into())
+            .spawn(move || send_loop(s1, sink, encoder))?;
+        let s2 = shared.clone();
+        let playout = std::thread::Builder::new()
+            .name("acs-audio-playout".into())
+            .spawn(move || playout_loop(s2, decoders));
+        let playout = match playout {
+            Ok(h) => h,
+            Err(e) => {
+                shared.running.store(false, Ordering::SeqCst);
+                let _ = send.join();
+                return Err(e.into());
+            }
+        };
+        Ok(AudioEngine(EngineInner {
+            shared,
+            threads: Mutex::new(vec![send, playout]),
+        }))
+    }
+
+    /// Hand an incoming RTP payload of receive `slot` to its jitter buffer. Cheap (one short
+    /// lock); ignored for `slot >= slots` and while not playing (hold).
+    pub fn receive_rtp(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
+        let sh = &self.0.shared;
+        if !sh.playing.load(Ordering::Relaxed) || !sh.running.load(Ordering::Relaxed) {
+            return;
+        }
+        let now = Instant::now();
+        let mut rx = sh.rx.lock();
+        // Checked again under the lock: set_playing(false) resets the buffers under it.
+        if !sh.playing.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(jb) = rx.slots.get_mut(slot) else {
+            return;
+        };
+        sh.counters.received.fetch_add(1, Ordering::Relaxed);
+        if jb.insert(seq, timestamp, payload, now) == InsertOutcome::Started {
+            let at = now + jb.margin();
+            let others_playing = rx
+                .slots
+                .iter()
+                .enumerate()
+                .any(|(i, j)| i != slot && j.is_playing());
+            if !others_playing {
+                rx.rephase_at = Some(at);
+                drop(rx);
+                sh.rx_wake.notify_one();
+            }
+        }
+    }
+
+    /// Mute: keep sending, but encoded silence (level 127).
+    pub fn set_muted(&self, muted: bool) {
+        self.0.shared.muted.store(muted, Ordering::Relaxed);
+    }
+
+    /// Whether the microphone is muted.
+    pub fn is_muted(&self) -> bool {
+        self.0.shared.muted.load(Ordering::Relaxed)
+    }
+
+    /// Hold on the send side: `false` sends nothing at all.
+    pub fn set_sending(&self, sending: bool) {
+        self.0.shared.sending.store(sending, Ordering::Relaxed);
+    }
+
+    /// Hold on the receive side: `false` plays silence and discards incoming audio.
+    pub fn set_playing(&self, playing: bool) {
+        let sh = &self.0.shared;
+        sh.playing.store(playing, Ordering::SeqCst);
+        if !playing {
+            let mut rx = sh.rx.lock();
+            rx.slots.iter_mut().for_each(JitterBuffer::reset);
+        }
+    }
+
+    /// Swap the microphone mid-call (mute state kept). On error the old one stays in use.
+    pub fn switch_microphone(&self, mic: AudioDevice) -> Result<(), MediaError> {
+        let new = open_mic(&mic)?;
+        let old = std::mem::replace(&mut *self.0.shared.mic.lock(), new);
+        drop(old); // closes a cpal stream outside the lock
+        Ok(())
+    }
+
+    /// Swap the speaker mid-call. On error the old one stays in use.
+    pub fn switch_speaker(&self, speaker: AudioDevice) -> Result<(), MediaError> {
+        let new = open_speaker(&speaker)?;
+        let old = std::mem::replace(&mut *self.0.shared.speaker.lock(), new);
+        if let SpeakerSink::Virtual(d) = &old {
+            d.flush_virtual();
+        }
+        Ok(())
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> AudioStats {
+        let sh = &self.0.shared;
+        let c = &sh.counters;
+        let jb = sh
+            .rx
+            .lock()
+            .slots
+            .iter()
+            .fold(JitterStats::default(), |mut a, j| {
+                let s = j.stats();
+                a.late += s.late;
+                a.lost += s.lost;
+                a.duplicates += s.duplicates;
+                a.overflow_dropped += s.overflow_dropped;
+                a.underruns += s.underruns;
+                a
+            });
+        let sent = c.sent.load(Ordering::Relaxed);
+        let played = c.played.load(Ordering::Relaxed);
+        AudioStats {
+            frames_sent: sent,
+            frames_received: c.received.load(Ordering::Relaxed),
+            frames_played: played,
+            frames_concealed: c.concealed.load(Ordering::Relaxed),
+            frames_late: jb.late,
+            frames_lost: jb.lost,
+            frames_dropped: jb.duplicates + jb.overflow_dropped,
+            underruns: jb.underruns,
+            speaker_frames: c.speaker_frames.load(Ordering::Relaxed),
+            avg_capture_to_sink_us: c.capture_to_sink_ns.load(Ordering::Relaxed)
+                / sent.max(1)
+                / 1000,
+            avg_receive_to_play_us: c.receive_to_play_ns.load(Ordering::Relaxed)
+                / played.max(1)
+                / 1000,
+            max_receive_to_play_us: c.receive_to_play_max_ns.load(Ordering::Relaxed) / 1000,
+        }
+    }
+
+    /// Stop both threads and finalize a WAV speaker's header. Idempotent; Drop calls it.
+    pub fn stop(&self) {
+        let sh = &self.0.shared;
+        sh.running.store(false, Ordering::SeqCst);
+        {
+            let _rx = sh.rx.lock();
+            sh.rx_wake.notify_all();
+        }
+        let threads: Vec<_> = self.0.threads.lock().drain(..).collect();
+        let me = std::thread::current().id();
+        for t in threads {
+            // A sink or speaker callback may call stop() from our own thread: don't self-join.
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        if let SpeakerSink::Virtual(d) = &*sh.speaker.lock() {
+            d.flush_virtual();
+        }
+    }
+}
+
+impl Drop for AudioEngine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+enum Source {
+    Virtual(AudioDevice),
+    Cpal(Arc<CaptureRing>),
+}
+
+fn send_loop(
+    sh: Arc<Shared>,
+    mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
+    mut encoder: OpusEncoder,
+) {
+    let mut frame = [0i16; FRAME_SAMPLES];
+    let mut next = Instant::now();
+    while sh.running.load(Ordering::Relaxed) {
+        let src = match &*sh.mic.lock() {
+            MicSource::Virtual(d) => Source::Virtual(d.clone()),
+            MicSource::Cpal(_, cap) => Source::Cpal(cap.ring.clone()),
+        };
+        match src {
+            Source::Virtual(d) => {
+                next += FRAME;
+                let now = Instant::now();
+                if now > next + MAX_BEHIND {
+                    next = now;
+                } else if next > now {
+                    std::thread::sleep(next - now);
+                }
+                d.read_virtual_frame(&mut frame);
+            }
+            Source::Cpal(ring) => {
+                // A real microphone clocks us: send as soon as a frame is captured.
+                if !ring.wait_frame(&mut frame, CAPTURE_WAIT) {
+                    frame.fill(0);
+                }
+                next = Instant::now();
+            }
+        }
+        let capture_time = Instant::now();
+        if !sh.running.load(Ordering::Relaxed) {
+            break;
+        }
+        if !sh.sending.load(Ordering::Relaxed) {
+            continue;
+        }
+        if sh.muted.load(Ordering::Relaxed) {
+            frame.fill(0);
+        }
+        let payload = match encoder.encode(&frame) {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("opus encode failed: {e}");
+                continue;
+            }
+        };
+        let audio_level = audio_level(&frame);
+        let encoded = EncodedAudioFrame {
+            payload,
+            samples: FRAME_SAMPLES as u32,
+            audio_level,
+            voice_activity: is_voice(audio_level),
+            capture_time,
+        };
+        sh.counters
+            .capture_to_sink_ns
+            .fetch_add(as_ns(capture_time.elapsed()), Ordering::Relaxed);
+        sh.counters.sent.fetch_add(1, Ordering::Relaxed);
+        let sink_ref = &mut sink;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || sink_ref(encoded)))
+            .is_err()
+        {
+            log::error!("audio sink panicked; frame dropped");
+        }
+    }
+}
+
+enum SpeakerOut {
+    Virtual(AudioDevice),
+    Cpal(Arc<PlayRing>),
+}
+
+fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
+    let mut mix = [0i16; FRAME_SAMPLES];
+    let mut pcm = [0i16; FRAME_SAMPLES];
+    let mut pops: Vec<Playout> = Vec::with_capacity(decoders.len());
+    let mut next = Instant::now() + FRAME;
+    loop {
+        {
+            let mut rx = sh.rx.lock();
+            loop {
+                if !sh.running.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(at) = rx.rephase_at.take() {
+                    next = at;
+                }
+                if Instant::now() >= next {
+                    break;
+                }
+                sh.rx_wake.wait_until(&mut rx, next);
+            }
+            let now = Instant::now();
+            let playing = sh.playing.load(Ordering::Relaxed);
+            pops.extend(rx.slots.iter_mut().map(|jb| {
+                if playing {
+                    jb.pop(now)
+                } else {
+                    Playout::Silence
+                }
+            }));
+            // A slot that gave back margin lets the tick move earlier, when it plays alone.
+            let advance = rx
+                .slots
+                .iter_mut()
+                .map(JitterBuffer::take_phase_advance)
+                .max();
+            if rx.slots.iter().filter(|j| j.is_playing()).count() == 1 {
+                next -= advance.unwrap_or_default();
+            }
+        }
+        let now = Instant::now();
+        mix.fill(0);
+        for (p, dec) in pops.drain(..).zip(decoders.iter_mut()) {
+            let (result, concealed) = match p {
+                Playout::Silence => continue,
+                Playout::Packet { payload, arrival } => {
+                    let r = dec.decode(&payload, &mut pcm);
+                    if r.is_ok() {
+                        let waited = as_ns(now.saturating_duration_since(arrival));
+                        sh.counters
+                            .receive_to_play_ns
+                            .fetch_add(waited, Ordering::Relaxed);
+                        sh.counters
+                            .receive_to_play_max_ns
+                            .fetch_max(waited, Ordering::Relaxed);
+                        (r, false)
+                    } else {
+                        (dec.conceal(&mut pcm), true)
+                    }
+                }
+                Playout::Conceal {
+                    fec: Some(next_payload),
+                } => match dec.decode_fec(&next_payload, &mut pcm) {
+                    Ok(n) => (Ok(n), true),
+                    Err(_) => (dec.conceal(&mut pcm), true),
+                },
+                Playout::Conceal { fec: None } => (dec.conceal(&mut pcm), true),
+            };
+            match result {
+                Ok(n) => {
+                    mix_into(&mut mix, &pcm[..n.min(FRAME_SAMPLES)]);
+                    let counter = if concealed {
+                        &sh.counters.concealed
+                    } else {
+                        &sh.counters.played
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => log::debug!("opus decode failed: {e}"),
+            }
+        }
+        let out = match &*sh.speaker.lock() {
+            SpeakerSink::Virtual(d) => SpeakerOut::Virtual(d.clone()),
+            SpeakerSink::Cpal(_, pb) => SpeakerOut::Cpal(pb.ring.clone()),
+        };
+        match out {
+            SpeakerOut::Virtual(d) => {
+                d.play_virtual_frame(&mix);
+            }
+            SpeakerOut::Cpal(ring) => ring.push(&mix),
+        }
+        sh.counters.speaker_frames.fetch_add(1, Ordering::Relaxed);
+        next += FRAME;
+        let now = Instant::now();
+        if now > next + MAX_BEHIND {
+            next = now + FRAME;
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! Per-slot jitter buffer: sans-IO, driven by `insert` (packet arrivals) and `pop` (playout
+//! ticks), with time passed in, so it is unit-tested with synthetic time.
+//!
+//! Latency policy: playout starts as soon as `target_frames` (initially 1) frames are buffered,
+//! and the engine aligns its playout tick to `arrival + margin` when a stream (re)starts, so a
+//! frame received is played at the next tick. Only an underrun caused by a *late* packet raises
+//! the margin (then the target depth); loss does not. Depth is capped by dropping the oldest.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Frames concealed by PLC after an underrun before playing silence.
+pub const MAX_CONCEALED_FRAMES: u32 = 3;
+/// Default cap: 200 ms of 20 ms frames.
+pub const DEFAULT_MAX_FRAMES: usize = 10;
+/// Initial wait between a (re)starting stream's first arrival and its playout tick.
+pub const INITIAL_MARGIN: Duration = Duration::from_millis(2);
+/// Largest margin; beyond it the target depth grows by whole frames.
+pub const MAX_MARGIN: Duration = Duration::from_millis(12);
+const MARGIN_STEP: Duration = Duration::from_millis(3);
+const MAX_TARGET_FRAMES: usize = 5;
+/// Ticks a frame must have been waiting spare (beyond the target) before one is skipped.
+const EXCESS_TICKS_BEFORE_TRIM: u32 = 25;
+/// Ticks without an underrun before the margin (then the target) steps back down.
+const CALM_TICKS_BEFORE_DECAY: u32 = 250;
+const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
+/// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
+const RESTART_JUMP: i64 = 500;
+
+/// What `insert` did with a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Buffered behind frames already waiting.
+    Buffered,
+    /// Buffered, and playout can (re)start now: align the next tick to arrival + `margin()`.
+    Started,
+    /// Same sequence number already buffered: dropped.
+    Duplicate,
+    /// Its turn has passed: dropped.
+    Late,
+}
+
+/// What to play for this slot at a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Playout {
+    /// Decode this packet. `arrival` is when it was inserted.
+    Packet { payload: Vec<u8>, arrival: Instant },
+    /// Frame missing: conceal, from the next packet's in-band FEC when given.
+    Conceal { fec: Option<Vec<u8>> },
+    /// Nothing to play.
+    Silence,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Buffering,
+    Playing,
+    Rebuffering { concealed: u32 },
+}
+
+/// Counters of one jitter buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JitterStats {
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub late: u64,
+    pub lost: u64,
+    pub overflow_dropped: u64,
+    pub underruns: u64,
+    pub restarts: u64,
+}
+
+struct Entry {
+    payload: Vec<u8>,
+    arrival: Instant,
+}
+
+/// Jitter buffer for one RTP stream (one receive slot).
+pub struct JitterBuffer {
+    frames: BTreeMap<u64, Entry>,
+    state: State,
+    /// Extended (unwrapped) sequence number to play next.
+    next_seq: u64,
+    /// Last extended sequence number seen, for unwrapping.
+    last_ext: Option<u64>,
+    target_frames: usize,
+    max_frames: usize,
+    margin: Duration,
+    /// Margin given back since the engine last asked: it moves its tick earlier by this much.
+    phase_advance: Duration,
+    /// Consecutive ticks with a spare frame waiting (latency above target).
+    excess_ticks: u32,
+    /// Consecutive ticks without an underrun.
+    calm_ticks: u32,
+    stats: JitterStats,
+}
+
+impl Default for JitterBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JitterBuffer {
+    /// Empty buffer: target 1 frame, cap 200 ms.
+    pub fn new() -> Self {
+        Self::with_max_frames(DEFAULT_MAX_FRAMES)
+    }
+
+    /// Empty buffer with a custom depth cap (frames).
+    pub fn with_max_frames(max_frames: usize) -> Self {
+        Self {
+            frames: BTreeMap::new(),
+            state: State::Idle,
+            next_seq: 0,
+            last_ext: None,
+            target_frames: 1,
+            max_frames: max_frames.max(1),
+            margin: INITIAL_MARGIN,
+            phase_advance: Duration::ZERO,
+            excess_ticks: 0,
+            calm_ticks: 0,
+            stats: JitterStats::default(),
+        }
+    }
+
+    /// Wait to apply between a (re)starting stream's arrival and its playout tick.
+    pub fn margin(&self) -> Duration {
+        self.margin
+    }
+
+    /// Frames to buffer before playout starts.
+    pub fn target_frames(&self) -> usize {
+        self.target_frames
+    }
+
+    /// Frames currently buffered.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Whether the stream is currently being played (not idle, buffering or rebuffering).
+    pub fn is_playing(&self) -> bool {
+        self.state == State::Playing
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> JitterStats {
+        self.stats
+    }
+
+    /// Forget the stream (hold, slot reassigned). Keeps adaptation and counters.
+    pub fn reset(&mut self) {
+        self.frames.clear();
+        self.state = State::Idle;
+        self.last_ext = None;
+    }
+
+    fn unwrap_seq(&mut self, seq: u16) -> (u64, bool) {
+        match self.last_ext {
+            None => {
+                let ext = (1u64 << 32) + u64::from(seq);
+                self.last_ext = Some(ext);
+                (ext, false)
+            }
+            Some(last) => {
+                let diff = i64::from(seq.wrapping_sub(last as u16) as i16);
+                if diff.abs() > RESTART_JUMP {
+                    let ext = (1u64 << 32) + u64::from(seq);
+                    self.last_ext = Some(ext);
+                    return (ext, true);
+                }
+                let ext = (last as i64 + diff) as u64;
+                if ext > last {
+                    self.last_ext = Some(ext);
+                }
+                (ext, false)
+            }
+        }
+    }
+
+    /// A packet arrived at `now`. `_timestamp` is accepted for future DTX handling; frames are
+    /// sequenced by `seq` (one 20 ms frame per packet).
+    pub fn insert(
+        &mut self,
+        seq: u16,
+        _timestamp: u32,
+        payload: &[u8],
+        now: Instant,
+    ) -> InsertOutcome {
+        let (ext, restart) = self.unwrap_seq(seq);
+        if restart {
+            self.stats.restarts += 1;
+            self.frames.clear();
+            self.state = State::Idle;
+        }
+        match self.state {
+            State::Idle => {
+                self.next_seq = ext;
+                self.state = State::Buffering;
+            }
+            State::Buffering | State::Playing => {
+                if ext < self.next_seq {
+                    self.stats.late += 1;
+                    return InsertOutcome::Late;
+                }
+            }
+            State::Rebuffering { .. } => {
+                if ext < self.next_seq {
+                    self.stats.late += 1;
+                    return InsertOutcome::Late;
+                }
+                if ext == self.next_seq {
+                    // The frame we concealed at the last tick came after all: arrivals are
+                    // later than our tick phase, so wait longer from now on.
+                    self.adapt_up();
+                } else {
+                    self.stats.lost += ext - self.next_seq;
+                }
+                self.next_seq = ext;
+                self.state = State::Buffering;
+            }
+        }
+        if self.frames.contains_key(&ext) {
+            self.stats.duplicates += 1;
+            return InsertOutcome::Duplicate;
+        }
+        self.stats.inserted += 1;
+        self.frames.insert(
+            ext,
+            Entry {
+                payload: payload.to_vec(),
+                arrival: now,
+            },
+        );
+        let mut dropped = false;
+        while self.frames.len() > self.max_frames {
+            self.frames.pop_first();
+            self.stats.overflow_dropped += 1;
+            dropped = true;
+        }
+        if dropped {
+            // Continue from the oldest frame we kept.
+            if let Some((&first, _)) = self.frames.first_key_value() {
+                self.next_seq = self.next_seq.max(first);
+            }
+        }
+        if self.state == State::Buffering && self.frames.len() >= self.target_frames {
+            // Start from the oldest buffered frame.
+            if let Some((&first, _)) = self.frames.first_key_value() {
+                self.next_seq = first;
+            }
+            self.state = State::Playing;
+            return InsertOutcome::Started;
+        }
+        InsertOutcome::Buffered
+    }
+
+    /// How much earlier the playout tick may now run (margin decayed after a calm period);
+    /// reading it resets it.
+    pub fn take_phase_advance(&mut self) -> Duration {
+        std::mem::take(&mut self.phase_advance)
+    }
+
+    /// After a calm period, give back delay added by earlier underruns.
+    fn decay(&mut self) {
+        self.calm_ticks += 1;
+        if self.calm_ticks < CALM_TICKS_BEFORE_DECAY {
+            return;
+        }
+        self.calm_ticks = 0;
+        if self.target_frames > 1 {
+            // The spare frame this frees is trimmed by the excess rule.
+            self.target_frames -= 1;
+        } else if self.margin > INITIAL_MARGIN {
+            let step = MARGIN_DECAY_STEP.min(self.margin - INITIAL_MARGIN);
+            self.margin -= step;
+            self.phase_advance += step;
+        }
+    }
+
+    fn adapt_up(&mut self) {
+        self.calm_ticks = 0;
+        if self.margin < MAX_MARGIN {
+            self.margin = (self.margin + MARGIN_STEP).min(MAX_MARGIN);
+        } else {
+            self.target_frames = (self.target_frames + 1).min(MAX_TARGET_FRAMES);
+        }
+    }
+
+    /// Playout tick: what to play now.
+    pub fn pop(&mut self, _now: Instant) -> Playout {
+        match self.state {
+            State::Idle | State::Buffering => Playout::Silence,
+            State::Rebuffering { concealed } => {
+                if concealed < MAX_CONCEALED_FRAMES {
+                    self.state = State::Rebuffering {
+                        concealed: concealed + 1,
+                    };
+                    Playout::Conceal { fec: None }
+                } else {
+                    Playout::Silence
+                }
+            }
+            State::Playing => {
+                let seq = self.next_seq;
+                if let Some(e) = self.frames.remove(&seq) {
+                    self.next_seq += 1;
+                    self.decay();
+                    // Keep latency at target: a frame that stays spare for a while (after a
+                    // sender burst, say) is skipped; a big excess is skipped at once.
+                    if self.frames.len() >= self.target_frames {
+                        self.excess_ticks += 1;
+                    } else {
+                        self.excess_ticks = 0;
+                    }
+                    if self.excess_ticks >= EXCESS_TICKS_BEFORE_TRIM
+                        || self.frames.len() > self.target_frames + 3
+                    {
+                        self.excess_ticks = 0;
+                        if let Some((k, _)) = self.frames.pop_first() {
+                            self.stats.overflow_dropped += 1;
+                            self.next_seq = k + 1;
+                        }
+                    }
+                    return Playout::Packet {
+                        payload: e.payload,
+                        arrival: e.arrival,
+                    };
+                }
+                match self.frames.first_key_value() {
+                    None => {
+                        // Underrun: conceal now; if `seq` still arrives, it was late.
+                        self.stats.underruns += 1;
+                        self.calm_ticks = 0;
+                        self.excess_ticks = 0;
+                        self.state = State::Rebuffering { concealed: 1 };
+                        Playout::Conceal { fec: None }
+                    }
+                    Some((&first, e)) => {
+                        // Lost (a later frame is here): conceal, with FEC when it is the next one.
+                        self.stats.lost += 1;
+                        let fec = (first == seq + 1).then(|| e.payload.clone());
+                        self.next_seq = if first > seq + 3 { first } else { seq + 1 };
+                        Playout::Conceal { fec }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: Duration = Duration::from_millis(20);
+
+    fn payload(p: &Playout) -> Option<u8> {
+        match p {
+            Playout::Packet { payload, .. } => Some(payload[0]),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn starts_after_one_frame_and_plays_in_order() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        assert_eq!(jb.pop(t0), Playout::Silence);
+        assert_eq!(jb.insert(10, 0, &[10], t0), InsertOutcome::Started);
+        assert_eq!(payload(&jb.pop(t0 + INITIAL_MARGIN)), Some(10));
+        assert_eq!(jb.insert(11, 960, &[11], t0 + F), InsertOutcome::Buffered);
+        assert_eq!(payload(&jb.pop(t0 + F + INITIAL_MARGIN)), Some(11));
+    }
+
+    #[test]
+    fn reorders_and_drops_duplicates() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.insert(1, 0, &[1], t0);
+        jb.insert(3, 0, &[3], t0);
+        jb.insert(2, 0, &[2], t0);
+        assert_eq!(jb.insert(3, 0, &[3], t0), InsertOutcome::Duplicate);
+        let got: Vec<_> = (0..3).map(|_| payload(&jb.pop(t0)).unwrap()).collect();
+        assert_eq!(got, vec![1, 2, 3]);
+        assert_eq!(jb.insert(2, 0, &[2], t0), InsertOutcome::Late);
+        assert_eq!(jb.stats().duplicates, 1);
+        assert_eq!(jb.stats().late, 1);
+    }
+
+    #[test]
+    fn loss_is_concealed_with_fec_from_the_next_packet() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.insert(100, 0, &[100], t0);
+        assert_eq!(payload(&jb.pop(t0)), Some(100));
+        jb.insert(102, 0, &[102], t0 + 2 * F); // 101 lost
+        assert_eq!(
+            jb.pop(t0 + 2 * F),
+            Playout::Conceal {
+                fec: Some(vec![102])
+            }
+        );
+        assert_eq!(payload(&jb.pop(t0 + 3 * F)), Some(102));
+        assert_eq!(jb.stats().lost, 1);
+        assert_eq!(jb.margin(), INITIAL_MARGIN, "loss must not add delay");
+    }
+
+    #[test]
+    fn sequence_wraps_around() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let seqs = [65534u16, 65535, 0, 1];
+        for s in seqs {
+            jb.insert(s, 0, &[s as u8], t0);
+        }
+        let got: Vec<_> = (0..4).map(|_| payload(&jb.pop(t0)).unwrap()).collect();
+        assert_eq!(got, vec![254, 255, 0, 1]);
+    }
+
+    #[test]
+    fn big_jump_is_a_new_stream() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.insert(5000, 0, &[1], t0);
+        assert_eq!(payload(&jb.pop(t0)), Some(1));
+        assert_eq!(jb.insert(20, 0, &[2], t0 + F), InsertOutcome::Started);
+        assert_eq!(payload(&jb.pop(t0 + F)), Some(2));
+        assert_eq!(jb.stats().restarts, 1);
+    }
+
+    #[test]
+    fn underrun_conceals_a_few_frames_then_silence_and_late_packet_raises_margin() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        jb.insert(1, 0, &[1], t0);
+        assert_eq!(payload(&jb.pop(t0)), Some(1));
+        // Packet 2 misses its tick.
+        assert_eq!(jb.pop(t0 + F), Playout::Conceal { fec: None });
+        assert_eq!(
+            jb.insert(2, 0, &[2], t0 + F + Duration::from_millis(1)),
+            InsertOutcome::Started
+        );
+        assert!(jb.margin() > INITIAL_MARGIN);
+        assert_eq!(payload(&jb.pop(t0 + 2 * F)), Some(2));
+        // Stream stops: a few concealed frames, then silence.
+        let outs: Vec<_> = (0..6).map(|i| jb.pop(t0 + (3 + i) * F)).collect();
+        let concealed = outs
+            .iter()
+            .filter(|p| matches!(p, Playout::Conceal { .. }))
+            .count();
+        assert_eq!(concealed as u32, MAX_CONCEALED_FRAMES);
+        assert_eq!(outs[5], Playout::Silence);
+    }
+
+    #[test]
+    fn a_lasting_spare_frame_is_trimmed_and_margin_decays_when_calm() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        // Make it adapt once: a late packet.
+        jb.insert(0, 0, &[0], t0);
+        jb.pop(t0);
+        jb.pop(t0 + F);
+        jb.insert(1, 0, &[1], t0 + F);
+        let raised = jb.margin();
+        assert!(raised > INITIAL_MARGIN);
+        // A burst leaves one spare frame: played in order, then trimmed after a while.
+        let mut seq = 1u16;
+        jb.insert(2, 0, &[2], t0 + F);
+        let mut played = Vec::new();
+        for i in 0..(CALM_TICKS_BEFORE_DECAY as u16 + 5) {
+            let now = t0 + F * u32::from(i + 2);
+            if let Playout::Packet { payload, .. } = jb.pop(now) {
+                played.push(payload[0]);
+            }
+            seq += 1;
+            jb.insert(seq + 1, 0, &[(seq + 1) as u8], now);
+        }
+        assert_eq!(&played[..3], &[1, 2, 3]);
+        assert_eq!(jb.stats().overflow_dropped, 1, "one spare frame trimmed");
+        assert_eq!(jb.margin(), raised - MARGIN_DECAY_STEP);
+        assert_eq!(jb.take_phase_advance(), MARGIN_DECAY_STEP);
+        assert_eq!(jb.take_phase_advance(), Duration::ZERO);
+    }
+
+    #[test]
+    fn depth_is_capped_by_dropping_the_oldest() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::with_max_frames(4);
+        for s in 0..8u16 {
+            jb.insert(s, 0, &[s as u8], t0);
+        }
+        assert_eq!(jb.len(), 4);
+        assert_eq!(payload(&jb.pop(t0)), Some(4));
+        assert!(jb.stats().overflow_dropped >= 4);
+    }
+}
