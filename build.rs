@@ -14,7 +14,8 @@ fn main() {
         "\n#define ACS_CALLING_VERSION_STRING \"{version}\"\n"
     ));
     match cbindgen::Builder::new()
-        .with_crate(&crate_dir)
+        // Only src/ffi is the C API; parsing from its root keeps Rust-side constants out.
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
         .with_config(config)
         .generate()
     {

@@ -8,9 +8,14 @@
  *  - Outputs are written only on success (size outputs of string getters are always set).
  *  - Strings in: NUL-terminated UTF-8, copied. Strings out: caller buffer + capacity; the
  *    needed size (with the NUL) is reported; ACS_ERR_BUFFER_TOO_SMALL if it does not fit.
+ *    buf = NULL with capacity = 0 is a size query and returns ACS_OK.
  *  - Handles are opaque and reference counted: *_retain / *_release (release accepts NULL).
  *    Functions that return a handle through an out-parameter give you a reference to release.
  *    A released, foreign or wrong-type handle yields ACS_ERR_INVALID_HANDLE, never a crash.
+ *    An object always has the same handle value, so handles can be compared; a handle
+ *    is usable while you hold a reference (or during the callback that lent it).
+ *    Releasing the last reference to an agent disposes it (its calls end); to a client,
+ *    shuts it down.
  *  - No function blocks on the network: results and state changes arrive as events, in order,
  *    on one library thread (or from acs_call_client_dispatch_events in manual mode). Handles
  *    in an event are borrowed for the callback; retain them to keep them.
@@ -142,43 +147,6 @@
 
 // Everything.
 #define ACS_LOG_TRACE 5
-
-// Sample rate of every PCM buffer crossing the API.
-#define SAMPLE_RATE 48000
-
-// Frame duration.
-#define FRAME_MS 20
-
-// Samples per mono 20 ms frame.
-#define FRAME_SAMPLES 960
-
-// Version of the signaling protocol spoken on the WebSocket.
-#define PROTOCOL_VERSION 1
-
-// Number of receive audio slots a client offers (the SFU forwards the loudest speakers
-// into them). The client's first audio m-line (mid "0") is sendrecv; the others are recvonly.
-#define AUDIO_SLOTS 3
-
-// Reconnect/removal of a participant with no media or signaling.
-#define PARTICIPANT_REMOVAL_SECS 120
-
-// Add or remove a modality (start/stop video or screen sharing).
-#define MODALITY_SECS 40
-
-// Call transfer.
-#define TRANSFER_SECS 60
-
-// 1:1 call establishment.
-#define ONE_TO_ONE_SETUP_SECS 85
-
-// Group call establishment.
-#define GROUP_SETUP_SECS 85
-
-// PSTN call establishment.
-#define PSTN_SETUP_SECS 115
-
-// Promote a 1:1 call to a group call.
-#define PROMOTE_SECS 115
 
 // Opaque audio device handle (microphone or speaker, real or virtual).
 typedef struct acs_audio_device acs_audio_device;
@@ -365,6 +333,10 @@ acs_status acs_call_agent_options_init(acs_call_agent_options *options);
 // calls end).
 acs_status acs_call_client_create_call_agent(acs_call_client *client, const acs_call_agent_options *options, acs_call_agent **out_agent);
 
+// Replaces (or with NULL removes) the agent's event callback. Once this returns, the old
+// callback is not called again unless it is running right now on the dispatch thread.
+acs_status acs_call_agent_set_event_callback(acs_call_agent *agent, acs_event_callback callback, void *user_data);
+
 // Adds a reference to the agent.
 acs_status acs_call_agent_retain(acs_call_agent *agent);
 
@@ -542,6 +514,10 @@ acs_status acs_device_manager_create_pull_speaker(acs_device_manager *dm, const 
 
 // Creates a virtual speaker handing each played 20 ms frame to `callback`.
 acs_status acs_device_manager_create_callback_speaker(acs_device_manager *dm, const char *name, acs_audio_frame_callback callback, void *user_data, acs_audio_device **out_device);
+
+// Removes a virtual device from the device manager's lists (calls using it keep it until
+// they end). ACS_ERR_NOT_FOUND if it is not one of this manager's virtual devices.
+acs_status acs_device_manager_remove_device(acs_device_manager *dm, acs_audio_device *device);
 
 // Adds a reference to the device.
 acs_status acs_audio_device_retain(acs_audio_device *d);

@@ -258,6 +258,15 @@ impl Call {
                     Error::Internal("the service accepted the call without an SDP answer".into())
                 })?;
                 transport.apply_answer(answer).await?;
+                // The service learns a mute chosen before the call was set up.
+                if call.is_muted() {
+                    let id = call.0.call_id.clone();
+                    sig.send(|req| ClientMessage::SetMuted {
+                        req,
+                        call_id: id,
+                        muted: true,
+                    });
+                }
                 Ok(())
             }
             .await;

@@ -61,6 +61,20 @@ impl DeviceManager {
         device
     }
 
+    /// Removes a virtual device (and its selection); true if it was there.
+    pub fn remove_virtual_device(&self, id: &str) -> bool {
+        let mut g = self.inner.lock();
+        let before = g.virtual_devices.len();
+        g.virtual_devices.retain(|d| d.id() != id);
+        if g.microphone.as_ref().is_some_and(|d| d.id() == id) {
+            g.microphone = None;
+        }
+        if g.speaker.as_ref().is_some_and(|d| d.id() == id) {
+            g.speaker = None;
+        }
+        g.virtual_devices.len() != before
+    }
+
     /// Selects the microphone used by calls that don't name one.
     pub fn set_microphone(&self, device: &AudioDevice) -> Result<()> {
         if device.kind() != DeviceKind::Microphone {

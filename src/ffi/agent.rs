@@ -129,6 +129,30 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
     })
 }
 
+/// Replaces (or with NULL removes) the agent's event callback. Once this returns, the old
+/// callback is not called again unless it is running right now on the dispatch thread.
+#[no_mangle]
+pub extern "C" fn acs_call_agent_set_event_callback(
+    agent: *mut acs_call_agent,
+    callback: acs_event_callback,
+    user_data: *mut c_void,
+) -> acs_status {
+    guard(|| {
+        let a = handles::agent(agent)?;
+        a.set_listener(listener_for(callback, user_data));
+        Ok(())
+    })
+}
+
+fn listener_for(callback: acs_event_callback, user_data: *mut c_void) -> Option<AgentListener> {
+    callback.map(|cb| {
+        let ud = HostPtr(user_data as usize);
+        Arc::new(move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
+            deliver_event(cb, ud, agent, ev)
+        }) as AgentListener
+    })
+}
+
 /// Adds a reference to the agent.
 #[no_mangle]
 pub extern "C" fn acs_call_agent_retain(agent: *mut acs_call_agent) -> acs_status {

@@ -159,9 +159,9 @@ pub(crate) fn deliver_event(
         .iter()
         .map(|o| {
             let (p, name): (*mut u8, &'static str) = match o {
-                Object::Agent(_) => (handles::acquire(o.clone()), "acs_call_agent"),
-                Object::Call(_) => (handles::acquire(o.clone()), "acs_call"),
-                Object::Participant(_) => (handles::acquire(o.clone()), "acs_remote_participant"),
+                Object::Agent(_) => (handles::borrow(o.clone()), "acs_call_agent"),
+                Object::Call(_) => (handles::borrow(o.clone()), "acs_call"),
+                Object::Participant(_) => (handles::borrow(o.clone()), "acs_remote_participant"),
                 _ => (std::ptr::null_mut(), ""),
             };
             (p, name)
@@ -177,9 +177,7 @@ pub(crate) fn deliver_event(
     }
     // SAFETY: the host's callback with a valid event for the duration of the call.
     unsafe { cb(user_data.0 as *mut c_void, &e) };
-    for (p, name) in ptrs {
-        if let Ok(obj) = handles::release(p as *const u8, name) {
-            handles::finalize(obj);
-        }
+    for (p, _) in ptrs {
+        handles::unborrow(p as *const u8);
     }
 }

@@ -7,7 +7,6 @@ use crate::client::{Call, CallAgent, CallClient, DeviceManager, RemoteParticipan
 use crate::media::audio::AudioDevice;
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 /// Opaque CallClient handle.
@@ -46,21 +45,21 @@ pub(crate) enum Object {
     AudioDevice(AudioDevice),
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Object(u64),
-    Device(String),
-}
-
 impl Object {
-    fn key(&self) -> Key {
+    /// The handle number: the object's process-unique id, so the same object always has the
+    /// same handle value. Devices are keyed by their id string (listing them twice yields the
+    /// same handle).
+    fn number(&self, t: &mut Table) -> u64 {
         match self {
-            Object::Client(o) => Key::Object(o.object_id()),
-            Object::Agent(o) => Key::Object(o.object_id()),
-            Object::Call(o) => Key::Object(o.object_id()),
-            Object::Participant(o) => Key::Object(o.object_id()),
-            Object::DeviceManager(o) => Key::Object(o.object_id()),
-            Object::AudioDevice(d) => Key::Device(d.id()),
+            Object::Client(o) => o.object_id(),
+            Object::Agent(o) => o.object_id(),
+            Object::Call(o) => o.object_id(),
+            Object::Participant(o) => o.object_id(),
+            Object::DeviceManager(o) => o.object_id(),
+            Object::AudioDevice(d) => {
+                let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
+                *t.device_numbers.entry(d.id()).or_insert(next)
+            }
         }
     }
     fn type_name(&self) -> &'static str {
@@ -75,19 +74,24 @@ impl Object {
     }
 }
 
+/// Device handle numbers start here, far above object ids.
+const DEVICE_NUMBERS: u64 = 1 << 40;
+
 struct Entry {
     obj: Object,
+    /// References the host owns (from out-parameters and _retain).
     refs: u32,
+    /// Borrows for events being delivered (the host owns none of these).
+    borrows: u32,
 }
 
 #[derive(Default)]
 struct Table {
     entries: HashMap<u64, Entry>,
-    by_key: HashMap<Key, u64>,
+    device_numbers: HashMap<String, u64>,
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| Mutex::new(Table::default()));
-static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
 
 /// Handles live in a range no allocator hands out, spaced by 16 so that pointer arithmetic
 /// on a handle yields another invalid handle.
@@ -106,21 +110,42 @@ fn from_ptr<T>(p: *const T) -> Option<u64> {
     Some(((v - HANDLE_BASE) / HANDLE_STRIDE) as u64)
 }
 
-/// Returns a handle for `obj` with one more reference (the same handle value as long as the
-/// object has a live handle).
-pub(crate) fn acquire<T>(obj: Object) -> *mut T {
+fn add_ref<T>(obj: Object, borrow: bool) -> *mut T {
     let mut t = TABLE.lock();
-    let key = obj.key();
-    if let Some(&h) = t.by_key.get(&key) {
-        if let Some(e) = t.entries.get_mut(&h) {
-            e.refs += 1;
-            return to_ptr(h);
+    let h = obj.number(&mut t);
+    let e = t.entries.entry(h).or_insert(Entry {
+        obj,
+        refs: 0,
+        borrows: 0,
+    });
+    if borrow {
+        e.borrows += 1;
+    } else {
+        e.refs = e.refs.saturating_add(1);
+    }
+    to_ptr(h)
+}
+
+/// Returns a handle for `obj` with one more host-owned reference.
+pub(crate) fn acquire<T>(obj: Object) -> *mut T {
+    add_ref(obj, false)
+}
+
+/// Returns a handle for `obj` borrowed for an event callback; pair with [`unborrow`].
+pub(crate) fn borrow<T>(obj: Object) -> *mut T {
+    add_ref(obj, true)
+}
+
+/// Ends a borrow. Never finalizes: only the host's last release does.
+pub(crate) fn unborrow<T>(p: *const T) {
+    let Some(h) = from_ptr(p) else { return };
+    let mut t = TABLE.lock();
+    if let Some(e) = t.entries.get_mut(&h) {
+        e.borrows = e.borrows.saturating_sub(1);
+        if e.refs == 0 && e.borrows == 0 {
+            t.entries.remove(&h);
         }
     }
-    let h = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
-    t.entries.insert(h, Entry { obj, refs: 1 });
-    t.by_key.insert(key, h);
-    to_ptr(h)
 }
 
 fn invalid(what: &str) -> FfiError {
@@ -144,7 +169,7 @@ pub(crate) fn lookup<T>(p: *const T, what: &'static str) -> FfiResult<Object> {
     }
 }
 
-/// Adds a reference.
+/// Adds a host reference (also to a handle borrowed in a callback, to keep it).
 pub(crate) fn retain<T>(p: *const T, what: &'static str) -> FfiResult {
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let mut t = TABLE.lock();
@@ -157,29 +182,25 @@ pub(crate) fn retain<T>(p: *const T, what: &'static str) -> FfiResult {
     }
 }
 
-/// Drops a reference; returns the object when it was the last one (the caller then runs
-/// the object's final cleanup outside the table lock). NULL is accepted and does nothing.
+/// Drops a host reference; returns the object when it was the host's last one (the caller
+/// then runs the object's final cleanup outside the table lock). NULL is accepted.
 pub(crate) fn release<T>(p: *const T, what: &'static str) -> FfiResult<Option<Object>> {
     if p.is_null() {
         return Ok(None);
     }
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let mut t = TABLE.lock();
-    let last = match t.entries.get_mut(&h) {
-        Some(e) if e.obj.type_name() == what => {
+    let (last, obj, gone) = match t.entries.get_mut(&h) {
+        Some(e) if e.obj.type_name() == what && e.refs > 0 => {
             e.refs -= 1;
-            e.refs == 0
+            (e.refs == 0, e.obj.clone(), e.refs == 0 && e.borrows == 0)
         }
         _ => return Err(invalid(what)),
     };
-    if !last {
-        return Ok(None);
+    if gone {
+        t.entries.remove(&h);
     }
-    let e = t.entries.remove(&h).map(|e| e.obj);
-    if let Some(o) = &e {
-        t.by_key.remove(&o.key());
-    }
-    Ok(e)
+    Ok(last.then_some(obj))
 }
 
 macro_rules! typed_lookup {
@@ -236,7 +257,8 @@ pub(crate) fn finalize(obj: Option<Object>) {
     }
 }
 
-/// Number of live handles (for leak tests).
+/// Number of handles the host holds references to (for leak tests); handles merely lent
+/// to a callback that is running don't count.
 pub(crate) fn live_handles() -> usize {
-    TABLE.lock().entries.len()
+    TABLE.lock().entries.values().filter(|e| e.refs > 0).count()
 }

@@ -28,12 +28,16 @@ pub(crate) fn opt_str_in(p: *const c_char, what: &str) -> FfiResult<Option<Strin
 }
 
 /// Copies `s` into the caller's buffer. `needed` (if not NULL) always receives the size
-/// including the NUL, so a caller can ask for the size with a NULL buffer.
+/// including the NUL. `buf == NULL && capacity == 0` with a `needed` pointer is a size
+/// query and succeeds.
 pub(crate) fn str_out(s: &str, buf: *mut c_char, capacity: usize, needed: *mut usize) -> FfiResult {
     let need = s.len() + 1;
     if !needed.is_null() {
         // SAFETY: checked non-NULL; the caller gives a writable size_t.
         unsafe { *needed = need };
+        if buf.is_null() && capacity == 0 {
+            return Ok(());
+        }
     }
     if buf.is_null() || capacity < need {
         return Err(FfiError::new(

@@ -28,13 +28,12 @@ def c_str(value: Optional[StrIn], what: str = "string") -> Optional[bytes]:
 
 
 def get_string(fn: Callable[..., int], ptr: Any) -> str:
-    """Calls a `(handle, char *buf, size_t capacity, size_t *needed)` getter: first with a NULL
-    buffer to learn the size, then with a buffer of that size (retrying if it grew)."""
+    """Calls a `(handle, char *buf, size_t capacity, size_t *needed)` getter: first as a size
+    query (NULL buffer, capacity 0), then with a buffer of that size (retrying if it grew)."""
     needed = ctypes.c_size_t(0)
-    status = fn(ptr, None, 0, ctypes.byref(needed))
+    check(fn(ptr, None, 0, ctypes.byref(needed)))
+    status = _ffi.ACS_ERR_BUFFER_TOO_SMALL
     for _ in range(8):
-        if status == _ffi.ACS_OK:
-            return ""
         if status != _ffi.ACS_ERR_BUFFER_TOO_SMALL:
             check(status)
         size = max(needed.value, 1)

@@ -15,8 +15,8 @@ from .errors import check, error_for
 
 log = logging.getLogger("acscalling")
 
-SAMPLE_RATE = _ffi.SAMPLE_RATE
-FRAME_SAMPLES = _ffi.FRAME_SAMPLES
+SAMPLE_RATE = 48000  # every PCM buffer crossing the API
+FRAME_SAMPLES = 960  # one 20 ms mono frame
 
 PcmIn = Union[array.array, bytes, bytearray, memoryview, Sequence[int]]
 

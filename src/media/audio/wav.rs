@@ -12,7 +12,10 @@ const FLUSH_EVERY_FRAMES: u32 = 5;
 
 fn wav_err(path: &Path, e: hound::Error) -> MediaError {
     match e {
-        hound::Error::IoError(io) => MediaError::InvalidInput(format!("{}: {io}", path.display())),
+        hound::Error::IoError(io) => MediaError::Io(std::io::Error::new(
+            io.kind(),
+            format!("{}: {io}", path.display()),
+        )),
         other => MediaError::InvalidInput(format!(
             "{}: not a usable WAV file: {other}",
             path.display()

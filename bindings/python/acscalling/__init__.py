@@ -1,0 +1,65 @@
+"""Python bindings for libacscalling (ctypes over the C API in include/acscalling.h).
+
+    from acscalling import CallClient
+    with CallClient() as client:
+        dm = client.device_manager
+        mic = dm.create_tone_microphone("tone", 440.0, 0.5)
+        spk = dm.create_pull_speaker("spk", 2000)
+        agent = client.create_call_agent("ws://127.0.0.1:8080", token, "Alice")
+        call = agent.start_call("8:echo123", microphone=mic, speaker=spk)
+
+The library is found via $ACSCALLING_LIB, a copy inside this package, or a cargo target
+directory above the package (see acscalling._ffi.find_library).
+"""
+
+from . import _ffi
+from ._ffi import LibraryNotFoundError
+from .agent import CallAgent
+from .call import AudioStats, Call, CallDirection, CallState, EndReason, ParticipantState, RemoteParticipant
+from .client import CallClient, LogLevel, live_handle_count, python_logging
+from .devices import FRAME_SAMPLES, SAMPLE_RATE, AudioDevice, DeviceKind, DeviceManager, tone_power
+from .errors import (
+    AcsError,
+    AcsIOError,
+    BufferTooSmallError,
+    DeviceError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidHandleError,
+    InvalidStateError,
+    InvalidUtf8Error,
+    LimitReachedError,
+    NetworkError,
+    NotFoundError,
+    NullPointerError,
+    OperationTimeoutError,
+    PanicError,
+    ServiceError,
+    UnauthorizedError,
+    UnsupportedError,
+    last_error_message,
+    status_to_string,
+)
+from .events import ConnectionState, Event, EventKind
+
+__version__ = "0.1.0"
+
+ECHO_BOT_ID = "8:echo123"
+
+
+def library_version() -> str:
+    """acs_calling_version(): the loaded library's version."""
+    return _ffi.lib().acs_calling_version().decode("ascii")
+
+
+__all__ = [
+    "AcsError", "AcsIOError", "AudioDevice", "AudioStats", "BufferTooSmallError", "Call",
+    "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",
+    "DeviceKind", "DeviceManager", "ECHO_BOT_ID", "EndReason", "Event", "EventKind",
+    "FRAME_SAMPLES", "InternalError", "InvalidArgumentError", "InvalidHandleError",
+    "InvalidStateError", "InvalidUtf8Error", "LibraryNotFoundError", "LimitReachedError",
+    "LogLevel", "NetworkError", "NotFoundError", "NullPointerError", "OperationTimeoutError",
+    "PanicError", "ParticipantState", "RemoteParticipant", "SAMPLE_RATE", "ServiceError",
+    "UnauthorizedError", "UnsupportedError", "last_error_message", "library_version",
+    "live_handle_count", "python_logging", "status_to_string", "tone_power",
+]

@@ -1,0 +1,269 @@
+"""CallAgent: one identity connected to the service; starts and receives calls."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import weakref
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+
+from . import _ffi
+from ._handles import Handle, Registry, c_str, get_string
+from .call import Call, RemoteParticipant, call_options, _enum
+from .devices import AudioDevice
+from .errors import check
+from .events import ConnectionState, Event, EventKind, event_kind, typed_state
+
+log = logging.getLogger("acscalling")
+
+Handler = Callable[[Event], Any]
+
+
+class _AgentSink:
+    """What the C event callback needs to find the Python agent (looked up by user_data)."""
+
+    def __init__(self, client: Any):
+        self.ready = threading.Event()
+        self.agent_ref: Optional[weakref.ref] = None
+        self.client_ref = weakref.ref(client)
+
+
+_sinks = Registry()
+_refreshers = Registry()
+
+
+def _on_event(user_data, event_ptr):
+    try:
+        sink = _sinks.get(user_data)
+        if sink is None:
+            return
+        # The first event can be queued before create_call_agent has returned to Python.
+        if not sink.ready.wait(10.0):
+            return
+        agent = sink.agent_ref() if sink.agent_ref is not None else None
+        if agent is None or agent.closed:
+            return
+        e = event_ptr.contents
+        client = sink.client_ref()
+        kind = _enum(EventKind, e.kind)
+        ev = Event(
+            kind=kind,
+            agent=agent,
+            call=Call._borrowed(e.call, client) if e.call else None,
+            participant=RemoteParticipant._borrowed(e.participant, client) if e.participant else None,
+            state=typed_state(e.kind, e.state),
+            code=e.code,
+            subcode=e.subcode,
+            flag=bool(e.flag),
+            message=e.message.decode("utf-8", "replace") if e.message else None,
+        )
+        if ev.call is not None:
+            ev.call.agent = agent
+        agent._deliver(ev)
+    except Exception:  # never unwind into the library's dispatch thread
+        log.exception("acscalling event callback failed")
+
+
+def _on_refresh(user_data, token_out, capacity):
+    try:
+        fn = _refreshers.get(user_data)
+        if fn is None:
+            return _ffi.ACS_ERR_NOT_FOUND
+        token = fn()
+        if not token:
+            return _ffi.ACS_ERR_NOT_FOUND
+        data = token.encode("utf-8") if isinstance(token, str) else bytes(token)
+        if len(data) + 1 > capacity:
+            return _ffi.ACS_ERR_BUFFER_TOO_SMALL
+        ctypes.memmove(token_out, data + b"\0", len(data) + 1)
+        return _ffi.ACS_OK
+    except Exception:
+        log.exception("token_refresher raised")
+        return _ffi.ACS_ERR_INTERNAL
+
+
+# Kept alive for the life of the process: the library may call them until every client is gone.
+_EVENT_CALLBACK = _ffi.acs_event_callback(_on_event)
+_REFRESH_CALLBACK = _ffi.acs_token_refresher(_on_refresh)
+
+
+class CallAgent(Handle):
+    """An identity connected to the service. Events arrive on the dispatch thread (or inside
+    CallClient.dispatch_events in manual mode); register handlers with on()."""
+
+    _ctype = _ffi.acs_call_agent
+    _retain_name = "acs_call_agent_retain"
+    _release_name = "acs_call_agent_release"
+    _close_order = 6
+
+    def __init__(self, ptr: Any, client: Any, sink_key: int = 0, refresher_key: int = 0):
+        self._handlers: Dict[EventKind, List[Handler]] = {k: [] for k in EventKind}
+        self._any: List[Handler] = []
+        self._hlock = threading.Lock()
+        self._sink_key = sink_key
+        self._refresher_key = refresher_key
+        super().__init__(ptr, client)
+
+    @classmethod
+    def _create(
+        cls,
+        client: Any,
+        service_url: str,
+        token: Union[str, bytes],
+        display_name: Optional[Union[str, bytes]] = None,
+        token_refresher: Optional[Callable[[], Optional[str]]] = None,
+        on_event: Optional[Handler] = None,
+    ) -> "CallAgent":
+        L = _ffi.lib()
+        opts = _ffi.acs_call_agent_options()
+        check(L.acs_call_agent_options_init(ctypes.byref(opts)))
+        # Keep the encoded strings referenced until the call returns (the library copies them).
+        url_b = c_str(service_url, "service_url")
+        token_b = c_str(token, "token")
+        name_b = c_str(display_name, "display_name")
+        opts.service_url = url_b
+        opts.token = token_b
+        opts.display_name = name_b
+        sink = _AgentSink(client)
+        sink_key = _sinks.add(sink)
+        opts.event_callback = _EVENT_CALLBACK
+        opts.event_user_data = sink_key
+        refresher_key = 0
+        if token_refresher is not None:
+            refresher_key = _refreshers.add(token_refresher)
+            opts.token_refresher = _REFRESH_CALLBACK
+            opts.token_refresher_user_data = refresher_key
+        out = ctypes.POINTER(_ffi.acs_call_agent)()
+        try:
+            check(L.acs_call_client_create_call_agent(client._p, ctypes.byref(opts), ctypes.byref(out)))
+        except Exception:
+            _sinks.remove(sink_key)
+            if refresher_key:
+                _refreshers.remove(refresher_key)
+            raise
+        agent = cls(out, client, sink_key, refresher_key)
+        if on_event is not None:
+            agent.on_event = on_event
+        sink.agent_ref = weakref.ref(agent)
+        sink.ready.set()
+        return agent
+
+    # -- events --------------------------------------------------------------------------
+    def on(self, event: Union[str, EventKind], fn: Optional[Handler] = None):
+        """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
+        "connection_state_changed", "call_mute_changed", "participant_added",
+        "participant_removed", "participant_state_changed", "participant_mute_changed", or
+        "*" for all). Returns `fn`; without `fn`, returns a decorator."""
+
+        def register(f: Handler) -> Handler:
+            with self._hlock:
+                if event == "*":
+                    self._any.append(f)
+                else:
+                    self._handlers[event_kind(event)].append(f)
+            return f
+
+        return register if fn is None else register(fn)
+
+    def off(self, event: Union[str, EventKind], fn: Handler) -> None:
+        with self._hlock:
+            lst = self._any if event == "*" else self._handlers[event_kind(event)]
+            if fn in lst:
+                lst.remove(fn)
+
+    @property
+    def on_event(self) -> Optional[Handler]:
+        """A single handler for every event (set None to remove it)."""
+        return getattr(self, "_single", None)
+
+    @on_event.setter
+    def on_event(self, fn: Optional[Handler]) -> None:
+        with self._hlock:
+            old = getattr(self, "_single", None)
+            if old is not None and old in self._any:
+                self._any.remove(old)
+            self._single = fn
+            if fn is not None:
+                self._any.append(fn)
+
+    def _deliver(self, ev: Event) -> None:
+        with self._hlock:
+            handlers = list(self._handlers.get(ev.kind, ())) + list(self._any)
+        for h in handlers:
+            try:
+                h(ev)
+            except Exception as exc:
+                log.exception("acscalling event handler %r raised", h)
+                client = self._client
+                if client is not None:
+                    client.callback_errors.append(exc)
+
+    # -- properties ----------------------------------------------------------------------
+    @property
+    def user_id(self) -> str:
+        return get_string(_ffi.lib().acs_call_agent_get_user_id, self._p)
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_call_agent_get_connection_state(self._p, ctypes.byref(v)))
+        return _enum(ConnectionState, v.value)
+
+    @property
+    def calls(self) -> List[Call]:
+        """Calls of this agent that have not ended."""
+        L = _ffi.lib()
+        n = ctypes.c_size_t()
+        check(L.acs_call_agent_get_call_count(self._p, ctypes.byref(n)))
+        out = []
+        for i in range(n.value):
+            p = ctypes.POINTER(_ffi.acs_call)()
+            status = L.acs_call_agent_get_call(self._p, i, ctypes.byref(p))
+            if status == _ffi.ACS_ERR_NOT_FOUND:
+                break  # a call ended meanwhile
+            check(status)
+            out.append(Call(p, self._client, agent=self))
+        return out
+
+    # -- operations ----------------------------------------------------------------------
+    def start_call(
+        self,
+        participant_ids: Union[str, Iterable[str]],
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+    ) -> Call:
+        """Starts a call to one raw id or several. Returns at once (state CONNECTING)."""
+        ids = [participant_ids] if isinstance(participant_ids, (str, bytes)) else list(participant_ids)
+        encoded = [c_str(i, "participant id") for i in ids]
+        arr = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
+        o = call_options(microphone, speaker, muted)
+        out = ctypes.POINTER(_ffi.acs_call)()
+        check(
+            _ffi.lib().acs_call_agent_start_call(
+                self._p, arr, len(encoded), ctypes.byref(o) if o is not None else None, ctypes.byref(out)
+            )
+        )
+        return Call(out, self._client, agent=self)
+
+    def update_token(self, token: Union[str, bytes]) -> None:
+        """Replaces the token (same user) before it expires."""
+        check(_ffi.lib().acs_call_agent_update_token(self._p, c_str(token, "token")))
+
+    def close(self) -> None:
+        """Releases the agent: its calls end and the connection closes."""
+        was_closed = self.closed
+        try:
+            super().close()
+        finally:
+            if not was_closed:
+                _sinks.remove(self._sink_key)
+                if self._refresher_key:
+                    _refreshers.remove(self._refresher_key)
+
+    def __repr__(self) -> str:
+        try:
+            return f"<CallAgent {self.user_id} {self.connection_state!r}>"
+        except Exception:
+            return super().__repr__()

@@ -1,0 +1,82 @@
+"""Event kinds and the Event object handed to handlers."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Union
+
+from . import _ffi
+from .call import CallState, EndReason, ParticipantState, _enum
+
+
+class ConnectionState(enum.IntEnum):
+    """State of a CallAgent's connection to the service."""
+
+    DISCONNECTED = _ffi.ACS_AGENT_CONNECTION_DISCONNECTED
+    CONNECTED = _ffi.ACS_AGENT_CONNECTION_CONNECTED
+    CONNECTING = _ffi.ACS_AGENT_CONNECTION_CONNECTING
+
+
+class EventKind(enum.IntEnum):
+    CONNECTION_STATE_CHANGED = _ffi.ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED
+    INCOMING_CALL = _ffi.ACS_EVENT_INCOMING_CALL
+    CALL_STATE_CHANGED = _ffi.ACS_EVENT_CALL_STATE_CHANGED
+    CALL_MUTE_CHANGED = _ffi.ACS_EVENT_CALL_MUTE_CHANGED
+    PARTICIPANT_ADDED = _ffi.ACS_EVENT_PARTICIPANT_ADDED
+    PARTICIPANT_REMOVED = _ffi.ACS_EVENT_PARTICIPANT_REMOVED
+    PARTICIPANT_STATE_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_STATE_CHANGED
+    PARTICIPANT_MUTE_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_MUTE_CHANGED
+
+
+# Names accepted by CallAgent.on(); "connection_state_changed" also answers to
+# "agent_connection_state_changed" (the C name).
+EVENT_NAMES: Dict[str, EventKind] = {k.name.lower(): k for k in EventKind}
+EVENT_NAMES["agent_connection_state_changed"] = EventKind.CONNECTION_STATE_CHANGED
+
+
+def event_kind(name: Union[str, int, EventKind]) -> EventKind:
+    if isinstance(name, str):
+        try:
+            return EVENT_NAMES[name.lower()]
+        except KeyError:
+            raise ValueError(f"unknown event {name!r}; one of {sorted(EVENT_NAMES)}") from None
+    return EventKind(name)
+
+
+@dataclass
+class Event:
+    """One event. `call` and `participant` are wrappers that own a reference (safe to keep);
+    `state` is a ConnectionState, CallState or ParticipantState according to `kind`."""
+
+    kind: Union[EventKind, int]
+    agent: Any
+    call: Any = None
+    participant: Any = None
+    state: int = 0
+    code: int = 0
+    subcode: int = 0
+    flag: bool = False
+    message: Optional[str] = None
+
+    @property
+    def reason(self) -> EndReason:
+        return EndReason(self.code, self.subcode)
+
+    @property
+    def name(self) -> str:
+        return self.kind.name.lower() if isinstance(self.kind, EventKind) else str(self.kind)
+
+
+def typed_state(kind: int, state: int):
+    if kind == EventKind.CONNECTION_STATE_CHANGED:
+        return _enum(ConnectionState, state)
+    if kind in (EventKind.INCOMING_CALL, EventKind.CALL_STATE_CHANGED):
+        return _enum(CallState, state)
+    if kind in (
+        EventKind.PARTICIPANT_ADDED,
+        EventKind.PARTICIPANT_REMOVED,
+        EventKind.PARTICIPANT_STATE_CHANGED,
+    ):
+        return _enum(ParticipantState, state)
+    return state
