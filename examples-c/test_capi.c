@@ -613,7 +613,7 @@ static void test_agent_service_down(acs_call_client *client, bool manual, const 
         char buf[128];
         size_t needed = 0;
         const size_t want = strlen(FAKE_USER) + 1;
-        EXPECT(acs_call_agent_get_user_id(agent, NULL, 0, &needed), ACS_ERR_BUFFER_TOO_SMALL);
+        EXPECT(acs_call_agent_get_user_id(agent, NULL, 0, &needed), ACS_OK);
         report(needed == want, "get_user_id(NULL, 0) reports the needed size %zu (want %zu)", needed, want);
         memset(buf, 'X', sizeof buf);
         needed = 0;
@@ -811,7 +811,7 @@ static void test_devices(acs_call_client *client, bool media) {
             report(needed == strlen("Tone 440") + 1, "device name needs %zu bytes", needed);
             EXPECT_OK(acs_audio_device_get_name(mic, buf, sizeof buf, &needed));
             report(strcmp(buf, "Tone 440") == 0, "device name is '%s'", buf);
-            EXPECT(acs_audio_device_get_id(mic, NULL, 0, &needed), ACS_ERR_BUFFER_TOO_SMALL);
+            EXPECT(acs_audio_device_get_id(mic, NULL, 0, &needed), ACS_OK);
             report(needed > 1, "device id needs %zu bytes", needed);
             EXPECT_OK(acs_audio_device_get_kind(mic, &kind));
             report(kind == ACS_DEVICE_KIND_MICROPHONE, "tone microphone kind is MICROPHONE");
