@@ -111,7 +111,9 @@ fn main() {
         *a_connected.lock() = None;
         *b_connected.lock() = None;
         let t0 = Instant::now();
-        let call = alice.start_call(&[b_id.clone()], opts.clone()).unwrap();
+        let call = alice
+            .start_call(std::slice::from_ref(&b_id), opts.clone())
+            .unwrap();
         let ok = wait_until(t, || {
             a_connected.lock().is_some() && b_connected.lock().is_some()
         });

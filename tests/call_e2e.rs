@@ -112,7 +112,7 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
 
     let call = alice
         .agent
-        .start_call(&[b_id.clone()], alice.options())
+        .start_call(std::slice::from_ref(&b_id), alice.options())
         .unwrap();
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
@@ -217,7 +217,7 @@ fn declined_unknown_and_offline_calls_end_with_reasons() {
 
     let call = alice
         .agent
-        .start_call(&[b.clone()], alice.options())
+        .start_call(std::slice::from_ref(&b), alice.options())
         .unwrap();
     assert!(wait_until(T, || call.state() == CallState::Ringing));
     assert!(wait_until(T, || !bob.incoming.lock().is_empty()));

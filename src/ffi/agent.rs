@@ -147,9 +147,11 @@ pub extern "C" fn acs_call_agent_set_event_callback(
 fn listener_for(callback: acs_event_callback, user_data: *mut c_void) -> Option<AgentListener> {
     callback.map(|cb| {
         let ud = HostPtr(user_data as usize);
-        Arc::new(move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
-            deliver_event(cb, ud, agent, ev)
-        }) as AgentListener
+        Arc::new(
+            move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
+                deliver_event(cb, ud, agent, ev)
+            },
+        ) as AgentListener
     })
 }
 

@@ -311,14 +311,20 @@ pub unsafe extern "C" fn acs_device_manager_create_callback_speaker(
 /// Removes a virtual device from the device manager's lists (calls using it keep it until
 /// they end). ACS_ERR_NOT_FOUND if it is not one of this manager's virtual devices.
 #[no_mangle]
-pub extern "C" fn acs_device_manager_remove_device(dm: *mut acs_device_manager, device: *mut acs_audio_device) -> acs_status {
+pub extern "C" fn acs_device_manager_remove_device(
+    dm: *mut acs_device_manager,
+    device: *mut acs_audio_device,
+) -> acs_status {
     guard(|| {
         let m = handles::device_manager(dm)?;
         let d = handles::audio_device(device)?;
         if m.remove_virtual_device(&d.id()) {
             Ok(())
         } else {
-            Err(FfiError::new(ACS_ERR_NOT_FOUND, "not a virtual device of this device manager"))
+            Err(FfiError::new(
+                ACS_ERR_NOT_FOUND,
+                "not a virtual device of this device manager",
+            ))
         }
     })
 }
