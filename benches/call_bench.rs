@@ -74,6 +74,7 @@ fn main() {
                 _ => {}
             })),
             token_refresher: None,
+            ca_certificate: None,
         })
         .unwrap();
     let a_connected: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -93,6 +94,7 @@ fn main() {
                 }
             })),
             token_refresher: None,
+            ca_certificate: None,
         })
         .unwrap();
     let t = Duration::from_secs(20);

@@ -219,6 +219,9 @@ typedef struct {
   // Called a minute before the token expires (may be NULL).
   acs_token_refresher token_refresher;
   void *token_refresher_user_data;
+  // PEM file with the CA certificate of a wss:// service with a private or self-signed
+  // certificate (copied; may be NULL: public web roots are always trusted).
+  const char *ca_certificate_path;
 } acs_call_agent_options;
 
 // Options for starting or accepting a call. Initialise with acs_call_options_init.

@@ -64,6 +64,7 @@ impl Party {
                 display_name: name.into(),
                 listener: Some(listener),
                 token_refresher: None,
+                ca_certificate: None,
             })
             .unwrap();
         assert!(wait_until(T, || agent.connection_state()

@@ -27,6 +27,9 @@ pub struct CallAgentOptions {
     pub display_name: String,
     pub listener: Option<AgentListener>,
     pub token_refresher: Option<TokenRefresher>,
+    /// PEM file with the CA certificate of a `wss://` service whose certificate is private or
+    /// self-signed (public web roots are always trusted).
+    pub ca_certificate: Option<std::path::PathBuf>,
 }
 
 /// State of the agent's connection, shared with waiting tasks.
@@ -43,6 +46,7 @@ pub(crate) struct AgentInner {
     user_id: String,
     display_name: String,
     service_url: String,
+    ca_certificate: Option<std::path::PathBuf>,
     token: Mutex<String>,
     listener: Mutex<Option<AgentListener>>,
     refresher: Option<TokenRefresher>,
@@ -114,6 +118,7 @@ impl CallAgent {
             user_id: claims.sub.clone(),
             display_name: o.display_name,
             service_url: url,
+            ca_certificate: o.ca_certificate,
             token: Mutex::new(o.token),
             listener: Mutex::new(o.listener),
             refresher: o.token_refresher,
@@ -158,6 +163,7 @@ impl CallAgent {
             &self.0.display_name,
             on_msg,
             on_close,
+            self.0.ca_certificate.as_deref(),
         )
         .await
         {

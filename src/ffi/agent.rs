@@ -36,6 +36,9 @@ pub struct acs_call_agent_options {
     /// Called a minute before the token expires (may be NULL).
     pub token_refresher: acs_token_refresher,
     pub token_refresher_user_data: *mut c_void,
+    /// PEM file with the CA certificate of a wss:// service with a private or self-signed
+    /// certificate (copied; may be NULL: public web roots are always trusted).
+    pub ca_certificate_path: *const c_char,
 }
 
 /// Fills `options` with defaults (all NULL).
@@ -55,6 +58,7 @@ pub unsafe extern "C" fn acs_call_agent_options_init(
                 event_user_data: std::ptr::null_mut(),
                 token_refresher: None,
                 token_refresher_user_data: std::ptr::null_mut(),
+                ca_certificate_path: std::ptr::null(),
             },
             "options",
         )
@@ -93,14 +97,9 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
         let service_url = str_in(o.service_url, "options.service_url")?;
         let token = str_in(o.token, "options.token")?;
         let display_name = opt_str_in(o.display_name, "options.display_name")?.unwrap_or_default();
-        let listener: Option<AgentListener> = o.event_callback.map(|cb| {
-            let ud = HostPtr(o.event_user_data as usize);
-            Arc::new(
-                move |agent: &crate::client::CallAgent, ev: &crate::client::AgentEvent| {
-                    deliver_event(cb, ud, agent, ev)
-                },
-            ) as AgentListener
-        });
+        let listener = listener_for(o.event_callback, o.event_user_data);
+        let ca_certificate = opt_str_in(o.ca_certificate_path, "options.ca_certificate_path")?
+            .map(std::path::PathBuf::from);
         let token_refresher: Option<TokenRefresher> = o.token_refresher.map(|cb| {
             let ud = HostPtr(o.token_refresher_user_data as usize);
             Arc::new(move || {
@@ -120,6 +119,7 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
             display_name,
             listener,
             token_refresher,
+            ca_certificate,
         })?;
         out(
             out_agent,

@@ -46,14 +46,22 @@ impl Signaling {
         display_name: &str,
         on_message: Arc<dyn Fn(ServerMessage) + Send + Sync>,
         on_close: Box<dyn FnOnce(EndReason, String) + Send>,
+        ca_certificate: Option<&std::path::Path>,
     ) -> Result<(Arc<Signaling>, Welcome)> {
-        let connect = tokio_tungstenite::connect_async(url);
+        let connector = match ca_certificate {
+            Some(path) => Some(tls_connector(path)?),
+            None => None,
+        };
+        let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector);
         let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, connect)
             .await
             .map_err(|_| Error::Network(format!("connecting to {url} timed out")))?
             .map_err(|e| Error::Network(format!("cannot connect to {url}: {e}")))?;
         let local_ip = match ws.get_ref() {
             tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().map(|a| a.ip()),
+            tokio_tungstenite::MaybeTlsStream::Rustls(tls) => {
+                tls.get_ref().0.local_addr().map(|a| a.ip())
+            }
             #[allow(unreachable_patterns)]
             _ => Err(std::io::Error::other("unknown stream")),
         }
@@ -198,6 +206,41 @@ impl Signaling {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }
+}
+
+/// A TLS connector trusting the CA certificate(s) in the PEM file `path` (for a service with
+/// a private or self-signed certificate) as well as the public web roots.
+fn tls_connector(path: &std::path::Path) -> Result<tokio_tungstenite::Connector> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
+        Error::InvalidArgument(format!("cannot read CA file {}: {e}", path.display()))
+    })?;
+    let mut added = 0;
+    for cert in certs {
+        let cert = cert.map_err(|e| {
+            Error::InvalidArgument(format!("bad certificate in {}: {e}", path.display()))
+        })?;
+        roots
+            .add(cert)
+            .map_err(|e| Error::InvalidArgument(format!("unusable CA certificate: {e}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Internal(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> String {

@@ -32,6 +32,8 @@ pub fn service_bin() -> PathBuf {
 
 pub struct Service {
     child: Child,
+    /// Set when the service runs TLS: the CA to trust for its REST API.
+    tls_ca: Option<PathBuf>,
     pub http_addr: String,
     pub ws_url: String,
 }
@@ -39,6 +41,14 @@ pub struct Service {
 impl Service {
     pub fn start() -> Self {
         Self::start_with(&[])
+    }
+
+    /// Starts the service with TLS (https/wss) on the same port.
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
+        let (c, k) = (cert.display().to_string(), key.display().to_string());
+        let mut svc = Self::start_with(&["--tls-cert", &c, "--tls-key", &k]);
+        svc.tls_ca = Some(cert.to_path_buf());
+        svc
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
@@ -79,6 +89,7 @@ impl Service {
             .to_string();
         Service {
             child,
+            tls_ca: None,
             ws_url: format!("ws://{http}"),
             http_addr: http,
         }
@@ -86,15 +97,27 @@ impl Service {
 
     /// POST with the access key; returns (status, body).
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(&self.http_addr).expect("connect to the service");
+        let s = TcpStream::connect(&self.http_addr).expect("connect to the service");
         let req = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ACCESS_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.http_addr,
             body.len()
         );
-        s.write_all(req.as_bytes()).expect("send request");
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).expect("read response");
+        let mut raw = Vec::new();
+        match &self.tls_ca {
+            None => {
+                let mut s = s;
+                s.write_all(req.as_bytes()).expect("send request");
+                let _ = s.read_to_end(&mut raw);
+            }
+            Some(ca) => {
+                let mut tls = tls_stream(ca, s);
+                tls.write_all(req.as_bytes()).expect("send request");
+                // The server may close without close_notify: keep what arrived.
+                let _ = tls.read_to_end(&mut raw);
+            }
+        }
+        let resp = String::from_utf8_lossy(&raw).to_string();
         let status = resp
             .split_whitespace()
             .nth(1)
@@ -147,4 +170,24 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
     f()
+}
+
+fn tls_stream(
+    ca: &std::path::Path,
+    sock: TcpStream,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(ca).expect("CA pem"))
+        .expect("CA cert");
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("tls");
+    rustls::StreamOwned::new(conn, sock)
 }

@@ -184,6 +184,7 @@ class acs_call_agent_options(Structure):
         ("event_user_data", c_void_p),
         ("token_refresher", acs_token_refresher),
         ("token_refresher_user_data", c_void_p),
+        ("ca_certificate_path", c_char_p),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import logging
 import threading
 import weakref
@@ -114,6 +115,7 @@ class CallAgent(Handle):
         display_name: Optional[Union[str, bytes]] = None,
         token_refresher: Optional[Callable[[], Optional[str]]] = None,
         on_event: Optional[Handler] = None,
+        ca_certificate: Optional[str] = None,
     ) -> "CallAgent":
         L = _ffi.lib()
         opts = _ffi.acs_call_agent_options()
@@ -125,6 +127,8 @@ class CallAgent(Handle):
         opts.service_url = url_b
         opts.token = token_b
         opts.display_name = name_b
+        ca_b = os.fsencode(ca_certificate) if ca_certificate else None
+        opts.ca_certificate_path = ca_b
         sink = _AgentSink(client)
         sink_key = _sinks.add(sink)
         opts.event_callback = _EVENT_CALLBACK

@@ -173,15 +173,19 @@ class CallClient(Handle):
         display_name: Optional[Union[str, bytes]] = None,
         token_refresher: Optional[Callable[[], Optional[str]]] = None,
         on_event: Optional[Handler] = None,
+        ca_certificate: Optional[str] = None,
     ) -> CallAgent:
         """Creates an agent that connects to the service in the background.
 
         Raises UnauthorizedError for a malformed or expired token and InvalidArgumentError for
         a bad URL. `token_refresher()` is asked for a new token before this one expires.
         `on_event` receives every event, including the first ones (Connecting/Connected)
-        which may arrive before this method returns.
+        which may arrive before this method returns. `ca_certificate` is a PEM file to trust
+        for a wss:// service with a private or self-signed certificate.
         """
-        return CallAgent._create(self, service_url, token, display_name, token_refresher, on_event)
+        return CallAgent._create(
+            self, service_url, token, display_name, token_refresher, on_event, ca_certificate
+        )
 
     def dispatch_events(self, timeout: float = 0.0) -> int:
         """Manual dispatch: delivers queued events on this thread, waiting up to `timeout`
