@@ -21,8 +21,13 @@ pub fn service_bin() -> PathBuf {
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let bin = dir.join("acscalling-service");
     if !bin.exists() {
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let mut args = vec!["build", "-p", "acscalling-service"];
+        if release {
+            args.push("--release");
+        }
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "acscalling-service"])
+            .args(&args)
             .status()
             .expect("run cargo to build the service");
         assert!(status.success(), "building acscalling-service failed");
