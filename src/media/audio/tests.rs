@@ -326,7 +326,8 @@ fn callback_speaker_gets_20ms_frames() {
 fn bad_wav_files_are_errors() {
     let missing =
         AudioDevice::wav_microphone("x", std::path::Path::new("/nonexistent/x.wav"), false);
-    assert!(matches!(missing, Err(MediaError::InvalidInput(_))));
+    // A file that cannot be opened is an I/O error; one that is not a WAV is bad input.
+    assert!(matches!(missing, Err(MediaError::Io(_))));
     let garbage = temp_path("garbage.wav");
     std::fs::write(&garbage, b"this is not a wav file").unwrap();
     assert!(matches!(
