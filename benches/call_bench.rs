@@ -15,6 +15,9 @@ use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// When Bob's listener saw the incoming call (for the setup breakdown).
+static INCOMING_AT: Mutex<Option<Instant>> = Mutex::new(None);
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 - 1.0) * p).round() as usize]
@@ -59,6 +62,7 @@ fn main() {
             display_name: "Bob".into(),
             listener: Some(Arc::new(move |_a, ev| match ev {
                 AgentEvent::IncomingCall { call } => {
+                    *INCOMING_AT.lock() = Some(Instant::now());
                     let _ = call.accept(CallOptions {
                         microphone: Some(bm.clone()),
                         speaker: Some(bs.clone()),
@@ -108,9 +112,11 @@ fn main() {
         start_muted: false,
     };
     let mut setup = Vec::new();
+    let (mut to_incoming, mut to_alice, mut to_bob) = (Vec::new(), Vec::new(), Vec::new());
     let mut latency = Vec::new();
     for i in 0..calls {
         *a_connected.lock() = None;
+        *INCOMING_AT.lock() = None;
         *b_connected.lock() = None;
         let t0 = Instant::now();
         let call = alice
@@ -122,6 +128,12 @@ fn main() {
         assert!(ok, "call {i} did not connect: {:?}", call.state());
         let done = a_connected.lock().unwrap().max(b_connected.lock().unwrap());
         setup.push(done.duration_since(t0).as_secs_f64() * 1000.0);
+        let ms = |t: Instant| t.duration_since(t0).as_secs_f64() * 1000.0;
+        if let Some(t) = *INCOMING_AT.lock() {
+            to_incoming.push(ms(t));
+        }
+        to_alice.push(ms(a_connected.lock().unwrap()));
+        to_bob.push(ms(b_connected.lock().unwrap()));
         if i == calls - 1 {
             // Mouth-to-ear probes on the last call: 20 ms tone bursts pushed into Alice's mic.
             std::thread::sleep(Duration::from_millis(300));
@@ -152,6 +164,12 @@ fn main() {
         pct(&mut setup, 0.5),
         pct(&mut setup, 0.95),
         pct(&mut setup, 1.0)
+    );
+    println!(
+        "  breakdown (medians from start): Bob's incoming-call event {:.1} ms, Alice Connected {:.1} ms, Bob Connected {:.1} ms",
+        pct(&mut to_incoming, 0.5),
+        pct(&mut to_alice, 0.5),
+        pct(&mut to_bob, 0.5)
     );
     if latency.is_empty() {
         println!("mouth-to-ear: no probe was heard");
