@@ -12,6 +12,7 @@ mod call_requests;
 mod calls;
 mod config;
 mod echo_bot;
+mod group_requests;
 mod identity;
 mod sfu;
 mod signaling;
@@ -89,6 +90,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (sfu, sfu_events) = sfu::start(
         SocketAddr::new(config.media_ip, config.media_port),
         config.echo_delay,
+        config.forwarded_speakers,
     )
     .await?;
     let media_addr = sfu.local_addr();
@@ -96,6 +98,8 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sfu,
         HubConfig {
             setup_timeout: config.setup_timeout,
+            promote_timeout: config.promote_timeout,
+            inactivity_timeout: config.inactivity_timeout,
             max_participants: config.max_participants,
         },
         Arc::clone(&identity),

@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod call_agent;
+mod call_group;
 pub mod call_client;
 pub mod device_manager;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod participant;
 pub(crate) mod state;
 
 pub use call::{Call, CallDirection, CallOptions};
+pub use call_group::DominantSpeakers;
 pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
 pub use call_client::{CallClient, CallClientOptions};
 pub use device_manager::DeviceManager;

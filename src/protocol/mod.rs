@@ -11,14 +11,18 @@ pub mod identifier;
 pub use identifier::Identifier;
 
 /// Version of the signaling protocol spoken on the WebSocket.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The raw id of the echo bot: a server-side participant that plays back what it hears.
 pub const ECHO_BOT_ID: &str = "8:echo123";
 
 /// Number of receive audio slots a client offers (the SFU forwards the loudest speakers
 /// into them). The client's first audio m-line (mid "0") is sendrecv; the others are recvonly.
-pub const AUDIO_SLOTS: usize = 3;
+/// The service forwards into at most this many (its `--forwarded-speakers`, default 3).
+pub const AUDIO_SLOTS: usize = 4;
+
+/// Default limit of participants in one call (the ACS maximum for a group call).
+pub const DEFAULT_MAX_PARTICIPANTS: usize = 350;
 
 /// Scope a token must carry to use calling.
 pub const SCOPE_VOIP: &str = "voip";
@@ -167,6 +171,25 @@ pub enum ClientMessage {
         targets: Vec<String>,
         offer_sdp: String,
     },
+    /// Join the group call `group_id` (a UUID the participants agreed on), creating it when
+    /// nobody is in it yet. The call's `call_id` is the group id.
+    JoinGroupCall {
+        req: u64,
+        group_id: String,
+        offer_sdp: String,
+    },
+    /// Invite `target` (raw id) into an ongoing call; a 1:1 call becomes a group call.
+    AddParticipant {
+        req: u64,
+        call_id: String,
+        target: String,
+    },
+    /// Remove `target` from the call (it ends with `REMOVED`); also cancels an invitation.
+    RemoveParticipant {
+        req: u64,
+        call_id: String,
+        target: String,
+    },
     /// Accept an incoming call with this client's offer to the SFU.
     Accept {
         req: u64,
@@ -251,6 +274,13 @@ pub enum ServerMessage {
     AudioSlots {
         call_id: String,
         slots: Vec<Option<String>>,
+    },
+    /// The call's dominant speakers changed: raw ids, loudest (dominant) first. Ranked by the
+    /// SFU from RFC 6464 audio levels; `timestamp_ms` is the service's Unix time in ms.
+    DominantSpeakers {
+        call_id: String,
+        speakers: Vec<String>,
+        timestamp_ms: u64,
     },
     /// The token will expire soon; send `RefreshToken`.
     TokenExpiring { expires_in_secs: u64 },
