@@ -50,7 +50,8 @@ impl Hub {
                     return;
                 };
                 let epoch = st.calls.get_mut(&call_id).and_then(|c| {
-                    let p = c.participants.get_mut(c.find(&pid)?)?;
+                    let i = c.find(&pid)?;
+                    let p = c.participants.get_mut(i)?;
                     p.media_lost = true;
                     Some(p.epoch)
                 });

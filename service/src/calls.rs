@@ -219,7 +219,8 @@ impl HubState {
             return;
         };
         // Counts over everyone, minus the participant itself: O(n) for the whole call.
-        let users = |f: &dyn Fn(&Participant) -> bool| call.participants.iter().filter(|p| f(p)).count();
+        let users =
+            |f: &dyn Fn(&Participant) -> bool| call.participants.iter().filter(|p| f(p)).count();
         let active = users(&|q| q.active());
         let held = users(&|q| q.joined() && q.held);
         let ringing = users(&|q| q.state == ParticipantState::Ringing);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::call_requests::{bad, not_in_call};
-use crate::calls::{Call, ConnId, HubState, Hub, Kind, Participant};
+use crate::calls::{Call, ConnId, Hub, HubState, Kind, Participant};
 use crate::protocol::{
     CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
 };
@@ -110,7 +110,8 @@ impl Hub {
                         Some(i) => call.participants[i] = me,
                         None => call.participants.push(me),
                     }
-                    st.sessions.insert(session, (group_id.clone(), user.clone()));
+                    st.sessions
+                        .insert(session, (group_id.clone(), user.clone()));
                     Some((key, session, epoch))
                 }
             }
@@ -201,12 +202,9 @@ impl Hub {
                 }
                 Identifier::CommunicationUser(u) => {
                     if !self.identity.exists(u) {
-                        return Err(ErrorBody::new(
-                            EndReason::NOT_FOUND,
-                            format!("no user {u}"),
-                        ));
+                        return Err(ErrorBody::new(EndReason::NOT_FOUND, format!("no user {u}")));
                     }
-                    if !st.user_conns.get(u).is_some_and(|c| !c.is_empty()) {
+                    if st.user_conns.get(u).is_none_or(|c| c.is_empty()) {
                         return Err(ErrorBody::new(
                             EndReason::UNAVAILABLE,
                             format!("{u} is not connected"),
@@ -284,7 +282,11 @@ impl Hub {
         drop(st);
         log::info!(
             "call {call_id}: {me} invites {raw}{}",
-            if promoting { " (promoted to a group call)" } else { "" }
+            if promoting {
+                " (promoted to a group call)"
+            } else {
+                ""
+            }
         );
         let timeout = if promoting {
             self.config.promote_timeout

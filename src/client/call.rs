@@ -1,8 +1,8 @@
 //! Call: one call of a CallAgent, its state machine, roster and media.
 
 use super::call_agent::{AgentInner, CallAgent};
-use super::events::AgentEvent;
 use super::call_group::{DominantSpeakers, SlotSpeech};
+use super::events::AgentEvent;
 use super::participant::RemoteParticipant;
 use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
@@ -59,7 +59,7 @@ pub(crate) struct CallInner {
     call_id: String,
     direction: CallDirection,
     /// Joined by group id (a group call from the start).
-    group: bool,
+    pub(super) group: bool,
     agent: Weak<AgentInner>,
     pub(super) data: Mutex<Data>,
     /// Who is in which receive slot, and how loud (for `is_speaking`).
@@ -184,8 +184,18 @@ impl Call {
     }
 
     /// A call that joins the group call `group_id` (validated by the caller).
-    pub(crate) fn joining(agent: &CallAgent, group_id: String, options: CallOptions) -> Result<Self> {
-        let call = Call::new(agent, group_id, CallDirection::Outgoing, CallState::None, true);
+    pub(crate) fn joining(
+        agent: &CallAgent,
+        group_id: String,
+        options: CallOptions,
+    ) -> Result<Self> {
+        let call = Call::new(
+            agent,
+            group_id,
+            CallDirection::Outgoing,
+            CallState::None,
+            true,
+        );
         call.start_media(agent, options)?;
         Ok(call)
     }

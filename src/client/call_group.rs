@@ -6,7 +6,6 @@ use super::events::AgentEvent;
 use super::participant::RemoteParticipant;
 use crate::error::{Error, Result};
 use crate::protocol::{ClientMessage, EndReason, Identifier, ParticipantInfo, ParticipantState};
-use crate::signaling::service_error;
 use std::time::{Duration, Instant};
 
 /// The call's dominant speakers as the service ranked them.
@@ -43,7 +42,8 @@ impl SlotSpeech {
     /// New slot owners; returns the ids whose speaking flag must drop (they left a slot).
     fn set_owners(&mut self, owners: &[Option<String>]) -> Vec<String> {
         let mut stopped = Vec::new();
-        self.slots.resize_with(owners.len().max(self.slots.len()), Default::default);
+        self.slots
+            .resize_with(owners.len().max(self.slots.len()), Default::default);
         for (i, s) in self.slots.iter_mut().enumerate() {
             let new = owners.get(i).cloned().flatten();
             if s.owner != new {
@@ -71,7 +71,8 @@ impl SlotSpeech {
             s.last_loud = Some(now);
         }
         let speaking = s.score >= SPEAKING_SCORE
-            || s.last_loud.is_some_and(|t| now.duration_since(t) <= HANGOVER);
+            || s.last_loud
+                .is_some_and(|t| now.duration_since(t) <= HANGOVER);
         if speaking != s.speaking {
             s.speaking = speaking;
             return Some((owner, speaking));
@@ -186,7 +187,9 @@ impl Call {
         }
         if let Some(p) = self.participant(&raw) {
             if p.state() != ParticipantState::Disconnected {
-                return Err(Error::InvalidArgument(format!("{raw} is already in the call")));
+                return Err(Error::InvalidArgument(format!(
+                    "{raw} is already in the call"
+                )));
             }
         }
         let p = RemoteParticipant::from_info(&ParticipantInfo {
@@ -219,10 +222,10 @@ impl Call {
                 .await;
             let reason = match reply {
                 Ok(Ok(_)) => return,
-                Ok(Err(e)) => match service_error(e) {
-                    Error::Service { reason, .. } => reason,
-                    _ => EndReason::INTERNAL,
-                },
+                Ok(Err(e)) => {
+                    log::info!("adding {raw} was refused: {}", e.message);
+                    e.reason()
+                }
                 Err(_) => EndReason::SERVICE_UNAVAILABLE,
             };
             call.refused(&raw, reason);

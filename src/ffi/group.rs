@@ -1,11 +1,11 @@
 //! Group calls through the C ABI: join by group id, add and remove participants, speaking
 //! flags and dominant speakers.
 
+use super::call::acs_call_options;
 use super::call::call_options;
 use super::handles::{self, acs_call, acs_call_agent, acs_remote_participant, Object};
 use super::status::*;
 use super::strings::*;
-use super::call::acs_call_options;
 use std::ffi::c_char;
 
 /// Joins the group call `group_id` (a UUID string shared by its participants; the first
