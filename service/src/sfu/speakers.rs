@@ -82,31 +82,36 @@ impl<K: Copy + Eq + Hash> SpeakerDetector<K> {
     /// The speakers, dominant first. A speaker ranked above another in the previous ranking
     /// keeps its place unless the other is louder by more than [`HYSTERESIS`].
     pub fn rank(&mut self, now: Instant) -> &[K] {
-        let mut live: Vec<(K, Score)> = self
-            .tracks
+        let score = |k: &K| self.tracks.get(k).map_or(0.0, |t| effective(t, now));
+        let live = |k: &K| self.tracks.get(k).is_some_and(|t| speaking(t, now));
+        // Previous order first, then newcomers loudest first …
+        let mut order: Vec<(K, Score)> = self
+            .ranking
             .iter()
-            .filter(|(_, t)| speaking(t, now))
-            .map(|(k, t)| (*k, effective(t, now)))
+            .filter(|k| live(k))
+            .map(|k| (*k, score(k)))
             .collect();
-        // Incumbents get a bonus that shrinks with their previous position.
-        let prev = &self.ranking;
-        let bonus = |k: &K| {
-            if prev.contains(k) {
-                HYSTERESIS
-            } else {
-                0.0
+        let mut newcomers: Vec<(K, Score)> = self
+            .tracks
+            .keys()
+            .filter(|k| live(k) && !self.ranking.contains(k))
+            .map(|k| (*k, score(k)))
+            .collect();
+        newcomers.sort_by(|a, b| b.1.total_cmp(&a.1));
+        order.extend(newcomers);
+        // … then a speaker moves above the one before it only when clearly louder. Each
+        // swap removes an inversion of the loudness order, so this terminates.
+        let mut swapped = true;
+        while swapped {
+            swapped = false;
+            for i in 1..order.len() {
+                if order[i].1 > order[i - 1].1 + HYSTERESIS {
+                    order.swap(i, i - 1);
+                    swapped = true;
+                }
             }
-        };
-        live.sort_by(|a, b| {
-            let (sa, sb) = (a.1 + bonus(&a.0), b.1 + bonus(&b.0));
-            sb.total_cmp(&sa).then_with(|| {
-                // Equal: keep the previous order (stable), else arbitrary but fixed.
-                let pa = prev.iter().position(|k| *k == a.0).unwrap_or(usize::MAX);
-                let pb = prev.iter().position(|k| *k == b.0).unwrap_or(usize::MAX);
-                pa.cmp(&pb)
-            })
-        });
-        self.ranking = live.into_iter().map(|(k, _)| k).collect();
+        }
+        self.ranking = order.into_iter().map(|(k, _)| k).collect();
         &self.ranking
     }
 
