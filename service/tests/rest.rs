@@ -75,7 +75,7 @@ async fn revoked_tokens_are_refused_and_live_connections_closed() {
 
     // A live connection with the old token.
     let mut live = Client::connect(&svc).await;
-    live.send(json!({"type": "hello", "protocol": 1, "token": old, "display_name": "A"}))
+    live.send(json!({"type": "hello", "protocol": 2, "token": old, "display_name": "A"}))
         .await;
     live.expect("welcome").await;
 
@@ -89,7 +89,7 @@ async fn revoked_tokens_are_refused_and_live_connections_closed() {
     assert!(live.closed().await);
 
     let mut c = Client::connect(&svc).await;
-    c.send(json!({"type": "hello", "protocol": 1, "token": old, "display_name": "A"}))
+    c.send(json!({"type": "hello", "protocol": 2, "token": old, "display_name": "A"}))
         .await;
     let e = c.expect("error").await;
     assert_eq!(e["error"]["code"], 401);
@@ -97,7 +97,7 @@ async fn revoked_tokens_are_refused_and_live_connections_closed() {
     // A token issued after the revocation works.
     let fresh = svc.token(&id);
     let mut c = Client::connect(&svc).await;
-    c.send(json!({"type": "hello", "protocol": 1, "token": fresh, "display_name": "A"}))
+    c.send(json!({"type": "hello", "protocol": 2, "token": fresh, "display_name": "A"}))
         .await;
     c.expect("welcome").await;
 }

@@ -7,7 +7,7 @@ use common::{dummy_offer, Client, Service};
 use serde_json::json;
 
 fn hello(token: &str) -> serde_json::Value {
-    json!({"type": "hello", "protocol": 1, "token": token, "display_name": "x"})
+    json!({"type": "hello", "protocol": 2, "token": token, "display_name": "x"})
 }
 
 #[tokio::test]

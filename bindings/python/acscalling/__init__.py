@@ -15,7 +15,7 @@ directory above the package (see acscalling._ffi.find_library).
 from . import _ffi
 from ._ffi import LibraryNotFoundError
 from .agent import CallAgent
-from .call import AudioStats, Call, CallDirection, CallState, EndReason, ParticipantState, RemoteParticipant
+from .call import AudioStats, Call, CallDirection, CallState, DominantSpeakers, EndReason, ParticipantState, RemoteParticipant
 from .client import CallClient, LogLevel, live_handle_count, python_logging
 from .devices import FRAME_SAMPLES, SAMPLE_RATE, AudioDevice, DeviceKind, DeviceManager, tone_power
 from .errors import (
@@ -55,7 +55,7 @@ def library_version() -> str:
 __all__ = [
     "AcsError", "AcsIOError", "AudioDevice", "AudioStats", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",
-    "DeviceKind", "DeviceManager", "ECHO_BOT_ID", "EndReason", "Event", "EventKind",
+    "DeviceKind", "DeviceManager", "DominantSpeakers", "ECHO_BOT_ID", "EndReason", "Event", "EventKind",
     "FRAME_SAMPLES", "InternalError", "InvalidArgumentError", "InvalidHandleError",
     "InvalidStateError", "InvalidUtf8Error", "LibraryNotFoundError", "LimitReachedError",
     "LogLevel", "NetworkError", "NotFoundError", "NullPointerError", "OperationTimeoutError",

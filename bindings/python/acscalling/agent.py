@@ -251,6 +251,24 @@ class CallAgent(Handle):
         )
         return Call(out, self._client, agent=self)
 
+    def join(
+        self,
+        group_id: str,
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+    ) -> Call:
+        """Joins the group call `group_id` (a UUID; the first to join creates it). Returns at
+        once (state CONNECTING); the call's id is the group id."""
+        o = call_options(microphone, speaker, muted)
+        out = ctypes.POINTER(_ffi.acs_call)()
+        check(
+            _ffi.lib().acs_call_agent_join(
+                self._p, c_str(group_id, "group id"), ctypes.byref(o) if o is not None else None, ctypes.byref(out)
+            )
+        )
+        return Call(out, self._client, agent=self)
+
     def update_token(self, token: Union[str, bytes]) -> None:
         """Replaces the token (same user) before it expires."""
         check(_ffi.lib().acs_call_agent_update_token(self._p, c_str(token, "token")))

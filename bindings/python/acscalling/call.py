@@ -7,7 +7,7 @@ import enum
 from typing import Any, List, NamedTuple, Optional
 
 from . import _ffi
-from ._handles import Handle, get_string
+from ._handles import Handle, c_str, get_string
 from .devices import AudioDevice
 from .errors import check
 
@@ -51,6 +51,13 @@ class EndReason(NamedTuple):
 
     code: int
     subcode: int
+
+
+class DominantSpeakers(NamedTuple):
+    """Raw ids of the dominant speakers (dominant first) and when the service ranked them."""
+
+    speakers: List[str]
+    timestamp_ms: int
 
 
 class AudioStats(NamedTuple):
@@ -108,6 +115,13 @@ class RemoteParticipant(Handle):
     def is_muted(self) -> bool:
         v = ctypes.c_bool()
         check(_ffi.lib().acs_remote_participant_is_muted(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def is_speaking(self) -> bool:
+        """Whether the participant speaks now (only those whose audio this client receives)."""
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_remote_participant_is_speaking(self._p, ctypes.byref(v)))
         return bool(v.value)
 
     @property
@@ -182,6 +196,27 @@ class Call(Handle):
         return out
 
     @property
+    def is_group_call(self) -> bool:
+        """True when joined by group id or once participants were added."""
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_call_is_group_call(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def dominant_speakers(self) -> DominantSpeakers:
+        """The service's latest ranking of who speaks, dominant first."""
+        L = _ffi.lib()
+        n, ts = ctypes.c_size_t(), ctypes.c_uint64()
+        check(L.acs_call_get_dominant_speaker_count(self._p, ctypes.byref(n), ctypes.byref(ts)))
+        ids = []
+        for i in range(n.value):
+            try:
+                ids.append(get_string(lambda *a, i=i: L.acs_call_get_dominant_speaker(a[0], i, *a[1:]), self._p))
+            except Exception:
+                break  # the list changed meanwhile
+        return DominantSpeakers(ids, ts.value)
+
+    @property
     def audio_stats(self) -> AudioStats:
         s = _ffi.acs_call_audio_stats()
         check(_ffi.lib().acs_call_get_audio_stats(self._p, ctypes.byref(s)))
@@ -211,6 +246,17 @@ class Call(Handle):
 
     def resume(self) -> None:
         check(_ffi.lib().acs_call_resume(self._p))
+
+    def add_participant(self, participant_id: str) -> RemoteParticipant:
+        """Invites a user (a 1:1 call becomes a group call). Returns the participant, IDLE;
+        it rings and connects as events say, or is removed with the service's reason."""
+        p = ctypes.POINTER(_ffi.acs_remote_participant)()
+        check(_ffi.lib().acs_call_add_participant(self._p, c_str(participant_id, "participant id"), ctypes.byref(p)))
+        return RemoteParticipant(p, self._client)
+
+    def remove_participant(self, participant: RemoteParticipant) -> None:
+        """Removes a participant; it leaves with end reason (0, 5300)."""
+        check(_ffi.lib().acs_call_remove_participant(self._p, participant._p))
 
     def set_microphone(self, device: AudioDevice) -> None:
         check(_ffi.lib().acs_call_set_microphone(self._p, device._p))

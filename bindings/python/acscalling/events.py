@@ -27,6 +27,8 @@ class EventKind(enum.IntEnum):
     PARTICIPANT_REMOVED = _ffi.ACS_EVENT_PARTICIPANT_REMOVED
     PARTICIPANT_STATE_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_STATE_CHANGED
     PARTICIPANT_MUTE_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_MUTE_CHANGED
+    PARTICIPANT_SPEAKING_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED
+    DOMINANT_SPEAKERS_CHANGED = _ffi.ACS_EVENT_DOMINANT_SPEAKERS_CHANGED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -77,6 +79,7 @@ def typed_state(kind: int, state: int):
         EventKind.PARTICIPANT_ADDED,
         EventKind.PARTICIPANT_REMOVED,
         EventKind.PARTICIPANT_STATE_CHANGED,
+        EventKind.PARTICIPANT_SPEAKING_CHANGED,
     ):
         return _enum(ParticipantState, state)
     return state

@@ -105,7 +105,7 @@ impl Service {
         let id = self.create_user();
         let token = self.token(&id);
         let mut c = Client::connect(self).await;
-        c.send(json!({"type": "hello", "protocol": 1, "token": token, "display_name": name}))
+        c.send(json!({"type": "hello", "protocol": 2, "token": token, "display_name": name}))
             .await;
         let w = c.expect("welcome").await;
         assert_eq!(w["user_id"], id.as_str());
