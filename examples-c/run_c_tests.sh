@@ -72,6 +72,14 @@ if [ ${#args[@]} -gt 0 ]; then
     step "sample: two_party"
     "$BUILD/two_party" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
         --token-b "$ACS_TEST_TOKEN_B" || status=1
+    if [ -n "${ACS_TEST_TOKEN_C:-}" ]; then
+        step "sample: group_call (ASan/UBSan)"
+        "$BUILD/group_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
+            --token-b "$ACS_TEST_TOKEN_B" --token-c "$ACS_TEST_TOKEN_C" || status=1
+    else
+        step "sample: group_call needs ACS_TEST_TOKEN_C"
+        status=1
+    fi
 fi
 
 step "$([ $status -eq 0 ] && echo PASS || echo FAIL)"

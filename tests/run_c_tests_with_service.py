@@ -40,6 +40,7 @@ def main() -> int:
                    ACS_TEST_SERVICE_URL=f"ws://{http}",
                    ACS_TEST_TOKEN_A=user_token(),
                    ACS_TEST_TOKEN_B=user_token(),
+                   ACS_TEST_TOKEN_C=user_token(),
                    ACS_TEST_UNKNOWN_USER=f"8:acs:{uuid.uuid4()}")
         return subprocess.call(["bash", os.path.join(ROOT, "examples-c", "run_c_tests.sh")], env=env)
     finally:
