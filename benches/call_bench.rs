@@ -35,7 +35,21 @@ fn main() {
 
     let client = CallClient::new(CallClientOptions::default()).unwrap();
     let a_mic = AudioDevice::push_microphone("bench-a-mic");
-    let a_spk = AudioDevice::pull_speaker("bench-a-spk", 1000);
+    // Alice's speaker timestamps the first loud frame of each call (first audio).
+    let first_audio: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let fa = first_audio.clone();
+    let a_spk = AudioDevice::callback_speaker(
+        "bench-a-spk",
+        Box::new(move |pcm: &[i16]| {
+            let peak = pcm.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+            if peak > 3000 {
+                let mut g = fa.lock();
+                if g.is_none() {
+                    *g = Some(Instant::now());
+                }
+            }
+        }),
+    );
     let b_mic = AudioDevice::tone_microphone("bench-b-mic", 660.0, 0.3);
     // Bob's speaker timestamps the first loud frame after each probe.
     let onset: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -114,11 +128,13 @@ fn main() {
     let mut setup = Vec::new();
     let (mut to_incoming, mut to_alice, mut to_bob) = (Vec::new(), Vec::new(), Vec::new());
     let mut latency = Vec::new();
+    let mut first = Vec::new();
     for i in 0..calls {
         *a_connected.lock() = None;
         *INCOMING_AT.lock() = None;
         *b_connected.lock() = None;
         let t0 = Instant::now();
+        *first_audio.lock() = None;
         let call = alice
             .start_call(std::slice::from_ref(&b_id), opts.clone())
             .unwrap();
@@ -134,6 +150,9 @@ fn main() {
         }
         to_alice.push(ms(a_connected.lock().unwrap()));
         to_bob.push(ms(b_connected.lock().unwrap()));
+        if wait_until(Duration::from_secs(2), || first_audio.lock().is_some()) {
+            first.push(ms(first_audio.lock().unwrap()));
+        }
         if i == calls - 1 {
             // Mouth-to-ear probes on the last call: 20 ms tone bursts pushed into Alice's mic.
             std::thread::sleep(Duration::from_millis(300));
@@ -171,6 +190,14 @@ fn main() {
         pct(&mut to_alice, 0.5),
         pct(&mut to_bob, 0.5)
     );
+    if !first.is_empty() {
+        let m = first.len();
+        println!(
+            "first audio (start -> Alice's speaker plays Bob's tone), {m} calls: median {:.1} ms, p95 {:.1} ms",
+            pct(&mut first, 0.5),
+            pct(&mut first, 0.95)
+        );
+    }
     if latency.is_empty() {
         println!("mouth-to-ear: no probe was heard");
     } else {
