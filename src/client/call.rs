@@ -14,9 +14,9 @@ use crate::protocol::{
     timeouts, CallState, ClientMessage, EndReason, Identifier, ParticipantInfo, ParticipantState,
     AUDIO_SLOTS,
 };
-use crate::signaling::service_error;
+use crate::signaling::{service_error, Signaling};
 use parking_lot::Mutex;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 /// Who placed the call.
@@ -65,6 +65,8 @@ pub(crate) struct CallInner {
     /// Who is in which receive slot, and how loud (for `is_speaking`).
     pub(super) speech: Mutex<SlotSpeech>,
     media: Mutex<Option<Media>>,
+    /// The transport being prepared while an incoming call rings.
+    prepared: Mutex<Option<PrepareTask>>,
     /// Where the audio engine's encoded frames go once the transport exists.
     sender: Arc<Mutex<Option<AudioSender>>>,
 }
@@ -73,10 +75,55 @@ pub(crate) struct CallInner {
 #[derive(Clone)]
 pub struct Call(pub(super) Arc<CallInner>);
 
-/// Receives the transport's events for one call.
+/// Receives the transport's events for one call. The engine is set once the call's
+/// devices are open (a transport prepared for an incoming call exists before that; no
+/// audio can arrive before the answer anyway).
 struct CallTransportEvents {
     call: Weak<CallInner>,
-    engine: Arc<AudioEngine>,
+    engine: OnceLock<Arc<AudioEngine>>,
+}
+
+/// A transport built and offered ahead of time (for an incoming call, while it rings).
+struct Prepared {
+    transport: Arc<MediaTransport>,
+    events: Arc<CallTransportEvents>,
+    offer: String,
+}
+
+type PrepareTask = tokio::task::JoinHandle<Result<Prepared>>;
+
+/// Builds a transport for `call` on `agent`'s link and creates its offer.
+async fn prepare(agent: &CallAgent, call: Weak<CallInner>) -> Result<(Prepared, Arc<Signaling>)> {
+    let (sig, local_ip) = agent.wait_link().await?;
+    let events = Arc::new(CallTransportEvents {
+        call,
+        engine: OnceLock::new(),
+    });
+    let transport = Arc::new(
+        MediaTransport::new(
+            TransportConfig {
+                local_ip,
+                audio_slots: AUDIO_SLOTS,
+            },
+            events.clone(),
+        )
+        .await?,
+    );
+    let offer = match transport.create_offer().await {
+        Ok(o) => o,
+        Err(e) => {
+            transport.close().await;
+            return Err(e.into());
+        }
+    };
+    Ok((
+        Prepared {
+            transport,
+            events,
+            offer,
+        },
+        sig,
+    ))
 }
 
 impl TransportEvents for CallTransportEvents {
@@ -86,7 +133,9 @@ impl TransportEvents for CallTransportEvents {
         }
     }
     fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
-        self.engine.receive_rtp(slot, seq, timestamp, payload);
+        if let Some(engine) = self.engine.get() {
+            engine.receive_rtp(slot, seq, timestamp, payload);
+        }
     }
     fn on_audio_level(&self, slot: usize, level: u8) {
         if let Some(c) = self.call.upgrade() {
@@ -155,6 +204,7 @@ impl Call {
                 dominant: DominantSpeakers::default(),
             }),
             media: Mutex::new(None),
+            prepared: Mutex::new(None),
             sender: Arc::new(Mutex::new(None)),
         }))
     }
@@ -223,6 +273,16 @@ impl Call {
             .lock()
             .participants
             .push(RemoteParticipant::from_info(caller));
+        // Build the transport and its offer while the call rings, so that accepting only
+        // has to send the offer: the callee's media leg is the critical path of call setup.
+        let (a, weak) = (agent.clone(), Arc::downgrade(&call.0));
+        let task = agent
+            .0
+            .client
+            .0
+            .handle
+            .spawn(async move { prepare(&a, weak).await.map(|(p, _)| p) });
+        *call.0.prepared.lock() = Some(task);
         call
     }
 
@@ -278,19 +338,24 @@ impl Call {
         let rt = agent.0.client.0.handle.clone();
         rt.spawn(async move {
             let result: Result<()> = async {
-                let (sig, local_ip) = agent.wait_link().await?;
-                let transport = MediaTransport::new(
-                    TransportConfig {
-                        local_ip,
-                        audio_slots: AUDIO_SLOTS,
+                let ready = call.0.prepared.lock().take();
+                let ready = match ready {
+                    Some(task) => match task.await {
+                        Ok(Ok(p)) => Some(p),
+                        _ => None,
                     },
-                    Arc::new(CallTransportEvents {
-                        call: Arc::downgrade(&call.0),
-                        engine,
-                    }),
-                )
-                .await?;
-                let transport = Arc::new(transport);
+                    None => None,
+                };
+                let (prepared, sig) = match ready {
+                    Some(p) => (p, agent.wait_link().await?.0),
+                    None => prepare(&agent, Arc::downgrade(&call.0)).await?,
+                };
+                let Prepared {
+                    transport,
+                    events,
+                    offer,
+                } = prepared;
+                let _ = events.engine.set(engine);
                 *call.0.sender.lock() = Some(transport.audio_sender());
                 let ended = {
                     let mut m = call.0.media.lock();
@@ -306,7 +371,6 @@ impl Call {
                     transport.close().await;
                     return Ok(());
                 }
-                let offer = transport.create_offer().await?;
                 let reply = sig.request(|req| make(req, offer)).await?;
                 let answer = reply.map_err(service_error)?.ok_or_else(|| {
                     Error::Internal("the service accepted the call without an SDP answer".into())
@@ -500,7 +564,16 @@ impl Call {
         }
         *self.0.sender.lock() = None;
         let media = self.0.media.lock().take();
+        let prepared = self.0.prepared.lock().take();
         let agent = self.agent();
+        if let (Some(task), Some(a)) = (prepared, &agent) {
+            // Rejected or cancelled while ringing: close what was prepared.
+            a.0.client.0.handle.spawn(async move {
+                if let Ok(Ok(p)) = task.await {
+                    p.transport.close().await;
+                }
+            });
+        }
         if let Some(m) = media {
             m.engine.stop();
             if let (Some(t), Some(a)) = (m.transport, &agent) {

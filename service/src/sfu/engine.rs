@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::config::DtlsCert;
 use str0m::media::{MediaData, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output};
@@ -52,6 +53,9 @@ pub struct Engine {
     forwarded: usize,
     speakers: HashMap<CallKey, CallSpeakers>,
     next_tick: Instant,
+    /// One DTLS certificate for every session (as SFUs do): generating one per join costs
+    /// milliseconds on the join's critical path.
+    dtls_cert: Option<DtlsCert>,
 }
 
 impl Engine {
@@ -75,6 +79,9 @@ impl Engine {
             forwarded,
             speakers: HashMap::new(),
             next_tick: Instant::now() + SPEAKER_TICK,
+            dtls_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
         }
     }
 
@@ -164,8 +171,14 @@ impl Engine {
                 reply,
             } => {
                 let echo = echo.then(|| EchoQueue::new(self.echo_delay));
-                let result =
-                    Session::accept(call, &offer_sdp, self.local_addr, echo, Instant::now());
+                let result = Session::accept(
+                    call,
+                    &offer_sdp,
+                    self.local_addr,
+                    echo,
+                    self.dtls_cert.as_ref(),
+                    Instant::now(),
+                );
                 let reply_value = match result {
                     Ok((session, answer)) => {
                         self.sessions.insert(id, session);

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
 use str0m::media::{MediaKind, Mid};
 use str0m::rtp::Extension;
 use str0m::{Candidate, Rtc};
@@ -50,11 +51,16 @@ impl Session {
         offer_sdp: &str,
         host: std::net::SocketAddr,
         echo: Option<EchoQueue>,
+        dtls_cert: Option<&DtlsCert>,
         now: Instant,
     ) -> Result<(Session, String), SfuError> {
         let offer =
             SdpOffer::from_sdp_string(offer_sdp).map_err(|e| SfuError::BadOffer(e.to_string()))?;
-        let mut rtc = Rtc::builder()
+        let mut builder = Rtc::builder();
+        if let Some(cert) = dtls_cert {
+            builder = builder.set_dtls_cert(cert.clone());
+        }
+        let mut rtc = builder
             .set_ice_lite(true)
             .clear_codecs()
             .enable_opus(true, false)
