@@ -4,7 +4,8 @@
 //! request a session `accepts()`); audio from a session's first m-line is forwarded along
 //! precomputed routes, so per-packet work is a few map look-ups and an `Arc` clone.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ use crate::echo_bot::EchoQueue;
 
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
+/// Datagrams read per wake-up before the receivers are polled.
+const RECV_BATCH: usize = 64;
 /// How often speakers are re-ranked (dominant speakers, top-N forwarding).
 const SPEAKER_TICK: Duration = Duration::from_millis(200);
 /// Most speakers reported in a dominant-speakers list.
@@ -56,6 +59,11 @@ pub struct Engine {
     /// One DTLS certificate for every session (as SFUs do): generating one per join costs
     /// milliseconds on the join's critical path.
     dtls_cert: Option<DtlsCert>,
+    /// Session timeouts, earliest first. An entry is stale when the session's timeout moved
+    /// since (a newer entry exists then); stale entries are skipped when they come due.
+    timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
+    /// Sessions with an echo queue (the echo bot's calls).
+    echoing: Vec<SessionId>,
 }
 
 impl Engine {
@@ -82,6 +90,8 @@ impl Engine {
             dtls_cert: str0m::crypto::from_feature_flags()
                 .dtls_provider
                 .generate_certificate(),
+            timers: BinaryHeap::new(),
+            echoing: Vec::new(),
         }
     }
 
@@ -92,11 +102,21 @@ impl Engine {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
-                r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, source)) => self.on_datagram(&buf[..n], source),
-                    // ICMP port unreachable etc. show up as errors on some platforms.
-                    Err(e) => log::debug!("udp recv: {e}"),
-                },
+                r = self.socket.readable() => {
+                    if let Err(e) = r {
+                        log::warn!("udp: {e}");
+                    }
+                    // A batch of datagrams, then one pass over the receivers they were
+                    // forwarded to: one select and timer check per batch, not per packet.
+                    for _ in 0..RECV_BATCH {
+                        match self.socket.try_recv_from(&mut buf) {
+                            Ok((n, source)) => self.on_datagram(&buf[..n], source),
+                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                            // ICMP port unreachable etc. show up as errors on some platforms.
+                            Err(e) => log::debug!("udp recv: {e}"),
+                        }
+                    }
+                }
                 cmd = commands.recv() => match cmd {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
@@ -111,9 +131,16 @@ impl Engine {
 
     fn next_deadline(&self) -> Instant {
         let mut t = (Instant::now() + IDLE).min(self.next_tick);
-        for s in self.sessions.values() {
-            t = t.min(s.timeout);
-            if let Some(due) = s.echo.as_ref().and_then(EchoQueue::next_due) {
+        if let Some(Reverse((due, _))) = self.timers.peek() {
+            t = t.min(*due);
+        }
+        for id in &self.echoing {
+            if let Some(due) = self
+                .sessions
+                .get(id)
+                .and_then(|s| s.echo.as_ref())
+                .and_then(EchoQueue::next_due)
+            {
                 t = t.min(due);
             }
         }
@@ -158,7 +185,8 @@ impl Engine {
                 log::debug!("session {}: input error {e}", id.0);
             }
         }
-        self.mark(id);
+        // The sender at once (its media forwards now); its receivers after the batch.
+        self.poll_session(id);
     }
 
     fn on_command(&mut self, cmd: SfuCommand) {
@@ -181,6 +209,9 @@ impl Engine {
                 );
                 let reply_value = match result {
                     Ok((session, answer)) => {
+                        if session.echo.is_some() {
+                            self.echoing.push(id);
+                        }
                         self.sessions.insert(id, session);
                         self.calls.entry(call).or_default().push(id);
                         self.dirty.push(id);
@@ -194,6 +225,7 @@ impl Engine {
             SfuCommand::RemoveSession { id } => {
                 if let Some(mut s) = self.sessions.remove(&id) {
                     s.rtc.disconnect();
+                    self.echoing.retain(|x| *x != id);
                     self.by_addr.retain(|_, v| *v != id);
                     if let Some(list) = self.calls.get_mut(&s.call) {
                         list.retain(|x| *x != id);
@@ -266,13 +298,27 @@ impl Engine {
             self.on_speaker_tick(now);
         }
         let mut due = Vec::new();
-        for (id, s) in self.sessions.iter_mut() {
-            if s.timeout <= now {
+        while let Some(Reverse((t, id))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.sessions.get_mut(&id) else {
+                continue;
+            };
+            if s.timeout == t {
+                // Whatever the next poll returns is new, so it gets a fresh entry.
+                s.timeout = now + Duration::from_secs(3600);
                 if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
                     log::debug!("session {}: timeout error {e}", id.0);
                 }
-                due.push(*id);
+                due.push(id);
             }
+        }
+        for id in &self.echoing {
+            let Some(s) = self.sessions.get_mut(id) else {
+                continue;
+            };
             if let (Some(q), Some(mid)) = (s.echo.as_mut(), s.audio_mids.first().copied()) {
                 while let Some(f) = q.pop_due(now) {
                     let Some(mut w) = s.rtc.writer(mid) else {
@@ -311,6 +357,7 @@ impl Engine {
             s.dirty = false;
             if !s.rtc.is_alive() {
                 s.timeout = Instant::now() + IDLE;
+                self.timers.push(Reverse((s.timeout, id)));
                 if s.connected {
                     s.connected = false;
                     let _ = self.events.send(SfuEvent::MediaDisconnected(id));
@@ -321,7 +368,10 @@ impl Engine {
             }
             match s.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    s.timeout = t;
+                    if t != s.timeout {
+                        s.timeout = t;
+                        self.timers.push(Reverse((t, id)));
+                    }
                     return;
                 }
                 Ok(Output::Transmit(t)) => {

@@ -114,6 +114,28 @@ impl SfuHandle {
     }
 }
 
+/// Socket buffer sizes of the media socket: one socket carries every participant's media,
+/// and a burst of a few hundred streams must not overflow the kernel's default ~200 KiB.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Binds the media socket (non-blocking, large buffers; the kernel may cap them at
+/// net.core.rmem_max / wmem_max).
+fn bind_media_socket(bind: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(bind), Type::DGRAM, Some(Protocol::UDP))?;
+    for (what, r) in [
+        ("receive", socket.set_recv_buffer_size(SOCKET_BUFFER)),
+        ("send", socket.set_send_buffer_size(SOCKET_BUFFER)),
+    ] {
+        if let Err(e) = r {
+            log::warn!("media socket: cannot set the {what} buffer: {e}");
+        }
+    }
+    socket.bind(&bind.into())?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket.into())
+}
+
 /// Binds the media socket and spawns the SFU loop on the current tokio runtime.
 pub async fn start(
     bind: SocketAddr,
@@ -121,7 +143,7 @@ pub async fn start(
     forwarded: usize,
 ) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
     str0m::crypto::from_feature_flags().install_process_default();
-    let socket = UdpSocket::bind(bind).await?;
+    let socket = bind_media_socket(bind)?;
     let local_addr = socket.local_addr()?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
