@@ -2,6 +2,7 @@
 
 pub mod audio;
 pub mod transport;
+pub mod video;
 
 /// Errors from devices, codecs and the transport.
 #[derive(Debug, thiserror::Error)]

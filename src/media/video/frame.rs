@@ -1,0 +1,365 @@
+//! I420 video frames (the internal format) and conversions to and from the pixel formats
+//! hosts push and renderers ask for: NV12, RGBA, BGRA, BGRX, each with a stride.
+//!
+//! Colour conversion is BT.601 limited range in integer arithmetic (what camera pipelines
+//! and H.264 decoders use by default).
+
+use crate::media::MediaError;
+
+/// Pixel formats at the API boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum PixelFormat {
+    /// Planar Y, U, V (4:2:0).
+    I420 = 0,
+    /// Planar Y, interleaved UV (4:2:0).
+    Nv12 = 1,
+    /// 8-bit R, G, B, A.
+    Rgba = 2,
+    /// 8-bit B, G, R, A.
+    Bgra = 3,
+    /// 8-bit B, G, R, unused (alpha ignored on input, 255 on output).
+    Bgrx = 4,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel of the packed formats (None for the planar ones).
+    pub fn packed_bytes(self) -> Option<usize> {
+        match self {
+            PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Bgrx => Some(4),
+            PixelFormat::I420 | PixelFormat::Nv12 => None,
+        }
+    }
+}
+
+/// An I420 frame with tightly packed planes (Y stride = width, chroma stride = (width+1)/2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFrame {
+    pub width: u32,
+    pub height: u32,
+    pub y: Vec<u8>,
+    pub u: Vec<u8>,
+    pub v: Vec<u8>,
+}
+
+/// Chroma plane size for a luma size.
+pub fn chroma_size(width: u32, height: u32) -> (u32, u32) {
+    (width.div_ceil(2), height.div_ceil(2))
+}
+
+fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
+    if width == 0 || height == 0 || width > 8192 || height > 8192 {
+        return Err(MediaError::InvalidInput(format!(
+            "frame size {width}x{height} is not within 1..=8192"
+        )));
+    }
+    Ok(())
+}
+
+// BT.601 limited range, 8-bit fixed point (coefficients × 256).
+fn rgb_to_yuv(r: i32, g: i32, b: i32) -> (u8, u8, u8) {
+    let y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16;
+    let u = ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128;
+    let v = ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128;
+    (clamp8(y), clamp8(u), clamp8(v))
+}
+
+fn yuv_to_rgb(y: u8, u: u8, v: u8) -> (u8, u8, u8) {
+    let c = 298 * (i32::from(y) - 16);
+    let d = i32::from(u) - 128;
+    let e = i32::from(v) - 128;
+    let r = (c + 409 * e + 128) >> 8;
+    let g = (c - 100 * d - 208 * e + 128) >> 8;
+    let b = (c + 516 * d + 128) >> 8;
+    (clamp8(r), clamp8(g), clamp8(b))
+}
+
+fn clamp8(x: i32) -> u8 {
+    x.clamp(0, 255) as u8
+}
+
+impl VideoFrame {
+    /// A black frame.
+    pub fn black(width: u32, height: u32) -> Result<Self, MediaError> {
+        check_size(width, height)?;
+        let (cw, ch) = chroma_size(width, height);
+        Ok(Self {
+            width,
+            height,
+            y: vec![16; (width * height) as usize],
+            u: vec![128; (cw * ch) as usize],
+            v: vec![128; (cw * ch) as usize],
+        })
+    }
+
+    /// Chroma plane width.
+    pub fn chroma_width(&self) -> u32 {
+        chroma_size(self.width, self.height).0
+    }
+
+    /// Imports a frame in `format` from `data` whose rows are `stride` bytes apart (for
+    /// the planar formats, `stride` is the luma stride and chroma rows follow the formats'
+    /// usual layout: I420 chroma stride = (stride+1)/2, NV12 UV stride = stride).
+    pub fn import(
+        format: PixelFormat,
+        data: &[u8],
+        width: u32,
+        height: u32,
+        stride: usize,
+    ) -> Result<Self, MediaError> {
+        check_size(width, height)?;
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = chroma_size(width, height);
+        let (cw, ch) = (cw as usize, ch as usize);
+        let need = |n: usize| {
+            if data.len() < n {
+                Err(MediaError::InvalidInput(format!(
+                    "{format:?} {width}x{height} stride {stride} needs {n} bytes, got {}",
+                    data.len()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let mut f = Self::black(width, height)?;
+        match format {
+            PixelFormat::I420 | PixelFormat::Nv12 => {
+                if stride < w {
+                    return Err(MediaError::InvalidInput(format!(
+                        "stride {stride} < width {w}"
+                    )));
+                }
+                let y_len = stride * h;
+                let c_stride = if format == PixelFormat::I420 {
+                    stride.div_ceil(2)
+                } else {
+                    stride
+                };
+                let c_len = c_stride * ch;
+                need(
+                    y_len
+                        + if format == PixelFormat::I420 {
+                            2 * c_len
+                        } else {
+                            c_len
+                        },
+                )?;
+                for r in 0..h {
+                    f.y[r * w..][..w].copy_from_slice(&data[r * stride..][..w]);
+                }
+                for r in 0..ch {
+                    if format == PixelFormat::I420 {
+                        let u0 = y_len + r * c_stride;
+                        let v0 = y_len + c_len + r * c_stride;
+                        f.u[r * cw..][..cw].copy_from_slice(&data[u0..][..cw]);
+                        f.v[r * cw..][..cw].copy_from_slice(&data[v0..][..cw]);
+                    } else {
+                        let row = &data[y_len + r * c_stride..][..2 * cw];
+                        for c in 0..cw {
+                            f.u[r * cw + c] = row[2 * c];
+                            f.v[r * cw + c] = row[2 * c + 1];
+                        }
+                    }
+                }
+            }
+            PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Bgrx => {
+                if stride < 4 * w {
+                    return Err(MediaError::InvalidInput(format!(
+                        "stride {stride} < 4 x width {w}"
+                    )));
+                }
+                need(stride * (h - 1) + 4 * w)?;
+                let rgb = |x: usize, y: usize| {
+                    let p = &data[y * stride + 4 * x..][..4];
+                    match format {
+                        PixelFormat::Rgba => (p[0], p[1], p[2]),
+                        _ => (p[2], p[1], p[0]),
+                    }
+                };
+                for y in 0..h {
+                    for x in 0..w {
+                        let (r, g, b) = rgb(x, y);
+                        f.y[y * w + x] = rgb_to_yuv(r.into(), g.into(), b.into()).0;
+                    }
+                }
+                // Chroma from the average colour of each 2x2 block.
+                for cy in 0..ch {
+                    for cx in 0..cw {
+                        let (mut r, mut g, mut b, mut n) = (0i32, 0i32, 0i32, 0i32);
+                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                            let (x, y) = (2 * cx + dx, 2 * cy + dy);
+                            if x < w && y < h {
+                                let p = rgb(x, y);
+                                r += i32::from(p.0);
+                                g += i32::from(p.1);
+                                b += i32::from(p.2);
+                                n += 1;
+                            }
+                        }
+                        let (_, u, v) = rgb_to_yuv(r / n, g / n, b / n);
+                        f.u[cy * cw + cx] = u;
+                        f.v[cy * cw + cx] = v;
+                    }
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// Bytes `export` writes for `format` with rows `stride` apart.
+    pub fn export_size(&self, format: PixelFormat, stride: usize) -> usize {
+        let h = self.height as usize;
+        let ch = chroma_size(self.width, self.height).1 as usize;
+        match format {
+            PixelFormat::I420 => stride * h + 2 * stride.div_ceil(2) * ch,
+            PixelFormat::Nv12 => stride * h + stride * ch,
+            _ => stride * h,
+        }
+    }
+
+    /// Writes the frame in `format` into `out` with rows `stride` bytes apart (the
+    /// minimum stride is the width, or 4 x width for the packed formats).
+    pub fn export(
+        &self,
+        format: PixelFormat,
+        out: &mut [u8],
+        stride: usize,
+    ) -> Result<(), MediaError> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (cw, ch) = chroma_size(self.width, self.height);
+        let (cw, ch) = (cw as usize, ch as usize);
+        let min = format.packed_bytes().map_or(w, |b| b * w);
+        if stride < min {
+            return Err(MediaError::InvalidInput(format!(
+                "stride {stride} < {min} for {format:?} width {w}"
+            )));
+        }
+        let n = self.export_size(format, stride);
+        if out.len() < n {
+            return Err(MediaError::InvalidInput(format!(
+                "{format:?} {w}x{h} stride {stride} needs {n} bytes, got {}",
+                out.len()
+            )));
+        }
+        match format {
+            PixelFormat::I420 | PixelFormat::Nv12 => {
+                for r in 0..h {
+                    out[r * stride..][..w].copy_from_slice(&self.y[r * w..][..w]);
+                }
+                let y_len = stride * h;
+                for r in 0..ch {
+                    if format == PixelFormat::I420 {
+                        let cs = stride.div_ceil(2);
+                        out[y_len + r * cs..][..cw].copy_from_slice(&self.u[r * cw..][..cw]);
+                        out[y_len + cs * ch + r * cs..][..cw]
+                            .copy_from_slice(&self.v[r * cw..][..cw]);
+                    } else {
+                        let row = &mut out[y_len + r * stride..][..2 * cw];
+                        for c in 0..cw {
+                            row[2 * c] = self.u[r * cw + c];
+                            row[2 * c + 1] = self.v[r * cw + c];
+                        }
+                    }
+                }
+            }
+            PixelFormat::Rgba | PixelFormat::Bgra | PixelFormat::Bgrx => {
+                for y in 0..h {
+                    let row = &mut out[y * stride..][..4 * w];
+                    for x in 0..w {
+                        let ci = (y / 2) * cw + x / 2;
+                        let (r, g, b) = yuv_to_rgb(self.y[y * w + x], self.u[ci], self.v[ci]);
+                        let p = &mut row[4 * x..][..4];
+                        match format {
+                            PixelFormat::Rgba => p.copy_from_slice(&[r, g, b, 255]),
+                            _ => p.copy_from_slice(&[b, g, r, 255]),
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A smooth colourful frame (chroma subsampling loses little on it).
+    fn gradient(w: u32, h: u32) -> Vec<u8> {
+        let mut rgba = vec![0u8; (w * h * 4) as usize];
+        for y in 0..h {
+            for x in 0..w {
+                let i = ((y * w + x) * 4) as usize;
+                rgba[i] = (x * 255 / w.max(2)) as u8;
+                rgba[i + 1] = (y * 255 / h.max(2)) as u8;
+                rgba[i + 2] = 128;
+                rgba[i + 3] = 255;
+            }
+        }
+        rgba
+    }
+
+    fn max_diff(a: &[u8], b: &[u8]) -> u8 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn rgba_round_trips_through_i420_within_rounding() {
+        let (w, h) = (64, 48);
+        let rgba = gradient(w, h);
+        let f = VideoFrame::import(PixelFormat::Rgba, &rgba, w, h, 4 * w as usize).unwrap();
+        let mut out = vec![0u8; f.export_size(PixelFormat::Rgba, 4 * w as usize)];
+        f.export(PixelFormat::Rgba, &mut out, 4 * w as usize)
+            .unwrap();
+        assert!(
+            max_diff(&rgba, &out) <= 8,
+            "max diff {}",
+            max_diff(&rgba, &out)
+        );
+    }
+
+    #[test]
+    fn bgra_and_bgrx_swap_channels() {
+        let (w, h) = (2, 2);
+        let red_bgra = [0u8, 0, 255, 255].repeat(4);
+        let f = VideoFrame::import(PixelFormat::Bgrx, &red_bgra, w, h, 8).unwrap();
+        let mut out = vec![0u8; 16];
+        f.export(PixelFormat::Rgba, &mut out, 8).unwrap();
+        assert!(
+            out[0] > 240 && out[1] < 15 && out[2] < 15,
+            "{:?}",
+            &out[..4]
+        );
+        f.export(PixelFormat::Bgra, &mut out, 8).unwrap();
+        assert!(out[2] > 240 && out[0] < 15, "{:?}", &out[..4]);
+    }
+
+    #[test]
+    fn i420_and_nv12_round_trip_exactly_with_padding() {
+        let (w, h) = (33, 17); // odd sizes: chroma rounds up
+        let rgba = gradient(w, h);
+        let f = VideoFrame::import(PixelFormat::Rgba, &rgba, w, h, 4 * w as usize).unwrap();
+        for format in [PixelFormat::I420, PixelFormat::Nv12] {
+            let stride = 40;
+            let mut buf = vec![0u8; f.export_size(format, stride)];
+            f.export(format, &mut buf, stride).unwrap();
+            let back = VideoFrame::import(format, &buf, w, h, stride).unwrap();
+            assert_eq!(back, f, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn bad_sizes_and_short_buffers_are_errors() {
+        assert!(VideoFrame::black(0, 10).is_err());
+        assert!(VideoFrame::import(PixelFormat::Rgba, &[0; 10], 4, 4, 16).is_err());
+        assert!(VideoFrame::import(PixelFormat::Rgba, &[0; 64], 4, 4, 8).is_err());
+        let f = VideoFrame::black(4, 4).unwrap();
+        assert!(f.export(PixelFormat::I420, &mut [0; 8], 4).is_err());
+        assert!(f.export(PixelFormat::Rgba, &mut [0; 64], 3).is_err());
+    }
+}
