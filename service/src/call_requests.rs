@@ -323,11 +323,7 @@ impl Hub {
         let answer = self.sfu.add_session(session, key, offer, false).await;
 
         let mut st = self.state.lock();
-        let idx = st.calls.get(&call_id).and_then(|c| {
-            c.find(&user)
-                .filter(|i| c.participants[*i].session == Some(session))
-        });
-        let Some(idx) = idx else {
+        let Some(idx) = st.holder_of(&call_id, &user, session) else {
             self.sfu.remove_session(session);
             st.sessions.remove(&session);
             st.respond(conn, req, Err(not_in_call(&call_id)));
@@ -358,16 +354,7 @@ impl Hub {
                 st.send(c, answered_elsewhere.clone());
             }
         }
-        let roster = st.roster(&call_id, &user);
-        st.send(
-            conn,
-            ServerMessage::Roster {
-                call_id: call_id.clone(),
-                participants: roster,
-            },
-        );
-        st.announce(&call_id, idx);
-        st.update_call_states(&call_id);
+        st.welcome_joiner(conn, &call_id, &user, idx);
         drop(st);
         self.spawn_media_timer(&call_id, &user, epoch);
     }

@@ -212,6 +212,30 @@ impl HubState {
             .unwrap_or_default()
     }
 
+    /// Index of `user` in `call_id` if it still holds `session` (it may have left, or its
+    /// connection closed, while the SFU answered).
+    pub fn holder_of(&self, call_id: &str, user: &str, session: SessionId) -> Option<usize> {
+        self.calls.get(call_id).and_then(|c| {
+            c.find(user)
+                .filter(|i| c.participants[*i].session == Some(session))
+        })
+    }
+
+    /// After a join was answered: the joiner gets the roster, the others learn it is in,
+    /// and everyone's call state follows.
+    pub fn welcome_joiner(&mut self, conn: ConnId, call_id: &str, user: &str, idx: usize) {
+        let roster = self.roster(call_id, user);
+        self.send(
+            conn,
+            ServerMessage::Roster {
+                call_id: call_id.to_string(),
+                participants: roster,
+            },
+        );
+        self.announce(call_id, idx);
+        self.update_call_states(call_id);
+    }
+
     /// Sends each joined participant its `CallState` if it changed.
     pub fn update_call_states(&mut self, call_id: &str) {
         let mut out = Vec::new();

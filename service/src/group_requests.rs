@@ -122,11 +122,7 @@ impl Hub {
         let answer = self.sfu.add_session(session, key, offer_sdp, false).await;
 
         let mut st = self.state.lock();
-        let idx = st.calls.get(&group_id).and_then(|c| {
-            c.find(&user)
-                .filter(|i| c.participants[*i].session == Some(session))
-        });
-        let Some(idx) = idx else {
+        let Some(idx) = st.holder_of(&group_id, &user, session) else {
             // Left (or the connection closed) while the SFU answered.
             self.sfu.remove_session(session);
             st.sessions.remove(&session);
@@ -159,16 +155,7 @@ impl Hub {
                 end_reason: None,
             },
         );
-        let roster = st.roster(&group_id, &user);
-        st.send(
-            conn,
-            ServerMessage::Roster {
-                call_id: group_id.clone(),
-                participants: roster,
-            },
-        );
-        st.announce(&group_id, idx);
-        st.update_call_states(&group_id);
+        st.welcome_joiner(conn, &group_id, &user, idx);
         drop(st);
         log::info!("call {group_id}: {user} joins");
         self.spawn_media_timer(&group_id, &user, epoch);
