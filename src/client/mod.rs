@@ -5,6 +5,7 @@ pub mod call;
 pub mod call_agent;
 pub mod call_client;
 pub mod device_manager;
+pub(crate) mod device_watch;
 pub mod events;
 pub mod participant;
 pub(crate) mod state;
@@ -12,8 +13,10 @@ pub(crate) mod state;
 pub use call::{Call, CallDirection, CallOptions};
 pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
 pub use call_client::{CallClient, CallClientOptions};
-pub use device_manager::DeviceManager;
-pub use events::{AgentConnectionState, AgentEvent, AgentListener, DispatchMode};
+pub use device_manager::{DeviceManager, MediaKind};
+pub use events::{
+    AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
+};
 pub use participant::RemoteParticipant;
 
 use std::sync::atomic::{AtomicU64, Ordering};

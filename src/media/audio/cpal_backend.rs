@@ -318,3 +318,70 @@ pub fn open_playback(cpal_id: Option<&str>) -> Result<CpalPlayback, MediaError> 
         ring,
     })
 }
+
+/// Why a microphone cannot be used: `denied` when the system refused access (permissions,
+/// the sound server's authentication), else there is no usable device.
+pub struct ProbeFailure {
+    pub denied: bool,
+    pub reason: String,
+}
+
+fn is_denied(e: &cpal::Error) -> bool {
+    matches!(e.kind(), cpal::ErrorKind::PermissionDenied)
+}
+
+/// Opens (and at once closes) a capture stream on `cpal_id` (None = the default microphone),
+/// to learn whether this process may use a microphone. Returns the device name on success.
+pub fn probe_microphone(cpal_id: Option<&str>) -> Result<String, ProbeFailure> {
+    let no_device = |reason: String| ProbeFailure {
+        denied: false,
+        reason,
+    };
+    // cpal falls back to ALSA when the sound server refuses us: ask the server first.
+    #[cfg(target_os = "linux")]
+    if cpal::available_hosts().contains(&cpal::HostId::PulseAudio) {
+        if let Err(e) = cpal::host_from_id(cpal::HostId::PulseAudio) {
+            if is_denied(&e) {
+                return Err(ProbeFailure {
+                    denied: true,
+                    reason: format!("the sound server refused access: {e}"),
+                });
+            }
+        }
+    }
+    let device = find(DeviceKind::Microphone, cpal_id)
+        .map_err(|_| no_device("no microphone is present".into()))?;
+    let name = device
+        .description()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|_| cpal_id.unwrap_or("default").to_string());
+    let supported = choose_config(&device, DeviceKind::Microphone).map_err(|e| {
+        no_device(format!("microphone '{name}' has no usable configuration: {e}"))
+    })?;
+    let ring = Arc::new(CaptureRing {
+        buf: Mutex::new(VecDeque::new()),
+        ready: Condvar::new(),
+    });
+    let config = supported.config();
+    let built = match supported.sample_format() {
+        SampleFormat::F32 => build_capture::<f32>(&device, config, ring),
+        SampleFormat::I16 => build_capture::<i16>(&device, config, ring),
+        SampleFormat::I32 => build_capture::<i32>(&device, config, ring),
+        SampleFormat::U16 => build_capture::<u16>(&device, config, ring),
+        other => {
+            return Err(no_device(format!(
+                "microphone '{name}' has an unsupported sample format {other:?}"
+            )))
+        }
+    };
+    match built {
+        Ok(_stream) => Ok(name),
+        Err(e) if is_denied(&e) => Err(ProbeFailure {
+            denied: true,
+            reason: format!("access to microphone '{name}' was denied: {e}"),
+        }),
+        Err(e) => Err(no_device(format!(
+            "microphone '{name}' cannot be opened: {e}"
+        ))),
+    }
+}
