@@ -12,6 +12,7 @@
 # microphones `acs_room.monitor` (default source) and `acs_room2.monitor` capture. Every sink's
 # `.monitor` records what was played to it (`parec -d acs_spk.monitor`), so a test hears what
 # the library played.
+# The socket sits in a private 0700 folder, so clients need no cookie (auth-anonymous=1).
 # Needs Debian's `pulseaudio` package (scripts/setup.sh installs it).
 set -euo pipefail
 DIR="${ACS_SOUND_DIR:-/tmp/acs-sound-$(id -u)}"
@@ -41,7 +42,7 @@ case "${1:-}" in
       -L 'module-null-sink sink_name=acs_spk2 rate=48000 sink_properties=device.description=ACS-Speaker-2' \
       -L 'module-null-sink sink_name=acs_room rate=48000 sink_properties=device.description=ACS-Room' \
       -L 'module-null-sink sink_name=acs_room2 rate=48000 sink_properties=device.description=ACS-Room-2' \
-      -L 'module-native-protocol-unix' \
+      -L 'module-native-protocol-unix auth-anonymous=1' \
       -L 'module-always-sink' \
       </dev/null >/dev/null 2>&1 &
     echo $! >"$DIR/pid"

@@ -35,7 +35,8 @@ impl Snapshot {
     /// order. Devices are the same when their ids are.
     pub(crate) fn diff(&self, next: &Snapshot) -> Vec<DeviceEvent> {
         let mut out = Vec::new();
-        let has_audio = |list: &[AudioDevice], d: &AudioDevice| list.iter().any(|x| x.id() == d.id());
+        let has_audio =
+            |list: &[AudioDevice], d: &AudioDevice| list.iter().any(|x| x.id() == d.id());
         let has_cam = |list: &[Camera], c: &Camera| list.iter().any(|x| x.id() == c.id());
         for d in self.audio.iter().filter(|d| !has_audio(&next.audio, d)) {
             out.push(DeviceEvent::AudioDeviceRemoved(d.clone()));

@@ -73,7 +73,11 @@ pub unsafe extern "C" fn acs_device_manager_get_selected_camera(
         let c = handles::device_manager(dm)?
             .selected_camera()
             .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, "no camera is selected or present"))?;
-        out(out_camera, handles::acquire(Object::Camera(c)), "out_camera")
+        out(
+            out_camera,
+            handles::acquire(Object::Camera(c)),
+            "out_camera",
+        )
     })
 }
 

@@ -95,7 +95,8 @@ pub fn play_tone(sink: &str, freq: f64, amplitude: f64) -> Tone {
             buf.clear();
             for _ in 0..960 {
                 let t = n as f64 / 48_000.0;
-                let v = (amplitude * 32767.0 * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16;
+                let v =
+                    (amplitude * 32767.0 * (2.0 * std::f64::consts::PI * freq * t).sin()) as i16;
                 buf.extend_from_slice(&v.to_le_bytes());
                 n += 1;
             }

@@ -532,13 +532,17 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                 Err(e) => log::debug!("opus decode failed: {e}"),
             }
         }
-        if let Some(p) = &mut *sh.apm_render.lock() {
-            p.process_render(&mix);
-        }
         let out = match &*sh.speaker.lock() {
             SpeakerSink::Virtual(d) => SpeakerOut::Virtual(d.clone()),
             SpeakerSink::Cpal(_, pb) => SpeakerOut::Cpal(pb.ring.clone()),
         };
+        // Only a real speaker reaches the room the microphone is in: what a virtual one plays
+        // is no echo reference (the canceller would otherwise mute the near end for nothing).
+        if matches!(out, SpeakerOut::Cpal(_)) {
+            if let Some(p) = &mut *sh.apm_render.lock() {
+                p.process_render(&mix);
+            }
+        }
         match out {
             SpeakerOut::Virtual(d) => {
                 d.play_virtual_frame(&mix);
