@@ -227,7 +227,7 @@ static void test_real_devices(acs_device_manager *dm, device_log *log) {
             acs_audio_device_get_id(list[i], id, sizeof id, &needed);
             acs_audio_device_is_default(list[i], &def);
             acs_audio_device_is_virtual(list[i], &virt);
-            if (strcmp(id, "cpal:in:acs_room.monitor") == 0) {
+            if (strcmp(id, "cpal:in:pulseaudio:acs_room.monitor") == 0) {
                 room_default = def && !virt;
             }
             acs_audio_device_release(list[i]);
