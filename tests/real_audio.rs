@@ -114,7 +114,7 @@ fn pull(spk: &AudioDevice, ms: u64) -> Vec<i16> {
 
 #[test]
 fn real_devices_are_listed_with_defaults_and_permission_is_granted() {
-    sound_server();
+    let _sound = sound_server();
     let client = CallClient::new(CallClientOptions::default()).unwrap();
     let dm = client.device_manager();
     let mics = dm.microphones();
@@ -140,7 +140,7 @@ fn real_devices_are_listed_with_defaults_and_permission_is_granted() {
 
 #[test]
 fn a_real_microphone_is_heard_in_the_real_speaker_and_devices_switch_mid_call() {
-    sound_server();
+    let _sound = sound_server();
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
@@ -263,7 +263,7 @@ fn wait_for_device(dm: &DeviceManager, cpal_name: &str) -> AudioDevice {
 
 #[test]
 fn hot_plugged_devices_raise_events() {
-    sound_server();
+    let _sound = sound_server();
     let client = CallClient::new(CallClientOptions::default()).unwrap();
     let dm = client.device_manager();
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -327,7 +327,7 @@ fn hot_plugged_devices_raise_events() {
 /// her own voice. With echo cancellation Bob no longer hears himself; Alice stays audible.
 #[test]
 fn echo_cancellation_removes_the_far_end_from_what_the_microphone_sends() {
-    sound_server();
+    let _sound = sound_server();
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
@@ -410,7 +410,7 @@ fn echo_cancellation_removes_the_far_end_from_what_the_microphone_sends() {
 #[test]
 fn the_engine_captures_each_real_microphone_and_switches() {
     use acscalling::media::audio::AudioEngine;
-    sound_server();
+    let _sound = sound_server();
     let client = CallClient::new(CallClientOptions::default()).unwrap();
     let mics = client.device_manager().microphones();
     let (room, room2) = (

@@ -14,9 +14,15 @@ fn script() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/sound-server.sh")
 }
 
-/// Starts the sound server (once per process; reused if already running) and points this
-/// process (cpal's PulseAudio host, pactl, pacat, parec) at it.
-pub fn sound_server() {
+/// Tests share the server's sinks (a tone played into `acs_room` reaches every microphone on
+/// it): one at a time. parking_lot's mutex does not poison, so a failed test frees it.
+static SERIAL: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// Starts the sound server (once per process; reused if already running), points this
+/// process (cpal's PulseAudio host, pactl, pacat, parec) at it, and holds it for the caller
+/// until the returned guard is dropped.
+pub fn sound_server() -> parking_lot::MutexGuard<'static, ()> {
+    let guard = SERIAL.lock();
     ENV.get_or_init(|| {
         let out = Command::new("bash")
             .arg(script())
@@ -44,6 +50,7 @@ pub fn sound_server() {
         }
         vars
     });
+    guard
 }
 
 /// Runs `pactl` with `args`; its stdout.
