@@ -64,6 +64,19 @@ fi
 status=0
 "$BUILD/test_capi" "${args[@]}" || status=1
 
+step "test_devices: device API contracts and events"
+"$BUILD/test_devices" || status=1
+# Real devices: the private sound server (scripts/sound-server.sh); ACS_TEST_SOUND=0 skips.
+if [ "${ACS_TEST_SOUND:-1}" != 0 ]; then
+    step "test_devices --sound: real devices on the sound server"
+    if sound_env=$(bash "$HERE/../scripts/sound-server.sh" start); then
+        (eval "$sound_env" && "$BUILD/test_devices" --sound) || status=1
+    else
+        echo "the sound server did not start" >&2
+        status=1
+    fi
+fi
+
 if [ ${#args[@]} -gt 0 ]; then
     step "sample: echo_call (thread dispatch)"
     "$BUILD/echo_call" --service-url "$ACS_TEST_SERVICE_URL" --token "$ACS_TEST_TOKEN_A" || status=1

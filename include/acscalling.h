@@ -97,6 +97,21 @@
 
 #define ACS_CALL_DIRECTION_INCOMING 1
 
+// Permission requests: microphones.
+#define ACS_MEDIA_KIND_AUDIO 0
+
+// Permission requests: cameras.
+#define ACS_MEDIA_KIND_VIDEO 1
+
+// A device of the kind can be opened.
+#define ACS_PERMISSION_GRANTED 0
+
+// The system refused access (device permissions, the sound server's authentication).
+#define ACS_PERMISSION_DENIED 1
+
+// No device of the kind exists, or none can be opened (e.g. a headless machine).
+#define ACS_PERMISSION_NO_DEVICE 2
+
 // Events are delivered on a library-owned thread (default).
 #define ACS_DISPATCH_THREAD 0
 
@@ -139,6 +154,20 @@
 // The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
 #define ACS_EVENT_DOMINANT_SPEAKERS_CHANGED 10
 
+// `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
+// one created); `state` is its ACS_DEVICE_KIND_*. `agent` is NULL, `device_manager` is set.
+#define ACS_EVENT_AUDIO_DEVICE_ADDED 100
+
+// `audio_device` disappeared; `state` is its ACS_DEVICE_KIND_*. If it was selected, the
+// selection falls back to the system default.
+#define ACS_EVENT_AUDIO_DEVICE_REMOVED 101
+
+// `camera` appeared.
+#define ACS_EVENT_CAMERA_ADDED 102
+
+// `camera` disappeared.
+#define ACS_EVENT_CAMERA_REMOVED 103
+
 // Errors.
 #define ACS_LOG_ERROR 1
 
@@ -165,6 +194,9 @@ typedef struct acs_call_agent acs_call_agent;
 
 // Opaque CallClient handle.
 typedef struct acs_call_client acs_call_client;
+
+// Opaque camera handle.
+typedef struct acs_camera acs_camera;
 
 // Opaque DeviceManager handle.
 typedef struct acs_device_manager acs_device_manager;
@@ -198,6 +230,12 @@ typedef struct {
   bool flag;
   // Human-readable detail or NULL.
   const char *message;
+  // The device manager, for ACS_EVENT_AUDIO_DEVICE_* and ACS_EVENT_CAMERA_*; else NULL.
+  acs_device_manager *device_manager;
+  // The device of ACS_EVENT_AUDIO_DEVICE_*; else NULL.
+  acs_audio_device *audio_device;
+  // The camera of ACS_EVENT_CAMERA_*; else NULL.
+  acs_camera *camera;
 } acs_event;
 
 // Receives events. `event` and everything it points to is borrowed for the call. The
@@ -229,6 +267,19 @@ typedef struct {
   // certificate (copied; may be NULL: public web roots are always trusted).
   const char *ca_certificate_path;
 } acs_call_agent_options;
+
+// Audio processing of what a real microphone captures. Initialise with
+// acs_audio_processing_options_init (everything on).
+typedef struct {
+  // sizeof(acs_audio_processing_options), set by the init function.
+  uint32_t struct_size;
+  // Remove what the speaker played from what the microphone hears.
+  bool echo_cancellation;
+  // Suppress stationary background noise.
+  bool noise_suppression;
+  // Adapt the microphone level towards a constant loudness.
+  bool auto_gain;
+} acs_audio_processing_options;
 
 // Options for starting or accepting a call. Initialise with acs_call_options_init.
 typedef struct {
@@ -367,6 +418,26 @@ acs_status acs_call_agent_get_call_count(acs_call_agent *agent, size_t *out_coun
 // The `index`-th call that has not ended (+1 reference: release it).
 acs_status acs_call_agent_get_call(acs_call_agent *agent, size_t index, acs_call **out_call);
 
+// Fills `options` with the defaults: echo cancellation, noise suppression and gain control on.
+acs_status acs_audio_processing_options_init(acs_audio_processing_options *options);
+
+// Sets the audio processing of calls started or accepted from now on (default: all on).
+// Only real microphones are processed; virtual ones are sent as they are.
+acs_status acs_device_manager_set_audio_processing(acs_device_manager *dm, const acs_audio_processing_options *options);
+
+// The audio processing new calls get.
+acs_status acs_device_manager_get_audio_processing(acs_device_manager *dm, acs_audio_processing_options *out_options);
+
+// Switches audio processing of a running call at once (echo cancellation etc. on or off).
+// ACS_ERR_INVALID_STATE once the call has ended or before it has media; ACS_ERR_DEVICE if
+// the processing module cannot be created (nothing changes then).
+acs_status acs_call_set_audio_processing(acs_call *call, const acs_audio_processing_options *options);
+
+// The audio processing of a call; `out_active` (may be NULL) receives whether the
+// microphone is being processed now (a real microphone with some processing on).
+// ACS_ERR_INVALID_STATE before the call has media.
+acs_status acs_call_get_audio_processing(acs_call *call, acs_audio_processing_options *out_options, bool *out_active);
+
 // Fills `options` with defaults.
 acs_status acs_call_options_init(acs_call_options *options);
 
@@ -455,6 +526,40 @@ acs_status acs_remote_participant_is_muted(acs_remote_participant *p, bool *out_
 // Why the participant left (0/0 while present).
 acs_status acs_remote_participant_get_end_reason(acs_remote_participant *p, int32_t *out_code, int32_t *out_subcode);
 
+// Lists cameras (V4L2 capture nodes; none on a machine without /dev/video*), like
+// acs_device_manager_get_microphones: up to `capacity` handles (+1 each: release them), the
+// total in `out_count`; ACS_ERR_BUFFER_TOO_SMALL (with `out_count` set) if it doesn't fit.
+acs_status acs_device_manager_get_cameras(acs_device_manager *dm, acs_camera **out_cameras, size_t capacity, size_t *out_count);
+
+// Selects the camera (for video calls, when video comes).
+acs_status acs_device_manager_set_camera(acs_device_manager *dm, acs_camera *camera);
+
+// The selected camera (or the system default); ACS_ERR_NOT_FOUND if there is none.
+acs_status acs_device_manager_get_selected_camera(acs_device_manager *dm, acs_camera **out_camera);
+
+// Asks whether this process may use a microphone (`media` ACS_MEDIA_KIND_AUDIO: the
+// selected microphone, else the system default, is opened once) or a camera
+// (ACS_MEDIA_KIND_VIDEO). On Linux access is granted unless the system refuses it or no
+// device exists. `out_permission` receives ACS_PERMISSION_*; `reason` (may be NULL with
+// `reason_capacity` 0) receives why, `reason_needed` (may be NULL) its size with the NUL.
+// Blocks briefly (opening a device).
+acs_status acs_device_manager_ask_device_permission(acs_device_manager *dm, int32_t media, int32_t *out_permission, char *reason, size_t reason_capacity, size_t *reason_needed);
+
+// Adds a reference to the camera.
+acs_status acs_camera_retain(acs_camera *camera);
+
+// Drops a reference. NULL is OK.
+acs_status acs_camera_release(acs_camera *camera);
+
+// The camera id (`v4l2:/dev/videoN`).
+acs_status acs_camera_get_id(acs_camera *camera, char *buf, size_t capacity, size_t *needed);
+
+// The camera name (from its driver).
+acs_status acs_camera_get_name(acs_camera *camera, char *buf, size_t capacity, size_t *needed);
+
+// Whether this is the system's default camera.
+acs_status acs_camera_is_default(acs_camera *camera, bool *out_flag);
+
 // Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
 acs_status acs_call_client_options_init(acs_call_client_options *options);
 
@@ -478,6 +583,16 @@ acs_status acs_call_client_get_device_manager(acs_call_client *client, acs_devic
 
 // Number of live handles in the process (for leak checks in tests).
 size_t acs_debug_live_handle_count(void);
+
+// Sets (or with NULL removes) the callback for ACS_EVENT_AUDIO_DEVICE_* and
+// ACS_EVENT_CAMERA_* events. While one is set, the system's devices are re-enumerated about
+// every second; creating or removing a virtual device raises its event at once.
+acs_status acs_device_manager_set_event_callback(acs_device_manager *dm, acs_event_callback callback, void *user_data);
+
+// Re-enumerates the system's devices now (instead of waiting for the watcher) and queues an
+// event for each one that appeared or disappeared. `out_changes` (may be NULL) receives how
+// many; 0 when no event callback is set. Blocks for the enumeration (milliseconds).
+acs_status acs_device_manager_refresh_devices(acs_device_manager *dm, size_t *out_changes);
 
 // Adds a reference to the device manager.
 acs_status acs_device_manager_retain(acs_device_manager *dm);

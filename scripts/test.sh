@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Real-device tests (tests/real_audio.rs, tests/python/test_real_audio.py, test_devices --sound)
+# start the private sound server themselves; stop it when we are done.
+trap 'bash scripts/sound-server.sh stop' EXIT
 
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export ACSCALLING_LIB="$TARGET_DIR/debug/libacscalling.so"

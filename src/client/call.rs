@@ -6,7 +6,7 @@ use super::events::AgentEvent;
 use super::participant::RemoteParticipant;
 use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
-use crate::media::audio::{AudioDevice, AudioEngine, DeviceKind};
+use crate::media::audio::{AudioDevice, AudioEngine, AudioProcessing, DeviceKind};
 use crate::media::transport::{
     AudioSender, MediaTransport, TransportConfig, TransportEvents, TransportState,
 };
@@ -301,6 +301,10 @@ impl Call {
                 }
             }),
         )?;
+        let processing = agent.0.client.0.device_manager.audio_processing();
+        if let Err(e) = engine.set_audio_processing(processing) {
+            log::warn!("audio processing unavailable: {e}");
+        }
         let muted = options.start_muted || self.0.data.lock().muted;
         engine.set_muted(muted);
         self.0.data.lock().muted = muted;
@@ -796,6 +800,26 @@ impl Call {
             Some(m) => Ok(m.engine.switch_speaker(device.clone())?),
             None => Err(Error::InvalidState("the call has no media yet".into())),
         }
+    }
+
+    /// Turns echo cancellation, noise suppression and gain control on or off in this call,
+    /// at once (they apply to a real microphone; a virtual one is never processed).
+    pub fn set_audio_processing(&self, settings: AudioProcessing) -> Result<()> {
+        self.require_live()?;
+        match &*self.0.media.lock() {
+            Some(m) => Ok(m.engine.set_audio_processing(settings)?),
+            None => Err(Error::InvalidState("the call has no media yet".into())),
+        }
+    }
+
+    /// The call's audio processing settings, and whether the microphone is being processed
+    /// now (None before media starts).
+    pub fn audio_processing(&self) -> Option<(AudioProcessing, bool)> {
+        self.0
+            .media
+            .lock()
+            .as_ref()
+            .map(|m| (m.engine.audio_processing(), m.engine.is_processing()))
     }
 
     /// Audio counters of this call (zero before media starts).

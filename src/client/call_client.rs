@@ -51,6 +51,7 @@ impl CallClient {
             .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
         let handle = runtime.handle().clone();
         let events = EventQueue::new(options.dispatch_mode);
+        let device_manager = DeviceManager::new(events.clone());
         let dispatch_thread = if options.dispatch_mode == DispatchMode::Thread {
             let q = events.clone();
             Some(
@@ -68,7 +69,7 @@ impl CallClient {
             handle,
             events,
             dispatch_thread: Mutex::new(dispatch_thread),
-            device_manager: DeviceManager::new(),
+            device_manager,
             agents: Mutex::new(Vec::new()),
         })))
     }
@@ -111,6 +112,7 @@ impl CallClient {
         for a in &agents {
             a.dispose();
         }
+        self.0.device_manager.shutdown();
         self.0.events.close();
         let on_dispatch_thread = self
             .0

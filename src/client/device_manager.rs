@@ -1,30 +1,67 @@
-//! DeviceManager: lists real (cpal) and virtual audio devices and remembers the selection.
+//! DeviceManager: lists real (cpal) and virtual audio devices and cameras, remembers the
+//! selection, answers permission requests and raises events when devices come and go.
 
+use super::device_watch::{Snapshot, Watcher, WATCH_INTERVAL};
+use super::events::{DeviceEvent, DeviceListener, Dispatch, EventQueue};
 use crate::error::{Error, Result};
-use crate::media::audio::{system_devices, AudioDevice, DeviceKind};
+use crate::media::audio::{system_devices, AudioDevice, AudioProcessing, DeviceKind};
+use crate::media::camera::{system_cameras, Camera};
+use crate::media::permission::{camera_permission, microphone_permission, Permission};
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+
+/// What a permission request is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum MediaKind {
+    /// Microphones.
+    Audio = 0,
+    /// Cameras.
+    Video = 1,
+}
 
 #[derive(Default)]
 struct Inner {
     virtual_devices: Vec<AudioDevice>,
     microphone: Option<AudioDevice>,
     speaker: Option<AudioDevice>,
+    camera: Option<Camera>,
+    processing: AudioProcessing,
+    listener: Option<DeviceListener>,
+    /// The last system snapshot events were raised against (taken when a listener is set).
+    known: Option<Snapshot>,
+    watcher: Option<Watcher>,
+    shut_down: bool,
 }
 
-/// Audio device lists and selection. Cheap to clone.
+struct Shared {
+    state: Mutex<Inner>,
+    /// Serialises refreshes so that two never raise the same event.
+    refreshing: Mutex<()>,
+    events: Arc<EventQueue>,
+}
+
+/// Device lists, selection, permission and device events. Cheap to clone.
 #[derive(Clone)]
 pub struct DeviceManager {
     id: u64,
-    inner: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
 }
 
 impl DeviceManager {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(events: Arc<EventQueue>) -> Self {
         Self {
             id: super::next_object_id(),
-            inner: Arc::new(Mutex::new(Inner::default())),
+            shared: Arc::new(Shared {
+                state: Mutex::new(Inner::default()),
+                refreshing: Mutex::new(()),
+                events,
+            }),
         }
+    }
+
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Inner> {
+        self.shared.state.lock()
     }
 
     /// Process-unique id of this object.
@@ -45,8 +82,7 @@ impl DeviceManager {
     fn list(&self, kind: DeviceKind) -> Vec<AudioDevice> {
         let mut v = system_devices(kind);
         v.extend(
-            self.inner
-                .lock()
+            self.lock()
                 .virtual_devices
                 .iter()
                 .filter(|d| d.kind() == kind)
@@ -55,24 +91,30 @@ impl DeviceManager {
         v
     }
 
-    /// Registers a virtual device so it appears in the lists.
+    /// Registers a virtual device so it appears in the lists (and raises
+    /// `AudioDeviceAdded` for a listener).
     pub fn add_virtual_device(&self, device: AudioDevice) -> AudioDevice {
-        self.inner.lock().virtual_devices.push(device.clone());
+        self.lock().virtual_devices.push(device.clone());
+        self.raise(vec![DeviceEvent::AudioDeviceAdded(device.clone())]);
         device
     }
 
     /// Removes a virtual device (and its selection); true if it was there.
     pub fn remove_virtual_device(&self, id: &str) -> bool {
-        let mut g = self.inner.lock();
-        let before = g.virtual_devices.len();
-        g.virtual_devices.retain(|d| d.id() != id);
-        if g.microphone.as_ref().is_some_and(|d| d.id() == id) {
-            g.microphone = None;
+        let removed = {
+            let mut g = self.lock();
+            let pos = g.virtual_devices.iter().position(|d| d.id() == id);
+            let removed = pos.map(|i| g.virtual_devices.remove(i));
+            g.forget_selection(id);
+            removed
+        };
+        match removed {
+            Some(d) => {
+                self.raise(vec![DeviceEvent::AudioDeviceRemoved(d)]);
+                true
+            }
+            None => false,
         }
-        if g.speaker.as_ref().is_some_and(|d| d.id() == id) {
-            g.speaker = None;
-        }
-        g.virtual_devices.len() != before
     }
 
     /// Selects the microphone used by calls that don't name one.
@@ -83,7 +125,7 @@ impl DeviceManager {
                 device.name()
             )));
         }
-        self.inner.lock().microphone = Some(device.clone());
+        self.lock().microphone = Some(device.clone());
         Ok(())
     }
 
@@ -95,7 +137,7 @@ impl DeviceManager {
                 device.name()
             )));
         }
-        self.inner.lock().speaker = Some(device.clone());
+        self.lock().speaker = Some(device.clone());
         Ok(())
     }
 
@@ -109,9 +151,164 @@ impl DeviceManager {
         self.selected(DeviceKind::Speaker)
     }
 
+    /// Cameras: V4L2 capture nodes (none on a machine without /dev/video*).
+    pub fn cameras(&self) -> Vec<Camera> {
+        system_cameras()
+    }
+
+    /// Selects the camera (for video, when it comes).
+    pub fn set_camera(&self, camera: &Camera) {
+        self.lock().camera = Some(camera.clone());
+    }
+
+    /// The selected camera, else the system default, else None.
+    pub fn selected_camera(&self) -> Option<Camera> {
+        let chosen = self.lock().camera.clone();
+        chosen.or_else(|| system_cameras().into_iter().next())
+    }
+
+    /// Asks whether this process may use a microphone (`Audio`: the selected one, else the
+    /// system default, is opened once) or a camera (`Video`). On Linux that is granted unless
+    /// the system refuses access or no device exists; the answer says why. Blocks briefly.
+    pub fn ask_permission(&self, kind: MediaKind) -> Permission {
+        match kind {
+            MediaKind::Audio => {
+                let chosen = self.lock().microphone.clone();
+                microphone_permission(chosen.as_ref())
+            }
+            MediaKind::Video => {
+                let mut cams = system_cameras();
+                if let Some(sel) = self.lock().camera.clone() {
+                    cams.retain(|c| c.id() != sel.id());
+                    cams.insert(0, sel);
+                }
+                camera_permission(&cams)
+            }
+        }
+    }
+
+    /// Echo cancellation, noise suppression and gain control for calls started from now on
+    /// (default: all on; only real microphones are processed).
+    pub fn set_audio_processing(&self, settings: AudioProcessing) {
+        self.lock().processing = settings;
+    }
+
+    /// The audio processing settings new calls get.
+    pub fn audio_processing(&self) -> AudioProcessing {
+        self.lock().processing
+    }
+
+    /// Sets (or with None removes) the listener of device events. While one is set, the
+    /// system's devices are re-enumerated about every second and a device that appears or
+    /// disappears raises an event; [`refresh`](Self::refresh) checks at once.
+    pub fn set_listener(&self, listener: Option<DeviceListener>) -> Result<()> {
+        let old_watcher = {
+            let mut g = self.lock();
+            if g.shut_down && listener.is_some() {
+                return Err(Error::InvalidState("the call client was shut down".into()));
+            }
+            g.listener = listener.clone();
+            if listener.is_none() {
+                g.known = None;
+                g.watcher.take()
+            } else {
+                None
+            }
+        };
+        drop(old_watcher); // joins the thread outside the lock
+        if listener.is_none() {
+            return Ok(());
+        }
+        {
+            let _r = self.shared.refreshing.lock();
+            if self.lock().known.is_none() {
+                let baseline = Snapshot::take();
+                self.lock().known = Some(baseline);
+            }
+        }
+        if self.lock().watcher.is_none() {
+            let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+            let id = self.id;
+            let watcher = Watcher::start(WATCH_INTERVAL, move || {
+                let Some(shared) = weak.upgrade() else {
+                    return false;
+                };
+                DeviceManager { id, shared }.refresh();
+                true
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the device watcher: {e}")))?;
+            let mut g = self.lock();
+            if g.listener.is_some() && g.watcher.is_none() && !g.shut_down {
+                g.watcher = Some(watcher);
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-enumerates the system's devices now and raises an event for each one that appeared
+    /// or disappeared since the last check. Returns how many changed (0 without a listener).
+    pub fn refresh(&self) -> usize {
+        let _r = self.shared.refreshing.lock();
+        if self.lock().known.is_none() {
+            return 0;
+        }
+        let now = Snapshot::take();
+        let events = {
+            let mut g = self.lock();
+            let Some(known) = g.known.as_ref() else {
+                return 0;
+            };
+            let events = known.diff(&now);
+            for e in &events {
+                if let DeviceEvent::AudioDeviceRemoved(d) = e {
+                    g.forget_selection(&d.id());
+                }
+                if let DeviceEvent::CameraRemoved(c) = e {
+                    if g.camera.as_ref().is_some_and(|s| s.id() == c.id()) {
+                        g.camera = None;
+                    }
+                }
+            }
+            g.known = Some(now);
+            events
+        };
+        let n = events.len();
+        self.raise(events);
+        n
+    }
+
+    /// Queues events for the listener (in order, on the dispatch thread).
+    fn raise(&self, events: Vec<DeviceEvent>) {
+        if events.is_empty() || self.lock().listener.is_none() {
+            return;
+        }
+        for e in events {
+            self.shared.events.push(Dispatch::Device(self.clone(), e));
+        }
+    }
+
+    /// Hands one event to the listener (dispatch thread).
+    pub(crate) fn deliver(&self, event: &DeviceEvent) {
+        let listener = self.lock().listener.clone();
+        if let Some(l) = listener {
+            l(self, event);
+        }
+    }
+
+    /// Stops the watcher and drops the listener (client shutdown).
+    pub(crate) fn shutdown(&self) {
+        let watcher = {
+            let mut g = self.lock();
+            g.shut_down = true;
+            g.listener = None;
+            g.watcher.take()
+        };
+        drop(watcher);
+    }
+
     fn selected(&self, kind: DeviceKind) -> Option<AudioDevice> {
         let chosen = {
-            let g = self.inner.lock();
+            let g = self.lock();
             match kind {
                 DeviceKind::Microphone => g.microphone.clone(),
                 DeviceKind::Speaker => g.speaker.clone(),
@@ -124,5 +321,17 @@ impl DeviceManager {
                 .cloned()
                 .or_else(|| all.into_iter().next())
         })
+    }
+}
+
+impl Inner {
+    /// A selected device that is gone falls back to the system default.
+    fn forget_selection(&mut self, id: &str) {
+        if self.microphone.as_ref().is_some_and(|d| d.id() == id) {
+            self.microphone = None;
+        }
+        if self.speaker.as_ref().is_some_and(|d| d.id() == id) {
+            self.speaker = None;
+        }
     }
 }

@@ -4,7 +4,10 @@
 
 use super::call::Call;
 use super::call_agent::CallAgent;
+use super::device_manager::DeviceManager;
 use super::participant::RemoteParticipant;
+use crate::media::audio::AudioDevice;
+use crate::media::camera::Camera;
 use crate::protocol::{CallState, EndReason, ParticipantState};
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -76,11 +79,29 @@ pub enum AgentEvent {
 /// Receives an agent's events on the dispatch thread.
 pub type AgentListener = Arc<dyn Fn(&CallAgent, &AgentEvent) + Send + Sync>;
 
+/// A device appeared or disappeared, delivered to the DeviceManager's listener.
+#[derive(Clone, Debug)]
+pub enum DeviceEvent {
+    /// A microphone or speaker appeared (system or virtual).
+    AudioDeviceAdded(AudioDevice),
+    /// A microphone or speaker disappeared.
+    AudioDeviceRemoved(AudioDevice),
+    /// A camera appeared.
+    CameraAdded(Camera),
+    /// A camera disappeared.
+    CameraRemoved(Camera),
+}
+
+/// Receives a DeviceManager's events on the dispatch thread (in order with agent events).
+pub type DeviceListener = Arc<dyn Fn(&DeviceManager, &DeviceEvent) + Send + Sync>;
+
 /// Work for the dispatch thread.
 pub(crate) enum Dispatch {
     Event(CallAgent, AgentEvent),
     /// Ask the agent's token refresher for a new token (runs host code, so not on the runtime).
     RefreshToken(CallAgent),
+    /// A device event for the device manager's listener.
+    Device(DeviceManager, DeviceEvent),
 }
 
 /// How events reach the host.
@@ -172,5 +193,6 @@ fn deliver(item: Dispatch) {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match item {
         Dispatch::Event(agent, event) => agent.deliver(&event),
         Dispatch::RefreshToken(agent) => agent.run_token_refresher(),
+        Dispatch::Device(dm, event) => dm.deliver(&event),
     }));
 }

@@ -6,6 +6,7 @@ pub mod call_agent;
 pub mod call_client;
 mod call_group;
 pub mod device_manager;
+pub(crate) mod device_watch;
 pub mod events;
 pub mod participant;
 pub(crate) mod state;
@@ -14,8 +15,10 @@ pub use call::{Call, CallDirection, CallOptions};
 pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
 pub use call_client::{CallClient, CallClientOptions};
 pub use call_group::DominantSpeakers;
-pub use device_manager::DeviceManager;
-pub use events::{AgentConnectionState, AgentEvent, AgentListener, DispatchMode};
+pub use device_manager::{DeviceManager, MediaKind};
+pub use events::{
+    AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
+};
 pub use participant::RemoteParticipant;
 
 use std::sync::atomic::{AtomicU64, Ordering};

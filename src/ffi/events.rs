@@ -1,8 +1,12 @@
 //! Events to the host: one struct for every kind, delivered in order on the dispatch thread.
 
 use super::agent::HostPtr;
-use super::handles::{self, acs_call, acs_call_agent, acs_remote_participant, Object};
-use crate::client::{AgentEvent, CallAgent};
+use super::handles::{
+    self, acs_audio_device, acs_call, acs_call_agent, acs_camera, acs_device_manager,
+    acs_remote_participant, Object,
+};
+use crate::client::{AgentEvent, CallAgent, DeviceEvent, DeviceManager};
+use crate::media::audio::DeviceKind;
 use crate::protocol::EndReason;
 use std::ffi::{c_char, c_void, CString};
 
@@ -27,6 +31,18 @@ pub const ACS_EVENT_PARTICIPANT_MUTE_CHANGED: i32 = 8;
 pub const ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED: i32 = 9;
 /// The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
 pub const ACS_EVENT_DOMINANT_SPEAKERS_CHANGED: i32 = 10;
+// Device manager events (acs_device_manager_set_event_callback) are numbered from 100, so
+// that call and agent events can keep growing from 9 without meeting them.
+/// `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
+/// one created); `state` is its ACS_DEVICE_KIND_*. `agent` is NULL, `device_manager` is set.
+pub const ACS_EVENT_AUDIO_DEVICE_ADDED: i32 = 100;
+/// `audio_device` disappeared; `state` is its ACS_DEVICE_KIND_*. If it was selected, the
+/// selection falls back to the system default.
+pub const ACS_EVENT_AUDIO_DEVICE_REMOVED: i32 = 101;
+/// `camera` appeared.
+pub const ACS_EVENT_CAMERA_ADDED: i32 = 102;
+/// `camera` disappeared.
+pub const ACS_EVENT_CAMERA_REMOVED: i32 = 103;
 
 /// One event. Every pointer in it is borrowed for the duration of the callback: retain a
 /// handle to keep it; copy `message` to keep it.
@@ -51,6 +67,79 @@ pub struct acs_event {
     pub flag: bool,
     /// Human-readable detail or NULL.
     pub message: *const c_char,
+    /// The device manager, for ACS_EVENT_AUDIO_DEVICE_* and ACS_EVENT_CAMERA_*; else NULL.
+    pub device_manager: *mut acs_device_manager,
+    /// The device of ACS_EVENT_AUDIO_DEVICE_*; else NULL.
+    pub audio_device: *mut acs_audio_device,
+    /// The camera of ACS_EVENT_CAMERA_*; else NULL.
+    pub camera: *mut acs_camera,
+}
+
+fn empty_event() -> acs_event {
+    acs_event {
+        struct_size: std::mem::size_of::<acs_event>() as u32,
+        kind: 0,
+        agent: std::ptr::null_mut(),
+        call: std::ptr::null_mut(),
+        participant: std::ptr::null_mut(),
+        state: 0,
+        code: 0,
+        subcode: 0,
+        flag: false,
+        message: std::ptr::null(),
+        device_manager: std::ptr::null_mut(),
+        audio_device: std::ptr::null_mut(),
+        camera: std::ptr::null_mut(),
+    }
+}
+
+/// Converts and delivers one device event (on the dispatch thread). Its handles are
+/// borrowed for the callback.
+pub(crate) fn deliver_device_event(
+    cb: unsafe extern "C" fn(*mut c_void, *const acs_event),
+    user_data: HostPtr,
+    dm: &DeviceManager,
+    ev: &DeviceEvent,
+) {
+    let mut e = empty_event();
+    let dm_ptr: *mut acs_device_manager = handles::borrow(Object::DeviceManager(dm.clone()));
+    e.device_manager = dm_ptr;
+    let kind_of = |k: DeviceKind| match k {
+        DeviceKind::Microphone => super::devices::ACS_DEVICE_KIND_MICROPHONE,
+        DeviceKind::Speaker => super::devices::ACS_DEVICE_KIND_SPEAKER,
+    };
+    let mut dev_ptr: *mut acs_audio_device = std::ptr::null_mut();
+    let mut cam_ptr: *mut acs_camera = std::ptr::null_mut();
+    match ev {
+        DeviceEvent::AudioDeviceAdded(d) | DeviceEvent::AudioDeviceRemoved(d) => {
+            e.kind = if matches!(ev, DeviceEvent::AudioDeviceAdded(_)) {
+                ACS_EVENT_AUDIO_DEVICE_ADDED
+            } else {
+                ACS_EVENT_AUDIO_DEVICE_REMOVED
+            };
+            e.state = kind_of(d.kind());
+            dev_ptr = handles::borrow(Object::AudioDevice(d.clone()));
+            e.audio_device = dev_ptr;
+        }
+        DeviceEvent::CameraAdded(c) | DeviceEvent::CameraRemoved(c) => {
+            e.kind = if matches!(ev, DeviceEvent::CameraAdded(_)) {
+                ACS_EVENT_CAMERA_ADDED
+            } else {
+                ACS_EVENT_CAMERA_REMOVED
+            };
+            cam_ptr = handles::borrow(Object::Camera(c.clone()));
+            e.camera = cam_ptr;
+        }
+    }
+    // SAFETY: the host's callback with a valid event for the duration of the call.
+    unsafe { cb(user_data.0 as *mut c_void, &e) };
+    handles::unborrow(dm_ptr as *const u8);
+    if !dev_ptr.is_null() {
+        handles::unborrow(dev_ptr as *const u8);
+    }
+    if !cam_ptr.is_null() {
+        handles::unborrow(cam_ptr as *const u8);
+    }
 }
 
 /// Receives events. `event` and everything it points to is borrowed for the call. The
@@ -65,18 +154,7 @@ pub(crate) fn deliver_event(
     agent: &CallAgent,
     ev: &AgentEvent,
 ) {
-    let mut e = acs_event {
-        struct_size: std::mem::size_of::<acs_event>() as u32,
-        kind: 0,
-        agent: std::ptr::null_mut(),
-        call: std::ptr::null_mut(),
-        participant: std::ptr::null_mut(),
-        state: 0,
-        code: 0,
-        subcode: 0,
-        flag: false,
-        message: std::ptr::null(),
-    };
+    let mut e = empty_event();
     let mut message = None;
     let mut held: Vec<Object> = vec![Object::Agent(agent.clone())];
     let set_reason = |e: &mut acs_event, r: &EndReason| {

@@ -5,6 +5,7 @@
 use super::status::*;
 use crate::client::{Call, CallAgent, CallClient, DeviceManager, RemoteParticipant};
 use crate::media::audio::AudioDevice;
+use crate::media::camera::Camera;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -33,6 +34,10 @@ pub struct acs_device_manager {
 pub struct acs_audio_device {
     _private: [u8; 0],
 }
+/// Opaque camera handle.
+pub struct acs_camera {
+    _private: [u8; 0],
+}
 
 /// Everything a handle can stand for.
 #[derive(Clone)]
@@ -43,6 +48,7 @@ pub(crate) enum Object {
     Participant(RemoteParticipant),
     DeviceManager(DeviceManager),
     AudioDevice(AudioDevice),
+    Camera(Camera),
 }
 
 impl Object {
@@ -60,6 +66,11 @@ impl Object {
                 let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
                 *t.device_numbers.entry(d.id()).or_insert(next)
             }
+            // Camera ids ("v4l2:...") never collide with audio device ids.
+            Object::Camera(c) => {
+                let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
+                *t.device_numbers.entry(c.id()).or_insert(next)
+            }
         }
     }
     fn type_name(&self) -> &'static str {
@@ -70,6 +81,7 @@ impl Object {
             Object::Participant(_) => "acs_remote_participant",
             Object::DeviceManager(_) => "acs_device_manager",
             Object::AudioDevice(_) => "acs_audio_device",
+            Object::Camera(_) => "acs_camera",
         }
     }
 }
@@ -244,6 +256,8 @@ typed_lookup!(
     AudioDevice,
     "acs_audio_device"
 );
+
+typed_lookup!(camera, acs_camera, Camera, Camera, "acs_camera");
 
 /// Runs the final cleanup of an object whose last handle was released.
 pub(crate) fn finalize(obj: Option<Object>) {

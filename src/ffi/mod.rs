@@ -9,8 +9,11 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod agent;
+pub mod audio_processing;
 pub mod call;
+pub mod cameras;
 pub mod client;
+pub mod device_events;
 pub mod devices;
 pub mod events;
 pub mod group;
@@ -20,7 +23,7 @@ pub mod status;
 pub(crate) mod strings;
 
 pub use handles::{
-    acs_audio_device, acs_call, acs_call_agent, acs_call_client, acs_device_manager,
+    acs_audio_device, acs_call, acs_call_agent, acs_call_client, acs_camera, acs_device_manager,
     acs_remote_participant,
 };
 pub use status::*;

@@ -1,6 +1,8 @@
 //! Media: audio devices and processing (`audio`), and the WebRTC transport to the SFU (`transport`).
 
 pub mod audio;
+pub mod camera;
+pub mod permission;
 pub mod transport;
 pub mod video;
 

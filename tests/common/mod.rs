@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub mod sound;
+
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
 
 /// The service binary: $ACSCALLING_SERVICE_BIN, else next to the test executable's target dir.

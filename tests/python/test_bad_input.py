@@ -57,6 +57,8 @@ def default_args(name, handle_value):
             args.append(64 if argtypes[i - 1] is ctypes.POINTER(ctypes.c_char) else 1)
         elif t is ctypes.c_uint32:
             args.append(1)
+        elif t is ctypes.c_int32:
+            args.append(0)  # a valid enum value (e.g. ACS_MEDIA_KIND_AUDIO)
         elif t is ctypes.c_float:
             args.append(0.5)
         elif t is ctypes.c_bool:
@@ -79,6 +81,7 @@ def default_args(name, handle_value):
                 _ffi.acs_call_options: L.acs_call_options_init,
                 _ffi.acs_call_agent_options: L.acs_call_agent_options_init,
                 _ffi.acs_call_client_options: L.acs_call_client_options_init,
+                _ffi.acs_audio_processing_options: L.acs_audio_processing_options_init,
             }.get(t._type_)
             if init:
                 init(ctypes.byref(s))

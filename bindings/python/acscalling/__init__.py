@@ -17,7 +17,21 @@ from ._ffi import LibraryNotFoundError
 from .agent import CallAgent
 from .call import AudioStats, Call, CallDirection, CallState, DominantSpeakers, EndReason, ParticipantState, RemoteParticipant
 from .client import CallClient, LogLevel, live_handle_count, python_logging
-from .devices import FRAME_SAMPLES, SAMPLE_RATE, AudioDevice, DeviceKind, DeviceManager, tone_power
+from .devices import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    AudioDevice,
+    AudioProcessing,
+    Camera,
+    DeviceAccess,
+    DeviceEvent,
+    DeviceEventKind,
+    DeviceKind,
+    DeviceManager,
+    Permission,
+    PermissionState,
+    tone_power,
+)
 from .errors import (
     AcsError,
     AcsIOError,
@@ -53,7 +67,8 @@ def library_version() -> str:
 
 
 __all__ = [
-    "AcsError", "AcsIOError", "AudioDevice", "AudioStats", "BufferTooSmallError", "Call",
+    "AcsError", "AcsIOError", "AudioDevice", "AudioProcessing", "AudioStats", "Camera",
+    "DeviceAccess", "DeviceEvent", "DeviceEventKind", "Permission", "PermissionState", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",
     "DeviceKind", "DeviceManager", "DominantSpeakers", "ECHO_BOT_ID", "EndReason", "Event", "EventKind",
     "FRAME_SAMPLES", "InternalError", "InvalidArgumentError", "InvalidHandleError",

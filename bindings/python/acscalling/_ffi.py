@@ -85,6 +85,15 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_PARTICIPANT_MUTE_CHANGED": 8,
     "ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED": 9,
     "ACS_EVENT_DOMINANT_SPEAKERS_CHANGED": 10,
+    "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
+    "ACS_EVENT_AUDIO_DEVICE_REMOVED": 101,
+    "ACS_EVENT_CAMERA_ADDED": 102,
+    "ACS_EVENT_CAMERA_REMOVED": 103,
+    "ACS_MEDIA_KIND_AUDIO": 0,
+    "ACS_MEDIA_KIND_VIDEO": 1,
+    "ACS_PERMISSION_GRANTED": 0,
+    "ACS_PERMISSION_DENIED": 1,
+    "ACS_PERMISSION_NO_DEVICE": 2,
     "ACS_LOG_ERROR": 1,
     "ACS_LOG_WARN": 2,
     "ACS_LOG_INFO": 3,
@@ -143,6 +152,10 @@ class acs_device_manager(Structure):
     """Opaque DeviceManager handle."""
 
 
+class acs_camera(Structure):
+    """Opaque camera handle."""
+
+
 class acs_remote_participant(Structure):
     """Opaque RemoteParticipant handle."""
 
@@ -153,6 +166,7 @@ OPAQUE_TYPES = {
     "acs_call_agent": acs_call_agent,
     "acs_call_client": acs_call_client,
     "acs_device_manager": acs_device_manager,
+    "acs_camera": acs_camera,
     "acs_remote_participant": acs_remote_participant,
 }
 
@@ -169,6 +183,9 @@ class acs_event(Structure):
         ("subcode", c_int32),
         ("flag", c_bool),
         ("message", c_char_p),
+        ("device_manager", POINTER(acs_device_manager)),
+        ("audio_device", POINTER(acs_audio_device)),
+        ("camera", POINTER(acs_camera)),
     ]
 
 
@@ -221,6 +238,15 @@ class acs_call_client_options(Structure):
     ]
 
 
+class acs_audio_processing_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("echo_cancellation", c_bool),
+        ("noise_suppression", c_bool),
+        ("auto_gain", c_bool),
+    ]
+
+
 acs_audio_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(c_int16), c_size_t, c_uint32, c_uint32)
 
 STRUCTS = {
@@ -229,6 +255,7 @@ STRUCTS = {
     "acs_call_options": acs_call_options,
     "acs_call_audio_stats": acs_call_audio_stats,
     "acs_call_client_options": acs_call_client_options,
+    "acs_audio_processing_options": acs_audio_processing_options,
 }
 
 CALLBACKS = {
@@ -246,6 +273,8 @@ _agent = _P(acs_call_agent)
 _client = _P(acs_call_client)
 _dm = _P(acs_device_manager)
 _rp = _P(acs_remote_participant)
+_cam = _P(acs_camera)
+_apo = _P(acs_audio_processing_options)
 _buf = _P(c_char)  # char * output buffer
 _S = acs_status
 
@@ -332,6 +361,22 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_audio_device_push_pcm": (_S, [_dev, _P(c_int16), c_size_t, c_uint32, _P(c_size_t)]),
     "acs_audio_device_pull_pcm": (_S, [_dev, _P(c_int16), c_size_t, _P(c_size_t)]),
     "acs_audio_tone_power": (_S, [_P(c_int16), c_size_t, c_float, _P(c_float)]),
+    "acs_audio_processing_options_init": (_S, [_apo]),
+    "acs_device_manager_set_audio_processing": (_S, [_dm, _apo]),
+    "acs_device_manager_get_audio_processing": (_S, [_dm, _apo]),
+    "acs_call_set_audio_processing": (_S, [_call, _apo]),
+    "acs_call_get_audio_processing": (_S, [_call, _apo, _P(c_bool)]),
+    "acs_device_manager_get_cameras": (_S, [_dm, _P(_cam), c_size_t, _P(c_size_t)]),
+    "acs_device_manager_set_camera": (_S, [_dm, _cam]),
+    "acs_device_manager_get_selected_camera": (_S, [_dm, _P(_cam)]),
+    "acs_device_manager_ask_device_permission": (_S, [_dm, c_int32, _P(c_int32), _buf, c_size_t, _P(c_size_t)]),
+    "acs_camera_retain": (_S, [_cam]),
+    "acs_camera_release": (_S, [_cam]),
+    "acs_camera_get_id": (_S, [_cam, _buf, c_size_t, _P(c_size_t)]),
+    "acs_camera_get_name": (_S, [_cam, _buf, c_size_t, _P(c_size_t)]),
+    "acs_camera_is_default": (_S, [_cam, _P(c_bool)]),
+    "acs_device_manager_set_event_callback": (_S, [_dm, acs_event_callback, c_void_p]),
+    "acs_device_manager_refresh_devices": (_S, [_dm, _P(c_size_t)]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
 }

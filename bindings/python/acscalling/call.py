@@ -264,6 +264,28 @@ class Call(Handle):
     def set_speaker(self, device: AudioDevice) -> None:
         check(_ffi.lib().acs_call_set_speaker(self._p, device._p))
 
+    @property
+    def audio_processing(self):
+        """This call's AudioProcessing (echo cancellation etc.); set it to switch at once."""
+        from .devices import AudioProcessing
+
+        o = _ffi.acs_audio_processing_options()
+        check(_ffi.lib().acs_call_get_audio_processing(self._p, ctypes.byref(o), None))
+        return AudioProcessing._from_c(o)
+
+    @audio_processing.setter
+    def audio_processing(self, settings) -> None:
+        o = settings._to_c()
+        check(_ffi.lib().acs_call_set_audio_processing(self._p, ctypes.byref(o)))
+
+    @property
+    def audio_processing_active(self) -> bool:
+        """Whether the microphone is being processed now (a real one with processing on)."""
+        o = _ffi.acs_audio_processing_options()
+        active = ctypes.c_bool()
+        check(_ffi.lib().acs_call_get_audio_processing(self._p, ctypes.byref(o), ctypes.byref(active)))
+        return bool(active.value)
+
     def __repr__(self) -> str:
         try:
             return f"<Call {self.id} {self.state!r}>"

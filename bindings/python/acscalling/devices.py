@@ -7,6 +7,8 @@ import ctypes
 import enum
 import logging
 import os
+import weakref
+from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 from . import _ffi
@@ -154,8 +156,132 @@ class AudioDevice(Handle):
             return super().__repr__()
 
 
+class Camera(Handle):
+    """A camera (a V4L2 capture node). Listed and selectable; video capture comes later."""
+
+    _ctype = _ffi.acs_camera
+    _retain_name = "acs_camera_retain"
+    _release_name = "acs_camera_release"
+    _close_order = 3
+
+    @property
+    def id(self) -> str:
+        return get_string(_ffi.lib().acs_camera_get_id, self._p)
+
+    @property
+    def name(self) -> str:
+        return get_string(_ffi.lib().acs_camera_get_name, self._p)
+
+    @property
+    def is_default(self) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_camera_is_default(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    def __repr__(self) -> str:
+        try:
+            return f"<Camera {self.name!r} {self.id}>"
+        except Exception:
+            return super().__repr__()
+
+
+class PermissionState(enum.IntEnum):
+    GRANTED = _ffi.ACS_PERMISSION_GRANTED
+    DENIED = _ffi.ACS_PERMISSION_DENIED
+    NO_DEVICE = _ffi.ACS_PERMISSION_NO_DEVICE
+
+
+@dataclass
+class Permission:
+    """The answer to a permission request and why."""
+
+    state: PermissionState
+    reason: str
+
+    @property
+    def granted(self) -> bool:
+        return self.state == PermissionState.GRANTED
+
+
+@dataclass
+class DeviceAccess:
+    """What ask_device_permission found: None for what was not asked."""
+
+    audio: Optional[Permission]
+    video: Optional[Permission]
+
+
+@dataclass
+class AudioProcessing:
+    """Echo cancellation, noise suppression and automatic gain of a real microphone."""
+
+    echo_cancellation: bool = True
+    noise_suppression: bool = True
+    auto_gain: bool = True
+
+    def _to_c(self) -> "_ffi.acs_audio_processing_options":
+        o = _ffi.acs_audio_processing_options()
+        check(_ffi.lib().acs_audio_processing_options_init(ctypes.byref(o)))
+        o.echo_cancellation = bool(self.echo_cancellation)
+        o.noise_suppression = bool(self.noise_suppression)
+        o.auto_gain = bool(self.auto_gain)
+        return o
+
+    @classmethod
+    def _from_c(cls, o) -> "AudioProcessing":
+        return cls(bool(o.echo_cancellation), bool(o.noise_suppression), bool(o.auto_gain))
+
+
+class DeviceEventKind(enum.IntEnum):
+    AUDIO_DEVICE_ADDED = _ffi.ACS_EVENT_AUDIO_DEVICE_ADDED
+    AUDIO_DEVICE_REMOVED = _ffi.ACS_EVENT_AUDIO_DEVICE_REMOVED
+    CAMERA_ADDED = _ffi.ACS_EVENT_CAMERA_ADDED
+    CAMERA_REMOVED = _ffi.ACS_EVENT_CAMERA_REMOVED
+
+
+@dataclass
+class DeviceEvent:
+    """A device appeared or disappeared. `device` (an AudioDevice) or `camera` owns a reference."""
+
+    kind: DeviceEventKind
+    device: Optional[AudioDevice] = None
+    camera: Optional[Camera] = None
+
+    @property
+    def name(self) -> str:
+        return self.kind.name.lower()
+
+
+_dm_targets = Registry()
+
+
+def _on_device_event(user_data, event_ptr):
+    try:
+        ref = _dm_targets.get(user_data)
+        dm = ref() if ref is not None else None
+        if dm is None or dm.closed:
+            return
+        e = event_ptr.contents
+        try:
+            kind = DeviceEventKind(e.kind)
+        except ValueError:
+            return  # a kind newer than these bindings
+        ev = DeviceEvent(
+            kind=kind,
+            device=AudioDevice._borrowed(e.audio_device, dm._client) if e.audio_device else None,
+            camera=Camera._borrowed(e.camera, dm._client) if e.camera else None,
+        )
+        dm._deliver(ev)
+    except Exception:  # never unwind into the library's dispatch thread
+        log.exception("device event handler failed")
+
+
+_DEVICE_EVENT_CALLBACK = _ffi.acs_event_callback(_on_device_event)
+
+
 class DeviceManager(Handle):
-    """The client's audio devices: lists, selection and virtual device factories."""
+    """The client's devices: microphone/speaker/camera lists, selection, permission, device
+    events, audio processing defaults and virtual device factories."""
 
     _ctype = _ffi.acs_device_manager
     _retain_name = "acs_device_manager_retain"
@@ -249,3 +375,109 @@ class DeviceManager(Handle):
         if self._client is not None:
             self._client._on_close(lambda: _frame_targets.remove(key))
         return dev
+
+    # ---- cameras, permission, events, processing ------------------------------------------
+
+    @property
+    def cameras(self) -> List[Camera]:
+        """Cameras (V4L2 capture nodes; empty on a machine without /dev/video*)."""
+        fn = _ffi.lib().acs_device_manager_get_cameras
+        count = ctypes.c_size_t(0)
+        status = fn(self._p, None, 0, ctypes.byref(count))
+        for _ in range(8):
+            if status == _ffi.ACS_OK and count.value == 0:
+                return []
+            if status not in (_ffi.ACS_OK, _ffi.ACS_ERR_BUFFER_TOO_SMALL):
+                check(status)
+            cap = count.value
+            arr = (ctypes.POINTER(_ffi.acs_camera) * cap)()
+            status = fn(self._p, arr, cap, ctypes.byref(count))
+            if status == _ffi.ACS_OK:
+                return [Camera(arr[i], self._client) for i in range(count.value)]
+        raise error_for(status)
+
+    @property
+    def selected_camera(self) -> Optional[Camera]:
+        """The selected camera (or the system default), None if there is none."""
+        out = ctypes.POINTER(_ffi.acs_camera)()
+        status = _ffi.lib().acs_device_manager_get_selected_camera(self._p, ctypes.byref(out))
+        if status == _ffi.ACS_ERR_NOT_FOUND:
+            return None
+        check(status)
+        return Camera(out, self._client)
+
+    def set_camera(self, camera: Camera) -> None:
+        check(_ffi.lib().acs_device_manager_set_camera(self._p, camera._p))
+
+    def _permission(self, media: int) -> Permission:
+        state = ctypes.c_int32()
+        needed = ctypes.c_size_t()
+        buf = ctypes.create_string_buffer(512)
+        status = _ffi.lib().acs_device_manager_ask_device_permission(
+            self._p, media, ctypes.byref(state), buf, len(buf), ctypes.byref(needed))
+        if status == _ffi.ACS_ERR_BUFFER_TOO_SMALL:
+            buf = ctypes.create_string_buffer(needed.value)
+            status = _ffi.lib().acs_device_manager_ask_device_permission(
+                self._p, media, ctypes.byref(state), buf, len(buf), ctypes.byref(needed))
+        check(status)
+        return Permission(PermissionState(state.value), buf.value.decode("utf-8", "replace"))
+
+    def ask_device_permission(self, audio: bool = True, video: bool = False) -> DeviceAccess:
+        """Whether a microphone (`audio`) and a camera (`video`) may be used: granted unless
+        the system refuses access or no device exists, with the reason. Opens the device once."""
+        return DeviceAccess(
+            audio=self._permission(_ffi.ACS_MEDIA_KIND_AUDIO) if audio else None,
+            video=self._permission(_ffi.ACS_MEDIA_KIND_VIDEO) if video else None,
+        )
+
+    @property
+    def audio_processing(self) -> AudioProcessing:
+        """Echo cancellation / noise suppression / gain control for calls started from now on."""
+        o = _ffi.acs_audio_processing_options()
+        check(_ffi.lib().acs_device_manager_get_audio_processing(self._p, ctypes.byref(o)))
+        return AudioProcessing._from_c(o)
+
+    @audio_processing.setter
+    def audio_processing(self, settings: AudioProcessing) -> None:
+        o = settings._to_c()
+        check(_ffi.lib().acs_device_manager_set_audio_processing(self._p, ctypes.byref(o)))
+
+    @property
+    def on_device_event(self) -> Optional[Callable[[DeviceEvent], Any]]:
+        """Handler of DeviceEvent (devices appearing/disappearing), or None. While set, the
+        system's devices are re-enumerated about every second; see refresh_devices()."""
+        return getattr(self, "_device_handler", None)
+
+    @on_device_event.setter
+    def on_device_event(self, fn: Optional[Callable[[DeviceEvent], Any]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError("the handler must be callable")
+        key = getattr(self, "_dm_key", None)
+        if fn is None:
+            check(_ffi.lib().acs_device_manager_set_event_callback(self._p, _ffi.acs_event_callback(), None))
+            self._device_handler = None
+            if key is not None:
+                _dm_targets.remove(key)
+                self._dm_key = None
+            return
+        if key is None:
+            key = self._dm_key = _dm_targets.add(weakref.ref(self))
+            if self._client is not None:
+                self._client._on_close(lambda: _dm_targets.remove(key))
+        self._device_handler = fn
+        check(_ffi.lib().acs_device_manager_set_event_callback(self._p, _DEVICE_EVENT_CALLBACK, key))
+
+    def _deliver(self, ev: DeviceEvent) -> None:
+        fn = getattr(self, "_device_handler", None)
+        if fn is not None:
+            try:
+                fn(ev)
+            except Exception:
+                log.exception("device event handler raised")
+
+    def refresh_devices(self) -> int:
+        """Re-enumerates now; returns how many devices changed (events follow; 0 without a
+        handler)."""
+        n = ctypes.c_size_t()
+        check(_ffi.lib().acs_device_manager_refresh_devices(self._p, ctypes.byref(n)))
+        return int(n.value)

@@ -47,8 +47,35 @@ pub fn list(kind: DeviceKind) -> Vec<AudioDevice> {
     std::panic::catch_unwind(|| list_inner(kind)).unwrap_or_default()
 }
 
+/// The host, kept for the process: every PulseAudio host is a server connection (with its
+/// own thread), and the server limits its clients, so making one per enumeration (once a
+/// second while devices are watched) would exhaust it; cpal would then silently fall back to
+/// ALSA. A host that stops working, or an ALSA fallback once the server is reachable, is
+/// replaced on the next use.
+static HOST: std::sync::LazyLock<Mutex<Option<Arc<cpal::Host>>>> =
+    std::sync::LazyLock::new(|| Mutex::new(None));
+
+fn host() -> Arc<cpal::Host> {
+    let mut g = HOST.lock();
+    let pulse_wanted = cpal::available_hosts().contains(&cpal::HostId::PulseAudio);
+    if let Some(h) = g.as_ref() {
+        let fallback = pulse_wanted && h.id() != cpal::HostId::PulseAudio;
+        if !fallback {
+            return h.clone();
+        }
+    }
+    let h = Arc::new(cpal::default_host());
+    *g = Some(h.clone());
+    h
+}
+
+/// Forgets the host after a failure, so the next use connects anew.
+fn reset_host() {
+    *HOST.lock() = None;
+}
+
 fn list_inner(kind: DeviceKind) -> Vec<AudioDevice> {
-    let host = cpal::default_host();
+    let host = host();
     let (devices, default) = match kind {
         DeviceKind::Microphone => (
             host.input_devices().map(|d| d.collect::<Vec<_>>()),
@@ -61,6 +88,7 @@ fn list_inner(kind: DeviceKind) -> Vec<AudioDevice> {
     };
     let default_id = default.and_then(|d| d.id().ok()).map(|id| id.to_string());
     let Ok(devices) = devices else {
+        reset_host();
         return Vec::new();
     };
     devices
@@ -84,6 +112,9 @@ fn list_inner(kind: DeviceKind) -> Vec<AudioDevice> {
         .collect()
 }
 
+/// Finds a device to open a stream on. Each stream gets a host (server connection) of its
+/// own: PulseAudio streams sharing the enumeration host's connection failed to open
+/// ("Invalid argument") once a third one was added in the same process.
 fn find(kind: DeviceKind, cpal_id: Option<&str>) -> Result<cpal::Device, MediaError> {
     let host = cpal::default_host();
     let found = match cpal_id {
@@ -317,4 +348,75 @@ pub fn open_playback(cpal_id: Option<&str>) -> Result<CpalPlayback, MediaError> 
         _stream: stream,
         ring,
     })
+}
+
+/// Why a microphone cannot be used: `denied` when the system refused access (permissions,
+/// the sound server's authentication), else there is no usable device.
+pub struct ProbeFailure {
+    pub denied: bool,
+    pub reason: String,
+}
+
+fn is_denied(e: &cpal::Error) -> bool {
+    matches!(e.kind(), cpal::ErrorKind::PermissionDenied)
+}
+
+/// Opens (and at once closes) a capture stream on `cpal_id` (None = the default microphone),
+/// to learn whether this process may use a microphone. Returns the device name on success.
+pub fn probe_microphone(cpal_id: Option<&str>) -> Result<String, ProbeFailure> {
+    let no_device = |reason: String| ProbeFailure {
+        denied: false,
+        reason,
+    };
+    // cpal falls back to ALSA when the sound server refuses us: ask the server first.
+    #[cfg(target_os = "linux")]
+    if cpal::available_hosts().contains(&cpal::HostId::PulseAudio)
+        && host().id() != cpal::HostId::PulseAudio
+    {
+        if let Err(e) = cpal::host_from_id(cpal::HostId::PulseAudio) {
+            if is_denied(&e) {
+                return Err(ProbeFailure {
+                    denied: true,
+                    reason: format!("the sound server refused access: {e}"),
+                });
+            }
+        }
+    }
+    let device = find(DeviceKind::Microphone, cpal_id)
+        .map_err(|_| no_device("no microphone is present".into()))?;
+    let name = device
+        .description()
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|_| cpal_id.unwrap_or("default").to_string());
+    let supported = choose_config(&device, DeviceKind::Microphone).map_err(|e| {
+        no_device(format!(
+            "microphone '{name}' has no usable configuration: {e}"
+        ))
+    })?;
+    let ring = Arc::new(CaptureRing {
+        buf: Mutex::new(VecDeque::new()),
+        ready: Condvar::new(),
+    });
+    let config = supported.config();
+    let built = match supported.sample_format() {
+        SampleFormat::F32 => build_capture::<f32>(&device, config, ring),
+        SampleFormat::I16 => build_capture::<i16>(&device, config, ring),
+        SampleFormat::I32 => build_capture::<i32>(&device, config, ring),
+        SampleFormat::U16 => build_capture::<u16>(&device, config, ring),
+        other => {
+            return Err(no_device(format!(
+                "microphone '{name}' has an unsupported sample format {other:?}"
+            )))
+        }
+    };
+    match built {
+        Ok(_stream) => Ok(name),
+        Err(e) if is_denied(&e) => Err(ProbeFailure {
+            denied: true,
+            reason: format!("access to microphone '{name}' was denied: {e}"),
+        }),
+        Err(e) => Err(no_device(format!(
+            "microphone '{name}' cannot be opened: {e}"
+        ))),
+    }
 }

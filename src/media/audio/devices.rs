@@ -361,7 +361,7 @@ impl AudioDevice {
     }
 
     /// The cpal device this refers to (`Some(None)` = host default), or None when virtual.
-    pub(super) fn cpal_id(&self) -> Option<Option<&str>> {
+    pub(crate) fn cpal_id(&self) -> Option<Option<&str>> {
         match &self.0.backend {
             Backend::Cpal { cpal_id } => Some(cpal_id.as_deref()),
             _ => None,

@@ -12,8 +12,10 @@ use super::cpal_backend::{
 };
 use super::jitter::{InsertOutcome, JitterBuffer, JitterStats, Playout};
 use super::mixer::mix_into;
+use super::processing::Processor;
 use super::{
-    AudioDevice, AudioEngine, AudioStats, DeviceKind, EncodedAudioFrame, MediaError, FRAME_SAMPLES,
+    AudioDevice, AudioEngine, AudioProcessing, AudioStats, DeviceKind, EncodedAudioFrame,
+    MediaError, FRAME_SAMPLES,
 };
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,6 +67,34 @@ struct Shared {
     rx: Mutex<RxState>,
     rx_wake: Condvar,
     counters: Counters,
+    /// Echo cancellation etc. for a real microphone: the settings, and the send thread's and
+    /// the playout thread's handles on one processor (None while off or the mic is virtual).
+    processing: Mutex<AudioProcessing>,
+    apm_capture: Mutex<Option<Processor>>,
+    apm_render: Mutex<Option<Processor>>,
+}
+
+impl Shared {
+    /// (Re)creates, reconfigures or drops the processor for the current mic and settings.
+    fn update_processing(&self) -> Result<(), MediaError> {
+        let settings = *self.processing.lock();
+        let real_mic = matches!(&*self.mic.lock(), MicSource::Cpal(..));
+        let want = real_mic && settings.any();
+        let mut cap = self.apm_capture.lock();
+        match (&mut *cap, want) {
+            (Some(p), true) => p.configure(settings),
+            (None, true) => {
+                let p = Processor::new(settings)?;
+                *self.apm_render.lock() = Some(p.clone());
+                *cap = Some(p);
+            }
+            (_, false) => {
+                *cap = None;
+                *self.apm_render.lock() = None;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Engine internals behind `AudioEngine`.
@@ -133,7 +163,11 @@ impl AudioEngine {
             }),
             rx_wake: Condvar::new(),
             counters: Counters::default(),
+            processing: Mutex::new(AudioProcessing::default()),
+            apm_capture: Mutex::new(None),
+            apm_render: Mutex::new(None),
         });
+        shared.update_processing()?;
         let s1 = shared.clone();
         let send = std::thread::Builder::new()
             .name("acs-audio-send".into())
@@ -218,7 +252,32 @@ impl AudioEngine {
         let new = open_mic(&mic)?;
         let old = std::mem::replace(&mut *self.0.shared.mic.lock(), new);
         drop(old); // closes a cpal stream outside the lock
+        if let Err(e) = self.0.shared.update_processing() {
+            log::warn!("audio processing unavailable for the new microphone: {e}");
+        }
         Ok(())
+    }
+
+    /// Turns echo cancellation, noise suppression and gain control on or off (at once, for a
+    /// real microphone; virtual ones are never processed). Default: all on.
+    /// Errors: `Device` when the processing module cannot be created (nothing changes then).
+    pub fn set_audio_processing(&self, settings: AudioProcessing) -> Result<(), MediaError> {
+        let sh = &self.0.shared;
+        let old = std::mem::replace(&mut *sh.processing.lock(), settings);
+        sh.update_processing().inspect_err(|_| {
+            *sh.processing.lock() = old;
+        })
+    }
+
+    /// The processing settings in force.
+    pub fn audio_processing(&self) -> AudioProcessing {
+        *self.0.shared.processing.lock()
+    }
+
+    /// Whether what the microphone captures is being processed right now (a real microphone
+    /// with some processing switched on).
+    pub fn is_processing(&self) -> bool {
+        self.0.shared.apm_capture.lock().is_some()
     }
 
     /// Swap the speaker mid-call. On error the old one stays in use.
@@ -304,6 +363,12 @@ enum Source {
     Cpal(Arc<CaptureRing>),
 }
 
+#[derive(Clone, Copy)]
+enum SourceKind {
+    Virtual,
+    Cpal,
+}
+
 fn send_loop(
     sh: Arc<Shared>,
     mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
@@ -315,6 +380,10 @@ fn send_loop(
         let src = match &*sh.mic.lock() {
             MicSource::Virtual(d) => Source::Virtual(d.clone()),
             MicSource::Cpal(_, cap) => Source::Cpal(cap.ring.clone()),
+        };
+        let src_kind = match &src {
+            Source::Virtual(_) => SourceKind::Virtual,
+            Source::Cpal(_) => SourceKind::Cpal,
         };
         match src {
             Source::Virtual(d) => {
@@ -341,6 +410,11 @@ fn send_loop(
         }
         if !sh.sending.load(Ordering::Relaxed) {
             continue;
+        }
+        if let Some(p) = &mut *sh.apm_capture.lock() {
+            if matches!(src_kind, SourceKind::Cpal) {
+                p.process_capture(&mut frame);
+            }
         }
         if sh.muted.load(Ordering::Relaxed) {
             frame.fill(0);
@@ -462,6 +536,13 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             SpeakerSink::Virtual(d) => SpeakerOut::Virtual(d.clone()),
             SpeakerSink::Cpal(_, pb) => SpeakerOut::Cpal(pb.ring.clone()),
         };
+        // Only a real speaker reaches the room the microphone is in: what a virtual one plays
+        // is no echo reference (the canceller would otherwise mute the near end for nothing).
+        if matches!(out, SpeakerOut::Cpal(_)) {
+            if let Some(p) = &mut *sh.apm_render.lock() {
+                p.process_render(&mix);
+            }
+        }
         match out {
             SpeakerOut::Virtual(d) => {
                 d.play_virtual_frame(&mix);

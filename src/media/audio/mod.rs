@@ -10,6 +10,7 @@ mod devices;
 mod engine;
 pub mod jitter;
 mod mixer;
+mod processing;
 mod wav;
 
 #[cfg(test)]
@@ -45,6 +46,14 @@ pub struct AudioDevice(Arc<devices::DeviceInner>);
 /// Never panics; an empty list when the host cannot enumerate.
 pub fn system_devices(kind: DeviceKind) -> Vec<AudioDevice> {
     cpal_backend::list(kind)
+}
+
+/// Opens and closes a capture stream on a cpal microphone (None = the default) to learn
+/// whether it may be used; the device name, or why not.
+pub(crate) fn probe_microphone(
+    cpal_id: Option<&str>,
+) -> Result<String, cpal_backend::ProbeFailure> {
+    cpal_backend::probe_microphone(cpal_id)
 }
 
 /// The system's default device of `kind` (id `cpal:in:default` / `cpal:out:default`),
@@ -94,6 +103,45 @@ pub struct AudioStats {
     pub avg_receive_to_play_us: u64,
     /// Longest such wait, µs.
     pub max_receive_to_play_us: u64,
+}
+
+/// Echo cancellation, noise suppression and automatic gain control, applied to what a real
+/// (cpal) microphone captures before it is encoded. All on by default; virtual microphones are
+/// never processed (they carry no room sound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioProcessing {
+    /// Remove what the speaker played from what the microphone hears.
+    pub echo_cancellation: bool,
+    /// Suppress stationary background noise.
+    pub noise_suppression: bool,
+    /// Adapt the microphone level towards a constant loudness.
+    pub auto_gain: bool,
+}
+
+impl Default for AudioProcessing {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+impl AudioProcessing {
+    /// Everything on (the default).
+    pub const ALL: Self = Self {
+        echo_cancellation: true,
+        noise_suppression: true,
+        auto_gain: true,
+    };
+    /// Everything off: the microphone is sent as captured.
+    pub const NONE: Self = Self {
+        echo_cancellation: false,
+        noise_suppression: false,
+        auto_gain: false,
+    };
+
+    /// Whether any processing is on.
+    pub fn any(&self) -> bool {
+        self.echo_cancellation || self.noise_suppression || self.auto_gain
+    }
 }
 
 /// The per-call audio pipeline: capture → Opus → `sink`; RTP payloads per slot → jitter buffer
