@@ -133,6 +133,12 @@
 // `participant` muted (`flag` true) or unmuted.
 #define ACS_EVENT_PARTICIPANT_MUTE_CHANGED 8
 
+// `participant` started (`flag` true) or stopped speaking.
+#define ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED 9
+
+// The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
+#define ACS_EVENT_DOMINANT_SPEAKERS_CHANGED 10
+
 // Errors.
 #define ACS_LOG_ERROR 1
 
@@ -188,7 +194,7 @@ typedef struct {
   int32_t code;
   // End reason subcode.
   int32_t subcode;
-  // Muted flag for the *_MUTE_CHANGED kinds.
+  // Muted flag for the *_MUTE_CHANGED kinds; speaking flag for *_SPEAKING_CHANGED.
   bool flag;
   // Human-readable detail or NULL.
   const char *message;
@@ -555,6 +561,40 @@ acs_status acs_audio_device_pull_pcm(acs_audio_device *d, int16_t *out_samples, 
 // Power of `frequency_hz` in mono 48 kHz PCM (Goertzel; a full-scale sine ≈ 0.5).
 // A helper for "can you hear me" checks and tests.
 acs_status acs_audio_tone_power(const int16_t *samples, size_t count, float frequency_hz, float *out_power);
+
+// Joins the group call `group_id` (a UUID string shared by its participants; the first
+// to join creates it). Returns at once with the call (+1 reference: release it) whose id
+// is the group id; progress arrives as events. Fails with ACS_ERR_INVALID_ARGUMENT when
+// `group_id` is not a UUID, ACS_ERR_INVALID_STATE when this agent is already in that
+// call, ACS_ERR_DEVICE when a device cannot be opened. A full call ends with 403/10110.
+// `options` may be NULL.
+acs_status acs_call_agent_join(acs_call_agent *agent, const char *group_id, const acs_call_options *options, acs_call **out_call);
+
+// Invites `participant_id` (a raw id, e.g. "8:acs:…") into the call; a 1:1 call becomes a
+// group call and its media goes on. Returns the participant at once (+1 reference), in
+// state IDLE; RINGING, CONNECTING and CONNECTED follow as events. If the service refuses
+// (unknown user 404, not connected 480, call full 403/10110, already in the call 400) the
+// participant is removed with that reason (ACS_EVENT_PARTICIPANT_REMOVED).
+acs_status acs_call_add_participant(acs_call *call, const char *participant_id, acs_remote_participant **out_participant);
+
+// Removes `participant` from the call: its call ends with 0/5300 and everyone sees it
+// leave with that reason (an invitation that still rings is cancelled).
+acs_status acs_call_remove_participant(acs_call *call, acs_remote_participant *participant);
+
+// Whether the call is a group call (joined by group id, or with participants added).
+acs_status acs_call_is_group_call(acs_call *call, bool *out_group);
+
+// Number of dominant speakers the service last reported (0 while nobody speaks) and when
+// it ranked them (`out_timestamp_ms`: Unix time in ms, 0 before the first report; may be
+// NULL).
+acs_status acs_call_get_dominant_speaker_count(acs_call *call, size_t *out_count, uint64_t *out_timestamp_ms);
+
+// The raw id of the `index`-th dominant speaker (0 = the dominant one).
+acs_status acs_call_get_dominant_speaker(acs_call *call, size_t index, char *buf, size_t capacity, size_t *needed);
+
+// Whether the participant is speaking (only those whose audio this client receives, the
+// loudest few in a large call, can be).
+acs_status acs_remote_participant_is_speaking(acs_remote_participant *p, bool *out_speaking);
 
 // A static, human-readable name for a status code (never NULL).
 const char *acs_status_to_string(acs_status status);

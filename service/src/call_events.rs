@@ -21,7 +21,7 @@ impl Hub {
     }
 
     /// Reacts to media connecting, failing, or slots moving.
-    pub fn on_sfu_event(&self, ev: SfuEvent) {
+    pub fn on_sfu_event(self: &Arc<Self>, ev: SfuEvent) {
         let mut st = self.state.lock();
         match ev {
             SfuEvent::MediaConnected(s) => {
@@ -32,6 +32,7 @@ impl Hub {
                     let i = c.find(&pid)?;
                     let p = &mut c.participants[i];
                     p.media_connected = true;
+                    p.media_lost = false;
                     if p.state == ParticipantState::Connecting {
                         p.state = ParticipantState::Connected;
                     }
@@ -43,11 +44,40 @@ impl Hub {
                 st.update_call_states(&call_id);
             }
             SfuEvent::MediaDisconnected(s) => {
+                // The participant may come back (network blip): it is removed only if its
+                // media stays lost for the inactivity timeout.
                 let Some((call_id, pid)) = st.sessions.get(&s).cloned() else {
                     return;
                 };
-                let r = EndReason::MEDIA_FAILED;
-                st.remove_participant(&self.sfu, &call_id, &pid, r, r);
+                let epoch = st.calls.get_mut(&call_id).and_then(|c| {
+                    let i = c.find(&pid)?;
+                    let p = c.participants.get_mut(i)?;
+                    p.media_lost = true;
+                    Some(p.epoch)
+                });
+                drop(st);
+                if let Some(epoch) = epoch {
+                    log::info!("call {call_id}: {pid} lost media");
+                    self.spawn_inactivity_timer(&call_id, &pid, epoch);
+                }
+            }
+            SfuEvent::DominantSpeakers { call, speakers } => {
+                let Some(call_id) = st.keys.get(&call).cloned() else {
+                    return;
+                };
+                let ids: Vec<String> = speakers
+                    .iter()
+                    .filter_map(|s| st.sessions.get(s).map(|x| x.1.clone()))
+                    .collect();
+                let timestamp_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                let msg = ServerMessage::DominantSpeakers {
+                    call_id: call_id.clone(),
+                    speakers: ids,
+                    timestamp_ms,
+                };
+                st.broadcast(&call_id, None, &msg);
             }
             SfuEvent::SlotsChanged { id, slots } => {
                 let Some((call_id, pid)) = st.sessions.get(&id).cloned() else {
@@ -79,10 +109,16 @@ impl Hub {
     }
 
     /// Removes `pid` with `NO_ANSWER` if it still rings after the setup timeout.
-    pub(crate) fn spawn_ring_timer(self: &Arc<Self>, call_id: &str, pid: &str, epoch: u64) {
+    pub(crate) fn spawn_ring_timer(
+        self: &Arc<Self>,
+        call_id: &str,
+        pid: &str,
+        epoch: u64,
+        timeout: std::time::Duration,
+    ) {
         let (hub, call_id, pid) = (Arc::clone(self), call_id.to_string(), pid.to_string());
         tokio::spawn(async move {
-            tokio::time::sleep(hub.config.setup_timeout).await;
+            tokio::time::sleep(timeout).await;
             let mut st = hub.state.lock();
             let still = st
                 .calls
@@ -94,6 +130,24 @@ impl Hub {
                 });
             if still {
                 let r = EndReason::NO_ANSWER;
+                st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+            }
+        });
+    }
+
+    /// Removes `pid` with `INACTIVE` if its media is still lost after the inactivity timeout.
+    fn spawn_inactivity_timer(self: &Arc<Self>, call_id: &str, pid: &str, epoch: u64) {
+        let (hub, call_id, pid) = (Arc::clone(self), call_id.to_string(), pid.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(hub.config.inactivity_timeout).await;
+            let mut st = hub.state.lock();
+            let lost = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.participants.get(c.find(&pid)?))
+                .is_some_and(|p| p.epoch == epoch && p.media_lost);
+            if lost {
+                let r = EndReason::INACTIVE;
                 st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
             }
         });

@@ -9,11 +9,11 @@ use crate::protocol::{
 };
 use crate::sfu::{CallKey, SessionId};
 
-fn bad(message: impl Into<String>) -> ErrorBody {
+pub(crate) fn bad(message: impl Into<String>) -> ErrorBody {
     ErrorBody::new(EndReason::BAD_REQUEST, message)
 }
 
-fn not_in_call(call_id: &str) -> ErrorBody {
+pub(crate) fn not_in_call(call_id: &str) -> ErrorBody {
     ErrorBody::new(EndReason::NOT_FOUND, format!("not in call '{call_id}'"))
 }
 
@@ -87,6 +87,7 @@ impl Hub {
                         conn: Some(conn),
                         session: Some(session),
                         media_connected: false,
+                        media_lost: false,
                         call_state: None,
                         epoch,
                     };
@@ -95,8 +96,10 @@ impl Hub {
                         Call {
                             key,
                             participants: vec![caller],
+                            group: false,
                         },
                     );
+                    st.keys.insert(key, call_id.clone());
                     st.sessions.insert(session, (call_id.clone(), user.clone()));
                     Some((key, session, epoch))
                 }
@@ -113,6 +116,7 @@ impl Hub {
             Ok(a) => a,
             Err(e) => {
                 st.calls.remove(&call_id);
+                st.keys.remove(&key);
                 st.sessions.remove(&session);
                 st.respond(conn, req, Err(bad(e.to_string())));
                 return;
@@ -196,6 +200,7 @@ impl Hub {
                         conn: None,
                         session: None,
                         media_connected: false,
+                        media_lost: false,
                         call_state: None,
                         epoch,
                     };
@@ -210,7 +215,7 @@ impl Hub {
                             participant: info,
                         },
                     );
-                    self.spawn_ring_timer(&call_id, &raw, epoch);
+                    self.spawn_ring_timer(&call_id, &raw, epoch, self.config.setup_timeout);
                 }
                 TargetOutcome::Gone(reason) => {
                     last_failure = reason;
@@ -393,7 +398,7 @@ impl Hub {
     }
 
     /// The participant index of this connection in `call_id`.
-    fn my_index(&self, conn: ConnId, call_id: &str) -> Option<(String, usize)> {
+    pub(crate) fn my_index(&self, conn: ConnId, call_id: &str) -> Option<(String, usize)> {
         let st = self.state.lock();
         let call = st.calls.get(call_id)?;
         let idx = call

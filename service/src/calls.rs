@@ -30,6 +30,8 @@ pub enum Outbound {
     Message(ServerMessage),
     /// Send `Error{error}` and close the connection.
     Close(ErrorBody),
+    /// Send a WebSocket Ping (keep-alive; the agent's Pong counts as activity).
+    Ping,
 }
 
 /// Limits the hub enforces.
@@ -37,6 +39,10 @@ pub enum Outbound {
 pub struct HubConfig {
     /// Ringing and media setup timeout.
     pub setup_timeout: Duration,
+    /// Ringing timeout of a participant added to a 1:1 call (promotion to a group call).
+    pub promote_timeout: Duration,
+    /// A participant whose media is lost and who sends no signaling this long is removed.
+    pub inactivity_timeout: Duration,
     /// Most participants in a call.
     pub max_participants: usize,
 }
@@ -67,6 +73,8 @@ pub(crate) struct Participant {
     pub conn: Option<ConnId>,
     pub session: Option<SessionId>,
     pub media_connected: bool,
+    /// The SFU lost this participant's media; it is removed if it stays lost.
+    pub media_lost: bool,
     /// Last `CallState` sent to this participant.
     pub call_state: Option<CallState>,
     /// Distinguishes this participant from a later one with the same id (stale timers).
@@ -102,6 +110,9 @@ impl Participant {
 pub(crate) struct Call {
     pub key: CallKey,
     pub participants: Vec<Participant>,
+    /// A group call (joined by group id, started with several targets, or promoted by an
+    /// invite): it goes on while one participant remains; a 1:1 call ends with either side.
+    pub group: bool,
 }
 
 impl Call {
@@ -117,6 +128,8 @@ pub(crate) struct HubState {
     pub conns: HashMap<ConnId, Conn>,
     pub user_conns: HashMap<String, Vec<ConnId>>,
     pub calls: HashMap<String, Call>,
+    /// SFU call key → call id.
+    pub keys: HashMap<CallKey, String>,
     /// SFU session → (call id, participant id).
     pub sessions: HashMap<SessionId, (String, String)>,
 }
@@ -205,27 +218,38 @@ impl HubState {
         let Some(call) = self.calls.get_mut(call_id) else {
             return;
         };
+        // Counts over everyone, minus the participant itself: O(n) for the whole call.
+        let users =
+            |f: &dyn Fn(&Participant) -> bool| call.participants.iter().filter(|p| f(p)).count();
+        let active = users(&|q| q.active());
+        let held = users(&|q| q.joined() && q.held);
+        let ringing = users(&|q| q.state == ParticipantState::Ringing);
+        let group = call.group;
         let desired: Vec<Option<CallState>> = call
             .participants
             .iter()
-            .enumerate()
-            .map(|(i, p)| {
+            .map(|p| {
                 if !p.joined() {
                     return None;
                 }
-                let others = || {
-                    call.participants
-                        .iter()
-                        .enumerate()
-                        .filter(move |(j, _)| *j != i)
-                };
+                let others_active = active - usize::from(p.active());
+                let others_held = held - usize::from(p.held);
                 Some(if p.held {
                     CallState::LocalHold
-                } else if p.media_connected && others().any(|(_, q)| q.active()) {
+                } else if p.media_connected && others_active > 0 {
                     CallState::Connected
-                } else if p.media_connected && others().any(|(_, q)| q.held) {
+                } else if group {
+                    // No RemoteHold in group calls; alone in one is still Connected.
+                    if ringing > 0 {
+                        CallState::Ringing
+                    } else if p.media_connected {
+                        CallState::Connected
+                    } else {
+                        CallState::Connecting
+                    }
+                } else if p.media_connected && others_held > 0 {
                     CallState::RemoteHold
-                } else if others().any(|(_, q)| q.state == ParticipantState::Ringing) {
+                } else if ringing > 0 {
                     CallState::Ringing
                 } else {
                     CallState::Connecting
@@ -314,11 +338,12 @@ impl HubState {
         let others = call.participants.len() - joined;
         let reason_for_rest = if joined == 0 {
             Some(EndReason::CANCELLED)
-        } else if joined == 1 && others == 0 {
-            Some(if last_reason == EndReason::LOCAL_HANGUP {
-                EndReason::REMOTE_HANGUP
-            } else {
-                last_reason
+        } else if joined == 1 && others == 0 && !call.group {
+            Some(match last_reason {
+                EndReason::LOCAL_HANGUP => EndReason::REMOTE_HANGUP,
+                // The one left removed the other: its call ends as if it hung up.
+                EndReason::REMOVED => EndReason::LOCAL_HANGUP,
+                r => r,
             })
         } else {
             None
@@ -341,6 +366,7 @@ impl HubState {
         let Some(call) = self.calls.remove(call_id) else {
             return;
         };
+        self.keys.remove(&call.key);
         for p in call.participants {
             if let Some(s) = p.session {
                 sfu.remove_session(s);
@@ -380,6 +406,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         conn: None,
         session: None,
         media_connected: true,
+        media_lost: false,
         call_state: None,
         epoch,
     }

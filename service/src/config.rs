@@ -29,6 +29,14 @@ pub struct Config {
     pub echo_delay: Duration,
     /// How long before token expiry `TokenExpiring` is sent (`--token-warning-secs`).
     pub token_warning: Duration,
+    /// Ringing timeout of a participant added to a 1:1 call (`--promote-timeout-secs`).
+    pub promote_timeout: Duration,
+    /// A participant with no media and no signaling this long is removed
+    /// (`--inactivity-timeout-secs`).
+    pub inactivity_timeout: Duration,
+    /// How many receive slots the SFU forwards the loudest speakers into
+    /// (`--forwarded-speakers`, 1..=AUDIO_SLOTS).
+    pub forwarded_speakers: usize,
 }
 
 impl Default for Config {
@@ -41,9 +49,14 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             setup_timeout: Duration::from_secs(85),
-            max_participants: 350,
+            max_participants: crate::protocol::DEFAULT_MAX_PARTICIPANTS,
             echo_delay: Duration::from_millis(1000),
             token_warning: Duration::from_secs(60),
+            promote_timeout: Duration::from_secs(crate::protocol::timeouts::PROMOTE_SECS),
+            inactivity_timeout: Duration::from_secs(
+                crate::protocol::timeouts::PARTICIPANT_REMOVAL_SECS,
+            ),
+            forwarded_speakers: 3,
         }
     }
 }
@@ -51,7 +64,8 @@ impl Default for Config {
 /// Usage text printed by `--help` and on argument errors.
 pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
-[--setup-timeout-secs 85] [--max-participants 350] [--echo-delay-ms 1000] [--token-warning-secs 60]";
+[--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
+[--max-participants 350] [--forwarded-speakers 3] [--echo-delay-ms 1000] [--token-warning-secs 60]";
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -122,6 +136,24 @@ impl Config {
                         return Err(bad(&v));
                     }
                 }
+                "--promote-timeout-secs" => {
+                    let v = value()?;
+                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
+                    c.promote_timeout = Duration::from_secs(s.max(1));
+                }
+                "--inactivity-timeout-secs" => {
+                    let v = value()?;
+                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
+                    c.inactivity_timeout = Duration::from_secs(s.max(1));
+                }
+                "--forwarded-speakers" => {
+                    let v = value()?;
+                    let n: usize = v.parse().map_err(|_| bad(&v))?;
+                    if !(1..=crate::protocol::AUDIO_SLOTS).contains(&n) {
+                        return Err(bad(&v));
+                    }
+                    c.forwarded_speakers = n;
+                }
                 "--echo-delay-ms" => {
                     let v = value()?;
                     c.echo_delay = Duration::from_millis(v.parse().map_err(|_| bad(&v))?);
@@ -155,6 +187,10 @@ mod tests {
         };
         assert_eq!(c.listen.to_string(), "127.0.0.1:0");
         assert_eq!(c.setup_timeout, Duration::from_secs(85));
+        assert_eq!(c.promote_timeout, Duration::from_secs(115));
+        assert_eq!(c.inactivity_timeout, Duration::from_secs(120));
+        assert_eq!(c.max_participants, 350);
+        assert_eq!(c.forwarded_speakers, 3);
         let Ok(Command::Run(c)) = Config::parse(
             args("--listen 127.0.0.1:9000 --media-port=5000 --echo-delay-ms 10 --access-key k"),
             Some("env".into()),
@@ -173,5 +209,8 @@ mod tests {
         assert!(Config::parse(args("--bogus"), None).is_err());
         assert!(Config::parse(args("--tls-cert a.pem"), None).is_err());
         assert!(Config::parse(args("--media-port"), None).is_err());
+        assert!(Config::parse(args("--forwarded-speakers 0"), None).is_err());
+        assert!(Config::parse(args("--forwarded-speakers 99"), None).is_err());
+        assert!(Config::parse(args("--max-participants 1"), None).is_err());
     }
 }

@@ -12,10 +12,12 @@ mod call_requests;
 mod calls;
 mod config;
 mod echo_bot;
+mod group_requests;
 mod identity;
 mod sfu;
 mod signaling;
 
+use axum::serve::ListenerExt;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,7 +37,9 @@ pub struct AppState {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
     let args = std::env::args().skip(1);
     let config = match Config::parse(args, std::env::var("ACS_ACCESS_KEY").ok()) {
         Ok(Command::Run(c)) => *c,
@@ -86,6 +90,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (sfu, sfu_events) = sfu::start(
         SocketAddr::new(config.media_ip, config.media_port),
         config.echo_delay,
+        config.forwarded_speakers,
     )
     .await?;
     let media_addr = sfu.local_addr();
@@ -93,6 +98,8 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sfu,
         HubConfig {
             setup_timeout: config.setup_timeout,
+            promote_timeout: config.promote_timeout,
+            inactivity_timeout: config.inactivity_timeout,
             max_participants: config.max_participants,
         },
         Arc::clone(&identity),
@@ -140,7 +147,10 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => {
             log::info!("serving http/ws on {http_addr}");
             tokio::select! {
-                r = axum::serve(listener, app) => r?,
+                // TCP_NODELAY: replies carrying an SDP answer must not wait for delayed ACKs.
+                r = axum::serve(listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }), app) => r?,
                 _ = shutdown_signal() => log::info!("shutting down"),
             }
         }

@@ -22,6 +22,8 @@ use crate::AppState;
 
 /// How long a new connection may take to send `Hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the service pings an idle agent (WebSocket Ping; agents answer with Pong).
+const KEEPALIVE: Duration = Duration::from_secs(20);
 
 /// Upgrades `GET /signaling` to a WebSocket.
 pub async fn ws_handler(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Response {
@@ -118,6 +120,11 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
                         break;
                     }
                 }
+                Outbound::Ping => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break;
+                    }
+                }
                 Outbound::Close(e) => {
                     let _ = sink
                         .send(to_frame(&ServerMessage::Error { error: e }))
@@ -141,11 +148,19 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
     let warning = app.config.token_warning;
     let mut exp = claims.exp;
     let mut warned = false;
+    // Any frame (a Pong to our pings included) proves the agent is alive; silence for the
+    // inactivity timeout removes it from its calls.
+    let inactivity = app.hub.config.inactivity_timeout;
+    let mut last_heard = Instant::now();
+    let mut ping = tokio::time::interval(KEEPALIVE.min(inactivity / 2));
+    ping.tick().await;
     loop {
         let expires_at = instant_of(exp);
         let warn_at = expires_at.checked_sub(warning).unwrap_or_else(Instant::now);
         tokio::select! {
-            frame = stream.next() => match frame {
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
                 Some(Ok(Message::Text(t))) => {
                     if let Some(new_exp) = handle_text(&app, conn, &user, &tx, &t).await {
                         exp = new_exp;
@@ -157,7 +172,15 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
-            },
+            }},
+            _ = ping.tick() => {
+                let _ = tx.send(Outbound::Ping);
+            }
+            _ = tokio::time::sleep_until(last_heard + inactivity) => {
+                log::info!("connection {}: silent for {inactivity:?}", conn.0);
+                app.hub.close_conn(conn, EndReason::INACTIVE, "no signaling for too long");
+                break;
+            }
             _ = closed.notified() => break,
             _ = tokio::time::sleep_until(warn_at), if !warned => {
                 warned = true;
@@ -222,6 +245,21 @@ async fn handle_text(
             call_id,
             offer_sdp,
         } => hub.accept(conn, req, call_id, offer_sdp).await,
+        ClientMessage::JoinGroupCall {
+            req,
+            group_id,
+            offer_sdp,
+        } => hub.join_group_call(conn, req, group_id, offer_sdp).await,
+        ClientMessage::AddParticipant {
+            req,
+            call_id,
+            target,
+        } => hub.add_participant(conn, req, &call_id, &target),
+        ClientMessage::RemoveParticipant {
+            req,
+            call_id,
+            target,
+        } => hub.remove_other(conn, req, &call_id, &target),
         ClientMessage::Reject { req, call_id } => hub.reject(conn, req, &call_id),
         ClientMessage::HangUp {
             req,

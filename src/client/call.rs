@@ -1,6 +1,7 @@
 //! Call: one call of a CallAgent, its state machine, roster and media.
 
 use super::call_agent::{AgentInner, CallAgent};
+use super::call_group::{DominantSpeakers, SlotSpeech};
 use super::events::AgentEvent;
 use super::participant::RemoteParticipant;
 use super::state::{is_terminal, visible_state, CallStateInputs};
@@ -37,14 +38,15 @@ pub struct CallOptions {
     pub start_muted: bool,
 }
 
-struct Data {
-    state: CallState,
+pub(super) struct Data {
+    pub(super) state: CallState,
     server: CallState,
     media_connected: bool,
     local_hold: bool,
     muted: bool,
     end_reason: EndReason,
-    participants: Vec<RemoteParticipant>,
+    pub(super) participants: Vec<RemoteParticipant>,
+    pub(super) dominant: DominantSpeakers,
 }
 
 struct Media {
@@ -56,8 +58,12 @@ pub(crate) struct CallInner {
     id: u64,
     call_id: String,
     direction: CallDirection,
+    /// Joined by group id (a group call from the start).
+    pub(super) group: bool,
     agent: Weak<AgentInner>,
-    data: Mutex<Data>,
+    pub(super) data: Mutex<Data>,
+    /// Who is in which receive slot, and how loud (for `is_speaking`).
+    pub(super) speech: Mutex<SlotSpeech>,
     media: Mutex<Option<Media>>,
     /// Where the audio engine's encoded frames go once the transport exists.
     sender: Arc<Mutex<Option<AudioSender>>>,
@@ -65,7 +71,7 @@ pub(crate) struct CallInner {
 
 /// A call. Cheap to clone; all clones are the same call.
 #[derive(Clone)]
-pub struct Call(Arc<CallInner>);
+pub struct Call(pub(super) Arc<CallInner>);
 
 /// Receives the transport's events for one call.
 struct CallTransportEvents {
@@ -81,6 +87,11 @@ impl TransportEvents for CallTransportEvents {
     }
     fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
         self.engine.receive_rtp(slot, seq, timestamp, payload);
+    }
+    fn on_audio_level(&self, slot: usize, level: u8) {
+        if let Some(c) = self.call.upgrade() {
+            Call(c).on_slot_level(slot, level);
+        }
     }
 }
 
@@ -119,12 +130,20 @@ fn pick_device(
 }
 
 impl Call {
-    fn new(agent: &CallAgent, call_id: String, direction: CallDirection, state: CallState) -> Self {
+    fn new(
+        agent: &CallAgent,
+        call_id: String,
+        direction: CallDirection,
+        state: CallState,
+        group: bool,
+    ) -> Self {
         Call(Arc::new(CallInner {
             id: super::next_object_id(),
             call_id,
             direction,
+            group,
             agent: agent.downgrade(),
+            speech: Mutex::new(SlotSpeech::default()),
             data: Mutex::new(Data {
                 state,
                 server: state,
@@ -133,6 +152,7 @@ impl Call {
                 muted: false,
                 end_reason: EndReason::default(),
                 participants: Vec::new(),
+                dominant: DominantSpeakers::default(),
             }),
             media: Mutex::new(None),
             sender: Arc::new(Mutex::new(None)),
@@ -157,13 +177,47 @@ impl Call {
             uuid::Uuid::new_v4().to_string(),
             CallDirection::Outgoing,
             CallState::None,
+            false,
         );
         call.start_media(agent, options)?;
         Ok(call)
     }
 
+    /// A call that joins the group call `group_id` (validated by the caller).
+    pub(crate) fn joining(
+        agent: &CallAgent,
+        group_id: String,
+        options: CallOptions,
+    ) -> Result<Self> {
+        let call = Call::new(
+            agent,
+            group_id,
+            CallDirection::Outgoing,
+            CallState::None,
+            true,
+        );
+        call.start_media(agent, options)?;
+        Ok(call)
+    }
+
+    pub(crate) fn begin_join(&self) {
+        self.set_server_state(CallState::Connecting);
+        let group_id = self.0.call_id.clone();
+        self.establish(move |req, offer_sdp| ClientMessage::JoinGroupCall {
+            req,
+            group_id,
+            offer_sdp,
+        });
+    }
+
     pub(crate) fn incoming(agent: &CallAgent, call_id: String, caller: &ParticipantInfo) -> Self {
-        let call = Call::new(agent, call_id, CallDirection::Incoming, CallState::Incoming);
+        let call = Call::new(
+            agent,
+            call_id,
+            CallDirection::Incoming,
+            CallState::Incoming,
+            false,
+        );
         call.0
             .data
             .lock()
@@ -197,7 +251,7 @@ impl Call {
         Ok(())
     }
 
-    fn agent(&self) -> Option<CallAgent> {
+    pub(super) fn agent(&self) -> Option<CallAgent> {
         self.0.agent.upgrade().map(CallAgent)
     }
 
@@ -288,8 +342,13 @@ impl Call {
     fn arm_setup_timeout(&self) {
         let Some(agent) = self.agent() else { return };
         let weak = Arc::downgrade(&self.0);
+        let secs = if self.0.group {
+            timeouts::GROUP_SETUP_SECS
+        } else {
+            timeouts::ONE_TO_ONE_SETUP_SECS
+        };
         agent.0.client.0.handle.spawn(async move {
-            tokio::time::sleep(Duration::from_secs(timeouts::ONE_TO_ONE_SETUP_SECS)).await;
+            tokio::time::sleep(Duration::from_secs(secs)).await;
             let Some(c) = weak.upgrade().map(Call) else {
                 return;
             };
@@ -420,6 +479,9 @@ impl Call {
                     participant: p,
                 });
             }
+            if removed {
+                self.0.speech.lock().forget(&info.id);
+            }
         }
         for e in events {
             agent.emit(e);
@@ -455,7 +517,7 @@ impl Call {
         }
     }
 
-    fn send(&self, make: impl FnOnce(u64, String) -> ClientMessage) {
+    pub(super) fn send(&self, make: impl FnOnce(u64, String) -> ClientMessage) {
         if let Some(agent) = self.agent() {
             if let super::call_agent::Link::Up(sig, _) = &*agent.0.link.borrow() {
                 let id = self.0.call_id.clone();
@@ -476,7 +538,7 @@ impl Call {
         is_terminal(self.0.data.lock().state)
     }
 
-    fn require_live(&self) -> Result<()> {
+    pub(super) fn require_live(&self) -> Result<()> {
         if self.is_ended() {
             Err(Error::InvalidState("the call has ended".into()))
         } else {

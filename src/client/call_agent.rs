@@ -283,7 +283,20 @@ impl CallAgent {
                     c.on_participant(&participant, true);
                 }
             }
-            ServerMessage::AudioSlots { .. } => {}
+            ServerMessage::AudioSlots { call_id, slots } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_audio_slots(&slots);
+                }
+            }
+            ServerMessage::DominantSpeakers {
+                call_id,
+                speakers,
+                timestamp_ms,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_dominant_speakers(speakers, timestamp_ms);
+                }
+            }
             ServerMessage::TokenExpiring { expires_in_secs } => {
                 log::info!("the service says the token expires in {expires_in_secs} s");
                 if self.0.refresher.is_some() {
@@ -418,6 +431,31 @@ impl CallAgent {
         let call = Call::outgoing(self, participants, options)?;
         self.0.calls.lock().push(call.clone());
         call.begin_outgoing(participants.to_vec());
+        Ok(call)
+    }
+
+    /// Joins the group call `group_id` (a UUID shared by its participants; the first to join
+    /// creates it). Returns at once; progress arrives as events. The call's id is the group id.
+    pub fn join(&self, group_id: &str, options: CallOptions) -> Result<Call> {
+        if self.0.disposed.load(Ordering::SeqCst) {
+            return Err(Error::InvalidState("the call agent was disposed".into()));
+        }
+        let gid = uuid::Uuid::parse_str(group_id.trim())
+            .map_err(|_| Error::InvalidArgument(format!("group id '{group_id}' is not a UUID")))?
+            .hyphenated()
+            .to_string();
+        if let Link::Down(reason, msg) = &*self.0.link.borrow() {
+            return Err(match reason.code {
+                401 => Error::Unauthorized(msg.clone()),
+                _ => Error::Network(format!("not connected to the service: {msg}")),
+            });
+        }
+        if self.find_call(&gid).is_some() {
+            return Err(Error::InvalidState(format!("already in group call {gid}")));
+        }
+        let call = Call::joining(self, gid, options)?;
+        self.0.calls.lock().push(call.clone());
+        call.begin_join();
         Ok(call)
     }
 

@@ -62,6 +62,15 @@ pub enum AgentEvent {
         participant: RemoteParticipant,
         muted: bool,
     },
+    /// A remote participant started or stopped speaking (from the audio levels of the
+    /// streams this client receives).
+    ParticipantSpeakingChanged {
+        call: Call,
+        participant: RemoteParticipant,
+        speaking: bool,
+    },
+    /// The call's dominant speakers changed: see [`Call::dominant_speakers`].
+    DominantSpeakersChanged { call: Call },
 }
 
 /// Receives an agent's events on the dispatch thread.

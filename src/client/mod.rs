@@ -4,6 +4,7 @@
 pub mod call;
 pub mod call_agent;
 pub mod call_client;
+mod call_group;
 pub mod device_manager;
 pub mod events;
 pub mod participant;
@@ -12,6 +13,7 @@ pub(crate) mod state;
 pub use call::{Call, CallDirection, CallOptions};
 pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
 pub use call_client::{CallClient, CallClientOptions};
+pub use call_group::DominantSpeakers;
 pub use device_manager::DeviceManager;
 pub use events::{AgentConnectionState, AgentEvent, AgentListener, DispatchMode};
 pub use participant::RemoteParticipant;

@@ -15,6 +15,7 @@ struct Data {
     display_name: String,
     state: ParticipantState,
     muted: bool,
+    speaking: bool,
     end_reason: EndReason,
 }
 
@@ -38,6 +39,7 @@ impl RemoteParticipant {
                 display_name: info.display_name.clone(),
                 state: info.state,
                 muted: info.muted,
+                speaking: false,
                 end_reason: info.end_reason.unwrap_or_default(),
             }),
         }))
@@ -62,9 +64,18 @@ impl RemoteParticipant {
         change
     }
 
+    /// Sets the speaking flag; true if it changed.
+    pub(crate) fn set_speaking(&self, speaking: bool) -> bool {
+        let mut d = self.0.data.lock();
+        let changed = d.speaking != speaking;
+        d.speaking = speaking;
+        changed
+    }
+
     pub(crate) fn mark_left(&self, reason: EndReason) -> bool {
         let mut d = self.0.data.lock();
         d.end_reason = reason;
+        d.speaking = false;
         let changed = d.state != ParticipantState::Disconnected;
         d.state = ParticipantState::Disconnected;
         changed
@@ -86,6 +97,11 @@ impl RemoteParticipant {
     }
     pub fn is_muted(&self) -> bool {
         self.0.data.lock().muted
+    }
+    /// Whether the participant is speaking now (only participants whose audio this client
+    /// receives — the loudest few in a large call — can be).
+    pub fn is_speaking(&self) -> bool {
+        self.0.data.lock().speaking
     }
     /// Why the participant left (meaningful once `Disconnected`).
     pub fn end_reason(&self) -> EndReason {

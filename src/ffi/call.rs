@@ -65,7 +65,7 @@ pub unsafe extern "C" fn acs_call_options_init(options: *mut acs_call_options) -
     })
 }
 
-fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
+pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
     if o.is_null() {
         return Ok(CallOptions::default());
     }

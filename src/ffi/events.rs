@@ -23,6 +23,10 @@ pub const ACS_EVENT_PARTICIPANT_REMOVED: i32 = 6;
 pub const ACS_EVENT_PARTICIPANT_STATE_CHANGED: i32 = 7;
 /// `participant` muted (`flag` true) or unmuted.
 pub const ACS_EVENT_PARTICIPANT_MUTE_CHANGED: i32 = 8;
+/// `participant` started (`flag` true) or stopped speaking.
+pub const ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED: i32 = 9;
+/// The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
+pub const ACS_EVENT_DOMINANT_SPEAKERS_CHANGED: i32 = 10;
 
 /// One event. Every pointer in it is borrowed for the duration of the callback: retain a
 /// handle to keep it; copy `message` to keep it.
@@ -43,7 +47,7 @@ pub struct acs_event {
     pub code: i32,
     /// End reason subcode.
     pub subcode: i32,
-    /// Muted flag for the *_MUTE_CHANGED kinds.
+    /// Muted flag for the *_MUTE_CHANGED kinds; speaking flag for *_SPEAKING_CHANGED.
     pub flag: bool,
     /// Human-readable detail or NULL.
     pub message: *const c_char,
@@ -149,6 +153,21 @@ pub(crate) fn deliver_event(
             e.flag = *muted;
             held.push(Object::Call(call.clone()));
             held.push(Object::Participant(participant.clone()));
+        }
+        AgentEvent::ParticipantSpeakingChanged {
+            call,
+            participant,
+            speaking,
+        } => {
+            e.kind = ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED;
+            e.flag = *speaking;
+            e.state = participant.state() as i32;
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+        }
+        AgentEvent::DominantSpeakersChanged { call } => {
+            e.kind = ACS_EVENT_DOMINANT_SPEAKERS_CHANGED;
+            held.push(Object::Call(call.clone()));
         }
     }
     if let Some(m) = &message {

@@ -13,6 +13,7 @@ pub mod call;
 pub mod client;
 pub mod devices;
 pub mod events;
+pub mod group;
 pub(crate) mod handles;
 pub mod log;
 pub mod status;

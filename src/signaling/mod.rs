@@ -52,7 +52,9 @@ impl Signaling {
             Some(path) => Some(tls_connector(path)?),
             None => None,
         };
-        let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector);
+        // TCP_NODELAY: an SDP offer spans several segments, and Nagle + delayed ACK would
+        // hold the rest for ~40 ms.
+        let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector);
         let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, connect)
             .await
             .map_err(|_| Error::Network(format!("connecting to {url} timed out")))?

@@ -15,12 +15,27 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::session::{Route, Session};
-use super::slots::{self, MemberView, SlotSource};
+use super::slots::{self, CallView, MemberView, SlotSource};
+use super::speakers::SpeakerDetector;
 use super::{CallKey, SessionId, SfuCommand, SfuEvent};
 use crate::echo_bot::EchoQueue;
 
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
+/// How often speakers are re-ranked (dominant speakers, top-N forwarding).
+const SPEAKER_TICK: Duration = Duration::from_millis(200);
+/// Most speakers reported in a dominant-speakers list.
+const DOMINANT_MAX: usize = 8;
+
+/// Speaker state of one call.
+#[derive(Default)]
+struct CallSpeakers {
+    detector: SpeakerDetector<SessionId>,
+    /// Last dominant-speakers list reported.
+    reported: Vec<SessionId>,
+    /// The ranking the slots were last computed with.
+    forwarded: Vec<SessionId>,
+}
 
 /// State of the SFU loop.
 pub struct Engine {
@@ -33,6 +48,10 @@ pub struct Engine {
     calls: HashMap<CallKey, Vec<SessionId>>,
     by_addr: HashMap<SocketAddr, SessionId>,
     dirty: Vec<SessionId>,
+    /// How many receive slots are forwarded into (top-N speakers in large calls).
+    forwarded: usize,
+    speakers: HashMap<CallKey, CallSpeakers>,
+    next_tick: Instant,
 }
 
 impl Engine {
@@ -42,6 +61,7 @@ impl Engine {
         local_addr: SocketAddr,
         events: mpsc::UnboundedSender<SfuEvent>,
         echo_delay: Duration,
+        forwarded: usize,
     ) -> Self {
         Self {
             socket,
@@ -52,6 +72,9 @@ impl Engine {
             calls: HashMap::new(),
             by_addr: HashMap::new(),
             dirty: Vec::new(),
+            forwarded,
+            speakers: HashMap::new(),
+            next_tick: Instant::now() + SPEAKER_TICK,
         }
     }
 
@@ -80,7 +103,7 @@ impl Engine {
     }
 
     fn next_deadline(&self) -> Instant {
-        let mut t = Instant::now() + IDLE;
+        let mut t = (Instant::now() + IDLE).min(self.next_tick);
         for s in self.sessions.values() {
             t = t.min(s.timeout);
             if let Some(due) = s.echo.as_ref().and_then(EchoQueue::next_due) {
@@ -163,7 +186,11 @@ impl Engine {
                         list.retain(|x| *x != id);
                         if list.is_empty() {
                             self.calls.remove(&s.call);
+                            self.speakers.remove(&s.call);
                         }
+                    }
+                    if let Some(sp) = self.speakers.get_mut(&s.call) {
+                        sp.detector.remove(id);
                     }
                     self.recompute_call(s.call);
                     log::info!("session {} removed", id.0);
@@ -176,14 +203,55 @@ impl Engine {
                         q.clear();
                     }
                     let call = s.call;
+                    if hold {
+                        if let Some(sp) = self.speakers.get_mut(&call) {
+                            sp.detector.remove(id);
+                        }
+                    }
                     self.recompute_call(call);
                 }
             }
         }
     }
 
+    /// Re-ranks every call's speakers: reports dominant-speaker changes and moves the
+    /// forwarded top-N when the ranking changed.
+    fn on_speaker_tick(&mut self, now: Instant) {
+        let mut recompute = Vec::new();
+        for (call, sp) in self.speakers.iter_mut() {
+            let ranking = sp.detector.rank(now);
+            let top: Vec<SessionId> = ranking.iter().take(DOMINANT_MAX).copied().collect();
+            if top != sp.reported {
+                sp.reported = top.clone();
+                let _ = self.events.send(SfuEvent::DominantSpeakers {
+                    call: *call,
+                    speakers: top,
+                });
+            }
+            // Receivers exclude themselves, so the top N+1 decide every receiver's slots.
+            let head: Vec<SessionId> = ranking.iter().take(self.forwarded + 1).copied().collect();
+            if head != sp.forwarded {
+                sp.forwarded = head;
+                let large = self
+                    .calls
+                    .get(call)
+                    .is_some_and(|m| m.len() > self.forwarded + 1);
+                if large {
+                    recompute.push(*call);
+                }
+            }
+        }
+        for call in recompute {
+            self.recompute_call(call);
+        }
+    }
+
     /// Feeds timeouts to sessions whose timer expired and plays due echo frames.
     fn on_time(&mut self, now: Instant) {
+        if now >= self.next_tick {
+            self.next_tick = now + SPEAKER_TICK;
+            self.on_speaker_tick(now);
+        }
         let mut due = Vec::new();
         for (id, s) in self.sessions.iter_mut() {
             if s.timeout <= now {
@@ -263,6 +331,7 @@ impl Engine {
                     return;
                 };
                 s.connected = true;
+                s.ever_connected = true;
                 let call = s.call;
                 log::info!("session {} media connected", id.0);
                 let _ = self.events.send(SfuEvent::MediaConnected(id));
@@ -280,6 +349,20 @@ impl Engine {
                     self.recompute_call(call);
                 }
             }
+            Event::IceConnectionStateChange(
+                IceConnectionState::Connected | IceConnectionState::Completed,
+            ) => {
+                let Some(s) = self.sessions.get_mut(&id) else {
+                    return;
+                };
+                if s.ever_connected && !s.connected {
+                    s.connected = true;
+                    let call = s.call;
+                    log::info!("session {} media reconnected", id.0);
+                    let _ = self.events.send(SfuEvent::MediaConnected(id));
+                    self.recompute_call(call);
+                }
+            }
             Event::MediaData(data) => self.on_media(id, data),
             _ => {}
         }
@@ -293,7 +376,15 @@ impl Engine {
         if s.audio_mids.first() != Some(&data.mid) || s.held {
             return;
         }
-        s.level = data.ext_vals.audio_level;
+        let call = s.call;
+        self.speakers.entry(call).or_default().detector.on_level(
+            id,
+            data.ext_vals.audio_level,
+            Instant::now(),
+        );
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
         if let Some(q) = s.echo.as_mut() {
             q.push(
                 data.network_time,
@@ -333,20 +424,26 @@ impl Engine {
                     session: *id,
                     active: s.connected && !s.held,
                     echo: s.echo.is_some(),
-                    level: s.level,
                 })
             })
             .collect();
+        let mut ranking = self
+            .speakers
+            .get(&call)
+            .map(|sp| sp.detector.ranking().to_vec())
+            .unwrap_or_default();
+        let mut active = std::collections::HashSet::new();
+        let view = CallView::build(&members, &mut active, &mut ranking, self.forwarded);
         for m in &members {
             if let Some(s) = self.sessions.get_mut(&m.session) {
                 s.routes.clear();
             }
         }
         for m in &members {
-            let new_slots = slots::assign(m, &members);
             let Some(rx) = self.sessions.get_mut(&m.session) else {
                 continue;
             };
+            let new_slots = slots::assign(m, &view, &rx.slots);
             let changed = rx.slots != new_slots;
             rx.slots = new_slots;
             let mids: Vec<(usize, Option<Mid>)> =

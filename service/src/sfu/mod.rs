@@ -6,6 +6,7 @@
 mod engine;
 mod session;
 pub mod slots;
+pub mod speakers;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -61,6 +62,11 @@ pub enum SfuEvent {
     MediaDisconnected(SessionId),
     /// The receive slots of a session changed.
     SlotsChanged { id: SessionId, slots: Slots },
+    /// The ranked speakers of a call changed (dominant first; empty: nobody speaks).
+    DominantSpeakers {
+        call: CallKey,
+        speakers: Vec<SessionId>,
+    },
 }
 
 /// Cheap, clonable access to the SFU loop.
@@ -112,13 +118,14 @@ impl SfuHandle {
 pub async fn start(
     bind: SocketAddr,
     echo_delay: Duration,
+    forwarded: usize,
 ) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
     str0m::crypto::from_feature_flags().install_process_default();
     let socket = UdpSocket::bind(bind).await?;
     let local_addr = socket.local_addr()?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay);
+    let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay, forwarded);
     tokio::spawn(engine.run(cmd_rx));
     Ok((
         SfuHandle {

@@ -27,13 +27,13 @@ pub struct Session {
     pub audio_mids: Vec<Mid>,
     /// ICE+DTLS done and not lost since.
     pub connected: bool,
+    /// DTLS completed once (ICE coming back reconnects the session).
+    pub ever_connected: bool,
     pub held: bool,
     /// str0m's next timeout.
     pub timeout: Instant,
     /// Queued for `poll_output`.
     pub dirty: bool,
-    /// Last RFC 6464 level heard from this participant.
-    pub level: Option<i8>,
     /// Set when the echo bot is in this participant's call.
     pub echo: Option<EchoQueue>,
     /// Current receive slots.
@@ -83,10 +83,10 @@ impl Session {
                 rtc,
                 audio_mids,
                 connected: false,
+                ever_connected: false,
                 held: false,
                 timeout: now,
                 dirty: true,
-                level: None,
                 echo,
                 slots: [None; AUDIO_SLOTS],
                 routes: Vec::new(),

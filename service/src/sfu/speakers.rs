@@ -74,6 +74,7 @@ impl<K: Copy + Eq + Hash> SpeakerDetector<K> {
     }
 
     /// Whether `who` currently counts as speaking.
+    #[cfg(test)]
     pub fn is_speaking(&self, who: K, now: Instant) -> bool {
         self.tracks.get(&who).is_some_and(|t| speaking(t, now))
     }

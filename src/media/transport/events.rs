@@ -203,6 +203,7 @@ impl PeerConnectionEventHandler for Handler {
 async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let mut slot = None;
     let mut unmapped = 0u64;
+    let mut level_id: Option<u8> = None;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnOpen(init) => {
@@ -217,6 +218,15 @@ async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
             TrackRemoteEvent::OnRtpPacket(packet) => match slot {
                 Some(slot) => {
                     shared.packets_received.fetch_add(1, Ordering::Relaxed);
+                    if level_id.is_none() {
+                        level_id = shared.send_params().and_then(|p| p.audio_level_id());
+                    }
+                    let level = level_id
+                        .and_then(|id| packet.header.get_extension(id))
+                        .and_then(|b| b.first().copied());
+                    if let Some(l) = level {
+                        shared.events.on_audio_level(slot, l & 0x7f);
+                    }
                     shared.events.on_audio(
                         slot,
                         packet.header.sequence_number,

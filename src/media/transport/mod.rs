@@ -47,6 +47,9 @@ pub enum TransportState {
 pub trait TransportEvents: Send + Sync + 'static {
     fn on_state(&self, state: TransportState);
     fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]);
+    /// The RFC 6464 level of a packet received in `slot` (-dBov: 0 loudest, 127 silence),
+    /// called before its `on_audio` when the packet carries one.
+    fn on_audio_level(&self, _slot: usize, _level: u8) {}
 }
 
 /// Counters of the transport, for tests and benchmarks.

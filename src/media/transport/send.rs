@@ -29,6 +29,11 @@ pub(super) struct SendParams {
 }
 
 impl SendParams {
+    /// The negotiated RFC 6464 extension id (the SFU writes forwarded levels with it too).
+    pub fn audio_level_id(&self) -> Option<u8> {
+        self.audio_level_id
+    }
+
     /// Opus payload type and extension ids from the negotiated sender parameters.
     pub fn from_negotiated(params: &RTCRtpParameters) -> Result<Self, MediaError> {
         let opus = params

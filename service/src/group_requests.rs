@@ -1,0 +1,343 @@
+//! Group-call requests: join by group id, invite (add) a participant — which promotes a
+//! 1:1 call to a group call — and remove a participant.
+
+use std::sync::Arc;
+
+use crate::call_requests::{bad, not_in_call};
+use crate::calls::{Call, ConnId, Hub, HubState, Kind, Participant};
+use crate::protocol::{
+    CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
+};
+use crate::sfu::{CallKey, SessionId};
+
+fn call_full(max: usize) -> ErrorBody {
+    ErrorBody::new(
+        EndReason::CALL_FULL,
+        format!("the call is full ({max} participants)"),
+    )
+}
+
+impl HubState {
+    /// Display name of a connected user (its first connection), or "".
+    fn display_name_of(&self, user: &str) -> String {
+        self.user_conns
+            .get(user)
+            .and_then(|c| c.first())
+            .and_then(|c| self.conns.get(c))
+            .map(|c| c.display_name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Participants that count against the call limit (everyone in the roster).
+    fn occupancy(&self, call_id: &str) -> usize {
+        self.calls.get(call_id).map_or(0, |c| c.participants.len())
+    }
+}
+
+impl Hub {
+    /// `JoinGroupCall`: joins (or creates) the group call `group_id` with this offer.
+    pub async fn join_group_call(
+        self: &Arc<Self>,
+        conn: ConnId,
+        req: u64,
+        group_id: String,
+        offer_sdp: String,
+    ) {
+        let Some((user, name)) = self.conn_user(conn) else {
+            return;
+        };
+        let prepared = {
+            let mut st = self.state.lock();
+            let check = (|| {
+                if uuid::Uuid::parse_str(group_id.trim()).is_err() {
+                    return Err(bad(format!("group id '{group_id}' is not a UUID")));
+                }
+                if let Some(call) = st.calls.get(&group_id) {
+                    if !call.group {
+                        return Err(ErrorBody::new(
+                            EndReason::FORBIDDEN,
+                            format!("'{group_id}' is not a group call"),
+                        ));
+                    }
+                    if let Some(i) = call.find(&user) {
+                        if call.participants[i].state != ParticipantState::Ringing {
+                            return Err(bad("already in this call"));
+                        }
+                    } else if call.participants.len() >= self.config.max_participants {
+                        return Err(call_full(self.config.max_participants));
+                    }
+                }
+                Ok(())
+            })();
+            match check {
+                Err(e) => {
+                    st.respond(conn, req, Err(e));
+                    None
+                }
+                Ok(()) => {
+                    let session = SessionId(st.next());
+                    let epoch = st.next();
+                    if !st.calls.contains_key(&group_id) {
+                        let key = CallKey(st.next());
+                        st.calls.insert(
+                            group_id.clone(),
+                            Call {
+                                key,
+                                participants: Vec::new(),
+                                group: true,
+                            },
+                        );
+                        st.keys.insert(key, group_id.clone());
+                    }
+                    let call = st.calls.get_mut(&group_id).expect("inserted above");
+                    let key = call.key;
+                    let me = Participant {
+                        id: user.clone(),
+                        display_name: name.clone(),
+                        kind: Kind::User,
+                        state: ParticipantState::Connecting,
+                        muted: false,
+                        held: false,
+                        conn: Some(conn),
+                        session: Some(session),
+                        media_connected: false,
+                        media_lost: false,
+                        call_state: None,
+                        epoch,
+                    };
+                    // An invited user who joins by id takes its invitation's place.
+                    match call.find(&user) {
+                        Some(i) => call.participants[i] = me,
+                        None => call.participants.push(me),
+                    }
+                    st.sessions
+                        .insert(session, (group_id.clone(), user.clone()));
+                    Some((key, session, epoch))
+                }
+            }
+        };
+        let Some((key, session, epoch)) = prepared else {
+            return;
+        };
+        let answer = self.sfu.add_session(session, key, offer_sdp, false).await;
+
+        let mut st = self.state.lock();
+        let idx = st.calls.get(&group_id).and_then(|c| {
+            c.find(&user)
+                .filter(|i| c.participants[*i].session == Some(session))
+        });
+        let Some(idx) = idx else {
+            // Left (or the connection closed) while the SFU answered.
+            self.sfu.remove_session(session);
+            st.sessions.remove(&session);
+            st.respond(conn, req, Err(not_in_call(&group_id)));
+            return;
+        };
+        let answer = match answer {
+            Ok(a) => a,
+            Err(e) => {
+                st.sessions.remove(&session);
+                if let Some(call) = st.calls.get_mut(&group_id) {
+                    call.participants.remove(idx);
+                }
+                st.respond(conn, req, Err(bad(e.to_string())));
+                st.end_if_alone(&self.sfu, &group_id, EndReason::LOCAL_HANGUP);
+                return;
+            }
+        };
+        st.respond(conn, req, Ok(Some(answer)));
+        if let Some(c) = st.calls.get_mut(&group_id) {
+            if let Some(p) = c.participants.get_mut(idx) {
+                p.call_state = Some(CallState::Connecting);
+            }
+        }
+        st.send(
+            conn,
+            ServerMessage::CallState {
+                call_id: group_id.clone(),
+                state: CallState::Connecting,
+                end_reason: None,
+            },
+        );
+        let roster = st.roster(&group_id, &user);
+        st.send(
+            conn,
+            ServerMessage::Roster {
+                call_id: group_id.clone(),
+                participants: roster,
+            },
+        );
+        st.announce(&group_id, idx);
+        st.update_call_states(&group_id);
+        drop(st);
+        log::info!("call {group_id}: {user} joins");
+        self.spawn_media_timer(&group_id, &user, epoch);
+    }
+
+    /// `AddParticipant`: rings `target` into the call; a 1:1 call becomes a group call.
+    pub fn add_participant(self: &Arc<Self>, conn: ConnId, req: u64, call_id: &str, target: &str) {
+        let Some((me, _)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        let check = (|| {
+            let id = Identifier::parse(target).map_err(|e| bad(e.to_string()))?;
+            let raw = id.raw_id();
+            let call = st.calls.get(call_id).ok_or_else(|| not_in_call(call_id))?;
+            if raw == me || call.find(&raw).is_some() {
+                return Err(bad(format!("{raw} is already in the call")));
+            }
+            match &id {
+                Identifier::EchoBot => {
+                    return Err(bad("the echo bot can only be called on its own"));
+                }
+                Identifier::PhoneNumber(_) => {
+                    return Err(ErrorBody::new(
+                        EndReason::NOT_FOUND,
+                        "phone numbers need a PSTN gateway, which this service has not",
+                    ));
+                }
+                Identifier::CommunicationUser(u) => {
+                    if !self.identity.exists(u) {
+                        return Err(ErrorBody::new(EndReason::NOT_FOUND, format!("no user {u}")));
+                    }
+                    if st.user_conns.get(u).is_none_or(|c| c.is_empty()) {
+                        return Err(ErrorBody::new(
+                            EndReason::UNAVAILABLE,
+                            format!("{u} is not connected"),
+                        ));
+                    }
+                }
+            }
+            if st.occupancy(call_id) >= self.config.max_participants {
+                return Err(call_full(self.config.max_participants));
+            }
+            Ok(raw)
+        })();
+        let raw = match check {
+            Ok(r) => r,
+            Err(e) => {
+                st.respond(conn, req, Err(e));
+                return;
+            }
+        };
+        let epoch = st.next();
+        let display_name = st.display_name_of(&raw);
+        let Some(call) = st.calls.get_mut(call_id) else {
+            return;
+        };
+        let promoting = !call.group;
+        call.group = true;
+        call.participants.push(Participant {
+            id: raw.clone(),
+            display_name,
+            kind: Kind::User,
+            state: ParticipantState::Ringing,
+            muted: false,
+            held: false,
+            conn: None,
+            session: None,
+            media_connected: false,
+            media_lost: false,
+            call_state: None,
+            epoch,
+        });
+        let idx = call.participants.len() - 1;
+        let inviter = call
+            .participants
+            .iter()
+            .find(|p| p.id == me)
+            .map(Participant::info);
+        let others: Vec<String> = call
+            .participants
+            .iter()
+            .filter(|p| p.id != me && p.id != raw)
+            .map(|p| p.id.clone())
+            .collect();
+        st.respond(conn, req, Ok(None));
+        if let Some(caller) = inviter {
+            st.send_user(
+                &raw,
+                &ServerMessage::IncomingCall {
+                    call_id: call_id.to_string(),
+                    caller,
+                    others,
+                },
+            );
+        }
+        // Everyone joined (the inviter included) sees the invitee ringing.
+        let info = st.calls[call_id].participants[idx].info();
+        st.broadcast(
+            call_id,
+            Some(&raw),
+            &ServerMessage::ParticipantUpdated {
+                call_id: call_id.to_string(),
+                participant: info,
+            },
+        );
+        st.update_call_states(call_id);
+        drop(st);
+        log::info!(
+            "call {call_id}: {me} invites {raw}{}",
+            if promoting {
+                " (promoted to a group call)"
+            } else {
+                ""
+            }
+        );
+        let timeout = if promoting {
+            self.config.promote_timeout
+        } else {
+            self.config.setup_timeout
+        };
+        self.spawn_ring_timer(call_id, &raw, epoch, timeout);
+    }
+
+    /// `RemoveParticipant`: `target` leaves with `REMOVED` (an invitation is cancelled).
+    pub fn remove_other(&self, conn: ConnId, req: u64, call_id: &str, target: &str) {
+        let Some((me, _)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        let raw = match Identifier::parse(target) {
+            Ok(id) => id.raw_id(),
+            Err(e) => {
+                st.respond(conn, req, Err(bad(e.to_string())));
+                return;
+            }
+        };
+        if raw == me {
+            st.respond(conn, req, Err(bad("to leave the call, hang up")));
+            return;
+        }
+        let state = st
+            .calls
+            .get(call_id)
+            .and_then(|c| c.find(&raw).map(|i| c.participants[i].state));
+        let Some(state) = state else {
+            st.respond(
+                conn,
+                req,
+                Err(ErrorBody::new(
+                    EndReason::NOT_FOUND,
+                    format!("{raw} is not in the call"),
+                )),
+            );
+            return;
+        };
+        st.respond(conn, req, Ok(None));
+        let self_reason = if state == ParticipantState::Ringing {
+            EndReason::CANCELLED
+        } else {
+            EndReason::REMOVED
+        };
+        log::info!("call {call_id}: {me} removes {raw}");
+        st.remove_participant(&self.sfu, call_id, &raw, EndReason::REMOVED, self_reason);
+    }
+}
