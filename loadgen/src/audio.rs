@@ -30,8 +30,8 @@ impl Frames {
     /// Encodes a 440 Hz tone at about -10 dBov RMS and digital silence.
     pub fn encode() -> Result<Frames, String> {
         let e = |err: opus::Error| format!("opus: {err}");
-        let mut enc = opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip)
-            .map_err(e)?;
+        let mut enc =
+            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).map_err(e)?;
         enc.set_bitrate(opus::Bitrate::Bits(32_000)).map_err(e)?;
         // RMS of -10 dBov is 0.316 of full scale; peak = RMS * sqrt(2).
         let amplitude = 32767.0 * 0.316 * std::f64::consts::SQRT_2;

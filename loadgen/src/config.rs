@@ -208,7 +208,9 @@ impl Config {
                     .trim_end_matches('/')
                     .to_string();
                 if host.is_empty() || host.contains('/') {
-                    return Err(format!("invalid --service '{u}' (expected http://HOST:PORT)"));
+                    return Err(format!(
+                        "invalid --service '{u}' (expected http://HOST:PORT)"
+                    ));
                 }
                 Target::Running(host)
             }
@@ -239,10 +241,12 @@ mod tests {
 
     #[test]
     fn parses_a_sweep_against_a_spawned_service() {
-        let c = Config::parse(args("--service-bin /x --sweep 100,350 --muted both --threads=2"))
-            .ok()
-            .flatten()
-            .expect("config");
+        let c = Config::parse(args(
+            "--service-bin /x --sweep 100,350 --muted both --threads=2",
+        ))
+        .ok()
+        .flatten()
+        .expect("config");
         assert_eq!(c.sizes, vec![100, 350]);
         assert_eq!(c.muted.len(), 2);
         assert_eq!(c.threads, 2);

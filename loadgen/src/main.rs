@@ -84,8 +84,8 @@ async fn sweep(cfg: &Config) -> Result<bool, String> {
                         pid: Some(svc.pid()),
                         media: svc.media,
                     };
-                    let r = run::run_once(cfg, &ep, n, muted, Arc::clone(&frames), cert.clone())
-                        .await;
+                    let r =
+                        run::run_once(cfg, &ep, n, muted, Arc::clone(&frames), cert.clone()).await;
                     svc.stop();
                     r?
                 }

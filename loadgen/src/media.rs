@@ -60,12 +60,22 @@ pub enum MediaCmd {
 #[derive(Debug)]
 pub enum MediaEvent {
     /// The join's Response (with the SFU's answer) arrived `after` the request.
-    Answered { after: Duration },
+    Answered {
+        after: Duration,
+    },
     /// Media connected `join` after the join request was sent.
-    Connected { idx: usize, join: Duration },
-    Disconnected { idx: usize },
+    Connected {
+        idx: usize,
+        join: Duration,
+    },
+    Disconnected {
+        idx: usize,
+    },
     /// The participant gave up.
-    Failed { idx: usize, reason: String },
+    Failed {
+        idx: usize,
+        reason: String,
+    },
 }
 
 /// A clonable way to send commands to a media thread.
@@ -404,9 +414,9 @@ impl Driver {
                     eprintln!("participant {}: rtc error: {err}", e.session.idx);
                     e.session.dead = true;
                     e.session.timeout = Instant::now() + Duration::from_secs(3600);
-                    let _ = self.events.send(MediaEvent::Disconnected {
-                        idx: e.session.idx,
-                    });
+                    let _ = self
+                        .events
+                        .send(MediaEvent::Disconnected { idx: e.session.idx });
                     return;
                 }
             }

@@ -109,10 +109,12 @@ impl RunResult {
 
     /// Human-readable lines.
     pub fn human(&self) -> String {
-        let f = |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1}{unit}"));
+        let f =
+            |v: Option<f64>, unit: &str| v.map_or("n/a".to_string(), |v| format!("{v:.1}{unit}"));
         let thread = |t: &Option<(String, f64)>| {
-            t.as_ref()
-                .map_or(String::new(), |(n, p)| format!(" (busiest thread {n} {p:.1}%)"))
+            t.as_ref().map_or(String::new(), |(n, p)| {
+                format!(" (busiest thread {n} {p:.1}%)")
+            })
         };
         let mut s = String::new();
         let _ = writeln!(
@@ -200,7 +202,15 @@ impl RunResult {
             g.errors,
             g.undecodable
         );
-        let _ = write!(s, "verdict: {}", if self.holds() { "HOLDS" } else { "DOES NOT HOLD" });
+        let _ = write!(
+            s,
+            "verdict: {}",
+            if self.holds() {
+                "HOLDS"
+            } else {
+                "DOES NOT HOLD"
+            }
+        );
         s
     }
 
@@ -279,7 +289,18 @@ pub fn table(results: &[RunResult]) -> String {
     let _ = writeln!(
         s,
         "{:>5} {:>8} {:>7} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
-        "N", "muted", "joined", "join p50", "join p95", "loss %", "svc CPU%", "svc top%", "RSS MiB", "lg CPU%", "heard all", "holds"
+        "N",
+        "muted",
+        "joined",
+        "join p50",
+        "join p95",
+        "loss %",
+        "svc CPU%",
+        "svc top%",
+        "RSS MiB",
+        "lg CPU%",
+        "heard all",
+        "holds"
     );
     for r in results {
         let _ = writeln!(

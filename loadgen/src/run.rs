@@ -54,7 +54,11 @@ impl Progress {
 }
 
 /// Handles events until `until`.
-async fn drain_until(rx: &mut mpsc::UnboundedReceiver<MediaEvent>, p: &mut Progress, until: Instant) {
+async fn drain_until(
+    rx: &mut mpsc::UnboundedReceiver<MediaEvent>,
+    p: &mut Progress,
+    until: Instant,
+) {
     while let Ok(Some(ev)) = tokio::time::timeout_at(until, rx.recv()).await {
         p.on(ev);
     }
@@ -192,7 +196,11 @@ pub async fn run_once(
     r.failed = n - r.joined;
     r.failures = reasons.into_iter().collect();
     r.failures.sort_by(|a, b| b.1.cmp(&a.1));
-    r.join_ms = p.connected.values().map(|d| d.as_secs_f64() * 1e3).collect();
+    r.join_ms = p
+        .connected
+        .values()
+        .map(|d| d.as_secs_f64() * 1e3)
+        .collect();
     r.join_ms.sort_by(f64::total_cmp);
     r.answer_ms = p.answered;
     r.answer_ms.sort_by(f64::total_cmp);
@@ -208,12 +216,18 @@ pub async fn run_once(
         r.loadgen_top_thread = top;
     }
     window_counters(&mut r, &ctx, &snap_a, &snap_b);
-    let media_port = ep.media.or_else(|| ctx.media_addr.get().copied()).map(|a| a.port());
+    let media_port = ep
+        .media
+        .or_else(|| ctx.media_addr.get().copied())
+        .map(|a| a.port());
     r.service_udp_drops = media_port.map(|port| {
         let get = |m: &HashMap<u16, u64>| m.get(&port).copied().unwrap_or(0);
         get(&drops_b).saturating_sub(get(&drops_a))
     });
-    let ours: HashSet<u16> = snap_b.iter().flat_map(|s| s.ports.iter().copied()).collect();
+    let ours: HashSet<u16> = snap_b
+        .iter()
+        .flat_map(|s| s.ports.iter().copied())
+        .collect();
     r.loadgen_udp_drops = ours
         .iter()
         .map(|port| {
@@ -245,7 +259,10 @@ fn busiest_threads(a: &procstat::CpuSample, b: &procstat::CpuSample) -> Vec<(Str
         .iter()
         .map(|(tid, (name, t))| {
             let before = a.threads.get(tid).map_or(0, |x| x.1);
-            (name.clone(), t.saturating_sub(before) as f64 / 100.0 / secs * 100.0)
+            (
+                name.clone(),
+                t.saturating_sub(before) as f64 / 100.0 / secs * 100.0,
+            )
         })
         .filter(|(_, p)| *p >= 1.0)
         .collect();

@@ -241,7 +241,12 @@ impl Session {
         };
         let w = w.audio_level(level, level > audio::SILENCE_LEVEL);
         let ok = w
-            .write(pt, now, MediaTime::new(ts, str0m::media::Frequency::FORTY_EIGHT_KHZ), data)
+            .write(
+                pt,
+                now,
+                MediaTime::new(ts, str0m::media::Frequency::FORTY_EIGHT_KHZ),
+                data,
+            )
             .is_ok();
         if ok {
             self.counters.sent += 1;
@@ -327,12 +332,18 @@ mod tests {
             .dtls_provider
             .generate_certificate()
             .expect("cert");
-        let o = make_offer("127.0.0.1:5000".parse().expect("addr"), &cert, Instant::now())
-            .expect("offer");
+        let o = make_offer(
+            "127.0.0.1:5000".parse().expect("addr"),
+            &cert,
+            Instant::now(),
+        )
+        .expect("offer");
         assert_eq!(o.sdp.matches("m=audio").count(), AUDIO_SLOTS);
         assert_eq!(o.sdp.matches("a=sendrecv").count(), 1);
         assert_eq!(o.sdp.matches("a=recvonly").count(), AUDIO_SLOTS - 1);
-        assert!(o.sdp.contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"));
+        assert!(o
+            .sdp
+            .contains("urn:ietf:params:rtp-hdrext:ssrc-audio-level"));
         assert!(o.sdp.contains("urn:ietf:params:rtp-hdrext:sdes:mid"));
         assert!(o.sdp.contains("opus/48000/2"));
         assert_eq!(

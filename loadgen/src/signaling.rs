@@ -126,7 +126,10 @@ pub async fn participant(
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(m)) = ws.next().await {
                 if let Message::Text(t) = m {
-                    if matches!(on_message(&ctx, idx, &t), Some(ServerMessage::Response { req: 2, .. })) {
+                    if matches!(
+                        on_message(&ctx, idx, &t),
+                        Some(ServerMessage::Response { req: 2, .. })
+                    ) {
                         break;
                     }
                 }
