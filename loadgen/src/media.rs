@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::audio::Frames;
 use crate::protocol::AUDIO_SLOTS;
-use crate::session::{Counters, Role, Session, SlotTag};
+use crate::session::{Counters, Session, Setup, SlotTag};
 
 const WAKER: Token = Token(usize::MAX);
 const FRAME: Duration = Duration::from_millis(20);
@@ -31,13 +31,9 @@ pub const LAG_BUCKETS_MS: [u64; 6] = [1, 2, 5, 10, 20, 50];
 
 /// A session to start driving.
 pub struct NewSession {
-    pub idx: usize,
+    pub setup: Setup,
     pub rtc: Rtc,
     pub socket: std::net::UdpSocket,
-    pub role: Role,
-    pub mids: [str0m::media::Mid; AUDIO_SLOTS],
-    pub join_sent: Instant,
-    pub speakers: usize,
 }
 
 /// Requests to a media thread.
@@ -279,23 +275,15 @@ impl Driver {
         {
             return;
         }
-        let session = Session::new(
-            n.idx,
-            n.rtc,
-            local,
-            n.role,
-            n.mids,
-            n.join_sent,
-            n.speakers,
-            now,
-        );
+        let idx = n.setup.idx;
+        let session = Session::new(n.setup, n.rtc, local, now);
         let entry = Entry { session, socket };
         if slot == self.slots.len() {
             self.slots.push(Some(entry));
         } else {
             self.slots[slot] = Some(entry);
         }
-        self.by_idx.insert(n.idx, slot);
+        self.by_idx.insert(idx, slot);
         // Start ICE now.
         self.timeout(slot, now);
     }

@@ -195,7 +195,7 @@ pub async fn run_once(
     }
     r.failed = n - r.joined;
     r.failures = reasons.into_iter().collect();
-    r.failures.sort_by(|a, b| b.1.cmp(&a.1));
+    r.failures.sort_by_key(|f| std::cmp::Reverse(f.1));
     r.join_ms = p
         .connected
         .values()

@@ -145,6 +145,17 @@ pub fn host_candidate(sdp: &str) -> Option<SocketAddr> {
     })
 }
 
+/// Who a session is, decided by signaling.
+pub struct Setup {
+    pub idx: usize,
+    pub role: Role,
+    pub mids: [Mid; AUDIO_SLOTS],
+    /// When the join request went out (join time runs to media connected).
+    pub join_sent: Instant,
+    /// Speakers in the call.
+    pub speakers: usize,
+}
+
 /// A session's media state inside a media thread.
 pub struct Session {
     pub idx: usize,
@@ -167,17 +178,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for participant `idx` whose answer has been applied.
-    pub fn new(
-        idx: usize,
-        rtc: Rtc,
-        local: SocketAddr,
-        role: Role,
-        mids: [Mid; AUDIO_SLOTS],
-        join_sent: Instant,
-        speakers: usize,
-        now: Instant,
-    ) -> Session {
+    /// A session whose answer has been applied.
+    pub fn new(setup: Setup, rtc: Rtc, local: SocketAddr, now: Instant) -> Session {
+        let Setup {
+            idx,
+            role,
+            mids,
+            join_sent,
+            speakers,
+        } = setup;
         Session {
             idx,
             rtc,

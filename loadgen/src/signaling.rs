@@ -19,7 +19,7 @@ use crate::config::{CallMode, MutedMedia};
 use crate::identity;
 use crate::media::{MediaCmd, MediaEvent, MediaLink, NewSession};
 use crate::protocol::{ClientMessage, ServerMessage, AUDIO_SLOTS, ECHO_BOT_ID, PROTOCOL_VERSION};
-use crate::session::{self, Role, SlotTag};
+use crate::session::{self, Role, Setup, SlotTag};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -229,13 +229,15 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
     session::apply_answer(&mut rtc, offer.pending, &answer)?;
     let link = ctx.link(idx).ok_or("no media thread")?;
     link.send(MediaCmd::Add(Box::new(NewSession {
-        idx,
+        setup: Setup {
+            idx,
+            role,
+            mids: offer.mids,
+            join_sent,
+            speakers: ctx.speakers,
+        },
         rtc,
         socket,
-        role,
-        mids: offer.mids,
-        join_sent,
-        speakers: ctx.speakers,
     })));
     Ok((ws, call_id))
 }
