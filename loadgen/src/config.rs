@@ -69,6 +69,9 @@ pub struct Config {
     pub service_args: Vec<String>,
     /// Where a spawned service's stderr goes.
     pub service_log: PathBuf,
+    /// Niceness for this tool and a spawned service (`--nice`, e.g. -10 on a machine busy
+    /// with builds; negative values need root).
+    pub nice: i32,
 }
 
 /// Usage text.
@@ -76,7 +79,7 @@ pub const USAGE: &str = "usage: acscalling-loadgen (--service-bin PATH | --servi
     [--access-key KEY] [-n N | --sweep 100,350,700,1000] [--speakers 3] [--group-id UUID]
     [--ramp-per-sec 50] [--settle-secs 3] [--hold-secs 20] [--join-timeout-secs 20]
     [--threads 1] [--signaling-threads 1] [--muted silence|nothing|both] [--call group|echo]
-    [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH]";
+    [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]";
 
 impl Config {
     /// Parses the arguments (without the program name). `Ok(None)` means `--help`.
@@ -101,6 +104,7 @@ impl Config {
             local_ip: IpAddr::from([127, 0, 0, 1]),
             service_args: Vec::new(),
             service_log: std::env::temp_dir().join("acscalling-loadgen-service.log"),
+            nice: 0,
         };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
@@ -188,6 +192,14 @@ impl Config {
                 }
                 "--service-arg" => c.service_args.push(value()?),
                 "--service-log" => c.service_log = PathBuf::from(value()?),
+                "--nice" => {
+                    let v = value()?;
+                    c.nice = v
+                        .parse()
+                        .ok()
+                        .filter(|n: &i32| (-20..=19).contains(n))
+                        .ok_or_else(|| bad(&v))?;
+                }
                 other => return Err(format!("unknown argument '{other}'")),
             }
         }

@@ -34,6 +34,18 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if cfg.nice != 0 {
+        // Before any thread exists: threads inherit the main thread's niceness.
+        let _ = std::process::Command::new("renice")
+            .args([
+                "-n",
+                &cfg.nice.to_string(),
+                "-p",
+                &std::process::id().to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cfg.signaling_threads)
         .thread_name("signaling")
@@ -78,6 +90,7 @@ async fn sweep(cfg: &Config) -> Result<bool, String> {
                         n.max(protocol::DEFAULT_MAX_PARTICIPANTS),
                         &cfg.service_args,
                         &cfg.service_log,
+                        cfg.nice,
                     )?;
                     let ep = Endpoint {
                         http: svc.http.clone(),

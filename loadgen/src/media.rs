@@ -102,6 +102,10 @@ pub struct ThreadSnapshot {
     pub skipped: u64,
     /// Local ports of this thread's sockets.
     pub ports: Vec<u16>,
+    /// Longest time poll slept beyond what was asked, since the previous snapshot.
+    pub oversleep_max: Duration,
+    /// Longest loop iteration (receive + commands + scan), since the previous snapshot.
+    pub busy_max: Duration,
 }
 
 /// A running media thread.
@@ -195,6 +199,9 @@ impl Driver {
                     return;
                 }
             }
+            let woke = Instant::now();
+            let over = woke.saturating_duration_since(now + wait);
+            self.snap.oversleep_max = self.snap.oversleep_max.max(over);
             for ev in events.iter() {
                 if ev.token() == WAKER {
                     continue;
@@ -207,6 +214,7 @@ impl Driver {
             if Instant::now() >= self.next_scan {
                 self.scan(Instant::now());
             }
+            self.snap.busy_max = self.snap.busy_max.max(woke.elapsed());
         }
     }
 
@@ -244,6 +252,8 @@ impl Driver {
                         .map(|e| e.session.local.port())
                         .collect();
                     self.snap.lag_max = Duration::ZERO;
+                    self.snap.oversleep_max = Duration::ZERO;
+                    self.snap.busy_max = Duration::ZERO;
                     let _ = reply.send(s);
                 }
                 MediaCmd::Stop => return false,

@@ -62,6 +62,9 @@ pub struct RunResult {
     pub rcvbuf_errors: Option<u64>,
     pub lag_hist: Vec<u64>,
     pub lag_max_ms: f64,
+    /// Worst poll oversleep and loop iteration of the media threads in the window.
+    pub oversleep_max_ms: f64,
+    pub busy_max_ms: f64,
     pub skipped: u64,
     pub disconnects: usize,
     pub signaling: SignalingFigures,
@@ -92,6 +95,8 @@ impl RunResult {
             && self.evaluated == self.n
     }
 
+    /// Upper bound of the send-lag bucket holding the 99th percentile (`u64::MAX`: above the
+    /// last bound).
     fn lag_p99_ms(&self) -> Option<u64> {
         let total: u64 = self.lag_hist.iter().sum();
         if total == 0 {
@@ -157,12 +162,18 @@ impl RunResult {
         );
         let _ = writeln!(
             s,
-            "loadgen: CPU {}{}, RSS {}, send lag p99 < {} ms, max {:.1} ms, skipped ticks {}, socket drops {}, machine RcvbufErrors {}",
+            "loadgen: CPU {}{}, RSS {}, send lag p99 {} ms, max {:.1} ms (worst oversleep {:.1} ms, loop {:.1} ms), skipped ticks {}, socket drops {}, machine RcvbufErrors {}",
             f(self.loadgen_cpu, "%"),
             thread(&self.loadgen_top_thread),
             f(self.loadgen_rss, " MiB"),
-            self.lag_p99_ms().map_or("?".into(), |v| v.to_string()),
+            match self.lag_p99_ms() {
+                None => "?".to_string(),
+                Some(u64::MAX) => format!(">= {}", LAG_BUCKETS_MS[LAG_BUCKETS_MS.len() - 1]),
+                Some(v) => format!("< {v}"),
+            },
             self.lag_max_ms,
+            self.oversleep_max_ms,
+            self.busy_max_ms,
             self.skipped,
             self.loadgen_udp_drops,
             self.rcvbuf_errors.map_or("n/a".to_string(), |d| d.to_string())
@@ -250,7 +261,9 @@ impl RunResult {
                 "rss_mib": self.loadgen_rss,
                 "udp_drops": self.loadgen_udp_drops,
                 "send_lag_max_ms": self.lag_max_ms,
-                "send_lag_p99_lt_ms": self.lag_p99_ms(),
+                "oversleep_max_ms": self.oversleep_max_ms,
+                "loop_max_ms": self.busy_max_ms,
+                "send_lag_p99_lt_ms": self.lag_p99_ms().filter(|v| *v != u64::MAX),
                 "skipped_ticks": self.skipped,
             },
             "rcvbuf_errors": self.rcvbuf_errors,

@@ -317,6 +317,8 @@ fn window_counters(r: &mut RunResult, ctx: &RunCtx, a: &[ThreadSnapshot], b: &[T
         }
         r.skipped += sb.skipped.saturating_sub(sa.skipped);
         r.lag_max_ms = r.lag_max_ms.max(sb.lag_max.as_secs_f64() * 1e3);
+        r.oversleep_max_ms = r.oversleep_max_ms.max(sb.oversleep_max.as_secs_f64() * 1e3);
+        r.busy_max_ms = r.busy_max_ms.max(sb.busy_max.as_secs_f64() * 1e3);
     }
     r.lag_hist = hist;
 }
