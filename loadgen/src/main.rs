@@ -90,7 +90,6 @@ async fn sweep(cfg: &Config) -> Result<bool, String> {
                         n.max(protocol::DEFAULT_MAX_PARTICIPANTS),
                         &cfg.service_args,
                         &cfg.service_log,
-                        cfg.nice,
                     )?;
                     let ep = Endpoint {
                         http: svc.http.clone(),

@@ -95,6 +95,11 @@ impl RunResult {
             && self.evaluated == self.n
     }
 
+    /// Whether the load generator itself could not keep its 20 ms clock (ticks skipped).
+    pub fn loadgen_fell_behind(&self) -> bool {
+        self.skipped > 0
+    }
+
     /// Upper bound of the send-lag bucket holding the 99th percentile (`u64::MAX`: above the
     /// last bound).
     fn lag_p99_ms(&self) -> Option<u64> {
@@ -290,6 +295,7 @@ impl RunResult {
                 "errors": self.signaling.errors,
             },
             "holds": self.holds(),
+            "loadgen_fell_behind": self.loadgen_fell_behind(),
         })
         .to_string()
     }
@@ -330,10 +336,20 @@ pub fn table(results: &[RunResult]) -> String {
             f(r.service_rss, 1),
             f(r.loadgen_cpu, 1),
             format!("{}/{}", r.heard_all, r.evaluated),
-            if r.holds() { "yes" } else { "no" }
+            match (r.holds(), r.loadgen_fell_behind()) {
+                (true, _) => "yes",
+                (false, false) => "no",
+                (false, true) => "no*",
+            }
         );
     }
     let best = results.iter().filter(|r| r.holds()).map(|r| r.n).max();
+    if results.iter().any(RunResult::loadgen_fell_behind) {
+        let _ = writeln!(
+            s,
+            "no*: the load generator fell behind its 20 ms clock in that run"
+        );
+    }
     let _ = write!(
         s,
         "largest N that holds (all joined, < 1% loss, everyone heard every speaker): {}",

@@ -24,30 +24,28 @@ impl Service {
         max_participants: usize,
         extra: &[String],
         log: &Path,
-        nice: i32,
     ) -> Result<Service, String> {
         let stderr = std::fs::File::create(log)
             .map_err(|e| format!("service log {}: {e}", log.display()))?;
-        // `nice` execs the service, so the child's pid is the service's.
-        let mut cmd = Command::new("nice");
-        cmd.args(["-n", &nice.to_string()])
-            .arg(bin)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--media-ip",
-                "127.0.0.1",
-                "--media-port",
-                "0",
-                "--access-key",
-                key,
-                "--max-participants",
-                &max_participants.to_string(),
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
+        // The service inherits this tool's niceness (`--nice` renices us before anything
+        // starts): both get the same share, neither starves the other.
+        let mut cmd = Command::new(bin);
+        cmd.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--media-ip",
+            "127.0.0.1",
+            "--media-port",
+            "0",
+            "--access-key",
+            key,
+            "--max-participants",
+            &max_participants.to_string(),
+        ])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr);
         if std::env::var_os("RUST_LOG").is_none() {
             // Per-session info lines are noise at this scale.
             cmd.env("RUST_LOG", "warn");
