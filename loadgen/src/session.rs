@@ -200,8 +200,9 @@ impl Session {
             next_send: now,
             pt: None,
             frame_no: 0,
-            // Any start works; a different one per client makes sources distinguishable.
-            ts_base: (idx as u64).wrapping_mul(7_919_000) % (1 << 31),
+            // A different residue modulo one frame per client (643 is coprime with 960), so a
+            // switch to another source never looks like a whole number of lost frames.
+            ts_base: (idx as u64).wrapping_mul(1_000_003) % (1 << 31),
             slots: [SlotTag::Empty; AUDIO_SLOTS],
             rx: [SlotRx::default(); AUDIO_SLOTS],
             speakers,
@@ -297,8 +298,8 @@ impl Session {
             .numer();
         if let Some(last) = rx.last_ts {
             let d = ts.wrapping_sub(last);
-            // Only whole frames up to a second count; anything else is a source switch.
-            if d > TICKS_PER_FRAME && d % TICKS_PER_FRAME == 0 && d <= 50 * TICKS_PER_FRAME {
+            // Only whole frames (up to 10 s) count; anything else is a source switch.
+            if d > TICKS_PER_FRAME && d % TICKS_PER_FRAME == 0 && d <= 500 * TICKS_PER_FRAME {
                 self.counters.e2e_lost += d / TICKS_PER_FRAME - 1;
             }
         }
