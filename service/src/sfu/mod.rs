@@ -143,12 +143,48 @@ pub async fn start(
     forwarded: usize,
 ) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
     str0m::crypto::from_feature_flags().install_process_default();
-    let socket = bind_media_socket(bind)?;
-    let local_addr = socket.local_addr()?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay, forwarded);
-    tokio::spawn(engine.run(cmd_rx));
+    let (ready_tx, ready_rx) = oneshot::channel();
+    // The SFU gets a thread (and a single-threaded runtime) of its own: on the service's
+    // shared runtime every forwarded packet woke another worker, which cost more than the
+    // forwarding itself; here socket, timers and sessions live on one thread, no hand-offs.
+    std::thread::Builder::new()
+        .name("acs-sfu".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let socket = match bind_media_socket(bind) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let local_addr = match socket.local_addr() {
+                    Ok(a) => a,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(local_addr));
+                let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay, forwarded);
+                engine.run(cmd_rx).await;
+            });
+        })?;
+    let local_addr = ready_rx
+        .await
+        .map_err(|_| std::io::Error::other("the SFU thread exited while starting"))??;
     Ok((
         SfuHandle {
             commands: cmd_tx,
