@@ -16,6 +16,7 @@ use str0m::{Event, IceConnectionState, Input, Output};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use super::outbox::Outbox;
 use super::session::{Route, Session};
 use super::slots::{self, CallView, MemberView, SlotSource};
 use super::speakers::SpeakerDetector;
@@ -64,6 +65,8 @@ pub struct Engine {
     timers: BinaryHeap<Reverse<(Instant, SessionId)>>,
     /// Sessions with an echo queue (the echo bot's calls).
     echoing: Vec<SessionId>,
+    /// Datagrams produced by this pass, sent together at its end.
+    outbox: Outbox,
 }
 
 impl Engine {
@@ -92,6 +95,7 @@ impl Engine {
                 .generate_certificate(),
             timers: BinaryHeap::new(),
             echoing: Vec::new(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -125,6 +129,7 @@ impl Engine {
             }
             self.on_time(Instant::now());
             self.drain();
+            self.outbox.flush(&self.socket);
         }
         log::info!("SFU stopped");
     }
@@ -375,8 +380,7 @@ impl Engine {
                     return;
                 }
                 Ok(Output::Transmit(t)) => {
-                    // Non-blocking: a full socket buffer drops the datagram, as the network would.
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                    self.outbox.push(t.contents.into(), t.destination);
                 }
                 Ok(Output::Event(e)) => self.on_event(id, e),
                 Err(e) => {

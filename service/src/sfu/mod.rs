@@ -4,6 +4,7 @@
 //! owns all media state. See `engine.rs` for the loop and forwarding.
 
 mod engine;
+mod outbox;
 mod session;
 pub mod slots;
 pub mod speakers;
