@@ -311,13 +311,20 @@ impl Engine {
             let Some(s) = self.sessions.get_mut(&id) else {
                 continue;
             };
-            if s.timeout == t {
-                // Whatever the next poll returns is new, so it gets a fresh entry.
-                s.timeout = now + Duration::from_secs(3600);
+            if s.scheduled != Some(t) {
+                continue; // superseded by an earlier entry
+            }
+            s.scheduled = None;
+            if s.timeout <= now {
                 if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
                     log::debug!("session {}: timeout error {e}", id.0);
                 }
                 due.push(id);
+            } else {
+                // The timeout moved later since this entry was made.
+                let later = s.timeout;
+                s.scheduled = Some(later);
+                self.timers.push(Reverse((later, id)));
             }
         }
         for id in &self.echoing {
@@ -361,8 +368,7 @@ impl Engine {
             };
             s.dirty = false;
             if !s.rtc.is_alive() {
-                s.timeout = Instant::now() + IDLE;
-                self.timers.push(Reverse((s.timeout, id)));
+                schedule(&mut self.timers, s, id, Instant::now() + IDLE);
                 if s.connected {
                     s.connected = false;
                     let _ = self.events.send(SfuEvent::MediaDisconnected(id));
@@ -373,10 +379,7 @@ impl Engine {
             }
             match s.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
-                    if t != s.timeout {
-                        s.timeout = t;
-                        self.timers.push(Reverse((t, id)));
-                    }
+                    schedule(&mut self.timers, s, id, t);
                     return;
                 }
                 Ok(Output::Transmit(t)) => {
@@ -532,6 +535,21 @@ impl Engine {
                 });
             }
         }
+    }
+}
+
+/// Sets a session's timeout; a heap entry is added only when it is earlier than the live one
+/// (a later one is re-armed when the live entry comes due).
+fn schedule(
+    timers: &mut BinaryHeap<Reverse<(Instant, SessionId)>>,
+    s: &mut Session,
+    id: SessionId,
+    t: Instant,
+) {
+    s.timeout = t;
+    if s.scheduled.is_none_or(|due| t < due) {
+        s.scheduled = Some(t);
+        timers.push(Reverse((t, id)));
     }
 }
 

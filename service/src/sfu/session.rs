@@ -33,6 +33,9 @@ pub struct Session {
     pub held: bool,
     /// str0m's next timeout.
     pub timeout: Instant,
+    /// When this session's live entry in the engine's timer heap is due (at most one live
+    /// entry per session keeps the heap at about one entry per session).
+    pub scheduled: Option<Instant>,
     /// Queued for `poll_output`.
     pub dirty: bool,
     /// Set when the echo bot is in this participant's call.
@@ -92,6 +95,7 @@ impl Session {
                 ever_connected: false,
                 held: false,
                 timeout: now,
+                scheduled: None,
                 dirty: true,
                 echo,
                 slots: [None; AUDIO_SLOTS],
