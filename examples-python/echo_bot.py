@@ -76,9 +76,9 @@ def main():
                     heard_after, heard_power = time.monotonic() - connected_at, level
                 elif time.monotonic() - connected_at > heard_after + 1.0:
                     break  # heard it, and recorded a second more of it
+        stats = call.audio_stats  # before hanging up: the counters go with the call's media
         call.hang_up()
         client.wait_for(lambda: call.state == CallState.DISCONNECTED, 10, what="hang-up")
-        stats = call.audio_stats
 
     with wave.open(args.out, "wb") as w:
         w.setnchannels(1)
