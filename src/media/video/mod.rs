@@ -1,12 +1,14 @@
 //! Video building blocks: I420 frames and pixel-format conversion (`frame`), the scaling
 //! modes and scaler of renderers (`scale`), and the virtual camera's test pattern with a
-//! frame counter a receiver can read back (`pattern`). Cameras, H.264 and the transport's
-//! video m-lines build on these.
+//! frame counter a receiver can read back (`pattern`), and H.264 encode/decode through
+//! OpenH264 (`h264`). Cameras and the transport's video m-lines build on these.
 
 pub mod frame;
+pub mod h264;
 pub mod pattern;
 pub mod scale;
 
 pub use frame::{PixelFormat, VideoFrame};
+pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
 pub use pattern::{read_counter, test_pattern};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
