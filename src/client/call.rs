@@ -16,6 +16,7 @@ use crate::protocol::{
 };
 use crate::signaling::{service_error, Signaling};
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -58,8 +59,9 @@ pub(crate) struct CallInner {
     id: u64,
     call_id: String,
     direction: CallDirection,
-    /// Joined by group id (a group call from the start).
-    pub(super) group: bool,
+    /// A group call: joined by group id, or promoted (an invite, or a third party in the
+    /// roster). Never goes back: a promoted call stays a group call in the service too.
+    pub(super) group: AtomicBool,
     agent: Weak<AgentInner>,
     pub(super) data: Mutex<Data>,
     /// Who is in which receive slot, and how loud (for `is_speaking`).
@@ -190,7 +192,7 @@ impl Call {
             id: super::next_object_id(),
             call_id,
             direction,
-            group,
+            group: AtomicBool::new(group),
             agent: agent.downgrade(),
             speech: Mutex::new(SlotSpeech::default()),
             data: Mutex::new(Data {
@@ -410,7 +412,7 @@ impl Call {
     fn arm_setup_timeout(&self) {
         let Some(agent) = self.agent() else { return };
         let weak = Arc::downgrade(&self.0);
-        let secs = if self.0.group {
+        let secs = if self.0.group.load(Ordering::Relaxed) {
             timeouts::GROUP_SETUP_SECS
         } else {
             timeouts::ONE_TO_ONE_SETUP_SECS
@@ -542,6 +544,9 @@ impl Call {
             } else {
                 let p = RemoteParticipant::from_info(info);
                 d.participants.push(p.clone());
+                if d.participants.len() > 1 {
+                    self.0.group.store(true, Ordering::Relaxed);
+                }
                 events.push(AgentEvent::ParticipantAdded {
                     call: self.clone(),
                     participant: p,

@@ -221,7 +221,13 @@ impl Call {
                 })
                 .await;
             let reason = match reply {
-                Ok(Ok(_)) => return,
+                Ok(Ok(_)) => {
+                    // The service rings the invitee: the call is a group call from now on.
+                    call.0
+                        .group
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
                 Ok(Err(e)) => {
                     log::info!("adding {raw} was refused: {}", e.message);
                     e.reason()
@@ -265,7 +271,7 @@ impl Call {
 
     /// Whether this call is a group call: joined by group id, or with invitees added.
     pub fn is_group_call(&self) -> bool {
-        self.0.group || self.0.data.lock().participants.len() > 1
+        self.0.group.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

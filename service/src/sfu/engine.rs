@@ -450,7 +450,7 @@ impl Engine {
         self.speakers.entry(call).or_default().detector.on_level(
             id,
             data.ext_vals.audio_level,
-            Instant::now(),
+            data.network_time,
         );
         let Some(s) = self.sessions.get_mut(&id) else {
             return;

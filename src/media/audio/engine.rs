@@ -363,12 +363,6 @@ enum Source {
     Cpal(Arc<CaptureRing>),
 }
 
-#[derive(Clone, Copy)]
-enum SourceKind {
-    Virtual,
-    Cpal,
-}
-
 fn send_loop(
     sh: Arc<Shared>,
     mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
@@ -381,10 +375,7 @@ fn send_loop(
             MicSource::Virtual(d) => Source::Virtual(d.clone()),
             MicSource::Cpal(_, cap) => Source::Cpal(cap.ring.clone()),
         };
-        let src_kind = match &src {
-            Source::Virtual(_) => SourceKind::Virtual,
-            Source::Cpal(_) => SourceKind::Cpal,
-        };
+        let real_mic = matches!(src, Source::Cpal(_));
         match src {
             Source::Virtual(d) => {
                 next += FRAME;
@@ -412,7 +403,7 @@ fn send_loop(
             continue;
         }
         if let Some(p) = &mut *sh.apm_capture.lock() {
-            if matches!(src_kind, SourceKind::Cpal) {
+            if real_mic {
                 p.process_capture(&mut frame);
             }
         }

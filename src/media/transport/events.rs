@@ -203,7 +203,8 @@ impl PeerConnectionEventHandler for Handler {
 async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let mut slot = None;
     let mut unmapped = 0u64;
-    let mut level_id: Option<u8> = None;
+    // The negotiated RFC 6464 id, looked up once (the answer is applied before any packet).
+    let mut level_id: Option<Option<u8>> = None;
     while let Some(event) = track.poll().await {
         match event {
             TrackRemoteEvent::OnOpen(init) => {
@@ -219,9 +220,10 @@ async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
                 Some(slot) => {
                     shared.packets_received.fetch_add(1, Ordering::Relaxed);
                     if level_id.is_none() {
-                        level_id = shared.send_params().and_then(|p| p.audio_level_id());
+                        level_id = shared.send_params().map(|p| p.audio_level_id());
                     }
                     let level = level_id
+                        .flatten()
                         .and_then(|id| packet.header.get_extension(id))
                         .and_then(|b| b.first().copied());
                     if let Some(l) = level {
