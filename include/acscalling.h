@@ -154,6 +154,11 @@
 // The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
 #define ACS_EVENT_DOMINANT_SPEAKERS_CHANGED 10
 
+// `participant` started (`flag` true) or stopped sending `remote_video_stream`; `state` is
+// the stream's ACS_VIDEO_STREAM_KIND_*. Subscribe (or render) an available stream to
+// receive it; a stream that stops is unsubscribed.
+#define ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED 11
+
 // `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
 // one created); `state` is its ACS_DEVICE_KIND_*. `agent` is NULL, `device_manager` is set.
 #define ACS_EVENT_AUDIO_DEVICE_ADDED 100
@@ -183,6 +188,12 @@
 // Everything.
 #define ACS_LOG_TRACE 5
 
+// A camera (real, virtual or host-pushed frames).
+#define ACS_VIDEO_STREAM_KIND_VIDEO 0
+
+// A screen or window share.
+#define ACS_VIDEO_STREAM_KIND_SCREEN_SHARE 1
+
 // Opaque audio device handle (microphone or speaker, real or virtual).
 typedef struct acs_audio_device acs_audio_device;
 
@@ -203,6 +214,9 @@ typedef struct acs_device_manager acs_device_manager;
 
 // Opaque RemoteParticipant handle.
 typedef struct acs_remote_participant acs_remote_participant;
+
+// Opaque remote video stream handle (a remote participant's camera or screen share).
+typedef struct acs_remote_video_stream acs_remote_video_stream;
 
 // Result of every fallible function: 0 = OK, negative = error. Numbers are stable and
 // never reused; a removed code stays reserved here in a comment.
@@ -236,6 +250,8 @@ typedef struct {
   acs_audio_device *audio_device;
   // The camera of ACS_EVENT_CAMERA_*; else NULL.
   acs_camera *camera;
+  // The stream of ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else NULL.
+  acs_remote_video_stream *remote_video_stream;
 } acs_event;
 
 // Receives events. `event` and everything it points to is borrowed for the call. The
@@ -321,6 +337,42 @@ typedef struct {
 // Receives every 20 ms frame a callback speaker plays: `samples` mono 48 kHz PCM16,
 // borrowed for the call. Called on a media thread: return quickly, don't call into the library.
 typedef void (*acs_audio_frame_callback)(void *user_data, const int16_t *samples, size_t count, uint32_t sample_rate, uint32_t channels);
+
+// Counters of a received (subscribed) video stream.
+typedef struct {
+  // sizeof(acs_video_receive_stats).
+  uint32_t struct_size;
+  uint64_t packets;
+  // Packets dropped because the decoder fell behind.
+  uint64_t packets_dropped;
+  uint64_t frames_decoded;
+  // Frames lost (incomplete, or undecodable until the next keyframe).
+  uint64_t frames_lost;
+  uint64_t keyframe_requests;
+  // Time spent decoding, in microseconds.
+  uint64_t decode_micros;
+} acs_video_receive_stats;
+
+// Counters of the call's outgoing video stream.
+typedef struct {
+  // sizeof(acs_video_send_stats).
+  uint32_t struct_size;
+  uint64_t frames_encoded;
+  // Frames the transport could not take (not connected, congested).
+  uint64_t frames_dropped;
+  // Frames skipped by the encoder (busy, or above the frame rate).
+  uint64_t frames_skipped;
+  uint64_t keyframes;
+  // Keyframe requests (PLI/FIR) from the receivers.
+  uint64_t keyframe_requests;
+  uint64_t bytes;
+  // Current bitrate target (adapted from the receivers' loss reports).
+  uint32_t bitrate_bps;
+  uint32_t width;
+  uint32_t height;
+  // Time spent encoding, in microseconds.
+  uint64_t encode_micros;
+} acs_video_send_stats;
 
 // Success.
 #define ACS_OK 0
@@ -718,6 +770,54 @@ const char *acs_status_to_string(acs_status status);
 // truncated to `capacity`). Returns the size needed including the NUL; `buf` may be NULL
 // to ask for the size. The message stays until the next error on this thread.
 size_t acs_last_error_message(char *buf, size_t capacity);
+
+// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
+// reference: release it). The same stream yields the same handle.
+acs_status acs_remote_participant_get_video_stream(acs_remote_participant *participant, int32_t kind, acs_remote_video_stream **out_stream);
+
+// Adds a reference.
+acs_status acs_remote_video_stream_retain(acs_remote_video_stream *s);
+
+// Drops a reference (NULL is accepted). Releasing does not unsubscribe.
+acs_status acs_remote_video_stream_release(acs_remote_video_stream *s);
+
+// The stream's kind (ACS_VIDEO_STREAM_KIND_*).
+acs_status acs_remote_video_stream_get_kind(acs_remote_video_stream *s, int32_t *out_kind);
+
+// The stream's id within its participant (1 camera, 2 screen share).
+acs_status acs_remote_video_stream_get_id(acs_remote_video_stream *s, uint32_t *out_id);
+
+// Whether the participant sends the stream now.
+acs_status acs_remote_video_stream_is_available(acs_remote_video_stream *s, bool *out_available);
+
+// Whether this client receives the stream (it holds one of the video receive slots).
+acs_status acs_remote_video_stream_is_subscribed(acs_remote_video_stream *s, bool *out_subscribed);
+
+// Raw id of the participant who sends the stream.
+acs_status acs_remote_video_stream_get_participant_id(acs_remote_video_stream *s, char *buf, size_t capacity, size_t *needed);
+
+// Starts receiving the stream (decoded frames go to its renderers). A no-op when
+// subscribed. ACS_ERR_INVALID_STATE when the stream is not available or the call ended;
+// ACS_ERR_LIMIT_REACHED when ACS_MAX_INCOMING_VIDEO_STREAMS cameras (or one screen share)
+// are already received — unsubscribe one first.
+acs_status acs_remote_video_stream_subscribe(acs_remote_video_stream *s);
+
+// Stops receiving the stream (a no-op when not subscribed).
+acs_status acs_remote_video_stream_unsubscribe(acs_remote_video_stream *s);
+
+// Decoder counters of the stream (zeros when not subscribed).
+acs_status acs_remote_video_stream_get_stats(acs_remote_video_stream *s, acs_video_receive_stats *out_stats);
+
+// Stops sending the call's stream of `kind` (a no-op when it is not sent); the others see
+// it become unavailable.
+acs_status acs_call_stop_video(acs_call *call, int32_t kind);
+
+// Whether the call sends a stream of `kind`.
+acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sending);
+
+// Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
+// sends none.
+acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
 
 #ifdef __cplusplus
 }  // extern "C"

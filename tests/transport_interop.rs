@@ -229,6 +229,7 @@ fn cfg(slots: usize) -> TransportConfig {
     TransportConfig {
         local_ip: LOOPBACK,
         audio_slots: slots,
+        video: false,
     }
 }
 

@@ -83,6 +83,8 @@ impl Hub {
                         kind: Kind::User,
                         state: ParticipantState::Connecting,
                         muted: false,
+                        video: false,
+                        screen_sharing: false,
                         held: false,
                         conn: Some(conn),
                         session: Some(session),
@@ -196,6 +198,8 @@ impl Hub {
                         kind: Kind::User,
                         state: ParticipantState::Ringing,
                         muted: false,
+                        video: false,
+                        screen_sharing: false,
                         held: false,
                         conn: None,
                         session: None,
@@ -224,6 +228,8 @@ impl Hub {
                         display_name: String::new(),
                         state: ParticipantState::Disconnected,
                         muted: false,
+                        video: false,
+                        screen_sharing: false,
                         end_reason: Some(reason),
                     };
                     st.send(

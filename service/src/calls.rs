@@ -68,6 +68,9 @@ pub(crate) struct Participant {
     pub kind: Kind,
     pub state: ParticipantState,
     pub muted: bool,
+    /// Sends camera video / shares its screen (what `SetVideo` said last).
+    pub video: bool,
+    pub screen_sharing: bool,
     pub held: bool,
     /// The connection that joined (None while ringing: all the user's connections ring).
     pub conn: Option<ConnId>,
@@ -88,6 +91,8 @@ impl Participant {
             display_name: self.display_name.clone(),
             state: self.state,
             muted: self.muted,
+            video: self.video,
+            screen_sharing: self.screen_sharing,
             end_reason: None,
         }
     }
@@ -426,6 +431,8 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         kind: Kind::EchoBot,
         state: ParticipantState::Connected,
         muted: false,
+        video: false,
+        screen_sharing: false,
         held: false,
         conn: None,
         session: None,

@@ -16,6 +16,7 @@ mod group_requests;
 mod identity;
 mod sfu;
 mod signaling;
+mod video_requests;
 
 use axum::serve::ListenerExt;
 use std::io::Write;

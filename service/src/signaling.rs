@@ -272,6 +272,25 @@ async fn handle_text(
             muted,
         } => hub.set_muted(conn, req, &call_id, muted),
         ClientMessage::SetHold { req, call_id, hold } => hub.set_hold(conn, req, &call_id, hold),
+        ClientMessage::SetVideo {
+            req,
+            call_id,
+            kind,
+            on,
+        } => hub.set_video(conn, req, &call_id, kind, on),
+        ClientMessage::SubscribeVideo {
+            req,
+            call_id,
+            participant,
+            kind,
+            slot,
+        } => hub.subscribe_video(conn, req, &call_id, &participant, kind, slot),
+        ClientMessage::UnsubscribeVideo {
+            req,
+            call_id,
+            kind,
+            slot,
+        } => hub.unsubscribe_video(conn, req, &call_id, kind, slot),
         ClientMessage::RefreshToken { req, token } => match app.identity.validate(&token) {
             Ok(c) if c.sub == user => {
                 respond(req, None);

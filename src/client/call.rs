@@ -8,11 +8,11 @@ use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
 use crate::media::audio::{AudioDevice, AudioEngine, AudioProcessing, DeviceKind};
 use crate::media::transport::{
-    AudioSender, MediaTransport, TransportConfig, TransportEvents, TransportState,
+    AudioSender, MediaTransport, TransportConfig, TransportEvents, TransportState, VideoFeedback,
 };
 use crate::protocol::{
     timeouts, CallState, ClientMessage, EndReason, Identifier, ParticipantInfo, ParticipantState,
-    AUDIO_SLOTS,
+    VideoStreamKind, AUDIO_SLOTS,
 };
 use crate::signaling::{service_error, Signaling};
 use parking_lot::Mutex;
@@ -71,6 +71,15 @@ pub(crate) struct CallInner {
     prepared: Mutex<Option<PrepareTask>>,
     /// Where the audio engine's encoded frames go once the transport exists.
     sender: Arc<Mutex<Option<AudioSender>>>,
+    /// Outgoing and subscribed incoming video.
+    pub(super) video: Mutex<super::call_video::CallVideo>,
+}
+
+impl CallInner {
+    /// The transport, once the call's media is set up.
+    pub(super) fn media_transport(&self) -> Option<Arc<MediaTransport>> {
+        self.media.lock().as_ref().and_then(|m| m.transport.clone())
+    }
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -106,6 +115,7 @@ async fn prepare(agent: &CallAgent, call: Weak<CallInner>) -> Result<(Prepared, 
             TransportConfig {
                 local_ip,
                 audio_slots: AUDIO_SLOTS,
+                video: true,
             },
             events.clone(),
         )
@@ -142,6 +152,16 @@ impl TransportEvents for CallTransportEvents {
     fn on_audio_level(&self, slot: usize, level: u8) {
         if let Some(c) = self.call.upgrade() {
             Call(c).on_slot_level(slot, level);
+        }
+    }
+    fn on_video_rtp(&self, kind: VideoStreamKind, slot: usize, packet: &rtc::rtp::Packet) {
+        if let Some(c) = self.call.upgrade() {
+            Call(c).on_video_rtp(kind, slot, packet);
+        }
+    }
+    fn on_video_feedback(&self, kind: VideoStreamKind, feedback: VideoFeedback) {
+        if let Some(c) = self.call.upgrade() {
+            Call(c).on_video_feedback(kind, feedback);
         }
     }
 }
@@ -208,6 +228,7 @@ impl Call {
             media: Mutex::new(None),
             prepared: Mutex::new(None),
             sender: Arc::new(Mutex::new(None)),
+            video: Mutex::new(Default::default()),
         }))
     }
 
@@ -270,11 +291,9 @@ impl Call {
             CallState::Incoming,
             false,
         );
-        call.0
-            .data
-            .lock()
-            .participants
-            .push(RemoteParticipant::from_info(caller));
+        let p = RemoteParticipant::from_info(caller);
+        call.adopt(&p);
+        call.0.data.lock().participants.push(p);
         // Build the transport and its offer while the call rings, so that accepting only
         // has to send the offer: the callee's media leg is the critical path of call setup.
         let (a, weak) = (agent.clone(), Arc::downgrade(&call.0));
@@ -382,6 +401,7 @@ impl Call {
                     Error::Internal("the service accepted the call without an SDP answer".into())
                 })?;
                 transport.apply_answer(answer).await?;
+                call.on_transport_ready(&transport);
                 // The service learns a mute chosen before the call was set up.
                 if call.is_muted() {
                     let id = call.0.call_id.clone();
@@ -510,6 +530,14 @@ impl Call {
             if removed {
                 if let Some(i) = existing {
                     let p = d.participants.remove(i);
+                    for stream in p.available_video_streams() {
+                        events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
+                            call: self.clone(),
+                            participant: p.clone(),
+                            stream,
+                            available: false,
+                        });
+                    }
                     let reason = info.end_reason.unwrap_or_default();
                     if p.mark_left(reason) {
                         events.push(AgentEvent::ParticipantStateChanged {
@@ -537,25 +565,43 @@ impl Call {
                 if let Some(muted) = ch.muted {
                     events.push(AgentEvent::ParticipantMuteChanged {
                         call: self.clone(),
-                        participant: p,
+                        participant: p.clone(),
                         muted,
+                    });
+                }
+                for (stream, available) in ch.video {
+                    events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
+                        call: self.clone(),
+                        participant: p.clone(),
+                        stream,
+                        available,
                     });
                 }
             } else {
                 let p = RemoteParticipant::from_info(info);
+                self.adopt(&p);
                 d.participants.push(p.clone());
                 if d.participants.len() > 1 {
                     self.0.group.store(true, Ordering::Relaxed);
                 }
                 events.push(AgentEvent::ParticipantAdded {
                     call: self.clone(),
-                    participant: p,
+                    participant: p.clone(),
                 });
+                for stream in p.available_video_streams() {
+                    events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
+                        call: self.clone(),
+                        participant: p.clone(),
+                        stream,
+                        available: true,
+                    });
+                }
             }
             if removed {
                 self.0.speech.lock().forget(&info.id);
             }
         }
+        self.release_unavailable_video(&events);
         for e in events {
             agent.emit(e);
         }
@@ -572,6 +618,7 @@ impl Call {
             d.end_reason = reason;
         }
         *self.0.sender.lock() = None;
+        self.stop_all_video();
         let media = self.0.media.lock().take();
         let prepared = self.0.prepared.lock().take();
         let agent = self.agent();
@@ -614,6 +661,10 @@ impl Call {
             call_id,
             for_everyone,
         });
+    }
+
+    pub(super) fn is_ended_now(&self) -> bool {
+        self.is_ended()
     }
 
     fn is_ended(&self) -> bool {

@@ -197,8 +197,11 @@ impl Call {
             display_name: String::new(),
             state: ParticipantState::Idle,
             muted: false,
+            video: false,
+            screen_sharing: false,
             end_reason: None,
         });
+        self.adopt(&p);
         self.0.data.lock().participants.push(p.clone());
         self.emit(AgentEvent::ParticipantAdded {
             call: self.clone(),
@@ -247,6 +250,8 @@ impl Call {
                 display_name: String::new(),
                 state: ParticipantState::Disconnected,
                 muted: false,
+                video: false,
+                screen_sharing: false,
                 end_reason: Some(reason),
             },
             true,

@@ -6,6 +6,7 @@ use super::call::Call;
 use super::call_agent::CallAgent;
 use super::device_manager::DeviceManager;
 use super::participant::RemoteParticipant;
+use super::remote_video::RemoteVideoStream;
 use crate::media::audio::AudioDevice;
 use crate::media::camera::Camera;
 use crate::protocol::{CallState, EndReason, ParticipantState};
@@ -74,6 +75,14 @@ pub enum AgentEvent {
     },
     /// The call's dominant speakers changed: see [`Call::dominant_speakers`].
     DominantSpeakersChanged { call: Call },
+    /// A remote participant started (`available`) or stopped sending a video stream. A
+    /// stream that stops is unsubscribed.
+    RemoteVideoStreamAvailabilityChanged {
+        call: Call,
+        participant: RemoteParticipant,
+        stream: RemoteVideoStream,
+        available: bool,
+    },
 }
 
 /// Receives an agent's events on the dispatch thread.

@@ -5,10 +5,12 @@ pub mod call;
 pub mod call_agent;
 pub mod call_client;
 mod call_group;
+mod call_video;
 pub mod device_manager;
 pub(crate) mod device_watch;
 pub mod events;
 pub mod participant;
+pub mod remote_video;
 pub(crate) mod state;
 
 pub use call::{Call, CallDirection, CallOptions};
@@ -20,6 +22,7 @@ pub use events::{
     AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
 };
 pub use participant::RemoteParticipant;
+pub use remote_video::RemoteVideoStream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,6 +1,7 @@
 //! RemoteParticipant: somebody else in a call, as the roster describes them.
 
-use crate::protocol::{EndReason, ParticipantInfo, ParticipantState};
+use super::remote_video::RemoteVideoStream;
+use crate::protocol::{EndReason, ParticipantInfo, ParticipantState, VideoStreamKind};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -8,6 +9,8 @@ struct Inner {
     id: u64,
     raw_id: String,
     data: Mutex<Data>,
+    /// Camera and screen share, whether available or not.
+    video: [RemoteVideoStream; 2],
 }
 
 #[derive(Clone)]
@@ -24,16 +27,25 @@ struct Data {
 pub struct RemoteParticipant(Arc<Inner>);
 
 /// What changed when a roster update was applied.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Default, Clone)]
 pub(crate) struct ParticipantChange {
     pub state: Option<ParticipantState>,
     pub muted: Option<bool>,
+    /// Streams whose availability changed, with the new availability.
+    pub video: Vec<(RemoteVideoStream, bool)>,
 }
 
 impl RemoteParticipant {
     pub(crate) fn from_info(info: &ParticipantInfo) -> Self {
+        let video = [
+            RemoteVideoStream::new(&info.id, VideoStreamKind::Video),
+            RemoteVideoStream::new(&info.id, VideoStreamKind::ScreenShare),
+        ];
+        video[0].set_available(info.video);
+        video[1].set_available(info.screen_sharing);
         RemoteParticipant(Arc::new(Inner {
             id: super::next_object_id(),
+            video,
             raw_id: info.id.clone(),
             data: Mutex::new(Data {
                 display_name: info.display_name.clone(),
@@ -61,7 +73,32 @@ impl RemoteParticipant {
         if let Some(r) = info.end_reason {
             d.end_reason = r;
         }
+        for (stream, on) in self.0.video.iter().zip([info.video, info.screen_sharing]) {
+            if stream.set_available(on) {
+                change.video.push((stream.clone(), on));
+            }
+        }
         change
+    }
+
+    /// The participant's video streams (camera, screen share), available or not.
+    pub fn video_streams(&self) -> Vec<RemoteVideoStream> {
+        self.0.video.to_vec()
+    }
+
+    /// Its stream of `kind`.
+    pub fn video_stream(&self, kind: VideoStreamKind) -> RemoteVideoStream {
+        self.0.video[kind as usize].clone()
+    }
+
+    /// The streams it sends now.
+    pub fn available_video_streams(&self) -> Vec<RemoteVideoStream> {
+        self.0
+            .video
+            .iter()
+            .filter(|s| s.is_available())
+            .cloned()
+            .collect()
     }
 
     /// Sets the speaking flag; true if it changed.
@@ -73,6 +110,9 @@ impl RemoteParticipant {
     }
 
     pub(crate) fn mark_left(&self, reason: EndReason) -> bool {
+        for v in &self.0.video {
+            v.set_available(false);
+        }
         let mut d = self.0.data.lock();
         d.end_reason = reason;
         d.speaking = false;

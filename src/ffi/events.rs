@@ -3,7 +3,7 @@
 use super::agent::HostPtr;
 use super::handles::{
     self, acs_audio_device, acs_call, acs_call_agent, acs_camera, acs_device_manager,
-    acs_remote_participant, Object,
+    acs_remote_participant, acs_remote_video_stream, Object,
 };
 use crate::client::{AgentEvent, CallAgent, DeviceEvent, DeviceManager};
 use crate::media::audio::DeviceKind;
@@ -31,6 +31,10 @@ pub const ACS_EVENT_PARTICIPANT_MUTE_CHANGED: i32 = 8;
 pub const ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED: i32 = 9;
 /// The dominant speakers of `call` changed: read them with acs_call_get_dominant_speaker*.
 pub const ACS_EVENT_DOMINANT_SPEAKERS_CHANGED: i32 = 10;
+/// `participant` started (`flag` true) or stopped sending `remote_video_stream`; `state` is
+/// the stream's ACS_VIDEO_STREAM_KIND_*. Subscribe (or render) an available stream to
+/// receive it; a stream that stops is unsubscribed.
+pub const ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED: i32 = 11;
 // Device manager events (acs_device_manager_set_event_callback) are numbered from 100, so
 // that call and agent events can keep growing from 9 without meeting them.
 /// `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
@@ -73,6 +77,8 @@ pub struct acs_event {
     pub audio_device: *mut acs_audio_device,
     /// The camera of ACS_EVENT_CAMERA_*; else NULL.
     pub camera: *mut acs_camera,
+    /// The stream of ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else NULL.
+    pub remote_video_stream: *mut acs_remote_video_stream,
 }
 
 fn empty_event() -> acs_event {
@@ -90,6 +96,7 @@ fn empty_event() -> acs_event {
         device_manager: std::ptr::null_mut(),
         audio_device: std::ptr::null_mut(),
         camera: std::ptr::null_mut(),
+        remote_video_stream: std::ptr::null_mut(),
     }
 }
 
@@ -247,6 +254,19 @@ pub(crate) fn deliver_event(
             e.kind = ACS_EVENT_DOMINANT_SPEAKERS_CHANGED;
             held.push(Object::Call(call.clone()));
         }
+        AgentEvent::RemoteVideoStreamAvailabilityChanged {
+            call,
+            participant,
+            stream,
+            available,
+        } => {
+            e.kind = ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED;
+            e.flag = *available;
+            e.state = stream.kind() as i32;
+            held.push(Object::Call(call.clone()));
+            held.push(Object::Participant(participant.clone()));
+            held.push(Object::RemoteVideoStream(stream.clone()));
+        }
     }
     if let Some(m) = &message {
         e.message = m.as_ptr();
@@ -259,6 +279,9 @@ pub(crate) fn deliver_event(
                 Object::Agent(_) => (handles::borrow(o.clone()), "acs_call_agent"),
                 Object::Call(_) => (handles::borrow(o.clone()), "acs_call"),
                 Object::Participant(_) => (handles::borrow(o.clone()), "acs_remote_participant"),
+                Object::RemoteVideoStream(_) => {
+                    (handles::borrow(o.clone()), "acs_remote_video_stream")
+                }
                 _ => (std::ptr::null_mut(), ""),
             };
             (p, name)
@@ -269,6 +292,7 @@ pub(crate) fn deliver_event(
             "acs_call_agent" => e.agent = p.cast(),
             "acs_call" => e.call = p.cast(),
             "acs_remote_participant" => e.participant = p.cast(),
+            "acs_remote_video_stream" => e.remote_video_stream = p.cast(),
             _ => {}
         }
     }

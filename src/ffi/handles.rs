@@ -3,7 +3,9 @@
 //! wrong-type handle is detected and answered with ACS_ERR_INVALID_HANDLE instead of a crash.
 
 use super::status::*;
-use crate::client::{Call, CallAgent, CallClient, DeviceManager, RemoteParticipant};
+use crate::client::{
+    Call, CallAgent, CallClient, DeviceManager, RemoteParticipant, RemoteVideoStream,
+};
 use crate::media::audio::AudioDevice;
 use crate::media::camera::Camera;
 use parking_lot::Mutex;
@@ -38,6 +40,10 @@ pub struct acs_audio_device {
 pub struct acs_camera {
     _private: [u8; 0],
 }
+/// Opaque remote video stream handle (a remote participant's camera or screen share).
+pub struct acs_remote_video_stream {
+    _private: [u8; 0],
+}
 
 /// Everything a handle can stand for.
 #[derive(Clone)]
@@ -49,6 +55,7 @@ pub(crate) enum Object {
     DeviceManager(DeviceManager),
     AudioDevice(AudioDevice),
     Camera(Camera),
+    RemoteVideoStream(RemoteVideoStream),
 }
 
 impl Object {
@@ -62,6 +69,7 @@ impl Object {
             Object::Call(o) => o.object_id(),
             Object::Participant(o) => o.object_id(),
             Object::DeviceManager(o) => o.object_id(),
+            Object::RemoteVideoStream(o) => o.object_id(),
             Object::AudioDevice(d) => {
                 let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
                 *t.device_numbers.entry(d.id()).or_insert(next)
@@ -82,6 +90,7 @@ impl Object {
             Object::DeviceManager(_) => "acs_device_manager",
             Object::AudioDevice(_) => "acs_audio_device",
             Object::Camera(_) => "acs_camera",
+            Object::RemoteVideoStream(_) => "acs_remote_video_stream",
         }
     }
 }
@@ -258,6 +267,13 @@ typed_lookup!(
 );
 
 typed_lookup!(camera, acs_camera, Camera, Camera, "acs_camera");
+typed_lookup!(
+    remote_video_stream,
+    acs_remote_video_stream,
+    RemoteVideoStream,
+    RemoteVideoStream,
+    "acs_remote_video_stream"
+);
 
 /// Runs the final cleanup of an object whose last handle was released.
 pub(crate) fn finalize(obj: Option<Object>) {

@@ -21,10 +21,11 @@ pub(crate) mod handles;
 pub mod log;
 pub mod status;
 pub(crate) mod strings;
+pub mod video_call;
 
 pub use handles::{
     acs_audio_device, acs_call, acs_call_agent, acs_call_client, acs_camera, acs_device_manager,
-    acs_remote_participant,
+    acs_remote_participant, acs_remote_video_stream,
 };
 pub use status::*;
 

@@ -21,6 +21,32 @@ pub const ECHO_BOT_ID: &str = "8:echo123";
 /// The service forwards into at most this many (its `--forwarded-speakers`, default 3).
 pub const AUDIO_SLOTS: usize = 4;
 
+/// Number of incoming video slots a client offers: up to this many remote cameras are
+/// received (and rendered) at once. A further subscription is refused.
+pub const VIDEO_SLOTS: usize = 6;
+
+/// Kind of an outgoing or remote video stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(i32)]
+pub enum VideoStreamKind {
+    /// A camera (real, virtual or host-pushed frames).
+    Video = 0,
+    /// A screen or window share (one per call at a time).
+    ScreenShare = 1,
+}
+
+impl VideoStreamKind {
+    /// The stream id remote participants see for this kind (ACS numbers a participant's
+    /// streams; one camera and one screen share per participant here).
+    pub fn stream_id(self) -> u32 {
+        match self {
+            VideoStreamKind::Video => 1,
+            VideoStreamKind::ScreenShare => 2,
+        }
+    }
+}
+
 /// Default limit of participants in one call (the ACS maximum for a group call).
 pub const DEFAULT_MAX_PARTICIPANTS: usize = 350;
 
@@ -148,9 +174,19 @@ pub struct ParticipantInfo {
     pub display_name: String,
     pub state: ParticipantState,
     pub muted: bool,
+    /// The participant sends camera video.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub video: bool,
+    /// The participant shares its screen.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub screen_sharing: bool,
     /// Set when `state` is `Disconnected`: why the participant left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Messages from the SDK to the service. Requests carry `req`, echoed in the [`ServerMessage::Response`].
@@ -215,6 +251,30 @@ pub enum ClientMessage {
         req: u64,
         call_id: String,
         hold: bool,
+    },
+    /// Start or stop sending a video stream of `kind` (the media flows on the PeerConnection
+    /// the call already has; this tells the others it is available).
+    SetVideo {
+        req: u64,
+        call_id: String,
+        kind: VideoStreamKind,
+        on: bool,
+    },
+    /// Receive `participant`'s stream of `kind` in incoming video slot `slot`
+    /// (0..VIDEO_SLOTS for cameras; 0 for the screen-share slot), replacing what was there.
+    SubscribeVideo {
+        req: u64,
+        call_id: String,
+        participant: String,
+        kind: VideoStreamKind,
+        slot: u32,
+    },
+    /// Stop receiving into incoming video slot `slot` of `kind`'s slots.
+    UnsubscribeVideo {
+        req: u64,
+        call_id: String,
+        kind: VideoStreamKind,
+        slot: u32,
     },
     /// Replace the connection's token before it expires.
     RefreshToken { req: u64, token: String },

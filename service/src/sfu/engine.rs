@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::config::DtlsCert;
-use str0m::media::{MediaData, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output};
 use tokio::net::UdpSocket;
@@ -20,8 +20,10 @@ use super::outbox::Outbox;
 use super::session::{Route, Session};
 use super::slots::{self, CallView, MemberView, SlotSource};
 use super::speakers::SpeakerDetector;
+use super::video::{video_mids_of, VideoMids, VideoRouter};
 use super::{CallKey, SessionId, SfuCommand, SfuEvent};
 use crate::echo_bot::EchoQueue;
+use crate::protocol::VideoStreamKind;
 
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
@@ -67,6 +69,8 @@ pub struct Engine {
     echoing: Vec<SessionId>,
     /// Datagrams produced by this pass, sent together at its end.
     outbox: Outbox,
+    /// Video subscriptions and routes.
+    video: VideoRouter,
 }
 
 impl Engine {
@@ -96,6 +100,7 @@ impl Engine {
             timers: BinaryHeap::new(),
             echoing: Vec::new(),
             outbox: Outbox::default(),
+            video: VideoRouter::default(),
         }
     }
 
@@ -217,6 +222,8 @@ impl Engine {
                         if session.echo.is_some() {
                             self.echoing.push(id);
                         }
+                        let mids = VideoMids::of(&session.rtc, &video_mids_of(&answer));
+                        self.video.add_session(id, mids);
                         self.sessions.insert(id, session);
                         self.calls.entry(call).or_default().push(id);
                         self.dirty.push(id);
@@ -230,6 +237,7 @@ impl Engine {
             SfuCommand::RemoveSession { id } => {
                 if let Some(mut s) = self.sessions.remove(&id) {
                     s.rtc.disconnect();
+                    self.video.remove_session(id);
                     self.echoing.retain(|x| *x != id);
                     self.by_addr.retain(|_, v| *v != id);
                     if let Some(list) = self.calls.get_mut(&s.call) {
@@ -246,6 +254,16 @@ impl Engine {
                     log::info!("session {} removed", id.0);
                 }
             }
+            SfuCommand::SetVideoSlot {
+                id,
+                kind,
+                slot,
+                source,
+            } => match self.video.set_slot(id, kind, slot, source) {
+                Ok(Some(publisher)) => self.request_keyframe(publisher.session, publisher.kind),
+                Ok(None) => {}
+                Err(e) => log::warn!("video slot: {e}"),
+            },
             SfuCommand::SetHold { id, hold } => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.held = hold;
@@ -433,7 +451,19 @@ impl Engine {
                     self.recompute_call(call);
                 }
             }
-            Event::MediaData(data) => self.on_media(id, data),
+            Event::MediaData(data) => {
+                if let Some(kind) = self.video.inbound_kind(id, data.mid) {
+                    self.on_video(id, kind, data);
+                } else {
+                    self.on_media(id, data);
+                }
+            }
+            Event::KeyframeRequest(req) => {
+                // A subscriber lost the picture: whoever publishes into that slot sends one.
+                if let Some(src) = self.video.source_of(id, req.mid) {
+                    self.request_keyframe(src.session, src.kind);
+                }
+            }
             _ => {}
         }
     }
@@ -480,6 +510,48 @@ impl Engine {
         if let Some(s) = self.sessions.get_mut(&id) {
             s.routes = routes;
         }
+    }
+
+    /// A video frame from a participant: forwarded to its subscribers (not while either side
+    /// is on hold). An incomplete frame is not forwarded; the publisher is asked for a
+    /// keyframe instead, so receivers never decode across a gap.
+    fn on_video(&mut self, id: SessionId, kind: VideoStreamKind, data: MediaData) {
+        if self.sessions.get(&id).is_none_or(|s| s.held) {
+            return;
+        }
+        if !data.contiguous {
+            self.request_keyframe(id, kind);
+            return;
+        }
+        let routes = self.video.routes(id, kind).to_vec();
+        for r in routes {
+            if let Some(rx) = self.sessions.get_mut(&r.receiver) {
+                if rx.held {
+                    continue;
+                }
+                write_media(rx, r.mid, &data);
+                if !rx.dirty {
+                    rx.dirty = true;
+                    self.dirty.push(r.receiver);
+                }
+            }
+        }
+    }
+
+    /// Asks a publisher for a keyframe of its `kind` stream (PLI on its send m-line).
+    fn request_keyframe(&mut self, publisher: SessionId, kind: VideoStreamKind) {
+        let Some(mid) = self.video.inbound_mid(publisher, kind) else {
+            return;
+        };
+        let Some(s) = self.sessions.get_mut(&publisher) else {
+            return;
+        };
+        if let Some(mut w) = s.rtc.writer(mid) {
+            if let Err(e) = w.request_keyframe(None, KeyframeRequestKind::Pli) {
+                log::debug!("session {}: keyframe request: {e}", publisher.0);
+            }
+        }
+        self.mark(publisher);
     }
 
     /// Recomputes slots and routes of a call after a membership, hold or media change.
@@ -550,6 +622,19 @@ fn schedule(
     if s.scheduled.is_none_or(|due| t < due) {
         s.scheduled = Some(t);
         timers.push(Reverse((t, id)));
+    }
+}
+
+/// Writes one forwarded video frame into a receiver's slot (str0m packetizes it).
+fn write_media(rx: &mut Session, mid: Mid, data: &MediaData) {
+    let Some(w) = rx.rtc.writer(mid) else {
+        return;
+    };
+    let Some(pt) = w.match_params(data.params) else {
+        return;
+    };
+    if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
+        log::debug!("forward video write failed: {e}");
     }
 }
 

@@ -8,6 +8,7 @@ mod outbox;
 mod session;
 pub mod slots;
 pub mod speakers;
+mod video;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,6 +17,15 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 pub use slots::{SlotSource, Slots};
+
+use crate::protocol::VideoStreamKind;
+
+/// Whose video goes into a receive slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VideoSource {
+    pub session: SessionId,
+    pub kind: VideoStreamKind,
+}
 
 /// Identifies one participant's media session (unique for the life of the process).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,6 +62,14 @@ pub enum SfuCommand {
     RemoveSession { id: SessionId },
     /// Stop (or resume) forwarding to and from a session.
     SetHold { id: SessionId, hold: bool },
+    /// Forward `source`'s video into the video receive slot `slot` of `kind` of session `id`
+    /// (None: forward nothing there).
+    SetVideoSlot {
+        id: SessionId,
+        kind: VideoStreamKind,
+        slot: usize,
+        source: Option<VideoSource>,
+    },
 }
 
 /// Reports from the SFU loop to signaling.
@@ -107,6 +125,22 @@ impl SfuHandle {
     /// Removes a session (no-op if unknown).
     pub fn remove_session(&self, id: SessionId) {
         let _ = self.commands.send(SfuCommand::RemoveSession { id });
+    }
+
+    /// Chooses what a session's video receive slot carries.
+    pub fn set_video_slot(
+        &self,
+        id: SessionId,
+        kind: VideoStreamKind,
+        slot: usize,
+        source: Option<VideoSource>,
+    ) {
+        let _ = self.commands.send(SfuCommand::SetVideoSlot {
+            id,
+            kind,
+            slot,
+            source,
+        });
     }
 
     /// Puts a session on hold or resumes it.

@@ -67,6 +67,7 @@ impl Session {
             .set_ice_lite(true)
             .clear_codecs()
             .enable_opus(true, false)
+            .enable_h264(true)
             .clear_extension_map()
             .set_extension(1, Extension::AudioLevel)
             .set_extension(4, Extension::RtpMid)

@@ -2,7 +2,8 @@
 //! PeerConnection event handler; the per-track receive tasks.
 
 use super::send::SendParams;
-use super::{TransportEvents, TransportState, TransportStats};
+use super::video::RecvTracks;
+use super::{RecvSlot, TransportEvents, TransportState, TransportStats};
 use parking_lot::Mutex;
 use rtc::rtp_transceiver::RTCRtpTransceiverId;
 use std::collections::HashMap;
@@ -48,8 +49,10 @@ pub(super) struct Shared {
     state_now: AtomicU8,
     connected: AtomicBool,
     connect_time: OnceLock<Duration>,
-    /// Transceiver id -> slot, filled once the local description assigned the mids.
-    slots: Mutex<HashMap<RTCRtpTransceiverId, usize>>,
+    /// Transceiver id -> receive slot, filled once the local description assigned the mids.
+    slots: Mutex<HashMap<RTCRtpTransceiverId, RecvSlot>>,
+    /// The video receive slots' tracks (for keyframe requests).
+    pub video_tracks: RecvTracks,
     send_params: Mutex<Option<SendParams>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     stopped: AtomicBool,
@@ -69,6 +72,7 @@ impl Shared {
             connected: AtomicBool::new(false),
             connect_time: OnceLock::new(),
             slots: Mutex::new(HashMap::new()),
+            video_tracks: RecvTracks::default(),
             send_params: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
@@ -113,11 +117,11 @@ impl Shared {
         self.connect_time.get().copied()
     }
 
-    pub fn set_slots(&self, map: Vec<(RTCRtpTransceiverId, usize)>) {
+    pub fn set_slots(&self, map: Vec<(RTCRtpTransceiverId, RecvSlot)>) {
         *self.slots.lock() = map.into_iter().collect();
     }
 
-    fn slot_of(&self, transceiver: RTCRtpTransceiverId) -> Option<usize> {
+    fn slot_of(&self, transceiver: RTCRtpTransceiverId) -> Option<RecvSlot> {
         self.slots.lock().get(&transceiver).copied()
     }
 
@@ -197,12 +201,13 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
-/// Deliver every RTP packet of one remote track to `on_audio`, with the slot of the
-/// transceiver that received it. The slot comes from the receiver id in `OnOpen`, which the
-/// driver always queues before the track's first packet.
+/// Deliver every RTP packet of one remote track to `on_audio` (or `on_video_rtp`), with the
+/// slot of the transceiver that received it. The slot comes from the receiver id in `OnOpen`,
+/// which the driver always queues before the track's first packet.
 async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
     let mut slot = None;
     let mut unmapped = 0u64;
+    let mut video_ssrc = None;
     // The negotiated RFC 6464 id, looked up once (the answer is applied before any packet).
     let mut level_id: Option<Option<u8>> = None;
     while let Some(event) = track.poll().await {
@@ -217,7 +222,17 @@ async fn receive(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
                 }
             }
             TrackRemoteEvent::OnRtpPacket(packet) => match slot {
-                Some(slot) => {
+                Some(RecvSlot::Video(kind, i)) => {
+                    shared.packets_received.fetch_add(1, Ordering::Relaxed);
+                    if video_ssrc != Some(packet.header.ssrc) {
+                        video_ssrc = Some(packet.header.ssrc);
+                        shared
+                            .video_tracks
+                            .note(kind, i, &track, packet.header.ssrc);
+                    }
+                    shared.events.on_video_rtp(kind, i, &packet);
+                }
+                Some(RecvSlot::Audio(slot)) => {
                     shared.packets_received.fetch_add(1, Ordering::Relaxed);
                     if level_id.is_none() {
                         level_id = shared.send_params().map(|p| p.audio_level_id());

@@ -4,15 +4,25 @@
 //! m-line `i` (mid `"i"`) is slot `i`; slot 0 is sendrecv and carries the participant's own
 //! audio, the others are recvonly and carry whatever the SFU forwards into them.
 //!
+//! With `video` on, m-lines follow the audio ones: camera send, `VIDEO_SLOTS` camera receive
+//! slots, screen-share send, one screen-share receive slot (H.264, NACK/PLI/FIR).
+//!
 //! Module layout: `setup` builds the PeerConnection, `events` turns its callbacks into
-//! [`TransportEvents`], `send` is the RTP send task behind [`AudioSender`].
+//! [`TransportEvents`], `send` is the RTP send task behind [`AudioSender`], `video` the
+//! H.264 tracks behind [`VideoSender`], `feedback` the receiver feedback about our video.
 
 mod events;
+mod feedback;
 mod send;
 mod setup;
+mod video;
+
+pub use feedback::VideoFeedback;
+pub use video::VideoSender;
 
 use super::audio::EncodedAudioFrame;
 use super::MediaError;
+use crate::protocol::VideoStreamKind;
 use events::Shared;
 use send::{SendParams, SendQueue};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -32,6 +42,15 @@ pub struct TransportConfig {
     pub local_ip: IpAddr,
     /// Number of audio receive slots; m-line "0" is sendrecv, "1".."n-1" are recvonly.
     pub audio_slots: usize,
+    /// Offer the video m-lines (camera and screen share, send and receive slots).
+    pub video: bool,
+}
+
+/// A receive slot: an audio slot, or a camera / screen-share video slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecvSlot {
+    Audio(usize),
+    Video(VideoStreamKind, usize),
 }
 
 /// Connection state of the transport.
@@ -50,6 +69,10 @@ pub trait TransportEvents: Send + Sync + 'static {
     /// The RFC 6464 level of a packet received in `slot` (-dBov: 0 loudest, 127 silence),
     /// called before its `on_audio` when the packet carries one.
     fn on_audio_level(&self, _slot: usize, _level: u8) {}
+    /// An RTP packet received in a video slot (H.264, to depacketize and decode).
+    fn on_video_rtp(&self, _kind: VideoStreamKind, _slot: usize, _packet: &rtc::rtp::Packet) {}
+    /// Receiver feedback about the video we send.
+    fn on_video_feedback(&self, _kind: VideoStreamKind, _feedback: VideoFeedback) {}
 }
 
 /// Counters of the transport, for tests and benchmarks.
@@ -59,7 +82,8 @@ pub struct TransportStats {
     pub packets_sent: u64,
     /// Frames dropped by [`AudioSender::send`]: queue full, not connected yet, or closed.
     pub frames_dropped: u64,
-    /// RTP packets delivered to [`TransportEvents::on_audio`], all slots together.
+    /// RTP packets delivered to [`TransportEvents::on_audio`] and
+    /// [`TransportEvents::on_video_rtp`], all slots together.
     pub packets_received: u64,
 }
 
@@ -87,6 +111,11 @@ struct Inner {
     send_transceiver: Arc<dyn RtpTransceiver>,
     /// All audio transceivers, in slot order.
     transceivers: Vec<Arc<dyn RtpTransceiver>>,
+    /// Video receive transceivers with their kind and slot.
+    video_recv: Vec<(Arc<dyn RtpTransceiver>, VideoStreamKind, usize)>,
+    /// Video send transceivers and their tracks.
+    video_send: Vec<(Arc<dyn RtpTransceiver>, Arc<video::VideoTrack>)>,
+    runtime: tokio::runtime::Handle,
     closed: AtomicBool,
 }
 
@@ -112,6 +141,9 @@ impl MediaTransport {
             queue,
             send_transceiver: built.transceivers[0].clone(),
             transceivers: built.transceivers,
+            video_recv: built.video_recv,
+            video_send: built.video_send,
+            runtime: tokio::runtime::Handle::current(),
             closed: AtomicBool::new(false),
         })))
     }
@@ -152,8 +184,35 @@ impl MediaTransport {
             .map_err(|e| transport_err("set remote description", e))?;
         let params = self.negotiated_send_params().await?;
         self.0.shared.set_send_params(params);
+        for (t, track) in &self.0.video_send {
+            match video_payload_type(t).await {
+                Some(pt) => track.start(Arc::clone(&self.0.shared), pt),
+                None => log::warn!(
+                    "transport: the answer did not accept H.264 for {:?}",
+                    track.kind
+                ),
+            }
+        }
         self.0.shared.emit_state(TransportState::Connecting);
         Ok(())
+    }
+
+    /// Handle to send one kind of video from any thread (None without video m-lines).
+    pub fn video_sender(&self, kind: VideoStreamKind) -> Option<VideoSender> {
+        self.0
+            .video_send
+            .iter()
+            .find(|(_, t)| t.kind == kind)
+            .map(|(_, t)| VideoSender::new(Arc::clone(t), Arc::clone(&self.0.shared)))
+    }
+
+    /// Asks whoever sends into a video receive slot for a keyframe (PLI). False when the
+    /// slot has received nothing yet.
+    pub fn request_keyframe(&self, kind: VideoStreamKind, slot: usize) -> bool {
+        self.0
+            .shared
+            .video_tracks
+            .request_keyframe(&self.0.runtime, kind, slot)
     }
 
     /// Handle to send our own audio (slot 0) from any thread.
@@ -167,6 +226,9 @@ impl MediaTransport {
             return;
         }
         self.0.queue.stop();
+        for (_, t) in &self.0.video_send {
+            t.stop();
+        }
         if let Err(e) = self.0.pc.close().await {
             log::debug!("transport: PeerConnection close: {e}");
         }
@@ -204,7 +266,10 @@ impl MediaTransport {
                     "audio transceiver {slot} got mid {mid:?}, expected \"{slot}\""
                 )));
             }
-            map.push((t.id(), slot));
+            map.push((t.id(), RecvSlot::Audio(slot)));
+        }
+        for (t, kind, slot) in &self.0.video_recv {
+            map.push((t.id(), RecvSlot::Video(*kind, *slot)));
         }
         self.0.shared.set_slots(map);
         Ok(())
@@ -227,10 +292,25 @@ impl MediaTransport {
     }
 }
 
+/// The payload type the answer settled for a video send transceiver.
+async fn video_payload_type(t: &Arc<dyn RtpTransceiver>) -> Option<u8> {
+    let sender = t.sender().await.ok()??;
+    let params = sender.get_parameters().await.ok()?;
+    params
+        .rtp_parameters
+        .codecs
+        .iter()
+        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/h264"))
+        .map(|c| c.payload_type)
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
         // Without close(): stop our tasks; the PeerConnection's own drop stops its driver.
         self.queue.stop();
+        for (_, t) in &self.video_send {
+            t.stop();
+        }
         self.shared.stop_tasks();
     }
 }

@@ -1,9 +1,15 @@
 //! Building the PeerConnection: codecs, header extensions, ICE settings, transceivers.
 
 use super::events::{Handler, Shared};
+use super::feedback::VideoFeedbackInterceptor;
+use super::video::{VideoTrack, H264_FMTP, H264_PT};
 use super::{transport_err, MediaError, TransportConfig};
+use crate::protocol::{VideoStreamKind, VIDEO_SLOTS};
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::interceptor::Slot;
+use rtc::peer_connection::configuration::interceptor_registry::configure_nack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_CCM, TYPE_RTCP_FB_NACK};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RTCRtpHeaderExtensionCapability, RtpCodecKind,
@@ -12,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
     configure_rtcp_reports, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCBundlePolicy,
@@ -39,9 +46,42 @@ const ICE_MAX_BINDING_REQUESTS: u16 = 500;
 
 pub(super) struct Built {
     pub pc: Arc<dyn PeerConnection>,
+    /// Audio transceivers in slot order.
     pub transceivers: Vec<Arc<dyn RtpTransceiver>>,
     pub local_track: Arc<TrackLocalStaticRTP>,
     pub ssrc: u32,
+    /// Video receive transceivers with their kind and slot.
+    pub video_recv: Vec<(Arc<dyn RtpTransceiver>, VideoStreamKind, usize)>,
+    /// Video send tracks (camera, screen share) with their transceivers.
+    pub video_send: Vec<(Arc<dyn RtpTransceiver>, Arc<VideoTrack>)>,
+}
+
+/// Random non-zero SSRC.
+fn new_ssrc() -> u32 {
+    loop {
+        let s = rand::random::<u32>();
+        if s != 0 {
+            break s;
+        }
+    }
+}
+
+fn h264_codec() -> RTCRtpCodec {
+    let fb = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_H264.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: H264_FMTP.to_owned(),
+        rtcp_feedback: vec![
+            fb(TYPE_RTCP_FB_NACK, ""),
+            fb(TYPE_RTCP_FB_NACK, "pli"),
+            fb(TYPE_RTCP_FB_CCM, "fir"),
+        ],
+    }
 }
 
 fn opus_codec() -> RTCRtpCodec {
@@ -65,6 +105,22 @@ fn media_engine() -> Result<MediaEngine, MediaError> {
         RtpCodecKind::Audio,
     )
     .map_err(|e| transport_err("register Opus", e))?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: h264_codec(),
+            payload_type: H264_PT,
+        },
+        RtpCodecKind::Video,
+    )
+    .map_err(|e| transport_err("register H.264", e))?;
+    me.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: MID_URI.to_owned(),
+        },
+        RtpCodecKind::Video,
+        None,
+    )
+    .map_err(|e| transport_err("register header extension", e))?;
     for uri in [AUDIO_LEVEL_URI, MID_URI] {
         me.register_header_extension(
             RTCRtpHeaderExtensionCapability {
@@ -79,9 +135,17 @@ fn media_engine() -> Result<MediaEngine, MediaError> {
 }
 
 pub(super) async fn build(cfg: &TransportConfig, shared: Arc<Shared>) -> Result<Built, MediaError> {
-    let me = media_engine()?;
-    // RTCP sender/receiver reports only: no NACK (audio), no TWCC.
+    let mut me = media_engine()?;
+    // RTCP sender/receiver reports; NACK for video (audio has no nack feedback, so it gets
+    // no retransmission buffer); no TWCC. Last, the interceptor that hands receiver feedback
+    // about our video (keyframe requests, loss) to the video tracks.
     let registry = configure_rtcp_reports(Registry::new());
+    let registry = if cfg.video {
+        configure_nack(registry, &mut me)
+            .with(Slot::from(14_000), VideoFeedbackInterceptor::default())
+    } else {
+        registry
+    };
 
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
@@ -108,12 +172,7 @@ pub(super) async fn build(cfg: &TransportConfig, shared: Arc<Shared>) -> Result<
         .map_err(|e| transport_err("build PeerConnection", e))?;
     let pc: Arc<dyn PeerConnection> = Arc::new(pc);
 
-    let ssrc = loop {
-        let s = rand::random::<u32>();
-        if s != 0 {
-            break s;
-        }
-    };
+    let ssrc = new_ssrc();
     let local_track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
         format!("acs-{ssrc:08x}"),
         format!("acs-audio-{ssrc:08x}"),
@@ -157,10 +216,78 @@ pub(super) async fn build(cfg: &TransportConfig, shared: Arc<Shared>) -> Result<
         transceivers.push(t);
     }
 
+    let (mut video_recv, mut video_send) = (Vec::new(), Vec::new());
+    if cfg.video {
+        // m-line order the SFU relies on: camera send, VIDEO_SLOTS camera receive slots,
+        // screen-share send, one screen-share receive slot.
+        for (kind, slots) in [
+            (VideoStreamKind::Video, VIDEO_SLOTS),
+            (VideoStreamKind::ScreenShare, 1),
+        ] {
+            let track = video_track(kind)?;
+            let t = pc
+                .add_transceiver_from_track(
+                    Arc::clone(&track.track) as _,
+                    Some(RTCRtpTransceiverInit {
+                        direction: RTCRtpTransceiverDirection::Sendonly,
+                        streams: vec![],
+                        send_encodings: vec![],
+                    }),
+                )
+                .await
+                .map_err(|e| transport_err("add video send transceiver", e))?;
+            video_send.push((t, track));
+            for slot in 0..slots {
+                let t = pc
+                    .add_transceiver_from_kind(
+                        RtpCodecKind::Video,
+                        Some(RTCRtpTransceiverInit {
+                            direction: RTCRtpTransceiverDirection::Recvonly,
+                            streams: vec![],
+                            send_encodings: vec![],
+                        }),
+                    )
+                    .await
+                    .map_err(|e| transport_err("add video receive transceiver", e))?;
+                video_recv.push((t, kind, slot));
+            }
+        }
+    }
+
     Ok(Built {
         pc,
         transceivers,
         local_track,
         ssrc,
+        video_recv,
+        video_send,
     })
+}
+
+/// A send track for `kind` with its own SSRC.
+fn video_track(kind: VideoStreamKind) -> Result<Arc<VideoTrack>, MediaError> {
+    let ssrc = new_ssrc();
+    let label = match kind {
+        VideoStreamKind::Video => "camera",
+        VideoStreamKind::ScreenShare => "screen",
+    };
+    let track = TrackLocalStaticSample::new(
+        std::time::Instant::now(),
+        MediaStreamTrack::new(
+            format!("acs-{label}-{ssrc:08x}"),
+            format!("acs-{label}-{ssrc:08x}"),
+            label.to_owned(),
+            RtpCodecKind::Video,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: h264_codec(),
+                ..Default::default()
+            }],
+        ),
+    )
+    .map_err(|e| transport_err("create video track", e))?;
+    Ok(VideoTrack::new(kind, Arc::new(track), ssrc))
 }

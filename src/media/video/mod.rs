@@ -4,12 +4,16 @@
 //! OpenH264 (`h264`). Cameras and the transport's video m-lines build on these.
 
 pub mod bus;
+pub mod decode;
+pub mod encode;
 pub mod frame;
 pub mod h264;
 pub mod pattern;
 pub mod scale;
 
 pub use bus::{BusFrame, BusSubscription, FrameBus, FrameSink};
+pub use decode::{DecodeStats, VideoDecodePipeline, VideoPacket};
+pub use encode::{EncodeStats, VideoEncodePipeline};
 pub use frame::{PixelFormat, VideoFrame};
 pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
 pub use pattern::{read_counter, test_pattern};

@@ -1,0 +1,176 @@
+//! Video requests: `SetVideo` (a participant starts/stops sending a camera or a screen
+//! share; everyone sees it in the roster) and `SubscribeVideo`/`UnsubscribeVideo` (a
+//! participant chooses whose stream lands in which of its video receive slots; the SFU
+//! forwards only subscribed streams).
+
+use crate::call_requests::not_in_call;
+use crate::calls::{ConnId, Hub, Kind};
+use crate::protocol::{EndReason, ErrorBody, VideoStreamKind, VIDEO_SLOTS};
+use crate::sfu::VideoSource;
+
+/// Receive slots of a kind: `VIDEO_SLOTS` cameras, one screen share.
+pub(crate) fn slots_of(kind: VideoStreamKind) -> u32 {
+    match kind {
+        VideoStreamKind::Video => VIDEO_SLOTS as u32,
+        VideoStreamKind::ScreenShare => 1,
+    }
+}
+
+fn bad_slot(kind: VideoStreamKind, slot: u32) -> ErrorBody {
+    ErrorBody::new(
+        EndReason::BAD_REQUEST,
+        format!(
+            "video slot {slot} does not exist: {kind:?} slots are 0..{}",
+            slots_of(kind)
+        ),
+    )
+}
+
+impl Hub {
+    /// `SetVideo`: records the flag and tells everyone else.
+    pub fn set_video(
+        &self,
+        conn: ConnId,
+        req: u64,
+        call_id: &str,
+        kind: VideoStreamKind,
+        on: bool,
+    ) {
+        let Some((_, idx)) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let mut st = self.state.lock();
+        let mut echo = None;
+        if let Some(call) = st.calls.get_mut(call_id) {
+            if let Some(p) = call.participants.get_mut(idx) {
+                match kind {
+                    VideoStreamKind::Video => p.video = on,
+                    VideoStreamKind::ScreenShare => p.screen_sharing = on,
+                }
+            }
+            // The echo bot shows back whatever its caller sends.
+            if let Some(bot) = call
+                .participants
+                .iter_mut()
+                .position(|p| p.kind == Kind::EchoBot)
+            {
+                let p = &mut call.participants[bot];
+                match kind {
+                    VideoStreamKind::Video => p.video = on,
+                    VideoStreamKind::ScreenShare => p.screen_sharing = on,
+                }
+                echo = Some(bot);
+            }
+        }
+        st.respond(conn, req, Ok(None));
+        st.announce(call_id, idx);
+        if let Some(bot) = echo {
+            st.announce(call_id, bot);
+        }
+    }
+
+    /// `SubscribeVideo`: `participant`'s `kind` stream goes into the caller's slot `slot`.
+    pub fn subscribe_video(
+        &self,
+        conn: ConnId,
+        req: u64,
+        call_id: &str,
+        participant: &str,
+        kind: VideoStreamKind,
+        slot: u32,
+    ) {
+        let st = self.state.lock();
+        let result = (|| {
+            if slot >= slots_of(kind) {
+                return Err(bad_slot(kind, slot));
+            }
+            let call = st.calls.get(call_id).ok_or_else(|| not_in_call(call_id))?;
+            let me = call
+                .participants
+                .iter()
+                .find(|p| p.conn == Some(conn))
+                .ok_or_else(|| not_in_call(call_id))?;
+            let my_session = me
+                .session
+                .ok_or_else(|| ErrorBody::new(EndReason::BAD_REQUEST, "no media session yet"))?;
+            let target = call
+                .participants
+                .iter()
+                .find(|p| p.id == participant && p.conn != Some(conn))
+                .ok_or_else(|| {
+                    ErrorBody::new(
+                        EndReason::NOT_FOUND,
+                        format!("'{participant}' is not in call '{call_id}'"),
+                    )
+                })?;
+            let sending = match kind {
+                VideoStreamKind::Video => target.video,
+                VideoStreamKind::ScreenShare => target.screen_sharing,
+            };
+            if !sending {
+                return Err(ErrorBody::new(
+                    EndReason::NOT_FOUND,
+                    format!("'{participant}' has no {kind:?} stream"),
+                ));
+            }
+            let source = match target.kind {
+                // The echo bot's video is the subscriber's own, sent back.
+                Kind::EchoBot => my_session,
+                Kind::User => target.session.ok_or_else(|| {
+                    ErrorBody::new(
+                        EndReason::NOT_FOUND,
+                        format!("'{participant}' has no media session"),
+                    )
+                })?,
+            };
+            Ok((my_session, source))
+        })();
+        match result {
+            Ok((me, source)) => {
+                self.sfu.set_video_slot(
+                    me,
+                    kind,
+                    slot as usize,
+                    Some(VideoSource {
+                        session: source,
+                        kind,
+                    }),
+                );
+                st.respond(conn, req, Ok(None));
+            }
+            Err(e) => st.respond(conn, req, Err(e)),
+        }
+    }
+
+    /// `UnsubscribeVideo`: the slot stops receiving.
+    pub fn unsubscribe_video(
+        &self,
+        conn: ConnId,
+        req: u64,
+        call_id: &str,
+        kind: VideoStreamKind,
+        slot: u32,
+    ) {
+        let st = self.state.lock();
+        if slot >= slots_of(kind) {
+            st.respond(conn, req, Err(bad_slot(kind, slot)));
+            return;
+        }
+        let me = st.calls.get(call_id).and_then(|c| {
+            c.participants
+                .iter()
+                .find(|p| p.conn == Some(conn))
+                .and_then(|p| p.session)
+        });
+        match me {
+            Some(me) => {
+                self.sfu.set_video_slot(me, kind, slot as usize, None);
+                st.respond(conn, req, Ok(None));
+            }
+            None => st.respond(conn, req, Err(not_in_call(call_id))),
+        }
+    }
+}

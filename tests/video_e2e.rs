@@ -1,0 +1,382 @@
+//! End-to-end video through the real service and SFU: a participant sends the virtual
+//! camera's test pattern (H.264 over WebRTC), others subscribe and read the frame counters
+//! back from the decoded pictures; availability events, stop, source switch, three parties
+//! rendering each other, the 6-stream limit, and the echo bot showing your own video.
+
+mod common;
+
+use acscalling::client::*;
+use acscalling::media::audio::AudioDevice;
+use acscalling::media::video::{read_counter, test_pattern, BusFrame, BusSubscription, FrameBus};
+use acscalling::protocol::{CallState, VideoStreamKind};
+use common::{wait_until, Service};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+/// A test-pattern camera: publishes `test_pattern(base + n, w, h)` at `fps` on its bus.
+struct PatternCamera {
+    bus: Arc<FrameBus>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PatternCamera {
+    fn start(base: u32, w: u32, h: u32, fps: u32) -> Self {
+        let bus = FrameBus::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s) = (bus.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut n = 0u32;
+            while !s.load(Ordering::Relaxed) {
+                b.publish(Arc::new(test_pattern(base + n, w, h).unwrap()));
+                n += 1;
+                let due = start + Duration::from_secs_f64(f64::from(n) / f64::from(fps));
+                if let Some(d) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(d);
+                }
+            }
+        });
+        PatternCamera {
+            bus,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PatternCamera {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// (counter, width, height, arrival) of a frame read back.
+type Seen = (u32, u32, u32, Instant);
+
+/// Reads counters (and sizes) of the frames arriving on a bus.
+struct CounterReader {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    _sub: BusSubscription,
+}
+
+impl CounterReader {
+    fn on(bus: &Arc<FrameBus>) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let sub = bus.subscribe(Arc::new(move |f: &BusFrame| {
+            if let Some(c) = read_counter(&f.frame) {
+                s.lock().push((c, f.frame.width, f.frame.height, f.at));
+            }
+        }));
+        CounterReader { seen, _sub: sub }
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().len()
+    }
+
+    /// Counters read in the last `window`.
+    fn recent(&self, window: Duration) -> Vec<(u32, u32, u32)> {
+        let now = Instant::now();
+        self.seen
+            .lock()
+            .iter()
+            .filter(|x| now.duration_since(x.3) <= window)
+            .map(|x| (x.0, x.1, x.2))
+            .collect()
+    }
+}
+
+struct Party {
+    _client: CallClient,
+    id: String,
+    agent: CallAgent,
+    mic: AudioDevice,
+    speaker: AudioDevice,
+    /// (participant, kind, available) of every availability event.
+    video_events: Arc<Mutex<Vec<(String, VideoStreamKind, bool)>>>,
+}
+
+impl Party {
+    fn new(svc: &Service, name: &str) -> Party {
+        let id = svc.create_user();
+        let client = CallClient::new(CallClientOptions::default()).unwrap();
+        let video_events = Arc::new(Mutex::new(Vec::new()));
+        let ve = video_events.clone();
+        let listener: AgentListener = Arc::new(move |_a, ev| {
+            if let AgentEvent::RemoteVideoStreamAvailabilityChanged {
+                participant,
+                stream,
+                available,
+                ..
+            } = ev
+            {
+                ve.lock().push((
+                    participant.identifier().to_string(),
+                    stream.kind(),
+                    *available,
+                ));
+            }
+        });
+        let agent = client
+            .create_call_agent(CallAgentOptions {
+                service_url: svc.ws_url.clone(),
+                token: svc.token(&id),
+                display_name: name.into(),
+                listener: Some(listener),
+                token_refresher: None,
+                ca_certificate: None,
+            })
+            .unwrap();
+        assert!(wait_until(T, || agent.connection_state()
+            == AgentConnectionState::Connected));
+        Party {
+            _client: client,
+            id,
+            agent,
+            mic: AudioDevice::tone_microphone(&format!("{name}-mic"), 440.0, 0.3),
+            speaker: AudioDevice::pull_speaker(&format!("{name}-spk"), 2_000),
+            video_events,
+        }
+    }
+
+    fn join(&self, group: &str) -> Call {
+        let call = self
+            .agent
+            .join(
+                group,
+                CallOptions {
+                    microphone: Some(self.mic.clone()),
+                    speaker: Some(self.speaker.clone()),
+                    start_muted: true,
+                },
+            )
+            .unwrap();
+        assert!(wait_until(T, || call.state() == CallState::Connected));
+        call
+    }
+
+    fn saw(&self, who: &str, kind: VideoStreamKind, available: bool) -> bool {
+        self.video_events
+            .lock()
+            .iter()
+            .any(|e| e.0 == who && e.1 == kind && e.2 == available)
+    }
+}
+
+/// The camera stream of participant `who` in `call`, once it is there.
+fn stream_of(call: &Call, who: &str) -> RemoteVideoStream {
+    let mut found = None;
+    assert!(
+        wait_until(T, || {
+            found = call
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == who)
+                .map(|p| p.video_stream(VideoStreamKind::Video));
+            found.as_ref().is_some_and(|s| s.is_available())
+        }),
+        "{who}'s camera became available"
+    );
+    found.unwrap()
+}
+
+/// Frames per second with strictly increasing counters over `window`.
+fn measured_fps(r: &CounterReader, window: Duration) -> f64 {
+    let before = r.count();
+    std::thread::sleep(window);
+    let got = r.recent(window);
+    assert!(
+        got.windows(2).all(|w| w[1].0 > w[0].0),
+        "counters increase: {got:?}"
+    );
+    let _ = before;
+    got.len() as f64 / window.as_secs_f64()
+}
+
+fn group_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[test]
+fn camera_frames_arrive_with_increasing_counters_and_follow_stop_and_switch() {
+    let svc = Service::start();
+    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+    let g = group_id();
+    let ca = a.join(&g);
+    let cb = b.join(&g);
+
+    let cam = PatternCamera::start(0, 640, 360, 30);
+    ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
+        .unwrap();
+    assert!(ca.is_sending_video(VideoStreamKind::Video));
+    assert!(wait_until(T, || b.saw(&a.id, VideoStreamKind::Video, true)));
+    let stream = stream_of(&cb, &a.id);
+    let reader = CounterReader::on(&stream.frames());
+    stream.subscribe().unwrap();
+    assert!(stream.is_subscribed());
+    assert!(
+        wait_until(T, || reader.count() >= 10),
+        "first frames: {:?}",
+        stream.stats()
+    );
+    let fps = measured_fps(&reader, Duration::from_secs(2));
+    let recent = reader.recent(Duration::from_secs(1));
+    assert!(recent.iter().all(|x| (x.1, x.2) == (640, 360)));
+    assert!(fps >= 25.0, "640x360 at {fps:.1} fps: {:?}", stream.stats());
+    let sent = ca.video_send_stats(VideoStreamKind::Video).unwrap();
+    assert!(sent.keyframes >= 1 && sent.frames_encoded > 40, "{sent:?}");
+
+    // Switch the source: the new pattern's counters start at 1,000,000 at 320x180.
+    let cam2 = PatternCamera::start(1_000_000, 320, 180, 30);
+    ca.start_video_from(VideoStreamKind::Video, cam2.bus.clone(), 30.0)
+        .unwrap();
+    drop(cam);
+    assert!(
+        wait_until(T, || reader
+            .recent(Duration::from_millis(300))
+            .iter()
+            .any(|x| x.0 >= 1_000_000 && (x.1, x.2) == (320, 180))),
+        "B sees the new source"
+    );
+
+    // Stop: B sees the stream become unavailable and loses its subscription.
+    ca.stop_video(VideoStreamKind::Video).unwrap();
+    assert!(wait_until(T, || b.saw(
+        &a.id,
+        VideoStreamKind::Video,
+        false
+    )));
+    assert!(wait_until(T, || !stream.is_available() && !stream.is_subscribed()));
+    let n = reader.count();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(reader.count() <= n + 1, "no frames after stop");
+    // Subscribing to an unavailable stream is refused.
+    assert!(stream.subscribe().is_err());
+    ca.hang_up(false).unwrap();
+    cb.hang_up(false).unwrap();
+}
+
+#[test]
+fn three_parties_each_render_the_other_two() {
+    let svc = Service::start();
+    let parties: Vec<Party> = ["P0", "P1", "P2"]
+        .iter()
+        .map(|n| Party::new(&svc, n))
+        .collect();
+    let g = group_id();
+    let calls: Vec<Call> = parties.iter().map(|p| p.join(&g)).collect();
+    let cams: Vec<PatternCamera> = (0..3)
+        .map(|i| PatternCamera::start(i * 100_000, 320, 180, 20))
+        .collect();
+    for (c, cam) in calls.iter().zip(&cams) {
+        c.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 20.0)
+            .unwrap();
+    }
+    let mut readers = Vec::new();
+    for (i, c) in calls.iter().enumerate() {
+        for (j, p) in parties.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let s = stream_of(c, &p.id);
+            let r = CounterReader::on(&s.frames());
+            s.subscribe().unwrap();
+            readers.push((i, j, r));
+        }
+    }
+    for (i, j, r) in &readers {
+        let base = *j as u32 * 100_000;
+        assert!(
+            wait_until(T, || r
+                .recent(Duration::from_millis(500))
+                .iter()
+                .filter(|x| x.0 >= base && x.0 < base + 100_000)
+                .count()
+                >= 3),
+            "P{i} renders P{j}"
+        );
+    }
+    for c in &calls {
+        c.hang_up(false).unwrap();
+    }
+}
+
+#[test]
+fn a_seventh_video_subscription_is_refused() {
+    let svc = Service::start();
+    let g = group_id();
+    let viewer = Party::new(&svc, "viewer");
+    let cv = viewer.join(&g);
+    let senders: Vec<Party> = (0..7).map(|i| Party::new(&svc, &format!("S{i}"))).collect();
+    let calls: Vec<Call> = senders.iter().map(|p| p.join(&g)).collect();
+    let cams: Vec<PatternCamera> = (0..7)
+        .map(|i| PatternCamera::start(i * 1000, 160, 96, 5))
+        .collect();
+    for (c, cam) in calls.iter().zip(&cams) {
+        c.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 5.0)
+            .unwrap();
+    }
+    let streams: Vec<RemoteVideoStream> = senders.iter().map(|p| stream_of(&cv, &p.id)).collect();
+    for s in &streams[..6] {
+        s.subscribe().unwrap();
+    }
+    match streams[6].subscribe() {
+        Err(acscalling::error::Error::LimitReached(m)) => {
+            assert!(m.contains("6"), "{m}")
+        }
+        other => panic!("7th subscription: {other:?}"),
+    }
+    assert!(!streams[6].is_subscribed());
+    // Freeing a slot lets it in, and its frames arrive.
+    streams[0].unsubscribe().unwrap();
+    let r = CounterReader::on(&streams[6].frames());
+    streams[6].subscribe().unwrap();
+    assert!(wait_until(T, || r.count() >= 2), "{:?}", streams[6].stats());
+    for c in calls.iter().chain([&cv]) {
+        c.hang_up(false).unwrap();
+    }
+}
+
+#[test]
+fn the_echo_bot_shows_your_own_video_back() {
+    let svc = Service::start();
+    let a = Party::new(&svc, "A");
+    let call = a
+        .agent
+        .start_call(
+            &["8:echo123".to_string()],
+            CallOptions {
+                microphone: Some(a.mic.clone()),
+                speaker: Some(a.speaker.clone()),
+                start_muted: false,
+            },
+        )
+        .unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    let cam = PatternCamera::start(5_000, 320, 180, 15);
+    call.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 15.0)
+        .unwrap();
+    let s = stream_of(&call, "8:echo123");
+    let r = CounterReader::on(&s.frames());
+    s.subscribe().unwrap();
+    assert!(
+        wait_until(T, || r
+            .recent(Duration::from_secs(1))
+            .iter()
+            .filter(|x| x.0 >= 5_000)
+            .count()
+            >= 5),
+        "own video echoed: {:?}",
+        s.stats()
+    );
+    call.hang_up(false).unwrap();
+}
