@@ -7,93 +7,14 @@ mod common;
 
 use acscalling::client::*;
 use acscalling::media::audio::AudioDevice;
-use acscalling::media::video::{read_counter, test_pattern, BusFrame, BusSubscription, FrameBus};
 use acscalling::protocol::{CallState, VideoStreamKind};
+use common::video::{CounterReader, PatternCamera};
 use common::{wait_until, Service};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
-
-/// A test-pattern camera: publishes `test_pattern(base + n, w, h)` at `fps` on its bus.
-struct PatternCamera {
-    bus: Arc<FrameBus>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl PatternCamera {
-    fn start(base: u32, w: u32, h: u32, fps: u32) -> Self {
-        let bus = FrameBus::new();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (b, s) = (bus.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut n = 0u32;
-            while !s.load(Ordering::Relaxed) {
-                b.publish(Arc::new(test_pattern(base + n, w, h).unwrap()));
-                n += 1;
-                let due = start + Duration::from_secs_f64(f64::from(n) / f64::from(fps));
-                if let Some(d) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(d);
-                }
-            }
-        });
-        PatternCamera {
-            bus,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for PatternCamera {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// (counter, width, height, arrival) of a frame read back.
-type Seen = (u32, u32, u32, Instant);
-
-/// Reads counters (and sizes) of the frames arriving on a bus.
-struct CounterReader {
-    seen: Arc<Mutex<Vec<Seen>>>,
-    _sub: BusSubscription,
-}
-
-impl CounterReader {
-    fn on(bus: &Arc<FrameBus>) -> Self {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        let sub = bus.subscribe(Arc::new(move |f: &BusFrame| {
-            if let Some(c) = read_counter(&f.frame) {
-                s.lock().push((c, f.frame.width, f.frame.height, f.at));
-            }
-        }));
-        CounterReader { seen, _sub: sub }
-    }
-
-    fn count(&self) -> usize {
-        self.seen.lock().len()
-    }
-
-    /// Counters read in the last `window`.
-    fn recent(&self, window: Duration) -> Vec<(u32, u32, u32)> {
-        let now = Instant::now();
-        self.seen
-            .lock()
-            .iter()
-            .filter(|x| now.duration_since(x.3) <= window)
-            .map(|x| (x.0, x.1, x.2))
-            .collect()
-    }
-}
 
 struct Party {
     _client: CallClient,

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub mod sound;
+pub mod video;
 
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
 
@@ -38,7 +39,8 @@ pub fn service_bin() -> PathBuf {
 }
 
 pub struct Service {
-    child: Child,
+    /// None for a service started by another process ([`Service::external`]).
+    child: Option<Child>,
     /// Set when the service runs TLS: the CA to trust for its REST API.
     tls_ca: Option<PathBuf>,
     pub http_addr: String,
@@ -95,10 +97,20 @@ impl Service {
             .unwrap_or_else(|| panic!("unexpected service banner: {line}"))
             .to_string();
         Service {
-            child,
+            child: Some(child),
             tls_ca: None,
             ws_url: format!("ws://{http}"),
             http_addr: http,
+        }
+    }
+
+    /// A service another process started, reached at `http_addr` (not stopped on drop).
+    pub fn external(http_addr: &str) -> Self {
+        Service {
+            child: None,
+            tls_ca: None,
+            ws_url: format!("ws://{http_addr}"),
+            http_addr: http_addr.to_string(),
         }
     }
 
@@ -162,8 +174,10 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(c) = self.child.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
