@@ -37,6 +37,10 @@ pub struct Config {
     /// How many receive slots the SFU forwards the loudest speakers into
     /// (`--forwarded-speakers`, 1..=AUDIO_SLOTS).
     pub forwarded_speakers: usize,
+    /// Drop this percentage of the media datagrams the SFU receives from connected sessions
+    /// (`--simulate-loss-percent`, fault injection for tests of NACK/RTX, keyframe recovery
+    /// and bitrate adaptation; 0 = off).
+    pub simulate_loss_percent: f64,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
                 crate::protocol::timeouts::PARTICIPANT_REMOVAL_SECS,
             ),
             forwarded_speakers: 3,
+            simulate_loss_percent: 0.0,
         }
     }
 }
@@ -65,7 +70,8 @@ impl Default for Config {
 pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
-[--max-participants 350] [--forwarded-speakers 3] [--echo-delay-ms 1000] [--token-warning-secs 60]";
+[--max-participants 350] [--forwarded-speakers 3] [--echo-delay-ms 1000] [--token-warning-secs 60] \
+[--simulate-loss-percent 0]";
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -153,6 +159,14 @@ impl Config {
                         return Err(bad(&v));
                     }
                     c.forwarded_speakers = n;
+                }
+                "--simulate-loss-percent" => {
+                    let v = value()?;
+                    let p: f64 = v.parse().map_err(|_| bad(&v))?;
+                    if !(0.0..=100.0).contains(&p) {
+                        return Err(bad(&v));
+                    }
+                    c.simulate_loss_percent = p;
                 }
                 "--echo-delay-ms" => {
                     let v = value()?;

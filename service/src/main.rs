@@ -94,6 +94,13 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         config.forwarded_speakers,
     )
     .await?;
+    if config.simulate_loss_percent > 0.0 {
+        log::warn!(
+            "simulating {}% media loss (--simulate-loss-percent)",
+            config.simulate_loss_percent
+        );
+        sfu.simulate_loss(config.simulate_loss_percent);
+    }
     let media_addr = sfu.local_addr();
     let hub = Hub::new(
         sfu,

@@ -71,6 +71,10 @@ pub struct Engine {
     outbox: Outbox,
     /// Video subscriptions and routes.
     video: VideoRouter,
+    /// Fault injection: drop this fraction of datagrams from known addresses (0 = off),
+    /// decided by a xorshift generator.
+    loss: f64,
+    loss_rng: u64,
 }
 
 impl Engine {
@@ -101,6 +105,8 @@ impl Engine {
             echoing: Vec::new(),
             outbox: Outbox::default(),
             video: VideoRouter::default(),
+            loss: 0.0,
+            loss_rng: 0x9E37_79B9_7F4A_7C15,
         }
     }
 
@@ -179,8 +185,12 @@ impl Engine {
                 contents,
             },
         );
-        let id = match self.by_addr.get(&source) {
-            Some(id) => *id,
+        let known = self.by_addr.get(&source).copied();
+        if known.is_some() && self.loss > 0.0 && self.simulated_drop() {
+            return;
+        }
+        let id = match known {
+            Some(id) => id,
             None => {
                 let Some((id, _)) = self.sessions.iter().find(|(_, s)| s.rtc.accepts(&input))
                 else {
@@ -254,6 +264,7 @@ impl Engine {
                     log::info!("session {} removed", id.0);
                 }
             }
+            SfuCommand::SimulateLoss { percent } => self.loss = percent / 100.0,
             SfuCommand::SetVideoSlot {
                 id,
                 kind,
@@ -536,6 +547,16 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Whether the loss simulation drops the next datagram.
+    fn simulated_drop(&mut self) -> bool {
+        let mut x = self.loss_rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.loss_rng = x;
+        ((x >> 11) as f64 / (1u64 << 53) as f64) < self.loss
     }
 
     /// Asks a publisher for a keyframe of its `kind` stream (PLI on its send m-line).

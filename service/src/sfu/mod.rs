@@ -62,6 +62,8 @@ pub enum SfuCommand {
     RemoveSession { id: SessionId },
     /// Stop (or resume) forwarding to and from a session.
     SetHold { id: SessionId, hold: bool },
+    /// Drop this percentage of received media datagrams (fault injection).
+    SimulateLoss { percent: f64 },
     /// Forward `source`'s video into the video receive slot `slot` of `kind` of session `id`
     /// (None: forward nothing there).
     SetVideoSlot {
@@ -125,6 +127,12 @@ impl SfuHandle {
     /// Removes a session (no-op if unknown).
     pub fn remove_session(&self, id: SessionId) {
         let _ = self.commands.send(SfuCommand::RemoveSession { id });
+    }
+
+    /// Drops `percent` % of the media datagrams received from connected sessions from now on
+    /// (fault injection for tests).
+    pub fn simulate_loss(&self, percent: f64) {
+        let _ = self.commands.send(SfuCommand::SimulateLoss { percent });
     }
 
     /// Chooses what a session's video receive slot carries.

@@ -2,16 +2,19 @@
 
 use super::events::{Handler, Shared};
 use super::feedback::VideoFeedbackInterceptor;
-use super::video::{VideoTrack, H264_FMTP, H264_PT};
+use super::video::{VideoTrack, H264_FMTP, H264_PT, RTX_PT};
 use super::{transport_err, MediaError, TransportConfig};
 use crate::protocol::{VideoStreamKind, VIDEO_SLOTS};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
 use rtc::peer_connection::configuration::interceptor_registry::configure_nack;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
+};
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_CCM, TYPE_RTCP_FB_NACK};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+    RTCRtpRtxParameters,
     RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use std::net::SocketAddr;
@@ -113,6 +116,21 @@ fn media_engine() -> Result<MediaEngine, MediaError> {
         RtpCodecKind::Video,
     )
     .map_err(|e| transport_err("register H.264", e))?;
+    // RFC 4588 retransmissions: the SFU (str0m) resends NACKed packets only on an RTX stream.
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_RTX.to_owned(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: format!("apt={H264_PT}"),
+                rtcp_feedback: vec![],
+            },
+            payload_type: RTX_PT,
+        },
+        RtpCodecKind::Video,
+    )
+    .map_err(|e| transport_err("register RTX", e))?;
     me.register_header_extension(
         RTCRtpHeaderExtensionCapability {
             uri: MID_URI.to_owned(),
@@ -281,6 +299,7 @@ fn video_track(kind: VideoStreamKind) -> Result<Arc<VideoTrack>, MediaError> {
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
                     ssrc: Some(ssrc),
+                    rtx: Some(RTCRtpRtxParameters { ssrc: new_ssrc() }),
                     ..Default::default()
                 },
                 codec: h264_codec(),

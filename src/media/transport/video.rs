@@ -27,6 +27,8 @@ const QUEUE_FRAMES: usize = 4;
 /// H.264 as Chromium offers it (constrained baseline 3.1, non-interleaved mode), with the
 /// feedback the SFU and the receivers use: NACK, PLI and FIR.
 pub(super) const H264_PT: u8 = 102;
+/// Payload type of H.264 retransmissions (RTX, RFC 4588).
+pub(super) const RTX_PT: u8 = 103;
 pub(super) const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
