@@ -8,6 +8,7 @@ mod call_group;
 pub mod device_manager;
 pub(crate) mod device_watch;
 pub mod events;
+pub mod local_video_stream;
 pub mod participant;
 pub(crate) mod state;
 
@@ -19,6 +20,7 @@ pub use device_manager::{DeviceManager, MediaKind};
 pub use events::{
     AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
 };
+pub use local_video_stream::{LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -21,11 +21,14 @@ pub(crate) mod handles;
 pub mod log;
 pub mod status;
 pub(crate) mod strings;
+pub mod video;
+pub mod video_frame;
 
 pub use handles::{
     acs_audio_device, acs_call, acs_call_agent, acs_call_client, acs_camera, acs_device_manager,
     acs_remote_participant,
 };
+pub use handles::{acs_local_video_stream, acs_video_renderer, acs_video_view};
 pub use status::*;
 
 use std::ffi::c_char;

@@ -7,10 +7,14 @@ pub mod bus;
 pub mod frame;
 pub mod h264;
 pub mod pattern;
+pub mod renderer;
 pub mod scale;
+pub mod source;
 
 pub use bus::{BusFrame, BusSubscription, FrameBus, FrameSink};
 pub use frame::{PixelFormat, VideoFrame};
 pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
 pub use pattern::{read_counter, test_pattern};
+pub use renderer::{RenderedFrame, VideoRenderer, VideoView, ViewCallback, ViewConfig, ViewStats};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
+pub use source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
