@@ -13,6 +13,7 @@ use crate::media::camera::Camera;
 use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
 use crate::media::video::FrameBus;
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What feeds a local video stream.
@@ -37,7 +38,9 @@ struct Inner {
     bus: Arc<FrameBus>,
     source: Mutex<Source>,
     /// Serialises pushes with switches, so no pushed frame lands after a switch away.
-    switches: Mutex<u64>,
+    switching: Mutex<()>,
+    /// Source switches so far.
+    switches: AtomicU64,
 }
 
 /// A local video stream. Cheap to clone (Arc inside); equal clones share the bus.
@@ -56,34 +59,36 @@ impl std::fmt::Debug for LocalVideoStream {
 }
 
 impl LocalVideoStream {
-    fn with_source(source: Source) -> Self {
+    fn with_source(bus: Arc<FrameBus>, source: Source) -> Self {
         Self {
             inner: Arc::new(Inner {
                 id: super::next_object_id(),
-                bus: FrameBus::new(),
+                bus,
                 source: Mutex::new(source),
-                switches: Mutex::new(0),
+                switching: Mutex::new(()),
+                switches: AtomicU64::new(0),
             }),
         }
     }
 
     /// A stream fed by the virtual camera (`VirtualCameraConfig::default()`: 640x360@30).
     pub fn virtual_camera(config: VirtualCameraConfig) -> Result<Self> {
-        config.validate()?;
-        let s = Self::with_source(Source {
-            kind: VideoSourceKind::Pushed,
-            _camera: None,
-        });
-        s.switch_to_virtual(config)?;
-        Ok(s)
+        let bus = FrameBus::new();
+        let camera = VirtualCamera::start(Arc::clone(&bus), config, 0)?;
+        let source = Source {
+            kind: VideoSourceKind::Virtual(config),
+            _camera: Some(camera),
+        };
+        Ok(Self::with_source(bus, source))
     }
 
     /// A stream fed by [`push_frame`](Self::push_frame) ("raw outgoing video").
     pub fn pushed() -> Self {
-        Self::with_source(Source {
+        let source = Source {
             kind: VideoSourceKind::Pushed,
             _camera: None,
-        })
+        };
+        Self::with_source(FrameBus::new(), source)
     }
 
     /// A stream from a camera. Capture is not implemented yet: a camera that cannot be
@@ -110,13 +115,14 @@ impl LocalVideoStream {
         self.inner.source.lock().kind.clone()
     }
 
-    /// How many times the source was switched (0 after creation).
+    /// How many times the source was switched (0 after creation): cheap enough to poll per
+    /// frame, e.g. for an encoder to send a keyframe when the source changes.
     pub fn source_switches(&self) -> u64 {
-        *self.inner.switches.lock()
+        self.inner.switches.load(Ordering::Acquire)
     }
 
     fn replace(&self, kind: VideoSourceKind, camera: Option<VirtualCamera>) {
-        let mut switches = self.inner.switches.lock();
+        let switching = self.inner.switching.lock();
         let old = std::mem::replace(
             &mut *self.inner.source.lock(),
             Source {
@@ -124,8 +130,8 @@ impl LocalVideoStream {
                 _camera: camera,
             },
         );
-        *switches += 1;
-        drop(switches);
+        self.inner.switches.fetch_add(1, Ordering::AcqRel);
+        drop(switching);
         drop(old); // stops the old camera thread, outside the lock
     }
 
@@ -164,7 +170,7 @@ impl LocalVideoStream {
     /// planes are too small for its size and strides.
     pub fn push_frame(&self, frame: &PlaneFrame<'_>) -> Result<()> {
         let converted = frame.to_i420()?;
-        let _switch = self.inner.switches.lock();
+        let _switching = self.inner.switching.lock();
         if self.inner.source.lock().kind != VideoSourceKind::Pushed {
             return Err(Error::InvalidState(
                 "frames can be pushed only to a stream whose source is pushed frames".into(),
@@ -179,19 +185,11 @@ impl LocalVideoStream {
 mod tests {
     use super::*;
     use crate::media::video::pattern::read_counter;
+    use crate::media::video::source::wait_for;
     use crate::media::video::{BusFrame, PixelFormat};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if cond() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        false
-    }
+    type FrameSeen = (u32, Option<u32>);
 
     #[test]
     fn switching_keeps_the_bus_and_subscribers_see_the_new_source() {
@@ -202,7 +200,8 @@ mod tests {
         };
         let s = LocalVideoStream::virtual_camera(cfg).unwrap();
         let bus = s.bus();
-        let seen: Arc<Mutex<Vec<(u32, Option<u32>)>>> = Arc::default();
+        // (width, counter) of every frame seen.
+        let seen: Arc<Mutex<Vec<FrameSeen>>> = Arc::default();
         let s2 = Arc::clone(&seen);
         let _sub = bus.subscribe(Arc::new(move |f: &BusFrame| {
             s2.lock().push((f.frame.width, read_counter(&f.frame)));
@@ -236,7 +235,7 @@ mod tests {
         assert!(wait_for(|| seen.lock().iter().any(|(w, _)| *w == 128)));
         assert!(Arc::ptr_eq(&bus, &s.bus()));
         assert_eq!(s.source(), VideoSourceKind::Virtual(big));
-        assert_eq!(s.source_switches(), 3);
+        assert_eq!(s.source_switches(), 2);
     }
 
     #[test]

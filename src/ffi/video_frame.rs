@@ -118,6 +118,8 @@ fn monotonic_us(at: Instant) -> i64 {
     };
     // SAFETY: a valid timespec to fill.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    // time_t and c_long are i64 on 64-bit Linux, narrower on some 32-bit targets.
+    #[allow(clippy::useless_conversion)]
     let now_us = i64::from(ts.tv_sec) * 1_000_000 + i64::from(ts.tv_nsec) / 1000;
     now_us - Instant::now().saturating_duration_since(at).as_micros() as i64
 }

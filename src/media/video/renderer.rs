@@ -11,7 +11,7 @@
 use super::bus::{BusFrame, BusSubscription, FrameBus};
 use super::frame::{PixelFormat, VideoFrame};
 use super::scale::{scale, ScalingMode};
-use super::source::plane_layout;
+use super::source::{join_unless_current, plane_layout};
 use crate::media::MediaError;
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -342,10 +342,7 @@ impl Drop for ViewOwner {
             self.shared.wake.notify_all();
         }
         if let Some(t) = self.thread.lock().take() {
-            // The callback itself may drop the last reference: don't join the own thread.
-            if t.thread().id() != std::thread::current().id() {
-                let _ = t.join();
-            }
+            join_unless_current(t);
         }
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::media::video::pattern::{read_counter, test_pattern};
+use crate::media::video::source::wait_for;
 use std::time::Duration;
 
 /// A frame whose left half is white and right half black.
@@ -32,17 +33,6 @@ fn luma_row(f: &RenderedFrame, y: usize) -> Vec<u8> {
     let planes = f.planes();
     let (p, stride) = planes[0];
     p[y * stride..][..f.width as usize].to_vec()
-}
-
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    false
 }
 
 #[test]

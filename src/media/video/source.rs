@@ -212,12 +212,30 @@ impl Drop for VirtualCamera {
     fn drop(&mut self) {
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
-            // A sink on the camera's own thread may drop the last reference: don't join self.
-            if t.thread().id() != std::thread::current().id() {
-                let _ = t.join();
-            }
+            join_unless_current(t);
         }
     }
+}
+
+/// Joins a media thread, unless this is that thread (a sink or callback running on it may
+/// drop the last reference to its owner): then it is left to finish on its own.
+pub(crate) fn join_unless_current(t: JoinHandle<()>) {
+    if t.thread().id() != std::thread::current().id() {
+        let _ = t.join();
+    }
+}
+
+/// Polls `cond` for up to 5 s (tests).
+#[cfg(test)]
+pub(crate) fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
 }
 
 #[cfg(test)]
