@@ -263,6 +263,32 @@ mod tests {
     }
 
     #[test]
+    fn cameras_that_cannot_capture_are_device_errors_and_keep_the_source() {
+        let root = std::env::temp_dir().join(format!("acs-v4l-stream-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let node = root.join("sys/video0");
+        std::fs::create_dir_all(&node).unwrap();
+        std::fs::write(node.join("name"), "Fake Cam\n").unwrap();
+        std::fs::create_dir_all(root.join("dev")).unwrap();
+        let cams = crate::media::camera::cameras_in(&root.join("sys"), &root.join("dev"));
+        let cam = &cams[0];
+        let Err(Error::Device(m)) = LocalVideoStream::from_camera(cam) else {
+            panic!("a missing node is a device error")
+        };
+        assert!(m.contains("cannot open"), "{m}");
+        // An openable node: still refused, saying capture is not there.
+        std::fs::write(root.join("dev/video0"), b"").unwrap();
+        let s = LocalVideoStream::pushed();
+        let Err(Error::Device(m)) = s.switch_to_camera(cam) else {
+            panic!("capture is not implemented")
+        };
+        assert!(m.contains("not implemented"), "{m}");
+        assert_eq!(s.source(), VideoSourceKind::Pushed);
+        assert_eq!(s.source_switches(), 0);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn dropping_the_last_clone_stops_the_camera() {
         let s = LocalVideoStream::virtual_camera(VirtualCameraConfig {
             width: 64,
