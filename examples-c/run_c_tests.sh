@@ -64,6 +64,11 @@ fi
 status=0
 "$BUILD/test_capi" "${args[@]}" || status=1
 
+step "test_video: local video streams, renderers and views (ASan/UBSan)"
+"$BUILD/test_video" || status=1
+step "sample: video_render (virtual camera into an RGBA view)"
+"$BUILD/video_render" 1 >/dev/null || status=1
+
 step "test_devices: device API contracts and events"
 "$BUILD/test_devices" || status=1
 # Real devices: the private sound server (scripts/sound-server.sh); ACS_TEST_SOUND=0 skips.

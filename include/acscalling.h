@@ -194,6 +194,39 @@
 // A screen or window share.
 #define ACS_VIDEO_STREAM_KIND_SCREEN_SHARE 1
 
+// Local video source: the virtual camera's test pattern.
+#define ACS_VIDEO_SOURCE_VIRTUAL 0
+
+// Local video source: frames the host pushes.
+#define ACS_VIDEO_SOURCE_PUSHED 1
+
+// Local video source: a camera.
+#define ACS_VIDEO_SOURCE_CAMERA 2
+
+// Pixel format: planar Y, U, V (4:2:0).
+#define ACS_PIXEL_FORMAT_I420 0
+
+// Pixel format: planar Y, interleaved UV (4:2:0).
+#define ACS_PIXEL_FORMAT_NV12 1
+
+// Pixel format: 8-bit R, G, B, A.
+#define ACS_PIXEL_FORMAT_RGBA 2
+
+// Pixel format: 8-bit B, G, R, A.
+#define ACS_PIXEL_FORMAT_BGRA 3
+
+// Pixel format: 8-bit B, G, R, unused (ignored on input, 255 on output).
+#define ACS_PIXEL_FORMAT_BGRX 4
+
+// Scaling mode: the whole frame, distorted to the view's aspect.
+#define ACS_SCALING_MODE_STRETCH 0
+
+// Scaling mode: the view is filled; what overflows its aspect is cut off (centred).
+#define ACS_SCALING_MODE_CROP 1
+
+// Scaling mode: the whole frame, undistorted and centred; the rest of the view is black.
+#define ACS_SCALING_MODE_FIT 2
+
 // Opaque audio device handle (microphone or speaker, real or virtual).
 typedef struct acs_audio_device acs_audio_device;
 
@@ -212,11 +245,20 @@ typedef struct acs_camera acs_camera;
 // Opaque DeviceManager handle.
 typedef struct acs_device_manager acs_device_manager;
 
+// Opaque local video stream handle (virtual camera, pushed frames or a camera).
+typedef struct acs_local_video_stream acs_local_video_stream;
+
 // Opaque RemoteParticipant handle.
 typedef struct acs_remote_participant acs_remote_participant;
 
 // Opaque remote video stream handle (a remote participant's camera or screen share).
 typedef struct acs_remote_video_stream acs_remote_video_stream;
+
+// Opaque video renderer handle (one stream, many views).
+typedef struct acs_video_renderer acs_video_renderer;
+
+// Opaque video view handle (one size, format and scaling of a renderer's stream).
+typedef struct acs_video_view acs_video_view;
 
 // Result of every fallible function: 0 = OK, negative = error. Numbers are stable and
 // never reused; a removed code stays reserved here in a comment.
@@ -373,6 +415,84 @@ typedef struct {
   // Time spent encoding, in microseconds.
   uint64_t encode_micros;
 } acs_video_send_stats;
+
+// A frame the host pushes (acs_local_video_stream_push_frame). Initialise with
+// acs_video_frame_buffer_init, then set the format, size, planes and strides. Planes:
+// I420 Y, U, V; NV12 Y, UV; RGBA/BGRA/BGRX plane 0 only. Each plane must hold
+// stride * (rows - 1) + row bytes; the library copies it before returning.
+typedef struct {
+  // sizeof(acs_video_frame_buffer), set by the init function.
+  uint32_t struct_size;
+  // ACS_PIXEL_FORMAT_*.
+  int32_t format;
+  // Width in pixels (1..=8192).
+  uint32_t width;
+  // Height in pixels (1..=8192).
+  uint32_t height;
+  // Plane pointers.
+  const uint8_t *planes[3];
+  // Bytes between rows of each plane.
+  uint32_t strides[3];
+} acs_video_frame_buffer;
+
+// A rendered video frame lent to the host: plane pointers and strides into library memory
+// that stays valid until acs_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV; packed
+// formats plane 0 only (unused planes are NULL with stride and size 0).
+typedef struct {
+  // Width in pixels.
+  uint32_t width;
+  // Height in pixels.
+  uint32_t height;
+  // ACS_PIXEL_FORMAT_*.
+  int32_t format;
+  // Plane pointers (read-only).
+  const uint8_t *planes[3];
+  // Bytes between rows of each plane.
+  uint32_t strides[3];
+  // Bytes readable at each plane pointer.
+  size_t plane_sizes[3];
+  // The producer's frame number (from 0; gaps are frames this view never saw).
+  uint64_t sequence;
+  // When the producer published the frame: CLOCK_MONOTONIC, microseconds.
+  int64_t timestamp_us;
+  // The library's reference to the pixels (do not change; acs_video_frame_release uses it).
+  void *internal;
+} acs_video_frame;
+
+// Receives each frame a view renders, on the view's own thread (never the producer's):
+// `frame` is the host's to release with acs_video_frame_release (now, or later from any
+// thread after copying the struct). A slow callback makes the view skip to the newest
+// frame (counted as dropped). It may call the library, including releasing its view.
+typedef void (*acs_video_frame_callback)(void *user_data, acs_video_frame *frame);
+
+// A view's settings. Initialise with acs_video_view_options_init (640x360 RGBA, Fit, not
+// mirrored, no callback: frames are pulled with acs_video_view_take_latest_frame).
+typedef struct {
+  // sizeof(acs_video_view_options), set by the init function.
+  uint32_t struct_size;
+  // View width in pixels (1..=8192).
+  uint32_t width;
+  // View height in pixels (1..=8192).
+  uint32_t height;
+  // ACS_PIXEL_FORMAT_I420, _NV12, _RGBA, _BGRA or _BGRX.
+  int32_t format;
+  // ACS_SCALING_MODE_*.
+  int32_t scaling_mode;
+  // Flip horizontally (a self view).
+  bool mirrored;
+  // Optional: frames go to this callback (on a view thread) instead of being pulled.
+  acs_video_frame_callback frame_callback;
+  // Passed to `frame_callback`.
+  void *frame_callback_user_data;
+} acs_video_view_options;
+
+// What a view rendered and lost.
+typedef struct {
+  // Frames rendered (given to the callback or returned by take_latest_frame).
+  uint64_t frames_rendered;
+  // Frames replaced by a newer one before the view rendered them (slow consumer).
+  uint64_t frames_dropped;
+} acs_video_view_stats;
 
 // Success.
 #define ACS_OK 0
@@ -818,6 +938,113 @@ acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sen
 // Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
 // sends none.
 acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
+
+// Creates a local video stream fed by the virtual camera: a moving test pattern carrying a
+// frame counter (acs_video_frame_read_test_pattern_counter), `width`x`height` (at least
+// 32x16) at `fps` (1..=120); 0 picks the default (640x360 at 30). The camera runs until
+// the stream's last reference is released, and draws frames only while something (a
+// renderer, a call) consumes them.
+acs_status acs_local_video_stream_create_virtual(uint32_t width, uint32_t height, uint32_t fps, acs_local_video_stream **out_stream);
+
+// Creates a local video stream fed by acs_local_video_stream_push_frame ("raw outgoing
+// video", e.g. a game engine's render).
+acs_status acs_local_video_stream_create_pushed(acs_local_video_stream **out_stream);
+
+// Creates a local video stream from a camera. ACS_ERR_DEVICE when the camera cannot be
+// opened; capture from cameras is not implemented yet, so today this is always
+// ACS_ERR_DEVICE (the message says which case).
+acs_status acs_local_video_stream_create_from_camera(acs_camera *camera, acs_local_video_stream **out_stream);
+
+// Adds a reference to the stream.
+acs_status acs_local_video_stream_retain(acs_local_video_stream *stream);
+
+// Drops a reference; the last one stops the source (a call sending the stream keeps its
+// own). NULL is OK.
+acs_status acs_local_video_stream_release(acs_local_video_stream *stream);
+
+// Pushes a frame into a stream whose source is pushed frames: checked (format, size,
+// strides, NULL planes → ACS_ERR_INVALID_ARGUMENT / ACS_ERR_NULL_POINTER), converted to
+// I420 and published before this returns (the host's memory is not kept).
+// ACS_ERR_INVALID_STATE when the stream's source is not pushed frames.
+acs_status acs_local_video_stream_push_frame(acs_local_video_stream *stream, const acs_video_frame_buffer *buffer);
+
+// Switches the stream to the virtual camera (arguments as in
+// acs_local_video_stream_create_virtual). Consumers of the stream (renderers, a call)
+// keep receiving, now the new pictures; the size may change.
+acs_status acs_local_video_stream_switch_source_virtual(acs_local_video_stream *stream, uint32_t width, uint32_t height, uint32_t fps);
+
+// Switches the stream to pushed frames (the virtual camera or camera stops).
+acs_status acs_local_video_stream_switch_source_pushed(acs_local_video_stream *stream);
+
+// Switches the stream to a camera; ACS_ERR_DEVICE (the current source stays) when it
+// cannot be opened, which today is always (capture from cameras is not implemented).
+acs_status acs_local_video_stream_switch_source_camera(acs_local_video_stream *stream, acs_camera *camera);
+
+// The stream's source: ACS_VIDEO_SOURCE_*.
+acs_status acs_local_video_stream_get_source_kind(acs_local_video_stream *stream, int32_t *out_kind);
+
+// How many frames the stream has published (all sources together).
+acs_status acs_local_video_stream_get_frame_count(acs_local_video_stream *stream, uint64_t *out_count);
+
+// Creates a renderer of a local stream (a self view). Add views to it with
+// acs_video_renderer_create_view.
+acs_status acs_video_renderer_create_for_local_stream(acs_local_video_stream *stream, acs_video_renderer **out_renderer);
+
+// Adds a reference to the renderer.
+acs_status acs_video_renderer_retain(acs_video_renderer *renderer);
+
+// Drops a reference. Views keep their renderer working until they are released. NULL is OK.
+acs_status acs_video_renderer_release(acs_video_renderer *renderer);
+
+// Fills `options` with the defaults: 640x360 RGBA, Fit, not mirrored, no callback.
+acs_status acs_video_view_options_init(acs_video_view_options *options);
+
+// Adds a view to the renderer: its own size, pixel format, scaling mode and mirror flag.
+// The stream's latest frame, if any, is its first. Without a callback, take frames with
+// acs_video_view_take_latest_frame.
+acs_status acs_video_renderer_create_view(acs_video_renderer *renderer, const acs_video_view_options *options, acs_video_view **out_view);
+
+// Adds a reference to the view.
+acs_status acs_video_view_retain(acs_video_view *view);
+
+// Drops a reference; the last one stops the view (its callback is not called after this
+// returns, unless this is called from that callback). NULL is OK.
+acs_status acs_video_view_release(acs_video_view *view);
+
+// Changes the view's scaling mode (ACS_SCALING_MODE_*) for the next frames.
+acs_status acs_video_view_set_scaling_mode(acs_video_view *view, int32_t scaling_mode_value);
+
+// Mirrors (or not) the next frames horizontally.
+acs_status acs_video_view_set_mirrored(acs_video_view *view, bool mirrored);
+
+// Changes the view's size (1..=8192 each way) for the next frames.
+acs_status acs_video_view_set_size(acs_video_view *view, uint32_t width, uint32_t height);
+
+// Changes the view's pixel format (ACS_PIXEL_FORMAT_*) for the next frames.
+acs_status acs_video_view_set_format(acs_video_view *view, int32_t format);
+
+// Takes the newest frame the view has not returned yet, rendered now on this thread (for a
+// render loop). ACS_ERR_NOT_FOUND when no new frame arrived since the last take (nothing is
+// written); ACS_ERR_INVALID_STATE for a view with a frame callback. Release the frame with
+// acs_video_frame_release.
+acs_status acs_video_view_take_latest_frame(acs_video_view *view, acs_video_frame *out_frame);
+
+// Frames the view rendered and dropped so far.
+acs_status acs_video_view_get_stats(acs_video_view *view, acs_video_view_stats *out_stats);
+
+// Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
+acs_status acs_video_frame_buffer_init(acs_video_frame_buffer *buffer);
+
+// Releases a frame the library lent (from acs_video_view_take_latest_frame or a view's
+// frame callback): exactly once per frame, from any thread; the struct is zeroed. NULL,
+// and a zeroed struct, are OK; releasing a copy of an already released frame is
+// ACS_ERR_INVALID_HANDLE.
+acs_status acs_video_frame_release(acs_video_frame *frame);
+
+// Reads the frame counter the virtual camera draws into its test pattern from a rendered
+// frame (any format; a Stretch view at least 32 pixels wide, or Crop/Fit of the same
+// aspect). ACS_ERR_NOT_FOUND when the picture carries no valid counter.
+acs_status acs_video_frame_read_test_pattern_counter(const acs_video_frame *frame, uint32_t *out_counter);
 
 #ifdef __cplusplus
 }  // extern "C"

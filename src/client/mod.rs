@@ -9,6 +9,7 @@ mod call_video;
 pub mod device_manager;
 pub(crate) mod device_watch;
 pub mod events;
+pub mod local_video_stream;
 pub mod participant;
 pub mod remote_video;
 pub(crate) mod state;
@@ -21,6 +22,7 @@ pub use device_manager::{DeviceManager, MediaKind};
 pub use events::{
     AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
 };
+pub use local_video_stream::{LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;
 pub use remote_video::RemoteVideoStream;
 

@@ -3,14 +3,17 @@
 //! wrong-type handle is detected and answered with ACS_ERR_INVALID_HANDLE instead of a crash.
 
 use super::status::*;
+use super::video_frame::{HeldFrame, HeldFrameHandle};
 use crate::client::{
-    Call, CallAgent, CallClient, DeviceManager, RemoteParticipant, RemoteVideoStream,
+    Call, CallAgent, CallClient, DeviceManager, LocalVideoStream, RemoteParticipant,
+    RemoteVideoStream,
 };
 use crate::media::audio::AudioDevice;
 use crate::media::camera::Camera;
+use crate::media::video::{VideoRenderer, VideoView};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Opaque CallClient handle.
 pub struct acs_call_client {
@@ -45,6 +48,19 @@ pub struct acs_remote_video_stream {
     _private: [u8; 0],
 }
 
+/// Opaque local video stream handle (virtual camera, pushed frames or a camera).
+pub struct acs_local_video_stream {
+    _private: [u8; 0],
+}
+/// Opaque video renderer handle (one stream, many views).
+pub struct acs_video_renderer {
+    _private: [u8; 0],
+}
+/// Opaque video view handle (one size, format and scaling of a renderer's stream).
+pub struct acs_video_view {
+    _private: [u8; 0],
+}
+
 /// Everything a handle can stand for.
 #[derive(Clone)]
 pub(crate) enum Object {
@@ -56,6 +72,11 @@ pub(crate) enum Object {
     AudioDevice(AudioDevice),
     Camera(Camera),
     RemoteVideoStream(RemoteVideoStream),
+    LocalVideoStream(LocalVideoStream),
+    VideoRenderer(VideoRenderer),
+    VideoView(VideoView),
+    /// A rendered frame lent to the host (acs_video_frame.internal).
+    VideoFrame(Arc<HeldFrame>),
 }
 
 impl Object {
@@ -70,6 +91,10 @@ impl Object {
             Object::Participant(o) => o.object_id(),
             Object::DeviceManager(o) => o.object_id(),
             Object::RemoteVideoStream(o) => o.object_id(),
+            Object::LocalVideoStream(o) => o.object_id(),
+            Object::VideoRenderer(o) => o.object_id(),
+            Object::VideoView(o) => o.object_id(),
+            Object::VideoFrame(o) => o.id,
             Object::AudioDevice(d) => {
                 let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
                 *t.device_numbers.entry(d.id()).or_insert(next)
@@ -91,6 +116,10 @@ impl Object {
             Object::AudioDevice(_) => "acs_audio_device",
             Object::Camera(_) => "acs_camera",
             Object::RemoteVideoStream(_) => "acs_remote_video_stream",
+            Object::LocalVideoStream(_) => "acs_local_video_stream",
+            Object::VideoRenderer(_) => "acs_video_renderer",
+            Object::VideoView(_) => "acs_video_view",
+            Object::VideoFrame(_) => "acs_video_frame",
         }
     }
 }
@@ -218,9 +247,11 @@ pub(crate) fn release<T>(p: *const T, what: &'static str) -> FfiResult<Option<Ob
         }
         _ => return Err(invalid(what)),
     };
-    if gone {
-        t.entries.remove(&h);
-    }
+    // The entry is dropped after the lock: dropping an object may join a thread of its own
+    // (a video view's) that is calling into the library.
+    let removed = if gone { t.entries.remove(&h) } else { None };
+    drop(t);
+    drop(removed);
     Ok(last.then_some(obj))
 }
 
@@ -273,6 +304,34 @@ typed_lookup!(
     RemoteVideoStream,
     RemoteVideoStream,
     "acs_remote_video_stream"
+);
+typed_lookup!(
+    local_video_stream,
+    acs_local_video_stream,
+    LocalVideoStream,
+    LocalVideoStream,
+    "acs_local_video_stream"
+);
+typed_lookup!(
+    video_renderer,
+    acs_video_renderer,
+    VideoRenderer,
+    VideoRenderer,
+    "acs_video_renderer"
+);
+typed_lookup!(
+    video_view,
+    acs_video_view,
+    VideoView,
+    VideoView,
+    "acs_video_view"
+);
+typed_lookup!(
+    video_frame,
+    HeldFrameHandle,
+    VideoFrame,
+    Arc<HeldFrame>,
+    "acs_video_frame"
 );
 
 /// Runs the final cleanup of an object whose last handle was released.

@@ -22,11 +22,14 @@ pub mod log;
 pub mod status;
 pub(crate) mod strings;
 pub mod video_call;
+pub mod video;
+pub mod video_frame;
 
 pub use handles::{
     acs_audio_device, acs_call, acs_call_agent, acs_call_client, acs_camera, acs_device_manager,
     acs_remote_participant, acs_remote_video_stream,
 };
+pub use handles::{acs_local_video_stream, acs_video_renderer, acs_video_view};
 pub use status::*;
 
 use std::ffi::c_char;

@@ -82,6 +82,8 @@ def default_args(name, handle_value):
                 _ffi.acs_call_agent_options: L.acs_call_agent_options_init,
                 _ffi.acs_call_client_options: L.acs_call_client_options_init,
                 _ffi.acs_audio_processing_options: L.acs_audio_processing_options_init,
+                _ffi.acs_video_view_options: L.acs_video_view_options_init,
+                _ffi.acs_video_frame_buffer: L.acs_video_frame_buffer_init,
             }.get(t._type_)
             if init:
                 init(ctypes.byref(s))

@@ -55,8 +55,9 @@ class Header:
             for decl in body.split(";"):
                 decl = " ".join(decl.split())
                 if decl:
-                    m = re.fullmatch(r"(.+?)\s*(\b\w+)", decl)
-                    fields.append((m.group(2), m.group(1)))
+                    # `T name` or an array `T name[N]` (kept as "T[N]").
+                    m = re.fullmatch(r"(.+?)\s*(\b\w+)\s*(\[\d+\])?", decl)
+                    fields.append((m.group(2), m.group(1) + (m.group(3) or "")))
             self.structs[name] = fields
         self.callbacks = {}
         for ret, name, args in re.findall(r"typedef\s+([\w\s\*]+?)\s*\(\s*\*\s*(\w+)\s*\)\s*\((.*?)\)\s*;", self.text, re.S):
@@ -85,7 +86,11 @@ def split_params(args):
 
 
 def ctype_of(c_type):
-    """The ctypes type the table must use for the C type string `c_type`."""
+    """The ctypes type the table must use for the C type string `c_type` (a struct field
+    may be an array, "T[N]": an array of N T)."""
+    m = re.fullmatch(r"(.+)\[(\d+)\]", c_type)
+    if m:
+        return ctype_of(m.group(1)) * int(m.group(2))
     t = " ".join(c_type.replace("*", " * ").split())
     stars = t.count("*")
     words = [w for w in t.replace("*", " ").split() if w not in ("const", "struct")]
@@ -242,6 +247,8 @@ def test_struct_sizes_are_what_init_writes(lib):
         ("acs_call_client_options", lib.acs_call_client_options_init),
         ("acs_call_agent_options", lib.acs_call_agent_options_init),
         ("acs_call_options", lib.acs_call_options_init),
+        ("acs_video_view_options", lib.acs_video_view_options_init),
+        ("acs_video_frame_buffer", lib.acs_video_frame_buffer_init),
     ]:
         s = _ffi.STRUCTS[name]()
         assert init(ctypes.byref(s)) == 0

@@ -55,6 +55,7 @@ from .errors import (
     status_to_string,
 )
 from .events import ConnectionState, Event, EventKind
+from .video import LocalVideoStream, PixelFormat, ScalingMode, VideoFrame, VideoRenderer, VideoSourceKind, VideoView, ViewStats
 
 __version__ = "0.1.0"
 
@@ -77,4 +78,6 @@ __all__ = [
     "PanicError", "ParticipantState", "RemoteParticipant", "SAMPLE_RATE", "ServiceError",
     "UnauthorizedError", "UnsupportedError", "last_error_message", "library_version",
     "live_handle_count", "python_logging", "status_to_string", "tone_power",
+    "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
+    "VideoSourceKind", "VideoView", "ViewStats",
 ]

@@ -30,7 +30,9 @@ from ctypes import (
     c_float,
     c_int16,
     c_int32,
+    c_int64,
     c_size_t,
+    c_uint8,
     c_uint32,
     c_uint64,
     c_void_p,
@@ -94,6 +96,17 @@ CONSTANTS: Dict[str, object] = {
     "ACS_PERMISSION_GRANTED": 0,
     "ACS_PERMISSION_DENIED": 1,
     "ACS_PERMISSION_NO_DEVICE": 2,
+    "ACS_PIXEL_FORMAT_I420": 0,
+    "ACS_PIXEL_FORMAT_NV12": 1,
+    "ACS_PIXEL_FORMAT_RGBA": 2,
+    "ACS_PIXEL_FORMAT_BGRA": 3,
+    "ACS_PIXEL_FORMAT_BGRX": 4,
+    "ACS_SCALING_MODE_STRETCH": 0,
+    "ACS_SCALING_MODE_CROP": 1,
+    "ACS_SCALING_MODE_FIT": 2,
+    "ACS_VIDEO_SOURCE_VIRTUAL": 0,
+    "ACS_VIDEO_SOURCE_PUSHED": 1,
+    "ACS_VIDEO_SOURCE_CAMERA": 2,
     "ACS_LOG_ERROR": 1,
     "ACS_LOG_WARN": 2,
     "ACS_LOG_INFO": 3,
@@ -160,6 +173,18 @@ class acs_remote_participant(Structure):
     """Opaque RemoteParticipant handle."""
 
 
+class acs_local_video_stream(Structure):
+    """Opaque local video stream handle."""
+
+
+class acs_video_renderer(Structure):
+    """Opaque video renderer handle."""
+
+
+class acs_video_view(Structure):
+    """Opaque video view handle."""
+
+
 OPAQUE_TYPES = {
     "acs_audio_device": acs_audio_device,
     "acs_call": acs_call,
@@ -168,6 +193,9 @@ OPAQUE_TYPES = {
     "acs_device_manager": acs_device_manager,
     "acs_camera": acs_camera,
     "acs_remote_participant": acs_remote_participant,
+    "acs_local_video_stream": acs_local_video_stream,
+    "acs_video_renderer": acs_video_renderer,
+    "acs_video_view": acs_video_view,
 }
 
 
@@ -249,6 +277,54 @@ class acs_audio_processing_options(Structure):
 
 acs_audio_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(c_int16), c_size_t, c_uint32, c_uint32)
 
+class acs_video_frame(Structure):
+    _fields_ = [
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("format", c_int32),
+        ("planes", POINTER(c_uint8) * 3),
+        ("strides", c_uint32 * 3),
+        ("plane_sizes", c_size_t * 3),
+        ("sequence", c_uint64),
+        ("timestamp_us", c_int64),
+        ("internal", c_void_p),
+    ]
+
+
+class acs_video_frame_buffer(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("format", c_int32),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("planes", POINTER(c_uint8) * 3),
+        ("strides", c_uint32 * 3),
+    ]
+
+
+acs_video_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(acs_video_frame))
+
+
+class acs_video_view_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("format", c_int32),
+        ("scaling_mode", c_int32),
+        ("mirrored", c_bool),
+        ("frame_callback", acs_video_frame_callback),
+        ("frame_callback_user_data", c_void_p),
+    ]
+
+
+class acs_video_view_stats(Structure):
+    _fields_ = [
+        ("frames_rendered", c_uint64),
+        ("frames_dropped", c_uint64),
+    ]
+
+
 STRUCTS = {
     "acs_event": acs_event,
     "acs_call_agent_options": acs_call_agent_options,
@@ -256,6 +332,10 @@ STRUCTS = {
     "acs_call_audio_stats": acs_call_audio_stats,
     "acs_call_client_options": acs_call_client_options,
     "acs_audio_processing_options": acs_audio_processing_options,
+    "acs_video_frame": acs_video_frame,
+    "acs_video_frame_buffer": acs_video_frame_buffer,
+    "acs_video_view_options": acs_video_view_options,
+    "acs_video_view_stats": acs_video_view_stats,
 }
 
 CALLBACKS = {
@@ -263,6 +343,7 @@ CALLBACKS = {
     "acs_token_refresher": acs_token_refresher,
     "acs_log_callback": acs_log_callback,
     "acs_audio_frame_callback": acs_audio_frame_callback,
+    "acs_video_frame_callback": acs_video_frame_callback,
 }
 
 # Short names for the table below.
@@ -275,6 +356,10 @@ _dm = _P(acs_device_manager)
 _rp = _P(acs_remote_participant)
 _cam = _P(acs_camera)
 _apo = _P(acs_audio_processing_options)
+_lvs = _P(acs_local_video_stream)
+_vr = _P(acs_video_renderer)
+_vv = _P(acs_video_view)
+_vf = _P(acs_video_frame)
 _buf = _P(c_char)  # char * output buffer
 _S = acs_status
 
@@ -377,6 +462,33 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_camera_is_default": (_S, [_cam, _P(c_bool)]),
     "acs_device_manager_set_event_callback": (_S, [_dm, acs_event_callback, c_void_p]),
     "acs_device_manager_refresh_devices": (_S, [_dm, _P(c_size_t)]),
+    "acs_video_frame_buffer_init": (_S, [_P(acs_video_frame_buffer)]),
+    "acs_video_frame_release": (_S, [_vf]),
+    "acs_video_frame_read_test_pattern_counter": (_S, [_vf, _P(c_uint32)]),
+    "acs_local_video_stream_create_virtual": (_S, [c_uint32, c_uint32, c_uint32, _P(_lvs)]),
+    "acs_local_video_stream_create_pushed": (_S, [_P(_lvs)]),
+    "acs_local_video_stream_create_from_camera": (_S, [_cam, _P(_lvs)]),
+    "acs_local_video_stream_retain": (_S, [_lvs]),
+    "acs_local_video_stream_release": (_S, [_lvs]),
+    "acs_local_video_stream_push_frame": (_S, [_lvs, _P(acs_video_frame_buffer)]),
+    "acs_local_video_stream_switch_source_virtual": (_S, [_lvs, c_uint32, c_uint32, c_uint32]),
+    "acs_local_video_stream_switch_source_pushed": (_S, [_lvs]),
+    "acs_local_video_stream_switch_source_camera": (_S, [_lvs, _cam]),
+    "acs_local_video_stream_get_source_kind": (_S, [_lvs, _P(c_int32)]),
+    "acs_local_video_stream_get_frame_count": (_S, [_lvs, _P(c_uint64)]),
+    "acs_video_renderer_create_for_local_stream": (_S, [_lvs, _P(_vr)]),
+    "acs_video_renderer_retain": (_S, [_vr]),
+    "acs_video_renderer_release": (_S, [_vr]),
+    "acs_video_view_options_init": (_S, [_P(acs_video_view_options)]),
+    "acs_video_renderer_create_view": (_S, [_vr, _P(acs_video_view_options), _P(_vv)]),
+    "acs_video_view_retain": (_S, [_vv]),
+    "acs_video_view_release": (_S, [_vv]),
+    "acs_video_view_set_scaling_mode": (_S, [_vv, c_int32]),
+    "acs_video_view_set_mirrored": (_S, [_vv, c_bool]),
+    "acs_video_view_set_size": (_S, [_vv, c_uint32, c_uint32]),
+    "acs_video_view_set_format": (_S, [_vv, c_int32]),
+    "acs_video_view_take_latest_frame": (_S, [_vv, _vf]),
+    "acs_video_view_get_stats": (_S, [_vv, _P(acs_video_view_stats)]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
 }

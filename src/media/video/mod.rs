@@ -9,7 +9,9 @@ pub mod encode;
 pub mod frame;
 pub mod h264;
 pub mod pattern;
+pub mod renderer;
 pub mod scale;
+pub mod source;
 
 pub use bus::{BusFrame, BusSubscription, FrameBus, FrameSink};
 pub use decode::{DecodeStats, VideoDecodePipeline, VideoPacket};
@@ -17,4 +19,6 @@ pub use encode::{EncodeStats, VideoEncodePipeline};
 pub use frame::{PixelFormat, VideoFrame};
 pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
 pub use pattern::{read_counter, test_pattern};
+pub use renderer::{RenderedFrame, VideoRenderer, VideoView, ViewCallback, ViewConfig, ViewStats};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
+pub use source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};

@@ -1,0 +1,378 @@
+"""Local video streams (virtual camera, pushed frames, cameras), renderers and their views.
+
+    from acscalling import LocalVideoStream, PixelFormat, ScalingMode
+    with LocalVideoStream.virtual(640, 360, 30) as stream:
+        renderer = stream.create_renderer()
+        view = renderer.create_view(320, 180, PixelFormat.RGBA, ScalingMode.FIT)
+        frame = view.take_latest_frame()        # None when nothing new arrived
+        if frame is not None:
+            with frame:
+                rgba = frame.plane_bytes(0)      # or frame.planes[0], a memoryview
+                counter = frame.read_test_pattern_counter()
+
+Frames are lent by the library: a VideoFrame's memoryviews are valid until close() (a
+`with` block, or the garbage collector); plane_bytes() copies.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+from . import _ffi
+from ._handles import Handle, Registry
+from .errors import InvalidArgumentError, check
+
+log = logging.getLogger("acscalling")
+
+BytesLike = Union[bytes, bytearray, memoryview]
+
+
+class PixelFormat(enum.IntEnum):
+    I420 = _ffi.ACS_PIXEL_FORMAT_I420
+    NV12 = _ffi.ACS_PIXEL_FORMAT_NV12
+    RGBA = _ffi.ACS_PIXEL_FORMAT_RGBA
+    BGRA = _ffi.ACS_PIXEL_FORMAT_BGRA
+    BGRX = _ffi.ACS_PIXEL_FORMAT_BGRX
+
+
+class ScalingMode(enum.IntEnum):
+    STRETCH = _ffi.ACS_SCALING_MODE_STRETCH
+    CROP = _ffi.ACS_SCALING_MODE_CROP
+    FIT = _ffi.ACS_SCALING_MODE_FIT
+
+
+class VideoSourceKind(enum.IntEnum):
+    VIRTUAL = _ffi.ACS_VIDEO_SOURCE_VIRTUAL
+    PUSHED = _ffi.ACS_VIDEO_SOURCE_PUSHED
+    CAMERA = _ffi.ACS_VIDEO_SOURCE_CAMERA
+
+
+@dataclass
+class ViewStats:
+    """Frames a view rendered and dropped (replaced by a newer one before rendering)."""
+
+    frames_rendered: int
+    frames_dropped: int
+
+
+def plane_count(fmt: PixelFormat) -> int:
+    return {PixelFormat.I420: 3, PixelFormat.NV12: 2}.get(PixelFormat(fmt), 1)
+
+
+class VideoFrame:
+    """A rendered frame lent by the library; close() (or `with`) releases it."""
+
+    def __init__(self, raw: _ffi.acs_video_frame):
+        self._raw = raw  # our own copy of the struct: it carries the library's reference
+        self._closed = False
+
+    @property
+    def width(self) -> int:
+        return int(self._raw.width)
+
+    @property
+    def height(self) -> int:
+        return int(self._raw.height)
+
+    @property
+    def format(self) -> PixelFormat:
+        return PixelFormat(self._raw.format)
+
+    @property
+    def sequence(self) -> int:
+        """The producer's frame number."""
+        return int(self._raw.sequence)
+
+    @property
+    def timestamp_us(self) -> int:
+        """When the producer published it (CLOCK_MONOTONIC, µs: time.monotonic_ns() // 1000)."""
+        return int(self._raw.timestamp_us)
+
+    @property
+    def strides(self) -> List[int]:
+        return [int(self._raw.strides[i]) for i in range(plane_count(self.format))]
+
+    def _addr(self, i: int) -> int:
+        return ctypes.cast(self._raw.planes[i], ctypes.c_void_p).value or 0
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("the frame was released")
+
+    @property
+    def planes(self) -> List[memoryview]:
+        """Read-only views of the planes in library memory (valid until close())."""
+        self._check_open()
+        out = []
+        for i in range(plane_count(self.format)):
+            n = int(self._raw.plane_sizes[i])
+            arr = (ctypes.c_uint8 * n).from_address(self._addr(i)) if n else (ctypes.c_uint8 * 0)()
+            out.append(memoryview(arr).cast("B").toreadonly())
+        return out
+
+    def plane_bytes(self, index: int) -> bytes:
+        """A copy of plane `index`."""
+        self._check_open()
+        if not 0 <= index < plane_count(self.format):
+            raise IndexError(f"{self.format.name} has {plane_count(self.format)} planes")
+        n = int(self._raw.plane_sizes[index])
+        return ctypes.string_at(self._raw.planes[index], n) if n else b""
+
+    def pixel(self, x: int, y: int) -> bytes:
+        """The 4 bytes of pixel (x, y) of a packed (RGBA/BGRA/BGRX) frame."""
+        if plane_count(self.format) != 1:
+            raise ValueError("pixel() is for packed formats")
+        stride = self.strides[0]
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            raise IndexError(f"({x}, {y}) is outside {self.width}x{self.height}")
+        self._check_open()
+        return ctypes.string_at(self._addr(0) + y * stride + 4 * x, 4)
+
+    def read_test_pattern_counter(self) -> Optional[int]:
+        """The virtual camera's frame counter drawn in the picture, or None."""
+        self._check_open()
+        out = ctypes.c_uint32()
+        status = _ffi.lib().acs_video_frame_read_test_pattern_counter(ctypes.byref(self._raw), ctypes.byref(out))
+        if status == _ffi.ACS_ERR_NOT_FOUND:
+            return None
+        check(status)
+        return int(out.value)
+
+    def close(self) -> None:
+        """Releases the frame (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        check(_ffi.lib().acs_video_frame_release(ctypes.byref(self._raw)))
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "VideoFrame":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<VideoFrame {self.width}x{self.height} {self.format.name} #{self.sequence}{' released' if self._closed else ''}>"
+
+
+def _plane_rows(fmt: PixelFormat, i: int, width: int, height: int):
+    """(rows, bytes per row) of plane `i` of a `fmt` frame."""
+    cw, ch = (width + 1) // 2, (height + 1) // 2
+    if fmt == PixelFormat.I420:
+        return (height, width) if i == 0 else (ch, cw)
+    if fmt == PixelFormat.NV12:
+        return (height, width) if i == 0 else (ch, 2 * cw)
+    return height, 4 * width
+
+
+def _frame_buffer(fmt: PixelFormat, width: int, height: int, planes: Sequence[BytesLike], strides: Optional[Sequence[int]]):
+    """(acs_video_frame_buffer, keep-alive) for host planes."""
+    fmt = PixelFormat(fmt)
+    n = plane_count(fmt)
+    if len(planes) != n:
+        raise ValueError(f"{fmt.name} needs {n} planes, got {len(planes)}")
+    if strides is None:
+        cw = (width + 1) // 2
+        strides = {PixelFormat.I420: [width, cw, cw], PixelFormat.NV12: [width, 2 * cw]}.get(fmt, [4 * width])
+    b = _ffi.acs_video_frame_buffer()
+    check(_ffi.lib().acs_video_frame_buffer_init(ctypes.byref(b)))
+    b.format, b.width, b.height = int(fmt), int(width), int(height)
+    keep = []
+    for i, p in enumerate(planes):
+        raw = bytes(p)  # a private copy: the library reads it during the call only
+        rows, row = _plane_rows(fmt, i, width, height)
+        need = int(strides[i]) * (rows - 1) + row if rows > 0 and int(strides[i]) >= row else 0
+        if len(raw) < need:
+            # The library cannot see a buffer's length: refuse before it reads past the end.
+            raise InvalidArgumentError(_ffi.ACS_ERR_INVALID_ARGUMENT, "invalid argument",
+                                       f"plane {i} holds {len(raw)} bytes, needs {need}")
+        arr = (ctypes.c_uint8 * max(len(raw), 1)).from_buffer_copy(raw or b"\0")
+        keep.append(arr)
+        b.planes[i] = ctypes.cast(arr, ctypes.POINTER(ctypes.c_uint8))
+        b.strides[i] = int(strides[i])
+    return b, keep
+
+
+class LocalVideoStream(Handle):
+    """A local video source behind one stream: the virtual camera, pushed frames or a camera.
+
+    The source runs until the stream is closed (and no call sends it any more); switching
+    the source keeps the stream, so renderers and calls keep receiving."""
+
+    _ctype = _ffi.acs_local_video_stream
+    _retain_name = "acs_local_video_stream_retain"
+    _release_name = "acs_local_video_stream_release"
+
+    @classmethod
+    def _create(cls, fn, *args) -> "LocalVideoStream":
+        out = ctypes.POINTER(_ffi.acs_local_video_stream)()
+        check(fn(*args, ctypes.byref(out)))
+        return cls(out)
+
+    @classmethod
+    def virtual(cls, width: int = 640, height: int = 360, fps: int = 30) -> "LocalVideoStream":
+        """The virtual camera: a moving test pattern with a frame counter."""
+        return cls._create(_ffi.lib().acs_local_video_stream_create_virtual, int(width), int(height), int(fps))
+
+    @classmethod
+    def pushed(cls) -> "LocalVideoStream":
+        """A stream fed by push_frame (raw outgoing video)."""
+        return cls._create(_ffi.lib().acs_local_video_stream_create_pushed)
+
+    @classmethod
+    def from_camera(cls, camera: Any) -> "LocalVideoStream":
+        """A camera's stream (DeviceError: capture from cameras is not implemented yet)."""
+        return cls._create(_ffi.lib().acs_local_video_stream_create_from_camera, camera._p)
+
+    def push_frame(self, data: Union[BytesLike, Sequence[BytesLike]], width: int, height: int,
+                   format: PixelFormat = PixelFormat.RGBA, strides: Optional[Sequence[int]] = None) -> None:
+        """Pushes one frame: `data` is the single plane of a packed format, or the list of
+        planes (I420: Y, U, V; NV12: Y, UV). Strides default to tightly packed rows."""
+        planes = [data] if isinstance(data, (bytes, bytearray, memoryview)) else list(data)
+        b, _keep = _frame_buffer(format, width, height, planes, strides)
+        check(_ffi.lib().acs_local_video_stream_push_frame(self._p, ctypes.byref(b)))
+
+    def switch_to_virtual(self, width: int = 640, height: int = 360, fps: int = 30) -> None:
+        check(_ffi.lib().acs_local_video_stream_switch_source_virtual(self._p, int(width), int(height), int(fps)))
+
+    def switch_to_pushed(self) -> None:
+        check(_ffi.lib().acs_local_video_stream_switch_source_pushed(self._p))
+
+    def switch_to_camera(self, camera: Any) -> None:
+        check(_ffi.lib().acs_local_video_stream_switch_source_camera(self._p, camera._p))
+
+    @property
+    def source_kind(self) -> VideoSourceKind:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_local_video_stream_get_source_kind(self._p, ctypes.byref(v)))
+        return VideoSourceKind(v.value)
+
+    @property
+    def frame_count(self) -> int:
+        """Frames published so far (every source together)."""
+        v = ctypes.c_uint64()
+        check(_ffi.lib().acs_local_video_stream_get_frame_count(self._p, ctypes.byref(v)))
+        return int(v.value)
+
+    def create_renderer(self) -> "VideoRenderer":
+        """A renderer of this stream (a self view)."""
+        out = ctypes.POINTER(_ffi.acs_video_renderer)()
+        check(_ffi.lib().acs_video_renderer_create_for_local_stream(self._p, ctypes.byref(out)))
+        return VideoRenderer(out)
+
+
+# View callbacks: one C callback for the process, user_data selects the Python function.
+_view_targets = Registry()
+
+
+def _on_view_frame(user_data, frame_ptr):
+    raw = _ffi.acs_video_frame()
+    ctypes.memmove(ctypes.byref(raw), frame_ptr, ctypes.sizeof(raw))  # ours from here on
+    frame = VideoFrame(raw)
+    fn = _view_targets.get(user_data)
+    try:
+        if fn is not None:
+            fn(frame)
+    except Exception:  # never let an exception unwind into the library's view thread
+        log.exception("video view callback raised")
+    finally:
+        if fn is None:
+            frame.close()
+
+
+_VIEW_CALLBACK = _ffi.acs_video_frame_callback(_on_view_frame)
+
+
+class VideoRenderer(Handle):
+    """Renders one stream into any number of views."""
+
+    _ctype = _ffi.acs_video_renderer
+    _retain_name = "acs_video_renderer_retain"
+    _release_name = "acs_video_renderer_release"
+
+    def create_view(self, width: int = 640, height: int = 360, format: PixelFormat = PixelFormat.RGBA,
+                    scaling_mode: ScalingMode = ScalingMode.FIT, mirrored: bool = False,
+                    callback: Optional[Callable[[VideoFrame], Any]] = None) -> "VideoView":
+        """A view. With `callback`, every rendered frame is passed to it on the view's thread
+        (it owns the VideoFrame: close it, or let it be collected); without, pull frames
+        with VideoView.take_latest_frame()."""
+        o = _ffi.acs_video_view_options()
+        check(_ffi.lib().acs_video_view_options_init(ctypes.byref(o)))
+        o.width, o.height = int(width), int(height)
+        o.format, o.scaling_mode, o.mirrored = int(format), int(scaling_mode), bool(mirrored)
+        key = 0
+        if callback is not None:
+            if not callable(callback):
+                raise TypeError("callback must be callable")
+            key = _view_targets.add(callback)
+            o.frame_callback = _VIEW_CALLBACK
+            o.frame_callback_user_data = key
+        out = ctypes.POINTER(_ffi.acs_video_view)()
+        try:
+            check(_ffi.lib().acs_video_renderer_create_view(self._p, ctypes.byref(o), ctypes.byref(out)))
+        except Exception:
+            if key:
+                _view_targets.remove(key)
+            raise
+        view = VideoView(out)
+        view._callback_key = key
+        return view
+
+
+class VideoView(Handle):
+    """One view of a renderer: its size, pixel format, scaling mode and mirror flag."""
+
+    _ctype = _ffi.acs_video_view
+    _retain_name = "acs_video_view_retain"
+    _release_name = "acs_video_view_release"
+    _callback_key = 0
+
+    def close(self) -> None:
+        super().close()
+        if self._callback_key:
+            # The library stopped calling back when the last reference went.
+            _view_targets.remove(self._callback_key)
+            self._callback_key = 0
+
+    def set_scaling_mode(self, mode: ScalingMode) -> None:
+        check(_ffi.lib().acs_video_view_set_scaling_mode(self._p, int(mode)))
+
+    def set_mirrored(self, mirrored: bool) -> None:
+        check(_ffi.lib().acs_video_view_set_mirrored(self._p, bool(mirrored)))
+
+    def set_size(self, width: int, height: int) -> None:
+        check(_ffi.lib().acs_video_view_set_size(self._p, int(width), int(height)))
+
+    def set_format(self, format: PixelFormat) -> None:
+        check(_ffi.lib().acs_video_view_set_format(self._p, int(format)))
+
+    def take_latest_frame(self) -> Optional[VideoFrame]:
+        """The newest frame not taken yet, or None when nothing new arrived."""
+        raw = _ffi.acs_video_frame()
+        status = _ffi.lib().acs_video_view_take_latest_frame(self._p, ctypes.byref(raw))
+        if status == _ffi.ACS_ERR_NOT_FOUND:
+            return None
+        check(status)
+        return VideoFrame(raw)
+
+    @property
+    def stats(self) -> ViewStats:
+        s = _ffi.acs_video_view_stats()
+        check(_ffi.lib().acs_video_view_get_stats(self._p, ctypes.byref(s)))
+        return ViewStats(int(s.frames_rendered), int(s.frames_dropped))
+
+
+__all__ = [
+    "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
+    "VideoSourceKind", "VideoView", "ViewStats",
+]

@@ -1,0 +1,312 @@
+//! LocalVideoStream: a local video source (virtual camera, host-pushed frames, a camera)
+//! behind one [`FrameBus`] that outlives source switches.
+//!
+//! Lifetime: the source produces from creation until the last clone of the stream is
+//! dropped (in C: the last `acs_local_video_stream_release`; a call sending the stream holds
+//! its own clone). The virtual camera draws frames only while the bus has subscribers.
+//! [`switch_to_virtual`](LocalVideoStream::switch_to_virtual) and friends replace the source
+//! in place: whoever subscribed to [`bus`](LocalVideoStream::bus) keeps receiving, now the
+//! new source's frames (their size may change).
+
+use crate::error::{Error, Result};
+use crate::media::camera::Camera;
+use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
+use crate::media::video::FrameBus;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What feeds a local video stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VideoSourceKind {
+    /// The virtual camera's test pattern.
+    Virtual(VirtualCameraConfig),
+    /// Frames the host pushes with [`LocalVideoStream::push_frame`].
+    Pushed,
+    /// A camera (capture is not implemented yet: never constructed today).
+    Camera(String),
+}
+
+struct Source {
+    kind: VideoSourceKind,
+    /// Keeps the virtual camera's thread running; dropped on switch.
+    _camera: Option<VirtualCamera>,
+}
+
+struct Inner {
+    id: u64,
+    bus: Arc<FrameBus>,
+    source: Mutex<Source>,
+    /// Serialises pushes with switches, so no pushed frame lands after a switch away.
+    switching: Mutex<()>,
+    /// Source switches so far.
+    switches: AtomicU64,
+}
+
+/// A local video stream. Cheap to clone (Arc inside); equal clones share the bus.
+#[derive(Clone)]
+pub struct LocalVideoStream {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for LocalVideoStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalVideoStream")
+            .field("id", &self.inner.id)
+            .field("source", &self.source())
+            .finish()
+    }
+}
+
+impl LocalVideoStream {
+    fn with_source(bus: Arc<FrameBus>, source: Source) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                id: super::next_object_id(),
+                bus,
+                source: Mutex::new(source),
+                switching: Mutex::new(()),
+                switches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A stream fed by the virtual camera (`VirtualCameraConfig::default()`: 640x360@30).
+    pub fn virtual_camera(config: VirtualCameraConfig) -> Result<Self> {
+        let bus = FrameBus::new();
+        let camera = VirtualCamera::start(Arc::clone(&bus), config, 0)?;
+        let source = Source {
+            kind: VideoSourceKind::Virtual(config),
+            _camera: Some(camera),
+        };
+        Ok(Self::with_source(bus, source))
+    }
+
+    /// A stream fed by [`push_frame`](Self::push_frame) ("raw outgoing video").
+    pub fn pushed() -> Self {
+        let source = Source {
+            kind: VideoSourceKind::Pushed,
+            _camera: None,
+        };
+        Self::with_source(FrameBus::new(), source)
+    }
+
+    /// A stream from a camera. Capture is not implemented yet: a camera that cannot be
+    /// opened is `Error::Device`; one that can is still refused (`Error::Device`, saying so).
+    pub fn from_camera(camera: &Camera) -> Result<Self> {
+        let s = Self::pushed();
+        s.switch_to_camera(camera)?;
+        Ok(s)
+    }
+
+    /// Process-unique id of this object.
+    pub fn object_id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The bus every frame of this stream is published on, whatever the source; the same
+    /// bus for the stream's whole life. The call's encoder and renderers subscribe here.
+    pub fn bus(&self) -> Arc<FrameBus> {
+        Arc::clone(&self.inner.bus)
+    }
+
+    /// The current source.
+    pub fn source(&self) -> VideoSourceKind {
+        self.inner.source.lock().kind.clone()
+    }
+
+    /// How many times the source was switched (0 after creation): cheap enough to poll per
+    /// frame, e.g. for an encoder to send a keyframe when the source changes.
+    pub fn source_switches(&self) -> u64 {
+        self.inner.switches.load(Ordering::Acquire)
+    }
+
+    fn replace(&self, kind: VideoSourceKind, camera: Option<VirtualCamera>) {
+        let switching = self.inner.switching.lock();
+        let old = std::mem::replace(
+            &mut *self.inner.source.lock(),
+            Source {
+                kind,
+                _camera: camera,
+            },
+        );
+        self.inner.switches.fetch_add(1, Ordering::AcqRel);
+        drop(switching);
+        drop(old); // stops the old camera thread, outside the lock
+    }
+
+    /// Switches to the virtual camera (counters restart at 0).
+    pub fn switch_to_virtual(&self, config: VirtualCameraConfig) -> Result<()> {
+        let cam = VirtualCamera::start(self.bus(), config, 0)?;
+        self.replace(VideoSourceKind::Virtual(config), Some(cam));
+        Ok(())
+    }
+
+    /// Switches to host-pushed frames.
+    pub fn switch_to_pushed(&self) {
+        self.replace(VideoSourceKind::Pushed, None);
+    }
+
+    /// Switches to a camera; fails (keeping the current source) when it cannot be opened,
+    /// which today is always (capture is not implemented).
+    pub fn switch_to_camera(&self, camera: &Camera) -> Result<()> {
+        let path = camera.path();
+        if let Err(e) = std::fs::File::open(path) {
+            return Err(Error::Device(format!(
+                "cannot open camera {} ({}): {e}",
+                camera.id(),
+                path.display()
+            )));
+        }
+        Err(Error::Device(format!(
+            "camera {}: capture from cameras is not implemented in this build \
+             (use the virtual camera or pushed frames)",
+            camera.id()
+        )))
+    }
+
+    /// Publishes a host frame (converted to I420) on the bus. `Error::InvalidState` unless
+    /// the source is [`VideoSourceKind::Pushed`]; `Error::InvalidArgument` for a frame whose
+    /// planes are too small for its size and strides.
+    pub fn push_frame(&self, frame: &PlaneFrame<'_>) -> Result<()> {
+        let converted = frame.to_i420()?;
+        let _switching = self.inner.switching.lock();
+        if self.inner.source.lock().kind != VideoSourceKind::Pushed {
+            return Err(Error::InvalidState(
+                "frames can be pushed only to a stream whose source is pushed frames".into(),
+            ));
+        }
+        self.inner.bus.publish(Arc::new(converted));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::video::pattern::read_counter;
+    use crate::media::video::source::wait_for;
+    use crate::media::video::{BusFrame, PixelFormat};
+    use std::time::Duration;
+
+    type FrameSeen = (u32, Option<u32>);
+
+    #[test]
+    fn switching_keeps_the_bus_and_subscribers_see_the_new_source() {
+        let cfg = VirtualCameraConfig {
+            width: 64,
+            height: 32,
+            fps: 100,
+        };
+        let s = LocalVideoStream::virtual_camera(cfg).unwrap();
+        let bus = s.bus();
+        // (width, counter) of every frame seen.
+        let seen: Arc<Mutex<Vec<FrameSeen>>> = Arc::default();
+        let s2 = Arc::clone(&seen);
+        let _sub = bus.subscribe(Arc::new(move |f: &BusFrame| {
+            s2.lock().push((f.frame.width, read_counter(&f.frame)));
+        }));
+        assert!(wait_for(|| seen.lock().len() >= 3));
+        assert!(seen.lock().iter().all(|(w, c)| *w == 64 && c.is_some()));
+        // Pushing is refused while the virtual camera runs.
+        let rgba = vec![200u8; 48 * 16 * 4];
+        let frame = PlaneFrame {
+            format: PixelFormat::Rgba,
+            width: 48,
+            height: 16,
+            planes: [&rgba, &[], &[]],
+            strides: [48 * 4, 0, 0],
+        };
+        assert!(matches!(s.push_frame(&frame), Err(Error::InvalidState(_))));
+        s.switch_to_pushed();
+        assert_eq!(s.source(), VideoSourceKind::Pushed);
+        seen.lock().clear();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(seen.lock().is_empty(), "the camera stopped");
+        s.push_frame(&frame).unwrap();
+        assert_eq!(*seen.lock(), vec![(48, None)]);
+        // Back to a virtual camera of another size, same bus, same subscriber.
+        let big = VirtualCameraConfig {
+            width: 128,
+            height: 72,
+            fps: 100,
+        };
+        s.switch_to_virtual(big).unwrap();
+        assert!(wait_for(|| seen.lock().iter().any(|(w, _)| *w == 128)));
+        assert!(Arc::ptr_eq(&bus, &s.bus()));
+        assert_eq!(s.source(), VideoSourceKind::Virtual(big));
+        assert_eq!(s.source_switches(), 2);
+    }
+
+    #[test]
+    fn bad_pushed_frames_and_cameras_are_refused() {
+        let s = LocalVideoStream::pushed();
+        let data = vec![0u8; 10];
+        let frame = PlaneFrame {
+            format: PixelFormat::Bgra,
+            width: 4,
+            height: 4,
+            planes: [&data, &[], &[]],
+            strides: [16, 0, 0],
+        };
+        assert!(matches!(
+            s.push_frame(&frame),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(s.bus().frames_published(), 0);
+        assert!(LocalVideoStream::virtual_camera(VirtualCameraConfig {
+            width: 640,
+            height: 360,
+            fps: 0
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn cameras_that_cannot_capture_are_device_errors_and_keep_the_source() {
+        let root = std::env::temp_dir().join(format!("acs-v4l-stream-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let node = root.join("sys/video0");
+        std::fs::create_dir_all(&node).unwrap();
+        std::fs::write(node.join("name"), "Fake Cam\n").unwrap();
+        std::fs::create_dir_all(root.join("dev")).unwrap();
+        let cams = crate::media::camera::cameras_in(&root.join("sys"), &root.join("dev"));
+        let cam = &cams[0];
+        let Err(Error::Device(m)) = LocalVideoStream::from_camera(cam) else {
+            panic!("a missing node is a device error")
+        };
+        assert!(m.contains("cannot open"), "{m}");
+        // An openable node: still refused, saying capture is not there.
+        std::fs::write(root.join("dev/video0"), b"").unwrap();
+        let s = LocalVideoStream::pushed();
+        let Err(Error::Device(m)) = s.switch_to_camera(cam) else {
+            panic!("capture is not implemented")
+        };
+        assert!(m.contains("not implemented"), "{m}");
+        assert_eq!(s.source(), VideoSourceKind::Pushed);
+        assert_eq!(s.source_switches(), 0);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn dropping_the_last_clone_stops_the_camera() {
+        let s = LocalVideoStream::virtual_camera(VirtualCameraConfig {
+            width: 64,
+            height: 32,
+            fps: 100,
+        })
+        .unwrap();
+        let bus = s.bus();
+        let _sub = bus.subscribe(Arc::new(|_f: &BusFrame| {}));
+        let clone = s.clone();
+        drop(s);
+        assert!(
+            wait_for(|| bus.frames_published() >= 2),
+            "a clone keeps it running"
+        );
+        drop(clone);
+        let n = bus.frames_published();
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(bus.frames_published(), n);
+    }
+}

@@ -1,0 +1,503 @@
+//! acs_local_video_stream_*, acs_video_renderer_* and acs_video_view_*: local video sources
+//! (virtual camera, pushed frames, cameras) and rendering a stream into views.
+
+use super::agent::HostPtr;
+use super::handles::{
+    self, acs_camera, acs_local_video_stream, acs_video_renderer, acs_video_view, Object,
+};
+use super::status::*;
+use super::strings::*;
+use super::video_frame::*;
+use crate::client::{LocalVideoStream, VideoSourceKind};
+use crate::media::video::{
+    FrameBus, PlaneFrame, RenderedFrame, VideoRenderer, ViewCallback, ViewConfig,
+    VirtualCameraConfig,
+};
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// Local video source: the virtual camera's test pattern.
+pub const ACS_VIDEO_SOURCE_VIRTUAL: i32 = 0;
+/// Local video source: frames the host pushes.
+pub const ACS_VIDEO_SOURCE_PUSHED: i32 = 1;
+/// Local video source: a camera.
+pub const ACS_VIDEO_SOURCE_CAMERA: i32 = 2;
+
+/// Receives each frame a view renders, on the view's own thread (never the producer's):
+/// `frame` is the host's to release with acs_video_frame_release (now, or later from any
+/// thread after copying the struct). A slow callback makes the view skip to the newest
+/// frame (counted as dropped). It may call the library, including releasing its view.
+pub type acs_video_frame_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, frame: *mut acs_video_frame)>;
+
+/// A view's settings. Initialise with acs_video_view_options_init (640x360 RGBA, Fit, not
+/// mirrored, no callback: frames are pulled with acs_video_view_take_latest_frame).
+#[repr(C)]
+pub struct acs_video_view_options {
+    /// sizeof(acs_video_view_options), set by the init function.
+    pub struct_size: u32,
+    /// View width in pixels (1..=8192).
+    pub width: u32,
+    /// View height in pixels (1..=8192).
+    pub height: u32,
+    /// ACS_PIXEL_FORMAT_I420, _NV12, _RGBA, _BGRA or _BGRX.
+    pub format: i32,
+    /// ACS_SCALING_MODE_*.
+    pub scaling_mode: i32,
+    /// Flip horizontally (a self view).
+    pub mirrored: bool,
+    /// Optional: frames go to this callback (on a view thread) instead of being pulled.
+    pub frame_callback: acs_video_frame_callback,
+    /// Passed to `frame_callback`.
+    pub frame_callback_user_data: *mut c_void,
+}
+
+/// What a view rendered and lost.
+#[repr(C)]
+pub struct acs_video_view_stats {
+    /// Frames rendered (given to the callback or returned by take_latest_frame).
+    pub frames_rendered: u64,
+    /// Frames replaced by a newer one before the view rendered them (slow consumer).
+    pub frames_dropped: u64,
+}
+
+fn stream_out(s: LocalVideoStream, out_stream: *mut *mut acs_local_video_stream) -> FfiResult {
+    out(
+        out_stream,
+        handles::acquire(Object::LocalVideoStream(s)),
+        "out_stream",
+    )
+}
+
+fn virtual_config(width: u32, height: u32, fps: u32) -> VirtualCameraConfig {
+    let d = VirtualCameraConfig::default();
+    VirtualCameraConfig {
+        width: if width == 0 { d.width } else { width },
+        height: if height == 0 { d.height } else { height },
+        fps: if fps == 0 { d.fps } else { fps },
+    }
+}
+
+/// Creates a local video stream fed by the virtual camera: a moving test pattern carrying a
+/// frame counter (acs_video_frame_read_test_pattern_counter), `width`x`height` (at least
+/// 32x16) at `fps` (1..=120); 0 picks the default (640x360 at 30). The camera runs until
+/// the stream's last reference is released, and draws frames only while something (a
+/// renderer, a call) consumes them.
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_create_virtual(
+    width: u32,
+    height: u32,
+    fps: u32,
+    out_stream: *mut *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        need(out_stream, "out_stream")?;
+        let s = LocalVideoStream::virtual_camera(virtual_config(width, height, fps))?;
+        stream_out(s, out_stream)
+    })
+}
+
+/// Creates a local video stream fed by acs_local_video_stream_push_frame ("raw outgoing
+/// video", e.g. a game engine's render).
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_create_pushed(
+    out_stream: *mut *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        need(out_stream, "out_stream")?;
+        stream_out(LocalVideoStream::pushed(), out_stream)
+    })
+}
+
+/// Creates a local video stream from a camera. ACS_ERR_DEVICE when the camera cannot be
+/// opened; capture from cameras is not implemented yet, so today this is always
+/// ACS_ERR_DEVICE (the message says which case).
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_create_from_camera(
+    camera: *mut acs_camera,
+    out_stream: *mut *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        let c = handles::camera(camera)?;
+        need(out_stream, "out_stream")?;
+        stream_out(LocalVideoStream::from_camera(&c)?, out_stream)
+    })
+}
+
+/// Adds a reference to the stream.
+#[no_mangle]
+pub extern "C" fn acs_local_video_stream_retain(stream: *mut acs_local_video_stream) -> acs_status {
+    guard(|| handles::retain(stream, "acs_local_video_stream"))
+}
+
+/// Drops a reference; the last one stops the source (a call sending the stream keeps its
+/// own). NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_local_video_stream_release(
+    stream: *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| handles::release(stream, "acs_local_video_stream").map(|_| ()))
+}
+
+/// Pushes a frame into a stream whose source is pushed frames: checked (format, size,
+/// strides, NULL planes → ACS_ERR_INVALID_ARGUMENT / ACS_ERR_NULL_POINTER), converted to
+/// I420 and published before this returns (the host's memory is not kept).
+/// ACS_ERR_INVALID_STATE when the stream's source is not pushed frames.
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_push_frame(
+    stream: *mut acs_local_video_stream,
+    buffer: *const acs_video_frame_buffer,
+) -> acs_status {
+    guard(|| {
+        let s = handles::local_video_stream(stream)?;
+        if buffer.is_null() {
+            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "buffer is NULL"));
+        }
+        // SAFETY: non-NULL; the host gives an initialised buffer description.
+        let b = unsafe { &*buffer };
+        if (b.struct_size as usize) < std::mem::size_of::<acs_video_frame_buffer>() {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "buffer.struct_size is not set: call acs_video_frame_buffer_init",
+            ));
+        }
+        let format = pixel_format(b.format)?;
+        crate::media::video::VideoFrame::black(b.width, b.height)
+            .map_err(|e| FfiError::new(ACS_ERR_INVALID_ARGUMENT, e.to_string()))?;
+        let layout = crate::media::video::source::plane_layout(format, b.width, b.height);
+        let mut planes: [&[u8]; 3] = [&[], &[], &[]];
+        for (i, &(rows, min)) in layout.iter().enumerate() {
+            if rows == 0 {
+                continue;
+            }
+            let stride = b.strides[i] as usize;
+            if stride < min {
+                return Err(FfiError::new(
+                    ACS_ERR_INVALID_ARGUMENT,
+                    format!("strides[{i}] is {stride}, less than the {min} bytes of a row"),
+                ));
+            }
+            if b.planes[i].is_null() {
+                return Err(FfiError::new(
+                    ACS_ERR_NULL_POINTER,
+                    format!("planes[{i}] is NULL"),
+                ));
+            }
+            let len = crate::media::video::source::plane_bytes(rows, stride, min);
+            // SAFETY: the host promises `stride` bytes per row for `rows` rows.
+            planes[i] = unsafe { std::slice::from_raw_parts(b.planes[i], len) };
+        }
+        let frame = PlaneFrame {
+            format,
+            width: b.width,
+            height: b.height,
+            planes,
+            strides: b.strides.map(|s| s as usize),
+        };
+        Ok(s.push_frame(&frame)?)
+    })
+}
+
+/// Switches the stream to the virtual camera (arguments as in
+/// acs_local_video_stream_create_virtual). Consumers of the stream (renderers, a call)
+/// keep receiving, now the new pictures; the size may change.
+#[no_mangle]
+pub extern "C" fn acs_local_video_stream_switch_source_virtual(
+    stream: *mut acs_local_video_stream,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> acs_status {
+    guard(|| {
+        let s = handles::local_video_stream(stream)?;
+        Ok(s.switch_to_virtual(virtual_config(width, height, fps))?)
+    })
+}
+
+/// Switches the stream to pushed frames (the virtual camera or camera stops).
+#[no_mangle]
+pub extern "C" fn acs_local_video_stream_switch_source_pushed(
+    stream: *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        handles::local_video_stream(stream)?.switch_to_pushed();
+        Ok(())
+    })
+}
+
+/// Switches the stream to a camera; ACS_ERR_DEVICE (the current source stays) when it
+/// cannot be opened, which today is always (capture from cameras is not implemented).
+#[no_mangle]
+pub extern "C" fn acs_local_video_stream_switch_source_camera(
+    stream: *mut acs_local_video_stream,
+    camera: *mut acs_camera,
+) -> acs_status {
+    guard(|| {
+        let s = handles::local_video_stream(stream)?;
+        Ok(s.switch_to_camera(&handles::camera(camera)?)?)
+    })
+}
+
+/// The stream's source: ACS_VIDEO_SOURCE_*.
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_get_source_kind(
+    stream: *mut acs_local_video_stream,
+    out_kind: *mut i32,
+) -> acs_status {
+    guard(|| {
+        let k = match handles::local_video_stream(stream)?.source() {
+            VideoSourceKind::Virtual(_) => ACS_VIDEO_SOURCE_VIRTUAL,
+            VideoSourceKind::Pushed => ACS_VIDEO_SOURCE_PUSHED,
+            VideoSourceKind::Camera(_) => ACS_VIDEO_SOURCE_CAMERA,
+        };
+        out(out_kind, k, "out_kind")
+    })
+}
+
+/// How many frames the stream has published (all sources together).
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_get_frame_count(
+    stream: *mut acs_local_video_stream,
+    out_count: *mut u64,
+) -> acs_status {
+    guard(|| {
+        let n = handles::local_video_stream(stream)?
+            .bus()
+            .frames_published();
+        out(out_count, n, "out_count")
+    })
+}
+
+/// Writes a new renderer handle of `bus` to `out_renderer`. For the remote side:
+/// `acs_video_renderer_create_for_remote_stream` is this with the remote stream's bus.
+pub(crate) fn renderer_out(
+    bus: Arc<FrameBus>,
+    out_renderer: *mut *mut acs_video_renderer,
+) -> FfiResult {
+    need(out_renderer, "out_renderer")?;
+    let r = VideoRenderer::new(bus);
+    out(
+        out_renderer,
+        handles::acquire(Object::VideoRenderer(r)),
+        "out_renderer",
+    )
+}
+
+/// Creates a renderer of a local stream (a self view). Add views to it with
+/// acs_video_renderer_create_view.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_renderer_create_for_local_stream(
+    stream: *mut acs_local_video_stream,
+    out_renderer: *mut *mut acs_video_renderer,
+) -> acs_status {
+    guard(|| renderer_out(handles::local_video_stream(stream)?.bus(), out_renderer))
+}
+
+/// Adds a reference to the renderer.
+#[no_mangle]
+pub extern "C" fn acs_video_renderer_retain(renderer: *mut acs_video_renderer) -> acs_status {
+    guard(|| handles::retain(renderer, "acs_video_renderer"))
+}
+
+/// Drops a reference. Views keep their renderer working until they are released. NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_video_renderer_release(renderer: *mut acs_video_renderer) -> acs_status {
+    guard(|| handles::release(renderer, "acs_video_renderer").map(|_| ()))
+}
+
+/// Fills `options` with the defaults: 640x360 RGBA, Fit, not mirrored, no callback.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_options_init(
+    options: *mut acs_video_view_options,
+) -> acs_status {
+    guard(|| {
+        out(
+            options,
+            acs_video_view_options {
+                struct_size: std::mem::size_of::<acs_video_view_options>() as u32,
+                width: 640,
+                height: 360,
+                format: ACS_PIXEL_FORMAT_RGBA,
+                scaling_mode: ACS_SCALING_MODE_FIT,
+                mirrored: false,
+                frame_callback: None,
+                frame_callback_user_data: std::ptr::null_mut(),
+            },
+            "options",
+        )
+    })
+}
+
+fn host_callback(
+    cb: unsafe extern "C" fn(*mut c_void, *mut acs_video_frame),
+    ud: HostPtr,
+) -> ViewCallback {
+    Arc::new(move |f: Arc<RenderedFrame>| {
+        let mut frame = lend(f);
+        // SAFETY: the host's callback with a frame it now owns.
+        unsafe { cb(ud.0 as *mut c_void, &mut frame) };
+    })
+}
+
+/// Adds a view to the renderer: its own size, pixel format, scaling mode and mirror flag.
+/// The stream's latest frame, if any, is its first. Without a callback, take frames with
+/// acs_video_view_take_latest_frame.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_renderer_create_view(
+    renderer: *mut acs_video_renderer,
+    options: *const acs_video_view_options,
+    out_view: *mut *mut acs_video_view,
+) -> acs_status {
+    guard(|| {
+        let r = handles::video_renderer(renderer)?;
+        if options.is_null() {
+            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "options is NULL"));
+        }
+        need(out_view, "out_view")?;
+        // SAFETY: non-NULL; the host gives an initialised struct.
+        let o = unsafe { &*options };
+        if (o.struct_size as usize) < std::mem::size_of::<acs_video_view_options>() {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "options.struct_size is not set: call acs_video_view_options_init",
+            ));
+        }
+        let config = ViewConfig {
+            width: o.width,
+            height: o.height,
+            format: pixel_format(o.format)?,
+            scaling_mode: scaling_mode(o.scaling_mode)?,
+            mirrored: o.mirrored,
+        };
+        let cb = o
+            .frame_callback
+            .map(|cb| host_callback(cb, HostPtr(o.frame_callback_user_data as usize)));
+        let v = r
+            .create_view(config, cb)
+            .map_err(crate::error::Error::from)?;
+        out(out_view, handles::acquire(Object::VideoView(v)), "out_view")
+    })
+}
+
+/// Adds a reference to the view.
+#[no_mangle]
+pub extern "C" fn acs_video_view_retain(view: *mut acs_video_view) -> acs_status {
+    guard(|| handles::retain(view, "acs_video_view"))
+}
+
+/// Drops a reference; the last one stops the view (its callback is not called after this
+/// returns, unless this is called from that callback). NULL is OK.
+#[no_mangle]
+pub extern "C" fn acs_video_view_release(view: *mut acs_video_view) -> acs_status {
+    guard(|| handles::release(view, "acs_video_view").map(|_| ()))
+}
+
+fn update_view(
+    view: *mut acs_video_view,
+    f: impl FnOnce(&mut ViewConfig) -> FfiResult,
+) -> FfiResult {
+    let v = handles::video_view(view)?;
+    let mut cfg = v.config();
+    f(&mut cfg)?;
+    v.update(|c| *c = cfg)
+        .map_err(|e| FfiError::new(ACS_ERR_INVALID_ARGUMENT, e.to_string()))
+}
+
+/// Changes the view's scaling mode (ACS_SCALING_MODE_*) for the next frames.
+#[no_mangle]
+pub extern "C" fn acs_video_view_set_scaling_mode(
+    view: *mut acs_video_view,
+    scaling_mode_value: i32,
+) -> acs_status {
+    guard(|| {
+        update_view(view, |c| {
+            c.scaling_mode = scaling_mode(scaling_mode_value)?;
+            Ok(())
+        })
+    })
+}
+
+/// Mirrors (or not) the next frames horizontally.
+#[no_mangle]
+pub extern "C" fn acs_video_view_set_mirrored(
+    view: *mut acs_video_view,
+    mirrored: bool,
+) -> acs_status {
+    guard(|| {
+        update_view(view, |c| {
+            c.mirrored = mirrored;
+            Ok(())
+        })
+    })
+}
+
+/// Changes the view's size (1..=8192 each way) for the next frames.
+#[no_mangle]
+pub extern "C" fn acs_video_view_set_size(
+    view: *mut acs_video_view,
+    width: u32,
+    height: u32,
+) -> acs_status {
+    guard(|| {
+        update_view(view, |c| {
+            c.width = width;
+            c.height = height;
+            Ok(())
+        })
+    })
+}
+
+/// Changes the view's pixel format (ACS_PIXEL_FORMAT_*) for the next frames.
+#[no_mangle]
+pub extern "C" fn acs_video_view_set_format(view: *mut acs_video_view, format: i32) -> acs_status {
+    guard(|| {
+        update_view(view, |c| {
+            c.format = pixel_format(format)?;
+            Ok(())
+        })
+    })
+}
+
+/// Takes the newest frame the view has not returned yet, rendered now on this thread (for a
+/// render loop). ACS_ERR_NOT_FOUND when no new frame arrived since the last take (nothing is
+/// written); ACS_ERR_INVALID_STATE for a view with a frame callback. Release the frame with
+/// acs_video_frame_release.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_take_latest_frame(
+    view: *mut acs_video_view,
+    out_frame: *mut acs_video_frame,
+) -> acs_status {
+    guard(|| {
+        let v = handles::video_view(view)?;
+        need(out_frame, "out_frame")?;
+        if v.has_callback() {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_STATE,
+                "this view delivers frames to its callback",
+            ));
+        }
+        let f = v
+            .take_latest()
+            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, "no new frame"))?;
+        out(out_frame, lend(f), "out_frame")
+    })
+}
+
+/// Frames the view rendered and dropped so far.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_get_stats(
+    view: *mut acs_video_view,
+    out_stats: *mut acs_video_view_stats,
+) -> acs_status {
+    guard(|| {
+        let s = handles::video_view(view)?.stats();
+        out(
+            out_stats,
+            acs_video_view_stats {
+                frames_rendered: s.frames_rendered,
+                frames_dropped: s.frames_dropped,
+            },
+            "out_stats",
+        )
+    })
+}
