@@ -188,12 +188,6 @@
 // Everything.
 #define ACS_LOG_TRACE 5
 
-// A camera (real, virtual or host-pushed frames).
-#define ACS_VIDEO_STREAM_KIND_VIDEO 0
-
-// A screen or window share.
-#define ACS_VIDEO_STREAM_KIND_SCREEN_SHARE 1
-
 // Local video source: the virtual camera's test pattern.
 #define ACS_VIDEO_SOURCE_VIRTUAL 0
 
@@ -202,6 +196,12 @@
 
 // Local video source: a camera.
 #define ACS_VIDEO_SOURCE_CAMERA 2
+
+// A camera (real, virtual or host-pushed frames).
+#define ACS_VIDEO_STREAM_KIND_VIDEO 0
+
+// A screen or window share.
+#define ACS_VIDEO_STREAM_KIND_SCREEN_SHARE 1
 
 // Pixel format: planar Y, U, V (4:2:0).
 #define ACS_PIXEL_FORMAT_I420 0
@@ -380,42 +380,6 @@ typedef struct {
 // borrowed for the call. Called on a media thread: return quickly, don't call into the library.
 typedef void (*acs_audio_frame_callback)(void *user_data, const int16_t *samples, size_t count, uint32_t sample_rate, uint32_t channels);
 
-// Counters of a received (subscribed) video stream.
-typedef struct {
-  // sizeof(acs_video_receive_stats).
-  uint32_t struct_size;
-  uint64_t packets;
-  // Packets dropped because the decoder fell behind.
-  uint64_t packets_dropped;
-  uint64_t frames_decoded;
-  // Frames lost (incomplete, or undecodable until the next keyframe).
-  uint64_t frames_lost;
-  uint64_t keyframe_requests;
-  // Time spent decoding, in microseconds.
-  uint64_t decode_micros;
-} acs_video_receive_stats;
-
-// Counters of the call's outgoing video stream.
-typedef struct {
-  // sizeof(acs_video_send_stats).
-  uint32_t struct_size;
-  uint64_t frames_encoded;
-  // Frames the transport could not take (not connected, congested).
-  uint64_t frames_dropped;
-  // Frames skipped by the encoder (busy, or above the frame rate).
-  uint64_t frames_skipped;
-  uint64_t keyframes;
-  // Keyframe requests (PLI/FIR) from the receivers.
-  uint64_t keyframe_requests;
-  uint64_t bytes;
-  // Current bitrate target (adapted from the receivers' loss reports).
-  uint32_t bitrate_bps;
-  uint32_t width;
-  uint32_t height;
-  // Time spent encoding, in microseconds.
-  uint64_t encode_micros;
-} acs_video_send_stats;
-
 // A frame the host pushes (acs_local_video_stream_push_frame). Initialise with
 // acs_video_frame_buffer_init, then set the format, size, planes and strides. Planes:
 // I420 Y, U, V; NV12 Y, UV; RGBA/BGRA/BGRX plane 0 only. Each plane must hold
@@ -493,6 +457,45 @@ typedef struct {
   // Frames replaced by a newer one before the view rendered them (slow consumer).
   uint64_t frames_dropped;
 } acs_video_view_stats;
+
+// Counters of a received (subscribed) video stream.
+typedef struct {
+  // sizeof(acs_video_receive_stats).
+  uint32_t struct_size;
+  uint64_t packets;
+  // Packets dropped because the decoder fell behind.
+  uint64_t packets_dropped;
+  uint64_t frames_decoded;
+  // Frames lost (incomplete, or undecodable until the next keyframe).
+  uint64_t frames_lost;
+  uint64_t keyframe_requests;
+  // Time spent decoding, in microseconds.
+  uint64_t decode_micros;
+} acs_video_receive_stats;
+
+// Counters of the call's outgoing video stream.
+typedef struct {
+  // sizeof(acs_video_send_stats).
+  uint32_t struct_size;
+  uint64_t frames_encoded;
+  // Frames the transport could not take (not connected, congested).
+  uint64_t frames_dropped;
+  // Frames skipped by the encoder (busy, or above the frame rate).
+  uint64_t frames_skipped;
+  uint64_t keyframes;
+  // Keyframe requests (PLI/FIR) from the receivers.
+  uint64_t keyframe_requests;
+  uint64_t bytes;
+  // Current bitrate target (adapted from the receivers' loss reports).
+  uint32_t bitrate_bps;
+  // Reception reports received (RTCP), and the loss fraction of the last one (0..=255).
+  uint64_t loss_reports;
+  uint8_t last_fraction_lost;
+  uint32_t width;
+  uint32_t height;
+  // Time spent encoding, in microseconds.
+  uint64_t encode_micros;
+} acs_video_send_stats;
 
 // Success.
 #define ACS_OK 0
@@ -891,54 +894,6 @@ const char *acs_status_to_string(acs_status status);
 // to ask for the size. The message stays until the next error on this thread.
 size_t acs_last_error_message(char *buf, size_t capacity);
 
-// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
-// reference: release it). The same stream yields the same handle.
-acs_status acs_remote_participant_get_video_stream(acs_remote_participant *participant, int32_t kind, acs_remote_video_stream **out_stream);
-
-// Adds a reference.
-acs_status acs_remote_video_stream_retain(acs_remote_video_stream *s);
-
-// Drops a reference (NULL is accepted). Releasing does not unsubscribe.
-acs_status acs_remote_video_stream_release(acs_remote_video_stream *s);
-
-// The stream's kind (ACS_VIDEO_STREAM_KIND_*).
-acs_status acs_remote_video_stream_get_kind(acs_remote_video_stream *s, int32_t *out_kind);
-
-// The stream's id within its participant (1 camera, 2 screen share).
-acs_status acs_remote_video_stream_get_id(acs_remote_video_stream *s, uint32_t *out_id);
-
-// Whether the participant sends the stream now.
-acs_status acs_remote_video_stream_is_available(acs_remote_video_stream *s, bool *out_available);
-
-// Whether this client receives the stream (it holds one of the video receive slots).
-acs_status acs_remote_video_stream_is_subscribed(acs_remote_video_stream *s, bool *out_subscribed);
-
-// Raw id of the participant who sends the stream.
-acs_status acs_remote_video_stream_get_participant_id(acs_remote_video_stream *s, char *buf, size_t capacity, size_t *needed);
-
-// Starts receiving the stream (decoded frames go to its renderers). A no-op when
-// subscribed. ACS_ERR_INVALID_STATE when the stream is not available or the call ended;
-// ACS_ERR_LIMIT_REACHED when ACS_MAX_INCOMING_VIDEO_STREAMS cameras (or one screen share)
-// are already received — unsubscribe one first.
-acs_status acs_remote_video_stream_subscribe(acs_remote_video_stream *s);
-
-// Stops receiving the stream (a no-op when not subscribed).
-acs_status acs_remote_video_stream_unsubscribe(acs_remote_video_stream *s);
-
-// Decoder counters of the stream (zeros when not subscribed).
-acs_status acs_remote_video_stream_get_stats(acs_remote_video_stream *s, acs_video_receive_stats *out_stats);
-
-// Stops sending the call's stream of `kind` (a no-op when it is not sent); the others see
-// it become unavailable.
-acs_status acs_call_stop_video(acs_call *call, int32_t kind);
-
-// Whether the call sends a stream of `kind`.
-acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sending);
-
-// Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
-// sends none.
-acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
-
 // Creates a local video stream fed by the virtual camera: a moving test pattern carrying a
 // frame counter (acs_video_frame_read_test_pattern_counter), `width`x`height` (at least
 // 32x16) at `fps` (1..=120); 0 picks the default (640x360 at 30). The camera runs until
@@ -1031,6 +986,71 @@ acs_status acs_video_view_take_latest_frame(acs_video_view *view, acs_video_fram
 
 // Frames the view rendered and dropped so far.
 acs_status acs_video_view_get_stats(acs_video_view *view, acs_video_view_stats *out_stats);
+
+// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
+// reference: release it). The same stream yields the same handle.
+acs_status acs_remote_participant_get_video_stream(acs_remote_participant *participant, int32_t kind, acs_remote_video_stream **out_stream);
+
+// Adds a reference.
+acs_status acs_remote_video_stream_retain(acs_remote_video_stream *s);
+
+// Drops a reference (NULL is accepted). Releasing does not unsubscribe.
+acs_status acs_remote_video_stream_release(acs_remote_video_stream *s);
+
+// The stream's kind (ACS_VIDEO_STREAM_KIND_*).
+acs_status acs_remote_video_stream_get_kind(acs_remote_video_stream *s, int32_t *out_kind);
+
+// The stream's id within its participant (1 camera, 2 screen share).
+acs_status acs_remote_video_stream_get_id(acs_remote_video_stream *s, uint32_t *out_id);
+
+// Whether the participant sends the stream now.
+acs_status acs_remote_video_stream_is_available(acs_remote_video_stream *s, bool *out_available);
+
+// Whether this client receives the stream (it holds one of the video receive slots).
+acs_status acs_remote_video_stream_is_subscribed(acs_remote_video_stream *s, bool *out_subscribed);
+
+// Raw id of the participant who sends the stream.
+acs_status acs_remote_video_stream_get_participant_id(acs_remote_video_stream *s, char *buf, size_t capacity, size_t *needed);
+
+// Starts receiving the stream (decoded frames go to its renderers). A no-op when
+// subscribed. ACS_ERR_INVALID_STATE when the stream is not available or the call ended;
+// ACS_ERR_LIMIT_REACHED when ACS_MAX_INCOMING_VIDEO_STREAMS cameras (or one screen share)
+// are already received — unsubscribe one first.
+acs_status acs_remote_video_stream_subscribe(acs_remote_video_stream *s);
+
+// Stops receiving the stream (a no-op when not subscribed).
+acs_status acs_remote_video_stream_unsubscribe(acs_remote_video_stream *s);
+
+// Decoder counters of the stream (zeros when not subscribed).
+acs_status acs_remote_video_stream_get_stats(acs_remote_video_stream *s, acs_video_receive_stats *out_stats);
+
+// Sends `stream` (virtual camera, pushed frames or a camera) as the call's camera video.
+// Starting another stream replaces it; switching the stream's source
+// (acs_local_video_stream_switch_source_*) keeps the call's video going with the new
+// picture. The call keeps its own reference to the stream. The others get
+// ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED. If the service does not confirm
+// within 40 s (the modality timeout) the video stops again.
+acs_status acs_call_start_video(acs_call *call, acs_local_video_stream *stream);
+
+// Shares `stream` as the call's screen share (one per call, received by the others in
+// their screen-share slot), e.g. a game engine's render pushed as frames.
+acs_status acs_call_start_screen_sharing(acs_call *call, acs_local_video_stream *stream);
+
+// Creates a renderer of a remote stream (add views with acs_video_renderer_create_view)
+// and subscribes to the stream if needed, so its frames start to arrive. Fails like
+// acs_remote_video_stream_subscribe (not available, ACS_ERR_LIMIT_REACHED).
+acs_status acs_video_renderer_create_for_remote_stream(acs_remote_video_stream *stream, acs_video_renderer **out_renderer);
+
+// Stops sending the call's stream of `kind` (a no-op when it is not sent); the others see
+// it become unavailable.
+acs_status acs_call_stop_video(acs_call *call, int32_t kind);
+
+// Whether the call sends a stream of `kind`.
+acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sending);
+
+// Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
+// sends none.
+acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
 
 // Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
 acs_status acs_video_frame_buffer_init(acs_video_frame_buffer *buffer);

@@ -4,6 +4,7 @@
 
 use super::call::{Call, CallInner};
 use super::events::AgentEvent;
+use super::local_video_stream::{LocalVideoStream, VideoSourceKind};
 use super::participant::RemoteParticipant;
 use super::remote_video::RemoteVideoStream;
 use crate::error::{Error, Result};
@@ -19,6 +20,8 @@ use std::time::Duration;
 
 /// One outgoing stream.
 struct Outgoing {
+    /// The local stream it comes from (kept alive: its source runs while someone holds it).
+    local: Option<LocalVideoStream>,
     pipeline: VideoEncodePipeline,
     /// The transport's sender once the call's media exists.
     sender: Arc<Mutex<Option<VideoSender>>>,
@@ -57,6 +60,37 @@ impl Call {
         self.0.media_transport()
     }
 
+    /// Sends `stream` as this call's camera video (ACS `startVideo`). Starting another
+    /// stream replaces it; switching the stream's source keeps the call's video going with
+    /// the new picture. The others see the stream become available.
+    pub fn start_video(&self, stream: &LocalVideoStream) -> Result<()> {
+        self.start_local(VideoStreamKind::Video, stream)
+    }
+
+    /// Shares `stream` as this call's screen share (one per call; ACS
+    /// `startScreenSharing`), e.g. a game engine's render pushed as frames.
+    pub fn start_screen_sharing(&self, stream: &LocalVideoStream) -> Result<()> {
+        self.start_local(VideoStreamKind::ScreenShare, stream)
+    }
+
+    /// The local stream sent as `kind`, if any.
+    pub fn local_video_stream(&self, kind: VideoStreamKind) -> Option<LocalVideoStream> {
+        self.0
+            .video
+            .lock()
+            .outgoing
+            .get(&kind)
+            .and_then(|o| o.local.clone())
+    }
+
+    fn start_local(&self, kind: VideoStreamKind, stream: &LocalVideoStream) -> Result<()> {
+        let fps = match stream.source() {
+            VideoSourceKind::Virtual(cfg) => (cfg.fps as f32).clamp(1.0, 60.0),
+            _ => 30.0,
+        };
+        self.start_outgoing(kind, stream.bus(), fps, Some(stream.clone()))
+    }
+
     /// Sends the frames published on `bus` as this call's `kind` stream (camera or screen
     /// share), at most `max_fps` per second. Replaces the stream of that kind if one is
     /// being sent (switching the source). The others see the stream become available.
@@ -65,6 +99,16 @@ impl Call {
         kind: VideoStreamKind,
         bus: Arc<FrameBus>,
         max_fps: f32,
+    ) -> Result<()> {
+        self.start_outgoing(kind, bus, max_fps, None)
+    }
+
+    fn start_outgoing(
+        &self,
+        kind: VideoStreamKind,
+        bus: Arc<FrameBus>,
+        max_fps: f32,
+        local: Option<LocalVideoStream>,
     ) -> Result<()> {
         self.require_live()?;
         if !(1.0..=60.0).contains(&max_fps) {
@@ -89,6 +133,7 @@ impl Call {
         let previous = self.0.video.lock().outgoing.insert(
             kind,
             Outgoing {
+                local,
                 pipeline,
                 sender,
                 bus,

@@ -21,8 +21,8 @@ pub(crate) mod handles;
 pub mod log;
 pub mod status;
 pub(crate) mod strings;
-pub mod video_call;
 pub mod video;
+pub mod video_call;
 pub mod video_frame;
 
 pub use handles::{

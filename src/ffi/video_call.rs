@@ -1,7 +1,10 @@
 //! Video of a call through the C ABI: remote participants' video streams (availability,
 //! subscribe/unsubscribe, decoder counters) and the call's outgoing video counters.
 
-use super::handles::{self, acs_call, acs_remote_participant, acs_remote_video_stream, Object};
+use super::handles::{
+    self, acs_call, acs_local_video_stream, acs_remote_participant, acs_remote_video_stream,
+    acs_video_renderer, Object,
+};
 use super::status::*;
 use super::strings::*;
 use crate::error::Error;
@@ -61,6 +64,9 @@ pub struct acs_video_send_stats {
     pub bytes: u64,
     /// Current bitrate target (adapted from the receivers' loss reports).
     pub bitrate_bps: u32,
+    /// Reception reports received (RTCP), and the loss fraction of the last one (0..=255).
+    pub loss_reports: u64,
+    pub last_fraction_lost: u8,
     pub width: u32,
     pub height: u32,
     /// Time spent encoding, in microseconds.
@@ -197,6 +203,54 @@ pub unsafe extern "C" fn acs_remote_video_stream_get_stats(
     })
 }
 
+/// Sends `stream` (virtual camera, pushed frames or a camera) as the call's camera video.
+/// Starting another stream replaces it; switching the stream's source
+/// (acs_local_video_stream_switch_source_*) keeps the call's video going with the new
+/// picture. The call keeps its own reference to the stream. The others get
+/// ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED. If the service does not confirm
+/// within 40 s (the modality timeout) the video stops again.
+#[no_mangle]
+pub extern "C" fn acs_call_start_video(
+    call: *mut acs_call,
+    stream: *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        let s = handles::local_video_stream(stream)?;
+        Ok(c.start_video(&s)?)
+    })
+}
+
+/// Shares `stream` as the call's screen share (one per call, received by the others in
+/// their screen-share slot), e.g. a game engine's render pushed as frames.
+#[no_mangle]
+pub extern "C" fn acs_call_start_screen_sharing(
+    call: *mut acs_call,
+    stream: *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        let c = handles::call(call)?;
+        let s = handles::local_video_stream(stream)?;
+        Ok(c.start_screen_sharing(&s)?)
+    })
+}
+
+/// Creates a renderer of a remote stream (add views with acs_video_renderer_create_view)
+/// and subscribes to the stream if needed, so its frames start to arrive. Fails like
+/// acs_remote_video_stream_subscribe (not available, ACS_ERR_LIMIT_REACHED).
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_renderer_create_for_remote_stream(
+    stream: *mut acs_remote_video_stream,
+    out_renderer: *mut *mut acs_video_renderer,
+) -> acs_status {
+    guard(|| {
+        need(out_renderer, "out_renderer")?;
+        let s = handles::remote_video_stream(stream)?;
+        s.subscribe()?;
+        super::video::renderer_out(s.frames(), out_renderer)
+    })
+}
+
 /// Stops sending the call's stream of `kind` (a no-op when it is not sent); the others see
 /// it become unavailable.
 #[no_mangle]
@@ -247,6 +301,8 @@ pub unsafe extern "C" fn acs_call_get_video_send_stats(
             keyframe_requests: st.keyframe_requests,
             bytes: st.bytes,
             bitrate_bps: st.bitrate_bps,
+            loss_reports: st.loss_reports,
+            last_fraction_lost: st.last_fraction_lost,
             width: st.width,
             height: st.height,
             encode_micros: st.encode_micros,

@@ -31,6 +31,8 @@ const IDLE: Duration = Duration::from_millis(100);
 const RECV_BATCH: usize = 64;
 /// How often speakers are re-ranked (dominant speakers, top-N forwarding).
 const SPEAKER_TICK: Duration = Duration::from_millis(200);
+/// Shortest time between two keyframe requests the SFU makes for a damaged frame.
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 /// Most speakers reported in a dominant-speakers list.
 const DOMINANT_MAX: usize = 8;
 
@@ -71,6 +73,8 @@ pub struct Engine {
     outbox: Outbox,
     /// Video subscriptions and routes.
     video: VideoRouter,
+    /// When the SFU last asked a publisher for a keyframe of its own accord.
+    keyframe_asked: HashMap<(SessionId, VideoStreamKind), Instant>,
     /// Fault injection: drop this fraction of datagrams from known addresses (0 = off),
     /// decided by a xorshift generator.
     loss: f64,
@@ -105,6 +109,7 @@ impl Engine {
             echoing: Vec::new(),
             outbox: Outbox::default(),
             video: VideoRouter::default(),
+            keyframe_asked: HashMap::new(),
             loss: 0.0,
             loss_rng: 0x9E37_79B9_7F4A_7C15,
         }
@@ -248,6 +253,7 @@ impl Engine {
                 if let Some(mut s) = self.sessions.remove(&id) {
                     s.rtc.disconnect();
                     self.video.remove_session(id);
+                    self.keyframe_asked.retain(|(s, _), _| *s != id);
                     self.echoing.retain(|x| *x != id);
                     self.by_addr.retain(|_, v| *v != id);
                     if let Some(list) = self.calls.get_mut(&s.call) {
@@ -531,7 +537,17 @@ impl Engine {
             return;
         }
         if !data.contiguous {
-            self.request_keyframe(id, kind);
+            // At most one request per publisher and kind per KEYFRAME_INTERVAL: the keyframe
+            // repairs every receiver at once.
+            let now = data.network_time;
+            let last = self
+                .keyframe_asked
+                .entry((id, kind))
+                .or_insert(now - KEYFRAME_INTERVAL);
+            if now.saturating_duration_since(*last) >= KEYFRAME_INTERVAL {
+                *last = now;
+                self.request_keyframe(id, kind);
+            }
             return;
         }
         let routes = self.video.routes(id, kind).to_vec();

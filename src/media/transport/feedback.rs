@@ -85,18 +85,25 @@ impl VideoFeedbackInterceptor {
                 {
                     keep.push(p.clone());
                 }
-            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-                // One RR may report on audio and video: keep the video blocks only, so the
-                // packet is routed to the video track alone.
-                let reports: Vec<_> = rr
-                    .reports
+            } else {
+                // Reception reports come in RRs, or in the SRs of a peer that also sends (the
+                // SFU). One packet may report on audio and video: keep the video blocks only,
+                // as an RR, so the packet is routed to the video track alone.
+                let (ssrc, blocks) = if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                    (rr.ssrc, &rr.reports)
+                } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                    (sr.ssrc, &sr.reports)
+                } else {
+                    continue;
+                };
+                let reports: Vec<_> = blocks
                     .iter()
                     .filter(|r| self.video_ssrcs.contains(&r.ssrc))
                     .cloned()
                     .collect();
                 if !reports.is_empty() {
                     keep.push(Box::new(ReceiverReport {
-                        ssrc: rr.ssrc,
+                        ssrc,
                         reports,
                         profile_extensions: Default::default(),
                     }));

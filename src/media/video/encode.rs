@@ -89,6 +89,10 @@ pub struct EncodeStats {
     pub bytes: u64,
     /// Current bitrate target.
     pub bitrate_bps: u32,
+    /// Reception reports received from the receivers, and the loss the last one reported
+    /// (RFC 3550 fraction, 0..=255).
+    pub loss_reports: u64,
+    pub last_fraction_lost: u8,
     /// Size of the last encoded frame.
     pub width: u32,
     pub height: u32,
@@ -105,6 +109,8 @@ struct Counters {
     keyframe_requests: AtomicU64,
     bytes: AtomicU64,
     bitrate: AtomicU32,
+    loss_reports: AtomicU64,
+    last_fraction_lost: AtomicU32,
     size: AtomicU64,
     encode_micros: AtomicU64,
 }
@@ -166,6 +172,10 @@ impl VideoEncodePipeline {
 
     /// A receiver report's loss fraction (RFC 3550, 0..=255).
     pub fn on_loss_report(&self, fraction_lost: u8) {
+        let c = &self.shared.counters;
+        c.loss_reports.fetch_add(1, Ordering::Relaxed);
+        c.last_fraction_lost
+            .store(u32::from(fraction_lost), Ordering::Relaxed);
         self.shared.losses.lock().push(fraction_lost);
     }
 
@@ -180,6 +190,8 @@ impl VideoEncodePipeline {
             keyframe_requests: c.keyframe_requests.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
             bitrate_bps: c.bitrate.load(Ordering::Relaxed),
+            loss_reports: c.loss_reports.load(Ordering::Relaxed),
+            last_fraction_lost: c.last_fraction_lost.load(Ordering::Relaxed) as u8,
             width: (size >> 32) as u32,
             height: size as u32,
             encode_micros: c.encode_micros.load(Ordering::Relaxed),
