@@ -23,6 +23,8 @@ use super::speakers::SpeakerDetector;
 use super::{CallKey, SessionId, SfuCommand, SfuEvent};
 use crate::echo_bot::EchoQueue;
 
+mod mixing;
+
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
 /// Datagrams read per wake-up before the receivers are polled.
@@ -67,6 +69,10 @@ pub struct Engine {
     echoing: Vec<SessionId>,
     /// Datagrams produced by this pass, sent together at its end.
     outbox: Outbox,
+    /// Calls with more members than this are mixed (see `mixing.rs`).
+    mix_above: usize,
+    /// The mixers of the mixed calls.
+    mixers: HashMap<CallKey, mixing::CallMix>,
 }
 
 impl Engine {
@@ -77,6 +83,7 @@ impl Engine {
         events: mpsc::UnboundedSender<SfuEvent>,
         echo_delay: Duration,
         forwarded: usize,
+        mix_above: usize,
     ) -> Self {
         Self {
             socket,
@@ -96,6 +103,8 @@ impl Engine {
             timers: BinaryHeap::new(),
             echoing: Vec::new(),
             outbox: Outbox::default(),
+            mix_above,
+            mixers: HashMap::new(),
         }
     }
 
@@ -138,6 +147,9 @@ impl Engine {
         let mut t = (Instant::now() + IDLE).min(self.next_tick);
         if let Some(Reverse((due, _))) = self.timers.peek() {
             t = t.min(*due);
+        }
+        if let Some(due) = self.next_mix_due() {
+            t = t.min(due);
         }
         for id in &self.echoing {
             if let Some(due) = self
@@ -237,6 +249,7 @@ impl Engine {
                         if list.is_empty() {
                             self.calls.remove(&s.call);
                             self.speakers.remove(&s.call);
+                            self.mixers.remove(&s.call);
                         }
                     }
                     if let Some(sp) = self.speakers.get_mut(&s.call) {
@@ -285,7 +298,8 @@ impl Engine {
                 let large = self
                     .calls
                     .get(call)
-                    .is_some_and(|m| m.len() > self.forwarded + 1);
+                    .is_some_and(|m| m.len() > self.forwarded + 1)
+                    || self.mixers.contains_key(call);
                 if large {
                     recompute.push(*call);
                 }
@@ -302,6 +316,7 @@ impl Engine {
             self.next_tick = now + SPEAKER_TICK;
             self.on_speaker_tick(now);
         }
+        self.on_mix_time(now);
         let mut due = Vec::new();
         while let Some(Reverse((t, id))) = self.timers.peek().copied() {
             if t > now {
@@ -452,6 +467,7 @@ impl Engine {
             data.ext_vals.audio_level,
             data.network_time,
         );
+        self.mix_input(call, id, &data);
         let Some(s) = self.sessions.get_mut(&id) else {
             return;
         };
@@ -484,6 +500,9 @@ impl Engine {
 
     /// Recomputes slots and routes of a call after a membership, hold or media change.
     fn recompute_call(&mut self, call: CallKey) {
+        if self.recompute_mixed(call) {
+            return;
+        }
         let Some(order) = self.calls.get(&call) else {
             return;
         };
@@ -532,6 +551,7 @@ impl Engine {
                 let _ = self.events.send(SfuEvent::SlotsChanged {
                     id: m.session,
                     slots: new_slots,
+                    mixed: Vec::new(),
                 });
             }
         }
