@@ -463,9 +463,19 @@ fn large_calls_are_mixed_by_the_service_and_rosters_batched() {
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != i)
-            .map(|(j, x)| (x.id.clone(), format!("M{j}"), ParticipantState::Connected as i32))
+            .map(|(j, x)| {
+                (
+                    x.id.clone(),
+                    format!("M{j}"),
+                    ParticipantState::Connected as i32,
+                )
+            })
             .collect();
-        assert!(wait_until(T, || roster(call) == want), "M{i}: {:?}", roster(call));
+        assert!(
+            wait_until(T, || roster(call) == want),
+            "M{i}: {:?}",
+            roster(call)
+        );
     }
     // M1, M2 and M3 speak; M0 and M4 listen.
     for i in [0, 4] {

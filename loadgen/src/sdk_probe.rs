@@ -89,9 +89,7 @@ fn run(cfg: &ProbeConfig) -> ProbeReport {
     for (p, joined_at) in &probes {
         if wait(CONNECT_TIMEOUT, || p.call.state() == CallState::Connected) {
             report.connected += 1;
-            report
-                .join_ms
-                .push(joined_at.elapsed().as_secs_f64() * 1e3);
+            report.join_ms.push(joined_at.elapsed().as_secs_f64() * 1e3);
         }
     }
     std::thread::sleep(SETTLE);

@@ -390,10 +390,25 @@ mod tests {
     fn expected_speakers_exclude_self() {
         assert_eq!(expected_speakers(Role::Speaker(1), 3, false), vec![0, 2]);
         assert_eq!(
-            expected_speakers(Role::Muted { send: true, dtx: false }, 3, false),
+            expected_speakers(
+                Role::Muted {
+                    send: true,
+                    dtx: false
+                },
+                3,
+                false
+            ),
             vec![0, 1, 2]
         );
         assert_eq!(expected_speakers(Role::Speaker(2), 3, true), vec![2]);
-        assert!(expected_speakers(Role::Muted { send: true, dtx: false }, 3, true).is_empty());
+        assert!(expected_speakers(
+            Role::Muted {
+                send: true,
+                dtx: false
+            },
+            3,
+            true
+        )
+        .is_empty());
     }
 }

@@ -257,7 +257,12 @@ pub fn choose(
     active: impl Fn(SessionId) -> bool,
     n: usize,
 ) -> Vec<SessionId> {
-    let mut chosen: Vec<SessionId> = ranking.iter().copied().filter(|s| active(*s)).take(n).collect();
+    let mut chosen: Vec<SessionId> = ranking
+        .iter()
+        .copied()
+        .filter(|s| active(*s))
+        .take(n)
+        .collect();
     for p in previous {
         if chosen.len() >= n {
             break;
@@ -346,17 +351,25 @@ mod tests {
             m.on_packet(a, &pa);
             m.on_packet(b, &pb);
             m.on_packet(SessionId(9), &pb); // not mixed: ignored
-            let f = m.poll(t0 + FRAME * (k as u32 + 1)).expect("a frame every 20 ms");
+            let f = m
+                .poll(t0 + FRAME * (k as u32 + 1))
+                .expect("a frame every 20 ms");
             let all = decode(&f.all.payload, &mut dec_all);
             let for_a = decode(&f.for_receiver(a).payload, &mut dec_a);
-            assert!(Arc::ptr_eq(&f.for_receiver(SessionId(9)).payload, &f.all.payload));
+            assert!(Arc::ptr_eq(
+                &f.for_receiver(SessionId(9)).payload,
+                &f.all.payload
+            ));
             last = Some((all, for_a, f.all.level));
         }
         let (all, for_a, level) = last.unwrap();
         assert!(share(&all, 440.0) > 0.2 && share(&all, 1000.0) > 0.2);
         assert!(share(&for_a, 1000.0) > 0.5, "{}", share(&for_a, 1000.0));
         assert!(share(&for_a, 440.0) < 0.05, "{}", share(&for_a, 440.0));
-        assert!((-10..=-5).contains(&level), "two tones at 0.3: level {level}");
+        assert!(
+            (-10..=-5).contains(&level),
+            "two tones at 0.3: level {level}"
+        );
     }
 
     #[test]
@@ -397,8 +410,14 @@ mod tests {
     fn choose_takes_top_active_speakers_then_keeps_previous_ones() {
         let s = SessionId;
         let active = |x: SessionId| x.0 != 5;
-        assert_eq!(choose(&[s(3), s(5), s(4), s(1)], &[], active, 2), vec![s(3), s(4)]);
-        assert_eq!(choose(&[s(7)], &[s(3), s(5), s(4)], active, 3), vec![s(7), s(3), s(4)]);
+        assert_eq!(
+            choose(&[s(3), s(5), s(4), s(1)], &[], active, 2),
+            vec![s(3), s(4)]
+        );
+        assert_eq!(
+            choose(&[s(7)], &[s(3), s(5), s(4)], active, 3),
+            vec![s(7), s(3), s(4)]
+        );
         assert_eq!(choose(&[], &[], active, 3), Vec::<SessionId>::new());
     }
 

@@ -109,7 +109,10 @@ impl Engine {
 
     /// When the next mixed frame of any call is due.
     pub(super) fn next_mix_due(&self) -> Option<Instant> {
-        self.mixers.values().filter_map(|m| m.mixer.next_due()).min()
+        self.mixers
+            .values()
+            .filter_map(|m| m.mixer.next_due())
+            .min()
     }
 
     /// Produces the due mixed frames and writes them to every active receiver of the call:
