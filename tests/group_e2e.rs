@@ -1,6 +1,7 @@
 //! End-to-end group calls through the real service: join by group id, late joiners, rosters,
 //! remove, promote 1:1 → group, invite failures, dominant speakers, speaking flags, top-N
-//! forwarding, the participant limit and removal of a silent participant.
+//! forwarding, server-side mixing of large calls with batched rosters, the participant limit
+//! and removal of a silent participant.
 
 mod common;
 

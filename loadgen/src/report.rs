@@ -89,12 +89,17 @@ impl RunResult {
         (total > 0).then(|| w.e2e_lost as f64 * 100.0 / total as f64)
     }
 
-    /// Whether the run "holds": everyone joined, < 1% loss, everyone heard every speaker.
+    /// Whether the run "holds": everyone joined, < 1% loss, everyone heard every speaker,
+    /// and every real SDK client (if any) heard the speakers' tone.
     pub fn holds(&self) -> bool {
         self.failed == 0
             && self.loss_pct().is_some_and(|l| l < 1.0)
             && self.heard_all == self.evaluated
             && self.evaluated == self.n
+            && self
+                .sdk
+                .as_ref()
+                .is_none_or(|p| p.started > 0 && p.heard == p.started)
     }
 
     /// Whether the load generator itself could not keep its 20 ms clock (ticks skipped).

@@ -253,7 +253,7 @@ impl Session {
         let ts = self.ts_base + self.frame_no * TICKS_PER_FRAME;
         self.frame_no += 1;
         if matches!(self.role, Role::Muted { dtx: true, .. })
-            && (self.frame_no - 1) % DTX_EVERY != 0
+            && !(self.frame_no - 1).is_multiple_of(DTX_EVERY)
         {
             return true;
         }

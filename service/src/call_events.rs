@@ -78,6 +78,7 @@ impl Hub {
                     timestamp_ms,
                 };
                 st.broadcast(&call_id, None, &msg);
+                st.dominant.insert(call_id, msg);
             }
             SfuEvent::SlotsChanged { id, slots, mixed } => {
                 let Some((call_id, pid)) = st.sessions.get(&id).cloned() else {

@@ -141,6 +141,8 @@ pub(crate) struct HubState {
     pub batch_roster_above: usize,
     /// Roster changes of large calls waiting for the next batch, per call id.
     pub pending_roster: HashMap<String, Vec<ParticipantInfo>>,
+    /// The last `DominantSpeakers` of each call, for joiners (the SFU reports changes only).
+    pub dominant: HashMap<String, ServerMessage>,
 }
 
 impl HubState {
@@ -249,6 +251,9 @@ impl HubState {
                 participants: roster,
             },
         );
+        if let Some(d) = self.dominant.get(call_id) {
+            self.send(conn, d.clone());
+        }
         self.announce(call_id, idx);
         self.update_call_states(call_id);
     }
@@ -423,6 +428,8 @@ impl HubState {
         reason: EndReason,
         except: Option<&str>,
     ) {
+        self.dominant.remove(call_id);
+        self.pending_roster.remove(call_id);
         let Some(call) = self.calls.remove(call_id) else {
             return;
         };

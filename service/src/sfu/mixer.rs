@@ -160,11 +160,15 @@ impl CallMixer {
         if now < due {
             return None;
         }
-        self.next_frame = Some(if now > due + MAX_BEHIND {
-            now + FRAME
+        if now > due + MAX_BEHIND {
+            // The frames the stall swallowed are lost: their RTP time passes, so receivers
+            // (and the load generator's loss count) see the gap.
+            let missed = (now - due).as_micros() / FRAME.as_micros();
+            self.rtp_time += missed as u64 * FRAME_SAMPLES as u64;
+            self.next_frame = Some(now + FRAME);
         } else {
-            due + FRAME
-        });
+            self.next_frame = Some(due + FRAME);
+        }
         let mut sum = [0i32; FRAME_SAMPLES];
         let mut own: Vec<Option<Pcm>> = Vec::with_capacity(self.inputs.len());
         for input in &mut self.inputs {
@@ -326,10 +330,12 @@ mod tests {
         assert_eq!(f2.rtp_time - f1.rtp_time, FRAME_SAMPLES as u64);
         // Nothing queued: silence.
         assert_eq!(f1.all.level, -127);
-        // A stall longer than MAX_BEHIND resynchronises instead of bursting.
+        // A stall longer than MAX_BEHIND resynchronises instead of bursting; the RTP time
+        // of the frames it swallowed passes.
         let late = t0 + Duration::from_secs(2);
-        assert!(m.poll(late).is_some());
+        let f3 = m.poll(late).unwrap();
         assert_eq!(m.next_due(), Some(late + FRAME));
+        assert_eq!(f3.rtp_time - f2.rtp_time, 98 * FRAME_SAMPLES as u64);
         m.set_speakers(&[], late).unwrap();
         assert_eq!(m.next_due(), None);
     }
