@@ -103,7 +103,7 @@ fn run(cfg: &ProbeConfig) -> ProbeReport {
             continue;
         }
         let pcm = drain(&p.speaker);
-        let power = tone_power(&pcm, TONE_HZ);
+        let power = block_tone_power(&pcm);
         report.tone_power.push(power);
         if power >= HEARD_POWER {
             report.heard += 1;
@@ -187,6 +187,22 @@ fn start(cfg: &ProbeConfig, k: usize, token: &str) -> Result<Probe, String> {
         call,
         speaker,
     })
+}
+
+/// Samples per block of [`block_tone_power`]: 100 ms, a whole number of 440 Hz cycles.
+const BLOCK: usize = 4_800;
+
+/// Mean tone power over 100 ms blocks. A phase-coherent measure over the whole window would
+/// read a tone with phase jumps (a frame concealed or dropped under load) as near silence.
+fn block_tone_power(pcm: &[i16]) -> f32 {
+    let blocks: Vec<f32> = pcm
+        .chunks_exact(BLOCK)
+        .map(|b| tone_power(b, TONE_HZ))
+        .collect();
+    if blocks.is_empty() {
+        return 0.0;
+    }
+    blocks.iter().sum::<f32>() / blocks.len() as f32
 }
 
 /// Everything the speaker captured so far.
