@@ -1,6 +1,7 @@
 //! End-to-end group calls through the real service: join by group id, late joiners, rosters,
 //! remove, promote 1:1 → group, invite failures, dominant speakers, speaking flags, top-N
-//! forwarding, the participant limit and removal of a silent participant.
+//! forwarding, server-side mixing of large calls with batched rosters, the participant limit
+//! and removal of a silent participant.
 
 mod common;
 
@@ -433,6 +434,96 @@ fn large_calls_forward_only_the_loudest_and_refuse_one_join_too_many() {
     // Nor can anyone invite into the full call.
     calls[0].add_participant(&sixth.id).unwrap();
     assert!(wait_until(T, || m[0].left_with(&sixth.id, EndReason::CALL_FULL)));
+    for c in &calls {
+        c.hang_up(false).unwrap();
+    }
+}
+
+#[test]
+fn large_calls_are_mixed_by_the_service_and_rosters_batched() {
+    // Mixed above 3 participants, roster changes batched above 2.
+    let svc = Service::start_with(&["--mix-above", "3", "--batch-roster-above", "2"]);
+    let freqs = [440.0, 550.0, 660.0, 770.0, 880.0];
+    let m: Vec<Member> = freqs
+        .iter()
+        .enumerate()
+        .map(|(i, f)| Member::new(&svc, &format!("M{i}"), *f, false))
+        .collect();
+    let group = uuid::Uuid::new_v4().to_string();
+    let calls: Vec<Call> = m
+        .iter()
+        .map(|x| {
+            let c = x.join(&group);
+            assert!(connected(&c));
+            c
+        })
+        .collect();
+    // Batched roster updates (ParticipantsUpdated) still give everyone the full roster.
+    for (i, call) in calls.iter().enumerate() {
+        let want: BTreeSet<_> = m
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(j, x)| {
+                (
+                    x.id.clone(),
+                    format!("M{j}"),
+                    ParticipantState::Connected as i32,
+                )
+            })
+            .collect();
+        assert!(
+            wait_until(T, || roster(call) == want),
+            "M{i}: {:?}",
+            roster(call)
+        );
+    }
+    // M1, M2 and M3 speak; M0 and M4 listen.
+    for i in [0, 4] {
+        calls[i].set_muted(true).unwrap();
+    }
+    let speakers = [&m[1].id, &m[2].id, &m[3].id];
+    for call in &calls {
+        assert!(wait_until(T, || {
+            let d = call.dominant_speakers().speakers;
+            d.len() == 3 && speakers.iter().all(|s| d.contains(s))
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Listeners hear the mix of all three; a speaker hears the two others, never itself.
+    assert_hears(&m[0], &[&m[1], &m[2], &m[3]], &[&m[0], &m[4]]);
+    assert_hears(&m[4], &[&m[1], &m[2], &m[3]], &[&m[0], &m[4]]);
+    assert_hears(&m[1], &[&m[2], &m[3]], &[&m[1], &m[0], &m[4]]);
+    assert_hears(&m[3], &[&m[1], &m[2]], &[&m[3]]);
+    // Speaking flags follow the service's ranking (the mixed slot has no single owner).
+    let flag = |call: &Call, who: &str| {
+        call.remote_participants()
+            .into_iter()
+            .find(|p| p.identifier() == who)
+            .is_some_and(|p| p.is_speaking())
+    };
+    for s in speakers {
+        assert!(wait_until(T, || flag(&calls[0], s)), "{s} speaks");
+    }
+    assert!(!flag(&calls[0], &m[4].id));
+    // M3 mutes: it leaves the ranking, its flag drops and the mix carries its silence.
+    calls[3].set_muted(true).unwrap();
+    assert!(wait_until(T, || !calls[0]
+        .dominant_speakers()
+        .speakers
+        .contains(&m[3].id)));
+    assert!(wait_until(T, || !flag(&calls[0], &m[3].id)));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_hears(&m[0], &[&m[1], &m[2]], &[&m[3], &m[4]]);
+    // M4 speaks up: it is mixed in (in M3's place) and dominant-ranked.
+    calls[4].set_muted(false).unwrap();
+    assert!(wait_until(T, || calls[0]
+        .dominant_speakers()
+        .speakers
+        .contains(&m[4].id)));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_hears(&m[0], &[&m[1], &m[2], &m[4]], &[&m[3]]);
+    assert_hears(&m[4], &[&m[1], &m[2]], &[&m[4]]);
     for c in &calls {
         c.hang_up(false).unwrap();
     }

@@ -18,6 +18,8 @@ pub const SPEAKER_LEVEL_BASE: i8 = 10;
 pub const MAX_TAGGED_SPEAKERS: usize = 40;
 /// Level of silence.
 pub const SILENCE_LEVEL: i8 = -127;
+/// Frequency of the speakers' tone.
+pub const TONE_HZ: f32 = 440.0;
 
 /// The frames every client loops over.
 #[derive(Debug, Clone)]

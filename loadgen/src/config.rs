@@ -12,6 +12,8 @@ pub enum MutedMedia {
     Silence,
     /// Nothing at all.
     Nothing,
+    /// DTX-style: one encoded silence frame every 400 ms (RTP time keeps running).
+    Dtx,
 }
 
 impl MutedMedia {
@@ -20,6 +22,7 @@ impl MutedMedia {
         match self {
             MutedMedia::Silence => "silence",
             MutedMedia::Nothing => "nothing",
+            MutedMedia::Dtx => "dtx",
         }
     }
 }
@@ -72,14 +75,18 @@ pub struct Config {
     /// Niceness for this tool and a spawned service (`--nice`, e.g. -10 on a machine busy
     /// with builds; negative values need root).
     pub nice: i32,
+    /// Real SDK clients (`acscalling` agents) that join the call in the hold window and
+    /// check what users hear (`--sdk-clients`, 0 = none).
+    pub sdk_clients: usize,
 }
 
 /// Usage text.
 pub const USAGE: &str = "usage: acscalling-loadgen (--service-bin PATH | --service http://HOST:PORT [--service-pid PID])
     [--access-key KEY] [-n N | --sweep 100,350,700,1000] [--speakers 3] [--group-id UUID]
     [--ramp-per-sec 50] [--settle-secs 3] [--hold-secs 20] [--join-timeout-secs 20]
-    [--threads 1] [--signaling-threads 1] [--muted silence|nothing|both] [--call group|echo]
-    [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]";
+    [--threads 1] [--signaling-threads 1] [--muted silence|nothing|dtx|both] [--call group|echo]
+    [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]
+    [--sdk-clients 3]";
 
 impl Config {
     /// Parses the arguments (without the program name). `Ok(None)` means `--help`.
@@ -105,6 +112,7 @@ impl Config {
             service_args: Vec::new(),
             service_log: std::env::temp_dir().join("acscalling-loadgen-service.log"),
             nice: 0,
+            sdk_clients: 3,
         };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
@@ -169,11 +177,16 @@ impl Config {
                     let v = value()?;
                     c.signaling_threads = parse_size(&v).ok_or_else(|| bad(&v))?;
                 }
+                "--sdk-clients" => {
+                    let v = value()?;
+                    c.sdk_clients = v.parse().map_err(|_| bad(&v))?;
+                }
                 "--muted" => {
                     let v = value()?;
                     c.muted = match v.as_str() {
                         "silence" => vec![MutedMedia::Silence],
                         "nothing" | "none" => vec![MutedMedia::Nothing],
+                        "dtx" => vec![MutedMedia::Dtx],
                         "both" => vec![MutedMedia::Silence, MutedMedia::Nothing],
                         _ => return Err(bad(&v)),
                     };

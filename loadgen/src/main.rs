@@ -13,6 +13,7 @@ mod media;
 mod procstat;
 mod report;
 mod run;
+mod sdk_probe;
 mod service;
 mod session;
 mod signaling;
@@ -87,7 +88,7 @@ async fn sweep(cfg: &Config) -> Result<bool, String> {
                     let svc = service::Service::start(
                         bin,
                         &cfg.access_key,
-                        n.max(protocol::DEFAULT_MAX_PARTICIPANTS),
+                        (n + cfg.sdk_clients).max(protocol::DEFAULT_MAX_PARTICIPANTS),
                         &cfg.service_args,
                         &cfg.service_log,
                     )?;

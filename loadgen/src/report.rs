@@ -68,6 +68,8 @@ pub struct RunResult {
     pub skipped: u64,
     pub disconnects: usize,
     pub signaling: SignalingFigures,
+    /// What the real SDK clients found (`--sdk-clients`).
+    pub sdk: Option<crate::sdk_probe::ProbeReport>,
 }
 
 /// The `p`-th percentile (0..=100) of sorted values.
@@ -87,12 +89,17 @@ impl RunResult {
         (total > 0).then(|| w.e2e_lost as f64 * 100.0 / total as f64)
     }
 
-    /// Whether the run "holds": everyone joined, < 1% loss, everyone heard every speaker.
+    /// Whether the run "holds": everyone joined, < 1% loss, everyone heard every speaker,
+    /// and every real SDK client (if any) heard the speakers' tone.
     pub fn holds(&self) -> bool {
         self.failed == 0
             && self.loss_pct().is_some_and(|l| l < 1.0)
             && self.heard_all == self.evaluated
             && self.evaluated == self.n
+            && self
+                .sdk
+                .as_ref()
+                .is_none_or(|p| p.started > 0 && p.heard == p.started)
     }
 
     /// Whether the load generator itself could not keep its 20 ms clock (ticks skipped).
@@ -205,6 +212,29 @@ impl RunResult {
             HEARD_MIN_PACKETS,
             f(self.speaker_delivery.map(|d| d * 100.0), "%")
         );
+        if let Some(p) = &self.sdk {
+            let _ = writeln!(
+                s,
+                "SDK clients: {}/{} connected (join p50 {}), heard the speakers' tone {}/{} (tone power {}), dominant speakers + speaking flags right {}/{}{}",
+                p.connected,
+                p.started,
+                f(percentile(&sorted(&p.join_ms), 50.0), " ms"),
+                p.heard,
+                p.connected,
+                p.tone_power
+                    .iter()
+                    .map(|x| format!("{x:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                p.speakers_ok,
+                p.connected,
+                if p.errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; errors: {}", p.errors.join("; "))
+                }
+            );
+        }
         let g = &self.signaling;
         let _ = writeln!(
             s,
@@ -294,11 +324,26 @@ impl RunResult {
                 "dominant_speakers": self.signaling.dominant_speakers,
                 "errors": self.signaling.errors,
             },
+            "sdk_clients": self.sdk.as_ref().map(|p| json!({
+                "started": p.started,
+                "connected": p.connected,
+                "heard": p.heard,
+                "speakers_ok": p.speakers_ok,
+                "join_ms": p.join_ms,
+                "tone_power": p.tone_power,
+                "errors": p.errors,
+            })),
             "holds": self.holds(),
             "loadgen_fell_behind": self.loadgen_fell_behind(),
         })
         .to_string()
     }
+}
+
+fn sorted(v: &[f64]) -> Vec<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 /// The sweep table and the largest N that held.
@@ -307,7 +352,7 @@ pub fn table(results: &[RunResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:>5} {:>8} {:>7} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
+        "{:>5} {:>8} {:>7} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6}",
         "N",
         "muted",
         "joined",
@@ -319,12 +364,13 @@ pub fn table(results: &[RunResult]) -> String {
         "RSS MiB",
         "lg CPU%",
         "heard all",
+        "sdk heard",
         "holds"
     );
     for r in results {
         let _ = writeln!(
             s,
-            "{:>5} {:>8} {:>7} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>6}",
+            "{:>5} {:>8} {:>7} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6}",
             r.n,
             r.muted.map_or("?", MutedMedia::name),
             format!("{}/{}", r.joined, r.n),
@@ -336,6 +382,9 @@ pub fn table(results: &[RunResult]) -> String {
             f(r.service_rss, 1),
             f(r.loadgen_cpu, 1),
             format!("{}/{}", r.heard_all, r.evaluated),
+            r.sdk
+                .as_ref()
+                .map_or("-".to_string(), |p| format!("{}/{}", p.heard, p.started)),
             match (r.holds(), r.loadgen_fell_behind()) {
                 (true, _) => "yes",
                 (false, false) => "no",

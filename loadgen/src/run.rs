@@ -139,6 +139,7 @@ pub async fn run_once(
     let rcvbuf_a = procstat::udp_rcvbuf_errors();
     let snap_a = snapshot(&threads).await;
     let hold_end = Instant::now() + cfg.hold;
+    let probes = start_probes(cfg, &ctx);
     drain_until(&mut ev_rx, &mut p, hold_end).await;
     let snap_b = snapshot(&threads).await;
     let svc_b = procstat::sample(ep.pid);
@@ -152,6 +153,24 @@ pub async fn run_once(
             b.at.saturating_duration_since(a.at).as_secs_f64()
         }
         _ => cfg.hold.as_secs_f64(),
+    };
+
+    let sdk = match probes {
+        Some(Ok(h)) => Some(
+            tokio::task::spawn_blocking(move || h.join())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_else(|| crate::sdk_probe::ProbeReport {
+                    errors: vec!["the SDK probe thread panicked".into()],
+                    ..Default::default()
+                }),
+        ),
+        Some(Err(e)) => Some(crate::sdk_probe::ProbeReport {
+            errors: vec![format!("cannot start the SDK probes: {e}")],
+            ..Default::default()
+        }),
+        None => None,
     };
 
     // Leave.
@@ -178,6 +197,7 @@ pub async fn run_once(
         service_rss,
         loadgen_rss,
         disconnects: p.disconnected.len(),
+        sdk,
         ..RunResult::default()
     };
     r.joined = p.connected.len();
@@ -249,6 +269,31 @@ pub async fn run_once(
         undecodable: ld(&s.undecodable),
     };
     Ok(r)
+}
+
+/// Starts `--sdk-clients` real SDK clients in a group call (they listen for a third of the
+/// hold window, at least 2 s).
+fn start_probes(
+    cfg: &Config,
+    ctx: &RunCtx,
+) -> Option<std::io::Result<std::thread::JoinHandle<crate::sdk_probe::ProbeReport>>> {
+    if cfg.sdk_clients == 0 || cfg.call != CallMode::Group {
+        return None;
+    }
+    let mut speakers: Vec<(usize, String)> = ctx
+        .speaker_ids
+        .lock()
+        .map(|m| m.iter().map(|(id, k)| (*k, id.clone())).collect())
+        .unwrap_or_default();
+    speakers.sort();
+    Some(crate::sdk_probe::spawn(crate::sdk_probe::ProbeConfig {
+        http: ctx.http.clone(),
+        key: ctx.key.clone(),
+        group_id: ctx.group_id.clone(),
+        clients: cfg.sdk_clients,
+        speakers: speakers.into_iter().map(|(_, id)| id).collect(),
+        listen: (cfg.hold / 3).max(Duration::from_secs(2)),
+    }))
 }
 
 /// Service threads by CPU use over the window (busiest first, those above 1%).

@@ -19,9 +19,13 @@ use crate::protocol::AUDIO_SLOTS;
 pub enum Role {
     /// Sends the tone, tagged with speaker index `k`'s level.
     Speaker(usize),
-    /// Sends encoded silence (level -127), or nothing when `send` is false.
-    Muted { send: bool },
+    /// Sends encoded silence (level -127), or nothing when `send` is false; with `dtx`
+    /// only every [`DTX_EVERY`]th frame (400 ms).
+    Muted { send: bool, dtx: bool },
 }
+
+/// A DTX sender sends one frame in this many (20 ms each).
+pub const DTX_EVERY: u64 = 20;
 
 /// Who the service says sits in a receive slot (from `AudioSlots`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,6 +36,8 @@ pub enum SlotTag {
     Echo,
     /// A participant that is not one of the speakers.
     Other,
+    /// The service's mix; bit k set: speaker k is in it.
+    Mix(u64),
 }
 
 /// Cumulative counters of one session (snapshots are subtracted for a window).
@@ -228,7 +234,7 @@ impl Session {
 
     /// Whether this session sends at all.
     pub fn sends(&self) -> bool {
-        !matches!(self.role, Role::Muted { send: false })
+        !matches!(self.role, Role::Muted { send: false, .. })
     }
 
     /// Writes the next 20 ms frame. Returns false when str0m refused it.
@@ -246,6 +252,11 @@ impl Session {
         };
         let ts = self.ts_base + self.frame_no * TICKS_PER_FRAME;
         self.frame_no += 1;
+        if matches!(self.role, Role::Muted { dtx: true, .. })
+            && !(self.frame_no - 1).is_multiple_of(DTX_EVERY)
+        {
+            return true;
+        }
         let Some(w) = self.rtc.writer(self.mids[0]) else {
             return false;
         };
@@ -309,6 +320,16 @@ impl Session {
         let tagged = audio::speaker_of_level(level, self.speakers);
         match (self.slots[slot], tagged) {
             (SlotTag::Empty, _) => self.counters.unlabeled += 1,
+            // A loud mix carries every speaker in it (its level is the mix's, not a tag).
+            (SlotTag::Mix(mask), _) => {
+                if level > MIX_LOUD {
+                    for (k, h) in self.counters.heard.iter_mut().enumerate() {
+                        if k < 64 && mask & (1 << k) != 0 {
+                            *h += 1;
+                        }
+                    }
+                }
+            }
             (SlotTag::Speaker(j), Some(k)) if j == k => self.counters.heard[k] += 1,
             (SlotTag::Echo, Some(k)) if self.role == Role::Speaker(k) => {
                 self.counters.heard[k] += 1
@@ -318,6 +339,9 @@ impl Session {
         }
     }
 }
+
+/// A mixed frame louder than this (dBov) counts as carrying its speakers.
+const MIX_LOUD: i8 = -40;
 
 /// The speakers participant `role` should hear: every speaker but itself (group call), or
 /// only itself (echo call).
@@ -366,10 +390,25 @@ mod tests {
     fn expected_speakers_exclude_self() {
         assert_eq!(expected_speakers(Role::Speaker(1), 3, false), vec![0, 2]);
         assert_eq!(
-            expected_speakers(Role::Muted { send: true }, 3, false),
+            expected_speakers(
+                Role::Muted {
+                    send: true,
+                    dtx: false
+                },
+                3,
+                false
+            ),
             vec![0, 1, 2]
         );
         assert_eq!(expected_speakers(Role::Speaker(2), 3, true), vec![2]);
-        assert!(expected_speakers(Role::Muted { send: true }, 3, true).is_empty());
+        assert!(expected_speakers(
+            Role::Muted {
+                send: true,
+                dtx: false
+            },
+            3,
+            true
+        )
+        .is_empty());
     }
 }

@@ -71,7 +71,8 @@ impl RunCtx {
             Role::Speaker(idx)
         } else {
             Role::Muted {
-                send: self.muted == MutedMedia::Silence,
+                send: self.muted != MutedMedia::Nothing,
+                dtx: self.muted == MutedMedia::Dtx,
             }
         }
     }
@@ -281,13 +282,14 @@ fn on_message(ctx: &RunCtx, idx: usize, text: &str) -> Option<ServerMessage> {
     match &msg {
         ServerMessage::Roster { .. }
         | ServerMessage::ParticipantUpdated { .. }
+        | ServerMessage::ParticipantsUpdated { .. }
         | ServerMessage::ParticipantRemoved { .. } => SignalingStats::bump(&s.roster),
         ServerMessage::DominantSpeakers { .. } => SignalingStats::bump(&s.dominant_speakers),
         ServerMessage::CallState { .. } => SignalingStats::bump(&s.call_state),
         ServerMessage::Error { .. } | ServerMessage::Response { error: Some(_), .. } => {
             SignalingStats::bump(&s.errors)
         }
-        ServerMessage::AudioSlots { slots, .. } => {
+        ServerMessage::AudioSlots { slots, mixed, .. } => {
             SignalingStats::bump(&s.audio_slots);
             let mut tags = [SlotTag::Empty; AUDIO_SLOTS];
             if let Ok(ids) = ctx.speaker_ids.lock() {
@@ -297,6 +299,14 @@ fn on_message(ctx: &RunCtx, idx: usize, text: &str) -> Option<ServerMessage> {
                         Some(ECHO_BOT_ID) => SlotTag::Echo,
                         Some(id) => ids.get(id).map_or(SlotTag::Other, |k| SlotTag::Speaker(*k)),
                     };
+                }
+                if !mixed.is_empty() {
+                    let mask = mixed
+                        .iter()
+                        .filter_map(|id| ids.get(id.as_str()))
+                        .filter(|k| **k < 64)
+                        .fold(0u64, |m, k| m | (1 << k));
+                    tags[0] = SlotTag::Mix(mask);
                 }
             }
             if let Some(link) = ctx.link(idx) {

@@ -78,8 +78,9 @@ impl Hub {
                     timestamp_ms,
                 };
                 st.broadcast(&call_id, None, &msg);
+                st.dominant.insert(call_id, msg);
             }
-            SfuEvent::SlotsChanged { id, slots } => {
+            SfuEvent::SlotsChanged { id, slots, mixed } => {
                 let Some((call_id, pid)) = st.sessions.get(&id).cloned() else {
                     return;
                 };
@@ -88,8 +89,12 @@ impl Hub {
                     .map(|s| match s {
                         Some(SlotSource::Echo) => Some(ECHO_BOT_ID.to_string()),
                         Some(SlotSource::Session(o)) => st.sessions.get(o).map(|x| x.1.clone()),
-                        None => None,
+                        Some(SlotSource::Mix) | None => None,
                     })
+                    .collect();
+                let mixed: Vec<String> = mixed
+                    .iter()
+                    .filter_map(|s| st.sessions.get(s).map(|x| x.1.clone()))
                     .collect();
                 let conn = st
                     .calls
@@ -101,6 +106,7 @@ impl Hub {
                         ServerMessage::AudioSlots {
                             call_id,
                             slots: names,
+                            mixed,
                         },
                     );
                 }

@@ -45,7 +45,12 @@ pub struct HubConfig {
     pub inactivity_timeout: Duration,
     /// Most participants in a call.
     pub max_participants: usize,
+    /// Calls with more participants than this get roster changes batched.
+    pub batch_roster_above: usize,
 }
+
+/// How often batched roster changes of large calls go out.
+const ROSTER_BATCH_PERIOD: Duration = Duration::from_millis(250);
 
 /// A signaling connection of an authenticated user.
 pub(crate) struct Conn {
@@ -137,6 +142,12 @@ pub(crate) struct HubState {
     pub keys: HashMap<CallKey, String>,
     /// SFU session → (call id, participant id).
     pub sessions: HashMap<SessionId, (String, String)>,
+    /// Calls with more participants than this get roster changes batched.
+    pub batch_roster_above: usize,
+    /// Roster changes of large calls waiting for the next batch, per call id.
+    pub pending_roster: HashMap<String, Vec<ParticipantInfo>>,
+    /// The last `DominantSpeakers` of each call, for joiners (the SFU reports changes only).
+    pub dominant: HashMap<String, ServerMessage>,
 }
 
 impl HubState {
@@ -187,15 +198,23 @@ impl HubState {
         }
     }
 
-    /// Tells the others that participant `idx` changed.
-    pub fn announce(&self, call_id: &str, idx: usize) {
-        let Some(p) = self
-            .calls
-            .get(call_id)
-            .and_then(|c| c.participants.get(idx))
-        else {
+    /// Tells the others that participant `idx` changed: at once in small calls, with the
+    /// next batch in large ones (one message per change to everyone is N² messages when
+    /// N people join).
+    pub fn announce(&mut self, call_id: &str, idx: usize) {
+        let Some(call) = self.calls.get(call_id) else {
             return;
         };
+        let Some(p) = call.participants.get(idx) else {
+            return;
+        };
+        if call.participants.len() > self.batch_roster_above {
+            let info = p.info();
+            let pending = self.pending_roster.entry(call_id.to_string()).or_default();
+            pending.retain(|x| x.id != info.id);
+            pending.push(info);
+            return;
+        }
         let msg = ServerMessage::ParticipantUpdated {
             call_id: call_id.to_string(),
             participant: p.info(),
@@ -237,8 +256,26 @@ impl HubState {
                 participants: roster,
             },
         );
+        if let Some(d) = self.dominant.get(call_id) {
+            self.send(conn, d.clone());
+        }
         self.announce(call_id, idx);
         self.update_call_states(call_id);
+    }
+
+    /// Sends the batched roster changes of every large call (`ParticipantsUpdated`).
+    pub fn flush_roster_batches(&mut self) {
+        let batches: Vec<(String, Vec<ParticipantInfo>)> = self.pending_roster.drain().collect();
+        for (call_id, participants) in batches {
+            if participants.is_empty() {
+                continue;
+            }
+            let msg = ServerMessage::ParticipantsUpdated {
+                call_id: call_id.clone(),
+                participants,
+            };
+            self.broadcast(&call_id, None, &msg);
+        }
     }
 
     /// Sends each joined participant its `CallState` if it changed.
@@ -341,6 +378,10 @@ impl HubState {
         let mut info = p.info();
         info.state = ParticipantState::Disconnected;
         info.end_reason = Some(reason);
+        // A batched update must not bring the participant back after it left.
+        if let Some(pending) = self.pending_roster.get_mut(call_id) {
+            pending.retain(|x| x.id != info.id);
+        }
         self.broadcast(
             call_id,
             None,
@@ -392,6 +433,8 @@ impl HubState {
         reason: EndReason,
         except: Option<&str>,
     ) {
+        self.dominant.remove(call_id);
+        self.pending_roster.remove(call_id);
         let Some(call) = self.calls.remove(call_id) else {
             return;
         };
@@ -454,12 +497,31 @@ pub struct Hub {
 impl Hub {
     /// A hub driving `sfu`.
     pub fn new(sfu: SfuHandle, config: HubConfig, identity: Arc<IdentityStore>) -> Arc<Self> {
+        let state = HubState {
+            batch_roster_above: config.batch_roster_above,
+            ..HubState::default()
+        };
         Arc::new(Self {
-            state: Mutex::new(HubState::default()),
+            state: Mutex::new(state),
             sfu,
             config,
             identity,
         })
+    }
+
+    /// Sends batched roster changes every [`ROSTER_BATCH_PERIOD`] (on the current runtime).
+    pub fn spawn_roster_batches(self: &Arc<Self>) {
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(ROSTER_BATCH_PERIOD);
+            loop {
+                tick.tick().await;
+                let Some(hub) = hub.upgrade() else {
+                    break;
+                };
+                hub.state.lock().flush_roster_batches();
+            }
+        });
     }
 
     /// Registers an authenticated connection.

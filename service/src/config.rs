@@ -41,6 +41,13 @@ pub struct Config {
     /// (`--simulate-loss-percent`, fault injection for tests of NACK/RTX, keyframe recovery
     /// and bitrate adaptation; 0 = off).
     pub simulate_loss_percent: f64,
+    /// Calls with more participants than this are mixed by the SFU: one stream per
+    /// receiver instead of the forwarded speakers (`--mix-above`).
+    pub mix_above: usize,
+    /// Calls with more participants than this get roster changes batched
+    /// (`ParticipantsUpdated` every 250 ms) instead of one message per change
+    /// (`--batch-roster-above`).
+    pub batch_roster_above: usize,
 }
 
 impl Default for Config {
@@ -62,16 +69,23 @@ impl Default for Config {
             ),
             forwarded_speakers: 3,
             simulate_loss_percent: 0.0,
+            mix_above: DEFAULT_MIX_ABOVE,
+            batch_roster_above: DEFAULT_BATCH_ROSTER_ABOVE,
         }
     }
 }
+
+/// Default of `--mix-above`: small calls keep forwarding (no decoding, no added delay).
+pub const DEFAULT_MIX_ABOVE: usize = 100;
+/// Default of `--batch-roster-above`.
+pub const DEFAULT_BATCH_ROSTER_ABOVE: usize = 50;
 
 /// Usage text printed by `--help` and on argument errors.
 pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
-[--max-participants 350] [--forwarded-speakers 3] [--echo-delay-ms 1000] [--token-warning-secs 60] \
-[--simulate-loss-percent 0]";
+[--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
+[--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0]";
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -168,6 +182,14 @@ impl Config {
                     }
                     c.simulate_loss_percent = p;
                 }
+                "--mix-above" => {
+                    let v = value()?;
+                    c.mix_above = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--batch-roster-above" => {
+                    let v = value()?;
+                    c.batch_roster_above = v.parse().map_err(|_| bad(&v))?;
+                }
                 "--echo-delay-ms" => {
                     let v = value()?;
                     c.echo_delay = Duration::from_millis(v.parse().map_err(|_| bad(&v))?);
@@ -205,6 +227,12 @@ mod tests {
         assert_eq!(c.inactivity_timeout, Duration::from_secs(120));
         assert_eq!(c.max_participants, 350);
         assert_eq!(c.forwarded_speakers, 3);
+        assert_eq!(c.mix_above, DEFAULT_MIX_ABOVE);
+        let Ok(Command::Run(c)) = Config::parse(args("--mix-above 2 --batch-roster-above 3"), None)
+        else {
+            panic!("parse")
+        };
+        assert_eq!((c.mix_above, c.batch_roster_above), (2, 3));
         let Ok(Command::Run(c)) = Config::parse(
             args("--listen 127.0.0.1:9000 --media-port=5000 --echo-delay-ms 10 --access-key k"),
             Some("env".into()),

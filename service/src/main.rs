@@ -92,6 +92,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         SocketAddr::new(config.media_ip, config.media_port),
         config.echo_delay,
         config.forwarded_speakers,
+        config.mix_above,
     )
     .await?;
     if config.simulate_loss_percent > 0.0 {
@@ -109,10 +110,12 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             promote_timeout: config.promote_timeout,
             inactivity_timeout: config.inactivity_timeout,
             max_participants: config.max_participants,
+            batch_roster_above: config.batch_roster_above,
         },
         Arc::clone(&identity),
     );
     hub.spawn_sfu_events(sfu_events);
+    hub.spawn_roster_batches();
     let state = Arc::new(AppState {
         identity,
         hub,

@@ -275,6 +275,16 @@ impl CallAgent {
                     c.on_participant(&participant, false);
                 }
             }
+            ServerMessage::ParticipantsUpdated {
+                call_id,
+                participants,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    for p in &participants {
+                        c.on_participant(p, false);
+                    }
+                }
+            }
             ServerMessage::ParticipantRemoved {
                 call_id,
                 participant,
@@ -283,9 +293,13 @@ impl CallAgent {
                     c.on_participant(&participant, true);
                 }
             }
-            ServerMessage::AudioSlots { call_id, slots } => {
+            ServerMessage::AudioSlots {
+                call_id,
+                slots,
+                mixed,
+            } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    c.on_audio_slots(&slots);
+                    c.on_audio_slots(&slots, &mixed);
                 }
             }
             ServerMessage::DominantSpeakers {

@@ -36,6 +36,11 @@ struct SlotLevel {
 #[derive(Debug, Default)]
 pub(crate) struct SlotSpeech {
     slots: Vec<SlotLevel>,
+    /// Large calls the service mixes: whose audio the mixed slot carries (empty when the
+    /// slots are forwarded streams). Speaking flags then follow the service's ranking.
+    mixed: Vec<String>,
+    /// Participants flagged speaking from the service's ranking (mixed calls only).
+    ranked: Vec<String>,
 }
 
 impl SlotSpeech {
@@ -80,8 +85,42 @@ impl SlotSpeech {
         None
     }
 
+    /// The mixed slot's participants changed (empty: the call is forwarded again). Returns
+    /// the ids whose ranking-based speaking flag must drop when mixing stops.
+    fn set_mixed(&mut self, mixed: &[String]) -> Vec<String> {
+        self.mixed = mixed.to_vec();
+        if mixed.is_empty() {
+            std::mem::take(&mut self.ranked)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// In a mixed call, the service's ranked speakers are the ones speaking: returns the
+    /// `(id, speaking)` flips. Nothing while slots are forwarded (levels decide there).
+    fn on_ranking(&mut self, speakers: &[String]) -> Vec<(String, bool)> {
+        if self.mixed.is_empty() {
+            return Vec::new();
+        }
+        let mut flips: Vec<(String, bool)> = self
+            .ranked
+            .iter()
+            .filter(|id| !speakers.contains(id))
+            .map(|id| (id.clone(), false))
+            .collect();
+        flips.extend(
+            speakers
+                .iter()
+                .filter(|id| !self.ranked.contains(id))
+                .map(|id| (id.clone(), true)),
+        );
+        self.ranked = speakers.to_vec();
+        flips
+    }
+
     /// Forgets a participant who left.
     pub(crate) fn forget(&mut self, id: &str) {
+        self.ranked.retain(|x| x != id);
         for s in &mut self.slots {
             if s.owner.as_deref() == Some(id) {
                 *s = SlotLevel::default();
@@ -119,11 +158,21 @@ impl Call {
         }
     }
 
-    /// The service moved speakers between this client's receive slots.
-    pub(crate) fn on_audio_slots(&self, owners: &[Option<String>]) {
-        let stopped = self.0.speech.lock().set_owners(owners);
+    /// The service moved speakers between this client's receive slots, or (large calls)
+    /// mixes `mixed` into one slot.
+    pub(crate) fn on_audio_slots(&self, owners: &[Option<String>], mixed: &[String]) {
+        let dominant = self.0.data.lock().dominant.speakers.clone();
+        let (stopped, flips) = {
+            let mut speech = self.0.speech.lock();
+            let mut stopped = speech.set_owners(owners);
+            stopped.extend(speech.set_mixed(mixed));
+            (stopped, speech.on_ranking(&dominant))
+        };
         for id in stopped {
             self.set_speaking(&id, false);
+        }
+        for (id, speaking) in flips {
+            self.set_speaking(&id, speaking);
         }
     }
 
@@ -137,6 +186,10 @@ impl Call {
 
     /// The service's new dominant-speaker ranking.
     pub(crate) fn on_dominant_speakers(&self, speakers: Vec<String>, timestamp_ms: u64) {
+        let flips = self.0.speech.lock().on_ranking(&speakers);
+        for (id, speaking) in flips {
+            self.set_speaking(&id, speaking);
+        }
         {
             let mut d = self.0.data.lock();
             if d.dominant.speakers == speakers {
@@ -304,6 +357,24 @@ mod tests {
         // A slot without an owner reports nothing.
         assert!(s.on_level(1, 0, t).is_none());
         assert!(s.on_level(7, 0, t).is_none());
+    }
+
+    #[test]
+    fn mixed_calls_take_speaking_from_the_ranking_and_forwarding_restores_levels() {
+        let mut s = SlotSpeech::default();
+        let ids = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // Forwarded: the ranking does not set flags.
+        assert!(s.on_ranking(&ids(&["a"])).is_empty());
+        assert!(s.set_mixed(&ids(&["a", "b"])).is_empty());
+        let mut flips = s.on_ranking(&ids(&["a", "b"]));
+        flips.sort();
+        assert_eq!(flips, vec![("a".into(), true), ("b".into(), true)]);
+        assert_eq!(s.on_ranking(&ids(&["b"])), vec![("a".to_string(), false)]);
+        // The mixed slot has no owner: its levels flag nobody.
+        s.set_owners(&[None, None]);
+        assert!(s.on_level(0, 0, Instant::now()).is_none());
+        // Back to forwarding: flags set from the ranking drop.
+        assert_eq!(s.set_mixed(&[]), vec!["b".to_string()]);
     }
 
     #[test]

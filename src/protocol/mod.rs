@@ -325,6 +325,13 @@ pub enum ServerMessage {
         call_id: String,
         participant: ParticipantInfo,
     },
+    /// Several participants were added or changed (large calls: the service batches
+    /// updates instead of sending one `ParticipantUpdated` each). May include the receiver
+    /// itself, which ignores its own entry.
+    ParticipantsUpdated {
+        call_id: String,
+        participants: Vec<ParticipantInfo>,
+    },
     /// One participant left the roster; `participant.end_reason` says why.
     ParticipantRemoved {
         call_id: String,
@@ -334,6 +341,11 @@ pub enum ServerMessage {
     AudioSlots {
         call_id: String,
         slots: Vec<Option<String>>,
+        /// Large calls the service mixes: slot 0 carries ONE stream, the service's mix of
+        /// these participants (raw ids, the receiver never among them), and `slots` is all
+        /// `None`. Absent (empty) when the slots are forwarded streams.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mixed: Vec<String>,
     },
     /// The call's dominant speakers changed: raw ids, loudest (dominant) first. Ranked by the
     /// SFU from RFC 6464 audio levels; `timestamp_ms` is the service's Unix time in ms.

@@ -25,6 +25,8 @@ use super::{CallKey, SessionId, SfuCommand, SfuEvent};
 use crate::echo_bot::EchoQueue;
 use crate::protocol::VideoStreamKind;
 
+mod mixing;
+
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
 /// Datagrams read per wake-up before the receivers are polled.
@@ -79,6 +81,10 @@ pub struct Engine {
     /// decided by a xorshift generator.
     loss: f64,
     loss_rng: u64,
+    /// Calls with more members than this are mixed (see `mixing.rs`).
+    mix_above: usize,
+    /// The mixers of the mixed calls.
+    mixers: HashMap<CallKey, mixing::CallMix>,
 }
 
 impl Engine {
@@ -89,6 +95,7 @@ impl Engine {
         events: mpsc::UnboundedSender<SfuEvent>,
         echo_delay: Duration,
         forwarded: usize,
+        mix_above: usize,
     ) -> Self {
         Self {
             socket,
@@ -112,6 +119,8 @@ impl Engine {
             keyframe_asked: HashMap::new(),
             loss: 0.0,
             loss_rng: 0x9E37_79B9_7F4A_7C15,
+            mix_above,
+            mixers: HashMap::new(),
         }
     }
 
@@ -154,6 +163,9 @@ impl Engine {
         let mut t = (Instant::now() + IDLE).min(self.next_tick);
         if let Some(Reverse((due, _))) = self.timers.peek() {
             t = t.min(*due);
+        }
+        if let Some(due) = self.next_mix_due() {
+            t = t.min(due);
         }
         for id in &self.echoing {
             if let Some(due) = self
@@ -261,6 +273,7 @@ impl Engine {
                         if list.is_empty() {
                             self.calls.remove(&s.call);
                             self.speakers.remove(&s.call);
+                            self.mixers.remove(&s.call);
                         }
                     }
                     if let Some(sp) = self.speakers.get_mut(&s.call) {
@@ -320,7 +333,8 @@ impl Engine {
                 let large = self
                     .calls
                     .get(call)
-                    .is_some_and(|m| m.len() > self.forwarded + 1);
+                    .is_some_and(|m| m.len() > self.forwarded + 1)
+                    || self.mixers.contains_key(call);
                 if large {
                     recompute.push(*call);
                 }
@@ -337,6 +351,7 @@ impl Engine {
             self.next_tick = now + SPEAKER_TICK;
             self.on_speaker_tick(now);
         }
+        self.on_mix_time(now);
         let mut due = Vec::new();
         while let Some(Reverse((t, id))) = self.timers.peek().copied() {
             if t > now {
@@ -499,6 +514,7 @@ impl Engine {
             data.ext_vals.audio_level,
             data.network_time,
         );
+        self.mix_input(call, id, &data);
         let Some(s) = self.sessions.get_mut(&id) else {
             return;
         };
@@ -593,6 +609,9 @@ impl Engine {
 
     /// Recomputes slots and routes of a call after a membership, hold or media change.
     fn recompute_call(&mut self, call: CallKey) {
+        if self.recompute_mixed(call) {
+            return;
+        }
         let Some(order) = self.calls.get(&call) else {
             return;
         };
@@ -641,6 +660,7 @@ impl Engine {
                 let _ = self.events.send(SfuEvent::SlotsChanged {
                     id: m.session,
                     slots: new_slots,
+                    mixed: Vec::new(),
                 });
             }
         }

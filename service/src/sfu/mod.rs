@@ -4,6 +4,7 @@
 //! owns all media state. See `engine.rs` for the loop and forwarding.
 
 mod engine;
+pub mod mixer;
 mod outbox;
 mod session;
 pub mod slots;
@@ -81,8 +82,13 @@ pub enum SfuEvent {
     MediaConnected(SessionId),
     /// ICE lost the peer (or the session died).
     MediaDisconnected(SessionId),
-    /// The receive slots of a session changed.
-    SlotsChanged { id: SessionId, slots: Slots },
+    /// The receive slots of a session changed. `mixed`: whose audio the mix in a
+    /// [`SlotSource::Mix`] slot carries (empty when nothing is mixed).
+    SlotsChanged {
+        id: SessionId,
+        slots: Slots,
+        mixed: Vec<SessionId>,
+    },
     /// The ranked speakers of a call changed (dominant first; empty: nobody speaks).
     DominantSpeakers {
         call: CallKey,
@@ -184,6 +190,7 @@ pub async fn start(
     bind: SocketAddr,
     echo_delay: Duration,
     forwarded: usize,
+    mix_above: usize,
 ) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
     str0m::crypto::from_feature_flags().install_process_default();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -221,7 +228,9 @@ pub async fn start(
                     }
                 };
                 let _ = ready_tx.send(Ok(local_addr));
-                let engine = engine::Engine::new(socket, local_addr, ev_tx, echo_delay, forwarded);
+                let engine = engine::Engine::new(
+                    socket, local_addr, ev_tx, echo_delay, forwarded, mix_above,
+                );
                 engine.run(cmd_rx).await;
             });
         })?;

@@ -44,6 +44,8 @@ pub struct Session {
     pub slots: Slots,
     /// Receivers of this participant's audio (recomputed on membership changes only).
     pub routes: Vec<Route>,
+    /// In a mixed call: whose audio the mix in slot 0 carries for this participant.
+    pub mixed: Vec<SessionId>,
 }
 
 impl Session {
@@ -101,6 +103,7 @@ impl Session {
                 echo,
                 slots: [None; AUDIO_SLOTS],
                 routes: Vec::new(),
+                mixed: Vec::new(),
             },
             answer_sdp,
         ))

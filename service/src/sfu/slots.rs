@@ -17,6 +17,8 @@ pub enum SlotSource {
     Session(SessionId),
     /// The echo bot playing back the receiver's own audio.
     Echo,
+    /// The service's mix of several speakers (large calls; see `mixer.rs`).
+    Mix,
 }
 
 /// The receive slots of one participant.
