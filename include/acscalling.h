@@ -203,6 +203,10 @@
 // A screen or window share.
 #define ACS_VIDEO_STREAM_KIND_SCREEN_SHARE 1
 
+// Most remote camera streams received at once; one more subscription is
+// ACS_ERR_LIMIT_REACHED.
+#define ACS_MAX_INCOMING_VIDEO_STREAMS 6
+
 // Pixel format: planar Y, U, V (4:2:0).
 #define ACS_PIXEL_FORMAT_I420 0
 

@@ -17,7 +17,8 @@ pub const ACS_VIDEO_STREAM_KIND_VIDEO: i32 = 0;
 pub const ACS_VIDEO_STREAM_KIND_SCREEN_SHARE: i32 = 1;
 /// Most remote camera streams received at once; one more subscription is
 /// ACS_ERR_LIMIT_REACHED.
-pub const ACS_MAX_INCOMING_VIDEO_STREAMS: i32 = crate::protocol::VIDEO_SLOTS as i32;
+pub const ACS_MAX_INCOMING_VIDEO_STREAMS: i32 = 6;
+const _: () = assert!(ACS_MAX_INCOMING_VIDEO_STREAMS as usize == crate::protocol::VIDEO_SLOTS);
 
 pub(crate) fn stream_kind(kind: i32) -> FfiResult<VideoStreamKind> {
     match kind {

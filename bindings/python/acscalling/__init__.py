@@ -55,7 +55,20 @@ from .errors import (
     status_to_string,
 )
 from .events import ConnectionState, Event, EventKind
-from .video import LocalVideoStream, PixelFormat, ScalingMode, VideoFrame, VideoRenderer, VideoSourceKind, VideoView, ViewStats
+from .video import (
+    LocalVideoStream,
+    PixelFormat,
+    RemoteVideoStream,
+    ScalingMode,
+    VideoFrame,
+    VideoReceiveStats,
+    VideoRenderer,
+    VideoSendStats,
+    VideoSourceKind,
+    VideoStreamKind,
+    VideoView,
+    ViewStats,
+)
 
 __version__ = "0.1.0"
 
@@ -79,5 +92,6 @@ __all__ = [
     "UnauthorizedError", "UnsupportedError", "last_error_message", "library_version",
     "live_handle_count", "python_logging", "status_to_string", "tone_power",
     "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
-    "VideoSourceKind", "VideoView", "ViewStats",
+    "VideoSourceKind", "VideoView", "ViewStats", "RemoteVideoStream", "VideoReceiveStats",
+    "VideoSendStats", "VideoStreamKind",
 ]

@@ -87,6 +87,7 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_PARTICIPANT_MUTE_CHANGED": 8,
     "ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED": 9,
     "ACS_EVENT_DOMINANT_SPEAKERS_CHANGED": 10,
+    "ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED": 11,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
     "ACS_EVENT_AUDIO_DEVICE_REMOVED": 101,
     "ACS_EVENT_CAMERA_ADDED": 102,
@@ -107,6 +108,9 @@ CONSTANTS: Dict[str, object] = {
     "ACS_VIDEO_SOURCE_VIRTUAL": 0,
     "ACS_VIDEO_SOURCE_PUSHED": 1,
     "ACS_VIDEO_SOURCE_CAMERA": 2,
+    "ACS_VIDEO_STREAM_KIND_VIDEO": 0,
+    "ACS_VIDEO_STREAM_KIND_SCREEN_SHARE": 1,
+    "ACS_MAX_INCOMING_VIDEO_STREAMS": 6,
     "ACS_LOG_ERROR": 1,
     "ACS_LOG_WARN": 2,
     "ACS_LOG_INFO": 3,
@@ -173,6 +177,10 @@ class acs_remote_participant(Structure):
     """Opaque RemoteParticipant handle."""
 
 
+class acs_remote_video_stream(Structure):
+    """Opaque remote video stream handle."""
+
+
 class acs_local_video_stream(Structure):
     """Opaque local video stream handle."""
 
@@ -193,6 +201,7 @@ OPAQUE_TYPES = {
     "acs_device_manager": acs_device_manager,
     "acs_camera": acs_camera,
     "acs_remote_participant": acs_remote_participant,
+    "acs_remote_video_stream": acs_remote_video_stream,
     "acs_local_video_stream": acs_local_video_stream,
     "acs_video_renderer": acs_video_renderer,
     "acs_video_view": acs_video_view,
@@ -214,6 +223,7 @@ class acs_event(Structure):
         ("device_manager", POINTER(acs_device_manager)),
         ("audio_device", POINTER(acs_audio_device)),
         ("camera", POINTER(acs_camera)),
+        ("remote_video_stream", POINTER(acs_remote_video_stream)),
     ]
 
 
@@ -277,6 +287,36 @@ class acs_audio_processing_options(Structure):
 
 acs_audio_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(c_int16), c_size_t, c_uint32, c_uint32)
 
+class acs_video_receive_stats(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("packets", c_uint64),
+        ("packets_dropped", c_uint64),
+        ("frames_decoded", c_uint64),
+        ("frames_lost", c_uint64),
+        ("keyframe_requests", c_uint64),
+        ("decode_micros", c_uint64),
+    ]
+
+
+class acs_video_send_stats(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("frames_encoded", c_uint64),
+        ("frames_dropped", c_uint64),
+        ("frames_skipped", c_uint64),
+        ("keyframes", c_uint64),
+        ("keyframe_requests", c_uint64),
+        ("bytes", c_uint64),
+        ("bitrate_bps", c_uint32),
+        ("loss_reports", c_uint64),
+        ("last_fraction_lost", c_uint8),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("encode_micros", c_uint64),
+    ]
+
+
 class acs_video_frame(Structure):
     _fields_ = [
         ("width", c_uint32),
@@ -336,6 +376,8 @@ STRUCTS = {
     "acs_video_frame_buffer": acs_video_frame_buffer,
     "acs_video_view_options": acs_video_view_options,
     "acs_video_view_stats": acs_video_view_stats,
+    "acs_video_receive_stats": acs_video_receive_stats,
+    "acs_video_send_stats": acs_video_send_stats,
 }
 
 CALLBACKS = {
@@ -357,6 +399,7 @@ _rp = _P(acs_remote_participant)
 _cam = _P(acs_camera)
 _apo = _P(acs_audio_processing_options)
 _lvs = _P(acs_local_video_stream)
+_rvs = _P(acs_remote_video_stream)
 _vr = _P(acs_video_renderer)
 _vv = _P(acs_video_view)
 _vf = _P(acs_video_frame)
@@ -465,6 +508,23 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_video_frame_buffer_init": (_S, [_P(acs_video_frame_buffer)]),
     "acs_video_frame_release": (_S, [_vf]),
     "acs_video_frame_read_test_pattern_counter": (_S, [_vf, _P(c_uint32)]),
+    "acs_remote_participant_get_video_stream": (_S, [_rp, c_int32, _P(_rvs)]),
+    "acs_remote_video_stream_retain": (_S, [_rvs]),
+    "acs_remote_video_stream_release": (_S, [_rvs]),
+    "acs_remote_video_stream_get_kind": (_S, [_rvs, _P(c_int32)]),
+    "acs_remote_video_stream_get_id": (_S, [_rvs, _P(c_uint32)]),
+    "acs_remote_video_stream_is_available": (_S, [_rvs, _P(c_bool)]),
+    "acs_remote_video_stream_is_subscribed": (_S, [_rvs, _P(c_bool)]),
+    "acs_remote_video_stream_get_participant_id": (_S, [_rvs, _buf, c_size_t, _P(c_size_t)]),
+    "acs_remote_video_stream_subscribe": (_S, [_rvs]),
+    "acs_remote_video_stream_unsubscribe": (_S, [_rvs]),
+    "acs_remote_video_stream_get_stats": (_S, [_rvs, _P(acs_video_receive_stats)]),
+    "acs_call_start_video": (_S, [_call, _lvs]),
+    "acs_call_start_screen_sharing": (_S, [_call, _lvs]),
+    "acs_video_renderer_create_for_remote_stream": (_S, [_rvs, _P(_vr)]),
+    "acs_call_stop_video": (_S, [_call, c_int32]),
+    "acs_call_is_sending_video": (_S, [_call, c_int32, _P(c_bool)]),
+    "acs_call_get_video_send_stats": (_S, [_call, c_int32, _P(acs_video_send_stats)]),
     "acs_local_video_stream_create_virtual": (_S, [c_uint32, c_uint32, c_uint32, _P(_lvs)]),
     "acs_local_video_stream_create_pushed": (_S, [_P(_lvs)]),
     "acs_local_video_stream_create_from_camera": (_S, [_cam, _P(_lvs)]),

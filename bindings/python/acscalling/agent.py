@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
 from .call import Call, RemoteParticipant, call_options, _enum
+from .video import RemoteVideoStream
 from .devices import AudioDevice
 from .errors import check
 from .events import ConnectionState, Event, EventKind, event_kind, typed_state
@@ -53,6 +54,7 @@ def _on_event(user_data, event_ptr):
             agent=agent,
             call=Call._borrowed(e.call, client) if e.call else None,
             participant=RemoteParticipant._borrowed(e.participant, client) if e.participant else None,
+            stream=RemoteVideoStream._borrowed(e.remote_video_stream, client) if e.remote_video_stream else None,
             state=typed_state(e.kind, e.state),
             code=e.code,
             subcode=e.subcode,

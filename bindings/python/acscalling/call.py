@@ -9,6 +9,7 @@ from typing import Any, List, NamedTuple, Optional
 from . import _ffi
 from ._handles import Handle, c_str, get_string
 from .devices import AudioDevice
+from .video import LocalVideoStream, RemoteVideoStream, VideoSendStats, VideoStreamKind
 from .errors import check
 
 
@@ -130,6 +131,18 @@ class RemoteParticipant(Handle):
         check(_ffi.lib().acs_remote_participant_get_end_reason(self._p, ctypes.byref(code), ctypes.byref(sub)))
         return EndReason(code.value, sub.value)
 
+    def video_stream(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> RemoteVideoStream:
+        """The participant's camera (or screen share), available or not."""
+        out = ctypes.POINTER(_ffi.acs_remote_video_stream)()
+        check(_ffi.lib().acs_remote_participant_get_video_stream(self._p, int(kind), ctypes.byref(out)))
+        return RemoteVideoStream(out)
+
+    @property
+    def video_streams(self) -> List[RemoteVideoStream]:
+        """The streams the participant sends now."""
+        streams = [self.video_stream(k) for k in VideoStreamKind]
+        return [s for s in streams if s.is_available]
+
     def __repr__(self) -> str:
         try:
             return f"<RemoteParticipant {self.identifier} {self.state!r}>"
@@ -231,6 +244,30 @@ class Call(Handle):
     def reject(self) -> None:
         """Declines an incoming call; the caller sees end reason 603."""
         check(_ffi.lib().acs_call_reject(self._p))
+
+    def start_video(self, stream: LocalVideoStream) -> None:
+        """Send `stream` as this call's camera video (replaces one being sent)."""
+        check(_ffi.lib().acs_call_start_video(self._p, stream._p))
+
+    def start_screen_sharing(self, stream: LocalVideoStream) -> None:
+        """Share `stream` as this call's screen share."""
+        check(_ffi.lib().acs_call_start_screen_sharing(self._p, stream._p))
+
+    def stop_video(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> None:
+        check(_ffi.lib().acs_call_stop_video(self._p, int(kind)))
+
+    def is_sending_video(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> bool:
+        v = ctypes.c_bool()
+        check(_ffi.lib().acs_call_is_sending_video(self._p, int(kind), ctypes.byref(v)))
+        return bool(v.value)
+
+    def video_send_stats(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> VideoSendStats:
+        s = _ffi.acs_video_send_stats()
+        s.struct_size = ctypes.sizeof(s)
+        check(_ffi.lib().acs_call_get_video_send_stats(self._p, int(kind), ctypes.byref(s)))
+        return VideoSendStats(s.frames_encoded, s.frames_dropped, s.frames_skipped, s.keyframes,
+                              s.keyframe_requests, s.bytes, s.bitrate_bps, s.loss_reports,
+                              s.last_fraction_lost, s.width, s.height, s.encode_micros)
 
     def hang_up(self, for_everyone: bool = False) -> None:
         check(_ffi.lib().acs_call_hang_up(self._p, bool(for_everyone)))

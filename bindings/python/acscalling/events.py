@@ -29,6 +29,7 @@ class EventKind(enum.IntEnum):
     PARTICIPANT_MUTE_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_MUTE_CHANGED
     PARTICIPANT_SPEAKING_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED
     DOMINANT_SPEAKERS_CHANGED = _ffi.ACS_EVENT_DOMINANT_SPEAKERS_CHANGED
+    REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED = _ffi.ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -60,6 +61,8 @@ class Event:
     subcode: int = 0
     flag: bool = False
     message: Optional[str] = None
+    #: The RemoteVideoStream of REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED (`flag`: available).
+    stream: Any = None
 
     @property
     def reason(self) -> EndReason:

@@ -376,3 +376,96 @@ __all__ = [
     "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
     "VideoSourceKind", "VideoView", "ViewStats",
 ]
+
+
+class VideoStreamKind(enum.IntEnum):
+    """Kind of a call's video stream."""
+
+    VIDEO = _ffi.ACS_VIDEO_STREAM_KIND_VIDEO
+    SCREEN_SHARE = _ffi.ACS_VIDEO_STREAM_KIND_SCREEN_SHARE
+
+
+@dataclass
+class VideoReceiveStats:
+    packets: int
+    packets_dropped: int
+    frames_decoded: int
+    frames_lost: int
+    keyframe_requests: int
+    decode_micros: int
+
+
+@dataclass
+class VideoSendStats:
+    frames_encoded: int
+    frames_dropped: int
+    frames_skipped: int
+    keyframes: int
+    keyframe_requests: int
+    bytes: int
+    bitrate_bps: int
+    loss_reports: int
+    last_fraction_lost: int
+    width: int
+    height: int
+    encode_micros: int
+
+
+class RemoteVideoStream(Handle):
+    """A remote participant's camera or screen share. Subscribe (or create a renderer) to
+    receive it; at most ACS_MAX_INCOMING_VIDEO_STREAMS cameras and one screen share at once."""
+
+    _ctype = _ffi.acs_remote_video_stream
+    _retain_name = "acs_remote_video_stream_retain"
+    _release_name = "acs_remote_video_stream_release"
+
+    def _flag(self, fn) -> bool:
+        v = ctypes.c_bool()
+        check(fn(self._p, ctypes.byref(v)))
+        return bool(v.value)
+
+    @property
+    def kind(self) -> VideoStreamKind:
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_remote_video_stream_get_kind(self._p, ctypes.byref(v)))
+        return VideoStreamKind(v.value)
+
+    @property
+    def id(self) -> int:
+        v = ctypes.c_uint32()
+        check(_ffi.lib().acs_remote_video_stream_get_id(self._p, ctypes.byref(v)))
+        return int(v.value)
+
+    @property
+    def participant_id(self) -> str:
+        from ._handles import get_string
+
+        return get_string(_ffi.lib().acs_remote_video_stream_get_participant_id, self._p)
+
+    @property
+    def is_available(self) -> bool:
+        return self._flag(_ffi.lib().acs_remote_video_stream_is_available)
+
+    @property
+    def is_subscribed(self) -> bool:
+        return self._flag(_ffi.lib().acs_remote_video_stream_is_subscribed)
+
+    def subscribe(self) -> None:
+        """Start receiving (LimitReachedError when all slots are taken)."""
+        check(_ffi.lib().acs_remote_video_stream_subscribe(self._p))
+
+    def unsubscribe(self) -> None:
+        check(_ffi.lib().acs_remote_video_stream_unsubscribe(self._p))
+
+    def create_renderer(self) -> "VideoRenderer":
+        """A renderer of this stream; subscribes if needed."""
+        out = ctypes.POINTER(_ffi.acs_video_renderer)()
+        check(_ffi.lib().acs_video_renderer_create_for_remote_stream(self._p, ctypes.byref(out)))
+        return VideoRenderer(out)
+
+    def stats(self) -> VideoReceiveStats:
+        s = _ffi.acs_video_receive_stats()
+        s.struct_size = ctypes.sizeof(s)
+        check(_ffi.lib().acs_remote_video_stream_get_stats(self._p, ctypes.byref(s)))
+        return VideoReceiveStats(s.packets, s.packets_dropped, s.frames_decoded, s.frames_lost,
+                                 s.keyframe_requests, s.decode_micros)
