@@ -90,6 +90,9 @@ if [ ${#args[@]} -gt 0 ]; then
     step "sample: two_party"
     "$BUILD/two_party" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
         --token-b "$ACS_TEST_TOKEN_B" || status=1
+    step "sample: video_call (ASan/UBSan)"
+    "$BUILD/video_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
+        --token-b "$ACS_TEST_TOKEN_B" --group "$(python3 -c 'import uuid; print(uuid.uuid4())')" || status=1
     if [ -n "${ACS_TEST_TOKEN_C:-}" ]; then
         step "sample: group_call (ASan/UBSan)"
         "$BUILD/group_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \

@@ -133,6 +133,17 @@ struct Entry {
     refs: u32,
     /// Borrows for events being delivered (the host owns none of these).
     borrows: u32,
+    /// The threads delivering those events: a borrowed handle is usable on them only, so
+    /// a handle the host released is stale on its other threads even while an event that
+    /// lends it is being delivered.
+    borrowers: Vec<std::thread::ThreadId>,
+}
+
+impl Entry {
+    /// Whether the calling thread may use the handle.
+    fn usable(&self) -> bool {
+        self.refs > 0 || self.borrowers.contains(&std::thread::current().id())
+    }
 }
 
 #[derive(Default)]
@@ -167,9 +178,11 @@ fn add_ref<T>(obj: Object, borrow: bool) -> *mut T {
         obj,
         refs: 0,
         borrows: 0,
+        borrowers: Vec::new(),
     });
     if borrow {
         e.borrows += 1;
+        e.borrowers.push(std::thread::current().id());
     } else {
         e.refs = e.refs.saturating_add(1);
     }
@@ -192,6 +205,10 @@ pub(crate) fn unborrow<T>(p: *const T) {
     let mut t = TABLE.lock();
     if let Some(e) = t.entries.get_mut(&h) {
         e.borrows = e.borrows.saturating_sub(1);
+        let me = std::thread::current().id();
+        if let Some(i) = e.borrowers.iter().position(|t| *t == me) {
+            e.borrowers.swap_remove(i);
+        }
         if e.refs == 0 && e.borrows == 0 {
             t.entries.remove(&h);
         }
@@ -210,6 +227,7 @@ pub(crate) fn lookup<T>(p: *const T, what: &'static str) -> FfiResult<Object> {
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let t = TABLE.lock();
     match t.entries.get(&h) {
+        Some(e) if !e.usable() => Err(invalid(what)),
         Some(e) if e.obj.type_name() == what => Ok(e.obj.clone()),
         Some(e) => Err(FfiError::new(
             ACS_ERR_INVALID_HANDLE,
@@ -224,7 +242,7 @@ pub(crate) fn retain<T>(p: *const T, what: &'static str) -> FfiResult {
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let mut t = TABLE.lock();
     match t.entries.get_mut(&h) {
-        Some(e) if e.obj.type_name() == what => {
+        Some(e) if e.obj.type_name() == what && e.usable() => {
             e.refs = e.refs.saturating_add(1);
             Ok(())
         }
