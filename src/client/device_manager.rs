@@ -151,9 +151,12 @@ impl DeviceManager {
         self.selected(DeviceKind::Speaker)
     }
 
-    /// Cameras: V4L2 capture nodes (none on a machine without /dev/video*).
+    /// Cameras: V4L2 capture nodes (none on a machine without /dev/video*), then the virtual
+    /// camera, which is always there.
     pub fn cameras(&self) -> Vec<Camera> {
-        system_cameras()
+        let mut cams = system_cameras();
+        cams.push(crate::media::camera::virtual_camera());
+        cams
     }
 
     /// Selects the camera (for video, when it comes).
@@ -164,7 +167,12 @@ impl DeviceManager {
     /// The selected camera, else the system default, else None.
     pub fn selected_camera(&self) -> Option<Camera> {
         let chosen = self.lock().camera.clone();
-        chosen.or_else(|| system_cameras().into_iter().next())
+        chosen.or_else(|| {
+            system_cameras()
+                .into_iter()
+                .next()
+                .or_else(|| Some(crate::media::camera::virtual_camera()))
+        })
     }
 
     /// Asks whether this process may use a microphone (`Audio`: the selected one, else the

@@ -150,6 +150,9 @@ impl LocalVideoStream {
     /// Switches to a camera; fails (keeping the current source) when it cannot be opened,
     /// which today is always (capture is not implemented).
     pub fn switch_to_camera(&self, camera: &Camera) -> Result<()> {
+        if camera.is_virtual() {
+            return self.switch_to_virtual(VirtualCameraConfig::default());
+        }
         let path = camera.path();
         if let Err(e) = std::fs::File::open(path) {
             return Err(Error::Device(format!(

@@ -1,15 +1,35 @@
-//! Cameras: Linux V4L2 capture nodes, listed from sysfs (`/sys/class/video4linux`). There is
-//! no video pipeline yet, so a camera is something to list, select and ask permission for;
-//! capturing from it comes with video (nokhwa).
+//! Cameras: Linux V4L2 capture nodes, listed from sysfs (`/sys/class/video4linux`), and the
+//! virtual camera (a moving test pattern with a frame counter) that every machine has. A
+//! local video stream made from the virtual camera sends the pattern; capture from V4L2
+//! nodes is not implemented yet.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 struct CameraInner {
     id: String,
     name: String,
     path: PathBuf,
     is_default: bool,
+    is_virtual: bool,
+}
+
+/// Id of the virtual camera.
+pub const VIRTUAL_CAMERA_ID: &str = "virtual:test-pattern";
+
+static VIRTUAL: LazyLock<Camera> = LazyLock::new(|| {
+    Camera(Arc::new(CameraInner {
+        id: VIRTUAL_CAMERA_ID.to_string(),
+        name: "Virtual Camera (test pattern)".to_string(),
+        path: PathBuf::new(),
+        is_default: false,
+        is_virtual: true,
+    }))
+});
+
+/// The virtual camera (always listed, after the system's cameras).
+pub fn virtual_camera() -> Camera {
+    VIRTUAL.clone()
 }
 
 /// A camera. Cheap to clone (Arc inside).
@@ -35,6 +55,11 @@ impl Camera {
     /// Whether this is the system's default camera (the first capture node).
     pub fn is_default(&self) -> bool {
         self.0.is_default
+    }
+
+    /// Whether this is the virtual camera.
+    pub fn is_virtual(&self) -> bool {
+        self.0.is_virtual
     }
 }
 
@@ -84,6 +109,7 @@ pub(crate) fn cameras_in(sysfs: &Path, dev: &Path) -> Vec<Camera> {
                 name: if name.is_empty() { node } else { name },
                 path,
                 is_default: i == 0,
+                is_virtual: false,
             }))
         })
         .collect()

@@ -280,9 +280,26 @@ def test_bad_input():
 def test_cameras_that_cannot_be_opened_are_device_errors():
     with acscalling.CallClient() as client:
         cams = client.device_manager.cameras
-        if not cams:
-            pytest.skip("no camera on this machine (create_from_camera needs one to be tried)")
-        for cam in cams:
+        virtual = [c for c in cams if c.id.startswith("virtual:")]
+        assert len(virtual) == 1, "the virtual camera is always listed"
+        with LocalVideoStream.from_camera(virtual[0]) as s:
+            r = s.create_renderer()
+            view = r.create_view(320, 180, PixelFormat.RGBA, ScalingMode.FIT)
+            deadline = time.monotonic() + 5
+            counter = None
+            while counter is None and time.monotonic() < deadline:
+                f = view.take_latest_frame()
+                if f is None:
+                    time.sleep(0.01)
+                    continue
+                with f:
+                    counter = f.read_test_pattern_counter()
+            assert counter is not None, "the virtual camera's stream shows the test pattern"
+            view.close()
+            r.close()
+        real = [c for c in cams if not c.id.startswith("virtual:")]
+        for cam in real:
             with pytest.raises(acscalling.DeviceError):
                 LocalVideoStream.from_camera(cam)
+        for cam in cams:
             cam.close()
