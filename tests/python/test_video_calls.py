@@ -57,8 +57,11 @@ class Party:
 
     def close(self):
         errors = list(self.client.callback_errors)
-        self.events.clear()
+        # Close first: events still being delivered (others leaving, streams becoming
+        # unavailable) would otherwise land in the recorder after it was cleared and keep
+        # their handles.
         self.client.close()
+        self.events.clear()
         assert not errors, f"{self.name}'s event handlers raised: {errors!r}"
 
 
