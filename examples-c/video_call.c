@@ -25,32 +25,11 @@
 
 #define TIMEOUT_MS 20000
 
-static int failures;
+/* report(), expect_status() and sleep_ms() are shared with the C tests. */
+#include "check.h"
 
-static void check(bool ok, const char *what) {
-    printf("%s - %s\n", ok ? "ok" : "FAIL", what);
-    fflush(stdout);
-    if (!ok) {
-        failures++;
-    }
-}
-
-static bool ok_or_report(acs_status s, const char *what) {
-    if (s != ACS_OK) {
-        char msg[256] = "";
-        acs_last_error_message(msg, sizeof msg);
-        printf("FAIL - %s: %s (%s)\n", what, acs_status_to_string(s), msg);
-        failures++;
-        return false;
-    }
-    return true;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
+static void check(bool ok, const char *what) { report(ok, "%s", what); }
+static bool ok_or_report(acs_status s, const char *what) { return expect_status(s, ACS_OK, what); }
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -263,6 +242,6 @@ int main(int argc, char **argv) {
     acs_device_manager_release(dm);
     acs_call_client_release(client);
     pthread_mutex_destroy(&w.mu);
-    printf("%s\n", failures == 0 ? "video_call: all checks passed" : "video_call: FAILED");
-    return failures == 0 ? 0 : 1;
+    printf("%s\n", g_failures == 0 ? "video_call: all checks passed" : "video_call: FAILED");
+    return g_failures == 0 ? 0 : 1;
 }

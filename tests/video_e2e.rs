@@ -112,14 +112,12 @@ fn stream_of(call: &Call, who: &str) -> RemoteVideoStream {
 
 /// Frames per second with strictly increasing counters over `window`.
 fn measured_fps(r: &CounterReader, window: Duration) -> f64 {
-    let before = r.count();
     std::thread::sleep(window);
     let got = r.recent(window);
     assert!(
         got.windows(2).all(|w| w[1].0 > w[0].0),
         "counters increase: {got:?}"
     );
-    let _ = before;
     got.len() as f64 / window.as_secs_f64()
 }
 

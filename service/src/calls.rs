@@ -102,6 +102,22 @@ impl Participant {
         }
     }
 
+    /// Records that the participant started or stopped sending a `kind` stream.
+    pub fn set_sending(&mut self, kind: crate::protocol::VideoStreamKind, on: bool) {
+        match kind {
+            crate::protocol::VideoStreamKind::Video => self.video = on,
+            crate::protocol::VideoStreamKind::ScreenShare => self.screen_sharing = on,
+        }
+    }
+
+    /// Whether the participant sends a `kind` stream.
+    pub fn sends(&self, kind: crate::protocol::VideoStreamKind) -> bool {
+        match kind {
+            crate::protocol::VideoStreamKind::Video => self.video,
+            crate::protocol::VideoStreamKind::ScreenShare => self.screen_sharing,
+        }
+    }
+
     /// Joined the call (not merely invited).
     pub fn joined(&self) -> bool {
         self.kind == Kind::User && self.state != ParticipantState::Ringing

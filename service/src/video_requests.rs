@@ -5,23 +5,15 @@
 
 use crate::call_requests::not_in_call;
 use crate::calls::{ConnId, Hub, Kind};
-use crate::protocol::{EndReason, ErrorBody, VideoStreamKind, VIDEO_SLOTS};
+use crate::protocol::{EndReason, ErrorBody, VideoStreamKind};
 use crate::sfu::VideoSource;
-
-/// Receive slots of a kind: `VIDEO_SLOTS` cameras, one screen share.
-pub(crate) fn slots_of(kind: VideoStreamKind) -> u32 {
-    match kind {
-        VideoStreamKind::Video => VIDEO_SLOTS as u32,
-        VideoStreamKind::ScreenShare => 1,
-    }
-}
 
 fn bad_slot(kind: VideoStreamKind, slot: u32) -> ErrorBody {
     ErrorBody::new(
         EndReason::BAD_REQUEST,
         format!(
             "video slot {slot} does not exist: {kind:?} slots are 0..{}",
-            slots_of(kind)
+            kind.slots() as u32
         ),
     )
 }
@@ -46,22 +38,15 @@ impl Hub {
         let mut echo = None;
         if let Some(call) = st.calls.get_mut(call_id) {
             if let Some(p) = call.participants.get_mut(idx) {
-                match kind {
-                    VideoStreamKind::Video => p.video = on,
-                    VideoStreamKind::ScreenShare => p.screen_sharing = on,
-                }
+                p.set_sending(kind, on);
             }
             // The echo bot shows back whatever its caller sends.
             if let Some(bot) = call
                 .participants
-                .iter_mut()
+                .iter()
                 .position(|p| p.kind == Kind::EchoBot)
             {
-                let p = &mut call.participants[bot];
-                match kind {
-                    VideoStreamKind::Video => p.video = on,
-                    VideoStreamKind::ScreenShare => p.screen_sharing = on,
-                }
+                call.participants[bot].set_sending(kind, on);
                 echo = Some(bot);
             }
         }
@@ -84,7 +69,7 @@ impl Hub {
     ) {
         let st = self.state.lock();
         let result = (|| {
-            if slot >= slots_of(kind) {
+            if slot >= kind.slots() as u32 {
                 return Err(bad_slot(kind, slot));
             }
             let call = st.calls.get(call_id).ok_or_else(|| not_in_call(call_id))?;
@@ -106,11 +91,7 @@ impl Hub {
                         format!("'{participant}' is not in call '{call_id}'"),
                     )
                 })?;
-            let sending = match kind {
-                VideoStreamKind::Video => target.video,
-                VideoStreamKind::ScreenShare => target.screen_sharing,
-            };
-            if !sending {
+            if !target.sends(kind) {
                 return Err(ErrorBody::new(
                     EndReason::NOT_FOUND,
                     format!("'{participant}' has no {kind:?} stream"),
@@ -155,7 +136,7 @@ impl Hub {
         slot: u32,
     ) {
         let st = self.state.lock();
-        if slot >= slots_of(kind) {
+        if slot >= kind.slots() as u32 {
             st.respond(conn, req, Err(bad_slot(kind, slot)));
             return;
         }

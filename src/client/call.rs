@@ -663,11 +663,7 @@ impl Call {
         });
     }
 
-    pub(super) fn is_ended_now(&self) -> bool {
-        self.is_ended()
-    }
-
-    fn is_ended(&self) -> bool {
+    pub(super) fn is_ended(&self) -> bool {
         is_terminal(self.0.data.lock().state)
     }
 

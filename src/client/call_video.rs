@@ -12,7 +12,7 @@ use crate::media::transport::{MediaTransport, VideoFeedback, VideoSender};
 use crate::media::video::{
     DecodeStats, EncodeStats, FrameBus, VideoDecodePipeline, VideoEncodePipeline, VideoPacket,
 };
-use crate::protocol::{timeouts, ClientMessage, VideoStreamKind, VIDEO_SLOTS};
+use crate::protocol::{timeouts, ClientMessage, VideoStreamKind};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -39,13 +39,6 @@ struct Incoming {
 pub(crate) struct CallVideo {
     outgoing: HashMap<VideoStreamKind, Outgoing>,
     incoming: HashMap<(VideoStreamKind, usize), Incoming>,
-}
-
-fn slots_of(kind: VideoStreamKind) -> usize {
-    match kind {
-        VideoStreamKind::Video => VIDEO_SLOTS,
-        VideoStreamKind::ScreenShare => 1,
-    }
 }
 
 impl Call {
@@ -149,7 +142,7 @@ impl Call {
         let previous = self.0.video.lock().outgoing.remove(&kind);
         if previous.is_some() {
             drop(previous);
-            if !self.is_ended_now() {
+            if !self.is_ended() {
                 self.announce_video(kind, false);
             }
         }
@@ -245,22 +238,22 @@ impl Call {
                 stream.kind()
             )));
         }
-        let Some(transport) = self.transport() else {
+        if self.transport().is_none() {
             return Err(Error::InvalidState(
                 "the call's media is not set up yet".into(),
             ));
-        };
+        }
         let kind = stream.kind();
         let slot = {
             let mut v = self.0.video.lock();
             if stream.0.slot.lock().is_some() {
                 return Ok(());
             }
-            let Some(slot) = (0..slots_of(kind)).find(|s| !v.incoming.contains_key(&(kind, *s)))
+            let Some(slot) = (0..kind.slots()).find(|s| !v.incoming.contains_key(&(kind, *s)))
             else {
                 return Err(Error::LimitReached(format!(
                     "all {} incoming {} slots are in use: unsubscribe a stream first",
-                    slots_of(kind),
+                    kind.slots(),
                     match kind {
                         VideoStreamKind::Video => "video",
                         VideoStreamKind::ScreenShare => "screen-share",
@@ -287,7 +280,6 @@ impl Call {
             *stream.0.slot.lock() = Some(slot);
             slot
         };
-        drop(transport);
         let participant = stream.participant_id().to_string();
         let (call, s) = (self.clone(), stream.clone());
         self.request(

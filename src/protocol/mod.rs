@@ -45,6 +45,15 @@ impl VideoStreamKind {
             VideoStreamKind::ScreenShare => 2,
         }
     }
+
+    /// How many receive slots a client has for this kind: `VIDEO_SLOTS` cameras, one
+    /// screen share.
+    pub fn slots(self) -> usize {
+        match self {
+            VideoStreamKind::Video => VIDEO_SLOTS,
+            VideoStreamKind::ScreenShare => 1,
+        }
+    }
 }
 
 /// Default limit of participants in one call (the ACS maximum for a group call).

@@ -54,8 +54,9 @@ class Member:
 
     def close(self):
         errors = list(self.client.callback_errors)
-        self.events.clear()
+        # Close first: an event delivered between a clear and the close would keep handles.
         self.client.close()
+        self.events.clear()
         assert not errors, f"{self.name}'s event handlers raised: {errors!r}"
 
 

@@ -566,8 +566,7 @@ impl Engine {
             }
             return;
         }
-        let routes = self.video.routes(id, kind).to_vec();
-        for r in routes {
+        for r in self.video.routes(id, kind) {
             if let Some(rx) = self.sessions.get_mut(&r.receiver) {
                 if rx.held {
                     continue;

@@ -12,7 +12,7 @@ use str0m::media::{Direction, MediaKind, Mid};
 use str0m::Rtc;
 
 use super::{SessionId, VideoSource};
-use crate::protocol::{VideoStreamKind, VIDEO_SLOTS};
+use crate::protocol::VideoStreamKind;
 
 /// A session's video m-lines, from the SFU's side.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -55,11 +55,7 @@ impl VideoMids {
                         VideoStreamKind::Video
                     };
                     let i = kind as usize;
-                    let max = match kind {
-                        VideoStreamKind::Video => VIDEO_SLOTS,
-                        VideoStreamKind::ScreenShare => 1,
-                    };
-                    if slots[i] < max {
+                    if slots[i] < kind.slots() {
                         v.outbound.push((*mid, kind, slots[i]));
                         slots[i] += 1;
                     }
@@ -200,6 +196,7 @@ impl VideoRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::VIDEO_SLOTS;
 
     fn mids(n: u32) -> VideoMids {
         // Like a client: mids 4 (camera send), 5..=10 (slots), 11 (screen send), 12 (slot).

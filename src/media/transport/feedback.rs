@@ -26,7 +26,8 @@ pub enum VideoFeedback {
     Loss { fraction_lost: u8 },
 }
 
-/// Interprets marked RTCP for the video stream `ssrc`.
+/// Interprets marked RTCP for the video stream `ssrc` (reception reports arrive as RRs: the
+/// interceptor turns the report blocks of SRs into RRs).
 pub(super) fn interpret(
     packets: &[Box<dyn rtc::rtcp::Packet>],
     ssrc: u32,
@@ -44,12 +45,6 @@ pub(super) fn interpret(
             }
         } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
             for r in rr.reports.iter().filter(|r| r.ssrc == ssrc) {
-                out(VideoFeedback::Loss {
-                    fraction_lost: r.fraction_lost,
-                });
-            }
-        } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
-            for r in sr.reports.iter().filter(|r| r.ssrc == ssrc) {
                 out(VideoFeedback::Loss {
                     fraction_lost: r.fraction_lost,
                 });

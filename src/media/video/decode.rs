@@ -314,22 +314,14 @@ fn run(
         need_keyframe: true,
         ..Default::default()
     };
+    // When the last keyframe request went out; cleared by a decoded picture.
     let mut last_request: Option<Instant> = None;
-    let ask = |c: &Counters, last: &mut Option<Instant>| {
-        let now = Instant::now();
-        if last.is_none_or(|t| now.duration_since(t) >= KEYFRAME_RETRY) {
-            *last = Some(now);
-            c.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-            request_keyframe();
-        }
-    };
     while !stop.load(Ordering::Acquire) {
         let units = match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(p) => asm.push(p, Instant::now()),
             Err(RecvTimeoutError::Timeout) => asm.drain(Instant::now()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
-        let lost_before = asm.frames_lost;
         for au in units {
             let started = Instant::now();
             let decoded = decoder.decode(&au.data);
@@ -350,12 +342,13 @@ fn run(
             }
         }
         c.frames_lost.store(asm.frames_lost, Ordering::Relaxed);
-        if asm.need_keyframe
-            && (asm.frames_lost > lost_before
-                || last_request.is_some()
-                || c.frames_decoded.load(Ordering::Relaxed) == 0)
+        // Waiting for a keyframe: ask now, and again every KEYFRAME_RETRY until one decodes.
+        let now = Instant::now();
+        if asm.need_keyframe && last_request.is_none_or(|t| now.duration_since(t) >= KEYFRAME_RETRY)
         {
-            ask(&c, &mut last_request);
+            last_request = Some(now);
+            c.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+            request_keyframe();
         }
     }
 }
