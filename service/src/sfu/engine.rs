@@ -29,6 +29,8 @@ mod mixing;
 
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
+/// Due timeouts fed to one session in one poll before it goes back to the timer heap.
+const MAX_IMMEDIATE_TIMEOUTS: u32 = 16;
 /// Datagrams read per wake-up before the receivers are polled.
 const RECV_BATCH: usize = 64;
 /// How often speakers are re-ranked (dominant speakers, top-N forwarding).
@@ -412,6 +414,7 @@ impl Engine {
     }
 
     fn poll_session(&mut self, id: SessionId) {
+        let mut immediate = 0;
         loop {
             let Some(s) = self.sessions.get_mut(&id) else {
                 return;
@@ -429,6 +432,18 @@ impl Engine {
             }
             match s.rtc.poll_output() {
                 Ok(Output::Timeout(t)) => {
+                    // str0m packetizes one written frame per medium per timeout: a session
+                    // with frames waiting says "already due". Feed those timeouts now, so a
+                    // written frame leaves in this pass (not one loop turn later) and a
+                    // backlog cannot persist.
+                    let now = Instant::now();
+                    if t <= now && immediate < MAX_IMMEDIATE_TIMEOUTS {
+                        immediate += 1;
+                        if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
+                            log::debug!("session {}: timeout error {e}", id.0);
+                        }
+                        continue;
+                    }
                     schedule(&mut self.timers, s, id, t);
                     return;
                 }
