@@ -148,7 +148,16 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     let ap = || bcall.remote_participants()[0].clone();
     assert!(wait_until(T, || ap().is_muted()));
     std::thread::sleep(Duration::from_millis(200));
-    assert!(hears(&bob.listen(500), 440.0) < 0.001, "muted → silence");
+    let (sent, received) = (
+        call.audio_stats().frames_sent,
+        bcall.audio_stats().frames_received,
+    );
+    assert!(hears(&bob.listen(1000), 440.0) < 0.001, "muted → silence");
+    // Muted DTX: about one comfort frame per 400 ms crosses the wire (not 50 frames/s).
+    let sent = call.audio_stats().frames_sent - sent;
+    let received = bcall.audio_stats().frames_received - received;
+    assert!((2..=5).contains(&sent), "muted frames sent in 1 s: {sent}");
+    assert!(received <= 5, "muted frames received in 1 s: {received}");
     call.set_muted(false).unwrap();
     assert!(wait_until(T, || !ap().is_muted()));
     std::thread::sleep(Duration::from_millis(200));

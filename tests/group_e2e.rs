@@ -524,7 +524,22 @@ fn large_calls_are_mixed_by_the_service_and_rosters_batched() {
     std::thread::sleep(Duration::from_millis(500));
     assert_hears(&m[0], &[&m[1], &m[2], &m[4]], &[&m[3]]);
     assert_hears(&m[4], &[&m[1], &m[2]], &[&m[4]]);
-    for c in &calls {
+    // Removals are batched too (ParticipantsRemoved): M4 hangs up and M0 removes M3; the
+    // others see both leave, each with its reason, and the roster shrinks.
+    calls[4].hang_up(false).unwrap();
+    let m3 = calls[0]
+        .remote_participants()
+        .into_iter()
+        .find(|p| p.identifier() == m[3].id)
+        .unwrap();
+    calls[0].remove_participant(&m3).unwrap();
+    for i in [0, 1, 2] {
+        assert!(wait_until(T, || m[i].left_with(&m[4].id, EndReason::LOCAL_HANGUP)));
+        assert!(wait_until(T, || m[i].left_with(&m[3].id, EndReason::REMOVED)));
+        assert!(wait_until(T, || calls[i].remote_participants().len() == 2));
+    }
+    assert!(wait_until(T, || calls[3].state() == CallState::Disconnected));
+    for c in &calls[..3] {
         c.hang_up(false).unwrap();
     }
 }

@@ -238,6 +238,7 @@ fn frame(i: u8) -> EncodedAudioFrame {
         // Not real Opus (the transport does not look inside): a TOC-like byte and a marker.
         payload: vec![0xF8, i, i.wrapping_mul(3), 0xA5],
         samples: 960,
+        skipped_before: 0,
         audio_level: 10 + i,
         voice_activity: i % 2 == 0,
         capture_time: Instant::now(),

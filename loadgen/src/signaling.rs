@@ -283,7 +283,8 @@ fn on_message(ctx: &RunCtx, idx: usize, text: &str) -> Option<ServerMessage> {
         ServerMessage::Roster { .. }
         | ServerMessage::ParticipantUpdated { .. }
         | ServerMessage::ParticipantsUpdated { .. }
-        | ServerMessage::ParticipantRemoved { .. } => SignalingStats::bump(&s.roster),
+        | ServerMessage::ParticipantRemoved { .. }
+        | ServerMessage::ParticipantsRemoved { .. } => SignalingStats::bump(&s.roster),
         ServerMessage::DominantSpeakers { .. } => SignalingStats::bump(&s.dominant_speakers),
         ServerMessage::CallState { .. } => SignalingStats::bump(&s.call_state),
         ServerMessage::Error { .. } | ServerMessage::Response { error: Some(_), .. } => {

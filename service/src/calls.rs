@@ -160,7 +160,8 @@ pub(crate) struct HubState {
     pub sessions: HashMap<SessionId, (String, String)>,
     /// Calls with more participants than this get roster changes batched.
     pub batch_roster_above: usize,
-    /// Roster changes of large calls waiting for the next batch, per call id.
+    /// Roster changes of large calls waiting for the next batch, per call id: updates, and
+    /// removals (state `Disconnected` with an end reason).
     pub pending_roster: HashMap<String, Vec<ParticipantInfo>>,
     /// The last `DominantSpeakers` of each call, for joiners (the SFU reports changes only).
     pub dominant: HashMap<String, ServerMessage>,
@@ -279,18 +280,26 @@ impl HubState {
         self.update_call_states(call_id);
     }
 
-    /// Sends the batched roster changes of every large call (`ParticipantsUpdated`).
+    /// Sends the batched roster changes of every large call: `ParticipantsUpdated`, then
+    /// `ParticipantsRemoved`.
     pub fn flush_roster_batches(&mut self) {
         let batches: Vec<(String, Vec<ParticipantInfo>)> = self.pending_roster.drain().collect();
-        for (call_id, participants) in batches {
-            if participants.is_empty() {
-                continue;
+        for (call_id, changes) in batches {
+            let (removed, updated): (Vec<_>, Vec<_>) = changes.into_iter().partition(is_removal);
+            if !updated.is_empty() {
+                let msg = ServerMessage::ParticipantsUpdated {
+                    call_id: call_id.clone(),
+                    participants: updated,
+                };
+                self.broadcast(&call_id, None, &msg);
             }
-            let msg = ServerMessage::ParticipantsUpdated {
-                call_id: call_id.clone(),
-                participants,
-            };
-            self.broadcast(&call_id, None, &msg);
+            if !removed.is_empty() {
+                let msg = ServerMessage::ParticipantsRemoved {
+                    call_id: call_id.clone(),
+                    participants: removed,
+                };
+                self.broadcast(&call_id, None, &msg);
+            }
         }
     }
 
@@ -376,6 +385,9 @@ impl HubState {
             return;
         };
         let p = call.participants.remove(idx);
+        // Batching starts and stops at the same size as for updates (counting the leaver).
+        // Removals are batched too: N leavers told one by one to everyone are N²/2 messages.
+        let batched = call.participants.len() + 1 > self.batch_roster_above;
         if let Some(s) = p.session {
             sfu.remove_session(s);
             self.sessions.remove(&s);
@@ -398,14 +410,21 @@ impl HubState {
         if let Some(pending) = self.pending_roster.get_mut(call_id) {
             pending.retain(|x| x.id != info.id);
         }
-        self.broadcast(
-            call_id,
-            None,
-            &ServerMessage::ParticipantRemoved {
-                call_id: call_id.to_string(),
-                participant: info,
-            },
-        );
+        if batched {
+            self.pending_roster
+                .entry(call_id.to_string())
+                .or_default()
+                .push(info);
+        } else {
+            self.broadcast(
+                call_id,
+                None,
+                &ServerMessage::ParticipantRemoved {
+                    call_id: call_id.to_string(),
+                    participant: info,
+                },
+            );
+        }
         log::info!(
             "call {call_id}: {pid} left ({}/{})",
             reason.code,
@@ -480,6 +499,11 @@ impl HubState {
         }
         log::info!("call {call_id} ended ({}/{})", reason.code, reason.subcode);
     }
+}
+
+/// A batched roster change that is a removal.
+fn is_removal(info: &ParticipantInfo) -> bool {
+    info.state == ParticipantState::Disconnected && info.end_reason.is_some()
 }
 
 /// The echo bot as a roster entry.

@@ -293,6 +293,16 @@ impl CallAgent {
                     c.on_participant(&participant, true);
                 }
             }
+            ServerMessage::ParticipantsRemoved {
+                call_id,
+                participants,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    for p in &participants {
+                        c.on_participant(p, true);
+                    }
+                }
+            }
             ServerMessage::AudioSlots {
                 call_id,
                 slots,

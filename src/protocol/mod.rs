@@ -346,6 +346,12 @@ pub enum ServerMessage {
         call_id: String,
         participant: ParticipantInfo,
     },
+    /// Several participants left the roster (large calls: the service batches removals as
+    /// it batches updates); each `end_reason` says why.
+    ParticipantsRemoved {
+        call_id: String,
+        participants: Vec<ParticipantInfo>,
+    },
     /// Which participant's audio sits in which receive slot (index = slot).
     AudioSlots {
         call_id: String,

@@ -47,6 +47,14 @@ impl OpusEncoder {
         Ok(self.buf[..n].to_vec())
     }
 
+    /// Forgets the signal encoded so far (settings stay): a frame after a DTX pause then
+    /// carries nothing of what preceded the pause.
+    pub fn reset(&mut self) {
+        if let Err(e) = self.inner.reset_state() {
+            log::warn!("opus encoder reset failed: {e}");
+        }
+    }
+
     /// Encoder lookahead in samples (algorithmic delay added by Opus); for the benchmark.
     #[cfg(test)]
     pub fn lookahead(&mut self) -> usize {
@@ -86,6 +94,14 @@ impl OpusDecoder {
     /// Packet loss concealment for one missing frame.
     pub fn conceal(&mut self, out: &mut [i16]) -> Result<usize, MediaError> {
         self.inner.decode(&[], out, false).map_err(codec_err)
+    }
+
+    /// Forgets the stream (its slot went silent): the next packet decodes from a clean
+    /// state, with no tail of what played before the pause.
+    pub fn reset(&mut self) {
+        if let Err(e) = self.inner.reset_state() {
+            log::warn!("opus decoder reset failed: {e}");
+        }
     }
 }
 

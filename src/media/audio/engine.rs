@@ -28,6 +28,11 @@ const FRAME: Duration = Duration::from_millis(super::FRAME_MS as u64);
 const MAX_BEHIND: Duration = Duration::from_millis(100);
 /// How long the send thread waits for a real microphone before sending silence.
 const CAPTURE_WAIT: Duration = Duration::from_millis(100);
+/// Muted DTX: a muted microphone sends its first muted frame, then one comfort frame per
+/// this many frames (400 ms), with the RTP clock running on. A large call's muted majority
+/// then costs the SFU 5% of the packets; the peer's jitter buffer reads the timestamp gap
+/// as a pause, not as loss or lateness, and the SFU's speaker ranking still hears a level.
+pub const DTX_INTERVAL_FRAMES: u32 = 20;
 
 enum MicSource {
     Virtual(AudioDevice),
@@ -48,6 +53,7 @@ struct RxState {
 #[derive(Default)]
 struct Counters {
     sent: AtomicU64,
+    dtx_skipped: AtomicU64,
     received: AtomicU64,
     played: AtomicU64,
     concealed: AtomicU64,
@@ -222,7 +228,8 @@ impl AudioEngine {
         }
     }
 
-    /// Mute: keep sending, but encoded silence (level 127).
+    /// Mute: send encoded silence (level 127) in DTX, one comfort frame per
+    /// [`DTX_INTERVAL_FRAMES`] (400 ms), the first at once.
     pub fn set_muted(&self, muted: bool) {
         self.0.shared.muted.store(muted, Ordering::Relaxed);
     }
@@ -312,6 +319,7 @@ impl AudioEngine {
         let played = c.played.load(Ordering::Relaxed);
         AudioStats {
             frames_sent: sent,
+            frames_dtx_skipped: c.dtx_skipped.load(Ordering::Relaxed),
             frames_received: c.received.load(Ordering::Relaxed),
             frames_played: played,
             frames_concealed: c.concealed.load(Ordering::Relaxed),
@@ -370,6 +378,10 @@ fn send_loop(
 ) {
     let mut frame = [0i16; FRAME_SAMPLES];
     let mut next = Instant::now();
+    // Muted DTX: frames since the last comfort frame (None while not muted), and samples
+    // skipped since the last frame sent.
+    let mut muted_run: Option<u32> = None;
+    let mut skipped_samples: u32 = 0;
     while sh.running.load(Ordering::Relaxed) {
         let src = match &*sh.mic.lock() {
             MicSource::Virtual(d) => Source::Virtual(d.clone()),
@@ -409,6 +421,22 @@ fn send_loop(
         }
         if sh.muted.load(Ordering::Relaxed) {
             frame.fill(0);
+            match muted_run {
+                Some(n) if n + 1 < DTX_INTERVAL_FRAMES => {
+                    muted_run = Some(n + 1);
+                    skipped_samples = skipped_samples.wrapping_add(FRAME_SAMPLES as u32);
+                    sh.counters.dtx_skipped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                _ => muted_run = Some(0),
+            }
+        } else {
+            muted_run = None;
+        }
+        if skipped_samples > 0 {
+            // After a pause the encoder's memory (of the speech before muting) would leak
+            // into the frame: start clean.
+            encoder.reset();
         }
         let payload = match encoder.encode(&frame) {
             Ok(p) => p,
@@ -421,6 +449,7 @@ fn send_loop(
         let encoded = EncodedAudioFrame {
             payload,
             samples: FRAME_SAMPLES as u32,
+            skipped_before: std::mem::take(&mut skipped_samples),
             audio_level,
             voice_activity: is_voice(audio_level),
             capture_time,
@@ -447,6 +476,8 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
     let mut mix = [0i16; FRAME_SAMPLES];
     let mut pcm = [0i16; FRAME_SAMPLES];
     let mut pops: Vec<Playout> = Vec::with_capacity(decoders.len());
+    // Slots whose decoder has state from a stream: reset when the slot goes silent.
+    let mut live = vec![false; decoders.len()];
     let mut next = Instant::now() + FRAME;
     loop {
         {
@@ -484,7 +515,14 @@ fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
         }
         let now = Instant::now();
         mix.fill(0);
-        for (p, dec) in pops.drain(..).zip(decoders.iter_mut()) {
+        for ((p, dec), live) in pops.drain(..).zip(decoders.iter_mut()).zip(live.iter_mut()) {
+            if matches!(p, Playout::Silence) {
+                if std::mem::take(live) {
+                    dec.reset();
+                }
+                continue;
+            }
+            *live = true;
             let (result, concealed) = match p {
                 Playout::Silence => continue,
                 Playout::Packet { payload, arrival } => {

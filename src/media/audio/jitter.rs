@@ -26,6 +26,10 @@ const CALM_TICKS_BEFORE_DECAY: u32 = 250;
 const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
 /// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
 const RESTART_JUMP: i64 = 500;
+/// RTP timestamp ticks of one 20 ms frame at 48 kHz.
+const FRAME_TICKS: u32 = 960;
+/// A timestamp gap beyond this (10 minutes) is not a pause but garbage: ignored.
+const MAX_PAUSE_TICKS: u32 = 48_000 * 600;
 
 /// What `insert` did with a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +73,8 @@ pub struct JitterStats {
     pub overflow_dropped: u64,
     pub underruns: u64,
     pub restarts: u64,
+    /// Sender pauses (DTX) ended: playout restarted without counting loss or lateness.
+    pub pauses: u64,
 }
 
 struct Entry {
@@ -84,6 +90,9 @@ pub struct JitterBuffer {
     next_seq: u64,
     /// Last extended sequence number seen, for unwrapping.
     last_ext: Option<u64>,
+    /// Extended sequence number and RTP timestamp of the newest packet inserted: a packet
+    /// that follows it in sequence but not in time ends a sender's pause (DTX).
+    newest: Option<(u64, u32)>,
     target_frames: usize,
     max_frames: usize,
     margin: Duration,
@@ -115,6 +124,7 @@ impl JitterBuffer {
             state: State::Idle,
             next_seq: 0,
             last_ext: None,
+            newest: None,
             target_frames: 1,
             max_frames: max_frames.max(1),
             margin: INITIAL_MARGIN,
@@ -160,6 +170,24 @@ impl JitterBuffer {
         self.frames.clear();
         self.state = State::Idle;
         self.last_ext = None;
+        self.newest = None;
+    }
+
+    /// Whether `ext` (stamped `timestamp`) comes after a pause of its sender: next in
+    /// sequence after the newest packet, but at least one frame later in time than a
+    /// contiguous frame would be. Senders in DTX (a muted SDK sends one frame per 400 ms)
+    /// number their packets on and let the RTP clock run.
+    fn ends_pause(&self, ext: u64, timestamp: u32) -> bool {
+        let Some((newest, ts)) = self.newest else {
+            return false;
+        };
+        if ext <= newest {
+            return false;
+        }
+        let frames = u32::try_from(ext - newest).unwrap_or(u32::MAX);
+        let expected = ts.wrapping_add(FRAME_TICKS.wrapping_mul(frames));
+        let gap = timestamp.wrapping_sub(expected);
+        (FRAME_TICKS..MAX_PAUSE_TICKS).contains(&gap)
     }
 
     fn unwrap_seq(&mut self, seq: u16) -> (u64, bool) {
@@ -185,12 +213,13 @@ impl JitterBuffer {
         }
     }
 
-    /// A packet arrived at `now`. `_timestamp` is accepted for future DTX handling; frames are
-    /// sequenced by `seq` (one 20 ms frame per packet).
+    /// A packet arrived at `now`. Frames are sequenced by `seq` (one 20 ms frame per
+    /// packet); `timestamp` tells a sender's pause (DTX) from a late packet: the first packet
+    /// after a pause starts playout afresh, without raising the margin or counting loss.
     pub fn insert(
         &mut self,
         seq: u16,
-        _timestamp: u32,
+        timestamp: u32,
         payload: &[u8],
         now: Instant,
     ) -> InsertOutcome {
@@ -199,6 +228,15 @@ impl JitterBuffer {
             self.stats.restarts += 1;
             self.frames.clear();
             self.state = State::Idle;
+        } else if self.frames.is_empty()
+            && self.state != State::Idle
+            && self.ends_pause(ext, timestamp)
+        {
+            self.stats.pauses += 1;
+            self.state = State::Idle;
+        }
+        if self.newest.is_none_or(|(newest, _)| ext > newest) {
+            self.newest = Some((ext, timestamp));
         }
         match self.state {
             State::Idle => {
@@ -488,6 +526,42 @@ mod tests {
         assert_eq!(jb.margin(), raised - MARGIN_DECAY_STEP);
         assert_eq!(jb.take_phase_advance(), MARGIN_DECAY_STEP);
         assert_eq!(jb.take_phase_advance(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_dtx_pause_is_neither_loss_nor_lateness() {
+        // A muted sender: one packet per 400 ms, numbered on, its RTP clock running.
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new();
+        let at = |k: u32| t0 + F * k;
+        assert_eq!(jb.insert(1, 0, &[1], at(0)), InsertOutcome::Started);
+        assert_eq!(payload(&jb.pop(at(0))), Some(1));
+        for n in 1..10u16 {
+            let k = u32::from(n) * 20;
+            // The ticks in between run dry: concealment, then silence.
+            for i in k - 19..k {
+                assert!(!matches!(jb.pop(at(i)), Playout::Packet { .. }));
+            }
+            let ts = 960 * k;
+            assert_eq!(
+                jb.insert(1 + n, ts, &[n as u8], at(k) + Duration::from_millis(1)),
+                InsertOutcome::Started,
+                "each comfort packet restarts playout"
+            );
+            assert_eq!(payload(&jb.pop(at(k) + INITIAL_MARGIN)), Some(n as u8));
+        }
+        let s = jb.stats();
+        assert_eq!((s.lost, s.late), (0, 0), "{s:?}");
+        assert_eq!(s.pauses, 9);
+        assert_eq!(jb.margin(), INITIAL_MARGIN, "pauses must not add delay");
+        // Unmuted: contiguous frames play on; a truly late one still raises the margin.
+        let k0 = 200;
+        let ts0 = 960 * k0;
+        assert_eq!(jb.insert(11, ts0, &[11], at(k0)), InsertOutcome::Started);
+        assert_eq!(payload(&jb.pop(at(k0))), Some(11));
+        assert_eq!(jb.pop(at(k0 + 1)), Playout::Conceal { fec: None });
+        jb.insert(12, ts0 + 960, &[12], at(k0 + 1) + Duration::from_millis(3));
+        assert!(jb.margin() > INITIAL_MARGIN, "late packet adapts");
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub struct EncodedAudioFrame {
     pub payload: Vec<u8>,
     /// RTP timestamp increment (960 at 48 kHz).
     pub samples: u32,
+    /// Samples of frames not sent right before this one (muted DTX): the RTP clock runs on
+    /// over them, so the receiver sees a timestamp gap, not loss.
+    pub skipped_before: u32,
     /// RFC 6464 level, -dBov 0..=127 (127 = silence).
     pub audio_level: u8,
     /// `audio_level < VOICE_ACTIVITY_LEVEL`.
@@ -81,6 +84,9 @@ pub struct EncodedAudioFrame {
 pub struct AudioStats {
     /// Frames handed to the sink.
     pub frames_sent: u64,
+    /// Muted frames not sent (DTX: a muted microphone sends one comfort frame per
+    /// `DTX_INTERVAL_FRAMES`).
+    pub frames_dtx_skipped: u64,
     /// RTP payloads accepted by `receive_rtp` (all slots).
     pub frames_received: u64,
     /// Frames decoded from received packets and played (all slots).

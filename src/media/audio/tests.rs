@@ -38,6 +38,7 @@ fn sender(mic: AudioDevice, b: &Arc<AudioEngine>, slot: usize) -> (AudioEngine, 
     let mut ts: u32 = 7;
     let sink = move |f: EncodedAudioFrame| {
         l2.lock().unwrap().push((f.audio_level, f.voice_activity));
+        ts = ts.wrapping_add(f.skipped_before);
         b.receive_rtp(slot, seq, ts, &f.payload);
         seq = seq.wrapping_add(1);
         ts = ts.wrapping_add(f.samples);
@@ -140,13 +141,26 @@ fn tone_reaches_the_far_speaker_and_mute_sends_silence() {
     sleep(150 * MS);
     pull_all(&spk);
     let sent_before = a.stats().frames_sent;
-    sleep(300 * MS);
+    let skipped_before = a.stats().frames_dtx_skipped;
+    sleep(1000 * MS);
     assert_silent(&pull_all(&spk));
-    assert!(
-        a.stats().frames_sent > sent_before + 5,
-        "mute keeps sending"
+    // Muted DTX: one comfort frame per 400 ms (about 2.5 in a second), the rest skipped.
+    let (sent, skipped) = (
+        a.stats().frames_sent - sent_before,
+        a.stats().frames_dtx_skipped - skipped_before,
     );
+    assert!(
+        (2..=4).contains(&sent),
+        "comfort frames while muted: {sent}"
+    );
+    assert!(skipped >= 40, "muted frames skipped: {skipped}");
     assert_eq!(*levels.lock().unwrap().last().unwrap(), (127, false));
+    let late_before = b.stats().frames_late;
+    // Unmuting sends at once; the timestamp gaps were pauses, not late frames.
+    a.set_muted(false);
+    sleep(300 * MS);
+    assert_tone(&pull_all(&spk), 440.0, &[660.0]);
+    assert_eq!(b.stats().frames_late, late_before, "{:?}", b.stats());
     let s = b.stats();
     assert!(s.frames_received > 20 && s.frames_played > 20, "{s:?}");
     a.stop();

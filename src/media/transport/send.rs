@@ -157,8 +157,10 @@ impl SendQueue {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(frame)) => {
                 self.shared.frames_dropped.fetch_add(1, Ordering::Relaxed);
-                self.skipped_samples
-                    .fetch_add(frame.samples, Ordering::Relaxed);
+                self.skipped_samples.fetch_add(
+                    frame.samples.wrapping_add(frame.skipped_before),
+                    Ordering::Relaxed,
+                );
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.shared.frames_dropped.fetch_add(1, Ordering::Relaxed);
@@ -184,7 +186,9 @@ async fn run(
     let mut timestamp: u32 = rand::random();
     let mut first = true;
     while let Some(frame) = rx.recv().await {
-        timestamp = timestamp.wrapping_add(skipped_samples.swap(0, Ordering::Relaxed));
+        timestamp = timestamp
+            .wrapping_add(skipped_samples.swap(0, Ordering::Relaxed))
+            .wrapping_add(frame.skipped_before);
         let samples = frame.samples;
         let params = shared.send_params();
         match params {
