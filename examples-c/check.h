@@ -1,7 +1,8 @@
 /*
- * Check helpers shared by the C tests (test_devices.c, test_video.c): counted checks that
- * print "ok"/"FAIL" lines, status expectations with the library's last error message, and
- * a millisecond sleep. Include after <acscalling.h> with _POSIX_C_SOURCE 200809L defined.
+ * Check helpers shared by the C tests and samples (test_devices.c, test_video.c,
+ * video_call.c, group_call.c): counted checks that print "ok"/"FAIL" lines, status
+ * expectations with the library's last error message, and a millisecond sleep. Include
+ * after <acscalling.h> with _POSIX_C_SOURCE 200809L defined.
  */
 #ifndef ACS_EXAMPLES_CHECK_H
 #define ACS_EXAMPLES_CHECK_H

@@ -12,6 +12,9 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "acscalling.h"
+#include "check.h"
+
+static void report_check(bool ok, const char *what) { report(ok, "%s", what); }
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,33 +27,6 @@
 #define TIMEOUT_MS 15000
 #define HEARD 0.005f
 #define SILENT 0.001f
-
-static int failures;
-
-static void check(bool ok, const char *what) {
-    printf("%s - %s\n", ok ? "ok" : "FAIL", what);
-    fflush(stdout);
-    if (!ok) {
-        failures++;
-    }
-}
-
-static bool ok_or_report(acs_status s, const char *what) {
-    if (s != ACS_OK) {
-        char msg[256] = "";
-        acs_last_error_message(msg, sizeof msg);
-        printf("FAIL - %s: %s (%s)\n", what, acs_status_to_string(s), msg);
-        failures++;
-        return false;
-    }
-    return true;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -150,7 +126,7 @@ static bool hears(const party *p, const party *other) {
     }
     snprintf(what, sizeof what, "%s hears %s (%.0f Hz, power %.4f)", p->name, other->name,
              (double)other->hz, (double)pw);
-    check(pw > HEARD, what);
+    report_check(pw > HEARD, what);
     return pw > HEARD;
 }
 
@@ -199,8 +175,8 @@ static bool setup(party *p, acs_call_client *client, acs_device_manager *dm, con
     int32_t st = -1;
     int64_t end = now_ms() + TIMEOUT_MS;
     snprintf(name, sizeof name, "%s mic", p->name);
-    if (!ok_or_report(acs_device_manager_create_tone_microphone(dm, name, p->hz, 0.5f, &p->mic), "tone mic") ||
-        !ok_or_report(acs_device_manager_create_pull_speaker(dm, name, 5000, &p->speaker), "pull speaker")) {
+    if (!expect_status(acs_device_manager_create_tone_microphone(dm, name, p->hz, 0.5f, &p->mic), ACS_OK, "tone mic") ||
+        !expect_status(acs_device_manager_create_pull_speaker(dm, name, 5000, &p->speaker), ACS_OK, "pull speaker")) {
         return false;
     }
     acs_call_agent_options_init(&o);
@@ -209,14 +185,14 @@ static bool setup(party *p, acs_call_client *client, acs_device_manager *dm, con
     o.display_name = p->name;
     o.event_callback = on_event;
     o.event_user_data = p;
-    if (!ok_or_report(acs_call_client_create_call_agent(client, &o, &p->agent), "create agent")) {
+    if (!expect_status(acs_call_client_create_call_agent(client, &o, &p->agent), ACS_OK, "create agent")) {
         return false;
     }
     while (now_ms() < end && (acs_call_agent_get_connection_state(p->agent, &st) != ACS_OK ||
                               st != ACS_AGENT_CONNECTION_CONNECTED)) {
         sleep_ms(20);
     }
-    check(st == ACS_AGENT_CONNECTION_CONNECTED, "agent connected");
+    report_check(st == ACS_AGENT_CONNECTION_CONNECTED, "agent connected");
     return st == ACS_AGENT_CONNECTION_CONNECTED;
 }
 
@@ -275,8 +251,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s --service-url URL --token-a T --token-b T --token-c T\n", argv[0]);
         return 2;
     }
-    if (!ok_or_report(acs_call_client_create(NULL, &client), "create client") ||
-        !ok_or_report(acs_call_client_get_device_manager(client, &dm), "device manager")) {
+    if (!expect_status(acs_call_client_create(NULL, &client), ACS_OK, "create client") ||
+        !expect_status(acs_call_client_get_device_manager(client, &dm), ACS_OK, "device manager")) {
         goto out;
     }
     for (i = 0; i < 3; i++) {
@@ -291,18 +267,18 @@ int main(int argc, char **argv) {
     printf("# group %s\n", group);
     for (i = 0; i < 2; i++) {
         o = options_of(&p[i]);
-        if (!ok_or_report(acs_call_agent_join(p[i].agent, group, &o, &p[i].call), "join")) {
+        if (!expect_status(acs_call_agent_join(p[i].agent, group, &o, &p[i].call), ACS_OK, "join")) {
             goto out;
         }
     }
-    check(wait_state(p[0].call, ACS_CALL_STATE_CONNECTED) && wait_state(p[1].call, ACS_CALL_STATE_CONNECTED),
+    report_check(wait_state(p[0].call, ACS_CALL_STATE_CONNECTED) && wait_state(p[1].call, ACS_CALL_STATE_CONNECTED),
           "Alice and Bob are CONNECTED in the group call");
-    check(acs_call_is_group_call(p[0].call, &group_flag) == ACS_OK && group_flag, "it is a group call");
-    check(acs_call_agent_join(p[0].agent, "not-a-uuid", &o, &p[2].call) == ACS_ERR_INVALID_ARGUMENT,
+    report_check(acs_call_is_group_call(p[0].call, &group_flag) == ACS_OK && group_flag, "it is a group call");
+    report_check(acs_call_agent_join(p[0].agent, "not-a-uuid", &o, &p[2].call) == ACS_ERR_INVALID_ARGUMENT,
           "a group id that is not a UUID is refused");
 
     /* Alice invites Carol, who accepts. */
-    if (!ok_or_report(acs_call_add_participant(p[0].call, ids[2], &invited), "add Carol")) {
+    if (!expect_status(acs_call_add_participant(p[0].call, ids[2], &invited), ACS_OK, "add Carol")) {
         goto out;
     }
     end = now_ms() + TIMEOUT_MS;
@@ -315,22 +291,22 @@ int main(int argc, char **argv) {
         }
         sleep_ms(20);
     }
-    check(p[2].incoming != NULL, "Carol's phone rings");
+    report_check(p[2].incoming != NULL, "Carol's phone rings");
     if (p[2].incoming == NULL) {
         goto out;
     }
     o = options_of(&p[2]);
     p[2].call = p[2].incoming;
     p[2].incoming = NULL;
-    ok_or_report(acs_call_accept(p[2].call, &o), "Carol accepts");
-    check(wait_state(p[2].call, ACS_CALL_STATE_CONNECTED), "Carol is CONNECTED");
+    expect_status(acs_call_accept(p[2].call, &o), ACS_OK, "Carol accepts");
+    report_check(wait_state(p[2].call, ACS_CALL_STATE_CONNECTED), "Carol is CONNECTED");
     end = now_ms() + TIMEOUT_MS;
     while (now_ms() < end && (acs_remote_participant_get_state(invited, &pstate) != ACS_OK ||
                               pstate != ACS_PARTICIPANT_STATE_CONNECTED)) {
         sleep_ms(20);
     }
-    check(pstate == ACS_PARTICIPANT_STATE_CONNECTED, "Alice sees Carol CONNECTED");
-    check(acs_call_get_remote_participant_count(p[2].call, &n) == ACS_OK && n == 2,
+    report_check(pstate == ACS_PARTICIPANT_STATE_CONNECTED, "Alice sees Carol CONNECTED");
+    report_check(acs_call_get_remote_participant_count(p[2].call, &n) == ACS_OK && n == 2,
           "Carol's roster has Alice and Bob");
     hears(&p[0], &p[1]);
     hears(&p[0], &p[2]);
@@ -352,23 +328,23 @@ int main(int argc, char **argv) {
         while (now_ms() < end && !(spk = speaking(p[i].call, ids[0]))) {
             sleep_ms(50);
         }
-        check(dom, i == 1 ? "Bob sees Alice as the dominant speaker" : "Carol sees Alice as the dominant speaker");
-        check(spk, i == 1 ? "Bob sees Alice speaking" : "Carol sees Alice speaking");
+        report_check(dom, i == 1 ? "Bob sees Alice as the dominant speaker" : "Carol sees Alice as the dominant speaker");
+        report_check(spk, i == 1 ? "Bob sees Alice speaking" : "Carol sees Alice speaking");
         pthread_mutex_lock(&p[i].mu);
-        check(p[i].dominant_events > 0 && p[i].speaking_events > 0, "dominant-speaker and speaking events arrived");
+        report_check(p[i].dominant_events > 0 && p[i].speaking_events > 0, "dominant-speaker and speaking events arrived");
         pthread_mutex_unlock(&p[i].mu);
     }
     end = now_ms() + TIMEOUT_MS;
     while (now_ms() < end && speaking(p[0].call, ids[1])) {
         sleep_ms(50);
     }
-    check(!speaking(p[0].call, ids[1]), "Alice sees Bob (muted) stop speaking");
+    report_check(!speaking(p[0].call, ids[1]), "Alice sees Bob (muted) stop speaking");
 
     /* Alice removes Carol. */
     carol = find_participant(p[0].call, ids[2]);
-    check(carol != NULL && acs_call_remove_participant(p[0].call, carol) == ACS_OK, "Alice removes Carol");
-    check(wait_state(p[2].call, ACS_CALL_STATE_DISCONNECTED), "Carol's call ends");
-    check(acs_call_get_end_reason(p[2].call, &code, &sub) == ACS_OK && code == 0 && sub == 5300,
+    report_check(carol != NULL && acs_call_remove_participant(p[0].call, carol) == ACS_OK, "Alice removes Carol");
+    report_check(wait_state(p[2].call, ACS_CALL_STATE_DISCONNECTED), "Carol's call ends");
+    report_check(acs_call_get_end_reason(p[2].call, &code, &sub) == ACS_OK && code == 0 && sub == 5300,
           "Carol's end reason is 0/5300 (removed)");
     end = now_ms() + TIMEOUT_MS;
     while (now_ms() < end) {
@@ -380,12 +356,12 @@ int main(int argc, char **argv) {
         }
         sleep_ms(20);
     }
-    check(p[1].removed_count > 0 && p[1].removed_code == 0 && p[1].removed_subcode == 5300,
+    report_check(p[1].removed_count > 0 && p[1].removed_code == 0 && p[1].removed_subcode == 5300,
           "Bob sees Carol leave with 0/5300");
-    check(acs_call_remove_participant(p[0].call, NULL) == ACS_ERR_INVALID_HANDLE, "NULL participant is refused");
+    report_check(acs_call_remove_participant(p[0].call, NULL) == ACS_ERR_INVALID_HANDLE, "NULL participant is refused");
     for (i = 0; i < 2; i++) {
         acs_call_hang_up(p[i].call, false);
-        check(wait_state(p[i].call, ACS_CALL_STATE_DISCONNECTED), "hung up");
+        report_check(wait_state(p[i].call, ACS_CALL_STATE_DISCONNECTED), "hung up");
     }
 
 out:
@@ -403,7 +379,7 @@ out:
     for (i = 0; i < 3; i++) {
         pthread_mutex_destroy(&p[i].mu);
     }
-    check(acs_debug_live_handle_count() == base, "no handle leaked");
-    printf("# %s\n", failures == 0 ? "PASS" : "FAIL");
-    return failures == 0 ? 0 : 1;
+    report_check(acs_debug_live_handle_count() == base, "no handle leaked");
+    printf("# %s\n", g_failures == 0 ? "PASS" : "FAIL");
+    return g_failures == 0 ? 0 : 1;
 }
