@@ -424,3 +424,38 @@ fn under_packet_loss_nack_and_keyframes_keep_the_video_going_and_reports_reach_t
     ca.hang_up(false).unwrap();
     cb.hang_up(false).unwrap();
 }
+
+#[test]
+fn heavy_loss_lowers_the_senders_bitrate_from_the_receivers_feedback() {
+    // 40% of the media reaching the SFU is dropped (retransmissions and NACKs too). The
+    // sender counts the packets NACKed, reads the loss before repair from them, and its
+    // rate controller cuts the target below the resolution's ceiling.
+    let svc = Service::start_with(&["--simulate-loss-percent", "40"]);
+    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+    let g = group_id();
+    let ca = a.join(&g);
+    let cb = b.join(&g);
+    let cam = PatternCamera::start(0, 640, 360, 30);
+    ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
+        .unwrap();
+    let stream = stream_of(&cb, &a.id);
+    stream.subscribe().unwrap();
+    let stats = || ca.video_send_stats(VideoStreamKind::Video);
+    assert!(wait_until(T, || stats().is_some_and(|s| s.frames_encoded > 0)));
+    let ceiling = stats().unwrap().bitrate_bps;
+    let lowered = wait_until(Duration::from_secs(20), || {
+        stats().is_some_and(|s| s.bitrate_bps < ceiling * 3 / 4)
+    });
+    let s = stats().unwrap();
+    eprintln!("40% loss: ceiling {ceiling} bps, sender {s:?}");
+    assert!(
+        lowered,
+        "target stayed at {} of {ceiling} bps: {s:?}",
+        s.bitrate_bps
+    );
+    // The reports say little (NACK/RTX repairs most): the NACKed share drove the cut.
+    assert!(s.nacked_packets > 0, "{s:?}");
+    assert!(s.last_loss_estimate > 25, "{s:?}");
+    ca.hang_up(false).unwrap();
+    cb.hang_up(false).unwrap();
+}

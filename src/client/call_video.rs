@@ -393,6 +393,7 @@ impl Call {
             match f {
                 VideoFeedback::KeyframeRequest => o.pipeline.request_keyframe(),
                 VideoFeedback::Loss { fraction_lost } => o.pipeline.on_loss_report(fraction_lost),
+                VideoFeedback::Nack { packets } => o.pipeline.on_nack(packets),
             }
         }
     }

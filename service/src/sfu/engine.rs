@@ -205,7 +205,10 @@ impl Engine {
             },
         );
         let known = self.by_addr.get(&source).copied();
-        if known.is_some() && self.loss > 0.0 && self.simulated_drop() {
+        // Simulated loss hits media only (RTP/RTCP, first byte 128..=191 per RFC 7983), not
+        // ICE or DTLS: a lossy network still connects, as real ones do with retries.
+        let media = data.first().is_some_and(|b| (128..=191).contains(b));
+        if known.is_some() && media && self.loss > 0.0 && self.simulated_drop() {
             return;
         }
         let id = match known {

@@ -12,6 +12,7 @@ use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
+use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::{HashSet, VecDeque};
@@ -23,7 +24,18 @@ pub enum VideoFeedback {
     /// Send a keyframe (PLI or FIR).
     KeyframeRequest,
     /// A reception report: fraction of packets lost since the last one (0..=255 = 0..100%).
+    /// Packets repaired by retransmission count as received.
     Loss { fraction_lost: u8 },
+    /// A NACK: the receiver misses this many of our packets (before repair).
+    Nack { packets: u32 },
+}
+
+/// Sequence numbers a NACK asks for.
+fn nacked_packets(nack: &TransportLayerNack) -> u32 {
+    nack.nacks
+        .iter()
+        .map(|p| 1 + p.lost_packets.count_ones())
+        .sum()
 }
 
 /// Interprets marked RTCP for the video stream `ssrc` (reception reports arrive as RRs: the
@@ -42,6 +54,12 @@ pub(super) fn interpret(
         } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
             if fir.media_ssrc == ssrc || fir.fir.iter().any(|e| e.ssrc == ssrc) {
                 out(VideoFeedback::KeyframeRequest);
+            }
+        } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+            if nack.media_ssrc == ssrc {
+                out(VideoFeedback::Nack {
+                    packets: nacked_packets(nack),
+                });
             }
         } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
             for r in rr.reports.iter().filter(|r| r.ssrc == ssrc) {
@@ -78,6 +96,12 @@ impl VideoFeedbackInterceptor {
                 if self.video_ssrcs.contains(&fir.media_ssrc)
                     || fir.fir.iter().any(|e| self.video_ssrcs.contains(&e.ssrc))
                 {
+                    keep.push(p.clone());
+                }
+            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                // The NACK responder before us has answered it; we count it for the rate
+                // controller (loss before repair).
+                if self.video_ssrcs.contains(&nack.media_ssrc) {
                     keep.push(p.clone());
                 }
             } else {
@@ -204,5 +228,33 @@ mod tests {
             ]
         );
         assert!(i.about_video(&[rr(&[(7, 1)])]).is_empty());
+    }
+
+    #[test]
+    fn nacks_about_video_count_the_packets_they_ask_for() {
+        use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
+        let mut i = VideoFeedbackInterceptor::default();
+        i.video_ssrcs.insert(42);
+        let nack = |media_ssrc| -> Box<dyn rtc::rtcp::Packet> {
+            Box::new(TransportLayerNack {
+                sender_ssrc: 9,
+                media_ssrc,
+                nacks: vec![
+                    NackPair {
+                        packet_id: 100,
+                        lost_packets: 0b101,
+                    },
+                    NackPair {
+                        packet_id: 200,
+                        lost_packets: 0,
+                    },
+                ],
+            })
+        };
+        let keep = i.about_video(&[nack(7), nack(42)]);
+        assert_eq!(keep.len(), 1);
+        let mut seen = Vec::new();
+        interpret(&keep, 42, |f| seen.push(f));
+        assert_eq!(seen, vec![VideoFeedback::Nack { packets: 4 }]);
     }
 }

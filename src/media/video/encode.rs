@@ -31,6 +31,22 @@ pub fn bitrate_for(width: u32, height: u32, fps: f32) -> u32 {
     (bps as u32).clamp(MIN_BITRATE * 2, MAX_BITRATE)
 }
 
+/// RTP payload bytes per packet of a fragmented H.264 frame (what we estimate packets by).
+const PACKET_PAYLOAD: u64 = 1100;
+
+/// Packets a frame of `len` bytes takes (estimate: webrtc-rs packetizes out of our sight).
+fn packets_for(len: usize) -> u64 {
+    (len as u64).div_ceil(PACKET_PAYLOAD).max(1)
+}
+
+/// `nacked` of `sent` packets as an RFC 3550 fraction (0..=255); 0 when nothing was sent.
+fn nack_fraction(nacked: u64, sent: u64) -> u8 {
+    if sent == 0 {
+        return 0;
+    }
+    (nacked.saturating_mul(256) / sent).min(255) as u8
+}
+
 /// Loss-based bitrate control (the receiver-report half of Google's congestion control):
 /// more than 10% loss cuts the rate by half the loss, less than 2% raises it 8% per report,
 /// up to the ceiling for the resolution.
@@ -93,6 +109,11 @@ pub struct EncodeStats {
     /// (RFC 3550 fraction, 0..=255).
     pub loss_reports: u64,
     pub last_fraction_lost: u8,
+    /// Packets the receivers asked to be resent (NACK), and the loss the rate controller
+    /// last acted on: the larger of the report's (after repair) and the NACKed share of
+    /// the packets sent since the previous report (before repair), 0..=255.
+    pub nacked_packets: u64,
+    pub last_loss_estimate: u8,
     /// Size of the last encoded frame.
     pub width: u32,
     pub height: u32,
@@ -111,6 +132,8 @@ struct Counters {
     bitrate: AtomicU32,
     loss_reports: AtomicU64,
     last_fraction_lost: AtomicU32,
+    nacked: AtomicU64,
+    last_loss_estimate: AtomicU32,
     size: AtomicU64,
     encode_micros: AtomicU64,
 }
@@ -179,6 +202,14 @@ impl VideoEncodePipeline {
         self.shared.losses.lock().push(fraction_lost);
     }
 
+    /// A NACK asked for `packets` of this stream again.
+    pub fn on_nack(&self, packets: u32) {
+        self.shared
+            .counters
+            .nacked
+            .fetch_add(u64::from(packets), Ordering::Relaxed);
+    }
+
     pub fn stats(&self) -> EncodeStats {
         let c = &self.shared.counters;
         let size = c.size.load(Ordering::Relaxed);
@@ -192,6 +223,8 @@ impl VideoEncodePipeline {
             bitrate_bps: c.bitrate.load(Ordering::Relaxed),
             loss_reports: c.loss_reports.load(Ordering::Relaxed),
             last_fraction_lost: c.last_fraction_lost.load(Ordering::Relaxed) as u8,
+            nacked_packets: c.nacked.load(Ordering::Relaxed),
+            last_loss_estimate: c.last_loss_estimate.load(Ordering::Relaxed) as u8,
             width: (size >> 32) as u32,
             height: size as u32,
             encode_micros: c.encode_micros.load(Ordering::Relaxed),
@@ -215,6 +248,9 @@ fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
     let mut rate: Option<RateController> = None;
     let mut last: Option<Instant> = None;
     let c = &shared.counters;
+    // Packets sent (estimated from the frame sizes) and NACKed, at the last report.
+    let mut packets_sent: u64 = 0;
+    let mut at_report = (0u64, 0u64);
     loop {
         let frame = {
             let mut w = shared.waiting.lock();
@@ -238,7 +274,18 @@ fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
         let rc = rate.get_or_insert_with(|| RateController::new(ceiling));
         rc.set_ceiling(ceiling);
         for loss in shared.losses.lock().drain(..) {
-            rc.on_loss(loss);
+            // Reports count repaired packets as received: on a lossy path NACK/RTX hides
+            // the loss from them while the retransmissions eat the bandwidth. The NACKed
+            // share of what was sent since the last report is the loss before repair.
+            let nacked = c.nacked.load(Ordering::Relaxed);
+            let estimate = loss.max(nack_fraction(
+                nacked - at_report.1,
+                packets_sent - at_report.0,
+            ));
+            at_report = (packets_sent, nacked);
+            c.last_loss_estimate
+                .store(u32::from(estimate), Ordering::Relaxed);
+            rc.on_loss(estimate);
         }
         let target = rc.target();
         // A new encoder when there is none, the size changed (OpenH264 would re-init
@@ -279,6 +326,7 @@ fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
                 last = Some(frame.at);
                 let (keyframe, bytes) = (e.keyframe, e.data.len() as u64);
                 if sink(e, frame.at, duration) {
+                    packets_sent += packets_for(bytes as usize);
                     c.frames_encoded.fetch_add(1, Ordering::Relaxed);
                     c.keyframes
                         .fetch_add(u64::from(keyframe), Ordering::Relaxed);
@@ -307,6 +355,16 @@ fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
 mod tests {
     use super::*;
     use crate::media::video::pattern::test_pattern;
+
+    #[test]
+    fn nacked_share_estimates_the_loss_before_repair() {
+        assert_eq!(packets_for(0), 1);
+        assert_eq!(packets_for(1100), 1);
+        assert_eq!(packets_for(1101), 2);
+        assert_eq!(nack_fraction(0, 0), 0);
+        assert_eq!(nack_fraction(25, 100), 64);
+        assert_eq!(nack_fraction(300, 100), 255, "re-NACKs cannot exceed 100%");
+    }
 
     #[test]
     fn rate_control_backs_off_on_loss_and_recovers_to_the_ceiling() {
