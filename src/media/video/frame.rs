@@ -47,6 +47,18 @@ pub fn chroma_size(width: u32, height: u32) -> (u32, u32) {
     (width.div_ceil(2), height.div_ceil(2))
 }
 
+/// Smallest row stride of `format` at `width`: the width (I420), the width rounded up to
+/// even (NV12: a UV row holds a U,V pair per two pixels and shares the luma stride), or 4
+/// bytes per pixel (packed formats).
+pub fn min_stride(format: PixelFormat, width: u32) -> usize {
+    let w = width as usize;
+    match format {
+        PixelFormat::I420 => w,
+        PixelFormat::Nv12 => w.next_multiple_of(2),
+        _ => format.packed_bytes().map_or(w, |b| b * w),
+    }
+}
+
 fn check_size(width: u32, height: u32) -> Result<(), MediaError> {
     if width == 0 || height == 0 || width > 8192 || height > 8192 {
         return Err(MediaError::InvalidInput(format!(
@@ -124,9 +136,10 @@ impl VideoFrame {
         let mut f = Self::black(width, height)?;
         match format {
             PixelFormat::I420 | PixelFormat::Nv12 => {
-                if stride < w {
+                let min = min_stride(format, width);
+                if stride < min {
                     return Err(MediaError::InvalidInput(format!(
-                        "stride {stride} < width {w}"
+                        "stride {stride} < {min} for {format:?} width {w}"
                     )));
                 }
                 let y_len = stride * h;
@@ -228,7 +241,7 @@ impl VideoFrame {
         let (w, h) = (self.width as usize, self.height as usize);
         let (cw, ch) = chroma_size(self.width, self.height);
         let (cw, ch) = (cw as usize, ch as usize);
-        let min = format.packed_bytes().map_or(w, |b| b * w);
+        let min = min_stride(format, self.width);
         if stride < min {
             return Err(MediaError::InvalidInput(format!(
                 "stride {stride} < {min} for {format:?} width {w}"
@@ -351,6 +364,18 @@ mod tests {
             let back = VideoFrame::import(format, &buf, w, h, stride).unwrap();
             assert_eq!(back, f, "{format:?}");
         }
+    }
+
+    #[test]
+    fn nv12_with_an_odd_width_needs_an_even_stride() {
+        let src = VideoFrame::import(PixelFormat::Rgba, &gradient(5, 3), 5, 3, 20).unwrap();
+        assert_eq!(min_stride(PixelFormat::Nv12, 5), 6);
+        let mut out = vec![0u8; src.export_size(PixelFormat::Nv12, 6)];
+        assert!(src.export(PixelFormat::Nv12, &mut out, 5).is_err());
+        assert!(VideoFrame::import(PixelFormat::Nv12, &out, 5, 3, 5).is_err());
+        src.export(PixelFormat::Nv12, &mut out, 6).unwrap();
+        let back = VideoFrame::import(PixelFormat::Nv12, &out, 5, 3, 6).unwrap();
+        assert_eq!(back, src);
     }
 
     #[test]

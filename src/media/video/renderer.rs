@@ -130,11 +130,8 @@ pub fn render(src: &BusFrame, cfg: &ViewConfig) -> Result<RenderedFrame, MediaEr
     let pixels = match cfg.format {
         PixelFormat::I420 => Pixels::I420(i420),
         format => {
-            // NV12 rows hold whole UV pairs: an odd width gets one byte of padding.
-            let stride = match format.packed_bytes() {
-                Some(b) => b * cfg.width as usize,
-                None => 2 * i420.chroma_width() as usize,
-            };
+            // Tightly packed (NV12 rows hold whole UV pairs: an odd width gets one byte).
+            let stride = crate::media::video::frame::min_stride(format, cfg.width);
             let mut buf = vec![0u8; i420.export_size(format, stride)];
             i420.export(format, &mut buf, stride)?;
             let y_len = stride * cfg.height as usize;
