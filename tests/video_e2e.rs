@@ -380,22 +380,53 @@ fn the_sdk_virtual_camera_renders_at_the_receiver_and_follows_a_switch_to_pushed
     cb.hang_up(false).unwrap();
 }
 
+/// A sends 640x360 at 30 fps of its pattern camera to B, who subscribed, through a service
+/// that drops `loss_percent` of the media it receives.
+struct LossyVideoCall {
+    ca: Call,
+    cb: Call,
+    stream: RemoteVideoStream,
+    _cam: PatternCamera,
+    _parties: (Party, Party),
+    _svc: Service,
+}
+
+impl LossyVideoCall {
+    fn start(loss_percent: u32) -> Self {
+        let svc = Service::start_with(&["--simulate-loss-percent", &loss_percent.to_string()]);
+        let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+        let g = group_id();
+        let ca = a.join(&g);
+        let cb = b.join(&g);
+        let cam = PatternCamera::start(0, 640, 360, 30);
+        ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
+            .unwrap();
+        let stream = stream_of(&cb, &a.id);
+        stream.subscribe().unwrap();
+        Self {
+            ca,
+            cb,
+            stream,
+            _cam: cam,
+            _parties: (a, b),
+            _svc: svc,
+        }
+    }
+
+    fn hang_up(&self) {
+        self.ca.hang_up(false).unwrap();
+        self.cb.hang_up(false).unwrap();
+    }
+}
+
 #[test]
 fn under_packet_loss_nack_and_keyframes_keep_the_video_going_and_reports_reach_the_sender() {
     // The SFU drops 15% of what it receives. str0m NACKs the gaps, the sender retransmits on
     // RTX, the SFU asks for a keyframe when a frame stays broken, and the SFU's reception
     // reports (RTCP, the residual loss after repair) reach the sender's rate controller.
-    let svc = Service::start_with(&["--simulate-loss-percent", "15"]);
-    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
-    let g = group_id();
-    let ca = a.join(&g);
-    let cb = b.join(&g);
-    let cam = PatternCamera::start(0, 640, 360, 30);
-    ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
-        .unwrap();
-    let stream = stream_of(&cb, &a.id);
+    let call = LossyVideoCall::start(15);
+    let (ca, stream) = (&call.ca, &call.stream);
     let reader = CounterReader::on(&stream.frames());
-    stream.subscribe().unwrap();
     assert!(
         wait_until(T, || ca
             .video_send_stats(VideoStreamKind::Video)
@@ -421,8 +452,7 @@ fn under_packet_loss_nack_and_keyframes_keep_the_video_going_and_reports_reach_t
         "residual loss {}/256",
         sent.last_fraction_lost
     );
-    ca.hang_up(false).unwrap();
-    cb.hang_up(false).unwrap();
+    call.hang_up();
 }
 
 #[test]
@@ -430,16 +460,8 @@ fn heavy_loss_lowers_the_senders_bitrate_from_the_receivers_feedback() {
     // 40% of the media reaching the SFU is dropped (retransmissions and NACKs too). The
     // sender counts the packets NACKed, reads the loss before repair from them, and its
     // rate controller cuts the target below the resolution's ceiling.
-    let svc = Service::start_with(&["--simulate-loss-percent", "40"]);
-    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
-    let g = group_id();
-    let ca = a.join(&g);
-    let cb = b.join(&g);
-    let cam = PatternCamera::start(0, 640, 360, 30);
-    ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
-        .unwrap();
-    let stream = stream_of(&cb, &a.id);
-    stream.subscribe().unwrap();
+    let call = LossyVideoCall::start(40);
+    let ca = &call.ca;
     let stats = || ca.video_send_stats(VideoStreamKind::Video);
     assert!(wait_until(T, || stats().is_some_and(|s| s.frames_encoded > 0)));
     let ceiling = stats().unwrap().bitrate_bps;
@@ -456,6 +478,5 @@ fn heavy_loss_lowers_the_senders_bitrate_from_the_receivers_feedback() {
     // The reports say little (NACK/RTX repairs most): the NACKed share drove the cut.
     assert!(s.nacked_packets > 0, "{s:?}");
     assert!(s.last_loss_estimate > 25, "{s:?}");
-    ca.hang_up(false).unwrap();
-    cb.hang_up(false).unwrap();
+    call.hang_up();
 }
