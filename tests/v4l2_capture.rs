@@ -351,15 +351,20 @@ fn an_unplugged_camera_stops_sending_and_the_stream_lives_on() {
         other => panic!("opening an unplugged camera: {other:?}"),
     }
     drop(unplugged);
-    // The stream carries on with another source.
+    // With every handle closed vivid "reconnects". Asking for the same camera again reopens
+    // it: a capture that failed does not count as the one in use.
+    let switches = stream.source_switches();
+    stream.switch_to_camera(&cam).unwrap();
+    assert_eq!(stream.source_switches(), switches + 1);
+    let frames = capture(&stream, Duration::from_millis(300));
+    assert_colour_bars(&frames[frames.len() - 1].1, "after reconnecting");
+    // And the stream carries on with another source.
     stream
         .switch_to_virtual(VirtualCameraConfig::default())
         .unwrap();
-    wait_for("the virtual camera", Duration::from_secs(5), || {
-        bus.frames_published() > n + 3
-    });
-    // With every handle closed vivid "reconnects", and the camera captures again.
-    stream.switch_to_camera(&cam).unwrap();
-    let frames = capture(&stream, Duration::from_millis(300));
-    assert_colour_bars(&frames[frames.len() - 1].1, "after reconnecting");
+    let v = capture(&stream, Duration::from_millis(300));
+    assert!(
+        read_counter(&v[v.len() - 1].1).is_some(),
+        "the test pattern"
+    );
 }

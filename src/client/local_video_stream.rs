@@ -169,10 +169,11 @@ impl LocalVideoStream {
 
     /// Switches to a camera, captured at the size and rate nearest `config` it offers.
     /// `Error::Device` (saying why) when it cannot be opened or captured from; the current
-    /// source then stays. Asking again for the camera already in use with the same config
-    /// changes nothing; with another config the camera is reopened (it streams to one
-    /// opener at a time), and if that fails the previous config is restored. The virtual
-    /// camera runs at `config`'s size and rate (within its limits).
+    /// source then stays. Asking again for the camera already capturing with the same
+    /// config changes nothing; with another config, or after the camera failed (unplugged),
+    /// it is reopened (a camera streams to one opener at a time), and if that fails the
+    /// previous config is restored (if even that fails, the source becomes pushed frames).
+    /// The virtual camera runs at `config`'s size and rate (within its limits).
     pub fn switch_to_camera_with(&self, camera: &Camera, config: CameraConfig) -> Result<()> {
         if camera.is_virtual() {
             return self.switch_to_virtual(VirtualCameraConfig {
@@ -187,17 +188,19 @@ impl LocalVideoStream {
             CameraCapture::start(camera.path(), &camera.id(), c, self.bus()).map_err(Error::from)
         };
         let switching = self.inner.switching.lock();
-        let previous = match &self.inner.source.lock().producer {
-            Some(Producer::Camera(c)) if c.path() == camera.path() => Some(c.config()),
+        let current = match &self.inner.source.lock().producer {
+            Some(Producer::Camera(c)) if c.path() == camera.path() => {
+                Some((c.config(), c.is_running()))
+            }
             _ => None,
         };
-        let Some(previous) = previous else {
+        let Some((previous, running)) = current else {
             drop(switching);
             let capture = start(config)?;
             self.replace(kind, Some(Producer::Camera(capture)));
             return Ok(());
         };
-        if previous == config {
+        if running && previous == config {
             return Ok(());
         }
         // Close this camera before opening it again; reopen as it was if the new config
