@@ -1,13 +1,15 @@
 /*
- * Sample: render the virtual camera into an RGBA view from a render loop and print the frame
- * counters it reads back.
+ * Sample: render the virtual camera (or, with "camera", the selected camera: the system's
+ * first, else the virtual one) into an RGBA view from a render loop and print the frame
+ * counters it reads back (a real camera's frames have none) and a pixel of each frame.
  *
- *   video_render [seconds]      (default 2)
+ *   video_render [seconds] [camera]      (default 2 s of the virtual camera)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <acscalling.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int check(acs_status s, const char *what) {
@@ -25,7 +27,24 @@ int main(int argc, char **argv) {
     acs_local_video_stream *camera;
     acs_video_renderer *renderer;
     acs_video_view *view;
-    check(acs_local_video_stream_create_virtual(640, 360, 30, &camera), "create virtual camera");
+    acs_call_client *client = NULL;
+    if (argc > 2 && strcmp(argv[2], "camera") == 0) {
+        acs_call_client_options co;
+        acs_device_manager *dm;
+        acs_camera *cam;
+        char id[256];
+        check(acs_call_client_options_init(&co), "client options");
+        check(acs_call_client_create(&co, &client), "create client");
+        check(acs_call_client_get_device_manager(client, &dm), "device manager");
+        check(acs_device_manager_get_selected_camera(dm, &cam), "selected camera");
+        check(acs_camera_get_id(cam, id, sizeof id, NULL), "camera id");
+        printf("camera %s\n", id);
+        check(acs_local_video_stream_create_from_camera(cam, &camera), "create camera stream");
+        acs_camera_release(cam);
+        acs_device_manager_release(dm);
+    } else {
+        check(acs_local_video_stream_create_virtual(640, 360, 30, &camera), "create virtual camera");
+    }
     check(acs_video_renderer_create_for_local_stream(camera, &renderer), "create renderer");
     acs_video_view_options o;
     acs_video_view_options_init(&o);
@@ -57,5 +76,6 @@ int main(int argc, char **argv) {
     acs_video_view_release(view);
     acs_video_renderer_release(renderer);
     acs_local_video_stream_release(camera);
+    acs_call_client_release(client);
     return frames > 0 ? 0 : 1;
 }

@@ -705,12 +705,14 @@ acs_status acs_remote_participant_is_muted(acs_remote_participant *p, bool *out_
 // Why the participant left (0/0 while present).
 acs_status acs_remote_participant_get_end_reason(acs_remote_participant *p, int32_t *out_code, int32_t *out_subcode);
 
-// Lists cameras (V4L2 capture nodes; none on a machine without /dev/video*), like
+// Lists cameras (V4L2 capture nodes, none on a machine without /dev/video*; then the
+// virtual camera, always there), like
 // acs_device_manager_get_microphones: up to `capacity` handles (+1 each: release them), the
 // total in `out_count`; ACS_ERR_BUFFER_TOO_SMALL (with `out_count` set) if it doesn't fit.
 acs_status acs_device_manager_get_cameras(acs_device_manager *dm, acs_camera **out_cameras, size_t capacity, size_t *out_count);
 
-// Selects the camera (for video calls, when video comes).
+// Selects the camera that acs_device_manager_get_selected_camera returns (a stream is made
+// from it with acs_local_video_stream_create_from_camera).
 acs_status acs_device_manager_set_camera(acs_device_manager *dm, acs_camera *camera);
 
 // The selected camera (or the system default); ACS_ERR_NOT_FOUND if there is none.
@@ -909,9 +911,14 @@ acs_status acs_local_video_stream_create_virtual(uint32_t width, uint32_t height
 // video", e.g. a game engine's render).
 acs_status acs_local_video_stream_create_pushed(acs_local_video_stream **out_stream);
 
-// Creates a local video stream from a camera. ACS_ERR_DEVICE when the camera cannot be
-// opened; capture from cameras is not implemented yet, so today this is always
-// ACS_ERR_DEVICE (the message says which case).
+// Creates a local video stream from a camera: a V4L2 camera is captured at 640x360 and
+// 30 fps, or the nearest size and rate it offers (YUYV, UYVY, NV12, YU12, YV12, or MJPEG
+// when only it gives that size and rate), converted to I420; the virtual camera gives its
+// test pattern. The camera stays open until the source is switched or the stream's last
+// reference is released.
+// ACS_ERR_DEVICE when it cannot be opened or captured from (missing, busy with another
+// program, no permission, not a capture device, no usable format: the message says which).
+// A camera unplugged later stops sending frames (logged); the stream stays valid.
 acs_status acs_local_video_stream_create_from_camera(acs_camera *camera, acs_local_video_stream **out_stream);
 
 // Adds a reference to the stream.
@@ -935,8 +942,9 @@ acs_status acs_local_video_stream_switch_source_virtual(acs_local_video_stream *
 // Switches the stream to pushed frames (the virtual camera or camera stops).
 acs_status acs_local_video_stream_switch_source_pushed(acs_local_video_stream *stream);
 
-// Switches the stream to a camera; ACS_ERR_DEVICE (the current source stays) when it
-// cannot be opened, which today is always (capture from cameras is not implemented).
+// Switches the stream to a camera (captured as in acs_local_video_stream_create_from_camera;
+// the previous source stops, a camera being closed). ACS_ERR_DEVICE (the current source
+// stays) when the camera cannot be opened or captured from.
 acs_status acs_local_video_stream_switch_source_camera(acs_local_video_stream *stream, acs_camera *camera);
 
 // The stream's source: ACS_VIDEO_SOURCE_*.

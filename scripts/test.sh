@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== Rust tests"
 cargo test --workspace
 
+echo "== camera capture from a real V4L2 device (vivid, in a QEMU VM)"
+bash scripts/v4l2-vm-test.sh
+
 echo "== Python tests"
 python3 -m pytest -q tests/python
 

@@ -159,7 +159,7 @@ impl DeviceManager {
         cams
     }
 
-    /// Selects the camera (for video, when it comes).
+    /// Selects the camera [`selected_camera`](Self::selected_camera) returns.
     pub fn set_camera(&self, camera: &Camera) {
         self.lock().camera = Some(camera.clone());
     }

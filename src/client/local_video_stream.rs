@@ -1,16 +1,18 @@
-//! LocalVideoStream: a local video source (virtual camera, host-pushed frames, a camera)
-//! behind one [`FrameBus`] that outlives source switches.
+//! LocalVideoStream: a local video source (virtual camera, host-pushed frames, a V4L2
+//! camera) behind one [`FrameBus`] that outlives source switches.
 //!
 //! Lifetime: the source produces from creation until the last clone of the stream is
 //! dropped (in C: the last `acs_local_video_stream_release`; a call sending the stream holds
-//! its own clone). The virtual camera draws frames only while the bus has subscribers.
+//! its own clone); a camera is closed then. The virtual camera draws frames, and a camera's
+//! frames are converted, only while the bus has subscribers.
 //! [`switch_to_virtual`](LocalVideoStream::switch_to_virtual) and friends replace the source
 //! in place: whoever subscribed to [`bus`](LocalVideoStream::bus) keeps receiving, now the
 //! new source's frames (their size may change).
 
 use crate::error::{Error, Result};
 use crate::media::camera::Camera;
-use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
+use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig, MAX_FPS};
+use crate::media::video::v4l2::{CameraCapture, CameraConfig};
 use crate::media::video::FrameBus;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,14 +25,21 @@ pub enum VideoSourceKind {
     Virtual(VirtualCameraConfig),
     /// Frames the host pushes with [`LocalVideoStream::push_frame`].
     Pushed,
-    /// A camera (capture is not implemented yet: never constructed today).
+    /// A V4L2 camera, by id (`v4l2:/dev/videoN`).
     Camera(String),
+}
+
+/// What produces the frames; dropping it stops its thread (and closes a camera).
+enum Producer {
+    /// Held for its Drop only.
+    Virtual(#[allow(dead_code)] VirtualCamera),
+    Camera(CameraCapture),
 }
 
 struct Source {
     kind: VideoSourceKind,
-    /// Keeps the virtual camera's thread running; dropped on switch.
-    _camera: Option<VirtualCamera>,
+    /// Keeps the source's thread running; dropped on switch.
+    producer: Option<Producer>,
 }
 
 struct Inner {
@@ -77,7 +86,7 @@ impl LocalVideoStream {
         let camera = VirtualCamera::start(Arc::clone(&bus), config, 0)?;
         let source = Source {
             kind: VideoSourceKind::Virtual(config),
-            _camera: Some(camera),
+            producer: Some(Producer::Virtual(camera)),
         };
         Ok(Self::with_source(bus, source))
     }
@@ -86,16 +95,24 @@ impl LocalVideoStream {
     pub fn pushed() -> Self {
         let source = Source {
             kind: VideoSourceKind::Pushed,
-            _camera: None,
+            producer: None,
         };
         Self::with_source(FrameBus::new(), source)
     }
 
-    /// A stream from a camera. Capture is not implemented yet: a camera that cannot be
-    /// opened is `Error::Device`; one that can is still refused (`Error::Device`, saying so).
+    /// A stream from a camera at [`CameraConfig::default()`] (640x360 at 30 fps, or the
+    /// nearest the camera offers). A camera that cannot be opened or captured from
+    /// (missing, busy, not a V4L2 capture device, no usable format) is `Error::Device`
+    /// saying why. The virtual camera gives its test pattern.
     pub fn from_camera(camera: &Camera) -> Result<Self> {
+        Self::from_camera_with(camera, CameraConfig::default())
+    }
+
+    /// [`from_camera`](Self::from_camera) at a requested size, rate and optionally pixel
+    /// format (see [`CameraConfig`]).
+    pub fn from_camera_with(camera: &Camera, config: CameraConfig) -> Result<Self> {
         let s = Self::pushed();
-        s.switch_to_camera(camera)?;
+        s.switch_to_camera_with(camera, config)?;
         Ok(s)
     }
 
@@ -121,24 +138,21 @@ impl LocalVideoStream {
         self.inner.switches.load(Ordering::Acquire)
     }
 
-    fn replace(&self, kind: VideoSourceKind, camera: Option<VirtualCamera>) {
+    fn replace(&self, kind: VideoSourceKind, producer: Option<Producer>) {
         let switching = self.inner.switching.lock();
-        let old = std::mem::replace(
-            &mut *self.inner.source.lock(),
-            Source {
-                kind,
-                _camera: camera,
-            },
-        );
+        let old = std::mem::replace(&mut *self.inner.source.lock(), Source { kind, producer });
         self.inner.switches.fetch_add(1, Ordering::AcqRel);
         drop(switching);
-        drop(old); // stops the old camera thread, outside the lock
+        drop(old); // stops the old source's thread, outside the lock
     }
 
     /// Switches to the virtual camera (counters restart at 0).
     pub fn switch_to_virtual(&self, config: VirtualCameraConfig) -> Result<()> {
         let cam = VirtualCamera::start(self.bus(), config, 0)?;
-        self.replace(VideoSourceKind::Virtual(config), Some(cam));
+        self.replace(
+            VideoSourceKind::Virtual(config),
+            Some(Producer::Virtual(cam)),
+        );
         Ok(())
     }
 
@@ -147,25 +161,74 @@ impl LocalVideoStream {
         self.replace(VideoSourceKind::Pushed, None);
     }
 
-    /// Switches to a camera; fails (keeping the current source) when it cannot be opened,
-    /// which today is always (capture is not implemented).
+    /// Switches to a camera at [`CameraConfig::default()`]; see
+    /// [`switch_to_camera_with`](Self::switch_to_camera_with).
     pub fn switch_to_camera(&self, camera: &Camera) -> Result<()> {
+        self.switch_to_camera_with(camera, CameraConfig::default())
+    }
+
+    /// Switches to a camera, captured at the size and rate nearest `config` it offers.
+    /// `Error::Device` (saying why) when it cannot be opened or captured from; the current
+    /// source then stays. Asking again for the camera already capturing with the same
+    /// config changes nothing; with another config, or after the camera failed (unplugged),
+    /// it is reopened (a camera streams to one opener at a time), and if that fails the
+    /// previous config is restored (if even that fails, the source becomes pushed frames).
+    /// The virtual camera runs at `config`'s size and rate (within its limits).
+    pub fn switch_to_camera_with(&self, camera: &Camera, config: CameraConfig) -> Result<()> {
         if camera.is_virtual() {
-            return self.switch_to_virtual(VirtualCameraConfig::default());
+            return self.switch_to_virtual(VirtualCameraConfig {
+                width: config.width.max(32),
+                height: config.height.max(16),
+                fps: config.fps.min(MAX_FPS),
+            });
         }
-        let path = camera.path();
-        if let Err(e) = std::fs::File::open(path) {
-            return Err(Error::Device(format!(
-                "cannot open camera {} ({}): {e}",
-                camera.id(),
-                path.display()
-            )));
+        config.validate()?;
+        let kind = VideoSourceKind::Camera(camera.id());
+        let start = |c: CameraConfig| {
+            CameraCapture::start(camera.path(), &camera.id(), c, self.bus()).map_err(Error::from)
+        };
+        let switching = self.inner.switching.lock();
+        let current = match &self.inner.source.lock().producer {
+            Some(Producer::Camera(c)) if c.path() == camera.path() => {
+                Some((c.config(), c.is_running()))
+            }
+            _ => None,
+        };
+        let Some((previous, running)) = current else {
+            drop(switching);
+            let capture = start(config)?;
+            self.replace(kind, Some(Producer::Camera(capture)));
+            return Ok(());
+        };
+        if running && previous == config {
+            return Ok(());
         }
-        Err(Error::Device(format!(
-            "camera {}: capture from cameras is not implemented in this build \
-             (use the virtual camera or pushed frames)",
-            camera.id()
-        )))
+        // Close this camera before opening it again; reopen as it was if the new config
+        // fails.
+        let old = self.inner.source.lock().producer.take();
+        drop(old); // joins its thread: the device is closed after this
+        let (result, capture) = match start(config) {
+            Ok(c) => (Ok(()), Some(c)),
+            Err(e) => match start(previous) {
+                Ok(c) => (Err(e), Some(c)),
+                Err(again) => {
+                    log::warn!("camera {}: cannot be reopened: {again}", camera.id());
+                    (Err(e), None)
+                }
+            },
+        };
+        let mut source = self.inner.source.lock();
+        match capture {
+            Some(c) => source.producer = Some(Producer::Camera(c)),
+            // Nothing produces any more: say so (pushing becomes possible).
+            None => source.kind = VideoSourceKind::Pushed,
+        }
+        if result.is_ok() || source.kind == VideoSourceKind::Pushed {
+            self.inner.switches.fetch_add(1, Ordering::AcqRel);
+        }
+        drop(source);
+        drop(switching);
+        result
     }
 
     /// Publishes a host frame (converted to I420) on the bus. `Error::InvalidState` unless
@@ -266,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn cameras_that_cannot_capture_are_device_errors_and_keep_the_source() {
+    fn cameras_that_cannot_be_captured_from_are_device_errors_and_keep_the_source() {
         let root = std::env::temp_dir().join(format!("acs-v4l-stream-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let node = root.join("sys/video0");
@@ -278,16 +341,49 @@ mod tests {
         let Err(Error::Device(m)) = LocalVideoStream::from_camera(cam) else {
             panic!("a missing node is a device error")
         };
-        assert!(m.contains("cannot open"), "{m}");
-        // An openable node: still refused, saying capture is not there.
+        assert!(m.contains("cannot open") && m.contains("v4l2:"), "{m}");
+        // An openable node that is not a V4L2 device: refused, saying so.
         std::fs::write(root.join("dev/video0"), b"").unwrap();
         let s = LocalVideoStream::pushed();
         let Err(Error::Device(m)) = s.switch_to_camera(cam) else {
-            panic!("capture is not implemented")
+            panic!("a plain file cannot be captured from")
         };
-        assert!(m.contains("not implemented"), "{m}");
+        assert!(m.contains("is not a V4L2 device"), "{m}");
         assert_eq!(s.source(), VideoSourceKind::Pushed);
         assert_eq!(s.source_switches(), 0);
+        // A virtual camera source stays too, and a bad config is refused before opening.
+        let v = LocalVideoStream::virtual_camera(VirtualCameraConfig::default()).unwrap();
+        assert!(v.switch_to_camera(cam).is_err());
+        let bad = CameraConfig {
+            fps: 0,
+            ..CameraConfig::default()
+        };
+        assert!(matches!(
+            v.switch_to_camera_with(cam, bad),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(
+            v.source(),
+            VideoSourceKind::Virtual(VirtualCameraConfig::default())
+        );
+        assert_eq!(v.source_switches(), 0);
+        // The virtual camera taken as a camera runs at the config's size and rate.
+        let small = CameraConfig {
+            width: 160,
+            height: 90,
+            fps: 15,
+            format: None,
+        };
+        let vc = crate::media::camera::virtual_camera();
+        let s = LocalVideoStream::from_camera_with(&vc, small).unwrap();
+        assert_eq!(
+            s.source(),
+            VideoSourceKind::Virtual(VirtualCameraConfig {
+                width: 160,
+                height: 90,
+                fps: 15
+            })
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 

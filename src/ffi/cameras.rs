@@ -20,7 +20,8 @@ pub const ACS_PERMISSION_DENIED: i32 = 1;
 /// No device of the kind exists, or none can be opened (e.g. a headless machine).
 pub const ACS_PERMISSION_NO_DEVICE: i32 = 2;
 
-/// Lists cameras (V4L2 capture nodes; none on a machine without /dev/video*), like
+/// Lists cameras (V4L2 capture nodes, none on a machine without /dev/video*; then the
+/// virtual camera, always there), like
 /// acs_device_manager_get_microphones: up to `capacity` handles (+1 each: release them), the
 /// total in `out_count`; ACS_ERR_BUFFER_TOO_SMALL (with `out_count` set) if it doesn't fit.
 #[no_mangle]
@@ -49,7 +50,8 @@ pub unsafe extern "C" fn acs_device_manager_get_cameras(
     })
 }
 
-/// Selects the camera (for video calls, when video comes).
+/// Selects the camera that acs_device_manager_get_selected_camera returns (a stream is made
+/// from it with acs_local_video_stream_create_from_camera).
 #[no_mangle]
 pub extern "C" fn acs_device_manager_set_camera(
     dm: *mut acs_device_manager,

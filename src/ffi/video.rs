@@ -109,9 +109,14 @@ pub unsafe extern "C" fn acs_local_video_stream_create_pushed(
     })
 }
 
-/// Creates a local video stream from a camera. ACS_ERR_DEVICE when the camera cannot be
-/// opened; capture from cameras is not implemented yet, so today this is always
-/// ACS_ERR_DEVICE (the message says which case).
+/// Creates a local video stream from a camera: a V4L2 camera is captured at 640x360 and
+/// 30 fps, or the nearest size and rate it offers (YUYV, UYVY, NV12, YU12, YV12, or MJPEG
+/// when only it gives that size and rate), converted to I420; the virtual camera gives its
+/// test pattern. The camera stays open until the source is switched or the stream's last
+/// reference is released.
+/// ACS_ERR_DEVICE when it cannot be opened or captured from (missing, busy with another
+/// program, no permission, not a capture device, no usable format: the message says which).
+/// A camera unplugged later stops sending frames (logged); the stream stays valid.
 #[no_mangle]
 pub unsafe extern "C" fn acs_local_video_stream_create_from_camera(
     camera: *mut acs_camera,
@@ -225,8 +230,9 @@ pub extern "C" fn acs_local_video_stream_switch_source_pushed(
     })
 }
 
-/// Switches the stream to a camera; ACS_ERR_DEVICE (the current source stays) when it
-/// cannot be opened, which today is always (capture from cameras is not implemented).
+/// Switches the stream to a camera (captured as in acs_local_video_stream_create_from_camera;
+/// the previous source stops, a camera being closed). ACS_ERR_DEVICE (the current source
+/// stays) when the camera cannot be opened or captured from.
 #[no_mangle]
 pub extern "C" fn acs_local_video_stream_switch_source_camera(
     stream: *mut acs_local_video_stream,

@@ -1,7 +1,7 @@
 //! Cameras: Linux V4L2 capture nodes, listed from sysfs (`/sys/class/video4linux`), and the
 //! virtual camera (a moving test pattern with a frame counter) that every machine has. A
-//! local video stream made from the virtual camera sends the pattern; capture from V4L2
-//! nodes is not implemented yet.
+//! local video stream made from a V4L2 camera captures from it
+//! ([`crate::media::video::v4l2`]); one made from the virtual camera sends the pattern.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};

@@ -9,8 +9,9 @@ pub mod video;
 /// Errors from devices, codecs and the transport.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    /// A device could not be found or opened (e.g. cpal's ALSA "default" without a sound card).
-    #[error("audio device error: {0}")]
+    /// A device could not be found or opened (e.g. cpal's ALSA "default" without a sound card,
+    /// a busy camera).
+    #[error("device error: {0}")]
     Device(String),
     /// Bad input from the host (wrong sample count, unsupported format, bad WAV file...).
     #[error("invalid media input: {0}")]

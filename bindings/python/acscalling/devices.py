@@ -157,7 +157,8 @@ class AudioDevice(Handle):
 
 
 class Camera(Handle):
-    """A camera (a V4L2 capture node). Listed and selectable; video capture comes later."""
+    """A camera: a V4L2 capture node, or the virtual test-pattern camera. Capture with
+    LocalVideoStream.from_camera."""
 
     _ctype = _ffi.acs_camera
     _retain_name = "acs_camera_retain"

@@ -231,7 +231,9 @@ class LocalVideoStream(Handle):
 
     @classmethod
     def from_camera(cls, camera: Any) -> "LocalVideoStream":
-        """A camera's stream (DeviceError: capture from cameras is not implemented yet)."""
+        """A camera's stream: a V4L2 camera captured at 640x360@30 (or the nearest it offers),
+        the virtual camera's test pattern for the virtual one. DeviceError when the camera
+        cannot be opened or captured from (missing, busy, no permission, no usable format)."""
         return cls._create(_ffi.lib().acs_local_video_stream_create_from_camera, camera._p)
 
     def push_frame(self, data: Union[BytesLike, Sequence[BytesLike]], width: int, height: int,
@@ -249,6 +251,8 @@ class LocalVideoStream(Handle):
         check(_ffi.lib().acs_local_video_stream_switch_source_pushed(self._p))
 
     def switch_to_camera(self, camera: Any) -> None:
+        """Captures from `camera` instead (DeviceError, and the current source stays, when
+        it cannot be opened or captured from)."""
         check(_ffi.lib().acs_local_video_stream_switch_source_camera(self._p, camera._p))
 
     @property

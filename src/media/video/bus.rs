@@ -55,14 +55,16 @@ impl FrameBus {
     }
 
     /// Hands `frame` to every subscriber (on this thread, outside the bus's locks) and keeps
-    /// it as the latest frame.
+    /// it as the latest frame, stamped now.
     pub fn publish(&self, frame: Arc<VideoFrame>) {
+        self.publish_at(frame, Instant::now());
+    }
+
+    /// [`publish`](Self::publish) with the time the frame was made (a camera's capture time,
+    /// a little before it reaches the bus).
+    pub fn publish_at(&self, frame: Arc<VideoFrame>, at: Instant) {
         let seq = self.published.fetch_add(1, Ordering::AcqRel);
-        let item = BusFrame {
-            frame,
-            at: Instant::now(),
-            seq,
-        };
+        let item = BusFrame { frame, at, seq };
         *self.latest.lock() = Some(item.clone());
         let sinks: Vec<FrameSink> = self.sinks.lock().iter().map(|(_, s)| s.clone()).collect();
         for sink in sinks {

@@ -1,7 +1,8 @@
 //! Video building blocks: I420 frames and pixel-format conversion (`frame`), the scaling
 //! modes and scaler of renderers (`scale`), and the virtual camera's test pattern with a
-//! frame counter a receiver can read back (`pattern`), and H.264 encode/decode through
-//! OpenH264 (`h264`). Cameras and the transport's video m-lines build on these.
+//! frame counter a receiver can read back (`pattern`), H.264 encode/decode through
+//! OpenH264 (`h264`), and camera capture from V4L2 nodes (`v4l2`). Local streams and the
+//! transport's video m-lines build on these.
 
 pub mod bus;
 pub mod decode;
@@ -12,6 +13,7 @@ pub mod pattern;
 pub mod renderer;
 pub mod scale;
 pub mod source;
+pub mod v4l2;
 
 pub use bus::{BusFrame, BusSubscription, FrameBus, FrameSink};
 pub use decode::{DecodeStats, VideoDecodePipeline, VideoPacket};
@@ -22,3 +24,4 @@ pub use pattern::{read_counter, test_pattern};
 pub use renderer::{RenderedFrame, VideoRenderer, VideoView, ViewCallback, ViewConfig, ViewStats};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
 pub use source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
+pub use v4l2::{CameraCapture, CameraConfig, CameraFormat};
