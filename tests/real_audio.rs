@@ -451,8 +451,12 @@ fn the_engine_captures_each_real_microphone_and_switches() {
     engine.set_muted(true);
     engine.switch_microphone(room2.clone()).unwrap();
     assert!(engine.is_muted());
+    // Muted DTX: one silent comfort frame per 400 ms, none loud.
     let (n, l2) = loud(&levels);
-    assert!(n > 20 && l2 == 0, "muted: {l2} loud frames of {n}");
+    assert!(
+        (1..=4).contains(&n) && l2 == 0,
+        "muted: {l2} loud frames of {n}"
+    );
     engine.set_muted(false);
     let (n, l2) = loud(&levels);
     assert!(
