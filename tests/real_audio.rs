@@ -18,6 +18,18 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
+/// The device list once it shows the sound server's devices: cpal falls back to ALSA when
+/// the PulseAudio handshake takes over 2 s (a busy machine), and the library connects again on
+/// the next listing, as a host's device list would refresh.
+fn listed(list: impl Fn() -> Vec<AudioDevice>) -> Vec<AudioDevice> {
+    let mut devices = Vec::new();
+    wait_until(T, || {
+        devices = list();
+        devices.iter().any(|d| d.id().contains(":acs_"))
+    });
+    devices
+}
+
 fn find(list: &[AudioDevice], cpal_name: &str) -> AudioDevice {
     list.iter()
         .find(|d| d.id().ends_with(&format!(":{cpal_name}")))
@@ -117,8 +129,8 @@ fn real_devices_are_listed_with_defaults_and_permission_is_granted() {
     let _sound = sound_server();
     let client = CallClient::new(CallClientOptions::default()).unwrap();
     let dm = client.device_manager();
-    let mics = dm.microphones();
-    let spks = dm.speakers();
+    let mics = listed(|| dm.microphones());
+    let spks = listed(|| dm.speakers());
     let room = find(&mics, "acs_room.monitor");
     assert!(room.is_default() && !room.is_virtual(), "{room:?}");
     let spk = find(&spks, "acs_spk");
@@ -144,10 +156,10 @@ fn a_real_microphone_is_heard_in_the_real_speaker_and_devices_switch_mid_call() 
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
-    let mics = alice.dm.microphones();
+    let mics = listed(|| alice.dm.microphones());
     let room = find(&mics, "acs_room.monitor");
     let room2 = find(&mics, "acs_room2.monitor");
-    let spks = bob.dm.speakers();
+    let spks = listed(|| bob.dm.speakers());
     let (spk, spk2) = (find(&spks, "acs_spk"), find(&spks, "acs_spk2"));
     let alice_ear = AudioDevice::pull_speaker("alice-ear", 5000);
     let bob_mouth = AudioDevice::tone_microphone("bob-mouth", 660.0, 0.3);
@@ -331,9 +343,9 @@ fn echo_cancellation_removes_the_far_end_from_what_the_microphone_sends() {
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
-    let mics = alice.dm.microphones();
+    let mics = listed(|| alice.dm.microphones());
     let room = find(&mics, "acs_room.monitor");
-    let room_spk = find(&alice.dm.speakers(), "acs_room");
+    let room_spk = find(&listed(|| alice.dm.speakers()), "acs_room");
     let bob_mouth = AudioDevice::tone_microphone("bob-mouth", 660.0, 0.3);
     let bob_ear = AudioDevice::pull_speaker("bob-ear", 5000);
     let _alice_voice = play_tone("acs_room", 440.0, 0.05);
@@ -412,7 +424,7 @@ fn the_engine_captures_each_real_microphone_and_switches() {
     use acscalling::media::audio::AudioEngine;
     let _sound = sound_server();
     let client = CallClient::new(CallClientOptions::default()).unwrap();
-    let mics = client.device_manager().microphones();
+    let mics = listed(|| client.device_manager().microphones());
     let (room, room2) = (
         find(&mics, "acs_room.monitor"),
         find(&mics, "acs_room2.monitor"),

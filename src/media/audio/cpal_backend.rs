@@ -64,7 +64,14 @@ fn host() -> Arc<cpal::Host> {
             return h.clone();
         }
     }
-    let h = Arc::new(cpal::default_host());
+    let mut h = cpal::default_host();
+    if pulse_wanted && h.id() != cpal::HostId::PulseAudio {
+        // cpal gives up on the server after a 2 s handshake (seen on a busy machine just
+        // after the server started): one more try before settling for the fallback.
+        h = cpal::default_host();
+        log::debug!("audio host: {:?} (the PulseAudio server did not answer)", h.id());
+    }
+    let h = Arc::new(h);
     *g = Some(h.clone());
     h
 }
