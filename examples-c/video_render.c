@@ -3,7 +3,10 @@
  * first, else the virtual one) into an RGBA view from a render loop and print the frame
  * counters it reads back (a real camera's frames have none) and a pixel of each frame.
  *
- *   video_render [seconds] [camera]      (default 2 s of the virtual camera)
+ *   video_render [seconds] [camera [WxH@FPS]]   (default 2 s of the virtual camera)
+ *
+ * With a size and rate the camera is opened with acs_camera_options (the nearest it offers),
+ * and the sample prints what the driver gives ("captures FORMAT WxH at F fps").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <acscalling.h>
@@ -39,8 +42,20 @@ int main(int argc, char **argv) {
         check(acs_device_manager_get_selected_camera(dm, &cam), "selected camera");
         check(acs_camera_get_id(cam, id, sizeof id, NULL), "camera id");
         printf("camera %s\n", id);
-        check(acs_local_video_stream_create_from_camera(cam, &camera), "create camera stream");
+        acs_camera_options co2;
+        check(acs_camera_options_init(&co2), "camera options");
+        if (argc > 3 && sscanf(argv[3], "%ux%u@%u", &co2.width, &co2.height, &co2.fps) != 3) {
+            fprintf(stderr, "camera options: want WxH@FPS, got %s\n", argv[3]);
+            return 2;
+        }
+        check(acs_local_video_stream_create_from_camera_with_options(cam, &co2, &camera), "create camera stream");
         acs_camera_release(cam);
+        acs_camera_capture_format cf;
+        if (acs_local_video_stream_get_camera_format(camera, &cf) == ACS_OK) {
+            static const char *names[] = {"ANY", "YUYV", "UYVY", "NV12", "I420", "YV12", "MJPEG"};
+            printf("captures %s %ux%u at %.1f fps\n", cf.format >= 0 && cf.format <= 6 ? names[cf.format] : "?",
+                   cf.width, cf.height, cf.fps);
+        }
         acs_device_manager_release(dm);
     } else {
         check(acs_local_video_stream_create_virtual(640, 360, 30, &camera), "create virtual camera");

@@ -97,6 +97,27 @@
 
 #define ACS_CALL_DIRECTION_INCOMING 1
 
+// Camera pixel format: let the library choose (raw formats first, MJPEG last).
+#define ACS_CAMERA_FORMAT_ANY 0
+
+// Packed 4:2:2, Y0 U Y1 V (V4L2 `YUYV`).
+#define ACS_CAMERA_FORMAT_YUYV 1
+
+// Packed 4:2:2, U Y0 V Y1 (V4L2 `UYVY`).
+#define ACS_CAMERA_FORMAT_UYVY 2
+
+// Planar Y, interleaved UV, 4:2:0 (V4L2 `NV12`).
+#define ACS_CAMERA_FORMAT_NV12 3
+
+// Planar Y, U, V, 4:2:0 (V4L2 `YU12`).
+#define ACS_CAMERA_FORMAT_I420 4
+
+// Planar Y, V, U, 4:2:0 (V4L2 `YV12`).
+#define ACS_CAMERA_FORMAT_YV12 5
+
+// Motion JPEG (V4L2 `MJPG` or `JPEG`), decoded in software.
+#define ACS_CAMERA_FORMAT_MJPEG 6
+
 // Permission requests: microphones.
 #define ACS_MEDIA_KIND_AUDIO 0
 
@@ -363,6 +384,35 @@ typedef struct {
   uint64_t frames_concealed;
 } acs_call_audio_stats;
 
+// How to capture a camera. Initialise with acs_camera_options_init (640x360 at 30 fps,
+// any format). The camera gives the nearest size and rate it offers; the virtual camera
+// draws exactly this size (at least 32x16) at this rate (at most 120).
+typedef struct {
+  // sizeof(acs_camera_options), set by the init function.
+  uint32_t struct_size;
+  // Width in pixels (1..=8192).
+  uint32_t width;
+  // Height in pixels (1..=8192).
+  uint32_t height;
+  // Frames per second (1..=240).
+  uint32_t fps;
+  // ACS_CAMERA_FORMAT_*: a format other than ANY is refused (ACS_ERR_DEVICE) by a
+  // camera that does not offer it.
+  int32_t format;
+} acs_camera_options;
+
+// What a camera really captures (acs_local_video_stream_get_camera_format).
+typedef struct {
+  // sizeof(acs_camera_capture_format).
+  uint32_t struct_size;
+  // ACS_CAMERA_FORMAT_* (never ANY).
+  int32_t format;
+  uint32_t width;
+  uint32_t height;
+  // The driver's frame rate; 0 when it does not say.
+  double fps;
+} acs_camera_capture_format;
+
 // Receives one log line (`message` is borrowed for the call). Called from any library
 // thread; must not block or call into the library.
 typedef void (*acs_log_callback)(void *user_data, int32_t level, const char *message);
@@ -499,6 +549,12 @@ typedef struct {
   uint32_t height;
   // Time spent encoding, in microseconds.
   uint64_t encode_micros;
+  // Packets the receivers asked to retransmit (RTCP NACK).
+  uint64_t nacked_packets;
+  // The loss the bitrate control last acted on (0..=255): the larger of the last
+  // report's (after retransmission) and the NACKed share of the packets sent since the
+  // report before (before retransmission).
+  uint8_t last_loss_estimate;
 } acs_video_send_stats;
 
 // Success.
@@ -704,6 +760,26 @@ acs_status acs_remote_participant_is_muted(acs_remote_participant *p, bool *out_
 
 // Why the participant left (0/0 while present).
 acs_status acs_remote_participant_get_end_reason(acs_remote_participant *p, int32_t *out_code, int32_t *out_subcode);
+
+// Fills `options` with the defaults: 640x360 at 30 fps, any format.
+acs_status acs_camera_options_init(acs_camera_options *options);
+
+// Creates a local video stream from a camera captured as `options` ask (NULL: the
+// defaults, as acs_local_video_stream_create_from_camera). ACS_ERR_INVALID_ARGUMENT for
+// options out of range or not initialised; ACS_ERR_DEVICE as in
+// acs_local_video_stream_create_from_camera, or when the camera does not offer the format
+// asked for (the message lists what it offers).
+acs_status acs_local_video_stream_create_from_camera_with_options(acs_camera *camera, const acs_camera_options *options, acs_local_video_stream **out_stream);
+
+// Switches the stream to a camera captured as `options` ask (NULL: the defaults). Asking
+// for the camera the stream already captures with other options reopens it; if that
+// fails (ACS_ERR_DEVICE) the previous options stay in effect.
+acs_status acs_local_video_stream_switch_source_camera_with_options(acs_local_video_stream *stream, acs_camera *camera, const acs_camera_options *options);
+
+// What the stream's camera really captures: pixel format, size and the driver's rate
+// (the nearest to what was asked that the camera offers). ACS_ERR_INVALID_STATE when the
+// stream's source is not a V4L2 camera (virtual camera, pushed frames).
+acs_status acs_local_video_stream_get_camera_format(acs_local_video_stream *stream, acs_camera_capture_format *out_format);
 
 // Lists cameras (V4L2 capture nodes, none on a machine without /dev/video*; then the
 // virtual camera, always there), like

@@ -157,6 +157,10 @@ echo "ACS-VM-RESULT rc=$rc"
 /video_render 2 camera > /tmp/c.out
 echo "ACS-VM-C-RESULT rc=$?"
 sed -n '1,3p;$p' /tmp/c.out
+# The same with acs_camera_options (640x480 at 15 fps): it prints what the driver gives.
+/video_render 1 camera 640x480@15 > /tmp/c2.out
+echo "ACS-VM-C2-RESULT rc=$?"
+sed -n '1,3p;$p' /tmp/c2.out
 poweroff -f
 EOF
 chmod +x "$ROOT/init"
@@ -203,16 +207,23 @@ C_RC=$(sed -n 's/.*ACS-VM-C-RESULT rc=\([0-9]*\).*/\1/p' "$LOG" | tail -1)
 C_OK=$(python3 - "$LOG" <<'EOF'
 import re, sys
 log = open(sys.argv[1], errors="replace").read()
+log = log.split("ACS-VM-C2-RESULT")[0]  # the first run only (the second is 4:3 in a 16:9 view)
 px = re.findall(r"counter \(none\) \d+ centre-left RGBA (\d+),(\d+),(\d+),255", log)
 print("yes" if "camera v4l2:/dev/video0" in log and px
       and all(abs(int(c) - 191) <= 15 for c in px[-1]) else "no")
 EOF
 )
+C2_RC=$(sed -n 's/.*ACS-VM-C2-RESULT rc=\([0-9]*\).*/\1/p' "$LOG" | tail -1)
+C2_OK=no
+grep -q "^captures [A-Z0-9]* 640x480 at 1[45]\.[0-9] fps" "$LOG" && C2_OK=yes
 say "done"
 fail=""
 [ "$RC" = 0 ] || fail="the Rust tests: exit code ${RC:-none (the VM did not finish)}"
 if [ "$C_RC" != 0 ] || [ "$C_OK" != yes ]; then
   fail="$fail${fail:+; }the C sample with the camera: exit code ${C_RC:-none}, picture as expected: $C_OK"
+fi
+if [ "$C2_RC" != 0 ] || [ "$C2_OK" != yes ]; then
+  fail="$fail${fail:+; }the C sample with camera options 640x480@15: exit code ${C2_RC:-none}, captures 640x480 at 15 fps: $C2_OK"
 fi
 if [ -z "$fail" ]; then
   echo "v4l2 VM test: PASS ($(( $(date +%s) - T0 )) s)"

@@ -12,7 +12,7 @@
 use crate::error::{Error, Result};
 use crate::media::camera::Camera;
 use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig, MAX_FPS};
-use crate::media::video::v4l2::{CameraCapture, CameraConfig};
+use crate::media::video::v4l2::{CameraCapture, CameraConfig, CaptureFormat};
 use crate::media::video::FrameBus;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -130,6 +130,15 @@ impl LocalVideoStream {
     /// The current source.
     pub fn source(&self) -> VideoSourceKind {
         self.inner.source.lock().kind.clone()
+    }
+
+    /// What a V4L2 camera source really captures (pixel format, size, the driver's rate),
+    /// which may differ from the [`CameraConfig`] asked for; None for other sources.
+    pub fn camera_format(&self) -> Option<CaptureFormat> {
+        match &self.inner.source.lock().producer {
+            Some(Producer::Camera(c)) => Some(c.format()),
+            _ => None,
+        }
     }
 
     /// How many times the source was switched (0 after creation): cheap enough to poll per
@@ -302,6 +311,40 @@ mod tests {
         assert!(Arc::ptr_eq(&bus, &s.bus()));
         assert_eq!(s.source(), VideoSourceKind::Virtual(big));
         assert_eq!(s.source_switches(), 2);
+    }
+
+    #[test]
+    fn the_virtual_camera_draws_the_camera_config_and_has_no_camera_format() {
+        let cam = crate::media::camera::virtual_camera();
+        let config = CameraConfig {
+            width: 320,
+            height: 240,
+            fps: 15,
+            format: Some(crate::media::video::v4l2::CameraFormat::Mjpeg),
+        };
+        let s = LocalVideoStream::from_camera_with(&cam, config).unwrap();
+        let sizes: Arc<Mutex<Vec<(u32, u32)>>> = Arc::default();
+        let s2 = Arc::clone(&sizes);
+        let _sub = s.bus().subscribe(Arc::new(move |f: &BusFrame| {
+            s2.lock().push((f.frame.width, f.frame.height));
+        }));
+        assert!(wait_for(|| sizes.lock().len() >= 2));
+        assert!(sizes.lock().iter().all(|&wh| wh == (320, 240)), "{sizes:?}");
+        let VideoSourceKind::Virtual(v) = s.source() else {
+            panic!("{:?}", s.source())
+        };
+        assert_eq!((v.width, v.height, v.fps), (320, 240, 15));
+        assert!(s.camera_format().is_none(), "only a V4L2 camera has one");
+        // A rate above the virtual camera's limit is capped, not refused.
+        s.switch_to_camera_with(
+            &cam,
+            CameraConfig {
+                fps: 240,
+                ..CameraConfig::default()
+            },
+        )
+        .unwrap();
+        assert!(matches!(s.source(), VideoSourceKind::Virtual(v) if v.fps == MAX_FPS));
     }
 
     #[test]

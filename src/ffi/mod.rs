@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod audio_processing;
 pub mod call;
+pub mod camera_options;
 pub mod cameras;
 pub mod client;
 pub mod device_events;

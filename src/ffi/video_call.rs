@@ -72,6 +72,12 @@ pub struct acs_video_send_stats {
     pub height: u32,
     /// Time spent encoding, in microseconds.
     pub encode_micros: u64,
+    /// Packets the receivers asked to retransmit (RTCP NACK).
+    pub nacked_packets: u64,
+    /// The loss the bitrate control last acted on (0..=255): the larger of the last
+    /// report's (after retransmission) and the NACKed share of the packets sent since the
+    /// report before (before retransmission).
+    pub last_loss_estimate: u8,
 }
 
 /// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
@@ -307,6 +313,8 @@ pub unsafe extern "C" fn acs_call_get_video_send_stats(
             width: st.width,
             height: st.height,
             encode_micros: st.encode_micros,
+            nacked_packets: st.nacked_packets,
+            last_loss_estimate: st.last_loss_estimate,
         };
         out(out_stats, v, "out_stats")
     })

@@ -302,9 +302,44 @@ def test_the_virtual_camera_streams_and_real_cameras_capture_or_say_why():
         real = [c for c in cams if not c.id.startswith("virtual:")]
         for cam in real:
             try:
-                with LocalVideoStream.from_camera(cam) as s:
+                with LocalVideoStream.from_camera(cam, 640, 480, 15) as s:
                     assert s.source_kind == VideoSourceKind.CAMERA
+                    fmt = s.camera_format
+                    assert fmt is not None and fmt.format != acscalling.CameraFormat.ANY, fmt
             except acscalling.DeviceError as e:
                 assert str(e), "a device error says why"
+        for cam in cams:
+            cam.close()
+
+
+def test_camera_options_size_rate_and_format_are_checked_and_the_virtual_camera_follows_them():
+    with acscalling.CallClient() as client:
+        cams = client.device_manager.cameras
+        virtual = next(c for c in cams if c.id.startswith("virtual:"))
+        for bad in (dict(width=0), dict(height=9000), dict(fps=0), dict(fps=241), dict(format=42)):
+            with pytest.raises(acscalling.InvalidArgumentError):
+                LocalVideoStream.from_camera(virtual, **bad)
+        with LocalVideoStream.from_camera(virtual, 320, 240, 15, acscalling.CameraFormat.YUYV) as s:
+            assert s.source_kind == VideoSourceKind.VIRTUAL
+            assert s.camera_format is None, "only a V4L2 camera has a capture format"
+            r = s.create_renderer()
+            view = r.create_view(320, 240, PixelFormat.I420, ScalingMode.STRETCH)
+            with take(view):
+                pass
+            # The camera skips the slots it missed, so a loaded machine draws fewer frames,
+            # never more: above 18 per second would be the default 30, not the 15 asked for.
+            n0, t0 = s.frame_count, time.monotonic()
+            time.sleep(1.0)
+            rate = (s.frame_count - n0) / (time.monotonic() - t0)
+            assert 0 < rate <= 18, f"15 fps asked, {rate:.1f} frames per second"
+            # Bad options leave the source alone; the defaults switch it back.
+            with pytest.raises(acscalling.InvalidArgumentError):
+                s.switch_to_camera(virtual, fps=0)
+            s.switch_to_camera(virtual)
+            assert s.source_kind == VideoSourceKind.VIRTUAL
+            with take(view) as f:
+                assert f.read_test_pattern_counter() is not None
+            view.close()
+            r.close()
         for cam in cams:
             cam.close()

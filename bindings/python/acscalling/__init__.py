@@ -56,6 +56,8 @@ from .errors import (
 )
 from .events import ConnectionState, Event, EventKind
 from .video import (
+    CameraCaptureFormat,
+    CameraFormat,
     LocalVideoStream,
     PixelFormat,
     RemoteVideoStream,
@@ -93,5 +95,5 @@ __all__ = [
     "live_handle_count", "python_logging", "status_to_string", "tone_power",
     "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
     "VideoSourceKind", "VideoView", "ViewStats", "RemoteVideoStream", "VideoReceiveStats",
-    "VideoSendStats", "VideoStreamKind",
+    "VideoSendStats", "VideoStreamKind", "CameraFormat", "CameraCaptureFormat",
 ]

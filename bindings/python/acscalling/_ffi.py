@@ -27,6 +27,7 @@ from ctypes import (
     c_bool,
     c_char,
     c_char_p,
+    c_double,
     c_float,
     c_int16,
     c_int32,
@@ -92,6 +93,13 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_AUDIO_DEVICE_REMOVED": 101,
     "ACS_EVENT_CAMERA_ADDED": 102,
     "ACS_EVENT_CAMERA_REMOVED": 103,
+    "ACS_CAMERA_FORMAT_ANY": 0,
+    "ACS_CAMERA_FORMAT_YUYV": 1,
+    "ACS_CAMERA_FORMAT_UYVY": 2,
+    "ACS_CAMERA_FORMAT_NV12": 3,
+    "ACS_CAMERA_FORMAT_I420": 4,
+    "ACS_CAMERA_FORMAT_YV12": 5,
+    "ACS_CAMERA_FORMAT_MJPEG": 6,
     "ACS_MEDIA_KIND_AUDIO": 0,
     "ACS_MEDIA_KIND_VIDEO": 1,
     "ACS_PERMISSION_GRANTED": 0,
@@ -314,6 +322,8 @@ class acs_video_send_stats(Structure):
         ("width", c_uint32),
         ("height", c_uint32),
         ("encode_micros", c_uint64),
+        ("nacked_packets", c_uint64),
+        ("last_loss_estimate", c_uint8),
     ]
 
 
@@ -345,6 +355,26 @@ class acs_video_frame_buffer(Structure):
 acs_video_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(acs_video_frame))
 
 
+class acs_camera_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("fps", c_uint32),
+        ("format", c_int32),
+    ]
+
+
+class acs_camera_capture_format(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("format", c_int32),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("fps", c_double),
+    ]
+
+
 class acs_video_view_options(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -374,6 +404,8 @@ STRUCTS = {
     "acs_audio_processing_options": acs_audio_processing_options,
     "acs_video_frame": acs_video_frame,
     "acs_video_frame_buffer": acs_video_frame_buffer,
+    "acs_camera_options": acs_camera_options,
+    "acs_camera_capture_format": acs_camera_capture_format,
     "acs_video_view_options": acs_video_view_options,
     "acs_video_view_stats": acs_video_view_stats,
     "acs_video_receive_stats": acs_video_receive_stats,
@@ -535,6 +567,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_local_video_stream_switch_source_pushed": (_S, [_lvs]),
     "acs_local_video_stream_switch_source_camera": (_S, [_lvs, _cam]),
     "acs_local_video_stream_get_source_kind": (_S, [_lvs, _P(c_int32)]),
+    "acs_camera_options_init": (_S, [_P(acs_camera_options)]),
+    "acs_local_video_stream_create_from_camera_with_options": (_S, [_cam, _P(acs_camera_options), _P(_lvs)]),
+    "acs_local_video_stream_switch_source_camera_with_options": (_S, [_lvs, _cam, _P(acs_camera_options)]),
+    "acs_local_video_stream_get_camera_format": (_S, [_lvs, _P(acs_camera_capture_format)]),
     "acs_local_video_stream_get_frame_count": (_S, [_lvs, _P(c_uint64)]),
     "acs_video_renderer_create_for_local_stream": (_S, [_lvs, _P(_vr)]),
     "acs_video_renderer_retain": (_S, [_vr]),

@@ -267,7 +267,8 @@ class Call(Handle):
         check(_ffi.lib().acs_call_get_video_send_stats(self._p, int(kind), ctypes.byref(s)))
         return VideoSendStats(s.frames_encoded, s.frames_dropped, s.frames_skipped, s.keyframes,
                               s.keyframe_requests, s.bytes, s.bitrate_bps, s.loss_reports,
-                              s.last_fraction_lost, s.width, s.height, s.encode_micros)
+                              s.last_fraction_lost, s.width, s.height, s.encode_micros,
+                              s.nacked_packets, s.last_loss_estimate)
 
     def hang_up(self, for_everyone: bool = False) -> None:
         check(_ffi.lib().acs_call_hang_up(self._p, bool(for_everyone)))

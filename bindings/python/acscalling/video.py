@@ -45,6 +45,36 @@ class ScalingMode(enum.IntEnum):
     FIT = _ffi.ACS_SCALING_MODE_FIT
 
 
+class CameraFormat(enum.IntEnum):
+    """The pixel format a camera is captured in (each is converted to I420)."""
+
+    ANY = _ffi.ACS_CAMERA_FORMAT_ANY
+    YUYV = _ffi.ACS_CAMERA_FORMAT_YUYV
+    UYVY = _ffi.ACS_CAMERA_FORMAT_UYVY
+    NV12 = _ffi.ACS_CAMERA_FORMAT_NV12
+    I420 = _ffi.ACS_CAMERA_FORMAT_I420
+    YV12 = _ffi.ACS_CAMERA_FORMAT_YV12
+    MJPEG = _ffi.ACS_CAMERA_FORMAT_MJPEG
+
+
+@dataclass
+class CameraCaptureFormat:
+    """What a camera really captures: the nearest to what was asked that it offers."""
+
+    format: CameraFormat
+    width: int
+    height: int
+    #: The driver's frame rate; 0.0 when it does not say.
+    fps: float
+
+
+def _camera_options(width: int, height: int, fps: int, format: CameraFormat) -> _ffi.acs_camera_options:
+    o = _ffi.acs_camera_options()
+    check(_ffi.lib().acs_camera_options_init(ctypes.byref(o)))
+    o.width, o.height, o.fps, o.format = int(width), int(height), int(fps), int(format)
+    return o
+
+
 class VideoSourceKind(enum.IntEnum):
     VIRTUAL = _ffi.ACS_VIDEO_SOURCE_VIRTUAL
     PUSHED = _ffi.ACS_VIDEO_SOURCE_PUSHED
@@ -230,11 +260,17 @@ class LocalVideoStream(Handle):
         return cls._create(_ffi.lib().acs_local_video_stream_create_pushed)
 
     @classmethod
-    def from_camera(cls, camera: Any) -> "LocalVideoStream":
-        """A camera's stream: a V4L2 camera captured at 640x360@30 (or the nearest it offers),
-        the virtual camera's test pattern for the virtual one. DeviceError when the camera
-        cannot be opened or captured from (missing, busy, no permission, no usable format)."""
-        return cls._create(_ffi.lib().acs_local_video_stream_create_from_camera, camera._p)
+    def from_camera(cls, camera: Any, width: int = 640, height: int = 360, fps: int = 30,
+                    format: CameraFormat = CameraFormat.ANY) -> "LocalVideoStream":
+        """A camera's stream: a V4L2 camera captured at `width`x`height` and `fps` (or the
+        nearest it offers: see camera_format), in `format` (ANY: the library chooses); the
+        virtual camera's test pattern at that size and rate for the virtual one.
+        InvalidArgumentError for a size or rate out of range; DeviceError when the camera
+        cannot be opened or captured from (missing, busy, no permission, no usable format,
+        not the format asked for)."""
+        o = _camera_options(width, height, fps, format)
+        return cls._create(_ffi.lib().acs_local_video_stream_create_from_camera_with_options,
+                           camera._p, ctypes.byref(o))
 
     def push_frame(self, data: Union[BytesLike, Sequence[BytesLike]], width: int, height: int,
                    format: PixelFormat = PixelFormat.RGBA, strides: Optional[Sequence[int]] = None) -> None:
@@ -250,10 +286,25 @@ class LocalVideoStream(Handle):
     def switch_to_pushed(self) -> None:
         check(_ffi.lib().acs_local_video_stream_switch_source_pushed(self._p))
 
-    def switch_to_camera(self, camera: Any) -> None:
-        """Captures from `camera` instead (DeviceError, and the current source stays, when
-        it cannot be opened or captured from)."""
-        check(_ffi.lib().acs_local_video_stream_switch_source_camera(self._p, camera._p))
+    def switch_to_camera(self, camera: Any, width: int = 640, height: int = 360, fps: int = 30,
+                         format: CameraFormat = CameraFormat.ANY) -> None:
+        """Captures from `camera` instead, as in from_camera (DeviceError, and the current
+        source stays, when it cannot be opened or captured from). The camera already
+        captured, with other settings, is reopened."""
+        o = _camera_options(width, height, fps, format)
+        check(_ffi.lib().acs_local_video_stream_switch_source_camera_with_options(
+            self._p, camera._p, ctypes.byref(o)))
+
+    @property
+    def camera_format(self) -> Optional[CameraCaptureFormat]:
+        """What the V4L2 camera behind the stream really captures; None for the virtual
+        camera and pushed frames."""
+        if self.source_kind != VideoSourceKind.CAMERA:
+            return None
+        f = _ffi.acs_camera_capture_format()
+        f.struct_size = ctypes.sizeof(f)
+        check(_ffi.lib().acs_local_video_stream_get_camera_format(self._p, ctypes.byref(f)))
+        return CameraCaptureFormat(CameraFormat(f.format), f.width, f.height, f.fps)
 
     @property
     def source_kind(self) -> VideoSourceKind:
@@ -413,6 +464,11 @@ class VideoSendStats:
     width: int
     height: int
     encode_micros: int
+    #: Packets the receivers asked to retransmit (NACK).
+    nacked_packets: int
+    #: The loss (0..=255) the bitrate control last acted on: the larger of the last report's
+    #: and the NACKed share of the packets sent since the report before.
+    last_loss_estimate: int
 
 
 class RemoteVideoStream(Handle):

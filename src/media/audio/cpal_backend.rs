@@ -69,7 +69,10 @@ fn host() -> Arc<cpal::Host> {
         // cpal gives up on the server after a 2 s handshake (seen on a busy machine just
         // after the server started): one more try before settling for the fallback.
         h = cpal::default_host();
-        log::debug!("audio host: {:?} (the PulseAudio server did not answer)", h.id());
+        log::debug!(
+            "audio host: {:?} (the PulseAudio server did not answer)",
+            h.id()
+        );
     }
     let h = Arc::new(h);
     *g = Some(h.clone());
