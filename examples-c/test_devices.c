@@ -320,6 +320,8 @@ static void test_camera_options(acs_device_manager *dm) {
         acs_video_view_release(v);
         acs_video_renderer_release(r);
 
+        EXPECT(acs_local_video_stream_get_source_error(stream, id, sizeof id, NULL), ACS_ERR_NOT_FOUND);
+        EXPECT(acs_local_video_stream_get_source_error(NULL, id, sizeof id, NULL), ACS_ERR_INVALID_HANDLE);
         EXPECT(acs_local_video_stream_get_camera_format(stream, &cf), ACS_ERR_INVALID_STATE);
         EXPECT(acs_local_video_stream_get_camera_format(stream, NULL), ACS_ERR_NULL_POINTER);
         EXPECT(acs_local_video_stream_get_camera_format(NULL, &cf), ACS_ERR_INVALID_HANDLE);

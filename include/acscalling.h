@@ -781,6 +781,12 @@ acs_status acs_local_video_stream_switch_source_camera_with_options(acs_local_vi
 // stream's source is not a V4L2 camera (virtual camera, pushed frames).
 acs_status acs_local_video_stream_get_camera_format(acs_local_video_stream *stream, acs_camera_capture_format *out_format);
 
+// Why the stream's source stopped on its own (a camera unplugged, or its driver failing
+// capture after capture), as a string out; the stream then sends no frames until its source
+// is switched (to the same camera once it is back, say). ACS_ERR_NOT_FOUND while the source
+// works. A camera's disappearance is also an ACS_EVENT_CAMERA_REMOVED of the device manager.
+acs_status acs_local_video_stream_get_source_error(acs_local_video_stream *stream, char *buf, size_t capacity, size_t *needed);
+
 // Lists cameras (V4L2 capture nodes, none on a machine without /dev/video*; then the
 // virtual camera, always there), like
 // acs_device_manager_get_microphones: up to `capacity` handles (+1 each: release them), the
@@ -994,7 +1000,8 @@ acs_status acs_local_video_stream_create_pushed(acs_local_video_stream **out_str
 // reference is released.
 // ACS_ERR_DEVICE when it cannot be opened or captured from (missing, busy with another
 // program, no permission, not a capture device, no usable format: the message says which).
-// A camera unplugged later stops sending frames (logged); the stream stays valid.
+// A camera unplugged later stops sending frames (acs_local_video_stream_get_source_error
+// says why); the stream stays valid.
 acs_status acs_local_video_stream_create_from_camera(acs_camera *camera, acs_local_video_stream **out_stream);
 
 // Adds a reference to the stream.

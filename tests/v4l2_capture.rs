@@ -337,6 +337,7 @@ fn an_unplugged_camera_stops_sending_and_the_stream_lives_on() {
     let stream = LocalVideoStream::from_camera_with(&cam, config(640, 360, 30, None)).unwrap();
     let (seen, _sub) = watch(&stream);
     wait_for("frames", Duration::from_secs(10), || seen.lock().len() >= 5);
+    assert_eq!(stream.source_error(), None, "a working camera has no error");
     let unplugged = vivid_disconnect();
     // The capture thread sees ENODEV and ends (closing its handle); no frame comes after.
     std::thread::sleep(Duration::from_millis(300));
@@ -345,6 +346,11 @@ fn an_unplugged_camera_stops_sending_and_the_stream_lives_on() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(bus.frames_published(), n, "frames after the disconnect");
     assert_eq!(stream.source(), VideoSourceKind::Camera(cam.id()));
+    // The stream tells its owner why (the C API: acs_local_video_stream_get_source_error).
+    let why = stream
+        .source_error()
+        .expect("an unplugged camera is a source error");
+    assert!(why.contains("disconnected"), "{why}");
     // While unplugged, opening it is a device error saying so.
     match LocalVideoStream::from_camera(&cam) {
         Err(Error::Device(m)) => assert!(m.contains("disconnected"), "{m}"),
@@ -356,6 +362,7 @@ fn an_unplugged_camera_stops_sending_and_the_stream_lives_on() {
     let switches = stream.source_switches();
     stream.switch_to_camera(&cam).unwrap();
     assert_eq!(stream.source_switches(), switches + 1);
+    assert_eq!(stream.source_error(), None, "reopened");
     let frames = capture(&stream, Duration::from_millis(300));
     assert_colour_bars(&frames[frames.len() - 1].1, "after reconnecting");
     // And the stream carries on with another source.

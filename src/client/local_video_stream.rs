@@ -141,6 +141,16 @@ impl LocalVideoStream {
         }
     }
 
+    /// Why the source stopped on its own: a camera unplugged or failing (then the stream
+    /// sends no frames until its source is switched, e.g. to the same camera once it is
+    /// back). None while the source works.
+    pub fn source_error(&self) -> Option<String> {
+        match &self.inner.source.lock().producer {
+            Some(Producer::Camera(c)) => c.failure(),
+            _ => None,
+        }
+    }
+
     /// How many times the source was switched (0 after creation): cheap enough to poll per
     /// frame, e.g. for an encoder to send a keyframe when the source changes.
     pub fn source_switches(&self) -> u64 {

@@ -1,12 +1,14 @@
 //! acs_camera_options and the camera-with-options side of acs_local_video_stream_*: the
-//! size, rate and pixel format to capture a camera in, and what the driver really gives.
+//! size, rate and pixel format to capture a camera in, what the driver really gives, and why
+//! a camera stopped.
 
 use super::handles::{self, acs_camera, acs_local_video_stream, Object};
 use super::status::*;
-use super::strings::{need, out};
+use super::strings::{need, out, str_out};
 use crate::client::LocalVideoStream;
 use crate::error::Error;
 use crate::media::video::v4l2::{CameraConfig, CameraFormat};
+use std::ffi::c_char;
 
 /// Camera pixel format: let the library choose (raw formats first, MJPEG last).
 pub const ACS_CAMERA_FORMAT_ANY: i32 = 0;
@@ -193,6 +195,29 @@ pub unsafe extern "C" fn acs_local_video_stream_get_camera_format(
             fps: f.fps.unwrap_or(0.0),
         };
         out(out_format, v, "out_format")
+    })
+}
+
+/// Why the stream's source stopped on its own (a camera unplugged, or its driver failing
+/// capture after capture), as a string out; the stream then sends no frames until its source
+/// is switched (to the same camera once it is back, say). ACS_ERR_NOT_FOUND while the source
+/// works. A camera's disappearance is also an ACS_EVENT_CAMERA_REMOVED of the device manager.
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_get_source_error(
+    stream: *mut acs_local_video_stream,
+    buf: *mut c_char,
+    capacity: usize,
+    needed: *mut usize,
+) -> acs_status {
+    guard(|| {
+        let s = handles::local_video_stream(stream)?;
+        match s.source_error() {
+            Some(why) => str_out(&why, buf, capacity, needed),
+            None => Err(FfiError::new(
+                ACS_ERR_NOT_FOUND,
+                "the stream's source works (no error)",
+            )),
+        }
     })
 }
 

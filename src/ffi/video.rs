@@ -116,7 +116,8 @@ pub unsafe extern "C" fn acs_local_video_stream_create_pushed(
 /// reference is released.
 /// ACS_ERR_DEVICE when it cannot be opened or captured from (missing, busy with another
 /// program, no permission, not a capture device, no usable format: the message says which).
-/// A camera unplugged later stops sending frames (logged); the stream stays valid.
+/// A camera unplugged later stops sending frames (acs_local_video_stream_get_source_error
+/// says why); the stream stays valid.
 #[no_mangle]
 pub unsafe extern "C" fn acs_local_video_stream_create_from_camera(
     camera: *mut acs_camera,

@@ -304,6 +304,7 @@ def test_the_virtual_camera_streams_and_real_cameras_capture_or_say_why():
             try:
                 with LocalVideoStream.from_camera(cam, 640, 480, 15) as s:
                     assert s.source_kind == VideoSourceKind.CAMERA
+                    assert s.source_error is None
                     fmt = s.camera_format
                     assert fmt is not None and fmt.format != acscalling.CameraFormat.ANY, fmt
             except acscalling.DeviceError as e:
@@ -322,6 +323,7 @@ def test_camera_options_size_rate_and_format_are_checked_and_the_virtual_camera_
         with LocalVideoStream.from_camera(virtual, 320, 240, 15, acscalling.CameraFormat.YUYV) as s:
             assert s.source_kind == VideoSourceKind.VIRTUAL
             assert s.camera_format is None, "only a V4L2 camera has a capture format"
+            assert s.source_error is None, "the source works"
             r = s.create_renderer()
             view = r.create_view(320, 240, PixelFormat.I420, ScalingMode.STRETCH)
             with take(view):

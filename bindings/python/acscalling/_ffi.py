@@ -571,6 +571,7 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_local_video_stream_create_from_camera_with_options": (_S, [_cam, _P(acs_camera_options), _P(_lvs)]),
     "acs_local_video_stream_switch_source_camera_with_options": (_S, [_lvs, _cam, _P(acs_camera_options)]),
     "acs_local_video_stream_get_camera_format": (_S, [_lvs, _P(acs_camera_capture_format)]),
+    "acs_local_video_stream_get_source_error": (_S, [_lvs, _buf, c_size_t, _P(c_size_t)]),
     "acs_local_video_stream_get_frame_count": (_S, [_lvs, _P(c_uint64)]),
     "acs_video_renderer_create_for_local_stream": (_S, [_lvs, _P(_vr)]),
     "acs_video_renderer_retain": (_S, [_vr]),

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Union
 
 from . import _ffi
-from ._handles import Handle, Registry
-from .errors import InvalidArgumentError, check
+from ._handles import Handle, Registry, get_string
+from .errors import InvalidArgumentError, NotFoundError, check
 
 log = logging.getLogger("acscalling")
 
@@ -294,6 +294,15 @@ class LocalVideoStream(Handle):
         o = _camera_options(width, height, fps, format)
         check(_ffi.lib().acs_local_video_stream_switch_source_camera_with_options(
             self._p, camera._p, ctypes.byref(o)))
+
+    @property
+    def source_error(self) -> Optional[str]:
+        """Why the source stopped on its own (a camera unplugged or failing), or None while it
+        works. The stream then sends no frames until its source is switched."""
+        try:
+            return get_string(_ffi.lib().acs_local_video_stream_get_source_error, self._p)
+        except NotFoundError:
+            return None
 
     @property
     def camera_format(self) -> Optional[CameraCaptureFormat]:

@@ -29,7 +29,7 @@ use device::{Dequeued, Device};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -45,6 +45,8 @@ pub struct CameraCapture {
     format: CaptureFormat,
     stop: OwnedFd,
     thread: Option<JoinHandle<()>>,
+    /// Why the capture stopped on its own (unplugged, driver errors); unset while it runs.
+    failure: Arc<OnceLock<String>>,
 }
 
 impl std::fmt::Debug for CameraCapture {
@@ -81,6 +83,8 @@ impl CameraCapture {
         let stop = unsafe { OwnedFd::from_raw_fd(raw) };
         let stop_raw = stop.as_raw_fd();
         let label = label.to_string();
+        let failure = Arc::new(OnceLock::new());
+        let failed = Arc::clone(&failure);
         log::info!(
             "camera {label}: capturing {} {}x{} at {} fps",
             format::fourcc_name(format.fourcc),
@@ -90,7 +94,11 @@ impl CameraCapture {
         );
         let thread = std::thread::Builder::new()
             .name("acs-camera-capture".into())
-            .spawn(move || capture_loop(dev, format, &label, stop_raw, &bus))
+            .spawn(move || {
+                if let Err(why) = capture_loop(dev, format, &label, stop_raw, &bus) {
+                    let _ = failed.set(format!("camera {label}: {why}"));
+                }
+            })
             .map_err(|e| MediaError::Device(format!("cannot start the capture thread: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -98,6 +106,7 @@ impl CameraCapture {
             format,
             stop,
             thread: Some(thread),
+            failure,
         })
     }
 
@@ -119,6 +128,12 @@ impl CameraCapture {
     /// Whether the capture thread still runs (false after the camera failed).
     pub fn is_running(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Why the capture stopped on its own (the camera was unplugged, the driver kept
+    /// failing), or None while it runs.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.get().cloned()
     }
 }
 
@@ -206,7 +221,15 @@ fn wait(dev: &Device, stop: i32) -> io::Result<Wait> {
     })
 }
 
-fn capture_loop(mut dev: Device, fmt: CaptureFormat, label: &str, stop: i32, bus: &FrameBus) {
+/// Captures until told to stop (Ok) or the camera fails (Err: why, for the stream's owner).
+fn capture_loop(
+    mut dev: Device,
+    fmt: CaptureFormat,
+    label: &str,
+    stop: i32,
+    bus: &FrameBus,
+) -> Result<(), String> {
+    let mut result = Ok(());
     let mut errors = 0u32;
     let mut last_frame = Instant::now();
     let mut stall_logged = false;
@@ -226,6 +249,7 @@ fn capture_loop(mut dev: Device, fmt: CaptureFormat, label: &str, stop: i32, bus
             Ok(Wait::Frame) => {}
             Err(e) => {
                 log::warn!("camera {label}: poll failed, capture stops: {e}");
+                result = Err(format!("poll failed: {e}"));
                 break;
             }
         }
@@ -236,10 +260,13 @@ fn capture_loop(mut dev: Device, fmt: CaptureFormat, label: &str, stop: i32, bus
                 errors += 1;
                 let gone = matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO));
                 if gone || errors >= MAX_CONSECUTIVE_ERRORS {
-                    log::warn!(
-                        "camera {label}: capture stops{}: {e}",
-                        if gone { " (disconnected)" } else { "" }
-                    );
+                    let why = if gone {
+                        format!("disconnected ({e})")
+                    } else {
+                        format!("{errors} failed captures in a row, the last: {e}")
+                    };
+                    log::warn!("camera {label}: capture stops: {why}");
+                    result = Err(why);
                     break;
                 }
                 // EIO and the like can be transient (a USB hiccup); do not spin on them.
@@ -269,6 +296,7 @@ fn capture_loop(mut dev: Device, fmt: CaptureFormat, label: &str, stop: i32, bus
         }
         if let Err(e) = dev.requeue(d.index) {
             log::warn!("camera {label}: VIDIOC_QBUF failed, capture stops: {e}");
+            result = Err(format!("VIDIOC_QBUF failed: {e}"));
             break;
         }
     }
@@ -276,6 +304,7 @@ fn capture_loop(mut dev: Device, fmt: CaptureFormat, label: &str, stop: i32, bus
         "camera {label}: capture stopped ({lost} frames lost by the driver, {bad_frames} \
          undecodable)"
     );
+    result
     // `dev` drops here: STREAMOFF, munmap, close.
 }
 
