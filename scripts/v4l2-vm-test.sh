@@ -125,7 +125,9 @@ cp "$C_BIN" "$ROOT/video_render"
 for lib in $( (ldd "$TEST_BIN"; ldd "$C_BIN") | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$ROOT$(dirname "$lib")"
   case "$lib" in
-    */libacscalling.so*) objcopy --strip-debug "$lib" "$ROOT$lib" ;;
+    # Also in /acslib: the VM mounts a tmpfs on /tmp, which hides a checkout under /tmp.
+    */libacscalling.so*) objcopy --strip-debug "$lib" "$ROOT$lib"
+                         mkdir -p "$ROOT/acslib" && cp "$ROOT$lib" "$ROOT/acslib/" ;;
     *) cp -L "$lib" "$ROOT$lib" ;;
   esac
 done
@@ -154,11 +156,11 @@ end=$(cut -d' ' -f1 /proc/uptime)
 echo "ACS-VM: tests took $start..$end s of uptime"
 echo "ACS-VM-RESULT rc=$rc"
 # The C API: the device manager's selected camera through acs_local_video_stream_create_from_camera.
-/video_render 2 camera > /tmp/c.out
+LD_LIBRARY_PATH=/acslib /video_render 2 camera > /tmp/c.out
 echo "ACS-VM-C-RESULT rc=$?"
 sed -n '1,3p;$p' /tmp/c.out
 # The same with acs_camera_options (640x480 at 15 fps): it prints what the driver gives.
-/video_render 1 camera 640x480@15 > /tmp/c2.out
+LD_LIBRARY_PATH=/acslib /video_render 1 camera 640x480@15 > /tmp/c2.out
 echo "ACS-VM-C2-RESULT rc=$?"
 sed -n '1,3p;$p' /tmp/c2.out
 poweroff -f
