@@ -88,12 +88,11 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
         }
         // SAFETY: non-NULL, initialised by acs_call_agent_options_init.
         let o = unsafe { &*options };
-        if (o.struct_size as usize) < std::mem::size_of::<acs_call_agent_options>() {
-            return Err(FfiError::new(
-                ACS_ERR_INVALID_ARGUMENT,
-                "options.struct_size is not set: call acs_call_agent_options_init",
-            ));
-        }
+        initialised::<acs_call_agent_options>(
+            o.struct_size,
+            "options",
+            "acs_call_agent_options_init",
+        )?;
         let service_url = str_in(o.service_url, "options.service_url")?;
         let token = str_in(o.token, "options.token")?;
         let display_name = opt_str_in(o.display_name, "options.display_name")?.unwrap_or_default();

@@ -35,12 +35,11 @@ fn from_c(options: *const acs_audio_processing_options) -> FfiResult<AudioProces
     }
     // SAFETY: non-NULL; the host gives an initialised struct.
     let o = unsafe { &*options };
-    if (o.struct_size as usize) < std::mem::size_of::<acs_audio_processing_options>() {
-        return Err(FfiError::new(
-            ACS_ERR_INVALID_ARGUMENT,
-            "options.struct_size is not set: call acs_audio_processing_options_init",
-        ));
-    }
+    initialised::<acs_audio_processing_options>(
+        o.struct_size,
+        "options",
+        "acs_audio_processing_options_init",
+    )?;
     Ok(AudioProcessing {
         echo_cancellation: o.echo_cancellation,
         noise_suppression: o.noise_suppression,

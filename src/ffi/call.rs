@@ -71,12 +71,7 @@ pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions>
     }
     // SAFETY: non-NULL, initialised by acs_call_options_init.
     let o = unsafe { &*o };
-    if (o.struct_size as usize) < std::mem::size_of::<acs_call_options>() {
-        return Err(FfiError::new(
-            ACS_ERR_INVALID_ARGUMENT,
-            "options.struct_size is not set: call acs_call_options_init",
-        ));
-    }
+    initialised::<acs_call_options>(o.struct_size, "options", "acs_call_options_init")?;
     let dev = |p: *mut acs_audio_device| -> FfiResult<_> {
         if p.is_null() {
             Ok(None)

@@ -4,7 +4,7 @@
 
 use super::handles::{self, acs_camera, acs_local_video_stream, Object};
 use super::status::*;
-use super::strings::{need, out, str_out};
+use super::strings::{initialised, need, out, str_out};
 use crate::client::LocalVideoStream;
 use crate::error::Error;
 use crate::media::video::v4l2::{CameraConfig, CameraFormat};
@@ -93,12 +93,7 @@ unsafe fn camera_config(options: *const acs_camera_options) -> FfiResult<CameraC
     }
     // SAFETY: non-NULL; the host gives an initialised struct (its size is checked first).
     let o = unsafe { &*options };
-    if (o.struct_size as usize) < std::mem::size_of::<acs_camera_options>() {
-        return Err(FfiError::new(
-            ACS_ERR_INVALID_ARGUMENT,
-            "options.struct_size is not set: call acs_camera_options_init",
-        ));
-    }
+    initialised::<acs_camera_options>(o.struct_size, "options", "acs_camera_options_init")?;
     let config = CameraConfig {
         width: o.width,
         height: o.height,

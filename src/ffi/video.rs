@@ -161,12 +161,11 @@ pub unsafe extern "C" fn acs_local_video_stream_push_frame(
         }
         // SAFETY: non-NULL; the host gives an initialised buffer description.
         let b = unsafe { &*buffer };
-        if (b.struct_size as usize) < std::mem::size_of::<acs_video_frame_buffer>() {
-            return Err(FfiError::new(
-                ACS_ERR_INVALID_ARGUMENT,
-                "buffer.struct_size is not set: call acs_video_frame_buffer_init",
-            ));
-        }
+        initialised::<acs_video_frame_buffer>(
+            b.struct_size,
+            "buffer",
+            "acs_video_frame_buffer_init",
+        )?;
         let format = pixel_format(b.format)?;
         crate::media::video::VideoFrame::black(b.width, b.height)
             .map_err(|e| FfiError::new(ACS_ERR_INVALID_ARGUMENT, e.to_string()))?;
@@ -363,12 +362,11 @@ pub unsafe extern "C" fn acs_video_renderer_create_view(
         need(out_view, "out_view")?;
         // SAFETY: non-NULL; the host gives an initialised struct.
         let o = unsafe { &*options };
-        if (o.struct_size as usize) < std::mem::size_of::<acs_video_view_options>() {
-            return Err(FfiError::new(
-                ACS_ERR_INVALID_ARGUMENT,
-                "options.struct_size is not set: call acs_video_view_options_init",
-            ));
-        }
+        initialised::<acs_video_view_options>(
+            o.struct_size,
+            "options",
+            "acs_video_view_options_init",
+        )?;
         let config = ViewConfig {
             width: o.width,
             height: o.height,
