@@ -311,3 +311,97 @@ fn service_down_and_forged_tokens_are_reported() {
     assert!(agent.start_call(&[a], CallOptions::default()).is_err());
     client.shutdown();
 }
+
+/// The state names in `party`'s log, in order (one agent's calls, one call at a time).
+fn states(party: &Party) -> Vec<String> {
+    party
+        .log
+        .lock()
+        .iter()
+        .filter_map(|l| l.strip_prefix("call ")?.split(' ').next().map(String::from))
+        .collect()
+}
+
+/// Whether `party`'s last call event so far is Disconnected (events arrive after the state).
+fn ended(party: &Party) -> bool {
+    states(party).last().map(String::as_str) == Some("Disconnected")
+}
+
+/// Every state-changed event is a change, and the sequences are the ones the header
+/// documents: caller Ringing → [Connecting] → Connected; callee (created Incoming)
+/// Connecting → Connected; echo bot and group join (created Connecting) → Connected.
+/// Hold then resume at once shows one LocalHold, then Connected, however late the
+/// service's confirmation arrives.
+#[test]
+fn state_events_are_changes_in_the_documented_order() {
+    let svc = Service::start();
+    let (a_id, b_id) = (svc.create_user(), svc.create_user());
+    let alice = Party::new(&svc, "Alice", &a_id, 440.0, false);
+    let bob = Party::new(&svc, "Bob", &b_id, 660.0, true);
+
+    let call = alice
+        .agent
+        .start_call(std::slice::from_ref(&b_id), alice.options())
+        .unwrap();
+    assert_eq!(call.state(), CallState::Connecting, "created in Connecting");
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    let bcall = bob.incoming.lock()[0].clone();
+    assert!(wait_until(T, || bcall.state() == CallState::Connected));
+    for _ in 0..3 {
+        call.set_hold(true).unwrap();
+        call.set_hold(false).unwrap();
+    }
+    // Let every confirmation of the service arrive.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(call.state(), CallState::Connected);
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || ended(&bob)));
+    assert!(wait_until(T, || ended(&alice)));
+
+    let hold_resume = ["LocalHold", "Connected"].repeat(3);
+    let mut want_alice = vec!["Ringing".to_string()];
+    let got = states(&alice);
+    if got.get(1).map(String::as_str) == Some("Connecting") {
+        want_alice.push("Connecting".into());
+    }
+    want_alice.push("Connected".into());
+    want_alice.extend(hold_resume.iter().map(|s| s.to_string()));
+    want_alice.extend(["Disconnecting".into(), "Disconnected".into()]);
+    assert_eq!(got, want_alice, "caller");
+    // Bob sees the holds as RemoteHold; quick ones may merge on the wire, none repeats.
+    let got = states(&bob);
+    assert_eq!(got[..2], ["Connecting", "Connected"], "callee: {got:?}");
+    assert_eq!(got.last().map(String::as_str), Some("Disconnected"));
+    assert!(got.windows(2).all(|w| w[0] != w[1]), "callee: {got:?}");
+
+    // The echo bot, then a group call joined alone.
+    alice.log.lock().clear();
+    let call = alice
+        .agent
+        .start_call(&["8:echo123".to_string()], alice.options())
+        .unwrap();
+    assert_eq!(call.state(), CallState::Connecting);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || ended(&alice)));
+    assert_eq!(
+        states(&alice),
+        ["Connected", "Disconnecting", "Disconnected"],
+        "echo bot"
+    );
+
+    alice.log.lock().clear();
+    let call = alice
+        .agent
+        .join(&uuid::Uuid::new_v4().to_string(), alice.options())
+        .unwrap();
+    assert_eq!(call.state(), CallState::Connecting);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || ended(&alice)));
+    assert_eq!(
+        states(&alice),
+        ["Connected", "Disconnecting", "Disconnected"],
+        "group join"
+    );
+}

@@ -15,6 +15,7 @@ mod echo_bot;
 mod group_requests;
 mod identity;
 mod sfu;
+mod shutdown;
 mod signaling;
 mod video_requests;
 
@@ -53,6 +54,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if let Err(e) = shutdown::install() {
+        eprintln!("cannot watch for SIGINT/SIGTERM: {e}");
+        std::process::exit(1);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -152,7 +157,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
             tokio::select! {
                 r = server.serve(app.into_make_service()) => r?,
-                _ = shutdown_signal() => log::info!("shutting down"),
+                _ = shutdown::requested() => log::info!("shutting down"),
             }
         }
         None => {
@@ -162,31 +167,9 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 r = axum::serve(listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 }), app) => r?,
-                _ = shutdown_signal() => log::info!("shutting down"),
+                _ = shutdown::requested() => log::info!("shutting down"),
             }
         }
     }
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

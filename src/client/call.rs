@@ -245,11 +245,13 @@ impl Call {
         for t in targets {
             Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         }
+        // Created in Connecting (as `begin_outgoing` leaves it): the host's first
+        // state-changed event is then a real change (Ringing, or Connected).
         let call = Call::new(
             agent,
             uuid::Uuid::new_v4().to_string(),
             CallDirection::Outgoing,
-            CallState::None,
+            CallState::Connecting,
             false,
         );
         call.start_media(agent, options)?;
@@ -266,7 +268,7 @@ impl Call {
             agent,
             group_id,
             CallDirection::Outgoing,
-            CallState::None,
+            CallState::Connecting,
             true,
         );
         call.start_media(agent, options)?;

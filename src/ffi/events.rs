@@ -16,6 +16,18 @@ pub const ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED: i32 = 1;
 /// A call arrives: `call` is in state ACS_CALL_STATE_INCOMING; accept or reject it.
 pub const ACS_EVENT_INCOMING_CALL: i32 = 2;
 /// `call` changed to `state`; once ACS_CALL_STATE_DISCONNECTED, `code`/`subcode` is the end reason.
+///
+/// Each event is a real change: the state a call is created in is never announced
+/// (read it with acs_call_get_state). A 1:1 call, as each side sees it:
+///  - caller: created CONNECTING → RINGING → [CONNECTING while the callee's media connects]
+///    → CONNECTED;
+///  - callee: created INCOMING (ACS_EVENT_INCOMING_CALL) → CONNECTING on accept → CONNECTED;
+///  - the echo bot `8:echo123` and a group call joined: created CONNECTING → CONNECTED.
+///
+/// Then LOCAL_HOLD ↔ CONNECTED (acs_call_hold/acs_call_resume), REMOTE_HOLD ↔ CONNECTED
+/// (the other side of a 1:1 call holds), DISCONNECTING (acs_call_hang_up) and
+/// DISCONNECTED (always last). Hold and resume, however quickly called, end in the state of
+/// the last call, with no state shown twice in a row.
 pub const ACS_EVENT_CALL_STATE_CHANGED: i32 = 3;
 /// The local microphone of `call` was muted (`flag` true) or unmuted.
 pub const ACS_EVENT_CALL_MUTE_CHANGED: i32 = 4;

@@ -95,15 +95,25 @@ impl Object {
             Object::VideoRenderer(o) => o.object_id(),
             Object::VideoView(o) => o.object_id(),
             Object::VideoFrame(o) => o.id,
-            Object::AudioDevice(d) => {
-                let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
-                *t.device_numbers.entry(d.id()).or_insert(next)
+            Object::AudioDevice(_) | Object::Camera(_) => {
+                let key = self.device_key().unwrap_or_default();
+                if let Some(&n) = t.device_numbers.get(&key) {
+                    return n;
+                }
+                t.next_device_number += 1;
+                let n = DEVICE_NUMBERS + t.next_device_number;
+                t.device_numbers.insert(key, n);
+                n
             }
-            // Camera ids ("v4l2:...") never collide with audio device ids.
-            Object::Camera(c) => {
-                let next = DEVICE_NUMBERS + t.device_numbers.len() as u64;
-                *t.device_numbers.entry(c.id()).or_insert(next)
-            }
+        }
+    }
+    /// The id string a device handle is keyed by (camera ids, "v4l2:...", never collide
+    /// with audio device ids).
+    fn device_key(&self) -> Option<String> {
+        match self {
+            Object::AudioDevice(d) => Some(d.id()),
+            Object::Camera(c) => Some(c.id()),
+            _ => None,
         }
     }
     fn type_name(&self) -> &'static str {
@@ -149,7 +159,24 @@ impl Entry {
 #[derive(Default)]
 struct Table {
     entries: HashMap<u64, Entry>,
+    /// Handle numbers of the devices that have a live entry, by device id, so that listing
+    /// a device twice yields the same handle. An entry's removal removes its number.
     device_numbers: HashMap<String, u64>,
+    /// Last device number handed out (numbers are never reused: a stale device handle
+    /// stays invalid after its device is listed again).
+    next_device_number: u64,
+}
+
+impl Table {
+    /// Removes entry `h` and whatever keys it; returns it so that the caller drops it
+    /// after the table lock.
+    fn remove(&mut self, h: u64) -> Option<Entry> {
+        let e = self.entries.remove(&h)?;
+        if let Some(key) = e.obj.device_key() {
+            self.device_numbers.remove(&key);
+        }
+        Some(e)
+    }
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| Mutex::new(Table::default()));
@@ -210,7 +237,9 @@ pub(crate) fn unborrow<T>(p: *const T) {
             e.borrowers.swap_remove(i);
         }
         if e.refs == 0 && e.borrows == 0 {
-            t.entries.remove(&h);
+            let removed = t.remove(h);
+            drop(t);
+            drop(removed);
         }
     }
 }
@@ -267,7 +296,7 @@ pub(crate) fn release<T>(p: *const T, what: &'static str) -> FfiResult<Option<Ob
     };
     // The entry is dropped after the lock: dropping an object may join a thread of its own
     // (a video view's) that is calling into the library.
-    let removed = if gone { t.entries.remove(&h) } else { None };
+    let removed = if gone { t.remove(h) } else { None };
     drop(t);
     drop(removed);
     Ok(last.then_some(obj))
@@ -368,4 +397,44 @@ pub(crate) fn finalize(obj: Option<Object>) {
 /// to a callback that is running don't count.
 pub(crate) fn live_handles() -> usize {
     TABLE.lock().entries.values().filter(|e| e.refs > 0).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device_number_of(id: &str) -> Option<u64> {
+        TABLE.lock().device_numbers.get(id).copied()
+    }
+
+    #[test]
+    fn a_released_device_leaves_nothing_in_the_table() {
+        let dev = AudioDevice::tone_microphone("leak-check", 440.0, 0.5);
+        let id = dev.id();
+        let h1: *mut acs_audio_device = acquire(Object::AudioDevice(dev.clone()));
+        // Listed again while held: the same handle.
+        let h2: *mut acs_audio_device = acquire(Object::AudioDevice(dev.clone()));
+        assert_eq!(h1, h2);
+        assert!(device_number_of(&id).is_some());
+        assert!(release(h1, "acs_audio_device").unwrap().is_none());
+        assert!(release(h2, "acs_audio_device").unwrap().is_some());
+        assert_eq!(device_number_of(&id), None, "the id string stays behind");
+        // The old handle is stale, and a new one for the same device is another number.
+        assert!(audio_device(h1).is_err());
+        let h3: *mut acs_audio_device = acquire(Object::AudioDevice(dev));
+        assert_ne!(h3, h1);
+        assert!(audio_device(h1).is_err());
+        assert!(audio_device(h3).is_ok());
+        release(h3, "acs_audio_device").unwrap();
+    }
+
+    #[test]
+    fn a_borrowed_device_leaves_nothing_after_its_event() {
+        let dev = AudioDevice::pull_speaker("leak-check-borrow", 100);
+        let id = dev.id();
+        let h: *mut acs_audio_device = borrow(Object::AudioDevice(dev));
+        assert!(device_number_of(&id).is_some());
+        unborrow(h);
+        assert_eq!(device_number_of(&id), None);
+    }
 }
