@@ -1,7 +1,7 @@
 /*
  * echo_call.c — calls the echo bot (8:echo123) and checks that our 440 Hz tone comes back.
  *
- *   echo_call --service-url ws://127.0.0.1:8080 --token TOKEN [--manual-dispatch]
+ *   echo_call --service-url ws://127.0.0.1:8080 --token TOKEN [--manual-dispatch] [--no-tone-check]
  *   (or set ACS_SERVICE_URL / ACS_TOKEN)
  *
  * It starts nothing itself: the service must be running and TOKEN must be an access token
@@ -12,6 +12,10 @@
  * --manual-dispatch: the client is created with ACS_DISPATCH_MANUAL and main() pumps
  * acs_call_client_dispatch_events() in its loop, as a game loop would; the callback then
  * runs on the main thread.
+ *
+ * --no-tone-check: for runs under valgrind, where the media threads run many times slower
+ * than real time: the call is placed, kept and ended as usual and the echoed tone is
+ * reported, but only the call's states decide the exit code.
  *
  * Exit code 0 when the tone came back, 1 otherwise.  C99 + POSIX threads.
  */
@@ -153,6 +157,7 @@ int main(int argc, char **argv) {
     const char *url = getenv("ACS_SERVICE_URL");
     const char *token = getenv("ACS_TOKEN");
     bool manual = false;
+    bool tone_check = true;
     int i, result = 1;
     app_state s;
     pthread_condattr_t attr;
@@ -173,10 +178,12 @@ int main(int argc, char **argv) {
             url = argv[++i];
         } else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
             token = argv[++i];
+        } else if (strcmp(argv[i], "--no-tone-check") == 0) {
+            tone_check = false;
         } else if (strcmp(argv[i], "--manual-dispatch") == 0) {
             manual = true;
         } else {
-            fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token TOKEN [--manual-dispatch]\n"
+            fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token TOKEN [--manual-dispatch] [--no-tone-check]\n"
                             "       (or set ACS_SERVICE_URL and ACS_TOKEN)\n", argv[0]);
             return 2;
         }
@@ -265,6 +272,9 @@ int main(int argc, char **argv) {
                (double)got / 48000.0, (double)p440, (double)p660);
         if (tail_n >= 24000 && p440 > HEARD_POWER && p660 < p440 / 10.0f) {
             printf("verified: the echo bot returned our 440 Hz tone\n");
+            result = 0;
+        } else if (!tone_check) {
+            printf("not verified (--no-tone-check): the 440 Hz tone\n");
             result = 0;
         } else {
             fprintf(stderr, "the 440 Hz tone did not come back\n");

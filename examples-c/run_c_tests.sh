@@ -87,6 +87,20 @@ if [ ${#args[@]} -gt 0 ]; then
     "$BUILD/echo_call" --service-url "$ACS_TEST_SERVICE_URL" --token "$ACS_TEST_TOKEN_A" || status=1
     step "sample: echo_call --manual-dispatch"
     "$BUILD/echo_call" --service-url "$ACS_TEST_SERVICE_URL" --token "$ACS_TEST_TOKEN_A" --manual-dispatch || status=1
+    # Valgrind (memcheck) on a non-sanitized build: nothing of ours may be left allocated,
+    # definitely or possibly, when the host has released everything (~15 s). The media threads
+    # run many times slower than real time under valgrind: the tone is checked above.
+    step "valgrind: echo_call --manual-dispatch (leaks: definite and possible are errors)"
+    if command -v valgrind >/dev/null 2>&1; then
+        valgrind --quiet --leak-check=full --show-leak-kinds=definite,possible \
+            --errors-for-leak-kinds=definite,possible --error-exitcode=99 --num-callers=40 \
+            --suppressions="$HERE/valgrind.supp" \
+            "$BUILD/echo_call" --service-url "$ACS_TEST_SERVICE_URL" --token "$ACS_TEST_TOKEN_A" \
+            --manual-dispatch --no-tone-check || status=1
+    else
+        echo "valgrind not found (scripts/setup.sh installs it)" >&2
+        status=1
+    fi
     step "sample: two_party"
     "$BUILD/two_party" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
         --token-b "$ACS_TEST_TOKEN_B" || status=1

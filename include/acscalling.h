@@ -847,6 +847,10 @@ acs_status acs_call_client_create(const acs_call_client_options *options, acs_ca
 acs_status acs_call_client_retain(acs_call_client *client);
 
 // Drops a reference; the last one shuts the client down (calls end, threads stop). NULL is OK.
+// Once the host has released its last client and every other handle, nothing the library
+// opened remains: no thread, socket or descriptor, and no allocation of the library's own
+// (the one exception is Rust's standard library, which keeps a small record per host thread
+// that called in, freed when that thread exits).
 acs_status acs_call_client_release(acs_call_client *client);
 
 // Manual dispatch mode: delivers queued events on this thread, waiting up to `timeout_ms`

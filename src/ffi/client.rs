@@ -108,6 +108,10 @@ pub extern "C" fn acs_call_client_retain(client: *mut acs_call_client) -> acs_st
 }
 
 /// Drops a reference; the last one shuts the client down (calls end, threads stop). NULL is OK.
+/// Once the host has released its last client and every other handle, nothing the library
+/// opened remains: no thread, socket or descriptor, and no allocation of the library's own
+/// (the one exception is Rust's standard library, which keeps a small record per host thread
+/// that called in, freed when that thread exits).
 #[no_mangle]
 pub extern "C" fn acs_call_client_release(client: *mut acs_call_client) -> acs_status {
     guard(|| {
