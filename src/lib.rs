@@ -3,5 +3,5 @@ pub mod client;
 pub mod error;
 pub mod ffi;
 pub mod media;
-pub mod protocol;
+pub use acscalling_protocol as protocol;
 pub mod signaling;

@@ -2,9 +2,7 @@
 //! threads) join one group call on acscalling-service; reports join times, loss, who heard
 //! the speakers, and the service's CPU and memory. See loadgen/README.md.
 
-#[path = "../../src/protocol/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod protocol;
+use acscalling_protocol as protocol;
 
 mod audio;
 mod config;

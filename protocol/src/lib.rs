@@ -1,8 +1,8 @@
 //! The wire protocol between the SDK and `acscalling-service`: identifiers, token claims,
 //! call/participant states, end reasons and the signaling messages (JSON over WebSocket).
 //!
-//! This module is plain data (serde) with no I/O, so the service compiles it too
-//! (`service/src/main.rs` includes this file by path) and both halves always agree.
+//! Plain data (serde) with no I/O: one workspace crate used by the library, the service and
+//! the load generator, so every side always agrees.
 //! Bump [`PROTOCOL_VERSION`] on any incompatible change.
 
 use serde::{Deserialize, Serialize};

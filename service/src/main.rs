@@ -3,9 +3,7 @@
 //! Prints `acscalling-service listening http=IP:PORT media=IP:PORT` on stdout once bound;
 //! logs go to stderr (`RUST_LOG`).
 
-#[path = "../../src/protocol/mod.rs"]
-#[allow(dead_code)]
-mod protocol;
+use acscalling_protocol as protocol;
 
 mod call_events;
 mod call_requests;
