@@ -38,6 +38,7 @@
  *  - Getters added since acs_call_get_audio_statistics take const handles. The older
  *    getters keep their non-const parameters: making them const would break hosts that
  *    store a getter's address in a function pointer of the declared type.
+ *  - The shared library's soname is libacscalling.so.0; it changes only with a break.
  */
 
 #ifndef ACSCALLING_H
