@@ -87,9 +87,9 @@ if(EXISTS "${_acs_shared}")
   add_library(acscalling::acscalling SHARED IMPORTED)
   set_target_properties(acscalling::acscalling PROPERTIES
     IMPORTED_LOCATION "${_acs_shared}"
-    # The Rust cdylib has no DT_SONAME: link with -L/-l so that executables record
-    # "libacscalling.so" and not the build path; the build tree's RPATH finds it.
-    IMPORTED_NO_SONAME TRUE
+    # Executables record the soname, libacscalling.so.0 (linked next to libacscalling.so by
+    # cargo's build and by the install); the build tree's RPATH finds it.
+    IMPORTED_SONAME "libacscalling.so.0"
     INTERFACE_INCLUDE_DIRECTORIES "${_acs_include}")
 endif()
 

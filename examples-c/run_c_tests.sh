@@ -64,6 +64,9 @@ fi
 status=0
 "$BUILD/test_capi" "${args[@]}" || status=1
 
+step "test_abi: older struct layouts with guard bytes (ASan/UBSan)"
+"$BUILD/test_abi" "${args[@]}" || status=1
+
 step "test_video: local video streams, renderers and views (ASan/UBSan)"
 "$BUILD/test_video" || status=1
 step "sample: video_render (virtual camera into an RGBA view)"

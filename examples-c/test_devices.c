@@ -129,6 +129,7 @@ static void test_contracts(acs_call_client *client, acs_device_manager *dm) {
     EXPECT_OK(acs_audio_processing_options_init(&apo));
     report(apo.struct_size == sizeof apo && apo.echo_cancellation && apo.noise_suppression && apo.auto_gain,
            "audio processing is all on by default");
+    EXPECT_OK(acs_audio_processing_options_init(&got)); /* an output: struct_size set */
     EXPECT_OK(acs_device_manager_get_audio_processing(dm, &got));
     report(got.echo_cancellation && got.noise_suppression && got.auto_gain, "new calls get it all on");
     apo.noise_suppression = false;
@@ -284,8 +285,9 @@ static void test_camera_options(acs_device_manager *dm) {
         acs_video_renderer *r = NULL;
         acs_video_view *v = NULL;
         acs_video_view_options vo;
-        acs_video_frame f;
+        acs_rendered_video_frame f;
         bool got = false;
+        acs_rendered_video_frame_init(&f);
         EXPECT_OK(acs_local_video_stream_get_source_kind(stream, &kind));
         report(kind == ACS_VIDEO_SOURCE_VIRTUAL, "the virtual camera gives its test pattern (%d)", (int)kind);
         /* The virtual camera draws at the rate asked for (15, not its default 30) while a
@@ -297,10 +299,10 @@ static void test_camera_options(acs_device_manager *dm) {
             EXPECT_OK(acs_video_renderer_create_view(r, &vo, &v))) {
             uint64_t n0 = 0, n1 = 0;
             for (i = 0; i < 200 && !got; i++) {
-                got = acs_video_view_take_latest_frame(v, &f) == ACS_OK;
+                got = acs_video_view_take_latest_rendered_frame(v, &f) == ACS_OK;
                 if (got) {
                     report(f.width == 320 && f.height == 240, "frames reach the view (%ux%u)", f.width, f.height);
-                    acs_video_frame_release(&f);
+                    acs_rendered_video_frame_release(&f);
                 } else {
                     sleep_ms(10);
                 }

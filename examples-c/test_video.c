@@ -1,6 +1,8 @@
 /*
  * C tests of the video API: local video streams (virtual camera, pushed frames), renderers,
- * views (pull and callback), frame release, and bad input. No service needed.
+ * views (pull and callback), frame release, and bad input. No service needed. Frames are
+ * taken as acs_rendered_video_frame (the sized successor of acs_video_frame, which
+ * test_abi.c covers).
  *
  * Built with -Wall -Wextra -Werror under ASan/UBSan by the Makefile (run_c_tests.sh runs it).
  */
@@ -24,10 +26,10 @@ static double now_s(void) {
 }
 
 /* Waits up to `timeout_s` for a new frame of a pull view. */
-static acs_status take_frame(acs_video_view *view, acs_video_frame *frame, double timeout_s) {
+static acs_status take_frame(acs_video_view *view, acs_rendered_video_frame *frame, double timeout_s) {
     double end = now_s() + timeout_s;
     acs_status s;
-    while ((s = acs_video_view_take_latest_frame(view, frame)) == ACS_ERR_NOT_FOUND && now_s() < end) {
+    while ((s = acs_video_view_take_latest_rendered_frame(view, frame)) == ACS_ERR_NOT_FOUND && now_s() < end) {
         sleep_ms(2);
     }
     return s;
@@ -62,13 +64,14 @@ static void test_virtual_camera_pull(void) {
     bool increasing = true, layout_ok = true;
     double end = now_s() + 1.0;
     while (now_s() < end) {
-        acs_video_frame f;
-        if (acs_video_view_take_latest_frame(view, &f) != ACS_OK) {
+        acs_rendered_video_frame f;
+        acs_rendered_video_frame_init(&f);
+        if (acs_video_view_take_latest_rendered_frame(view, &f) != ACS_OK) {
             sleep_ms(3);
             continue;
         }
         uint32_t counter = 0;
-        if (acs_video_frame_read_test_pattern_counter(&f, &counter) != ACS_OK || (frames > 0 && counter <= last)) {
+        if (acs_rendered_video_frame_read_test_pattern_counter(&f, &counter) != ACS_OK || (frames > 0 && counter <= last)) {
             increasing = false;
         }
         layout_ok = layout_ok && f.width == 320 && f.height == 180 && f.format == ACS_PIXEL_FORMAT_RGBA &&
@@ -76,14 +79,15 @@ static void test_virtual_camera_pull(void) {
                     f.planes[1] == NULL && f.planes[0][3] == 255;
         last = counter;
         frames++;
-        EXPECT_OK(acs_video_frame_release(&f));
+        EXPECT_OK(acs_rendered_video_frame_release(&f));
         report(f.internal == NULL && f.planes[0] == NULL, "release zeroes the frame");
     }
     report(frames >= 20, "%u frames in 1 s (last counter %u)", frames, last);
     report(increasing, "counters increase");
     report(layout_ok, "frames are 320x180 RGBA, stride 1280, alpha 255");
-    acs_video_view_stats stats;
-    EXPECT_OK(acs_video_view_get_stats(view, &stats));
+    acs_video_view_statistics stats;
+    EXPECT_OK(acs_video_view_statistics_init(&stats));
+    EXPECT_OK(acs_video_view_get_statistics(view, &stats));
     report(stats.frames_rendered == frames, "stats: %llu rendered, %llu dropped",
            (unsigned long long)stats.frames_rendered, (unsigned long long)stats.frames_dropped);
     EXPECT_OK(acs_video_view_release(view));
@@ -100,10 +104,10 @@ typedef struct {
     uint32_t last_counter;
 } callback_log;
 
-static void on_frame(void *user_data, acs_video_frame *frame) {
+static void on_frame(void *user_data, acs_rendered_video_frame *frame) {
     callback_log *l = (callback_log *)user_data;
     uint32_t c = 0;
-    bool ok = acs_video_frame_read_test_pattern_counter(frame, &c) == ACS_OK && frame->format == ACS_PIXEL_FORMAT_BGRA;
+    bool ok = acs_rendered_video_frame_read_test_pattern_counter(frame, &c) == ACS_OK && frame->format == ACS_PIXEL_FORMAT_BGRA;
     pthread_mutex_lock(&l->mu);
     if (pthread_equal(pthread_self(), l->main_thread)) {
         l->on_main_thread++;
@@ -114,7 +118,7 @@ static void on_frame(void *user_data, acs_video_frame *frame) {
     l->last_counter = c;
     l->frames++;
     pthread_mutex_unlock(&l->mu);
-    acs_video_frame_release(frame);
+    acs_rendered_video_frame_release(frame);
 }
 
 static void test_callback_view(void) {
@@ -131,17 +135,19 @@ static void test_callback_view(void) {
     acs_video_view_options o;
     EXPECT_OK(acs_video_view_options_init(&o));
     report(o.struct_size == sizeof o && o.width == 640 && o.height == 360 && o.format == ACS_PIXEL_FORMAT_RGBA &&
-               o.scaling_mode == ACS_SCALING_MODE_FIT && !o.mirrored && o.frame_callback == NULL,
+               o.scaling_mode == ACS_SCALING_MODE_FIT && !o.mirrored && o.frame_callback == NULL &&
+               o.rendered_frame_callback == NULL,
            "view options defaults");
     o.width = 160;
     o.height = 90;
     o.format = ACS_PIXEL_FORMAT_BGRA;
     o.scaling_mode = ACS_SCALING_MODE_STRETCH;
-    o.frame_callback = on_frame;
+    o.rendered_frame_callback = on_frame;
     o.frame_callback_user_data = &log;
     EXPECT_OK(acs_video_renderer_create_view(renderer, &o, &view));
-    acs_video_frame f;
-    EXPECT(acs_video_view_take_latest_frame(view, &f), ACS_ERR_INVALID_STATE);
+    acs_rendered_video_frame f;
+    acs_rendered_video_frame_init(&f);
+    EXPECT(acs_video_view_take_latest_rendered_frame(view, &f), ACS_ERR_INVALID_STATE);
     double end = now_s() + 5;
     int n = 0;
     while (now_s() < end) {
@@ -188,8 +194,10 @@ static void test_pushed_frames(void) {
     acs_video_view *i420 = make_view(renderer, 32, 32, ACS_PIXEL_FORMAT_I420, ACS_SCALING_MODE_FIT);
     acs_video_view *nv12 = make_view(renderer, W, H, ACS_PIXEL_FORMAT_NV12, ACS_SCALING_MODE_STRETCH);
     acs_video_view *same = make_view(renderer, W, H, ACS_PIXEL_FORMAT_RGBA, ACS_SCALING_MODE_CROP);
-    acs_video_frame f;
-    EXPECT(acs_video_view_take_latest_frame(i420, &f), ACS_ERR_NOT_FOUND);
+    acs_rendered_video_frame f;
+    EXPECT_OK(acs_rendered_video_frame_init(&f));
+    report(f.struct_size == sizeof f && f.internal == NULL, "frame struct_size");
+    EXPECT(acs_video_view_take_latest_rendered_frame(i420, &f), ACS_ERR_NOT_FOUND);
 
     acs_video_frame_buffer b;
     EXPECT_OK(acs_video_frame_buffer_init(&b));
@@ -201,21 +209,21 @@ static void test_pushed_frames(void) {
     b.strides[0] = W * 4;
     EXPECT_OK(acs_local_video_stream_push_frame(stream, &b));
 
-    if (EXPECT_OK(acs_video_view_take_latest_frame(i420, &f))) {
+    if (EXPECT_OK(acs_video_view_take_latest_rendered_frame(i420, &f))) {
         /* 64x36 fitted into 32x32: the picture is rows 7..24, black bars around it. */
         bool ok = f.width == 32 && f.height == 32 && f.strides[0] == 32 && f.strides[1] == 16 &&
                   f.strides[2] == 16 && f.plane_sizes[0] == 32 * 32 && f.plane_sizes[1] == 16 * 16;
         const uint8_t *y = f.planes[0];
         ok = ok && y[0] == 16 && y[31 * 32] == 16 && y[16 * 32 + 2] > 200 && y[16 * 32 + 29] < 40;
         report(ok, "I420 Fit: geometry, bars and content");
-        EXPECT_OK(acs_video_frame_release(&f));
+        EXPECT_OK(acs_rendered_video_frame_release(&f));
     }
-    if (EXPECT_OK(acs_video_view_take_latest_frame(nv12, &f))) {
+    if (EXPECT_OK(acs_video_view_take_latest_rendered_frame(nv12, &f))) {
         report(f.planes[2] == NULL && f.plane_sizes[1] == (size_t)W * (H / 2) && f.strides[1] == W,
                "NV12 has two planes, UV interleaved");
-        EXPECT_OK(acs_video_frame_release(&f));
+        EXPECT_OK(acs_rendered_video_frame_release(&f));
     }
-    if (EXPECT_OK(acs_video_view_take_latest_frame(same, &f))) {
+    if (EXPECT_OK(acs_video_view_take_latest_rendered_frame(same, &f))) {
         int worst = 0;
         for (size_t i = 0; i < sizeof rgba; i++) {
             int d = abs((int)f.planes[0][i] - (int)rgba[i]);
@@ -225,22 +233,22 @@ static void test_pushed_frames(void) {
         /* The frame stays valid after its view is gone, until released. */
         EXPECT_OK(acs_video_view_release(same));
         report(f.planes[0][0] > 200, "a frame outlives its view");
-        EXPECT_OK(acs_video_frame_release(&f));
+        EXPECT_OK(acs_rendered_video_frame_release(&f));
     }
     EXPECT_OK(acs_video_view_set_mirrored(i420, true));
     EXPECT_OK(acs_video_view_set_scaling_mode(i420, ACS_SCALING_MODE_STRETCH));
     EXPECT_OK(acs_video_view_set_size(i420, 16, 8));
     EXPECT_OK(acs_local_video_stream_push_frame(stream, &b));
-    if (EXPECT_OK(acs_video_view_take_latest_frame(i420, &f))) {
+    if (EXPECT_OK(acs_video_view_take_latest_rendered_frame(i420, &f))) {
         const uint8_t *y = f.planes[0];
         report(f.width == 16 && f.height == 8 && y[4 * 16 + 1] < 40 && y[4 * 16 + 14] > 200,
                "updated view: 16x8, stretched, mirrored");
         uint32_t c = 0;
-        EXPECT(acs_video_frame_read_test_pattern_counter(&f, &c), ACS_ERR_NOT_FOUND);
-        acs_video_frame copy = f;
-        EXPECT_OK(acs_video_frame_release(&f));
-        EXPECT_OK(acs_video_frame_release(&f)); /* zeroed: no-op */
-        EXPECT(acs_video_frame_release(&copy), ACS_ERR_INVALID_HANDLE);
+        EXPECT(acs_rendered_video_frame_read_test_pattern_counter(&f, &c), ACS_ERR_NOT_FOUND);
+        acs_rendered_video_frame copy = f;
+        EXPECT_OK(acs_rendered_video_frame_release(&f));
+        EXPECT_OK(acs_rendered_video_frame_release(&f)); /* zeroed: no-op */
+        EXPECT(acs_rendered_video_frame_release(&copy), ACS_ERR_INVALID_HANDLE);
     }
     /* Switch to the virtual camera: the same view now shows the test pattern. */
     EXPECT_OK(acs_local_video_stream_switch_source_virtual(stream, 320, 180, 30));
@@ -250,8 +258,8 @@ static void test_pushed_frames(void) {
     bool got = false;
     double end = now_s() + 5;
     while (!got && now_s() < end && take_frame(i420, &f, 5) == ACS_OK) {
-        got = acs_video_frame_read_test_pattern_counter(&f, &counter) == ACS_OK;
-        acs_video_frame_release(&f);
+        got = acs_rendered_video_frame_read_test_pattern_counter(&f, &counter) == ACS_OK;
+        acs_rendered_video_frame_release(&f);
     }
     report(got, "after switching to the virtual camera the view shows counters (%u)", counter);
     EXPECT_OK(acs_local_video_stream_switch_source_pushed(stream));
@@ -266,8 +274,8 @@ static void test_bad_input(void) {
     acs_local_video_stream *stream = NULL;
     acs_video_renderer *renderer = NULL;
     acs_video_view *view = NULL;
-    acs_video_frame f;
-    memset(&f, 0, sizeof f);
+    acs_rendered_video_frame f;
+    memset(&f, 0, sizeof f); /* struct_size 0 in an output: the first version's size */
     EXPECT(acs_local_video_stream_create_virtual(8, 8, 30, &stream), ACS_ERR_INVALID_ARGUMENT);
     EXPECT(acs_local_video_stream_create_virtual(640, 360, 500, &stream), ACS_ERR_INVALID_ARGUMENT);
     EXPECT(acs_local_video_stream_create_virtual(0, 0, 0, NULL), ACS_ERR_NULL_POINTER);
@@ -276,11 +284,11 @@ static void test_bad_input(void) {
     report(stream == NULL, "outputs are written only on success");
     EXPECT(acs_video_renderer_create_for_local_stream(NULL, &renderer), ACS_ERR_INVALID_HANDLE);
     EXPECT(acs_local_video_stream_push_frame(NULL, NULL), ACS_ERR_INVALID_HANDLE);
-    EXPECT(acs_video_view_take_latest_frame(NULL, &f), ACS_ERR_INVALID_HANDLE);
+    EXPECT(acs_video_view_take_latest_rendered_frame(NULL, &f), ACS_ERR_INVALID_HANDLE);
     EXPECT(acs_video_view_set_size(NULL, 1, 1), ACS_ERR_INVALID_HANDLE);
     EXPECT(acs_local_video_stream_release(NULL), ACS_OK);
-    EXPECT(acs_video_frame_release(NULL), ACS_OK);
-    EXPECT(acs_video_frame_read_test_pattern_counter(NULL, NULL), ACS_ERR_NULL_POINTER);
+    EXPECT(acs_rendered_video_frame_release(NULL), ACS_OK);
+    EXPECT(acs_rendered_video_frame_read_test_pattern_counter(NULL, NULL), ACS_ERR_NULL_POINTER);
 
     EXPECT_OK(acs_local_video_stream_create_pushed(&stream));
     /* A stream handle is not a renderer handle. */
@@ -333,11 +341,11 @@ static void test_bad_input(void) {
     EXPECT(acs_video_view_set_size(view, 0, 10), ACS_ERR_INVALID_ARGUMENT);
     EXPECT(acs_video_view_set_scaling_mode(view, 3), ACS_ERR_INVALID_ARGUMENT);
     EXPECT(acs_video_view_set_format(view, 5), ACS_ERR_INVALID_ARGUMENT);
-    EXPECT(acs_video_view_take_latest_frame(view, NULL), ACS_ERR_NULL_POINTER);
-    EXPECT_OK(acs_video_view_take_latest_frame(view, &f)); /* the bus's latest frame */
+    EXPECT(acs_video_view_take_latest_rendered_frame(view, NULL), ACS_ERR_NULL_POINTER);
+    EXPECT_OK(acs_video_view_take_latest_rendered_frame(view, &f)); /* the bus's latest frame */
     report(f.width == 4 && f.format == ACS_PIXEL_FORMAT_I420, "a new view starts with the latest frame");
-    EXPECT_OK(acs_video_frame_release(&f));
-    EXPECT(acs_video_view_take_latest_frame(view, &f), ACS_ERR_NOT_FOUND);
+    EXPECT_OK(acs_rendered_video_frame_release(&f));
+    EXPECT(acs_video_view_take_latest_rendered_frame(view, &f), ACS_ERR_NOT_FOUND);
     EXPECT_OK(acs_video_view_release(view));
     EXPECT(acs_video_view_release(view), ACS_ERR_INVALID_HANDLE);
     EXPECT_OK(acs_video_renderer_release(renderer));

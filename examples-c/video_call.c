@@ -183,17 +183,18 @@ int main(int argc, char **argv) {
     int64_t started = now_ms();
     end = started + TIMEOUT_MS;
     while (n < 30 && now_ms() < end) {
-        acs_video_frame f;
-        if (acs_video_view_take_latest_frame(view, &f) != ACS_OK) {
+        acs_rendered_video_frame f;
+        acs_rendered_video_frame_init(&f);
+        if (acs_video_view_take_latest_rendered_frame(view, &f) != ACS_OK) {
             sleep_ms(5);
             continue;
         }
         uint32_t c = 0;
-        if (acs_video_frame_read_test_pattern_counter(&f, &c) == ACS_OK) {
+        if (acs_rendered_video_frame_read_test_pattern_counter(&f, &c) == ACS_OK) {
             counters[n++] = c;
         }
         sized += (f.width == 320 && f.height == 180 && f.planes[0] != NULL) ? 1 : 0;
-        acs_video_frame_release(&f);
+        acs_rendered_video_frame_release(&f);
     }
     bool increasing = n >= 30;
     for (i = 1; i < n; i++) {
@@ -206,11 +207,11 @@ int main(int argc, char **argv) {
     check(sized == n, "every rendered frame is 320x180 RGBA");
 
     acs_video_receive_stats rs;
-    memset(&rs, 0, sizeof rs);
+    acs_video_receive_stats_init(&rs);
     ok_or_report(acs_remote_video_stream_get_stats(stream, &rs), "receive stats");
     check(rs.frames_decoded >= 30, "Bob decoded Alice's frames");
     acs_video_send_stats ss;
-    memset(&ss, 0, sizeof ss);
+    acs_video_send_stats_init(&ss);
     ok_or_report(acs_call_get_video_send_stats(ca, ACS_VIDEO_STREAM_KIND_VIDEO, &ss), "send stats");
     check(ss.frames_encoded >= 30 && ss.width == 640 && ss.height == 360 && ss.keyframes >= 1,
           "Alice encoded 640x360 frames, a keyframe first");

@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
         check(acs_local_video_stream_create_from_camera_with_options(cam, &co2, &camera), "create camera stream");
         acs_camera_release(cam);
         acs_camera_capture_format cf;
+        acs_camera_capture_format_init(&cf);
         if (acs_local_video_stream_get_camera_format(camera, &cf) == ACS_OK) {
             static const char *names[] = {"ANY", "YUYV", "UYVY", "NV12", "I420", "YV12", "MJPEG"};
             printf("captures %s %ux%u at %.1f fps\n", cf.format >= 0 && cf.format <= 6 ? names[cf.format] : "?",
@@ -72,21 +73,23 @@ int main(int argc, char **argv) {
     int frames = 0;
     const struct timespec tick = {0, 16 * 1000000L}; /* a ~60 Hz render loop */
     for (int i = 0; i < (int)(seconds * 60); i++) {
-        acs_video_frame f;
-        if (acs_video_view_take_latest_frame(view, &f) == ACS_OK) {
+        acs_rendered_video_frame f;
+        acs_rendered_video_frame_init(&f);
+        if (acs_video_view_take_latest_rendered_frame(view, &f) == ACS_OK) {
             uint32_t counter = 0;
-            acs_status s = acs_video_frame_read_test_pattern_counter(&f, &counter);
+            acs_status s = acs_rendered_video_frame_read_test_pattern_counter(&f, &counter);
             const uint8_t *p = f.planes[0] + (f.height / 2) * f.strides[0];
             printf("frame #%llu %ux%u counter %s%u centre-left RGBA %u,%u,%u,%u\n",
                    (unsigned long long)f.sequence, f.width, f.height, s == ACS_OK ? "" : "(none) ",
                    counter, p[0], p[1], p[2], p[3]);
-            acs_video_frame_release(&f);
+            acs_rendered_video_frame_release(&f);
             frames++;
         }
         nanosleep(&tick, NULL);
     }
-    acs_video_view_stats st;
-    check(acs_video_view_get_stats(view, &st), "stats");
+    acs_video_view_statistics st;
+    acs_video_view_statistics_init(&st);
+    check(acs_video_view_get_statistics(view, &st), "stats");
     printf("%d frames rendered in %.1f s (%llu dropped)\n", frames, seconds, (unsigned long long)st.frames_dropped);
     acs_video_view_release(view);
     acs_video_renderer_release(renderer);

@@ -20,6 +20,25 @@
  *    on one library thread (or from acs_call_client_dispatch_events in manual mode). Handles
  *    in an event are borrowed for the callback; retain them to keep them.
  *  - Option structs start with struct_size: initialise them with their *_init function.
+ *  - The ABI is append-only: no function, constant or struct field is ever removed,
+ *    renumbered or moved; structs that start with struct_size grow only at their end.
+ *    Input structs: a shorter struct_size (a host compiled against an older header) is
+ *    read as its prefix, the fields after it taking the *_init defaults. Output structs:
+ *    set struct_size (their *_init function does) and the library writes no more than
+ *    struct_size bytes, then sets struct_size to the bytes it wrote (fewer than yours when
+ *    the library is older than your header). struct_size 0 in an output struct counts as
+ *    the size of its first version; a larger struct_size than the library's gets the
+ *    library's struct. A struct_size shorter than the struct's first version, or an
+ *    input's larger than 4096, is ACS_ERR_INVALID_ARGUMENT.
+ *  - acs_call_audio_stats, acs_video_view_stats and acs_video_frame (and the functions
+ *    taking them) are FROZEN first versions: they have no struct_size, and inserting one
+ *    would move their fields under every host compiled against them, so they stay byte
+ *    for byte as they are and never grow. Their sized successors are
+ *    acs_call_audio_statistics, acs_video_view_statistics and acs_rendered_video_frame.
+ *  - Getters added since acs_call_get_audio_statistics take const handles. The older
+ *    getters keep their non-const parameters: making them const would break hosts that
+ *    store a getter's address in a function pointer of the declared type.
+ *  - The shared library's soname is libacscalling.so.0; it changes only with a break.
  */
 
 #ifndef ACSCALLING_H
@@ -388,7 +407,24 @@ typedef struct {
   bool start_muted;
 } acs_call_options;
 
-// Audio counters of a call (for diagnostics and tests).
+// Audio counters of a call (acs_call_get_audio_statistics): the fields of
+// acs_call_audio_stats after a struct_size, so that fields can be appended. (A new struct,
+// because a struct_size inserted into acs_call_audio_stats would move its fields for every
+// host compiled against it.)
+typedef struct {
+  // Set by the host: sizeof(acs_call_audio_statistics) as it was compiled
+  // (acs_call_audio_statistics_init sets it). The library writes no more, and sets it to
+  // what it wrote.
+  uint32_t struct_size;
+  uint64_t frames_sent;
+  uint64_t frames_received;
+  uint64_t frames_played;
+  uint64_t frames_concealed;
+} acs_call_audio_statistics;
+
+// Audio counters of a call (for diagnostics and tests; acs_call_get_audio_stats).
+// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+// byte, for hosts compiled against it; new code uses acs_call_audio_statistics.
 typedef struct {
   uint64_t frames_sent;
   uint64_t frames_received;
@@ -446,6 +482,37 @@ typedef struct {
 // borrowed for the call. Called on a media thread: return quickly, don't call into the library.
 typedef void (*acs_audio_frame_callback)(void *user_data, const int16_t *samples, size_t count, uint32_t sample_rate, uint32_t channels);
 
+// A rendered video frame lent to the host: plane pointers and strides into library memory
+// that stays valid until acs_rendered_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV;
+// packed formats plane 0 only (unused planes are NULL with stride and size 0).
+// The fields of acs_video_frame after a struct_size, so that fields can be appended: a new
+// struct rather than a struct_size inserted into acs_video_frame, which would move every
+// field of hosts compiled against it (the ABI is append-only).
+typedef struct {
+  // Set by the host for acs_video_view_take_latest_rendered_frame (sizeof as it was
+  // compiled; acs_rendered_video_frame_init sets it): the library writes no more and sets
+  // it to what it wrote. In a frame given to a callback: what the library filled.
+  uint32_t struct_size;
+  // Width in pixels.
+  uint32_t width;
+  // Height in pixels.
+  uint32_t height;
+  // ACS_PIXEL_FORMAT_*.
+  int32_t format;
+  // Plane pointers (read-only).
+  const uint8_t *planes[3];
+  // Bytes between rows of each plane.
+  uint32_t strides[3];
+  // Bytes readable at each plane pointer.
+  size_t plane_sizes[3];
+  // The producer's frame number (from 0; gaps are frames this view never saw).
+  uint64_t sequence;
+  // When the producer published the frame: CLOCK_MONOTONIC, microseconds.
+  int64_t timestamp_us;
+  // The library's reference to the pixels (do not change; the release function uses it).
+  void *internal;
+} acs_rendered_video_frame;
+
 // A frame the host pushes (acs_local_video_stream_push_frame). Initialise with
 // acs_video_frame_buffer_init, then set the format, size, planes and strides. Planes:
 // I420 Y, U, V; NV12 Y, UV; RGBA/BGRA/BGRX plane 0 only. Each plane must hold
@@ -468,6 +535,9 @@ typedef struct {
 // A rendered video frame lent to the host: plane pointers and strides into library memory
 // that stays valid until acs_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV; packed
 // formats plane 0 only (unused planes are NULL with stride and size 0).
+// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+// byte, for hosts compiled against it; new code uses acs_rendered_video_frame (the same
+// fields after a struct_size, so fields can be appended).
 typedef struct {
   // Width in pixels.
   uint32_t width;
@@ -495,6 +565,11 @@ typedef struct {
 // frame (counted as dropped). It may call the library, including releasing its view.
 typedef void (*acs_video_frame_callback)(void *user_data, acs_video_frame *frame);
 
+// Receives each frame a view renders, like acs_video_frame_callback: `frame` is the host's
+// to release with acs_rendered_video_frame_release (now, or later from any thread after
+// copying the struct).
+typedef void (*acs_rendered_video_frame_callback)(void *user_data, acs_rendered_video_frame *frame);
+
 // A view's settings. Initialise with acs_video_view_options_init (640x360 RGBA, Fit, not
 // mirrored, no callback: frames are pulled with acs_video_view_take_latest_frame).
 typedef struct {
@@ -512,11 +587,16 @@ typedef struct {
   bool mirrored;
   // Optional: frames go to this callback (on a view thread) instead of being pulled.
   acs_video_frame_callback frame_callback;
-  // Passed to `frame_callback`.
+  // Passed to `frame_callback` or `rendered_frame_callback`.
   void *frame_callback_user_data;
+  // Optional, instead of `frame_callback` (not both): frames go to this callback as
+  // acs_rendered_video_frame.
+  acs_rendered_video_frame_callback rendered_frame_callback;
 } acs_video_view_options;
 
-// What a view rendered and lost.
+// What a view rendered and lost (acs_video_view_get_stats).
+// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+// byte, for hosts compiled against it; new code uses acs_video_view_statistics.
 typedef struct {
   // Frames rendered (given to the callback or returned by take_latest_frame).
   uint64_t frames_rendered;
@@ -524,9 +604,26 @@ typedef struct {
   uint64_t frames_dropped;
 } acs_video_view_stats;
 
-// Counters of a received (subscribed) video stream.
+// What a view rendered and lost (acs_video_view_get_statistics): the fields of
+// acs_video_view_stats after a struct_size, so that fields can be appended. (A new struct,
+// because a struct_size inserted into acs_video_view_stats would move its fields for every
+// host compiled against it.)
 typedef struct {
-  // sizeof(acs_video_receive_stats).
+  // Set by the host: sizeof(acs_video_view_statistics) as it was compiled
+  // (acs_video_view_statistics_init sets it). The library writes no more, and sets it to
+  // what it wrote.
+  uint32_t struct_size;
+  // Frames rendered (given to the callback or taken).
+  uint64_t frames_rendered;
+  // Frames replaced by a newer one before the view rendered them (slow consumer).
+  uint64_t frames_dropped;
+} acs_video_view_statistics;
+
+// Counters of a received (subscribed) video stream. Set struct_size (or call
+// acs_video_receive_stats_init) before acs_remote_video_stream_get_stats.
+typedef struct {
+  // Set by the host: sizeof(acs_video_receive_stats) as it was compiled (0 counts as the
+  // first version's size). The library writes no more, and sets it to what it wrote.
   uint32_t struct_size;
   uint64_t packets;
   // Packets dropped because the decoder fell behind.
@@ -539,9 +636,12 @@ typedef struct {
   uint64_t decode_micros;
 } acs_video_receive_stats;
 
-// Counters of the call's outgoing video stream.
+// Counters of the call's outgoing video stream. Set struct_size (or call
+// acs_video_send_stats_init) before acs_call_get_video_send_stats.
 typedef struct {
-  // sizeof(acs_video_send_stats).
+  // Set by the host: sizeof(acs_video_send_stats) as it was compiled (0 counts as the
+  // size before nacked_packets and last_loss_estimate were appended). The library writes
+  // no more, and sets it to what it wrote.
   uint32_t struct_size;
   uint64_t frames_encoded;
   // Frames the transport could not take (not connected, congested).
@@ -672,7 +772,8 @@ acs_status acs_audio_processing_options_init(acs_audio_processing_options *optio
 // Only real microphones are processed; virtual ones are sent as they are.
 acs_status acs_device_manager_set_audio_processing(acs_device_manager *dm, const acs_audio_processing_options *options);
 
-// The audio processing new calls get.
+// The audio processing new calls get (written up to out_options->struct_size; 0 there
+// counts as today's size).
 acs_status acs_device_manager_get_audio_processing(acs_device_manager *dm, acs_audio_processing_options *out_options);
 
 // Switches audio processing of a running call at once (echo cancellation etc. on or off).
@@ -749,7 +850,14 @@ acs_status acs_call_get_remote_participant_count(acs_call *call, size_t *out_cou
 // The `index`-th remote participant (+1 reference: release it).
 acs_status acs_call_get_remote_participant(acs_call *call, size_t index, acs_remote_participant **out_participant);
 
-// Reads the call's audio counters.
+// Fills `stats` for acs_call_get_audio_statistics: struct_size set, the rest 0.
+acs_status acs_call_audio_statistics_init(acs_call_audio_statistics *stats);
+
+// Reads the call's audio counters, written up to out_stats->struct_size.
+acs_status acs_call_get_audio_statistics(const acs_call *call, acs_call_audio_statistics *out_stats);
+
+// Reads the call's audio counters (the frozen acs_call_audio_stats; see
+// acs_call_get_audio_statistics).
 acs_status acs_call_get_audio_stats(acs_call *call, acs_call_audio_stats *out_stats);
 
 // Adds a reference to the participant.
@@ -789,9 +897,13 @@ acs_status acs_local_video_stream_create_from_camera_with_options(acs_camera *ca
 acs_status acs_local_video_stream_switch_source_camera_with_options(acs_local_video_stream *stream, acs_camera *camera, const acs_camera_options *options);
 
 // What the stream's camera really captures: pixel format, size and the driver's rate
-// (the nearest to what was asked that the camera offers). ACS_ERR_INVALID_STATE when the
-// stream's source is not a V4L2 camera (virtual camera, pushed frames).
+// (the nearest to what was asked that the camera offers), written up to
+// out_format->struct_size (acs_camera_capture_format_init sets it). ACS_ERR_INVALID_STATE
+// when the stream's source is not a V4L2 camera (virtual camera, pushed frames).
 acs_status acs_local_video_stream_get_camera_format(acs_local_video_stream *stream, acs_camera_capture_format *out_format);
+
+// Fills `format` for acs_local_video_stream_get_camera_format: struct_size set, the rest 0.
+acs_status acs_camera_capture_format_init(acs_camera_capture_format *format);
 
 // Why the stream's source stopped on its own (a camera unplugged, or its driver failing
 // capture after capture), as a string out; the stream then sends no frames until its source
@@ -990,6 +1102,27 @@ acs_status acs_call_get_dominant_speaker(acs_call *call, size_t index, char *buf
 // loudest few in a large call, can be).
 acs_status acs_remote_participant_is_speaking(acs_remote_participant *p, bool *out_speaking);
 
+// Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
+// 0 (releasing it as it is is OK).
+acs_status acs_rendered_video_frame_init(acs_rendered_video_frame *frame);
+
+// Takes the newest frame the view has not returned yet, as acs_video_view_take_latest_frame
+// does, into `out_frame` (written up to its struct_size). ACS_ERR_NOT_FOUND when no new
+// frame arrived since the last take (nothing is written); ACS_ERR_INVALID_STATE for a view
+// with a frame callback. Release the frame with acs_rendered_video_frame_release.
+acs_status acs_video_view_take_latest_rendered_frame(acs_video_view *view, acs_rendered_video_frame *out_frame);
+
+// Releases a frame the library lent (from acs_video_view_take_latest_rendered_frame or a
+// view's rendered_frame_callback): exactly once per frame, from any thread. The fields of
+// the first version of the struct are zeroed (a copy in an older, shorter struct is safe).
+// NULL, a zeroed struct and one only initialised are OK; releasing a copy of an already
+// released frame is ACS_ERR_INVALID_HANDLE.
+acs_status acs_rendered_video_frame_release(acs_rendered_video_frame *frame);
+
+// Reads the frame counter the virtual camera draws into its test pattern, as
+// acs_video_frame_read_test_pattern_counter does.
+acs_status acs_rendered_video_frame_read_test_pattern_counter(const acs_rendered_video_frame *frame, uint32_t *out_counter);
+
 // A static, human-readable name for a status code (never NULL).
 const char *acs_status_to_string(acs_status status);
 
@@ -1095,8 +1228,21 @@ acs_status acs_video_view_set_format(acs_video_view *view, int32_t format);
 // acs_video_frame_release.
 acs_status acs_video_view_take_latest_frame(acs_video_view *view, acs_video_frame *out_frame);
 
-// Frames the view rendered and dropped so far.
+// Frames the view rendered and dropped so far (the frozen acs_video_view_stats; see
+// acs_video_view_get_statistics).
 acs_status acs_video_view_get_stats(acs_video_view *view, acs_video_view_stats *out_stats);
+
+// Fills `stats` for acs_video_view_get_statistics: struct_size set, the rest 0.
+acs_status acs_video_view_statistics_init(acs_video_view_statistics *stats);
+
+// Frames the view rendered and dropped so far, written up to out_stats->struct_size.
+acs_status acs_video_view_get_statistics(const acs_video_view *view, acs_video_view_statistics *out_stats);
+
+// Fills `stats` for acs_remote_video_stream_get_stats: struct_size set, the rest 0.
+acs_status acs_video_receive_stats_init(acs_video_receive_stats *stats);
+
+// Fills `stats` for acs_call_get_video_send_stats: struct_size set, the rest 0.
+acs_status acs_video_send_stats_init(acs_video_send_stats *stats);
 
 // The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
 // reference: release it). The same stream yields the same handle.
@@ -1132,7 +1278,8 @@ acs_status acs_remote_video_stream_subscribe(acs_remote_video_stream *s);
 // Stops receiving the stream (a no-op when not subscribed).
 acs_status acs_remote_video_stream_unsubscribe(acs_remote_video_stream *s);
 
-// Decoder counters of the stream (zeros when not subscribed).
+// Decoder counters of the stream (zeros when not subscribed), written up to
+// out_stats->struct_size.
 acs_status acs_remote_video_stream_get_stats(acs_remote_video_stream *s, acs_video_receive_stats *out_stats);
 
 // Sends `stream` (virtual camera, pushed frames or a camera) as the call's camera video.
@@ -1159,8 +1306,9 @@ acs_status acs_call_stop_video(acs_call *call, int32_t kind);
 // Whether the call sends a stream of `kind`.
 acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sending);
 
-// Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
-// sends none.
+// Encoder counters of the call's outgoing stream of `kind`, written up to
+// out_stats->struct_size (a host compiled before nacked_packets was appended gets the
+// fields it knows); ACS_ERR_INVALID_STATE when it sends none.
 acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
 
 // Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).

@@ -121,7 +121,7 @@ say "modules: $(tr '\n' ' ' < "$ROOT/modules/order")"
 objcopy --strip-debug "$TEST_BIN" "$ROOT/v4l2_capture"
 cp "$C_BIN" "$ROOT/video_render"
 # The binaries' shared libraries and the dynamic loader, at the paths ldd reports
-# (libacscalling.so without its debug info).
+# (libacscalling.so.0, the soname, as a file without its debug info).
 for lib in $( (ldd "$TEST_BIN"; ldd "$C_BIN") | grep -o '/[^ ]*' | sort -u); do
   mkdir -p "$ROOT$(dirname "$lib")"
   case "$lib" in

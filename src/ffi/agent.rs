@@ -2,6 +2,7 @@
 
 use super::events::{acs_event_callback, deliver_event};
 use super::handles::{self, acs_call, acs_call_agent, acs_call_client, Object};
+use super::sized::{extensible, init_out, read_in};
 use super::status::*;
 use super::strings::*;
 use crate::client::{AgentListener, CallAgentOptions, TokenRefresher};
@@ -41,28 +42,26 @@ pub struct acs_call_agent_options {
     pub ca_certificate_path: *const c_char,
 }
 
+// ca_certificate_path was appended (0.1.0 development).
+extensible!(acs_call_agent_options, first_version_ends_with: token_refresher_user_data, defaults: acs_call_agent_options {
+    struct_size: 0,
+    service_url: std::ptr::null(),
+    token: std::ptr::null(),
+    display_name: std::ptr::null(),
+    event_callback: None,
+    event_user_data: std::ptr::null_mut(),
+    token_refresher: None,
+    token_refresher_user_data: std::ptr::null_mut(),
+    ca_certificate_path: std::ptr::null(),
+});
+
 /// Fills `options` with defaults (all NULL).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_agent_options_init(
     options: *mut acs_call_agent_options,
 ) -> acs_status {
-    guard(|| {
-        out(
-            options,
-            acs_call_agent_options {
-                struct_size: std::mem::size_of::<acs_call_agent_options>() as u32,
-                service_url: std::ptr::null(),
-                token: std::ptr::null(),
-                display_name: std::ptr::null(),
-                event_callback: None,
-                event_user_data: std::ptr::null_mut(),
-                token_refresher: None,
-                token_refresher_user_data: std::ptr::null_mut(),
-                ca_certificate_path: std::ptr::null(),
-            },
-            "options",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
 }
 
 /// A host pointer the host promises to keep valid for the agent's life.
@@ -83,16 +82,8 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
     guard(|| {
         need(out_agent, "out_agent")?;
         let c = handles::client(client)?;
-        if options.is_null() {
-            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "options is NULL"));
-        }
-        // SAFETY: non-NULL, initialised by acs_call_agent_options_init.
-        let o = unsafe { &*options };
-        initialised::<acs_call_agent_options>(
-            o.struct_size,
-            "options",
-            "acs_call_agent_options_init",
-        )?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        let o = unsafe { read_in(options, "options") }?;
         let service_url = str_in(o.service_url, "options.service_url")?;
         let token = str_in(o.token, "options.token")?;
         let display_name = opt_str_in(o.display_name, "options.display_name")?.unwrap_or_default();
@@ -190,7 +181,8 @@ pub unsafe extern "C" fn acs_call_agent_get_connection_state(
 ) -> acs_status {
     guard(|| {
         let a = handles::agent(agent)?;
-        out(out_state, a.connection_state() as i32, "out_state")
+        let s = super::numbering::connection_state(a.connection_state());
+        out(out_state, s, "out_state")
     })
 }
 

@@ -2,6 +2,7 @@
 //! gives new calls, and the switch of a running call.
 
 use super::handles::{self, acs_call, acs_device_manager};
+use super::sized::{check_out, extensible, read_in, write_out};
 use super::status::*;
 use super::strings::*;
 use crate::media::audio::AudioProcessing;
@@ -20,6 +21,9 @@ pub struct acs_audio_processing_options {
     pub auto_gain: bool,
 }
 
+extensible!(acs_audio_processing_options, first_version_ends_with: auto_gain,
+    defaults: to_c(AudioProcessing::default()));
+
 fn to_c(p: AudioProcessing) -> acs_audio_processing_options {
     acs_audio_processing_options {
         struct_size: std::mem::size_of::<acs_audio_processing_options>() as u32,
@@ -30,16 +34,8 @@ fn to_c(p: AudioProcessing) -> acs_audio_processing_options {
 }
 
 fn from_c(options: *const acs_audio_processing_options) -> FfiResult<AudioProcessing> {
-    if options.is_null() {
-        return Err(FfiError::new(ACS_ERR_NULL_POINTER, "options is NULL"));
-    }
-    // SAFETY: non-NULL; the host gives an initialised struct.
-    let o = unsafe { &*options };
-    initialised::<acs_audio_processing_options>(
-        o.struct_size,
-        "options",
-        "acs_audio_processing_options_init",
-    )?;
+    // SAFETY: NULL or the host's struct of struct_size bytes.
+    let o = unsafe { read_in(options, "options") }?;
     Ok(AudioProcessing {
         echo_cancellation: o.echo_cancellation,
         noise_suppression: o.noise_suppression,
@@ -52,7 +48,8 @@ fn from_c(options: *const acs_audio_processing_options) -> FfiResult<AudioProces
 pub unsafe extern "C" fn acs_audio_processing_options_init(
     options: *mut acs_audio_processing_options,
 ) -> acs_status {
-    guard(|| out(options, to_c(AudioProcessing::default()), "options"))
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { super::sized::init_out(options, "options") })
 }
 
 /// Sets the audio processing of calls started or accepted from now on (default: all on).
@@ -69,7 +66,8 @@ pub unsafe extern "C" fn acs_device_manager_set_audio_processing(
     })
 }
 
-/// The audio processing new calls get.
+/// The audio processing new calls get (written up to out_options->struct_size; 0 there
+/// counts as today's size).
 #[no_mangle]
 pub unsafe extern "C" fn acs_device_manager_get_audio_processing(
     dm: *mut acs_device_manager,
@@ -77,7 +75,8 @@ pub unsafe extern "C" fn acs_device_manager_get_audio_processing(
 ) -> acs_status {
     guard(|| {
         let p = handles::device_manager(dm)?.audio_processing();
-        out(out_options, to_c(p), "out_options")
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { write_out(out_options, to_c(p), "out_options") }
     })
 }
 
@@ -105,13 +104,15 @@ pub unsafe extern "C" fn acs_call_get_audio_processing(
     out_active: *mut bool,
 ) -> acs_status {
     guard(|| {
-        need(out_options, "out_options")?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_options, "out_options") }?;
         let (p, active) = handles::call(call)?
             .audio_processing()
             .ok_or_else(|| FfiError::new(ACS_ERR_INVALID_STATE, "the call has no media"))?;
         if !out_active.is_null() {
             out(out_active, active, "out_active")?;
         }
-        out(out_options, to_c(p), "out_options")
+        // SAFETY: as above.
+        unsafe { write_out(out_options, to_c(p), "out_options") }
     })
 }

@@ -3,6 +3,7 @@
 use super::handles::{
     self, acs_audio_device, acs_call, acs_call_agent, acs_remote_participant, Object,
 };
+use super::sized::{check_out, extensible, init_out, read_in_or_default, write_out};
 use super::status::*;
 use super::strings::*;
 use crate::client::CallOptions;
@@ -48,30 +49,26 @@ pub struct acs_call_options {
     pub start_muted: bool,
 }
 
+extensible!(acs_call_options, first_version_ends_with: start_muted, defaults: acs_call_options {
+    struct_size: 0,
+    microphone: std::ptr::null_mut(),
+    speaker: std::ptr::null_mut(),
+    start_muted: false,
+});
+
 /// Fills `options` with defaults.
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_options_init(options: *mut acs_call_options) -> acs_status {
-    guard(|| {
-        out(
-            options,
-            acs_call_options {
-                struct_size: std::mem::size_of::<acs_call_options>() as u32,
-                microphone: std::ptr::null_mut(),
-                speaker: std::ptr::null_mut(),
-                start_muted: false,
-            },
-            "options",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
 }
 
 pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
     if o.is_null() {
         return Ok(CallOptions::default());
     }
-    // SAFETY: non-NULL, initialised by acs_call_options_init.
-    let o = unsafe { &*o };
-    initialised::<acs_call_options>(o.struct_size, "options", "acs_call_options_init")?;
+    // SAFETY: the host's struct of struct_size bytes.
+    let o = unsafe { read_in_or_default(o, "options") }?;
     let dev = |p: *mut acs_audio_device| -> FfiResult<_> {
         if p.is_null() {
             Ok(None)
@@ -219,7 +216,10 @@ pub unsafe extern "C" fn acs_call_get_state(
     call: *mut acs_call,
     out_state: *mut i32,
 ) -> acs_status {
-    guard(|| out(out_state, handles::call(call)?.state() as i32, "out_state"))
+    guard(|| {
+        let s = handles::call(call)?.state();
+        out(out_state, super::numbering::call_state(s), "out_state")
+    })
 }
 
 /// ACS_CALL_DIRECTION_OUTGOING or _INCOMING.
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn acs_call_get_direction(
     guard(|| {
         out(
             out_direction,
-            handles::call(call)?.direction() as i32,
+            super::numbering::call_direction(handles::call(call)?.direction()),
             "out_direction",
         )
     })
@@ -318,7 +318,9 @@ pub unsafe extern "C" fn acs_call_get_remote_participant(
     })
 }
 
-/// Audio counters of a call (for diagnostics and tests).
+/// Audio counters of a call (for diagnostics and tests; acs_call_get_audio_stats).
+/// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+/// byte, for hosts compiled against it; new code uses acs_call_audio_statistics.
 #[repr(C)]
 pub struct acs_call_audio_stats {
     pub frames_sent: u64,
@@ -327,7 +329,59 @@ pub struct acs_call_audio_stats {
     pub frames_concealed: u64,
 }
 
-/// Reads the call's audio counters.
+/// Audio counters of a call (acs_call_get_audio_statistics): the fields of
+/// acs_call_audio_stats after a struct_size, so that fields can be appended. (A new struct,
+/// because a struct_size inserted into acs_call_audio_stats would move its fields for every
+/// host compiled against it.)
+#[repr(C)]
+#[derive(Default)]
+pub struct acs_call_audio_statistics {
+    /// Set by the host: sizeof(acs_call_audio_statistics) as it was compiled
+    /// (acs_call_audio_statistics_init sets it). The library writes no more, and sets it to
+    /// what it wrote.
+    pub struct_size: u32,
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub frames_played: u64,
+    pub frames_concealed: u64,
+}
+
+extensible!(acs_call_audio_statistics, first_version_ends_with: frames_concealed,
+    defaults: acs_call_audio_statistics::default());
+
+/// Fills `stats` for acs_call_get_audio_statistics: struct_size set, the rest 0.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_audio_statistics_init(
+    stats: *mut acs_call_audio_statistics,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// Reads the call's audio counters, written up to out_stats->struct_size.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_audio_statistics(
+    call: *const acs_call,
+    out_stats: *mut acs_call_audio_statistics,
+) -> acs_status {
+    guard(|| {
+        let s = handles::call(call)?.audio_stats();
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_stats, "out_stats") }?;
+        let v = acs_call_audio_statistics {
+            struct_size: 0,
+            frames_sent: s.frames_sent,
+            frames_received: s.frames_received,
+            frames_played: s.frames_played,
+            frames_concealed: s.frames_concealed,
+        };
+        // SAFETY: as above.
+        unsafe { write_out(out_stats, v, "out_stats") }
+    })
+}
+
+/// Reads the call's audio counters (the frozen acs_call_audio_stats; see
+/// acs_call_get_audio_statistics).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_get_audio_stats(
     call: *mut acs_call,
@@ -397,7 +451,7 @@ pub unsafe extern "C" fn acs_remote_participant_get_state(
     guard(|| {
         out(
             out_state,
-            handles::participant(p)?.state() as i32,
+            super::numbering::participant_state(handles::participant(p)?.state()),
             "out_state",
         )
     })

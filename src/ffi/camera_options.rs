@@ -3,8 +3,9 @@
 //! a camera stopped.
 
 use super::handles::{self, acs_camera, acs_local_video_stream, Object};
+use super::sized::{check_out, extensible, init_out, read_in_or_default, write_out};
 use super::status::*;
-use super::strings::{initialised, need, out, str_out};
+use super::strings::{need, out, str_out};
 use crate::client::LocalVideoStream;
 use crate::error::Error;
 use crate::media::video::v4l2::{CameraConfig, CameraFormat};
@@ -57,6 +58,20 @@ pub struct acs_camera_capture_format {
     pub fps: f64,
 }
 
+extensible!(acs_camera_options, first_version_ends_with: format, defaults: {
+    let d = CameraConfig::default();
+    acs_camera_options {
+        struct_size: 0,
+        width: d.width,
+        height: d.height,
+        fps: d.fps,
+        format: ACS_CAMERA_FORMAT_ANY,
+    }
+});
+
+extensible!(acs_camera_capture_format, first_version_ends_with: fps,
+    defaults: acs_camera_capture_format::default());
+
 fn camera_format_code(f: CameraFormat) -> i32 {
     match f {
         CameraFormat::Yuyv => ACS_CAMERA_FORMAT_YUYV,
@@ -91,9 +106,8 @@ unsafe fn camera_config(options: *const acs_camera_options) -> FfiResult<CameraC
     if options.is_null() {
         return Ok(CameraConfig::default());
     }
-    // SAFETY: non-NULL; the host gives an initialised struct (its size is checked first).
-    let o = unsafe { &*options };
-    initialised::<acs_camera_options>(o.struct_size, "options", "acs_camera_options_init")?;
+    // SAFETY: the host's struct of struct_size bytes.
+    let o = unsafe { read_in_or_default(options, "options") }?;
     let config = CameraConfig {
         width: o.width,
         height: o.height,
@@ -109,20 +123,8 @@ unsafe fn camera_config(options: *const acs_camera_options) -> FfiResult<CameraC
 /// Fills `options` with the defaults: 640x360 at 30 fps, any format.
 #[no_mangle]
 pub unsafe extern "C" fn acs_camera_options_init(options: *mut acs_camera_options) -> acs_status {
-    guard(|| {
-        let d = CameraConfig::default();
-        out(
-            options,
-            acs_camera_options {
-                struct_size: std::mem::size_of::<acs_camera_options>() as u32,
-                width: d.width,
-                height: d.height,
-                fps: d.fps,
-                format: ACS_CAMERA_FORMAT_ANY,
-            },
-            "options",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
 }
 
 /// Creates a local video stream from a camera captured as `options` ask (NULL: the
@@ -169,8 +171,9 @@ pub unsafe extern "C" fn acs_local_video_stream_switch_source_camera_with_option
 }
 
 /// What the stream's camera really captures: pixel format, size and the driver's rate
-/// (the nearest to what was asked that the camera offers). ACS_ERR_INVALID_STATE when the
-/// stream's source is not a V4L2 camera (virtual camera, pushed frames).
+/// (the nearest to what was asked that the camera offers), written up to
+/// out_format->struct_size (acs_camera_capture_format_init sets it). ACS_ERR_INVALID_STATE
+/// when the stream's source is not a V4L2 camera (virtual camera, pushed frames).
 #[no_mangle]
 pub unsafe extern "C" fn acs_local_video_stream_get_camera_format(
     stream: *mut acs_local_video_stream,
@@ -178,7 +181,8 @@ pub unsafe extern "C" fn acs_local_video_stream_get_camera_format(
 ) -> acs_status {
     guard(|| {
         let s = handles::local_video_stream(stream)?;
-        need(out_format, "out_format")?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_format, "out_format") }?;
         let f = s
             .camera_format()
             .ok_or_else(|| Error::InvalidState("the stream's source is not a camera".into()))?;
@@ -189,8 +193,18 @@ pub unsafe extern "C" fn acs_local_video_stream_get_camera_format(
             height: f.height,
             fps: f.fps.unwrap_or(0.0),
         };
-        out(out_format, v, "out_format")
+        // SAFETY: as above.
+        unsafe { write_out(out_format, v, "out_format") }
     })
+}
+
+/// Fills `format` for acs_local_video_stream_get_camera_format: struct_size set, the rest 0.
+#[no_mangle]
+pub unsafe extern "C" fn acs_camera_capture_format_init(
+    format: *mut acs_camera_capture_format,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(format, "format") })
 }
 
 /// Why the stream's source stopped on its own (a camera unplugged, or its driver failing

@@ -2,6 +2,7 @@
 
 use super::handles::{self, acs_call_client, acs_device_manager, Object};
 use super::log::{acs_log_callback, register_log_callback};
+use super::sized::{extensible, init_out, read_in_or_default};
 use super::status::*;
 use super::strings::*;
 use crate::client::{CallClient, CallClientOptions, DispatchMode};
@@ -27,24 +28,22 @@ pub struct acs_call_client_options {
     pub log_level: i32,
 }
 
+// Hosts have always been allowed to stop after dispatch_mode (no logging then).
+extensible!(acs_call_client_options, first_version_ends_with: dispatch_mode, defaults: acs_call_client_options {
+    struct_size: 0,
+    dispatch_mode: ACS_DISPATCH_THREAD,
+    log_callback: None,
+    log_user_data: std::ptr::null_mut(),
+    log_level: super::log::ACS_LOG_INFO,
+});
+
 /// Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_client_options_init(
     options: *mut acs_call_client_options,
 ) -> acs_status {
-    guard(|| {
-        out(
-            options,
-            acs_call_client_options {
-                struct_size: std::mem::size_of::<acs_call_client_options>() as u32,
-                dispatch_mode: ACS_DISPATCH_THREAD,
-                log_callback: None,
-                log_user_data: std::ptr::null_mut(),
-                log_level: super::log::ACS_LOG_INFO,
-            },
-            "options",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
 }
 
 /// Creates a call client: starts the library runtime and (in thread mode) the event thread.
@@ -57,41 +56,24 @@ pub unsafe extern "C" fn acs_call_client_create(
 ) -> acs_status {
     guard(|| {
         need(out_client, "out_client")?;
-        let mut o = CallClientOptions::default();
-        if !options.is_null() {
-            // SAFETY: non-NULL; struct_size tells how much of it the host knows.
-            let opts = unsafe { &*options };
-            if (opts.struct_size as usize) < std::mem::size_of::<u32>() * 2 {
+        // SAFETY: NULL (defaults) or the host's struct of struct_size bytes.
+        let opts = unsafe { read_in_or_default(options, "options") }?;
+        let dispatch_mode = match opts.dispatch_mode {
+            ACS_DISPATCH_THREAD => DispatchMode::Thread,
+            ACS_DISPATCH_MANUAL => DispatchMode::Manual,
+            m => {
                 return Err(FfiError::new(
                     ACS_ERR_INVALID_ARGUMENT,
-                    "options.struct_size is not set: call acs_call_client_options_init",
-                ));
+                    format!("unknown dispatch_mode {m}"),
+                ))
             }
-            o.dispatch_mode = match opts.dispatch_mode {
-                ACS_DISPATCH_THREAD => DispatchMode::Thread,
-                ACS_DISPATCH_MANUAL => DispatchMode::Manual,
-                m => {
-                    return Err(FfiError::new(
-                        ACS_ERR_INVALID_ARGUMENT,
-                        format!("unknown dispatch_mode {m}"),
-                    ))
-                }
-            };
-        }
-        let client = CallClient::new(o)?;
-        if !options.is_null() {
-            // SAFETY: checked above.
-            let opts = unsafe { &*options };
-            if opts.struct_size as usize >= std::mem::size_of::<acs_call_client_options>() {
-                if let Some(cb) = opts.log_callback {
-                    register_log_callback(
-                        client.object_id(),
-                        cb,
-                        opts.log_user_data,
-                        opts.log_level,
-                    );
-                }
-            }
+        };
+        let client = CallClient::new(CallClientOptions {
+            dispatch_mode,
+            ..CallClientOptions::default()
+        })?;
+        if let Some(cb) = opts.log_callback {
+            register_log_callback(client.object_id(), cb, opts.log_user_data, opts.log_level);
         }
         out(
             out_client,

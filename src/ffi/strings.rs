@@ -77,15 +77,3 @@ pub(crate) fn need<T>(p: *mut T, what: &str) -> FfiResult {
         Ok(())
     }
 }
-
-/// Checks that an options struct was set up by its *_init function: its leading `struct_size`
-/// covers the whole `T` this library reads (`what`: the parameter name, `init`: the function).
-pub(crate) fn initialised<T>(struct_size: u32, what: &str, init: &str) -> FfiResult {
-    if (struct_size as usize) < std::mem::size_of::<T>() {
-        return Err(FfiError::new(
-            ACS_ERR_INVALID_ARGUMENT,
-            format!("{what}.struct_size is not set: call {init}"),
-        ));
-    }
-    Ok(())
-}

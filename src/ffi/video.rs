@@ -5,6 +5,8 @@ use super::agent::HostPtr;
 use super::handles::{
     self, acs_camera, acs_local_video_stream, acs_video_renderer, acs_video_view, Object,
 };
+use super::rendered_frame::{acs_rendered_video_frame_callback, lend_rendered};
+use super::sized::{check_out, extensible, init_out, read_in, write_out};
 use super::status::*;
 use super::strings::*;
 use super::video_frame::*;
@@ -48,11 +50,28 @@ pub struct acs_video_view_options {
     pub mirrored: bool,
     /// Optional: frames go to this callback (on a view thread) instead of being pulled.
     pub frame_callback: acs_video_frame_callback,
-    /// Passed to `frame_callback`.
+    /// Passed to `frame_callback` or `rendered_frame_callback`.
     pub frame_callback_user_data: *mut c_void,
+    /// Optional, instead of `frame_callback` (not both): frames go to this callback as
+    /// acs_rendered_video_frame.
+    pub rendered_frame_callback: acs_rendered_video_frame_callback,
 }
 
-/// What a view rendered and lost.
+extensible!(acs_video_view_options, first_version_ends_with: frame_callback_user_data, defaults: acs_video_view_options {
+    struct_size: 0,
+    width: 640,
+    height: 360,
+    format: ACS_PIXEL_FORMAT_RGBA,
+    scaling_mode: ACS_SCALING_MODE_FIT,
+    mirrored: false,
+    frame_callback: None,
+    frame_callback_user_data: std::ptr::null_mut(),
+    rendered_frame_callback: None,
+});
+
+/// What a view rendered and lost (acs_video_view_get_stats).
+/// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+/// byte, for hosts compiled against it; new code uses acs_video_view_statistics.
 #[repr(C)]
 pub struct acs_video_view_stats {
     /// Frames rendered (given to the callback or returned by take_latest_frame).
@@ -60,6 +79,26 @@ pub struct acs_video_view_stats {
     /// Frames replaced by a newer one before the view rendered them (slow consumer).
     pub frames_dropped: u64,
 }
+
+/// What a view rendered and lost (acs_video_view_get_statistics): the fields of
+/// acs_video_view_stats after a struct_size, so that fields can be appended. (A new struct,
+/// because a struct_size inserted into acs_video_view_stats would move its fields for every
+/// host compiled against it.)
+#[repr(C)]
+#[derive(Default)]
+pub struct acs_video_view_statistics {
+    /// Set by the host: sizeof(acs_video_view_statistics) as it was compiled
+    /// (acs_video_view_statistics_init sets it). The library writes no more, and sets it to
+    /// what it wrote.
+    pub struct_size: u32,
+    /// Frames rendered (given to the callback or taken).
+    pub frames_rendered: u64,
+    /// Frames replaced by a newer one before the view rendered them (slow consumer).
+    pub frames_dropped: u64,
+}
+
+extensible!(acs_video_view_statistics, first_version_ends_with: frames_dropped,
+    defaults: acs_video_view_statistics::default());
 
 fn stream_out(s: LocalVideoStream, out_stream: *mut *mut acs_local_video_stream) -> FfiResult {
     out(
@@ -156,16 +195,8 @@ pub unsafe extern "C" fn acs_local_video_stream_push_frame(
 ) -> acs_status {
     guard(|| {
         let s = handles::local_video_stream(stream)?;
-        if buffer.is_null() {
-            return Err(FfiError::new(ACS_ERR_NULL_POINTER, "buffer is NULL"));
-        }
-        // SAFETY: non-NULL; the host gives an initialised buffer description.
-        let b = unsafe { &*buffer };
-        initialised::<acs_video_frame_buffer>(
-            b.struct_size,
-            "buffer",
-            "acs_video_frame_buffer_init",
-        )?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        let b = unsafe { read_in(buffer, "buffer") }?;
         let format = pixel_format(b.format)?;
         crate::media::video::VideoFrame::black(b.width, b.height)
             .map_err(|e| FfiError::new(ACS_ERR_INVALID_ARGUMENT, e.to_string()))?;
@@ -316,32 +347,32 @@ pub extern "C" fn acs_video_renderer_release(renderer: *mut acs_video_renderer) 
 pub unsafe extern "C" fn acs_video_view_options_init(
     options: *mut acs_video_view_options,
 ) -> acs_status {
-    guard(|| {
-        out(
-            options,
-            acs_video_view_options {
-                struct_size: std::mem::size_of::<acs_video_view_options>() as u32,
-                width: 640,
-                height: 360,
-                format: ACS_PIXEL_FORMAT_RGBA,
-                scaling_mode: ACS_SCALING_MODE_FIT,
-                mirrored: false,
-                frame_callback: None,
-                frame_callback_user_data: std::ptr::null_mut(),
-            },
-            "options",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
 }
 
-fn host_callback(
-    cb: unsafe extern "C" fn(*mut c_void, *mut acs_video_frame),
-    ud: HostPtr,
-) -> ViewCallback {
-    Arc::new(move |f: Arc<RenderedFrame>| {
-        let mut frame = lend(f);
-        // SAFETY: the host's callback with a frame it now owns.
-        unsafe { cb(ud.0 as *mut c_void, &mut frame) };
+/// The view callback of the host's options: none, a frame callback or a rendered-frame
+/// callback (not both).
+fn host_callback(o: &acs_video_view_options) -> FfiResult<Option<ViewCallback>> {
+    let ud = HostPtr(o.frame_callback_user_data as usize);
+    Ok(match (o.frame_callback, o.rendered_frame_callback) {
+        (None, None) => None,
+        (Some(cb), None) => Some(Arc::new(move |f: Arc<RenderedFrame>| {
+            let mut frame = lend(f);
+            // SAFETY: the host's callback with a frame it now owns.
+            unsafe { cb(ud.0 as *mut c_void, &mut frame) };
+        })),
+        (None, Some(cb)) => Some(Arc::new(move |f: Arc<RenderedFrame>| {
+            let mut frame = lend_rendered(f);
+            // SAFETY: the host's callback with a frame it now owns.
+            unsafe { cb(ud.0 as *mut c_void, &mut frame) };
+        })),
+        (Some(_), Some(_)) => {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "options.frame_callback and options.rendered_frame_callback are both set",
+            ))
+        }
     })
 }
 
@@ -360,13 +391,8 @@ pub unsafe extern "C" fn acs_video_renderer_create_view(
             return Err(FfiError::new(ACS_ERR_NULL_POINTER, "options is NULL"));
         }
         need(out_view, "out_view")?;
-        // SAFETY: non-NULL; the host gives an initialised struct.
-        let o = unsafe { &*options };
-        initialised::<acs_video_view_options>(
-            o.struct_size,
-            "options",
-            "acs_video_view_options_init",
-        )?;
+        // SAFETY: the host's struct of struct_size bytes.
+        let o = unsafe { read_in(options, "options") }?;
         let config = ViewConfig {
             width: o.width,
             height: o.height,
@@ -374,9 +400,7 @@ pub unsafe extern "C" fn acs_video_renderer_create_view(
             scaling_mode: scaling_mode(o.scaling_mode)?,
             mirrored: o.mirrored,
         };
-        let cb = o
-            .frame_callback
-            .map(|cb| host_callback(cb, HostPtr(o.frame_callback_user_data as usize)));
+        let cb = host_callback(&o)?;
         let v = r
             .create_view(config, cb)
             .map_err(crate::error::Error::from)?;
@@ -488,7 +512,8 @@ pub unsafe extern "C" fn acs_video_view_take_latest_frame(
     })
 }
 
-/// Frames the view rendered and dropped so far.
+/// Frames the view rendered and dropped so far (the frozen acs_video_view_stats; see
+/// acs_video_view_get_statistics).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_view_get_stats(
     view: *mut acs_video_view,
@@ -504,5 +529,34 @@ pub unsafe extern "C" fn acs_video_view_get_stats(
             },
             "out_stats",
         )
+    })
+}
+
+/// Fills `stats` for acs_video_view_get_statistics: struct_size set, the rest 0.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_statistics_init(
+    stats: *mut acs_video_view_statistics,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// Frames the view rendered and dropped so far, written up to out_stats->struct_size.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_get_statistics(
+    view: *const acs_video_view,
+    out_stats: *mut acs_video_view_statistics,
+) -> acs_status {
+    guard(|| {
+        let s = handles::video_view(view)?.stats();
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_stats, "out_stats") }?;
+        let v = acs_video_view_statistics {
+            struct_size: 0,
+            frames_rendered: s.frames_rendered,
+            frames_dropped: s.frames_dropped,
+        };
+        // SAFETY: as above.
+        unsafe { write_out(out_stats, v, "out_stats") }
     })
 }

@@ -5,6 +5,7 @@ use super::handles::{
     self, acs_call, acs_local_video_stream, acs_remote_participant, acs_remote_video_stream,
     acs_video_renderer, Object,
 };
+use super::sized::{check_out, extensible, init_out, write_out};
 use super::status::*;
 use super::strings::*;
 use crate::error::Error;
@@ -31,11 +32,13 @@ pub(crate) fn stream_kind(kind: i32) -> FfiResult<VideoStreamKind> {
     }
 }
 
-/// Counters of a received (subscribed) video stream.
+/// Counters of a received (subscribed) video stream. Set struct_size (or call
+/// acs_video_receive_stats_init) before acs_remote_video_stream_get_stats.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct acs_video_receive_stats {
-    /// sizeof(acs_video_receive_stats).
+    /// Set by the host: sizeof(acs_video_receive_stats) as it was compiled (0 counts as the
+    /// first version's size). The library writes no more, and sets it to what it wrote.
     pub struct_size: u32,
     pub packets: u64,
     /// Packets dropped because the decoder fell behind.
@@ -48,11 +51,14 @@ pub struct acs_video_receive_stats {
     pub decode_micros: u64,
 }
 
-/// Counters of the call's outgoing video stream.
+/// Counters of the call's outgoing video stream. Set struct_size (or call
+/// acs_video_send_stats_init) before acs_call_get_video_send_stats.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct acs_video_send_stats {
-    /// sizeof(acs_video_send_stats).
+    /// Set by the host: sizeof(acs_video_send_stats) as it was compiled (0 counts as the
+    /// size before nacked_packets and last_loss_estimate were appended). The library writes
+    /// no more, and sets it to what it wrote.
     pub struct_size: u32,
     pub frames_encoded: u64,
     /// Frames the transport could not take (not connected, congested).
@@ -78,6 +84,29 @@ pub struct acs_video_send_stats {
     /// report's (after retransmission) and the NACKed share of the packets sent since the
     /// report before (before retransmission).
     pub last_loss_estimate: u8,
+}
+
+extensible!(acs_video_receive_stats, first_version_ends_with: decode_micros,
+    defaults: acs_video_receive_stats::default());
+// nacked_packets and last_loss_estimate were appended after encode_micros. (The layout
+// before loss_reports was inserted, in 0.1.0 development, cannot be read: it is refused.)
+extensible!(acs_video_send_stats, first_version_ends_with: encode_micros,
+    defaults: acs_video_send_stats::default());
+
+/// Fills `stats` for acs_remote_video_stream_get_stats: struct_size set, the rest 0.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_receive_stats_init(
+    stats: *mut acs_video_receive_stats,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// Fills `stats` for acs_call_get_video_send_stats: struct_size set, the rest 0.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_send_stats_init(stats: *mut acs_video_send_stats) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(stats, "stats") })
 }
 
 /// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
@@ -120,7 +149,11 @@ pub unsafe extern "C" fn acs_remote_video_stream_get_kind(
 ) -> acs_status {
     guard(|| {
         let st = handles::remote_video_stream(s)?;
-        out(out_kind, st.kind() as i32, "out_kind")
+        out(
+            out_kind,
+            super::numbering::video_stream_kind(st.kind()),
+            "out_kind",
+        )
     })
 }
 
@@ -188,14 +221,16 @@ pub extern "C" fn acs_remote_video_stream_unsubscribe(
     guard(|| Ok(handles::remote_video_stream(s)?.unsubscribe()?))
 }
 
-/// Decoder counters of the stream (zeros when not subscribed).
+/// Decoder counters of the stream (zeros when not subscribed), written up to
+/// out_stats->struct_size.
 #[no_mangle]
 pub unsafe extern "C" fn acs_remote_video_stream_get_stats(
     s: *mut acs_remote_video_stream,
     out_stats: *mut acs_video_receive_stats,
 ) -> acs_status {
     guard(|| {
-        need(out_stats, "out_stats")?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_stats, "out_stats") }?;
         let st = handles::remote_video_stream(s)?.stats();
         let v = acs_video_receive_stats {
             struct_size: std::mem::size_of::<acs_video_receive_stats>() as u32,
@@ -206,7 +241,8 @@ pub unsafe extern "C" fn acs_remote_video_stream_get_stats(
             keyframe_requests: st.keyframe_requests,
             decode_micros: st.decode_micros,
         };
-        out(out_stats, v, "out_stats")
+        // SAFETY: as above.
+        unsafe { write_out(out_stats, v, "out_stats") }
     })
 }
 
@@ -285,8 +321,9 @@ pub unsafe extern "C" fn acs_call_is_sending_video(
     })
 }
 
-/// Encoder counters of the call's outgoing stream of `kind`; ACS_ERR_INVALID_STATE when it
-/// sends none.
+/// Encoder counters of the call's outgoing stream of `kind`, written up to
+/// out_stats->struct_size (a host compiled before nacked_packets was appended gets the
+/// fields it knows); ACS_ERR_INVALID_STATE when it sends none.
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_get_video_send_stats(
     call: *mut acs_call,
@@ -294,7 +331,8 @@ pub unsafe extern "C" fn acs_call_get_video_send_stats(
     out_stats: *mut acs_video_send_stats,
 ) -> acs_status {
     guard(|| {
-        need(out_stats, "out_stats")?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_stats, "out_stats") }?;
         let c = handles::call(call)?;
         let st = c
             .video_send_stats(stream_kind(kind)?)
@@ -316,6 +354,7 @@ pub unsafe extern "C" fn acs_call_get_video_send_stats(
             nacked_packets: st.nacked_packets,
             last_loss_estimate: st.last_loss_estimate,
         };
-        out(out_stats, v, "out_stats")
+        // SAFETY: as above.
+        unsafe { write_out(out_stats, v, "out_stats") }
     })
 }

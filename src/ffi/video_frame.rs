@@ -4,6 +4,7 @@
 //! scaling-mode numbers.
 
 use super::handles::{self, Object};
+use super::sized::{extensible, init_out};
 use super::status::*;
 use super::strings::*;
 use crate::media::video::{read_counter, PixelFormat, RenderedFrame, ScalingMode};
@@ -32,6 +33,9 @@ pub const ACS_SCALING_MODE_FIT: i32 = 2;
 /// A rendered video frame lent to the host: plane pointers and strides into library memory
 /// that stays valid until acs_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV; packed
 /// formats plane 0 only (unused planes are NULL with stride and size 0).
+/// FROZEN first version: it has no struct_size, so it can never grow. It stays, byte for
+/// byte, for hosts compiled against it; new code uses acs_rendered_video_frame (the same
+/// fields after a struct_size, so fields can be appended).
 #[repr(C)]
 pub struct acs_video_frame {
     /// Width in pixels.
@@ -73,6 +77,15 @@ pub struct acs_video_frame_buffer {
     /// Bytes between rows of each plane.
     pub strides: [u32; 3],
 }
+
+extensible!(acs_video_frame_buffer, first_version_ends_with: strides, defaults: acs_video_frame_buffer {
+    struct_size: 0,
+    format: ACS_PIXEL_FORMAT_RGBA,
+    width: 0,
+    height: 0,
+    planes: [std::ptr::null(); 3],
+    strides: [0; 3],
+});
 
 /// A rendered frame held for the host (its handle-table entry).
 pub(crate) struct HeldFrame {
@@ -157,8 +170,35 @@ fn held(frame: *const acs_video_frame) -> FfiResult<Arc<HeldFrame>> {
         return Err(FfiError::new(ACS_ERR_NULL_POINTER, "frame is NULL"));
     }
     // SAFETY: non-NULL; the host gives a frame the library filled.
-    let internal = unsafe { (*frame).internal };
+    held_by(unsafe { (*frame).internal })
+}
+
+/// The frame a lent frame's `internal` reference holds.
+pub(crate) fn held_by(internal: *mut c_void) -> FfiResult<Arc<HeldFrame>> {
     handles::video_frame(internal.cast::<HeldFrameHandle>())
+}
+
+/// Drops the reference of a lent frame's `internal` (NULL: already released, OK).
+pub(crate) fn release_held(internal: *mut c_void) -> FfiResult {
+    if !internal.is_null() {
+        handles::release(internal.cast::<HeldFrameHandle>(), "acs_video_frame")?;
+    }
+    Ok(())
+}
+
+/// Reads the test-pattern counter of a held frame (for the *_read_test_pattern_counter
+/// functions).
+pub(crate) fn test_pattern_counter(h: &HeldFrame) -> FfiResult<u32> {
+    let i420 = h
+        .frame
+        .to_i420()
+        .map_err(|e| FfiError::new(ACS_ERR_INTERNAL, e.to_string()))?;
+    read_counter(&i420).ok_or_else(|| {
+        FfiError::new(
+            ACS_ERR_NOT_FOUND,
+            "the frame carries no test-pattern counter",
+        )
+    })
 }
 
 /// Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
@@ -166,20 +206,8 @@ fn held(frame: *const acs_video_frame) -> FfiResult<Arc<HeldFrame>> {
 pub unsafe extern "C" fn acs_video_frame_buffer_init(
     buffer: *mut acs_video_frame_buffer,
 ) -> acs_status {
-    guard(|| {
-        out(
-            buffer,
-            acs_video_frame_buffer {
-                struct_size: std::mem::size_of::<acs_video_frame_buffer>() as u32,
-                format: ACS_PIXEL_FORMAT_RGBA,
-                width: 0,
-                height: 0,
-                planes: [std::ptr::null(); 3],
-                strides: [0; 3],
-            },
-            "buffer",
-        )
-    })
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(buffer, "buffer") })
 }
 
 /// Releases a frame the library lent (from acs_video_view_take_latest_frame or a view's
@@ -197,7 +225,7 @@ pub unsafe extern "C" fn acs_video_frame_release(frame: *mut acs_video_frame) ->
         if internal.is_null() {
             return Ok(());
         }
-        handles::release(internal.cast::<HeldFrameHandle>(), "acs_video_frame")?;
+        release_held(internal)?;
         // SAFETY: as above; zeroing the host's struct (all fields accept zero).
         unsafe { std::ptr::write_bytes(frame, 0, 1) };
         Ok(())
@@ -215,17 +243,7 @@ pub unsafe extern "C" fn acs_video_frame_read_test_pattern_counter(
     guard(|| {
         let h = held(frame)?;
         need(out_counter, "out_counter")?;
-        let i420 = h
-            .frame
-            .to_i420()
-            .map_err(|e| FfiError::new(ACS_ERR_INTERNAL, e.to_string()))?;
-        let c = read_counter(&i420).ok_or_else(|| {
-            FfiError::new(
-                ACS_ERR_NOT_FOUND,
-                "the frame carries no test-pattern counter",
-            )
-        })?;
-        out(out_counter, c, "out_counter")
+        out(out_counter, test_pattern_counter(&h)?, "out_counter")
     })
 }
 

@@ -249,7 +249,30 @@ def test_struct_sizes_are_what_init_writes(lib):
         ("acs_call_options", lib.acs_call_options_init),
         ("acs_video_view_options", lib.acs_video_view_options_init),
         ("acs_video_frame_buffer", lib.acs_video_frame_buffer_init),
+        ("acs_camera_options", lib.acs_camera_options_init),
+        ("acs_audio_processing_options", lib.acs_audio_processing_options_init),
+        # Output structs and the sized successors of the frozen first versions.
+        ("acs_camera_capture_format", lib.acs_camera_capture_format_init),
+        ("acs_video_receive_stats", lib.acs_video_receive_stats_init),
+        ("acs_video_send_stats", lib.acs_video_send_stats_init),
+        ("acs_call_audio_statistics", lib.acs_call_audio_statistics_init),
+        ("acs_video_view_statistics", lib.acs_video_view_statistics_init),
+        ("acs_rendered_video_frame", lib.acs_rendered_video_frame_init),
     ]:
         s = _ffi.STRUCTS[name]()
         assert init(ctypes.byref(s)) == 0
         assert s.struct_size == ctypes.sizeof(_ffi.STRUCTS[name]), name
+
+
+def test_frozen_first_versions_keep_their_layout():
+    """acs_call_audio_stats, acs_video_view_stats and acs_video_frame never change (they have
+    no struct_size); their sized successors are the same fields after a struct_size."""
+    S = _ffi.STRUCTS
+    assert ctypes.sizeof(S["acs_call_audio_stats"]) == 32
+    assert ctypes.sizeof(S["acs_video_view_stats"]) == 16
+    assert [f[0] for f in S["acs_video_frame"]._fields_][0] == "width"
+    for old, new in [("acs_call_audio_stats", "acs_call_audio_statistics"),
+                     ("acs_video_view_stats", "acs_video_view_statistics"),
+                     ("acs_video_frame", "acs_rendered_video_frame")]:
+        assert S[new]._fields_[0][0] == "struct_size"
+        assert [f[0] for f in S[new]._fields_[1:]] == [f[0] for f in S[old]._fields_], new

@@ -261,18 +261,18 @@ def test_bad_input():
                 for bad in (lambda: v.set_size(0, 1), lambda: v.set_scaling_mode(5), lambda: v.set_format(-1)):
                     with pytest.raises(acscalling.InvalidArgumentError):
                         bad()
-                assert L.acs_video_view_take_latest_frame(v._p, None) == _ffi.ACS_ERR_NULL_POINTER
+                assert L.acs_video_view_take_latest_rendered_frame(v._p, None) == _ffi.ACS_ERR_NULL_POINTER
                 stream.push_frame(solid_rgba(16, 16, (9, 9, 9)), 16, 16)
                 f = v.take_latest_frame()
                 assert f.read_test_pattern_counter() is None
-                copy = _ffi.acs_video_frame.from_buffer_copy(f._raw)
+                copy = _ffi.acs_rendered_video_frame.from_buffer_copy(f._raw)
                 f.close()
                 assert f._raw.internal is None, "release zeroes the struct"
-                assert L.acs_video_frame_release(ctypes.byref(f._raw)) == _ffi.ACS_OK, "a zeroed frame is a no-op"
-                assert L.acs_video_frame_release(ctypes.byref(copy)) == _ffi.ACS_ERR_INVALID_HANDLE
-                assert L.acs_video_frame_read_test_pattern_counter(ctypes.byref(copy), ctypes.byref(ctypes.c_uint32())) == _ffi.ACS_ERR_INVALID_HANDLE
-                assert L.acs_video_frame_release(None) == _ffi.ACS_OK
-                assert L.acs_video_frame_read_test_pattern_counter(None, ctypes.byref(ctypes.c_uint32())) == _ffi.ACS_ERR_NULL_POINTER
+                assert L.acs_rendered_video_frame_release(ctypes.byref(f._raw)) == _ffi.ACS_OK, "a zeroed frame is a no-op"
+                assert L.acs_rendered_video_frame_release(ctypes.byref(copy)) == _ffi.ACS_ERR_INVALID_HANDLE
+                assert L.acs_rendered_video_frame_read_test_pattern_counter(ctypes.byref(copy), ctypes.byref(ctypes.c_uint32())) == _ffi.ACS_ERR_INVALID_HANDLE
+                assert L.acs_rendered_video_frame_release(None) == _ffi.ACS_OK
+                assert L.acs_rendered_video_frame_read_test_pattern_counter(None, ctypes.byref(ctypes.c_uint32())) == _ffi.ACS_ERR_NULL_POINTER
                 with pytest.raises(ValueError):
                     f.planes
 

@@ -263,7 +263,18 @@ class acs_call_options(Structure):
 
 
 class acs_call_audio_stats(Structure):
+    """Frozen first version (no struct_size); the bindings use acs_call_audio_statistics."""
     _fields_ = [
+        ("frames_sent", c_uint64),
+        ("frames_received", c_uint64),
+        ("frames_played", c_uint64),
+        ("frames_concealed", c_uint64),
+    ]
+
+
+class acs_call_audio_statistics(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
         ("frames_sent", c_uint64),
         ("frames_received", c_uint64),
         ("frames_played", c_uint64),
@@ -328,6 +339,7 @@ class acs_video_send_stats(Structure):
 
 
 class acs_video_frame(Structure):
+    """Frozen first version (no struct_size); the bindings use acs_rendered_video_frame."""
     _fields_ = [
         ("width", c_uint32),
         ("height", c_uint32),
@@ -353,6 +365,24 @@ class acs_video_frame_buffer(Structure):
 
 
 acs_video_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(acs_video_frame))
+
+
+class acs_rendered_video_frame(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("format", c_int32),
+        ("planes", POINTER(c_uint8) * 3),
+        ("strides", c_uint32 * 3),
+        ("plane_sizes", c_size_t * 3),
+        ("sequence", c_uint64),
+        ("timestamp_us", c_int64),
+        ("internal", c_void_p),
+    ]
+
+
+acs_rendered_video_frame_callback = CFUNCTYPE(None, c_void_p, POINTER(acs_rendered_video_frame))
 
 
 class acs_camera_options(Structure):
@@ -385,11 +415,21 @@ class acs_video_view_options(Structure):
         ("mirrored", c_bool),
         ("frame_callback", acs_video_frame_callback),
         ("frame_callback_user_data", c_void_p),
+        ("rendered_frame_callback", acs_rendered_video_frame_callback),
     ]
 
 
 class acs_video_view_stats(Structure):
+    """Frozen first version (no struct_size); the bindings use acs_video_view_statistics."""
     _fields_ = [
+        ("frames_rendered", c_uint64),
+        ("frames_dropped", c_uint64),
+    ]
+
+
+class acs_video_view_statistics(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
         ("frames_rendered", c_uint64),
         ("frames_dropped", c_uint64),
     ]
@@ -400,14 +440,17 @@ STRUCTS = {
     "acs_call_agent_options": acs_call_agent_options,
     "acs_call_options": acs_call_options,
     "acs_call_audio_stats": acs_call_audio_stats,
+    "acs_call_audio_statistics": acs_call_audio_statistics,
     "acs_call_client_options": acs_call_client_options,
     "acs_audio_processing_options": acs_audio_processing_options,
     "acs_video_frame": acs_video_frame,
+    "acs_rendered_video_frame": acs_rendered_video_frame,
     "acs_video_frame_buffer": acs_video_frame_buffer,
     "acs_camera_options": acs_camera_options,
     "acs_camera_capture_format": acs_camera_capture_format,
     "acs_video_view_options": acs_video_view_options,
     "acs_video_view_stats": acs_video_view_stats,
+    "acs_video_view_statistics": acs_video_view_statistics,
     "acs_video_receive_stats": acs_video_receive_stats,
     "acs_video_send_stats": acs_video_send_stats,
 }
@@ -418,6 +461,7 @@ CALLBACKS = {
     "acs_log_callback": acs_log_callback,
     "acs_audio_frame_callback": acs_audio_frame_callback,
     "acs_video_frame_callback": acs_video_frame_callback,
+    "acs_rendered_video_frame_callback": acs_rendered_video_frame_callback,
 }
 
 # Short names for the table below.
@@ -435,6 +479,7 @@ _rvs = _P(acs_remote_video_stream)
 _vr = _P(acs_video_renderer)
 _vv = _P(acs_video_view)
 _vf = _P(acs_video_frame)
+_rvf = _P(acs_rendered_video_frame)
 _buf = _P(c_char)  # char * output buffer
 _S = acs_status
 
@@ -475,6 +520,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_call_get_remote_participant_count": (_S, [_call, _P(c_size_t)]),
     "acs_call_get_remote_participant": (_S, [_call, c_size_t, _P(_rp)]),
     "acs_call_get_audio_stats": (_S, [_call, _P(acs_call_audio_stats)]),
+    "acs_call_audio_statistics_init": (_S, [_P(acs_call_audio_statistics)]),
+    "acs_call_get_audio_statistics": (_S, [_call, _P(acs_call_audio_statistics)]),
     "acs_remote_participant_retain": (_S, [_rp]),
     "acs_remote_participant_release": (_S, [_rp]),
     "acs_remote_participant_get_identifier": (_S, [_rp, _buf, c_size_t, _P(c_size_t)]),
@@ -540,6 +587,10 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_video_frame_buffer_init": (_S, [_P(acs_video_frame_buffer)]),
     "acs_video_frame_release": (_S, [_vf]),
     "acs_video_frame_read_test_pattern_counter": (_S, [_vf, _P(c_uint32)]),
+    "acs_rendered_video_frame_init": (_S, [_rvf]),
+    "acs_video_view_take_latest_rendered_frame": (_S, [_vv, _rvf]),
+    "acs_rendered_video_frame_release": (_S, [_rvf]),
+    "acs_rendered_video_frame_read_test_pattern_counter": (_S, [_rvf, _P(c_uint32)]),
     "acs_remote_participant_get_video_stream": (_S, [_rp, c_int32, _P(_rvs)]),
     "acs_remote_video_stream_retain": (_S, [_rvs]),
     "acs_remote_video_stream_release": (_S, [_rvs]),
@@ -550,6 +601,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_remote_video_stream_get_participant_id": (_S, [_rvs, _buf, c_size_t, _P(c_size_t)]),
     "acs_remote_video_stream_subscribe": (_S, [_rvs]),
     "acs_remote_video_stream_unsubscribe": (_S, [_rvs]),
+    "acs_video_receive_stats_init": (_S, [_P(acs_video_receive_stats)]),
+    "acs_video_send_stats_init": (_S, [_P(acs_video_send_stats)]),
     "acs_remote_video_stream_get_stats": (_S, [_rvs, _P(acs_video_receive_stats)]),
     "acs_call_start_video": (_S, [_call, _lvs]),
     "acs_call_start_screen_sharing": (_S, [_call, _lvs]),
@@ -571,6 +624,7 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_local_video_stream_create_from_camera_with_options": (_S, [_cam, _P(acs_camera_options), _P(_lvs)]),
     "acs_local_video_stream_switch_source_camera_with_options": (_S, [_lvs, _cam, _P(acs_camera_options)]),
     "acs_local_video_stream_get_camera_format": (_S, [_lvs, _P(acs_camera_capture_format)]),
+    "acs_camera_capture_format_init": (_S, [_P(acs_camera_capture_format)]),
     "acs_local_video_stream_get_source_error": (_S, [_lvs, _buf, c_size_t, _P(c_size_t)]),
     "acs_local_video_stream_get_frame_count": (_S, [_lvs, _P(c_uint64)]),
     "acs_video_renderer_create_for_local_stream": (_S, [_lvs, _P(_vr)]),
@@ -586,6 +640,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_video_view_set_format": (_S, [_vv, c_int32]),
     "acs_video_view_take_latest_frame": (_S, [_vv, _vf]),
     "acs_video_view_get_stats": (_S, [_vv, _P(acs_video_view_stats)]),
+    "acs_video_view_statistics_init": (_S, [_P(acs_video_view_statistics)]),
+    "acs_video_view_get_statistics": (_S, [_vv, _P(acs_video_view_statistics)]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
 }

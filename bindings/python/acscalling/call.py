@@ -231,8 +231,9 @@ class Call(Handle):
 
     @property
     def audio_stats(self) -> AudioStats:
-        s = _ffi.acs_call_audio_stats()
-        check(_ffi.lib().acs_call_get_audio_stats(self._p, ctypes.byref(s)))
+        s = _ffi.acs_call_audio_statistics()
+        check(_ffi.lib().acs_call_audio_statistics_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_call_get_audio_statistics(self._p, ctypes.byref(s)))
         return AudioStats(s.frames_sent, s.frames_received, s.frames_played, s.frames_concealed)
 
     # -- control -------------------------------------------------------------------------
@@ -263,7 +264,7 @@ class Call(Handle):
 
     def video_send_stats(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> VideoSendStats:
         s = _ffi.acs_video_send_stats()
-        s.struct_size = ctypes.sizeof(s)
+        check(_ffi.lib().acs_video_send_stats_init(ctypes.byref(s)))
         check(_ffi.lib().acs_call_get_video_send_stats(self._p, int(kind), ctypes.byref(s)))
         return VideoSendStats(s.frames_encoded, s.frames_dropped, s.frames_skipped, s.keyframes,
                               s.keyframe_requests, s.bytes, s.bitrate_bps, s.loss_reports,

@@ -96,7 +96,7 @@ def plane_count(fmt: PixelFormat) -> int:
 class VideoFrame:
     """A rendered frame lent by the library; close() (or `with`) releases it."""
 
-    def __init__(self, raw: _ffi.acs_video_frame):
+    def __init__(self, raw: _ffi.acs_rendered_video_frame):
         self._raw = raw  # our own copy of the struct: it carries the library's reference
         self._closed = False
 
@@ -166,7 +166,7 @@ class VideoFrame:
         """The virtual camera's frame counter drawn in the picture, or None."""
         self._check_open()
         out = ctypes.c_uint32()
-        status = _ffi.lib().acs_video_frame_read_test_pattern_counter(ctypes.byref(self._raw), ctypes.byref(out))
+        status = _ffi.lib().acs_rendered_video_frame_read_test_pattern_counter(ctypes.byref(self._raw), ctypes.byref(out))
         if status == _ffi.ACS_ERR_NOT_FOUND:
             return None
         check(status)
@@ -177,7 +177,7 @@ class VideoFrame:
         if self._closed:
             return
         self._closed = True
-        check(_ffi.lib().acs_video_frame_release(ctypes.byref(self._raw)))
+        check(_ffi.lib().acs_rendered_video_frame_release(ctypes.byref(self._raw)))
 
     def __del__(self) -> None:
         try:
@@ -311,7 +311,7 @@ class LocalVideoStream(Handle):
         if self.source_kind != VideoSourceKind.CAMERA:
             return None
         f = _ffi.acs_camera_capture_format()
-        f.struct_size = ctypes.sizeof(f)
+        check(_ffi.lib().acs_camera_capture_format_init(ctypes.byref(f)))
         check(_ffi.lib().acs_local_video_stream_get_camera_format(self._p, ctypes.byref(f)))
         return CameraCaptureFormat(CameraFormat(f.format), f.width, f.height, f.fps)
 
@@ -340,8 +340,10 @@ _view_targets = Registry()
 
 
 def _on_view_frame(user_data, frame_ptr):
-    raw = _ffi.acs_video_frame()
-    ctypes.memmove(ctypes.byref(raw), frame_ptr, ctypes.sizeof(raw))  # ours from here on
+    raw = _ffi.acs_rendered_video_frame()
+    # Ours from here on: the fields the library filled (its struct_size), up to ours.
+    n = min(ctypes.sizeof(raw), frame_ptr.contents.struct_size)
+    ctypes.memmove(ctypes.byref(raw), frame_ptr, n)
     frame = VideoFrame(raw)
     fn = _view_targets.get(user_data)
     try:
@@ -354,7 +356,7 @@ def _on_view_frame(user_data, frame_ptr):
             frame.close()
 
 
-_VIEW_CALLBACK = _ffi.acs_video_frame_callback(_on_view_frame)
+_VIEW_CALLBACK = _ffi.acs_rendered_video_frame_callback(_on_view_frame)
 
 
 class VideoRenderer(Handle):
@@ -379,7 +381,7 @@ class VideoRenderer(Handle):
             if not callable(callback):
                 raise TypeError("callback must be callable")
             key = _view_targets.add(callback)
-            o.frame_callback = _VIEW_CALLBACK
+            o.rendered_frame_callback = _VIEW_CALLBACK
             o.frame_callback_user_data = key
         out = ctypes.POINTER(_ffi.acs_video_view)()
         try:
@@ -422,8 +424,9 @@ class VideoView(Handle):
 
     def take_latest_frame(self) -> Optional[VideoFrame]:
         """The newest frame not taken yet, or None when nothing new arrived."""
-        raw = _ffi.acs_video_frame()
-        status = _ffi.lib().acs_video_view_take_latest_frame(self._p, ctypes.byref(raw))
+        raw = _ffi.acs_rendered_video_frame()
+        check(_ffi.lib().acs_rendered_video_frame_init(ctypes.byref(raw)))
+        status = _ffi.lib().acs_video_view_take_latest_rendered_frame(self._p, ctypes.byref(raw))
         if status == _ffi.ACS_ERR_NOT_FOUND:
             return None
         check(status)
@@ -431,8 +434,9 @@ class VideoView(Handle):
 
     @property
     def stats(self) -> ViewStats:
-        s = _ffi.acs_video_view_stats()
-        check(_ffi.lib().acs_video_view_get_stats(self._p, ctypes.byref(s)))
+        s = _ffi.acs_video_view_statistics()
+        check(_ffi.lib().acs_video_view_statistics_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_video_view_get_statistics(self._p, ctypes.byref(s)))
         return ViewStats(int(s.frames_rendered), int(s.frames_dropped))
 
 
@@ -534,7 +538,7 @@ class RemoteVideoStream(Handle):
 
     def stats(self) -> VideoReceiveStats:
         s = _ffi.acs_video_receive_stats()
-        s.struct_size = ctypes.sizeof(s)
+        check(_ffi.lib().acs_video_receive_stats_init(ctypes.byref(s)))
         check(_ffi.lib().acs_remote_video_stream_get_stats(self._p, ctypes.byref(s)))
         return VideoReceiveStats(s.packets, s.packets_dropped, s.frames_decoded, s.frames_lost,
                                  s.keyframe_requests, s.decode_micros)

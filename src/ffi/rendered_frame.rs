@@ -1,0 +1,165 @@
+//! `acs_rendered_video_frame`: the sized successor of `acs_video_frame` (which has no
+//! struct_size and so can never grow): the rendered frames a view lends the host, taken with
+//! acs_video_view_take_latest_rendered_frame or given to a view's rendered_frame_callback.
+
+use super::handles::{self, acs_video_view};
+use super::sized::{check_out, extensible, init_out, read_in, write_out, Extensible};
+use super::status::*;
+use super::strings::{need, out};
+use super::video_frame::{held_by, lend, release_held, test_pattern_counter};
+use crate::media::video::RenderedFrame;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// A rendered video frame lent to the host: plane pointers and strides into library memory
+/// that stays valid until acs_rendered_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV;
+/// packed formats plane 0 only (unused planes are NULL with stride and size 0).
+/// The fields of acs_video_frame after a struct_size, so that fields can be appended: a new
+/// struct rather than a struct_size inserted into acs_video_frame, which would move every
+/// field of hosts compiled against it (the ABI is append-only).
+#[repr(C)]
+pub struct acs_rendered_video_frame {
+    /// Set by the host for acs_video_view_take_latest_rendered_frame (sizeof as it was
+    /// compiled; acs_rendered_video_frame_init sets it): the library writes no more and sets
+    /// it to what it wrote. In a frame given to a callback: what the library filled.
+    pub struct_size: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// ACS_PIXEL_FORMAT_*.
+    pub format: i32,
+    /// Plane pointers (read-only).
+    pub planes: [*const u8; 3],
+    /// Bytes between rows of each plane.
+    pub strides: [u32; 3],
+    /// Bytes readable at each plane pointer.
+    pub plane_sizes: [usize; 3],
+    /// The producer's frame number (from 0; gaps are frames this view never saw).
+    pub sequence: u64,
+    /// When the producer published the frame: CLOCK_MONOTONIC, microseconds.
+    pub timestamp_us: i64,
+    /// The library's reference to the pixels (do not change; the release function uses it).
+    pub internal: *mut c_void,
+}
+
+extensible!(acs_rendered_video_frame, first_version_ends_with: internal, defaults: acs_rendered_video_frame {
+    struct_size: 0,
+    width: 0,
+    height: 0,
+    format: 0,
+    planes: [std::ptr::null(); 3],
+    strides: [0; 3],
+    plane_sizes: [0; 3],
+    sequence: 0,
+    timestamp_us: 0,
+    internal: std::ptr::null_mut(),
+});
+
+/// Receives each frame a view renders, like acs_video_frame_callback: `frame` is the host's
+/// to release with acs_rendered_video_frame_release (now, or later from any thread after
+/// copying the struct).
+pub type acs_rendered_video_frame_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, frame: *mut acs_rendered_video_frame)>;
+
+/// Lends `frame` to the host as an acs_rendered_video_frame (one handle-table reference).
+pub(crate) fn lend_rendered(frame: Arc<RenderedFrame>) -> acs_rendered_video_frame {
+    let f = lend(frame);
+    acs_rendered_video_frame {
+        struct_size: std::mem::size_of::<acs_rendered_video_frame>() as u32,
+        width: f.width,
+        height: f.height,
+        format: f.format,
+        planes: f.planes,
+        strides: f.strides,
+        plane_sizes: f.plane_sizes,
+        sequence: f.sequence,
+        timestamp_us: f.timestamp_us,
+        internal: f.internal,
+    }
+}
+
+/// Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
+/// 0 (releasing it as it is is OK).
+#[no_mangle]
+pub unsafe extern "C" fn acs_rendered_video_frame_init(
+    frame: *mut acs_rendered_video_frame,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(frame, "frame") })
+}
+
+/// Takes the newest frame the view has not returned yet, as acs_video_view_take_latest_frame
+/// does, into `out_frame` (written up to its struct_size). ACS_ERR_NOT_FOUND when no new
+/// frame arrived since the last take (nothing is written); ACS_ERR_INVALID_STATE for a view
+/// with a frame callback. Release the frame with acs_rendered_video_frame_release.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_take_latest_rendered_frame(
+    view: *mut acs_video_view,
+    out_frame: *mut acs_rendered_video_frame,
+) -> acs_status {
+    guard(|| {
+        let v = handles::video_view(view)?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_frame, "out_frame") }?;
+        if v.has_callback() {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_STATE,
+                "this view delivers frames to its callback",
+            ));
+        }
+        let f = v
+            .take_latest()
+            .ok_or_else(|| FfiError::new(ACS_ERR_NOT_FOUND, "no new frame"))?;
+        let lent = lend_rendered(f);
+        let internal = lent.internal;
+        // SAFETY: as above (checked, so this write succeeds and the reference is the host's).
+        let written = unsafe { write_out(out_frame, lent, "out_frame") };
+        if written.is_err() {
+            release_held(internal)?;
+        }
+        written
+    })
+}
+
+/// Releases a frame the library lent (from acs_video_view_take_latest_rendered_frame or a
+/// view's rendered_frame_callback): exactly once per frame, from any thread. The fields of
+/// the first version of the struct are zeroed (a copy in an older, shorter struct is safe).
+/// NULL, a zeroed struct and one only initialised are OK; releasing a copy of an already
+/// released frame is ACS_ERR_INVALID_HANDLE.
+#[no_mangle]
+pub unsafe extern "C" fn acs_rendered_video_frame_release(
+    frame: *mut acs_rendered_video_frame,
+) -> acs_status {
+    guard(|| {
+        // SAFETY: NULL or the host's struct; a zeroed one (struct_size 0) was released.
+        if frame.is_null() || unsafe { frame.cast::<u32>().read() } == 0 {
+            return Ok(());
+        }
+        // SAFETY: the host's struct of struct_size bytes.
+        let f = unsafe { read_in(frame.cast_const(), "frame") }?;
+        release_held(f.internal)?;
+        // SAFETY: the first version's bytes, which every host's struct has (read_in checked
+        // struct_size); all its fields accept zero.
+        unsafe {
+            std::ptr::write_bytes(frame.cast::<u8>(), 0, acs_rendered_video_frame::OLDEST_SIZE)
+        };
+        Ok(())
+    })
+}
+
+/// Reads the frame counter the virtual camera draws into its test pattern, as
+/// acs_video_frame_read_test_pattern_counter does.
+#[no_mangle]
+pub unsafe extern "C" fn acs_rendered_video_frame_read_test_pattern_counter(
+    frame: *const acs_rendered_video_frame,
+    out_counter: *mut u32,
+) -> acs_status {
+    guard(|| {
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        let f = unsafe { read_in(frame, "frame") }?;
+        let h = held_by(f.internal)?;
+        need(out_counter, "out_counter")?;
+        out(out_counter, test_pattern_counter(&h)?, "out_counter")
+    })
+}
