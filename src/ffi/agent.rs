@@ -148,14 +148,14 @@ fn listener_for(callback: acs_event_callback, user_data: *mut c_void) -> Option<
 /// Adds a reference to the agent.
 #[no_mangle]
 pub extern "C" fn acs_call_agent_retain(agent: *mut acs_call_agent) -> acs_status {
-    guard(|| handles::retain(agent, "acs_call_agent"))
+    guard(|| handles::retain(agent, handles::Kind::Agent))
 }
 
 /// Drops a reference; the last one disposes the agent (calls end, connection closes). NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_call_agent_release(agent: *mut acs_call_agent) -> acs_status {
     guard(|| {
-        handles::finalize(handles::release(agent, "acs_call_agent")?);
+        handles::finalize(handles::release(agent, handles::Kind::Agent)?);
         Ok(())
     })
 }

@@ -125,13 +125,13 @@ pub unsafe extern "C" fn acs_call_agent_start_call(
 /// Adds a reference to the call.
 #[no_mangle]
 pub extern "C" fn acs_call_retain(call: *mut acs_call) -> acs_status {
-    guard(|| handles::retain(call, "acs_call"))
+    guard(|| handles::retain(call, handles::Kind::Call))
 }
 
 /// Drops a reference (the call itself goes on until it ends). NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_call_release(call: *mut acs_call) -> acs_status {
-    guard(|| handles::release(call, "acs_call").map(|_| ()))
+    guard(|| handles::release(call, handles::Kind::Call).map(|_| ()))
 }
 
 /// Accepts an incoming call (state INCOMING). `options` may be NULL.
@@ -405,13 +405,13 @@ pub unsafe extern "C" fn acs_call_get_audio_stats(
 /// Adds a reference to the participant.
 #[no_mangle]
 pub extern "C" fn acs_remote_participant_retain(p: *mut acs_remote_participant) -> acs_status {
-    guard(|| handles::retain(p, "acs_remote_participant"))
+    guard(|| handles::retain(p, handles::Kind::Participant))
 }
 
 /// Drops a reference. NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_remote_participant_release(p: *mut acs_remote_participant) -> acs_status {
-    guard(|| handles::release(p, "acs_remote_participant").map(|_| ()))
+    guard(|| handles::release(p, handles::Kind::Participant).map(|_| ()))
 }
 
 /// The participant's raw identifier.

@@ -127,13 +127,13 @@ pub unsafe extern "C" fn acs_device_manager_ask_device_permission(
 /// Adds a reference to the camera.
 #[no_mangle]
 pub extern "C" fn acs_camera_retain(camera: *mut acs_camera) -> acs_status {
-    guard(|| handles::retain(camera, "acs_camera"))
+    guard(|| handles::retain(camera, handles::Kind::Camera))
 }
 
 /// Drops a reference. NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_camera_release(camera: *mut acs_camera) -> acs_status {
-    guard(|| handles::release(camera, "acs_camera").map(|_| ()))
+    guard(|| handles::release(camera, handles::Kind::Camera).map(|_| ()))
 }
 
 /// The camera id (`v4l2:/dev/videoN`).

@@ -86,7 +86,7 @@ pub unsafe extern "C" fn acs_call_client_create(
 /// Adds a reference to the client.
 #[no_mangle]
 pub extern "C" fn acs_call_client_retain(client: *mut acs_call_client) -> acs_status {
-    guard(|| handles::retain(client, "acs_call_client"))
+    guard(|| handles::retain(client, handles::Kind::Client))
 }
 
 /// Drops a reference; the last one shuts the client down (calls end, threads stop). NULL is OK.
@@ -97,7 +97,7 @@ pub extern "C" fn acs_call_client_retain(client: *mut acs_call_client) -> acs_st
 #[no_mangle]
 pub extern "C" fn acs_call_client_release(client: *mut acs_call_client) -> acs_status {
     guard(|| {
-        handles::finalize(handles::release(client, "acs_call_client")?);
+        handles::finalize(handles::release(client, handles::Kind::Client)?);
         Ok(())
     })
 }

@@ -27,13 +27,13 @@ pub type acs_audio_frame_callback = Option<
 /// Adds a reference to the device manager.
 #[no_mangle]
 pub extern "C" fn acs_device_manager_retain(dm: *mut acs_device_manager) -> acs_status {
-    guard(|| handles::retain(dm, "acs_device_manager"))
+    guard(|| handles::retain(dm, handles::Kind::DeviceManager))
 }
 
 /// Drops a reference. NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_device_manager_release(dm: *mut acs_device_manager) -> acs_status {
-    guard(|| handles::release(dm, "acs_device_manager").map(|_| ()))
+    guard(|| handles::release(dm, handles::Kind::DeviceManager).map(|_| ()))
 }
 
 fn list_out(
@@ -332,13 +332,13 @@ pub extern "C" fn acs_device_manager_remove_device(
 /// Adds a reference to the device.
 #[no_mangle]
 pub extern "C" fn acs_audio_device_retain(d: *mut acs_audio_device) -> acs_status {
-    guard(|| handles::retain(d, "acs_audio_device"))
+    guard(|| handles::retain(d, handles::Kind::AudioDevice))
 }
 
 /// Drops a reference. NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_audio_device_release(d: *mut acs_audio_device) -> acs_status {
-    guard(|| handles::release(d, "acs_audio_device").map(|_| ()))
+    guard(|| handles::release(d, handles::Kind::AudioDevice).map(|_| ()))
 }
 
 /// The device id (stable for the device's life).

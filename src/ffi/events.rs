@@ -284,33 +284,34 @@ pub(crate) fn deliver_event(
         e.message = m.as_ptr();
     }
     // Borrowed handles: one reference each for the duration of the callback.
-    let ptrs: Vec<(*mut u8, &'static str)> = held
+    let ptrs: Vec<*mut u8> = held
         .iter()
-        .map(|o| {
-            let (p, name): (*mut u8, &'static str) = match o {
-                Object::Agent(_) => (handles::borrow(o.clone()), "acs_call_agent"),
-                Object::Call(_) => (handles::borrow(o.clone()), "acs_call"),
-                Object::Participant(_) => (handles::borrow(o.clone()), "acs_remote_participant"),
-                Object::RemoteVideoStream(_) => {
-                    (handles::borrow(o.clone()), "acs_remote_video_stream")
+        .filter_map(|o| {
+            let p: *mut u8 = match o {
+                Object::Agent(_) => {
+                    e.agent = handles::borrow(o.clone());
+                    e.agent.cast()
                 }
-                _ => (std::ptr::null_mut(), ""),
+                Object::Call(_) => {
+                    e.call = handles::borrow(o.clone());
+                    e.call.cast()
+                }
+                Object::Participant(_) => {
+                    e.participant = handles::borrow(o.clone());
+                    e.participant.cast()
+                }
+                Object::RemoteVideoStream(_) => {
+                    e.remote_video_stream = handles::borrow(o.clone());
+                    e.remote_video_stream.cast()
+                }
+                _ => return None,
             };
-            (p, name)
+            Some(p)
         })
         .collect();
-    for (p, name) in &ptrs {
-        match *name {
-            "acs_call_agent" => e.agent = p.cast(),
-            "acs_call" => e.call = p.cast(),
-            "acs_remote_participant" => e.participant = p.cast(),
-            "acs_remote_video_stream" => e.remote_video_stream = p.cast(),
-            _ => {}
-        }
-    }
     // SAFETY: the host's callback with a valid event for the duration of the call.
     unsafe { cb(user_data.0 as *mut c_void, &e) };
-    for (p, _) in ptrs {
+    for p in ptrs {
         handles::unborrow(p as *const u8);
     }
 }

@@ -116,20 +116,57 @@ impl Object {
             _ => None,
         }
     }
-    fn type_name(&self) -> &'static str {
+    fn kind(&self) -> Kind {
         match self {
-            Object::Client(_) => "acs_call_client",
-            Object::Agent(_) => "acs_call_agent",
-            Object::Call(_) => "acs_call",
-            Object::Participant(_) => "acs_remote_participant",
-            Object::DeviceManager(_) => "acs_device_manager",
-            Object::AudioDevice(_) => "acs_audio_device",
-            Object::Camera(_) => "acs_camera",
-            Object::RemoteVideoStream(_) => "acs_remote_video_stream",
-            Object::LocalVideoStream(_) => "acs_local_video_stream",
-            Object::VideoRenderer(_) => "acs_video_renderer",
-            Object::VideoView(_) => "acs_video_view",
-            Object::VideoFrame(_) => "acs_video_frame",
+            Object::Client(_) => Kind::Client,
+            Object::Agent(_) => Kind::Agent,
+            Object::Call(_) => Kind::Call,
+            Object::Participant(_) => Kind::Participant,
+            Object::DeviceManager(_) => Kind::DeviceManager,
+            Object::AudioDevice(_) => Kind::AudioDevice,
+            Object::Camera(_) => Kind::Camera,
+            Object::RemoteVideoStream(_) => Kind::RemoteVideoStream,
+            Object::LocalVideoStream(_) => Kind::LocalVideoStream,
+            Object::VideoRenderer(_) => Kind::VideoRenderer,
+            Object::VideoView(_) => Kind::VideoView,
+            Object::VideoFrame(_) => Kind::VideoFrame,
+        }
+    }
+}
+
+/// The type of a handle, checked on every use (one per [`Object`] variant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Client,
+    Agent,
+    Call,
+    Participant,
+    DeviceManager,
+    AudioDevice,
+    Camera,
+    RemoteVideoStream,
+    LocalVideoStream,
+    VideoRenderer,
+    VideoView,
+    VideoFrame,
+}
+
+impl Kind {
+    /// The C type name, for error messages.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Kind::Client => "acs_call_client",
+            Kind::Agent => "acs_call_agent",
+            Kind::Call => "acs_call",
+            Kind::Participant => "acs_remote_participant",
+            Kind::DeviceManager => "acs_device_manager",
+            Kind::AudioDevice => "acs_audio_device",
+            Kind::Camera => "acs_camera",
+            Kind::RemoteVideoStream => "acs_remote_video_stream",
+            Kind::LocalVideoStream => "acs_local_video_stream",
+            Kind::VideoRenderer => "acs_video_renderer",
+            Kind::VideoView => "acs_video_view",
+            Kind::VideoFrame => "acs_video_frame",
         }
     }
 }
@@ -250,7 +287,8 @@ pub(crate) fn unborrow<T>(p: *const T) {
     }
 }
 
-fn invalid(what: &str) -> FfiError {
+fn invalid(what: Kind) -> FfiError {
+    let what = what.name();
     FfiError::new(
         ACS_ERR_INVALID_HANDLE,
         format!("{what} is NULL, released, or not a {what}"),
@@ -258,26 +296,26 @@ fn invalid(what: &str) -> FfiError {
 }
 
 /// Looks a handle up (no reference change).
-pub(crate) fn lookup<T>(p: *const T, what: &'static str) -> FfiResult<Object> {
+pub(crate) fn lookup<T>(p: *const T, what: Kind) -> FfiResult<Object> {
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let t = TABLE.lock();
     match t.entries.get(&h) {
         Some(e) if !e.usable() => Err(invalid(what)),
-        Some(e) if e.obj.type_name() == what => Ok(e.obj.clone()),
+        Some(e) if e.obj.kind() == what => Ok(e.obj.clone()),
         Some(e) => Err(FfiError::new(
             ACS_ERR_INVALID_HANDLE,
-            format!("expected a {what}, got a {}", e.obj.type_name()),
+            format!("expected a {}, got a {}", what.name(), e.obj.kind().name()),
         )),
         None => Err(invalid(what)),
     }
 }
 
 /// Adds a host reference (also to a handle borrowed in a callback, to keep it).
-pub(crate) fn retain<T>(p: *const T, what: &'static str) -> FfiResult {
+pub(crate) fn retain<T>(p: *const T, what: Kind) -> FfiResult {
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let mut t = TABLE.lock();
     match t.entries.get_mut(&h) {
-        Some(e) if e.obj.type_name() == what && e.usable() => {
+        Some(e) if e.obj.kind() == what && e.usable() => {
             e.refs = e.refs.saturating_add(1);
             Ok(())
         }
@@ -287,14 +325,14 @@ pub(crate) fn retain<T>(p: *const T, what: &'static str) -> FfiResult {
 
 /// Drops a host reference; returns the object when it was the host's last one (the caller
 /// then runs the object's final cleanup outside the table lock). NULL is accepted.
-pub(crate) fn release<T>(p: *const T, what: &'static str) -> FfiResult<Option<Object>> {
+pub(crate) fn release<T>(p: *const T, what: Kind) -> FfiResult<Option<Object>> {
     if p.is_null() {
         return Ok(None);
     }
     let h = from_ptr(p).ok_or_else(|| invalid(what))?;
     let mut t = TABLE.lock();
     let (last, obj, gone) = match t.entries.get_mut(&h) {
-        Some(e) if e.obj.type_name() == what && e.refs > 0 => {
+        Some(e) if e.obj.kind() == what && e.refs > 0 => {
             e.refs -= 1;
             (e.refs == 0, e.obj.clone(), e.refs == 0 && e.borrows == 0)
         }
@@ -309,83 +347,54 @@ pub(crate) fn release<T>(p: *const T, what: &'static str) -> FfiResult<Option<Ob
 }
 
 macro_rules! typed_lookup {
-    ($fn_name:ident, $cty:ty, $variant:ident, $rty:ty, $name:literal) => {
+    ($fn_name:ident, $cty:ty, $variant:ident, $rty:ty) => {
         pub(crate) fn $fn_name(p: *const $cty) -> FfiResult<$rty> {
-            match lookup(p, $name)? {
+            match lookup(p, Kind::$variant)? {
                 Object::$variant(o) => Ok(o),
-                _ => Err(invalid($name)),
+                _ => Err(invalid(Kind::$variant)),
             }
         }
     };
 }
 
-typed_lookup!(
-    client,
-    acs_call_client,
-    Client,
-    CallClient,
-    "acs_call_client"
-);
-typed_lookup!(agent, acs_call_agent, Agent, CallAgent, "acs_call_agent");
-typed_lookup!(call, acs_call, Call, Call, "acs_call");
+typed_lookup!(client, acs_call_client, Client, CallClient);
+typed_lookup!(agent, acs_call_agent, Agent, CallAgent);
+typed_lookup!(call, acs_call, Call, Call);
 typed_lookup!(
     participant,
     acs_remote_participant,
     Participant,
-    RemoteParticipant,
-    "acs_remote_participant"
+    RemoteParticipant
 );
 typed_lookup!(
     device_manager,
     acs_device_manager,
     DeviceManager,
-    DeviceManager,
-    "acs_device_manager"
+    DeviceManager
 );
-typed_lookup!(
-    audio_device,
-    acs_audio_device,
-    AudioDevice,
-    AudioDevice,
-    "acs_audio_device"
-);
+typed_lookup!(audio_device, acs_audio_device, AudioDevice, AudioDevice);
 
-typed_lookup!(camera, acs_camera, Camera, Camera, "acs_camera");
+typed_lookup!(camera, acs_camera, Camera, Camera);
 typed_lookup!(
     remote_video_stream,
     acs_remote_video_stream,
     RemoteVideoStream,
-    RemoteVideoStream,
-    "acs_remote_video_stream"
+    RemoteVideoStream
 );
 typed_lookup!(
     local_video_stream,
     acs_local_video_stream,
     LocalVideoStream,
-    LocalVideoStream,
-    "acs_local_video_stream"
+    LocalVideoStream
 );
 typed_lookup!(
     video_renderer,
     acs_video_renderer,
     VideoRenderer,
-    VideoRenderer,
-    "acs_video_renderer"
+    VideoRenderer
 );
-typed_lookup!(
-    video_view,
-    acs_video_view,
-    VideoView,
-    VideoView,
-    "acs_video_view"
-);
-typed_lookup!(
-    video_frame,
-    HeldFrameHandle,
-    VideoFrame,
-    Arc<HeldFrame>,
-    "acs_video_frame"
-);
+typed_lookup!(video_view, acs_video_view, VideoView, VideoView);
+typed_lookup!(video_frame, HeldFrameHandle, VideoFrame, Arc<HeldFrame>);
 
 /// Runs the final cleanup of an object whose last handle was released.
 pub(crate) fn finalize(obj: Option<Object>) {
@@ -422,8 +431,8 @@ mod tests {
         let h2: *mut acs_audio_device = acquire(Object::AudioDevice(dev.clone()));
         assert_eq!(h1, h2);
         assert!(device_number_of(&id).is_some());
-        assert!(release(h1, "acs_audio_device").unwrap().is_none());
-        assert!(release(h2, "acs_audio_device").unwrap().is_some());
+        assert!(release(h1, Kind::AudioDevice).unwrap().is_none());
+        assert!(release(h2, Kind::AudioDevice).unwrap().is_some());
         assert_eq!(device_number_of(&id), None, "the id string stays behind");
         // The old handle is stale, and a new one for the same device is another number.
         assert!(audio_device(h1).is_err());
@@ -431,7 +440,7 @@ mod tests {
         assert_ne!(h3, h1);
         assert!(audio_device(h1).is_err());
         assert!(audio_device(h3).is_ok());
-        release(h3, "acs_audio_device").unwrap();
+        release(h3, Kind::AudioDevice).unwrap();
     }
 
     #[test]

@@ -172,7 +172,7 @@ pub unsafe extern "C" fn acs_local_video_stream_create_from_camera(
 /// Adds a reference to the stream.
 #[no_mangle]
 pub extern "C" fn acs_local_video_stream_retain(stream: *mut acs_local_video_stream) -> acs_status {
-    guard(|| handles::retain(stream, "acs_local_video_stream"))
+    guard(|| handles::retain(stream, handles::Kind::LocalVideoStream))
 }
 
 /// Drops a reference; the last one stops the source (a call sending the stream keeps its
@@ -181,7 +181,7 @@ pub extern "C" fn acs_local_video_stream_retain(stream: *mut acs_local_video_str
 pub extern "C" fn acs_local_video_stream_release(
     stream: *mut acs_local_video_stream,
 ) -> acs_status {
-    guard(|| handles::release(stream, "acs_local_video_stream").map(|_| ()))
+    guard(|| handles::release(stream, handles::Kind::LocalVideoStream).map(|_| ()))
 }
 
 /// Pushes a frame into a stream whose source is pushed frames: checked (format, size,
@@ -333,13 +333,13 @@ pub unsafe extern "C" fn acs_video_renderer_create_for_local_stream(
 /// Adds a reference to the renderer.
 #[no_mangle]
 pub extern "C" fn acs_video_renderer_retain(renderer: *mut acs_video_renderer) -> acs_status {
-    guard(|| handles::retain(renderer, "acs_video_renderer"))
+    guard(|| handles::retain(renderer, handles::Kind::VideoRenderer))
 }
 
 /// Drops a reference. Views keep their renderer working until they are released. NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_video_renderer_release(renderer: *mut acs_video_renderer) -> acs_status {
-    guard(|| handles::release(renderer, "acs_video_renderer").map(|_| ()))
+    guard(|| handles::release(renderer, handles::Kind::VideoRenderer).map(|_| ()))
 }
 
 /// Fills `options` with the defaults: 640x360 RGBA, Fit, not mirrored, no callback.
@@ -411,14 +411,14 @@ pub unsafe extern "C" fn acs_video_renderer_create_view(
 /// Adds a reference to the view.
 #[no_mangle]
 pub extern "C" fn acs_video_view_retain(view: *mut acs_video_view) -> acs_status {
-    guard(|| handles::retain(view, "acs_video_view"))
+    guard(|| handles::retain(view, handles::Kind::VideoView))
 }
 
 /// Drops a reference; the last one stops the view (its callback is not called after this
 /// returns, unless this is called from that callback). NULL is OK.
 #[no_mangle]
 pub extern "C" fn acs_video_view_release(view: *mut acs_video_view) -> acs_status {
-    guard(|| handles::release(view, "acs_video_view").map(|_| ()))
+    guard(|| handles::release(view, handles::Kind::VideoView).map(|_| ()))
 }
 
 fn update_view(

@@ -132,13 +132,13 @@ pub unsafe extern "C" fn acs_remote_participant_get_video_stream(
 /// Adds a reference.
 #[no_mangle]
 pub extern "C" fn acs_remote_video_stream_retain(s: *mut acs_remote_video_stream) -> acs_status {
-    guard(|| handles::retain(s, "acs_remote_video_stream"))
+    guard(|| handles::retain(s, handles::Kind::RemoteVideoStream))
 }
 
 /// Drops a reference (NULL is accepted). Releasing does not unsubscribe.
 #[no_mangle]
 pub extern "C" fn acs_remote_video_stream_release(s: *mut acs_remote_video_stream) -> acs_status {
-    guard(|| handles::release(s, "acs_remote_video_stream").map(|_| ()))
+    guard(|| handles::release(s, handles::Kind::RemoteVideoStream).map(|_| ()))
 }
 
 /// The stream's kind (ACS_VIDEO_STREAM_KIND_*).

@@ -181,7 +181,10 @@ pub(crate) fn held_by(internal: *mut c_void) -> FfiResult<Arc<HeldFrame>> {
 /// Drops the reference of a lent frame's `internal` (NULL: already released, OK).
 pub(crate) fn release_held(internal: *mut c_void) -> FfiResult {
     if !internal.is_null() {
-        handles::release(internal.cast::<HeldFrameHandle>(), "acs_video_frame")?;
+        handles::release(
+            internal.cast::<HeldFrameHandle>(),
+            handles::Kind::VideoFrame,
+        )?;
     }
     Ok(())
 }
