@@ -3,5 +3,6 @@ pub mod client;
 pub mod error;
 pub mod ffi;
 pub mod media;
+mod object_id;
 pub use acscalling_protocol as protocol;
 pub mod signaling;

@@ -26,11 +26,4 @@ pub use local_video_stream::{LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;
 pub use remote_video::RemoteVideoStream;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-static NEXT_OBJECT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A process-unique id for every API object (the FFI uses it as the handle value).
-pub(crate) fn next_object_id() -> u64 {
-    NEXT_OBJECT_ID.fetch_add(1, Ordering::Relaxed)
-}
+pub(crate) use crate::object_id::next_object_id;

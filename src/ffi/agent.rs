@@ -2,6 +2,7 @@
 
 use super::events::{acs_event_callback, deliver_event};
 use super::handles::{self, acs_call, acs_call_agent, acs_call_client, Object};
+use super::host_ptr::HostPtr;
 use super::sized::{extensible, init_out, read_in};
 use super::status::*;
 use super::strings::*;
@@ -63,10 +64,6 @@ pub unsafe extern "C" fn acs_call_agent_options_init(
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
 }
-
-/// A host pointer the host promises to keep valid for the agent's life.
-#[derive(Clone, Copy)]
-pub(crate) struct HostPtr(pub usize);
 
 /// Creates a call agent that connects to the service in the background. Fails at once with
 /// ACS_ERR_UNAUTHORIZED for a malformed or expired token and ACS_ERR_INVALID_ARGUMENT for a

@@ -2,9 +2,9 @@
 //! disappearing, delivered like every other event (in order, on the dispatch thread or from
 //! acs_call_client_dispatch_events).
 
-use super::agent::HostPtr;
 use super::events::{acs_event_callback, deliver_device_event};
 use super::handles::{self, acs_device_manager};
+use super::host_ptr::HostPtr;
 use super::status::*;
 use super::strings::*;
 use crate::client::DeviceListener;

@@ -1,7 +1,7 @@
 //! acs_device_manager_* and acs_audio_device_*: device lists, selection and virtual devices.
 
-use super::agent::HostPtr;
 use super::handles::{self, acs_audio_device, acs_device_manager, Object};
+use super::host_ptr::HostPtr;
 use super::status::*;
 use super::strings::*;
 use crate::media::audio::{tone_power, AudioDevice, DeviceKind};

@@ -1,10 +1,10 @@
 //! Events to the host: one struct for every kind, delivered in order on the dispatch thread.
 
-use super::agent::HostPtr;
 use super::handles::{
     self, acs_audio_device, acs_call, acs_call_agent, acs_camera, acs_device_manager,
     acs_remote_participant, acs_remote_video_stream, Object,
 };
+use super::host_ptr::HostPtr;
 use crate::client::{AgentEvent, CallAgent, DeviceEvent, DeviceManager};
 use crate::media::audio::DeviceKind;
 use crate::protocol::EndReason;

@@ -19,6 +19,7 @@ pub mod devices;
 pub mod events;
 pub mod group;
 pub(crate) mod handles;
+mod host_ptr;
 pub mod log;
 mod numbering;
 pub mod rendered_frame;

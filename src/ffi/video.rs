@@ -1,10 +1,10 @@
 //! acs_local_video_stream_*, acs_video_renderer_* and acs_video_view_*: local video sources
 //! (virtual camera, pushed frames, cameras) and rendering a stream into views.
 
-use super::agent::HostPtr;
 use super::handles::{
     self, acs_camera, acs_local_video_stream, acs_video_renderer, acs_video_view, Object,
 };
+use super::host_ptr::HostPtr;
 use super::rendered_frame::{acs_rendered_video_frame_callback, lend_rendered};
 use super::sized::{check_out, extensible, init_out, read_in, write_out};
 use super::status::*;

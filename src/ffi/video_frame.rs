@@ -140,7 +140,7 @@ fn monotonic_us(at: Instant) -> i64 {
 /// Lends `frame` to the host: one handle-table reference, released by acs_video_frame_release.
 pub(crate) fn lend(frame: Arc<RenderedFrame>) -> acs_video_frame {
     let held = Arc::new(HeldFrame {
-        id: crate::client::next_object_id(),
+        id: crate::object_id::next_object_id(),
         frame,
     });
     let f = &held.frame;

@@ -255,7 +255,7 @@ impl VideoRenderer {
         }));
         Self {
             inner: Arc::new(RendererInner {
-                id: crate::client::next_object_id(),
+                id: crate::object_id::next_object_id(),
                 bus,
                 views,
                 _subscription: subscription,
@@ -310,7 +310,7 @@ impl VideoRenderer {
         self.inner.views.lock().push(Arc::clone(&shared));
         Ok(VideoView {
             owner: Arc::new(ViewOwner {
-                id: crate::client::next_object_id(),
+                id: crate::object_id::next_object_id(),
                 shared,
                 renderer: self.clone(),
                 thread: Mutex::new(thread),
