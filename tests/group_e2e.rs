@@ -6,142 +6,16 @@
 mod common;
 
 use acscalling::client::*;
-use acscalling::media::audio::{tone_power, AudioDevice};
+use acscalling::media::audio::tone_power;
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use common::party::Party as Member;
 use common::{wait_until, Service};
-use parking_lot::Mutex;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
 /// Tone power a clearly heard tone reaches (a silent one stays under 0.001).
 const HEARD: f32 = 0.005;
-
-struct Member {
-    _client: CallClient,
-    id: String,
-    agent: CallAgent,
-    speaker: AudioDevice,
-    mic: AudioDevice,
-    freq: f32,
-    incoming: Arc<Mutex<Vec<Call>>>,
-    /// (participant id, state) of every participant state change and addition.
-    states: Arc<Mutex<Vec<(String, ParticipantState)>>>,
-    left: Arc<Mutex<Vec<(String, EndReason)>>>,
-    dominant_events: Arc<Mutex<u32>>,
-}
-
-impl Member {
-    fn new(svc: &Service, name: &str, freq: f32, auto_accept: bool) -> Member {
-        let id = svc.create_user();
-        let client = CallClient::new(CallClientOptions::default()).unwrap();
-        let mic = AudioDevice::tone_microphone(&format!("{name}-mic"), freq, 0.5);
-        let speaker = AudioDevice::pull_speaker(&format!("{name}-spk"), 10_000);
-        let incoming = Arc::new(Mutex::new(Vec::new()));
-        let states = Arc::new(Mutex::new(Vec::new()));
-        let left = Arc::new(Mutex::new(Vec::new()));
-        let dominant_events = Arc::new(Mutex::new(0));
-        let (inc, st, lf, de) = (
-            incoming.clone(),
-            states.clone(),
-            left.clone(),
-            dominant_events.clone(),
-        );
-        let (m2, s2) = (mic.clone(), speaker.clone());
-        let listener: AgentListener = Arc::new(move |_a, ev| match ev {
-            AgentEvent::IncomingCall { call } => {
-                inc.lock().push(call.clone());
-                if auto_accept {
-                    call.accept(CallOptions {
-                        microphone: Some(m2.clone()),
-                        speaker: Some(s2.clone()),
-                        start_muted: false,
-                    })
-                    .unwrap();
-                }
-            }
-            AgentEvent::ParticipantAdded { participant, .. } => st
-                .lock()
-                .push((participant.identifier().to_string(), participant.state())),
-            AgentEvent::ParticipantStateChanged {
-                participant, state, ..
-            } => st
-                .lock()
-                .push((participant.identifier().to_string(), *state)),
-            AgentEvent::ParticipantRemoved {
-                participant,
-                reason,
-                ..
-            } => lf
-                .lock()
-                .push((participant.identifier().to_string(), *reason)),
-            AgentEvent::DominantSpeakersChanged { .. } => *de.lock() += 1,
-            _ => {}
-        });
-        let agent = client
-            .create_call_agent(CallAgentOptions {
-                service_url: svc.ws_url.clone(),
-                token: svc.token(&id),
-                display_name: name.into(),
-                listener: Some(listener),
-                token_refresher: None,
-                ca_certificate: None,
-            })
-            .unwrap();
-        assert!(wait_until(T, || agent.connection_state()
-            == AgentConnectionState::Connected));
-        Member {
-            _client: client,
-            id,
-            agent,
-            speaker,
-            mic,
-            freq,
-            incoming,
-            states,
-            left,
-            dominant_events,
-        }
-    }
-
-    fn options(&self) -> CallOptions {
-        CallOptions {
-            microphone: Some(self.mic.clone()),
-            speaker: Some(self.speaker.clone()),
-            start_muted: false,
-        }
-    }
-
-    fn join(&self, group: &str) -> Call {
-        self.agent.join(group, self.options()).unwrap()
-    }
-
-    /// Drops what was played so far, waits `ms`, returns what was played meanwhile.
-    fn listen(&self, ms: u64) -> Vec<i16> {
-        let mut junk = vec![0i16; 48_000 * 10];
-        while self.speaker.pull_pcm(&mut junk).unwrap() > 0 {}
-        std::thread::sleep(Duration::from_millis(ms));
-        let mut buf = vec![0i16; 48 * ms as usize * 2];
-        let n = self.speaker.pull_pcm(&mut buf).unwrap();
-        buf.truncate(n);
-        buf
-    }
-
-    fn left_with(&self, who: &str, reason: EndReason) -> bool {
-        self.left
-            .lock()
-            .iter()
-            .any(|(id, r)| id == who && *r == reason)
-    }
-
-    fn saw_state(&self, who: &str, state: ParticipantState) -> bool {
-        self.states
-            .lock()
-            .iter()
-            .any(|(id, s)| id == who && *s == state)
-    }
-}
 
 fn connected(call: &Call) -> bool {
     wait_until(T, || call.state() == CallState::Connected)
@@ -266,7 +140,7 @@ fn four_parties_join_hear_each_other_share_the_roster_and_one_is_removed() {
                 );
             }
         }
-        assert!(*m[i].dominant_events.lock() >= 1);
+        assert!(m[i].dominant_events() >= 1);
     }
     assert!(c.dominant_speakers().timestamp_ms > 0);
     // Now Dave speaks instead of Carol.
@@ -297,7 +171,7 @@ fn four_parties_join_hear_each_other_share_the_roster_and_one_is_removed() {
         assert!(
             wait_until(T, || x.left_with(&m[3].id, EndReason::REMOVED)),
             "{:?}",
-            x.left.lock()
+            x.left()
         );
     }
     assert_eq!(a.remote_participants().len(), 2);
@@ -362,14 +236,12 @@ fn promoting_a_one_to_one_call_keeps_its_audio_and_invites_ring() {
     let unknown = format!("8:acs:{}", uuid::Uuid::new_v4());
     call.add_participant(&unknown).unwrap();
     assert!(wait_until(T, || alice
-        .left
-        .lock()
+        .left()
         .iter()
         .any(|(id, r)| *id == unknown && r.code == 404)));
     call.add_participant(&offline).unwrap();
     assert!(wait_until(T, || alice
-        .left
-        .lock()
+        .left()
         .iter()
         .any(|(id, r)| *id == offline && r.code == 480)));
     assert!(
@@ -578,7 +450,7 @@ fn a_participant_silent_on_signaling_is_removed_as_inactive() {
     assert!(
         wait_until(T, || alice.left_with(&mallory, EndReason::INACTIVE)),
         "{:?}",
-        alice.left.lock()
+        alice.left()
     );
     // Alice, who answers pings, is still in the call.
     std::thread::sleep(Duration::from_secs(3));

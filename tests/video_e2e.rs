@@ -6,91 +6,24 @@
 mod common;
 
 use acscalling::client::*;
-use acscalling::media::audio::AudioDevice;
 use acscalling::protocol::{CallState, VideoStreamKind};
+use common::party::{Party, PartySpec};
 use common::video::{CounterReader, PatternCamera};
 use common::{wait_until, Service};
-use parking_lot::Mutex;
-use std::sync::Arc;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-struct Party {
-    _client: CallClient,
-    id: String,
-    agent: CallAgent,
-    mic: AudioDevice,
-    speaker: AudioDevice,
-    /// (participant, kind, available) of every availability event.
-    video_events: Arc<Mutex<Vec<(String, VideoStreamKind, bool)>>>,
-}
-
-impl Party {
-    fn new(svc: &Service, name: &str) -> Party {
-        let id = svc.create_user();
-        let client = CallClient::new(CallClientOptions::default()).unwrap();
-        let video_events = Arc::new(Mutex::new(Vec::new()));
-        let ve = video_events.clone();
-        let listener: AgentListener = Arc::new(move |_a, ev| {
-            if let AgentEvent::RemoteVideoStreamAvailabilityChanged {
-                participant,
-                stream,
-                available,
-                ..
-            } = ev
-            {
-                ve.lock().push((
-                    participant.identifier().to_string(),
-                    stream.kind(),
-                    *available,
-                ));
-            }
-        });
-        let agent = client
-            .create_call_agent(CallAgentOptions {
-                service_url: svc.ws_url.clone(),
-                token: svc.token(&id),
-                display_name: name.into(),
-                listener: Some(listener),
-                token_refresher: None,
-                ca_certificate: None,
-            })
-            .unwrap();
-        assert!(wait_until(T, || agent.connection_state()
-            == AgentConnectionState::Connected));
-        Party {
-            _client: client,
-            id,
-            agent,
-            mic: AudioDevice::tone_microphone(&format!("{name}-mic"), 440.0, 0.3),
-            speaker: AudioDevice::pull_speaker(&format!("{name}-spk"), 2_000),
-            video_events,
-        }
-    }
-
-    fn join(&self, group: &str) -> Call {
-        let call = self
-            .agent
-            .join(
-                group,
-                CallOptions {
-                    microphone: Some(self.mic.clone()),
-                    speaker: Some(self.speaker.clone()),
-                    start_muted: true,
-                },
-            )
-            .unwrap();
-        assert!(wait_until(T, || call.state() == CallState::Connected));
-        call
-    }
-
-    fn saw(&self, who: &str, kind: VideoStreamKind, available: bool) -> bool {
-        self.video_events
-            .lock()
-            .iter()
-            .any(|e| e.0 == who && e.1 == kind && e.2 == available)
-    }
+/// A party whose calls join muted (a 440 Hz tone at 0.3 when unmuted, a 2 s speaker).
+fn party(svc: &Service, name: &str) -> Party {
+    Party::with(
+        svc,
+        PartySpec {
+            amplitude: 0.3,
+            speaker_ms: 2_000,
+            ..PartySpec::new(name, 440.0)
+        },
+    )
 }
 
 /// The camera stream of participant `who` in `call`, once it is there.
@@ -128,16 +61,20 @@ fn group_id() -> String {
 #[test]
 fn camera_frames_arrive_with_increasing_counters_and_follow_stop_and_switch() {
     let svc = Service::start();
-    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+    let (a, b) = (party(&svc, "A"), party(&svc, "B"));
     let g = group_id();
-    let ca = a.join(&g);
-    let cb = b.join(&g);
+    let ca = a.join_muted(&g);
+    let cb = b.join_muted(&g);
 
     let cam = PatternCamera::start(0, 640, 360, 30);
     ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
         .unwrap();
     assert!(ca.is_sending_video(VideoStreamKind::Video));
-    assert!(wait_until(T, || b.saw(&a.id, VideoStreamKind::Video, true)));
+    assert!(wait_until(T, || b.saw_video(
+        &a.id,
+        VideoStreamKind::Video,
+        true
+    )));
     let stream = stream_of(&cb, &a.id);
     let reader = CounterReader::on(&stream.frames());
     stream.subscribe().unwrap();
@@ -169,7 +106,7 @@ fn camera_frames_arrive_with_increasing_counters_and_follow_stop_and_switch() {
 
     // Stop: B sees the stream become unavailable and loses its subscription.
     ca.stop_video(VideoStreamKind::Video).unwrap();
-    assert!(wait_until(T, || b.saw(
+    assert!(wait_until(T, || b.saw_video(
         &a.id,
         VideoStreamKind::Video,
         false
@@ -187,12 +124,9 @@ fn camera_frames_arrive_with_increasing_counters_and_follow_stop_and_switch() {
 #[test]
 fn three_parties_each_render_the_other_two() {
     let svc = Service::start();
-    let parties: Vec<Party> = ["P0", "P1", "P2"]
-        .iter()
-        .map(|n| Party::new(&svc, n))
-        .collect();
+    let parties: Vec<Party> = ["P0", "P1", "P2"].iter().map(|n| party(&svc, n)).collect();
     let g = group_id();
-    let calls: Vec<Call> = parties.iter().map(|p| p.join(&g)).collect();
+    let calls: Vec<Call> = parties.iter().map(|p| p.join_muted(&g)).collect();
     let cams: Vec<PatternCamera> = (0..3)
         .map(|i| PatternCamera::start(i * 100_000, 320, 180, 20))
         .collect();
@@ -233,10 +167,10 @@ fn three_parties_each_render_the_other_two() {
 fn a_seventh_video_subscription_is_refused() {
     let svc = Service::start();
     let g = group_id();
-    let viewer = Party::new(&svc, "viewer");
-    let cv = viewer.join(&g);
-    let senders: Vec<Party> = (0..7).map(|i| Party::new(&svc, &format!("S{i}"))).collect();
-    let calls: Vec<Call> = senders.iter().map(|p| p.join(&g)).collect();
+    let viewer = party(&svc, "viewer");
+    let cv = viewer.join_muted(&g);
+    let senders: Vec<Party> = (0..7).map(|i| party(&svc, &format!("S{i}"))).collect();
+    let calls: Vec<Call> = senders.iter().map(|p| p.join_muted(&g)).collect();
     let cams: Vec<PatternCamera> = (0..7)
         .map(|i| PatternCamera::start(i * 1000, 160, 96, 5))
         .collect();
@@ -268,7 +202,7 @@ fn a_seventh_video_subscription_is_refused() {
 #[test]
 fn the_echo_bot_shows_your_own_video_back() {
     let svc = Service::start();
-    let a = Party::new(&svc, "A");
+    let a = party(&svc, "A");
     let call = a
         .agent
         .start_call(
@@ -307,10 +241,10 @@ fn the_sdk_virtual_camera_renders_at_the_receiver_and_follows_a_switch_to_pushed
         VirtualCameraConfig,
     };
     let svc = Service::start();
-    let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+    let (a, b) = (party(&svc, "A"), party(&svc, "B"));
     let g = group_id();
-    let ca = a.join(&g);
-    let cb = b.join(&g);
+    let ca = a.join_muted(&g);
+    let cb = b.join_muted(&g);
     let local = LocalVideoStream::virtual_camera(VirtualCameraConfig {
         width: 640,
         height: 360,
@@ -394,10 +328,10 @@ struct LossyVideoCall {
 impl LossyVideoCall {
     fn start(loss_percent: u32) -> Self {
         let svc = Service::start_with(&["--simulate-loss-percent", &loss_percent.to_string()]);
-        let (a, b) = (Party::new(&svc, "A"), Party::new(&svc, "B"));
+        let (a, b) = (party(&svc, "A"), party(&svc, "B"));
         let g = group_id();
-        let ca = a.join(&g);
-        let cb = b.join(&g);
+        let ca = a.join_muted(&g);
+        let cb = b.join_muted(&g);
         let cam = PatternCamera::start(0, 640, 360, 30);
         ca.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 30.0)
             .unwrap();
