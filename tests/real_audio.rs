@@ -10,6 +10,7 @@ use acscalling::client::*;
 use acscalling::media::audio::{tone_power, AudioDevice, AudioProcessing};
 use acscalling::media::permission::PermissionState;
 use acscalling::protocol::CallState;
+use common::party::Party;
 use common::sound::{pactl, play_tone, record, sound_server};
 use common::{wait_until, Service};
 use parking_lot::Mutex;
@@ -37,45 +38,11 @@ fn find(list: &[AudioDevice], cpal_name: &str) -> AudioDevice {
         .clone()
 }
 
-struct Party {
-    _client: CallClient,
-    agent: CallAgent,
-    dm: DeviceManager,
-    incoming: Arc<Mutex<Vec<Call>>>,
-}
-
+/// A party (its virtual devices unused: these calls choose real ones) and its user id.
 fn party(svc: &Service, name: &str) -> (Party, String) {
-    let user = svc.create_user();
-    let client = CallClient::new(CallClientOptions::default()).unwrap();
-    let incoming = Arc::new(Mutex::new(Vec::new()));
-    let inc = incoming.clone();
-    let listener: AgentListener = Arc::new(move |_a, ev| {
-        if let AgentEvent::IncomingCall { call } = ev {
-            inc.lock().push(call.clone());
-        }
-    });
-    let agent = client
-        .create_call_agent(CallAgentOptions {
-            service_url: svc.ws_url.clone(),
-            token: svc.token(&user),
-            display_name: name.into(),
-            listener: Some(listener),
-            token_refresher: None,
-            ca_certificate: None,
-        })
-        .unwrap();
-    assert!(wait_until(T, || agent.connection_state()
-        == AgentConnectionState::Connected));
-    let dm = client.device_manager();
-    (
-        Party {
-            _client: client,
-            agent,
-            dm,
-            incoming,
-        },
-        user,
-    )
+    let p = Party::new(svc, name, 440.0, false);
+    let id = p.id.clone();
+    (p, id)
 }
 
 /// Alice calls Bob with the given devices; both calls once Connected.
@@ -156,20 +123,23 @@ fn a_real_microphone_is_heard_in_the_real_speaker_and_devices_switch_mid_call() 
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
-    let mics = listed(|| alice.dm.microphones());
+    let mics = listed(|| alice.client.device_manager().microphones());
     let room = find(&mics, "acs_room.monitor");
     let room2 = find(&mics, "acs_room2.monitor");
-    let spks = listed(|| bob.dm.speakers());
+    let spks = listed(|| bob.client.device_manager().speakers());
     let (spk, spk2) = (find(&spks, "acs_spk"), find(&spks, "acs_spk2"));
     let alice_ear = AudioDevice::pull_speaker("alice-ear", 5000);
     let bob_mouth = AudioDevice::tone_microphone("bob-mouth", 660.0, 0.3);
 
     // Noise suppression rightly treats a steady test tone as noise (it takes it down by
     // ~20 dB): this test is about the path, so Alice's calls keep the rest of the processing.
-    alice.dm.set_audio_processing(AudioProcessing {
-        noise_suppression: false,
-        ..AudioProcessing::ALL
-    });
+    alice
+        .client
+        .device_manager()
+        .set_audio_processing(AudioProcessing {
+            noise_suppression: false,
+            ..AudioProcessing::ALL
+        });
     let _voice = play_tone("acs_room", 440.0, 0.3);
     let _voice2 = play_tone("acs_room2", 520.0, 0.3);
     let (call, bcall) = connect(
@@ -236,10 +206,11 @@ fn a_real_microphone_is_heard_in_the_real_speaker_and_devices_switch_mid_call() 
         &format!("sink_name={hot_name}"),
         "rate=48000",
     ]);
-    let hot = wait_for_device(&bob.dm, &hot_name);
+    let hot = wait_for_device(&bob.client.device_manager(), &hot_name);
     pactl(&["unload-module", &module]);
     assert!(wait_until(T, || !bob
-        .dm
+        .client
+        .device_manager()
         .speakers()
         .iter()
         .any(|d| d.id() == hot.id())));
@@ -343,9 +314,12 @@ fn echo_cancellation_removes_the_far_end_from_what_the_microphone_sends() {
     let svc = Service::start();
     let (alice, _) = party(&svc, "Alice");
     let (bob, bob_id) = party(&svc, "Bob");
-    let mics = listed(|| alice.dm.microphones());
+    let mics = listed(|| alice.client.device_manager().microphones());
     let room = find(&mics, "acs_room.monitor");
-    let room_spk = find(&listed(|| alice.dm.speakers()), "acs_room");
+    let room_spk = find(
+        &listed(|| alice.client.device_manager().speakers()),
+        "acs_room",
+    );
     let bob_mouth = AudioDevice::tone_microphone("bob-mouth", 660.0, 0.3);
     let bob_ear = AudioDevice::pull_speaker("bob-ear", 5000);
     let _alice_voice = play_tone("acs_room", 440.0, 0.05);
