@@ -3,7 +3,9 @@
 //!
 //! Latency: the send thread encodes and hands a frame to the sink right after its tick; the
 //! playout thread re-aligns its tick to `arrival + margin` whenever a stream (re)starts and no
-//! other slot is playing, so a frame received is played within a couple of milliseconds.
+//! other slot is playing, so a frame received is played within a couple of milliseconds. A
+//! tick that finds a stream's next frame late holds the mix until it comes (a few ms, at most
+//! `jitter::LATE_WAIT`) rather than conceal it.
 
 use super::analysis::{audio_level, is_voice};
 use super::codec::{OpusDecoder, OpusEncoder};
@@ -213,7 +215,10 @@ impl AudioEngine {
             return;
         };
         sh.counters.received.fetch_add(1, Ordering::Relaxed);
-        if jb.insert(seq, timestamp, payload, now) == InsertOutcome::Started {
+        // A tick waiting for this slot's late frame wants to hear of any arrival.
+        let mut wake = jb.is_waiting();
+        let outcome = jb.insert(seq, timestamp, payload, now);
+        if matches!(outcome, InsertOutcome::Started | InsertOutcome::Awaited) {
             let at = now + jb.margin();
             let others_playing = rx
                 .slots
@@ -222,9 +227,12 @@ impl AudioEngine {
                 .any(|(i, j)| i != slot && j.is_playing());
             if !others_playing {
                 rx.rephase_at = Some(at);
-                drop(rx);
-                sh.rx_wake.notify_one();
+                wake = true;
             }
+        }
+        if wake {
+            drop(rx);
+            sh.rx_wake.notify_one();
         }
     }
 

@@ -3,8 +3,10 @@
 //!
 //! Latency policy: playout starts as soon as `target_frames` (initially 1) frames are buffered,
 //! and the engine aligns its playout tick to `arrival + margin` when a stream (re)starts, so a
-//! frame received is played at the next tick. Only an underrun caused by a *late* packet raises
-//! the margin (then the target depth); loss does not. Depth is capped by dropping the oldest.
+//! frame received is played at the next tick. A frame missing at its tick with nothing after it
+//! is *late*, not lost: the tick waits for it (up to [`LATE_WAIT`]) instead of concealing it,
+//! and its lateness raises the margin (then the target depth); loss does not. Depth is capped by
+//! dropping the oldest.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -24,6 +26,13 @@ const EXCESS_TICKS_BEFORE_TRIM: u32 = 25;
 /// Ticks without an underrun before the margin (then the target) steps back down.
 const CALM_TICKS_BEFORE_DECAY: u32 = 250;
 const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
+/// How long a playout tick waits for a late frame (the next in sequence, nothing after it
+/// buffered) before concealing it. Arrival jitter of a few ms is common even on an idle
+/// machine (2 cores, loopback: up to ~11 ms through the echo bot), and one concealed frame of
+/// a steady sound costs far more than a short wait: Opus' SILK predictors then run off the
+/// signal for ~300 ms (a 1 kHz tone fell from ~30 dB above its noise to 0–5 dB). Shorter than
+/// a frame, so a stream that stopped is still concealed before its next tick is due.
+pub const LATE_WAIT: Duration = Duration::from_millis(15);
 /// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
 const RESTART_JUMP: i64 = 500;
 /// RTP timestamp ticks of one 20 ms frame at 48 kHz.
@@ -42,6 +51,9 @@ pub enum InsertOutcome {
     Duplicate,
     /// Its turn has passed: dropped.
     Late,
+    /// The late frame a tick is waiting for ([`Playout::Wait`]): play it at once; it came after
+    /// its tick, so the margin was raised and the following ticks align to arrival + `margin()`.
+    Awaited,
 }
 
 /// What to play for this slot at a tick.
@@ -53,6 +65,9 @@ pub enum Playout {
     Conceal { fec: Option<Vec<u8>> },
     /// Nothing to play.
     Silence,
+    /// The next frame is late: play nothing yet, and pop again when a frame arrives for this
+    /// stream or at `until` (the frame is concealed then).
+    Wait { until: Instant },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +75,13 @@ enum State {
     Idle,
     Buffering,
     Playing,
-    Rebuffering { concealed: u32 },
+    /// Playing, and a tick is waiting for the next frame until this time.
+    Late {
+        until: Instant,
+    },
+    Rebuffering {
+        concealed: u32,
+    },
 }
 
 /// Counters of one jitter buffer.
@@ -75,6 +96,8 @@ pub struct JitterStats {
     pub restarts: u64,
     /// Sender pauses (DTX) ended: playout restarted without counting loss or lateness.
     pub pauses: u64,
+    /// Late frames a tick waited for and played, instead of concealing them.
+    pub waited: u64,
 }
 
 struct Entry {
@@ -157,7 +180,13 @@ impl JitterBuffer {
 
     /// Whether the stream is currently being played (not idle, buffering or rebuffering).
     pub fn is_playing(&self) -> bool {
-        self.state == State::Playing
+        matches!(self.state, State::Playing | State::Late { .. })
+    }
+
+    /// Whether a tick is waiting for this stream's late frame: any frame inserted now is news
+    /// for it (the frame, or a later one that shows it was lost).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, State::Late { .. })
     }
 
     /// Counters.
@@ -238,6 +267,7 @@ impl JitterBuffer {
         if self.newest.is_none_or(|(newest, _)| ext > newest) {
             self.newest = Some((ext, timestamp));
         }
+        let mut awaited = false;
         match self.state {
             State::Idle => {
                 self.next_seq = ext;
@@ -247,6 +277,19 @@ impl JitterBuffer {
                 if ext < self.next_seq {
                     self.stats.late += 1;
                     return InsertOutcome::Late;
+                }
+            }
+            State::Late { .. } => {
+                if ext < self.next_seq {
+                    self.stats.late += 1;
+                    return InsertOutcome::Late;
+                }
+                if ext == self.next_seq {
+                    // Played at once by the waiting tick; later ticks leave more room.
+                    self.adapt_up();
+                    self.stats.waited += 1;
+                    self.state = State::Playing;
+                    awaited = true;
                 }
             }
             State::Rebuffering { .. } => {
@@ -288,6 +331,9 @@ impl JitterBuffer {
             if let Some((&first, _)) = self.frames.first_key_value() {
                 self.next_seq = self.next_seq.max(first);
             }
+        }
+        if awaited {
+            return InsertOutcome::Awaited;
         }
         if self.state == State::Buffering && self.frames.len() >= self.target_frames {
             // Start from the oldest buffered frame.
@@ -332,8 +378,9 @@ impl JitterBuffer {
         }
     }
 
-    /// Playout tick: what to play now.
-    pub fn pop(&mut self, _now: Instant) -> Playout {
+    /// Playout tick: what to play now. After [`Playout::Wait`], pop again (with the time
+    /// then) when a frame arrives or the wait ends.
+    pub fn pop(&mut self, now: Instant) -> Playout {
         match self.state {
             State::Idle | State::Buffering => Playout::Silence,
             State::Rebuffering { concealed } => {
@@ -346,9 +393,10 @@ impl JitterBuffer {
                     Playout::Silence
                 }
             }
-            State::Playing => {
+            State::Playing | State::Late { .. } => {
                 let seq = self.next_seq;
                 if let Some(e) = self.frames.remove(&seq) {
+                    self.state = State::Playing;
                     self.next_seq += 1;
                     self.decay();
                     // Keep latency at target: a frame that stays spare for a while (after a
@@ -374,6 +422,16 @@ impl JitterBuffer {
                 }
                 match self.frames.first_key_value() {
                     None => {
+                        // Late, or lost with nothing after it yet: wait a little before
+                        // concealing (see LATE_WAIT).
+                        let until = match self.state {
+                            State::Late { until } => until,
+                            _ => now + LATE_WAIT,
+                        };
+                        if now < until {
+                            self.state = State::Late { until };
+                            return Playout::Wait { until };
+                        }
                         // Underrun: conceal now; if `seq` still arrives, it was late.
                         self.stats.underruns += 1;
                         self.calm_ticks = 0;
@@ -383,6 +441,7 @@ impl JitterBuffer {
                     }
                     Some((&first, e)) => {
                         // Lost (a later frame is here): conceal, with FEC when it is the next one.
+                        self.state = State::Playing;
                         self.stats.lost += 1;
                         let fec = (first == seq + 1).then(|| e.payload.clone());
                         self.next_seq = if first > seq + 3 { first } else { seq + 1 };

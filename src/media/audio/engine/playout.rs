@@ -39,7 +39,7 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                 }
                 sh.rx_wake.wait_until(&mut rx, next);
             }
-            let now = Instant::now();
+            let mut now = Instant::now();
             let playing = sh.playing.load(Ordering::Relaxed);
             pops.extend(rx.slots.iter_mut().map(|jb| {
                 if playing {
@@ -48,6 +48,34 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                     Playout::Silence
                 }
             }));
+            // A slot whose next frame is late holds the tick until it arrives or the wait ends
+            // (then it is concealed): concealing a frame that comes a few ms later would throw
+            // the decoder off the stream for hundreds of ms.
+            while let Some(until) = pops
+                .iter()
+                .filter_map(|p| match p {
+                    Playout::Wait { until } => Some(*until),
+                    _ => None,
+                })
+                .min()
+            {
+                if !sh.running.load(Ordering::Relaxed) {
+                    return;
+                }
+                if now < until {
+                    sh.rx_wake.wait_until(&mut rx, until);
+                }
+                now = Instant::now();
+                for (p, jb) in pops.iter_mut().zip(rx.slots.iter_mut()) {
+                    if matches!(p, Playout::Wait { .. }) {
+                        *p = jb.pop(now);
+                    }
+                }
+                // The awaited frame set the phase: it plays now, the next tick a frame after.
+                if let Some(at) = rx.rephase_at.take() {
+                    next = at;
+                }
+            }
             // A slot that gave back margin lets the tick move earlier, when it plays alone.
             let advance = rx
                 .slots
@@ -69,7 +97,7 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             }
             *live = true;
             let (result, concealed) = match p {
-                Playout::Silence => continue,
+                Playout::Silence | Playout::Wait { .. } => continue,
                 Playout::Packet { payload, arrival } => {
                     let r = dec.decode(&payload, &mut pcm);
                     if r.is_ok() {

@@ -79,27 +79,97 @@ fn big_jump_is_a_new_stream() {
 }
 
 #[test]
+fn a_late_frame_is_waited_for_not_concealed() {
+    // The echo of a steady tone: one frame comes 3 ms after its tick (scheduling jitter).
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new();
+    let tick = |k: u32| t0 + F * k + INITIAL_MARGIN;
+    for k in 0..3u16 {
+        let at = t0 + F * u32::from(k);
+        jb.insert(k, 960 * u32::from(k), &[k as u8], at);
+        assert_eq!(payload(&jb.pop(tick(k.into()))), Some(k as u8));
+    }
+    let until = tick(3) + LATE_WAIT;
+    assert_eq!(jb.pop(tick(3)), Playout::Wait { until });
+    assert!(jb.is_playing() && jb.is_waiting());
+    // A spurious wake-up before the frame: still waiting, same deadline.
+    let early = tick(3) + Duration::from_millis(1);
+    assert_eq!(jb.pop(early), Playout::Wait { until });
+    let late = tick(3) + Duration::from_millis(3);
+    assert_eq!(jb.insert(3, 3 * 960, &[3], late), InsertOutcome::Awaited);
+    assert!(jb.margin() > INITIAL_MARGIN, "lateness is learnt");
+    assert_eq!(payload(&jb.pop(late)), Some(3));
+    assert!(!jb.is_waiting());
+    // The following ticks align to the late arrival: frames on time play on.
+    let margin = jb.margin();
+    let tick = |k: u32| late + margin + F * (k - 3);
+    for k in 4..8u16 {
+        jb.insert(
+            k,
+            960 * u32::from(k),
+            &[k as u8],
+            late + F * u32::from(k - 3),
+        );
+        assert_eq!(payload(&jb.pop(tick(k.into()))), Some(k as u8));
+    }
+    let s = jb.stats();
+    assert_eq!(
+        (s.waited, s.underruns, s.lost, s.late),
+        (1, 0, 0, 0),
+        "{s:?}"
+    );
+}
+
+#[test]
+fn a_frame_lost_while_waiting_is_concealed_from_the_next_ones_fec() {
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new();
+    jb.insert(1, 0, &[1], t0);
+    assert_eq!(payload(&jb.pop(t0)), Some(1));
+    let until = t0 + F + LATE_WAIT;
+    assert_eq!(jb.pop(t0 + F), Playout::Wait { until });
+    // Packet 2 never comes; 3 does, within the wait: 2 was lost, not late.
+    let at = t0 + F + Duration::from_millis(10);
+    assert_eq!(jb.insert(3, 1920, &[3], at), InsertOutcome::Buffered);
+    assert_eq!(jb.pop(at), Playout::Conceal { fec: Some(vec![3]) });
+    assert_eq!(payload(&jb.pop(t0 + 2 * F)), Some(3));
+    let s = jb.stats();
+    assert_eq!((s.lost, s.waited, s.underruns), (1, 0, 0), "{s:?}");
+    assert_eq!(jb.margin(), INITIAL_MARGIN, "loss must not add delay");
+}
+
+#[test]
 fn underrun_conceals_a_few_frames_then_silence_and_late_packet_raises_margin() {
     let t0 = Instant::now();
     let mut jb = JitterBuffer::new();
     jb.insert(1, 0, &[1], t0);
     assert_eq!(payload(&jb.pop(t0)), Some(1));
-    // Packet 2 misses its tick.
-    assert_eq!(jb.pop(t0 + F), Playout::Conceal { fec: None });
+    // Packet 2 misses its tick and the wait.
+    let until = t0 + F + LATE_WAIT;
+    assert_eq!(jb.pop(t0 + F), Playout::Wait { until });
+    assert_eq!(jb.pop(until), Playout::Conceal { fec: None });
     assert_eq!(
-        jb.insert(2, 0, &[2], t0 + F + Duration::from_millis(1)),
+        jb.insert(2, 0, &[2], until + Duration::from_millis(1)),
         InsertOutcome::Started
     );
     assert!(jb.margin() > INITIAL_MARGIN);
     assert_eq!(payload(&jb.pop(t0 + 2 * F)), Some(2));
-    // Stream stops: a few concealed frames, then silence.
-    let outs: Vec<_> = (0..6).map(|i| jb.pop(t0 + (3 + i) * F)).collect();
+    // Stream stops: after the wait, a few concealed frames, then silence.
+    let mut outs = Vec::new();
+    for i in 0..6 {
+        let tick = t0 + (3 + i) * F;
+        match jb.pop(tick) {
+            Playout::Wait { until } => outs.push(jb.pop(until)),
+            p => outs.push(p),
+        }
+    }
     let concealed = outs
         .iter()
         .filter(|p| matches!(p, Playout::Conceal { .. }))
         .count();
     assert_eq!(concealed as u32, MAX_CONCEALED_FRAMES);
     assert_eq!(outs[5], Playout::Silence);
+    assert_eq!(jb.stats().underruns, 2);
 }
 
 #[test]
@@ -163,8 +233,11 @@ fn a_dtx_pause_is_neither_loss_nor_lateness() {
     let ts0 = 960 * k0;
     assert_eq!(jb.insert(11, ts0, &[11], at(k0)), InsertOutcome::Started);
     assert_eq!(payload(&jb.pop(at(k0))), Some(11));
-    assert_eq!(jb.pop(at(k0 + 1)), Playout::Conceal { fec: None });
-    jb.insert(12, ts0 + 960, &[12], at(k0 + 1) + Duration::from_millis(3));
+    assert!(matches!(jb.pop(at(k0 + 1)), Playout::Wait { .. }));
+    assert_eq!(
+        jb.insert(12, ts0 + 960, &[12], at(k0 + 1) + Duration::from_millis(3)),
+        InsertOutcome::Awaited
+    );
     assert!(jb.margin() > INITIAL_MARGIN, "late packet adapts");
 }
 
