@@ -59,8 +59,15 @@ pub enum InsertOutcome {
 /// What to play for this slot at a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Playout {
-    /// Decode this packet. `arrival` is when it was inserted.
-    Packet { payload: Vec<u8>, arrival: Instant },
+    /// Decode this packet. `arrival` is when it was inserted. `skipped`: the frame after it,
+    /// dropped to cut latency: decode it too and discard the output, so the decoder stays on
+    /// the stream (a frame stepped over often throws Opus' SILK predictors off, for up to
+    /// ~200 ms).
+    Packet {
+        payload: Vec<u8>,
+        arrival: Instant,
+        skipped: Option<Vec<u8>>,
+    },
     /// Frame missing: conceal, from the next packet's in-band FEC when given.
     Conceal { fec: Option<Vec<u8>> },
     /// Nothing to play.
@@ -406,18 +413,21 @@ impl JitterBuffer {
                     } else {
                         self.excess_ticks = 0;
                     }
+                    let mut skipped = None;
                     if self.excess_ticks >= EXCESS_TICKS_BEFORE_TRIM
                         || self.frames.len() > self.target_frames + 3
                     {
                         self.excess_ticks = 0;
-                        if let Some((k, _)) = self.frames.pop_first() {
+                        if let Some((k, next)) = self.frames.pop_first() {
                             self.stats.overflow_dropped += 1;
                             self.next_seq = k + 1;
+                            skipped = Some(next.payload);
                         }
                     }
                     return Playout::Packet {
                         payload: e.payload,
                         arrival: e.arrival,
+                        skipped,
                     };
                 }
                 match self.frames.first_key_value() {

@@ -20,6 +20,8 @@ enum SpeakerOut {
 pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
     let mut mix = [0i16; FRAME_SAMPLES];
     let mut pcm = [0i16; FRAME_SAMPLES];
+    // Output of frames skipped to cut latency: decoded only to keep the decoder in step.
+    let mut discarded = [0i16; FRAME_SAMPLES];
     let mut pops: Vec<Playout> = Vec::with_capacity(decoders.len());
     // Slots whose decoder has state from a stream: reset when the slot goes silent.
     let mut live = vec![false; decoders.len()];
@@ -98,8 +100,17 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             *live = true;
             let (result, concealed) = match p {
                 Playout::Silence | Playout::Wait { .. } => continue,
-                Playout::Packet { payload, arrival } => {
+                Playout::Packet {
+                    payload,
+                    arrival,
+                    skipped,
+                } => {
                     let r = dec.decode(&payload, &mut pcm);
+                    if let Some(next) = skipped {
+                        if let Err(e) = dec.decode(&next, &mut discarded) {
+                            log::debug!("opus decode of a skipped frame failed: {e}");
+                        }
+                    }
                     if r.is_ok() {
                         let waited = as_ns(now.saturating_duration_since(arrival));
                         sh.counters

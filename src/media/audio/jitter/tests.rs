@@ -187,19 +187,53 @@ fn a_lasting_spare_frame_is_trimmed_and_margin_decays_when_calm() {
     let mut seq = 1u16;
     jb.insert(2, 0, &[2], t0 + F);
     let mut played = Vec::new();
+    // What the decoder sees: each played frame, then the one trimmed after it.
+    let mut decoded = Vec::new();
     for i in 0..(CALM_TICKS_BEFORE_DECAY as u16 + 5) {
         let now = t0 + F * u32::from(i + 2);
-        if let Playout::Packet { payload, .. } = jb.pop(now) {
+        if let Playout::Packet {
+            payload, skipped, ..
+        } = jb.pop(now)
+        {
             played.push(payload[0]);
+            decoded.push(payload[0]);
+            decoded.extend(skipped.map(|s| s[0]));
         }
         seq += 1;
         jb.insert(seq + 1, 0, &[(seq + 1) as u8], now);
     }
     assert_eq!(&played[..3], &[1, 2, 3]);
     assert_eq!(jb.stats().overflow_dropped, 1, "one spare frame trimmed");
+    assert_eq!(decoded.len(), played.len() + 1);
+    assert!(
+        decoded.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "the trimmed frame still reaches the decoder: {decoded:?}"
+    );
     assert_eq!(jb.margin(), raised - MARGIN_DECAY_STEP);
     assert_eq!(jb.take_phase_advance(), MARGIN_DECAY_STEP);
     assert_eq!(jb.take_phase_advance(), Duration::ZERO);
+}
+
+#[test]
+fn a_burst_is_trimmed_at_once_but_every_frame_reaches_the_decoder() {
+    // After a hiccup, six frames arrive together: latency is cut at once.
+    let t0 = Instant::now();
+    let mut jb = JitterBuffer::new();
+    jb.insert(1, 0, &[1], t0);
+    assert_eq!(payload(&jb.pop(t0)), Some(1));
+    for s in 2..8u16 {
+        jb.insert(s, 960 * u32::from(s - 1), &[s as u8], t0 + 5 * F);
+    }
+    assert_eq!(
+        jb.pop(t0 + 5 * F),
+        Playout::Packet {
+            payload: vec![2],
+            arrival: t0 + 5 * F,
+            skipped: Some(vec![3])
+        }
+    );
+    assert_eq!(payload(&jb.pop(t0 + 6 * F)), Some(4));
+    assert_eq!(jb.stats().overflow_dropped, 1);
 }
 
 #[test]
