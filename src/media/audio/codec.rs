@@ -108,7 +108,7 @@ impl OpusDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::audio::tone_power;
+    use crate::media::audio::{tone_power, tone_to_noise_db};
 
     #[test]
     fn round_trip_keeps_the_tone_and_fec_recovers() {
@@ -150,6 +150,76 @@ mod tests {
     }
 
     fn assert_send<T: Send>() {}
+
+    /// 100 frames of a steady 1 kHz tone at half scale, encoded with our settings.
+    fn tone_packets() -> Vec<Vec<u8>> {
+        let mut enc = OpusEncoder::new().unwrap();
+        (0..100)
+            .map(|f| {
+                let frame: Vec<i16> = (0..FRAME_SAMPLES)
+                    .map(|i| {
+                        let t = (f * FRAME_SAMPLES + i) as f64 / 48_000.0;
+                        (16384.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()) as i16
+                    })
+                    .collect();
+                enc.encode(&frame).unwrap()
+            })
+            .collect()
+    }
+
+    /// Tone-to-noise (dB) of every frame played from `steps`: `Some(i)` decodes packet i,
+    /// `None` conceals one frame.
+    fn played(packets: &[Vec<u8>], steps: impl Iterator<Item = Option<usize>>) -> Vec<f32> {
+        let mut dec = OpusDecoder::new().unwrap();
+        let mut pcm = [0i16; FRAME_SAMPLES];
+        steps
+            .map(|s| {
+                match s {
+                    Some(i) => dec.decode(&packets[i], &mut pcm).unwrap(),
+                    None => dec.conceal(&mut pcm).unwrap(),
+                };
+                tone_to_noise_db(&pcm, 1000.0)
+            })
+            .collect()
+    }
+
+    /// Why the jitter buffer waits for a late frame instead of concealing it: our stream is
+    /// SILK-based (hybrid), and one concealed frame of a steady tone throws the decoder's
+    /// predictors off for ~300 ms, even though every later packet arrives.
+    #[test]
+    fn one_concealed_frame_of_a_steady_tone_distorts_the_next_hundreds_of_ms() {
+        let p = tone_packets();
+        let clean = played(&p, (0..60).map(Some));
+        assert!(clean[10..].iter().all(|db| *db > 20.0), "{clean:?}");
+        // Frame 40 concealed, then played when it arrives late (what an underrun did).
+        let steps = (0..40).map(Some).chain([None]).chain((40..60).map(Some));
+        let after = played(&p, steps).split_off(41);
+        let bad = after.iter().filter(|db| **db < 20.0).count();
+        assert!(
+            bad >= 10,
+            "frames below 20 dB after one concealed frame: {bad}: {after:?}"
+        );
+    }
+
+    /// Why a frame trimmed to cut latency is still decoded (output discarded): stepping over
+    /// a frame derails SILK too, at many points of the stream (23 of 60 here), while a decoder
+    /// that saw every frame stays clean whichever outputs are dropped.
+    #[test]
+    fn a_frame_stepped_over_often_distorts_the_next_ones() {
+        let p = tone_packets();
+        let derailed = (20..80)
+            .filter(|&k| {
+                let after = played(&p, (0..k + 20).filter(|&i| i != k).map(Some)).split_off(k);
+                after.iter().any(|db| *db < 20.0)
+            })
+            .count();
+        assert!(
+            derailed >= 10,
+            "skips followed by a frame below 20 dB: {derailed} of 60"
+        );
+        let every_frame = played(&p, (0..100).map(Some)).split_off(10);
+        assert!(every_frame.iter().all(|db| *db > 20.0), "{every_frame:?}");
+    }
 
     #[test]
     fn wrong_frame_size_is_invalid_input() {

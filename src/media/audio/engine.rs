@@ -3,15 +3,14 @@
 //!
 //! Latency: the send thread encodes and hands a frame to the sink right after its tick; the
 //! playout thread re-aligns its tick to `arrival + margin` whenever a stream (re)starts and no
-//! other slot is playing, so a frame received is played within a couple of milliseconds.
+//! other slot is playing, so a frame received is played within a couple of milliseconds. A
+//! tick that finds a stream's next frame late holds the mix until it comes (a few ms, at most
+//! `jitter::LATE_WAIT`) rather than conceal it.
 
 use super::analysis::{audio_level, is_voice};
 use super::codec::{OpusDecoder, OpusEncoder};
-use super::cpal_backend::{
-    open_capture, open_playback, CaptureRing, CpalCapture, CpalPlayback, PlayRing,
-};
-use super::jitter::{InsertOutcome, JitterBuffer, JitterStats, Playout};
-use super::mixer::mix_into;
+use super::cpal_backend::{open_capture, open_playback, CaptureRing, CpalCapture, CpalPlayback};
+use super::jitter::{InsertOutcome, JitterBuffer, JitterStats};
 use super::processing::Processor;
 use super::{
     AudioDevice, AudioEngine, AudioProcessing, AudioStats, DeviceKind, EncodedAudioFrame,
@@ -22,6 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod playout;
+use playout::playout_loop;
 
 const FRAME: Duration = Duration::from_millis(super::FRAME_MS as u64);
 /// A thread further behind its schedule than this restarts the schedule instead of bursting.
@@ -213,7 +215,10 @@ impl AudioEngine {
             return;
         };
         sh.counters.received.fetch_add(1, Ordering::Relaxed);
-        if jb.insert(seq, timestamp, payload, now) == InsertOutcome::Started {
+        // A tick waiting for this slot's late frame wants to hear of any arrival.
+        let mut wake = jb.is_waiting();
+        let outcome = jb.insert(seq, timestamp, payload, now);
+        if matches!(outcome, InsertOutcome::Started | InsertOutcome::Awaited) {
             let at = now + jb.margin();
             let others_playing = rx
                 .slots
@@ -222,9 +227,12 @@ impl AudioEngine {
                 .any(|(i, j)| i != slot && j.is_playing());
             if !others_playing {
                 rx.rephase_at = Some(at);
-                drop(rx);
-                sh.rx_wake.notify_one();
+                wake = true;
             }
+        }
+        if wake {
+            drop(rx);
+            sh.rx_wake.notify_one();
         }
     }
 
@@ -463,126 +471,6 @@ fn send_loop(
             .is_err()
         {
             log::error!("audio sink panicked; frame dropped");
-        }
-    }
-}
-
-enum SpeakerOut {
-    Virtual(AudioDevice),
-    Cpal(Arc<PlayRing>),
-}
-
-fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
-    let mut mix = [0i16; FRAME_SAMPLES];
-    let mut pcm = [0i16; FRAME_SAMPLES];
-    let mut pops: Vec<Playout> = Vec::with_capacity(decoders.len());
-    // Slots whose decoder has state from a stream: reset when the slot goes silent.
-    let mut live = vec![false; decoders.len()];
-    let mut next = Instant::now() + FRAME;
-    loop {
-        {
-            let mut rx = sh.rx.lock();
-            loop {
-                if !sh.running.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Some(at) = rx.rephase_at.take() {
-                    next = at;
-                }
-                if Instant::now() >= next {
-                    break;
-                }
-                sh.rx_wake.wait_until(&mut rx, next);
-            }
-            let now = Instant::now();
-            let playing = sh.playing.load(Ordering::Relaxed);
-            pops.extend(rx.slots.iter_mut().map(|jb| {
-                if playing {
-                    jb.pop(now)
-                } else {
-                    Playout::Silence
-                }
-            }));
-            // A slot that gave back margin lets the tick move earlier, when it plays alone.
-            let advance = rx
-                .slots
-                .iter_mut()
-                .map(JitterBuffer::take_phase_advance)
-                .max();
-            if rx.slots.iter().filter(|j| j.is_playing()).count() == 1 {
-                next -= advance.unwrap_or_default();
-            }
-        }
-        let now = Instant::now();
-        mix.fill(0);
-        for ((p, dec), live) in pops.drain(..).zip(decoders.iter_mut()).zip(live.iter_mut()) {
-            if matches!(p, Playout::Silence) {
-                if std::mem::take(live) {
-                    dec.reset();
-                }
-                continue;
-            }
-            *live = true;
-            let (result, concealed) = match p {
-                Playout::Silence => continue,
-                Playout::Packet { payload, arrival } => {
-                    let r = dec.decode(&payload, &mut pcm);
-                    if r.is_ok() {
-                        let waited = as_ns(now.saturating_duration_since(arrival));
-                        sh.counters
-                            .receive_to_play_ns
-                            .fetch_add(waited, Ordering::Relaxed);
-                        sh.counters
-                            .receive_to_play_max_ns
-                            .fetch_max(waited, Ordering::Relaxed);
-                        (r, false)
-                    } else {
-                        (dec.conceal(&mut pcm), true)
-                    }
-                }
-                Playout::Conceal {
-                    fec: Some(next_payload),
-                } => match dec.decode_fec(&next_payload, &mut pcm) {
-                    Ok(n) => (Ok(n), true),
-                    Err(_) => (dec.conceal(&mut pcm), true),
-                },
-                Playout::Conceal { fec: None } => (dec.conceal(&mut pcm), true),
-            };
-            match result {
-                Ok(n) => {
-                    mix_into(&mut mix, &pcm[..n.min(FRAME_SAMPLES)]);
-                    let counter = if concealed {
-                        &sh.counters.concealed
-                    } else {
-                        &sh.counters.played
-                    };
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => log::debug!("opus decode failed: {e}"),
-            }
-        }
-        let out = match &*sh.speaker.lock() {
-            SpeakerSink::Virtual(d) => SpeakerOut::Virtual(d.clone()),
-            SpeakerSink::Cpal(_, pb) => SpeakerOut::Cpal(pb.ring.clone()),
-        };
-        // Only a real speaker reaches the room the microphone is in: what a virtual one plays
-        // is no echo reference (the canceller would otherwise mute the near end for nothing).
-        if matches!(out, SpeakerOut::Cpal(_)) {
-            if let Some(p) = &mut *sh.apm_render.lock() {
-                p.process_render(&mix);
-            }
-        }
-        match out {
-            SpeakerOut::Virtual(d) => {
-                d.play_virtual_frame(&mix);
-            }
-            SpeakerOut::Cpal(ring) => ring.push(&mix),
-        }
-        sh.counters.speaker_frames.fetch_add(1, Ordering::Relaxed);
-        next += FRAME;
-        let now = Instant::now();
-        if now > next + MAX_BEHIND {
-            next = now + FRAME;
         }
     }
 }

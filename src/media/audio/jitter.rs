@@ -3,8 +3,10 @@
 //!
 //! Latency policy: playout starts as soon as `target_frames` (initially 1) frames are buffered,
 //! and the engine aligns its playout tick to `arrival + margin` when a stream (re)starts, so a
-//! frame received is played at the next tick. Only an underrun caused by a *late* packet raises
-//! the margin (then the target depth); loss does not. Depth is capped by dropping the oldest.
+//! frame received is played at the next tick. A frame missing at its tick with nothing after it
+//! is *late*, not lost: the tick waits for it (up to [`LATE_WAIT`]) instead of concealing it,
+//! and its lateness raises the margin (then the target depth); loss does not. Depth is capped by
+//! dropping the oldest.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -24,6 +26,13 @@ const EXCESS_TICKS_BEFORE_TRIM: u32 = 25;
 /// Ticks without an underrun before the margin (then the target) steps back down.
 const CALM_TICKS_BEFORE_DECAY: u32 = 250;
 const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
+/// How long a playout tick waits for a late frame (the next in sequence, nothing after it
+/// buffered) before concealing it. Arrival jitter of a few ms is common even on an idle
+/// machine (2 cores, loopback: up to ~11 ms through the echo bot), and one concealed frame of
+/// a steady sound costs far more than a short wait: Opus' SILK predictors then run off the
+/// signal for ~300 ms (a 1 kHz tone fell from ~30 dB above its noise to 0–5 dB). Shorter than
+/// a frame, so a stream that stopped is still concealed before its next tick is due.
+pub const LATE_WAIT: Duration = Duration::from_millis(15);
 /// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
 const RESTART_JUMP: i64 = 500;
 /// RTP timestamp ticks of one 20 ms frame at 48 kHz.
@@ -42,17 +51,30 @@ pub enum InsertOutcome {
     Duplicate,
     /// Its turn has passed: dropped.
     Late,
+    /// The late frame a tick is waiting for ([`Playout::Wait`]): play it at once; it came after
+    /// its tick, so the margin was raised and the following ticks align to arrival + `margin()`.
+    Awaited,
 }
 
 /// What to play for this slot at a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Playout {
-    /// Decode this packet. `arrival` is when it was inserted.
-    Packet { payload: Vec<u8>, arrival: Instant },
+    /// Decode this packet. `arrival` is when it was inserted. `skipped`: the frame after it,
+    /// dropped to cut latency: decode it too and discard the output, so the decoder stays on
+    /// the stream (a frame stepped over often throws Opus' SILK predictors off, for up to
+    /// ~200 ms).
+    Packet {
+        payload: Vec<u8>,
+        arrival: Instant,
+        skipped: Option<Vec<u8>>,
+    },
     /// Frame missing: conceal, from the next packet's in-band FEC when given.
     Conceal { fec: Option<Vec<u8>> },
     /// Nothing to play.
     Silence,
+    /// The next frame is late: play nothing yet, and pop again when a frame arrives for this
+    /// stream or at `until` (the frame is concealed then).
+    Wait { until: Instant },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +82,13 @@ enum State {
     Idle,
     Buffering,
     Playing,
-    Rebuffering { concealed: u32 },
+    /// Playing, and a tick is waiting for the next frame until this time.
+    Late {
+        until: Instant,
+    },
+    Rebuffering {
+        concealed: u32,
+    },
 }
 
 /// Counters of one jitter buffer.
@@ -75,6 +103,8 @@ pub struct JitterStats {
     pub restarts: u64,
     /// Sender pauses (DTX) ended: playout restarted without counting loss or lateness.
     pub pauses: u64,
+    /// Late frames a tick waited for and played, instead of concealing them.
+    pub waited: u64,
 }
 
 struct Entry {
@@ -157,7 +187,13 @@ impl JitterBuffer {
 
     /// Whether the stream is currently being played (not idle, buffering or rebuffering).
     pub fn is_playing(&self) -> bool {
-        self.state == State::Playing
+        matches!(self.state, State::Playing | State::Late { .. })
+    }
+
+    /// Whether a tick is waiting for this stream's late frame: any frame inserted now is news
+    /// for it (the frame, or a later one that shows it was lost).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state, State::Late { .. })
     }
 
     /// Counters.
@@ -238,6 +274,7 @@ impl JitterBuffer {
         if self.newest.is_none_or(|(newest, _)| ext > newest) {
             self.newest = Some((ext, timestamp));
         }
+        let mut awaited = false;
         match self.state {
             State::Idle => {
                 self.next_seq = ext;
@@ -247,6 +284,19 @@ impl JitterBuffer {
                 if ext < self.next_seq {
                     self.stats.late += 1;
                     return InsertOutcome::Late;
+                }
+            }
+            State::Late { .. } => {
+                if ext < self.next_seq {
+                    self.stats.late += 1;
+                    return InsertOutcome::Late;
+                }
+                if ext == self.next_seq {
+                    // Played at once by the waiting tick; later ticks leave more room.
+                    self.adapt_up();
+                    self.stats.waited += 1;
+                    self.state = State::Playing;
+                    awaited = true;
                 }
             }
             State::Rebuffering { .. } => {
@@ -288,6 +338,9 @@ impl JitterBuffer {
             if let Some((&first, _)) = self.frames.first_key_value() {
                 self.next_seq = self.next_seq.max(first);
             }
+        }
+        if awaited {
+            return InsertOutcome::Awaited;
         }
         if self.state == State::Buffering && self.frames.len() >= self.target_frames {
             // Start from the oldest buffered frame.
@@ -332,8 +385,9 @@ impl JitterBuffer {
         }
     }
 
-    /// Playout tick: what to play now.
-    pub fn pop(&mut self, _now: Instant) -> Playout {
+    /// Playout tick: what to play now. After [`Playout::Wait`], pop again (with the time
+    /// then) when a frame arrives or the wait ends.
+    pub fn pop(&mut self, now: Instant) -> Playout {
         match self.state {
             State::Idle | State::Buffering => Playout::Silence,
             State::Rebuffering { concealed } => {
@@ -346,9 +400,10 @@ impl JitterBuffer {
                     Playout::Silence
                 }
             }
-            State::Playing => {
+            State::Playing | State::Late { .. } => {
                 let seq = self.next_seq;
                 if let Some(e) = self.frames.remove(&seq) {
+                    self.state = State::Playing;
                     self.next_seq += 1;
                     self.decay();
                     // Keep latency at target: a frame that stays spare for a while (after a
@@ -358,22 +413,35 @@ impl JitterBuffer {
                     } else {
                         self.excess_ticks = 0;
                     }
+                    let mut skipped = None;
                     if self.excess_ticks >= EXCESS_TICKS_BEFORE_TRIM
                         || self.frames.len() > self.target_frames + 3
                     {
                         self.excess_ticks = 0;
-                        if let Some((k, _)) = self.frames.pop_first() {
+                        if let Some((k, next)) = self.frames.pop_first() {
                             self.stats.overflow_dropped += 1;
                             self.next_seq = k + 1;
+                            skipped = Some(next.payload);
                         }
                     }
                     return Playout::Packet {
                         payload: e.payload,
                         arrival: e.arrival,
+                        skipped,
                     };
                 }
                 match self.frames.first_key_value() {
                     None => {
+                        // Late, or lost with nothing after it yet: wait a little before
+                        // concealing (see LATE_WAIT).
+                        let until = match self.state {
+                            State::Late { until } => until,
+                            _ => now + LATE_WAIT,
+                        };
+                        if now < until {
+                            self.state = State::Late { until };
+                            return Playout::Wait { until };
+                        }
                         // Underrun: conceal now; if `seq` still arrives, it was late.
                         self.stats.underruns += 1;
                         self.calm_ticks = 0;
@@ -383,6 +451,7 @@ impl JitterBuffer {
                     }
                     Some((&first, e)) => {
                         // Lost (a later frame is here): conceal, with FEC when it is the next one.
+                        self.state = State::Playing;
                         self.stats.lost += 1;
                         let fec = (first == seq + 1).then(|| e.payload.clone());
                         self.next_seq = if first > seq + 3 { first } else { seq + 1 };
@@ -395,184 +464,4 @@ impl JitterBuffer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const F: Duration = Duration::from_millis(20);
-
-    fn payload(p: &Playout) -> Option<u8> {
-        match p {
-            Playout::Packet { payload, .. } => Some(payload[0]),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn starts_after_one_frame_and_plays_in_order() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        assert_eq!(jb.pop(t0), Playout::Silence);
-        assert_eq!(jb.insert(10, 0, &[10], t0), InsertOutcome::Started);
-        assert_eq!(payload(&jb.pop(t0 + INITIAL_MARGIN)), Some(10));
-        assert_eq!(jb.insert(11, 960, &[11], t0 + F), InsertOutcome::Buffered);
-        assert_eq!(payload(&jb.pop(t0 + F + INITIAL_MARGIN)), Some(11));
-    }
-
-    #[test]
-    fn reorders_and_drops_duplicates() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        jb.insert(1, 0, &[1], t0);
-        jb.insert(3, 0, &[3], t0);
-        jb.insert(2, 0, &[2], t0);
-        assert_eq!(jb.insert(3, 0, &[3], t0), InsertOutcome::Duplicate);
-        let got: Vec<_> = (0..3).map(|_| payload(&jb.pop(t0)).unwrap()).collect();
-        assert_eq!(got, vec![1, 2, 3]);
-        assert_eq!(jb.insert(2, 0, &[2], t0), InsertOutcome::Late);
-        assert_eq!(jb.stats().duplicates, 1);
-        assert_eq!(jb.stats().late, 1);
-    }
-
-    #[test]
-    fn loss_is_concealed_with_fec_from_the_next_packet() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        jb.insert(100, 0, &[100], t0);
-        assert_eq!(payload(&jb.pop(t0)), Some(100));
-        jb.insert(102, 0, &[102], t0 + 2 * F); // 101 lost
-        assert_eq!(
-            jb.pop(t0 + 2 * F),
-            Playout::Conceal {
-                fec: Some(vec![102])
-            }
-        );
-        assert_eq!(payload(&jb.pop(t0 + 3 * F)), Some(102));
-        assert_eq!(jb.stats().lost, 1);
-        assert_eq!(jb.margin(), INITIAL_MARGIN, "loss must not add delay");
-    }
-
-    #[test]
-    fn sequence_wraps_around() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        let seqs = [65534u16, 65535, 0, 1];
-        for s in seqs {
-            jb.insert(s, 0, &[s as u8], t0);
-        }
-        let got: Vec<_> = (0..4).map(|_| payload(&jb.pop(t0)).unwrap()).collect();
-        assert_eq!(got, vec![254, 255, 0, 1]);
-    }
-
-    #[test]
-    fn big_jump_is_a_new_stream() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        jb.insert(5000, 0, &[1], t0);
-        assert_eq!(payload(&jb.pop(t0)), Some(1));
-        assert_eq!(jb.insert(20, 0, &[2], t0 + F), InsertOutcome::Started);
-        assert_eq!(payload(&jb.pop(t0 + F)), Some(2));
-        assert_eq!(jb.stats().restarts, 1);
-    }
-
-    #[test]
-    fn underrun_conceals_a_few_frames_then_silence_and_late_packet_raises_margin() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        jb.insert(1, 0, &[1], t0);
-        assert_eq!(payload(&jb.pop(t0)), Some(1));
-        // Packet 2 misses its tick.
-        assert_eq!(jb.pop(t0 + F), Playout::Conceal { fec: None });
-        assert_eq!(
-            jb.insert(2, 0, &[2], t0 + F + Duration::from_millis(1)),
-            InsertOutcome::Started
-        );
-        assert!(jb.margin() > INITIAL_MARGIN);
-        assert_eq!(payload(&jb.pop(t0 + 2 * F)), Some(2));
-        // Stream stops: a few concealed frames, then silence.
-        let outs: Vec<_> = (0..6).map(|i| jb.pop(t0 + (3 + i) * F)).collect();
-        let concealed = outs
-            .iter()
-            .filter(|p| matches!(p, Playout::Conceal { .. }))
-            .count();
-        assert_eq!(concealed as u32, MAX_CONCEALED_FRAMES);
-        assert_eq!(outs[5], Playout::Silence);
-    }
-
-    #[test]
-    fn a_lasting_spare_frame_is_trimmed_and_margin_decays_when_calm() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        // Make it adapt once: a late packet.
-        jb.insert(0, 0, &[0], t0);
-        jb.pop(t0);
-        jb.pop(t0 + F);
-        jb.insert(1, 0, &[1], t0 + F);
-        let raised = jb.margin();
-        assert!(raised > INITIAL_MARGIN);
-        // A burst leaves one spare frame: played in order, then trimmed after a while.
-        let mut seq = 1u16;
-        jb.insert(2, 0, &[2], t0 + F);
-        let mut played = Vec::new();
-        for i in 0..(CALM_TICKS_BEFORE_DECAY as u16 + 5) {
-            let now = t0 + F * u32::from(i + 2);
-            if let Playout::Packet { payload, .. } = jb.pop(now) {
-                played.push(payload[0]);
-            }
-            seq += 1;
-            jb.insert(seq + 1, 0, &[(seq + 1) as u8], now);
-        }
-        assert_eq!(&played[..3], &[1, 2, 3]);
-        assert_eq!(jb.stats().overflow_dropped, 1, "one spare frame trimmed");
-        assert_eq!(jb.margin(), raised - MARGIN_DECAY_STEP);
-        assert_eq!(jb.take_phase_advance(), MARGIN_DECAY_STEP);
-        assert_eq!(jb.take_phase_advance(), Duration::ZERO);
-    }
-
-    #[test]
-    fn a_dtx_pause_is_neither_loss_nor_lateness() {
-        // A muted sender: one packet per 400 ms, numbered on, its RTP clock running.
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::new();
-        let at = |k: u32| t0 + F * k;
-        assert_eq!(jb.insert(1, 0, &[1], at(0)), InsertOutcome::Started);
-        assert_eq!(payload(&jb.pop(at(0))), Some(1));
-        for n in 1..10u16 {
-            let k = u32::from(n) * 20;
-            // The ticks in between run dry: concealment, then silence.
-            for i in k - 19..k {
-                assert!(!matches!(jb.pop(at(i)), Playout::Packet { .. }));
-            }
-            let ts = 960 * k;
-            assert_eq!(
-                jb.insert(1 + n, ts, &[n as u8], at(k) + Duration::from_millis(1)),
-                InsertOutcome::Started,
-                "each comfort packet restarts playout"
-            );
-            assert_eq!(payload(&jb.pop(at(k) + INITIAL_MARGIN)), Some(n as u8));
-        }
-        let s = jb.stats();
-        assert_eq!((s.lost, s.late), (0, 0), "{s:?}");
-        assert_eq!(s.pauses, 9);
-        assert_eq!(jb.margin(), INITIAL_MARGIN, "pauses must not add delay");
-        // Unmuted: contiguous frames play on; a truly late one still raises the margin.
-        let k0 = 200;
-        let ts0 = 960 * k0;
-        assert_eq!(jb.insert(11, ts0, &[11], at(k0)), InsertOutcome::Started);
-        assert_eq!(payload(&jb.pop(at(k0))), Some(11));
-        assert_eq!(jb.pop(at(k0 + 1)), Playout::Conceal { fec: None });
-        jb.insert(12, ts0 + 960, &[12], at(k0 + 1) + Duration::from_millis(3));
-        assert!(jb.margin() > INITIAL_MARGIN, "late packet adapts");
-    }
-
-    #[test]
-    fn depth_is_capped_by_dropping_the_oldest() {
-        let t0 = Instant::now();
-        let mut jb = JitterBuffer::with_max_frames(4);
-        for s in 0..8u16 {
-            jb.insert(s, 0, &[s as u8], t0);
-        }
-        assert_eq!(jb.len(), 4);
-        assert_eq!(payload(&jb.pop(t0)), Some(4));
-        assert!(jb.stats().overflow_dropped >= 4);
-    }
-}
+mod tests;

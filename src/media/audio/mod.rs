@@ -160,3 +160,9 @@ pub struct AudioEngine(engine::EngineInner);
 pub fn tone_power(samples: &[i16], freq_hz: f32) -> f32 {
     analysis::tone_power(samples, freq_hz)
 }
+
+/// Ratio in dB of a tone at `freq_hz` to the rest of `samples` (48 kHz): distortion and noise
+/// against the tone; a clean tone through Opus reads about 30 dB, silence `-inf`.
+pub fn tone_to_noise_db(samples: &[i16], freq_hz: f32) -> f32 {
+    analysis::tone_to_noise_db(samples, freq_hz)
+}
