@@ -4,8 +4,8 @@
 //! Latency: the send thread encodes and hands a frame to the sink right after its tick; the
 //! playout thread re-aligns its tick to `arrival + margin` whenever a stream (re)starts and no
 //! other slot is playing, so a frame received is played within a couple of milliseconds. A
-//! tick that finds a stream's next frame late holds the mix until it comes (a few ms, at most
-//! `jitter::LATE_WAIT`) rather than conceal it.
+//! tick that finds a stream's next frame late holds the mix until it comes (for a bounded
+//! time, shorter while other slots play) rather than conceal it.
 
 use super::analysis::{audio_level, is_voice};
 use super::codec::{OpusDecoder, OpusEncoder};

@@ -4,7 +4,7 @@
 //! Latency policy: playout starts as soon as `target_frames` (initially 1) frames are buffered,
 //! and the engine aligns its playout tick to `arrival + margin` when a stream (re)starts, so a
 //! frame received is played at the next tick. A frame missing at its tick with nothing after it
-//! is *late*, not lost: the tick waits for it (up to [`LATE_WAIT`]) instead of concealing it,
+//! is *late*, not lost: the tick waits for it (a bounded time) instead of concealing it,
 //! and its lateness raises the margin (then the target depth); loss does not. Depth is capped by
 //! dropping the oldest.
 
@@ -26,13 +26,18 @@ const EXCESS_TICKS_BEFORE_TRIM: u32 = 25;
 /// Ticks without an underrun before the margin (then the target) steps back down.
 const CALM_TICKS_BEFORE_DECAY: u32 = 250;
 const MARGIN_DECAY_STEP: Duration = Duration::from_millis(1);
-/// How long a playout tick waits for a late frame (the next in sequence, nothing after it
-/// buffered) before concealing it. Arrival jitter of a few ms is common even on an idle
-/// machine (2 cores, loopback: up to ~11 ms through the echo bot), and one concealed frame of
-/// a steady sound costs far more than a short wait: Opus' SILK predictors then run off the
-/// signal for ~300 ms (a 1 kHz tone fell from ~30 dB above its noise to 0–5 dB). Shorter than
-/// a frame, so a stream that stopped is still concealed before its next tick is due.
-pub const LATE_WAIT: Duration = Duration::from_millis(15);
+/// How long a playout tick may wait for a late frame (the next in sequence, nothing after it
+/// buffered) before concealing it, when the stream plays alone. One concealed frame of a
+/// steady sound costs far more than a wait: Opus' SILK predictors then run off the signal for
+/// ~300 ms (a 1 kHz tone fell from ~30 dB above its noise to 0–5 dB). Arrivals come a few ms
+/// late even on an idle machine (2 cores, loopback: up to ~11 ms through the echo bot), and
+/// 20–85 ms late in stalls of a loaded one. Holding the tick delays no one else then; a lost
+/// frame is concealed as soon as the next one arrives, so only a stream that stops waits it
+/// out. At most the playout thread's `MAX_BEHIND`, so the schedule is caught up, not reset.
+pub const LATE_WAIT_ALONE: Duration = Duration::from_millis(100);
+/// The same wait while other slots play: holding the tick delays their audio too, so it
+/// covers an idle machine's jitter only. Shorter than a frame.
+pub const LATE_WAIT_MIXED: Duration = Duration::from_millis(15);
 /// A sequence jump larger than this (either way) is a new stream (SSRC change / restart).
 const RESTART_JUMP: i64 = 500;
 /// RTP timestamp ticks of one 20 ms frame at 48 kHz.
@@ -385,9 +390,10 @@ impl JitterBuffer {
         }
     }
 
-    /// Playout tick: what to play now. After [`Playout::Wait`], pop again (with the time
-    /// then) when a frame arrives or the wait ends.
-    pub fn pop(&mut self, now: Instant) -> Playout {
+    /// Playout tick: what to play now. A late frame is waited for up to `max_wait` (see
+    /// [`LATE_WAIT_ALONE`]): after [`Playout::Wait`], pop again (with the time then) when a
+    /// frame arrives or the wait ends.
+    pub fn pop(&mut self, now: Instant, max_wait: Duration) -> Playout {
         match self.state {
             State::Idle | State::Buffering => Playout::Silence,
             State::Rebuffering { concealed } => {
@@ -432,11 +438,10 @@ impl JitterBuffer {
                 }
                 match self.frames.first_key_value() {
                     None => {
-                        // Late, or lost with nothing after it yet: wait a little before
-                        // concealing (see LATE_WAIT).
+                        // Late, or lost with nothing after it yet: wait before concealing.
                         let until = match self.state {
                             State::Late { until } => until,
-                            _ => now + LATE_WAIT,
+                            _ => now + max_wait,
                         };
                         if now < until {
                             self.state = State::Late { until };

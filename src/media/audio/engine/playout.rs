@@ -4,7 +4,7 @@
 use super::{as_ns, Shared, SpeakerSink, FRAME, MAX_BEHIND};
 use crate::media::audio::codec::OpusDecoder;
 use crate::media::audio::cpal_backend::PlayRing;
-use crate::media::audio::jitter::{JitterBuffer, Playout};
+use crate::media::audio::jitter::{JitterBuffer, Playout, LATE_WAIT_ALONE, LATE_WAIT_MIXED};
 use crate::media::audio::mixer::mix_into;
 use crate::media::audio::{AudioDevice, FRAME_SAMPLES};
 use std::sync::atomic::Ordering;
@@ -43,9 +43,15 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
             }
             let mut now = Instant::now();
             let playing = sh.playing.load(Ordering::Relaxed);
+            // Holding the tick for one stream's late frame delays the others': briefly only.
+            let max_wait = if rx.slots.iter().filter(|j| j.is_playing()).count() > 1 {
+                LATE_WAIT_MIXED
+            } else {
+                LATE_WAIT_ALONE
+            };
             pops.extend(rx.slots.iter_mut().map(|jb| {
                 if playing {
-                    jb.pop(now)
+                    jb.pop(now, max_wait)
                 } else {
                     Playout::Silence
                 }
@@ -70,7 +76,7 @@ pub(super) fn playout_loop(sh: Arc<Shared>, mut decoders: Vec<OpusDecoder>) {
                 now = Instant::now();
                 for (p, jb) in pops.iter_mut().zip(rx.slots.iter_mut()) {
                     if matches!(p, Playout::Wait { .. }) {
-                        *p = jb.pop(now);
+                        *p = jb.pop(now, max_wait);
                     }
                 }
                 // The awaited frame set the phase: it plays now, the next tick a frame after.
