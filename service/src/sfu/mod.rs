@@ -104,6 +104,21 @@ pub struct SfuHandle {
 }
 
 impl SfuHandle {
+    /// A handle whose commands arrive on the returned channel instead of at an SFU: hub
+    /// tests answer them by hand.
+    #[cfg(test)]
+    pub(crate) fn detached() -> (Self, mpsc::UnboundedReceiver<SfuCommand>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let local_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        (
+            Self {
+                commands,
+                local_addr,
+            },
+            rx,
+        )
+    }
+
     /// The SFU's UDP address (also its host candidate).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
