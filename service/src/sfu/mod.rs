@@ -1,8 +1,10 @@
 //! The SFU: one UDP socket, one task driving every participant's str0m `Rtc` (sans-IO).
+//! The engine (`engine.rs`) owns no socket and reads no clock; `driver.rs` feeds it.
 //!
 //! Signaling talks to it only through [`SfuHandle`] (commands) and [`SfuEvent`]s; the SFU
-//! owns all media state. See `engine.rs` for the loop and forwarding.
+//! owns all media state. See `driver.rs` for the loop, `engine.rs` for routing and forwarding.
 
+mod driver;
 mod engine;
 pub mod mixer;
 mod outbox;
@@ -244,9 +246,14 @@ pub async fn start(
                 };
                 let _ = ready_tx.send(Ok(local_addr));
                 let engine = engine::Engine::new(
-                    socket, local_addr, ev_tx, echo_delay, forwarded, mix_above,
+                    local_addr,
+                    ev_tx,
+                    echo_delay,
+                    forwarded,
+                    mix_above,
+                    std::time::Instant::now(),
                 );
-                engine.run(cmd_rx).await;
+                driver::run(engine, socket, cmd_rx).await;
             });
         })?;
     let local_addr = ready_rx
