@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::calls::{echo_participant, Call, ConnId, Hub, Kind, Participant};
+use crate::calls::{echo_participant, Call, ConnId, Hub, Participant};
+use crate::media_setup::{Attach, Reservation, Setup};
 use crate::protocol::{
     CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
 };
@@ -77,22 +78,7 @@ impl Hub {
                     let key = CallKey(st.next());
                     let session = SessionId(st.next());
                     let epoch = st.next();
-                    let caller = Participant {
-                        id: user.clone(),
-                        display_name: name.clone(),
-                        kind: Kind::User,
-                        state: ParticipantState::Connecting,
-                        muted: false,
-                        video: false,
-                        screen_sharing: false,
-                        held: false,
-                        conn: Some(conn),
-                        session: Some(session),
-                        media_connected: false,
-                        media_lost: false,
-                        call_state: None,
-                        epoch,
-                    };
+                    let caller = Participant::joining(&user, &name, conn, session, epoch);
                     st.calls.insert(
                         call_id.clone(),
                         Call {
@@ -103,48 +89,32 @@ impl Hub {
                     );
                     st.keys.insert(key, call_id.clone());
                     st.sessions.insert(session, (call_id.clone(), user.clone()));
-                    Some((key, session, epoch))
+                    Some(Reservation {
+                        key,
+                        session,
+                        epoch,
+                    })
                 }
             }
         };
-        let Some((key, session, epoch)) = prepared else {
+        let Some(reservation) = prepared else {
             return;
         };
+        let epoch = reservation.epoch;
         let echo = parsed.contains(&Identifier::EchoBot);
-        let answer = self.sfu.add_session(session, key, offer_sdp, echo).await;
-
-        let mut st = self.state.lock();
-        let answer = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                st.calls.remove(&call_id);
-                st.keys.remove(&key);
-                st.sessions.remove(&session);
-                st.respond(conn, req, Err(bad(e.to_string())));
-                return;
-            }
-        };
-        if !st.calls.contains_key(&call_id) {
-            // The caller's connection went away meanwhile.
-            self.sfu.remove_session(session);
-            return;
-        }
-        st.respond(conn, req, Ok(Some(answer)));
-        if let Some(p) = st
-            .calls
-            .get_mut(&call_id)
-            .and_then(|c| c.participants.first_mut())
-        {
-            p.call_state = Some(CallState::Connecting);
-        }
-        st.send(
+        let attach = Attach {
+            setup: Setup::NewCall,
             conn,
-            ServerMessage::CallState {
-                call_id: call_id.clone(),
-                state: CallState::Connecting,
-                end_reason: None,
-            },
-        );
+            req,
+            call_id: &call_id,
+            user: &user,
+            reservation,
+        };
+        let Some((mut st, idx)) = self.attach_media(attach, offer_sdp, echo).await else {
+            return;
+        };
+
+        st.tell_connecting(conn, &call_id, idx);
         self.spawn_media_timer(&call_id, &user, epoch);
 
         let caller_info = st
@@ -192,22 +162,7 @@ impl Hub {
                         .and_then(|c| st.conns.get(c))
                         .map(|c| c.display_name.clone())
                         .unwrap_or_default();
-                    let p = Participant {
-                        id: raw.clone(),
-                        display_name,
-                        kind: Kind::User,
-                        state: ParticipantState::Ringing,
-                        muted: false,
-                        video: false,
-                        screen_sharing: false,
-                        held: false,
-                        conn: None,
-                        session: None,
-                        media_connected: false,
-                        media_lost: false,
-                        call_state: None,
-                        epoch,
-                    };
+                    let p = Participant::ringing(&raw, display_name, epoch);
                     let info = p.info();
                     if let Some(call) = st.calls.get_mut(&call_id) {
                         call.participants.push(p);
@@ -315,7 +270,11 @@ impl Hub {
             match found {
                 Some((key, epoch)) => {
                     st.sessions.insert(session, (call_id.clone(), user.clone()));
-                    Some((key, session, epoch))
+                    Some(Reservation {
+                        key,
+                        session,
+                        epoch,
+                    })
                 }
                 None => {
                     st.respond(conn, req, Err(not_in_call(&call_id)));
@@ -323,32 +282,21 @@ impl Hub {
                 }
             }
         };
-        let Some((key, session, epoch)) = prepared else {
+        let Some(reservation) = prepared else {
             return;
         };
-        let answer = self.sfu.add_session(session, key, offer, false).await;
-
-        let mut st = self.state.lock();
-        let Some(idx) = st.holder_of(&call_id, &user, session) else {
-            self.sfu.remove_session(session);
-            st.sessions.remove(&session);
-            st.respond(conn, req, Err(not_in_call(&call_id)));
+        let epoch = reservation.epoch;
+        let attach = Attach {
+            setup: Setup::Accept,
+            conn,
+            req,
+            call_id: &call_id,
+            user: &user,
+            reservation,
+        };
+        let Some((mut st, idx)) = self.attach_media(attach, offer, false).await else {
             return;
         };
-        let answer = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                if let Some(p) = st.calls.get_mut(&call_id).map(|c| &mut c.participants[idx]) {
-                    p.state = ParticipantState::Ringing;
-                    p.conn = None;
-                    p.session = None;
-                }
-                st.sessions.remove(&session);
-                st.respond(conn, req, Err(bad(e.to_string())));
-                return;
-            }
-        };
-        st.respond(conn, req, Ok(Some(answer)));
         // The user's other devices stop ringing.
         let answered_elsewhere = ServerMessage::CallState {
             call_id: call_id.clone(),

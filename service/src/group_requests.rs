@@ -4,10 +4,9 @@
 use std::sync::Arc;
 
 use crate::call_requests::{bad, not_in_call};
-use crate::calls::{Call, ConnId, Hub, HubState, Kind, Participant};
-use crate::protocol::{
-    CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
-};
+use crate::calls::{Call, ConnId, Hub, HubState, Participant};
+use crate::media_setup::{Attach, Reservation, Setup};
+use crate::protocol::{EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage};
 use crate::sfu::{CallKey, SessionId};
 
 fn call_full(max: usize) -> ErrorBody {
@@ -91,22 +90,7 @@ impl Hub {
                     }
                     let call = st.calls.get_mut(&group_id).expect("inserted above");
                     let key = call.key;
-                    let me = Participant {
-                        id: user.clone(),
-                        display_name: name.clone(),
-                        kind: Kind::User,
-                        state: ParticipantState::Connecting,
-                        muted: false,
-                        video: false,
-                        screen_sharing: false,
-                        held: false,
-                        conn: Some(conn),
-                        session: Some(session),
-                        media_connected: false,
-                        media_lost: false,
-                        call_state: None,
-                        epoch,
-                    };
+                    let me = Participant::joining(&user, &name, conn, session, epoch);
                     // An invited user who joins by id takes its invitation's place.
                     match call.find(&user) {
                         Some(i) => call.participants[i] = me,
@@ -114,49 +98,30 @@ impl Hub {
                     }
                     st.sessions
                         .insert(session, (group_id.clone(), user.clone()));
-                    Some((key, session, epoch))
+                    Some(Reservation {
+                        key,
+                        session,
+                        epoch,
+                    })
                 }
             }
         };
-        let Some((key, session, epoch)) = prepared else {
+        let Some(reservation) = prepared else {
             return;
         };
-        let answer = self.sfu.add_session(session, key, offer_sdp, false).await;
-
-        let mut st = self.state.lock();
-        let Some(idx) = st.holder_of(&group_id, &user, session) else {
-            // Left (or the connection closed) while the SFU answered.
-            self.sfu.remove_session(session);
-            st.sessions.remove(&session);
-            st.respond(conn, req, Err(not_in_call(&group_id)));
-            return;
-        };
-        let answer = match answer {
-            Ok(a) => a,
-            Err(e) => {
-                st.sessions.remove(&session);
-                if let Some(call) = st.calls.get_mut(&group_id) {
-                    call.participants.remove(idx);
-                }
-                st.respond(conn, req, Err(bad(e.to_string())));
-                st.end_if_alone(&self.sfu, &group_id, EndReason::LOCAL_HANGUP);
-                return;
-            }
-        };
-        st.respond(conn, req, Ok(Some(answer)));
-        if let Some(c) = st.calls.get_mut(&group_id) {
-            if let Some(p) = c.participants.get_mut(idx) {
-                p.call_state = Some(CallState::Connecting);
-            }
-        }
-        st.send(
+        let epoch = reservation.epoch;
+        let attach = Attach {
+            setup: Setup::JoinGroup,
             conn,
-            ServerMessage::CallState {
-                call_id: group_id.clone(),
-                state: CallState::Connecting,
-                end_reason: None,
-            },
-        );
+            req,
+            call_id: &group_id,
+            user: &user,
+            reservation,
+        };
+        let Some((mut st, idx)) = self.attach_media(attach, offer_sdp, false).await else {
+            return;
+        };
+        st.tell_connecting(conn, &group_id, idx);
         st.welcome_joiner(conn, &group_id, &user, idx);
         drop(st);
         log::info!("call {group_id}: {user} joins");
@@ -220,22 +185,8 @@ impl Hub {
         };
         let promoting = !call.group;
         call.group = true;
-        call.participants.push(Participant {
-            id: raw.clone(),
-            display_name,
-            kind: Kind::User,
-            state: ParticipantState::Ringing,
-            muted: false,
-            video: false,
-            screen_sharing: false,
-            held: false,
-            conn: None,
-            session: None,
-            media_connected: false,
-            media_lost: false,
-            call_state: None,
-            epoch,
-        });
+        call.participants
+            .push(Participant::ringing(&raw, display_name, epoch));
         let idx = call.participants.len() - 1;
         let inviter = call
             .participants

@@ -12,6 +12,7 @@ mod config;
 mod echo_bot;
 mod group_requests;
 mod identity;
+mod media_setup;
 mod sfu;
 mod shutdown;
 mod signaling;

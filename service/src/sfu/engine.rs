@@ -1,4 +1,6 @@
-//! The SFU loop: one task, one UDP socket, every session's `Rtc`.
+//! The SFU engine: every session's `Rtc`, routing, slots and mixing, with no socket and no
+//! clock: datagrams and commands in (with `now`), datagrams to send out (`transmits`). The
+//! driver (`driver.rs`) owns the socket and the clock.
 //!
 //! Incoming datagrams are demultiplexed by source address (learnt from the first STUN
 //! request a session `accepts()`); audio from a session's first m-line is forwarded along
@@ -10,10 +12,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::config::DtlsCert;
-use str0m::media::{KeyframeRequestKind, MediaData, Mid};
+use str0m::media::{KeyframeRequestKind, Mid};
 use str0m::net::{Protocol, Receive};
-use str0m::{Event, IceConnectionState, Input, Output};
-use tokio::net::UdpSocket;
+use str0m::{Input, Output};
 use tokio::sync::mpsc;
 
 use super::outbox::Outbox;
@@ -25,14 +26,15 @@ use super::{CallKey, SessionId, SfuCommand, SfuEvent};
 use crate::echo_bot::EchoQueue;
 use crate::protocol::VideoStreamKind;
 
+mod forward;
 mod mixing;
+#[cfg(test)]
+mod tests;
 
 /// Longest sleep when nothing is scheduled.
 const IDLE: Duration = Duration::from_millis(100);
 /// Due timeouts fed to one session in one poll before it goes back to the timer heap.
 const MAX_IMMEDIATE_TIMEOUTS: u32 = 16;
-/// Datagrams read per wake-up before the receivers are polled.
-const RECV_BATCH: usize = 64;
 /// How often speakers are re-ranked (dominant speakers, top-N forwarding).
 const SPEAKER_TICK: Duration = Duration::from_millis(200);
 /// Shortest time between two keyframe requests the SFU makes for a damaged frame.
@@ -50,10 +52,11 @@ struct CallSpeakers {
     forwarded: Vec<SessionId>,
 }
 
-/// State of the SFU loop.
+/// State of the SFU: sessions, calls, routes, speakers, mixers (no socket, no clock).
 pub struct Engine {
-    socket: UdpSocket,
     local_addr: SocketAddr,
+    /// The time of the input being handled (the engine reads no clock).
+    now: Instant,
     events: mpsc::UnboundedSender<SfuEvent>,
     echo_delay: Duration,
     sessions: HashMap<SessionId, Session>,
@@ -90,18 +93,18 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine over a bound socket.
+    /// An engine whose sessions are reached at `local_addr` (their host candidate).
     pub fn new(
-        socket: UdpSocket,
         local_addr: SocketAddr,
         events: mpsc::UnboundedSender<SfuEvent>,
         echo_delay: Duration,
         forwarded: usize,
         mix_above: usize,
+        now: Instant,
     ) -> Self {
         Self {
-            socket,
             local_addr,
+            now,
             events,
             echo_delay,
             sessions: HashMap::new(),
@@ -110,7 +113,7 @@ impl Engine {
             dirty: Vec::new(),
             forwarded,
             speakers: HashMap::new(),
-            next_tick: Instant::now() + SPEAKER_TICK,
+            next_tick: now + SPEAKER_TICK,
             dtls_cert: str0m::crypto::from_feature_flags()
                 .dtls_provider
                 .generate_certificate(),
@@ -126,43 +129,35 @@ impl Engine {
         }
     }
 
-    /// Runs until the command channel closes.
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<SfuCommand>) {
-        let mut buf = vec![0u8; 2048];
-        log::info!("SFU running on udp {}", self.local_addr);
-        loop {
-            let deadline = self.next_deadline();
-            tokio::select! {
-                r = self.socket.readable() => {
-                    if let Err(e) = r {
-                        log::warn!("udp: {e}");
-                    }
-                    // A batch of datagrams, then one pass over the receivers they were
-                    // forwarded to: one select and timer check per batch, not per packet.
-                    for _ in 0..RECV_BATCH {
-                        match self.socket.try_recv_from(&mut buf) {
-                            Ok((n, source)) => self.on_datagram(&buf[..n], source),
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                            // ICMP port unreachable etc. show up as errors on some platforms.
-                            Err(e) => log::debug!("udp recv: {e}"),
-                        }
-                    }
-                }
-                cmd = commands.recv() => match cmd {
-                    Some(cmd) => self.on_command(cmd),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline.into()) => {}
-            }
-            self.on_time(Instant::now());
-            self.drain();
-            self.outbox.flush(&self.socket);
-        }
-        log::info!("SFU stopped");
+    /// A datagram arrived from `source` at `now`.
+    pub fn handle_datagram(&mut self, data: &[u8], source: SocketAddr, now: Instant) {
+        self.now = now;
+        self.on_datagram(data, source);
     }
 
-    fn next_deadline(&self) -> Instant {
-        let mut t = (Instant::now() + IDLE).min(self.next_tick);
+    /// A command from signaling arrived at `now`.
+    pub fn handle_command(&mut self, cmd: SfuCommand, now: Instant) {
+        self.now = now;
+        self.on_command(cmd);
+    }
+
+    /// Time passed: feeds due timeouts, plays due echo and mixed frames, and polls every
+    /// session that has work, queueing what it transmits (see [`Engine::transmits`]).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.on_time(now);
+        self.drain();
+    }
+
+    /// The datagrams produced since the last time the driver sent them: it sends them and
+    /// clears the queue.
+    pub fn transmits(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    /// When [`Engine::handle_timeout`] must be called next at the latest.
+    pub fn next_deadline(&self, now: Instant) -> Instant {
+        let mut t = (now + IDLE).min(self.next_tick);
         if let Some(Reverse((due, _))) = self.timers.peek() {
             t = t.min(*due);
         }
@@ -196,7 +191,7 @@ impl Engine {
             return;
         };
         let input = Input::Receive(
-            Instant::now(),
+            self.now,
             Receive {
                 proto: Protocol::Udp,
                 source,
@@ -247,7 +242,7 @@ impl Engine {
                     self.local_addr,
                     echo,
                     self.dtls_cert.as_ref(),
-                    Instant::now(),
+                    self.now,
                 );
                 let reply_value = match result {
                     Ok((session, answer)) => {
@@ -424,7 +419,7 @@ impl Engine {
             };
             s.dirty = false;
             if !s.rtc.is_alive() {
-                schedule(&mut self.timers, s, id, Instant::now() + IDLE);
+                schedule(&mut self.timers, s, id, self.now + IDLE);
                 if s.connected {
                     s.connected = false;
                     let _ = self.events.send(SfuEvent::MediaDisconnected(id));
@@ -439,7 +434,7 @@ impl Engine {
                     // with frames waiting says "already due". Feed those timeouts now, so a
                     // written frame leaves in this pass (not one loop turn later) and a
                     // backlog cannot persist.
-                    let now = Instant::now();
+                    let now = self.now;
                     if t <= now && immediate < MAX_IMMEDIATE_TIMEOUTS {
                         immediate += 1;
                         if let Err(e) = s.rtc.handle_input(Input::Timeout(now)) {
@@ -457,142 +452,6 @@ impl Engine {
                 Err(e) => {
                     log::warn!("session {}: {e}", id.0);
                     s.rtc.disconnect();
-                }
-            }
-        }
-    }
-
-    fn on_event(&mut self, id: SessionId, event: Event) {
-        match event {
-            Event::Connected => {
-                let Some(s) = self.sessions.get_mut(&id) else {
-                    return;
-                };
-                s.connected = true;
-                s.ever_connected = true;
-                let call = s.call;
-                log::info!("session {} media connected", id.0);
-                let _ = self.events.send(SfuEvent::MediaConnected(id));
-                self.recompute_call(call);
-            }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                let Some(s) = self.sessions.get_mut(&id) else {
-                    return;
-                };
-                if s.connected {
-                    s.connected = false;
-                    let call = s.call;
-                    log::info!("session {} media disconnected", id.0);
-                    let _ = self.events.send(SfuEvent::MediaDisconnected(id));
-                    self.recompute_call(call);
-                }
-            }
-            Event::IceConnectionStateChange(
-                IceConnectionState::Connected | IceConnectionState::Completed,
-            ) => {
-                let Some(s) = self.sessions.get_mut(&id) else {
-                    return;
-                };
-                if s.ever_connected && !s.connected {
-                    s.connected = true;
-                    let call = s.call;
-                    log::info!("session {} media reconnected", id.0);
-                    let _ = self.events.send(SfuEvent::MediaConnected(id));
-                    self.recompute_call(call);
-                }
-            }
-            Event::MediaData(data) => {
-                if let Some(kind) = self.video.inbound_kind(id, data.mid) {
-                    self.on_video(id, kind, data);
-                } else {
-                    self.on_media(id, data);
-                }
-            }
-            Event::KeyframeRequest(req) => {
-                // A subscriber lost the picture: whoever publishes into that slot sends one.
-                if let Some(src) = self.video.source_of(id, req.mid) {
-                    self.request_keyframe(src.session, src.kind);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Audio from a participant: remember its level, feed the echo, forward along routes.
-    fn on_media(&mut self, id: SessionId, data: MediaData) {
-        let Some(s) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        if s.audio_mids.first() != Some(&data.mid) || s.held {
-            return;
-        }
-        let call = s.call;
-        self.speakers.entry(call).or_default().detector.on_level(
-            id,
-            data.ext_vals.audio_level,
-            data.network_time,
-        );
-        self.mix_input(call, id, &data);
-        let Some(s) = self.sessions.get_mut(&id) else {
-            return;
-        };
-        if let Some(q) = s.echo.as_mut() {
-            q.push(
-                data.network_time,
-                data.params,
-                data.time,
-                data.ext_vals.audio_level,
-                data.data.clone(),
-            );
-        }
-        if s.routes.is_empty() {
-            return;
-        }
-        let routes = std::mem::take(&mut s.routes);
-        for r in &routes {
-            if let Some(rx) = self.sessions.get_mut(&r.receiver) {
-                write_audio(rx, r.mid, &data);
-                if !rx.dirty {
-                    rx.dirty = true;
-                    self.dirty.push(r.receiver);
-                }
-            }
-        }
-        if let Some(s) = self.sessions.get_mut(&id) {
-            s.routes = routes;
-        }
-    }
-
-    /// A video frame from a participant: forwarded to its subscribers (not while either side
-    /// is on hold). An incomplete frame is not forwarded; the publisher is asked for a
-    /// keyframe instead, so receivers never decode across a gap.
-    fn on_video(&mut self, id: SessionId, kind: VideoStreamKind, data: MediaData) {
-        if self.sessions.get(&id).is_none_or(|s| s.held) {
-            return;
-        }
-        if !data.contiguous {
-            // At most one request per publisher and kind per KEYFRAME_INTERVAL: the keyframe
-            // repairs every receiver at once.
-            let now = data.network_time;
-            let last = self
-                .keyframe_asked
-                .entry((id, kind))
-                .or_insert(now - KEYFRAME_INTERVAL);
-            if now.saturating_duration_since(*last) >= KEYFRAME_INTERVAL {
-                *last = now;
-                self.request_keyframe(id, kind);
-            }
-            return;
-        }
-        for r in self.video.routes(id, kind) {
-            if let Some(rx) = self.sessions.get_mut(&r.receiver) {
-                if rx.held {
-                    continue;
-                }
-                write_media(rx, r.mid, &data);
-                if !rx.dirty {
-                    rx.dirty = true;
-                    self.dirty.push(r.receiver);
                 }
             }
         }
@@ -696,34 +555,5 @@ fn schedule(
     if s.scheduled.is_none_or(|due| t < due) {
         s.scheduled = Some(t);
         timers.push(Reverse((t, id)));
-    }
-}
-
-/// Writes one forwarded video frame into a receiver's slot (str0m packetizes it).
-fn write_media(rx: &mut Session, mid: Mid, data: &MediaData) {
-    let Some(w) = rx.rtc.writer(mid) else {
-        return;
-    };
-    let Some(pt) = w.match_params(data.params) else {
-        return;
-    };
-    if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
-        log::debug!("forward video write failed: {e}");
-    }
-}
-
-/// Writes one forwarded frame into a receiver's slot, with the receiver's payload type.
-fn write_audio(rx: &mut Session, mid: Mid, data: &MediaData) {
-    let Some(mut w) = rx.rtc.writer(mid) else {
-        return;
-    };
-    let Some(pt) = w.match_params(data.params) else {
-        return;
-    };
-    if let Some(level) = data.ext_vals.audio_level {
-        w = w.audio_level(level, data.ext_vals.voice_activity.unwrap_or(level > -127));
-    }
-    if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
-        log::debug!("forward write failed: {e}");
     }
 }

@@ -1,8 +1,10 @@
 //! The SFU: one UDP socket, one task driving every participant's str0m `Rtc` (sans-IO).
+//! The engine (`engine.rs`) owns no socket and reads no clock; `driver.rs` feeds it.
 //!
 //! Signaling talks to it only through [`SfuHandle`] (commands) and [`SfuEvent`]s; the SFU
-//! owns all media state. See `engine.rs` for the loop and forwarding.
+//! owns all media state. See `driver.rs` for the loop, `engine.rs` for routing and forwarding.
 
+mod driver;
 mod engine;
 pub mod mixer;
 mod outbox;
@@ -104,6 +106,21 @@ pub struct SfuHandle {
 }
 
 impl SfuHandle {
+    /// A handle whose commands arrive on the returned channel instead of at an SFU: hub
+    /// tests answer them by hand.
+    #[cfg(test)]
+    pub(crate) fn detached() -> (Self, mpsc::UnboundedReceiver<SfuCommand>) {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let local_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        (
+            Self {
+                commands,
+                local_addr,
+            },
+            rx,
+        )
+    }
+
     /// The SFU's UDP address (also its host candidate).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -229,9 +246,14 @@ pub async fn start(
                 };
                 let _ = ready_tx.send(Ok(local_addr));
                 let engine = engine::Engine::new(
-                    socket, local_addr, ev_tx, echo_delay, forwarded, mix_above,
+                    local_addr,
+                    ev_tx,
+                    echo_delay,
+                    forwarded,
+                    mix_above,
+                    std::time::Instant::now(),
                 );
-                engine.run(cmd_rx).await;
+                driver::run(engine, socket, cmd_rx).await;
             });
         })?;
     let local_addr = ready_rx

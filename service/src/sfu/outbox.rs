@@ -20,6 +20,18 @@ impl Outbox {
         self.packets.push((data, to));
     }
 
+    /// The queued datagrams and where they go.
+    #[cfg(test)]
+    pub fn packets(&self) -> &[(Vec<u8>, SocketAddr)] {
+        &self.packets
+    }
+
+    /// Forgets everything queued (what a driver does after sending it).
+    #[cfg(test)]
+    pub fn clear(&mut self) {
+        self.packets.clear();
+    }
+
     /// Sends everything queued. A full socket buffer drops what does not fit, as a network
     /// would; returns how many datagrams were dropped.
     pub fn flush(&mut self, socket: &UdpSocket) -> usize {

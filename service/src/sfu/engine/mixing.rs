@@ -69,7 +69,7 @@ impl Engine {
         let previous = mix.mixer.speakers();
         let chosen = mixer::choose(&ranking, &previous, active, self.forwarded);
         if chosen != previous {
-            if let Err(e) = mix.mixer.set_speakers(&chosen, Instant::now()) {
+            if let Err(e) = mix.mixer.set_speakers(&chosen, self.now) {
                 log::warn!("call {}: mixer: {e}", call.0);
             }
         }

@@ -1,0 +1,413 @@
+//! The one path by which a participant gets a media session: reserve a session id under the
+//! hub's lock, ask the SFU for it without the lock, re-lock, and either attach the answer or
+//! roll the reservation back. `StartCall`, `Accept` and `JoinGroupCall` differ only in what
+//! a failure undoes ([`Setup`]); everything else is shared here.
+
+use parking_lot::MutexGuard;
+
+use crate::call_requests::{bad, not_in_call};
+use crate::calls::{ConnId, Hub, HubState, Kind, Participant};
+use crate::protocol::{CallState, EndReason, ErrorBody, ParticipantState, ServerMessage};
+use crate::sfu::{CallKey, SessionId, SfuHandle};
+
+/// Which request reserved the session, and so what a failure undoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Setup {
+    /// `StartCall`: the call was created for this session; a failure removes the call. If
+    /// the caller left while the SFU answered, nobody is answered (its call is gone).
+    NewCall,
+    /// `Accept`: a ringing invitation was taken; a failure puts it back to ringing.
+    Accept,
+    /// `JoinGroupCall`: the joiner was added (or took its invitation's place); a failure
+    /// removes it and ends the call if nobody is left.
+    JoinGroup,
+}
+
+/// A media session reserved in the hub, waiting for the SFU's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reservation {
+    pub key: CallKey,
+    pub session: SessionId,
+    /// The participant's epoch (for its media timer).
+    pub epoch: u64,
+}
+
+/// Who asked for media, in which call, by which request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attach<'a> {
+    pub setup: Setup,
+    pub conn: ConnId,
+    pub req: u64,
+    pub call_id: &'a str,
+    pub user: &'a str,
+    pub reservation: Reservation,
+}
+
+impl Participant {
+    /// A user joining with its own connection and a reserved media session.
+    pub(crate) fn joining(
+        id: &str,
+        display_name: &str,
+        conn: ConnId,
+        session: SessionId,
+        epoch: u64,
+    ) -> Self {
+        Self {
+            conn: Some(conn),
+            session: Some(session),
+            state: ParticipantState::Connecting,
+            ..Self::ringing(id, display_name.to_string(), epoch)
+        }
+    }
+
+    /// A user being rung (all of its connections ring; none joined yet).
+    pub(crate) fn ringing(id: &str, display_name: String, epoch: u64) -> Self {
+        Self {
+            id: id.to_string(),
+            display_name,
+            kind: Kind::User,
+            state: ParticipantState::Ringing,
+            muted: false,
+            video: false,
+            screen_sharing: false,
+            held: false,
+            conn: None,
+            session: None,
+            media_connected: false,
+            media_lost: false,
+            call_state: None,
+            epoch,
+        }
+    }
+}
+
+impl HubState {
+    /// A joiner whose media session was just created is `Connecting` (it sees this before
+    /// anything else of the call).
+    pub(crate) fn tell_connecting(&mut self, conn: ConnId, call_id: &str, idx: usize) {
+        if let Some(p) = self
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.participants.get_mut(idx))
+        {
+            p.call_state = Some(CallState::Connecting);
+        }
+        self.send(
+            conn,
+            ServerMessage::CallState {
+                call_id: call_id.to_string(),
+                state: CallState::Connecting,
+                end_reason: None,
+            },
+        );
+    }
+
+    /// Undoes a reservation whose SFU session could not be created, then answers `req` with
+    /// `error`.
+    pub(crate) fn roll_back(
+        &mut self,
+        sfu: &SfuHandle,
+        a: &Attach<'_>,
+        idx: usize,
+        error: ErrorBody,
+    ) {
+        let (conn, req, call_id) = (a.conn, a.req, a.call_id);
+        self.sessions.remove(&a.reservation.session);
+        match a.setup {
+            Setup::NewCall => {
+                self.calls.remove(call_id);
+                self.keys.remove(&a.reservation.key);
+                self.respond(conn, req, Err(error));
+            }
+            Setup::Accept => {
+                if let Some(p) = self
+                    .calls
+                    .get_mut(call_id)
+                    .and_then(|c| c.participants.get_mut(idx))
+                {
+                    p.state = ParticipantState::Ringing;
+                    p.conn = None;
+                    p.session = None;
+                }
+                self.respond(conn, req, Err(error));
+            }
+            Setup::JoinGroup => {
+                if let Some(call) = self.calls.get_mut(call_id) {
+                    call.participants.remove(idx);
+                }
+                self.respond(conn, req, Err(error));
+                self.end_if_alone(sfu, call_id, EndReason::LOCAL_HANGUP);
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// Creates the reserved session in the SFU and attaches it: on success the request is
+    /// answered with the SDP answer and the lock is handed back with the participant's
+    /// index, for the request's own follow-up. On failure (SFU error, or the participant
+    /// left meanwhile) the reservation is rolled back and `None` returned.
+    pub(crate) async fn attach_media(
+        &self,
+        a: Attach<'_>,
+        offer_sdp: String,
+        echo: bool,
+    ) -> Option<(MutexGuard<'_, HubState>, usize)> {
+        let (setup, conn, req, call_id, r) = (a.setup, a.conn, a.req, a.call_id, a.reservation);
+        let answer = self
+            .sfu
+            .add_session(r.session, r.key, offer_sdp, echo)
+            .await;
+        let mut st = self.state.lock();
+        let Some(idx) = st.holder_of(call_id, a.user, r.session) else {
+            // Left (or the connection closed) while the SFU answered.
+            self.sfu.remove_session(r.session);
+            st.sessions.remove(&r.session);
+            match (setup, answer) {
+                (Setup::NewCall, Ok(_)) => {}
+                (Setup::NewCall, Err(e)) => st.respond(conn, req, Err(bad(e.to_string()))),
+                _ => st.respond(conn, req, Err(not_in_call(call_id))),
+            }
+            return None;
+        };
+        match answer {
+            Ok(answer) => {
+                st.respond(conn, req, Ok(Some(answer)));
+                Some((st, idx))
+            }
+            Err(e) => {
+                let error = bad(e.to_string());
+                st.roll_back(&self.sfu, &a, idx, error);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+    use super::*;
+    use crate::calls::{HubConfig, Outbound};
+    use crate::identity::IdentityStore;
+    use crate::protocol::ECHO_BOT_ID;
+    use crate::sfu::{SfuCommand, SfuError};
+
+    const GROUP: &str = "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
+
+    fn hub() -> (Arc<Hub>, UnboundedReceiver<SfuCommand>) {
+        let (sfu, commands) = SfuHandle::detached();
+        let config = HubConfig {
+            setup_timeout: Duration::from_secs(85),
+            promote_timeout: Duration::from_secs(115),
+            inactivity_timeout: Duration::from_secs(120),
+            max_participants: 10,
+            batch_roster_above: 100,
+        };
+        let identity = Arc::new(IdentityStore::new("test-key"));
+        (Hub::new(sfu, config, identity), commands)
+    }
+
+    fn connect(hub: &Hub, user: &str) -> (ConnId, UnboundedReceiver<Outbound>) {
+        let (tx, rx) = unbounded_channel();
+        (hub.register(user, user, tx), rx)
+    }
+
+    fn messages(rx: &mut UnboundedReceiver<Outbound>) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            if let Outbound::Message(m) = m {
+                out.push(m);
+            }
+        }
+        out
+    }
+
+    /// Takes the next `AddSession` from the fake SFU and answers it.
+    async fn answer_add(
+        commands: &mut UnboundedReceiver<SfuCommand>,
+        answer: Result<String, SfuError>,
+    ) -> SessionId {
+        loop {
+            match commands.recv().await.expect("an SFU command") {
+                SfuCommand::AddSession { id, reply, .. } => {
+                    let _ = reply.send(answer);
+                    return id;
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    fn removed_sessions(commands: &mut UnboundedReceiver<SfuCommand>) -> Vec<SessionId> {
+        let mut out = Vec::new();
+        while let Ok(c) = commands.try_recv() {
+            if let SfuCommand::RemoveSession { id } = c {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    fn error_code(m: &ServerMessage) -> Option<i32> {
+        match m {
+            ServerMessage::Response { error, .. } => error.as_ref().map(|e| e.code),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn start_call_answers_then_connecting_then_roster() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            h.start_call(a, 1, "c1".into(), vec![ECHO_BOT_ID.into()], "offer".into())
+                .await
+        });
+        answer_add(&mut sfu, Ok("answer".into())).await;
+        call.await.expect("start_call");
+        let msgs = messages(&mut a_rx);
+        assert!(matches!(
+            &msgs[0],
+            ServerMessage::Response { req: 1, error: None, answer_sdp: Some(s) } if s == "answer"
+        ));
+        assert!(matches!(
+            &msgs[1],
+            ServerMessage::CallState {
+                state: CallState::Connecting,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&msgs[2], ServerMessage::ParticipantUpdated { participant, .. } if participant.id == ECHO_BOT_ID)
+        );
+        assert!(matches!(&msgs[3], ServerMessage::Roster { .. }));
+        let st = hub.state.lock();
+        assert_eq!(st.calls["c1"].participants.len(), 2);
+        assert_eq!(st.sessions.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn start_call_that_the_sfu_refuses_leaves_no_call() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            h.start_call(a, 7, "c1".into(), vec![ECHO_BOT_ID.into()], "bad".into())
+                .await
+        });
+        answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
+        call.await.expect("start_call");
+        let msgs = messages(&mut a_rx);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(error_code(&msgs[0]), Some(EndReason::BAD_REQUEST.code));
+        let st = hub.state.lock();
+        assert!(st.calls.is_empty() && st.keys.is_empty() && st.sessions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn accept_that_the_sfu_refuses_rings_again() {
+        let (hub, mut sfu) = hub();
+        let (a, _a_rx) = connect(&hub, "8:acs:a");
+        let (b, mut b_rx) = connect(&hub, "8:acs:b");
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            h.start_call(a, 1, "c1".into(), vec!["8:acs:b".into()], "offer".into())
+                .await
+        });
+        let a_session = answer_add(&mut sfu, Ok("answer".into())).await;
+        call.await.expect("start_call");
+        messages(&mut b_rx);
+        let h = Arc::clone(&hub);
+        let accept = tokio::spawn(async move { h.accept(b, 2, "c1".into(), "bad".into()).await });
+        answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
+        accept.await.expect("accept");
+        let msgs = messages(&mut b_rx);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(error_code(&msgs[0]), Some(EndReason::BAD_REQUEST.code));
+        let st = hub.state.lock();
+        let p = &st.calls["c1"].participants[1];
+        assert_eq!(p.state, ParticipantState::Ringing);
+        assert_eq!((p.conn, p.session), (None, None));
+        assert_eq!(st.sessions.keys().copied().collect::<Vec<_>>(), [a_session]);
+    }
+
+    #[tokio::test]
+    async fn group_join_that_the_sfu_refuses_ends_the_empty_call() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let h = Arc::clone(&hub);
+        let join =
+            tokio::spawn(async move { h.join_group_call(a, 3, GROUP.into(), "bad".into()).await });
+        answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
+        join.await.expect("join");
+        let msgs = messages(&mut a_rx);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(error_code(&msgs[0]), Some(EndReason::BAD_REQUEST.code));
+        let st = hub.state.lock();
+        assert!(st.calls.is_empty() && st.keys.is_empty() && st.sessions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn leaving_while_the_sfu_answers_releases_the_session() {
+        let (hub, mut sfu) = hub();
+        let (a, _a_rx) = connect(&hub, "8:acs:a");
+        let h = Arc::clone(&hub);
+        let join =
+            tokio::spawn(
+                async move { h.join_group_call(a, 3, GROUP.into(), "offer".into()).await },
+            );
+        // The connection closes before the SFU's answer arrives.
+        let session = loop {
+            match sfu.recv().await.expect("an SFU command") {
+                SfuCommand::AddSession { id, reply, .. } => {
+                    hub.unregister(a, EndReason::LOCAL_HANGUP);
+                    let _ = reply.send(Ok("answer".into()));
+                    break id;
+                }
+                _ => continue,
+            }
+        };
+        join.await.expect("join");
+        assert!(removed_sessions(&mut sfu).contains(&session));
+        let st = hub.state.lock();
+        assert!(st.calls.is_empty() && st.sessions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn accept_after_the_call_ended_is_not_in_call() {
+        let (hub, mut sfu) = hub();
+        let (a, _a_rx) = connect(&hub, "8:acs:a");
+        let (b, mut b_rx) = connect(&hub, "8:acs:b");
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            h.start_call(a, 1, "c1".into(), vec!["8:acs:b".into()], "offer".into())
+                .await
+        });
+        answer_add(&mut sfu, Ok("answer".into())).await;
+        call.await.expect("start_call");
+        let h = Arc::clone(&hub);
+        let accept = tokio::spawn(async move { h.accept(b, 2, "c1".into(), "offer".into()).await });
+        let session = loop {
+            match sfu.recv().await.expect("an SFU command") {
+                SfuCommand::AddSession { id, reply, .. } => {
+                    // The caller hangs up while the SFU works on the callee's session.
+                    hub.hang_up(a, 9, "c1", false);
+                    let _ = reply.send(Ok("answer".into()));
+                    break id;
+                }
+                _ => continue,
+            }
+        };
+        accept.await.expect("accept");
+        let last = messages(&mut b_rx).pop().expect("a response");
+        assert_eq!(error_code(&last), Some(EndReason::NOT_FOUND.code));
+        assert!(removed_sessions(&mut sfu).contains(&session));
+        assert!(hub.state.lock().sessions.is_empty());
+    }
+}
