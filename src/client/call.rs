@@ -1,32 +1,28 @@
-//! Call: one call of a CallAgent, its state machine, roster and media.
+//! Call: one call of a CallAgent. The lifecycle is a [`CallMachine`]; `Call` is its driver —
+//! it feeds it the host's commands, the service's messages, the transport's state and the
+//! clock, and carries out its outputs: notices for the host (through the agent's sink),
+//! messages for the service (over the agent's link), commands for the call's media.
 
-use super::call_agent::{AgentInner, CallAgent};
-use super::call_group::{DominantSpeakers, SlotSpeech};
-use super::events::AgentEvent;
+use super::call_media::{CallMedia, MediaEvents};
+use super::device_manager::DeviceManager;
+use super::link::Link;
+use super::machine::{CallMachine, Command, Notice, Output, Setup};
 use super::participant::RemoteParticipant;
-use super::state::{is_terminal, visible_state, CallStateInputs};
+use super::remote_video::{RemoteVideoStream, StreamOwner};
+use super::roster::RosterChange;
+use super::speech::{DominantSpeakers, SlotSpeech};
 use crate::error::{Error, Result};
-use crate::media::audio::{AudioDevice, AudioEngine, AudioProcessing, DeviceKind};
-use crate::media::transport::{
-    AudioSender, MediaTransport, TransportConfig, TransportEvents, TransportState, VideoFeedback,
-};
-use crate::protocol::{
-    timeouts, CallState, ClientMessage, EndReason, Identifier, ParticipantInfo, ParticipantState,
-    VideoStreamKind, AUDIO_SLOTS,
-};
-use crate::signaling::{service_error, Signaling};
+use crate::media::audio::{AudioDevice, AudioProcessing, DeviceKind};
+use crate::media::transport::TransportState;
+use crate::protocol::{CallState, ClientMessage, EndReason, ParticipantInfo, ParticipantState};
+use crate::signaling::service_error;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
 
-/// Who placed the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i32)]
-pub enum CallDirection {
-    Outgoing = 0,
-    Incoming = 1,
-}
+pub use super::machine::CallDirection;
 
 /// Options for starting or accepting a call.
 #[derive(Clone, Default)]
@@ -39,380 +35,434 @@ pub struct CallOptions {
     pub start_muted: bool,
 }
 
-pub(super) struct Data {
-    pub(super) state: CallState,
-    server: CallState,
-    media_connected: bool,
-    local_hold: bool,
-    muted: bool,
-    end_reason: EndReason,
-    pub(super) participants: Vec<RemoteParticipant>,
-    pub(super) dominant: DominantSpeakers,
+/// Something a call tells its host (the agent adds the call and delivers it as an event).
+#[derive(Clone)]
+pub(crate) enum CallNotice {
+    State(CallState, EndReason),
+    Muted(bool),
+    ParticipantAdded(RemoteParticipant),
+    ParticipantRemoved(RemoteParticipant, EndReason),
+    ParticipantState(RemoteParticipant, ParticipantState),
+    ParticipantMuted(RemoteParticipant, bool),
+    ParticipantSpeaking(RemoteParticipant, bool),
+    DominantSpeakers,
+    VideoAvailability(RemoteParticipant, RemoteVideoStream, bool),
 }
 
-struct Media {
-    engine: Arc<AudioEngine>,
-    transport: Option<Arc<MediaTransport>>,
+/// Where a call's notices go (its agent).
+pub(crate) trait CallSink: Send + Sync {
+    /// Queues `notice` about `call` for the host, in order.
+    fn notify(self: Arc<Self>, call: &Call, notice: CallNotice);
+    /// `call` ended: it is no longer one of the agent's calls.
+    fn ended(self: Arc<Self>, call: &Call);
+}
+
+/// What a call needs of the world around it.
+pub(crate) struct CallContext {
+    pub rt: Handle,
+    pub link: watch::Receiver<Link>,
+    /// Raw id of the local user.
+    pub user_id: String,
+    pub devices: DeviceManager,
+    pub sink: Weak<dyn CallSink>,
 }
 
 pub(crate) struct CallInner {
     id: u64,
     call_id: String,
-    direction: CallDirection,
-    /// A group call: joined by group id, or promoted (an invite, or a third party in the
-    /// roster). Never goes back: a promoted call stays a group call in the service too.
-    pub(super) group: AtomicBool,
-    agent: Weak<AgentInner>,
-    pub(super) data: Mutex<Data>,
+    pub(super) ctx: CallContext,
+    machine: Mutex<CallMachine>,
+    /// The roster's participants as objects the host holds (the machine has the data).
+    participants: Mutex<Vec<RemoteParticipant>>,
     /// Who is in which receive slot, and how loud (for `is_speaking`).
     pub(super) speech: Mutex<SlotSpeech>,
-    media: Mutex<Option<Media>>,
-    /// The transport being prepared while an incoming call rings.
-    prepared: Mutex<Option<PrepareTask>>,
-    /// Where the audio engine's encoded frames go once the transport exists.
-    sender: Arc<Mutex<Option<AudioSender>>>,
-    /// Outgoing and subscribed incoming video.
-    pub(super) video: Mutex<super::call_video::CallVideo>,
-}
-
-impl CallInner {
-    /// The transport, once the call's media is set up.
-    pub(super) fn media_transport(&self) -> Option<Arc<MediaTransport>> {
-        self.media.lock().as_ref().and_then(|m| m.transport.clone())
-    }
+    pub(super) dominant: Mutex<DominantSpeakers>,
+    pub(super) media: Arc<CallMedia>,
+    /// The machine's next deadline, watched by the call's timer task.
+    timer: watch::Sender<Option<Instant>>,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
 #[derive(Clone)]
-pub struct Call(pub(super) Arc<CallInner>);
-
-/// Receives the transport's events for one call. The engine is set once the call's
-/// devices are open (a transport prepared for an incoming call exists before that; no
-/// audio can arrive before the answer anyway).
-struct CallTransportEvents {
-    call: Weak<CallInner>,
-    engine: OnceLock<Arc<AudioEngine>>,
-}
-
-/// A transport built and offered ahead of time (for an incoming call, while it rings).
-struct Prepared {
-    transport: Arc<MediaTransport>,
-    events: Arc<CallTransportEvents>,
-    offer: String,
-}
-
-type PrepareTask = tokio::task::JoinHandle<Result<Prepared>>;
-
-/// Builds a transport for `call` on `agent`'s link and creates its offer.
-async fn prepare(agent: &CallAgent, call: Weak<CallInner>) -> Result<(Prepared, Arc<Signaling>)> {
-    let (sig, local_ip) = agent.wait_link().await?;
-    let events = Arc::new(CallTransportEvents {
-        call,
-        engine: OnceLock::new(),
-    });
-    let transport = Arc::new(
-        MediaTransport::new(
-            TransportConfig {
-                local_ip,
-                audio_slots: AUDIO_SLOTS,
-                video: true,
-            },
-            events.clone(),
-        )
-        .await?,
-    );
-    let offer = match transport.create_offer().await {
-        Ok(o) => o,
-        Err(e) => {
-            transport.close().await;
-            return Err(e.into());
-        }
-    };
-    Ok((
-        Prepared {
-            transport,
-            events,
-            offer,
-        },
-        sig,
-    ))
-}
-
-impl TransportEvents for CallTransportEvents {
-    fn on_state(&self, state: TransportState) {
-        if let Some(c) = self.call.upgrade() {
-            Call(c).on_media_state(state);
-        }
-    }
-    fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
-        if let Some(engine) = self.engine.get() {
-            engine.receive_rtp(slot, seq, timestamp, payload);
-        }
-    }
-    fn on_audio_level(&self, slot: usize, level: u8) {
-        if let Some(c) = self.call.upgrade() {
-            Call(c).on_slot_level(slot, level);
-        }
-    }
-    fn on_video_rtp(&self, kind: VideoStreamKind, slot: usize, packet: &rtc::rtp::Packet) {
-        if let Some(c) = self.call.upgrade() {
-            Call(c).on_video_rtp(kind, slot, packet);
-        }
-    }
-    fn on_video_feedback(&self, kind: VideoStreamKind, feedback: VideoFeedback) {
-        if let Some(c) = self.call.upgrade() {
-            Call(c).on_video_feedback(kind, feedback);
-        }
-    }
-}
+pub struct Call(pub(crate) Arc<CallInner>);
 
 fn pick_device(
-    agent: &CallAgent,
+    dm: &DeviceManager,
     chosen: Option<AudioDevice>,
     kind: DeviceKind,
 ) -> Result<AudioDevice> {
-    let dm = &agent.0.client.0.device_manager;
+    let what = if kind == DeviceKind::Microphone {
+        "microphone"
+    } else {
+        "speaker"
+    };
     let dev = chosen.or_else(|| match kind {
         DeviceKind::Microphone => dm.selected_microphone(),
         DeviceKind::Speaker => dm.selected_speaker(),
     });
     let dev = dev.ok_or_else(|| {
         Error::Device(format!(
-            "no {} is available: select one (a virtual device works without hardware)",
-            if kind == DeviceKind::Microphone {
-                "microphone"
-            } else {
-                "speaker"
-            }
+            "no {what} is available: select one (a virtual device works without hardware)"
         ))
     })?;
     if dev.kind() != kind {
         return Err(Error::InvalidArgument(format!(
-            "'{}' is not a {}",
-            dev.name(),
-            if kind == DeviceKind::Microphone {
-                "microphone"
-            } else {
-                "speaker"
-            }
+            "'{}' is not a {what}",
+            dev.name()
         )));
     }
     Ok(dev)
 }
 
+impl MediaEvents for CallInner {
+    fn on_transport_state(self: Arc<Self>, state: TransportState) {
+        let call = Call(self);
+        match state {
+            TransportState::Connected => call.drive(|m, _| m.media_connected_now()),
+            TransportState::Failed => call.drive(|m, _| m.media_failed()),
+            TransportState::Connecting | TransportState::Closed => {}
+        }
+    }
+    fn on_slot_level(self: Arc<Self>, slot: usize, level: u8) {
+        let flipped = self.speech.lock().on_level(slot, level, Instant::now());
+        if let Some((id, speaking)) = flipped {
+            Call(self).set_speaking(&id, speaking);
+        }
+    }
+}
+
 impl Call {
-    fn new(
-        agent: &CallAgent,
-        call_id: String,
-        direction: CallDirection,
-        state: CallState,
-        group: bool,
-    ) -> Self {
-        Call(Arc::new(CallInner {
-            id: super::next_object_id(),
-            call_id,
-            direction,
-            group: AtomicBool::new(group),
-            agent: agent.downgrade(),
-            speech: Mutex::new(SlotSpeech::default()),
-            data: Mutex::new(Data {
-                state,
-                server: state,
-                media_connected: false,
-                local_hold: false,
-                muted: false,
-                end_reason: EndReason::default(),
-                participants: Vec::new(),
-                dominant: DominantSpeakers::default(),
-            }),
-            media: Mutex::new(None),
-            prepared: Mutex::new(None),
-            sender: Arc::new(Mutex::new(None)),
-            video: Mutex::new(Default::default()),
-        }))
+    fn new(ctx: CallContext, call_id: String, machine: CallMachine) -> Self {
+        let (timer, _) = watch::channel(None);
+        let call = Call(Arc::new_cyclic(|me: &Weak<CallInner>| {
+            let owner: Weak<dyn MediaEvents> = me.clone();
+            CallInner {
+                id: crate::object_id::next_object_id(),
+                call_id,
+                ctx,
+                machine: Mutex::new(machine),
+                participants: Mutex::new(Vec::new()),
+                speech: Mutex::new(SlotSpeech::default()),
+                dominant: Mutex::new(DominantSpeakers::default()),
+                media: CallMedia::new(owner),
+                timer,
+            }
+        }));
+        call.spawn_timer();
+        call
     }
 
-    pub(crate) fn outgoing(
-        agent: &CallAgent,
-        targets: &[String],
-        options: CallOptions,
-    ) -> Result<Self> {
-        if targets.is_empty() {
-            return Err(Error::InvalidArgument(
-                "a call needs at least one participant".into(),
-            ));
-        }
-        for t in targets {
-            Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        }
-        // Created in Connecting (as `begin_outgoing` leaves it): the host's first
-        // state-changed event is then a real change (Ringing, or Connected).
-        let call = Call::new(
-            agent,
-            uuid::Uuid::new_v4().to_string(),
-            CallDirection::Outgoing,
-            CallState::Connecting,
-            false,
-        );
-        call.start_media(agent, options)?;
-        Ok(call)
-    }
-
-    /// A call that joins the group call `group_id` (validated by the caller).
-    pub(crate) fn joining(
-        agent: &CallAgent,
-        group_id: String,
-        options: CallOptions,
-    ) -> Result<Self> {
-        let call = Call::new(
-            agent,
-            group_id,
-            CallDirection::Outgoing,
-            CallState::Connecting,
-            true,
-        );
-        call.start_media(agent, options)?;
-        Ok(call)
-    }
-
-    pub(crate) fn begin_join(&self) {
-        self.set_server_state(CallState::Connecting);
-        let group_id = self.0.call_id.clone();
-        self.establish(move |req, offer_sdp| ClientMessage::JoinGroupCall {
-            req,
-            group_id,
-            offer_sdp,
+    /// Feeds the machine's deadlines back to it, on the runtime.
+    fn spawn_timer(&self) {
+        let weak = Arc::downgrade(&self.0);
+        let mut rx = self.0.timer.subscribe();
+        self.0.ctx.rt.spawn(async move {
+            loop {
+                let deadline = *rx.borrow_and_update();
+                let Some(at) = deadline else {
+                    if rx.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => {
+                        let Some(c) = weak.upgrade() else { return };
+                        Call(c).drive(|m, now| m.handle_timeout(now));
+                    }
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
         });
     }
 
-    pub(crate) fn incoming(agent: &CallAgent, call_id: String, caller: &ParticipantInfo) -> Self {
-        let call = Call::new(
-            agent,
-            call_id,
-            CallDirection::Incoming,
-            CallState::Incoming,
-            false,
-        );
-        let p = RemoteParticipant::from_info(caller);
-        call.adopt(&p);
-        call.0.data.lock().participants.push(p);
-        // Build the transport and its offer while the call rings, so that accepting only
-        // has to send the offer: the callee's media leg is the critical path of call setup.
-        let (a, weak) = (agent.clone(), Arc::downgrade(&call.0));
-        let task = agent
-            .0
-            .client
-            .0
-            .handle
-            .spawn(async move { prepare(&a, weak).await.map(|(p, _)| p) });
-        *call.0.prepared.lock() = Some(task);
+    /// An outgoing call to `targets`, or (`group`) a call joining the group call `call_id`:
+    /// devices open, created `Connecting`; `start` places it.
+    pub(crate) fn outgoing(
+        ctx: CallContext,
+        call_id: String,
+        group: bool,
+        options: CallOptions,
+    ) -> Result<Self> {
+        let machine = CallMachine::outgoing(&ctx.user_id, group);
+        let call = Call::new(ctx, call_id, machine);
+        call.start_media(options)?;
+        Ok(call)
+    }
+
+    /// Places the call (or joins): the transport is built and offered.
+    pub(crate) fn start(&self, setup: Setup) {
+        self.drive(|m, now| m.start(setup, now));
+    }
+
+    /// A call ringing here; its transport is prepared while it rings.
+    pub(crate) fn incoming(ctx: CallContext, call_id: String, caller: &ParticipantInfo) -> Self {
+        let machine = CallMachine::incoming(&ctx.user_id, caller);
+        let call = Call::new(ctx, call_id, machine);
+        // The caller joins the roster quietly (the host learns of the call first).
+        let mut m = call.0.machine.lock();
+        while let Some(o) = m.poll_output() {
+            if let Output::Notice(Notice::Roster(RosterChange::Added(info))) = o {
+                let p = RemoteParticipant::from_info(&info);
+                call.adopt(&p);
+                call.0.participants.lock().push(p);
+            }
+        }
+        drop(m);
+        call.0
+            .media
+            .prepare_ahead(&call.0.ctx.rt, call.0.ctx.link.clone());
         call
     }
 
     /// Opens the devices and starts the audio engine; frames flow once the transport exists.
-    fn start_media(&self, agent: &CallAgent, options: CallOptions) -> Result<()> {
-        let mic = pick_device(agent, options.microphone, DeviceKind::Microphone)?;
-        let spk = pick_device(agent, options.speaker, DeviceKind::Speaker)?;
-        let sender = self.0.sender.clone();
-        let engine = AudioEngine::start(
-            mic,
-            spk,
-            AUDIO_SLOTS,
-            Box::new(move |frame| {
-                if let Some(s) = &*sender.lock() {
-                    s.send(frame);
-                }
-            }),
-        )?;
-        let processing = agent.0.client.0.device_manager.audio_processing();
-        if let Err(e) = engine.set_audio_processing(processing) {
-            log::warn!("audio processing unavailable: {e}");
-        }
-        let muted = options.start_muted || self.0.data.lock().muted;
-        engine.set_muted(muted);
-        self.0.data.lock().muted = muted;
-        *self.0.media.lock() = Some(Media {
-            engine: Arc::new(engine),
-            transport: None,
-        });
+    fn start_media(&self, options: CallOptions) -> Result<()> {
+        let dm = &self.0.ctx.devices;
+        let mic = pick_device(dm, options.microphone, DeviceKind::Microphone)?;
+        let spk = pick_device(dm, options.speaker, DeviceKind::Speaker)?;
+        let muted = options.start_muted || self.is_muted();
+        self.0
+            .media
+            .start_audio(mic, spk, dm.audio_processing(), muted)?;
+        self.0.machine.lock().start_muted(muted);
         Ok(())
     }
 
-    pub(super) fn agent(&self) -> Option<CallAgent> {
-        self.0.agent.upgrade().map(CallAgent)
+    // ---- the driver ----
+
+    /// Runs `f` on the machine and carries out what it asks. Notices are queued for the host
+    /// under the machine's lock (so they keep the machine's order across threads); messages
+    /// and media commands are carried out after it.
+    pub(crate) fn drive<R>(&self, f: impl FnOnce(&mut CallMachine, Instant) -> R) -> R {
+        self.drive_then(f, |_| ()).0
     }
 
-    pub(crate) fn begin_outgoing(&self, targets: Vec<String>) {
-        self.set_server_state(CallState::Connecting);
-        let call_id = self.0.call_id.clone();
-        self.establish(move |req, offer_sdp| ClientMessage::StartCall {
-            req,
-            call_id,
-            targets,
-            offer_sdp,
-        });
-    }
-
-    /// Builds the transport, sends the offer (in the message `make` builds) and applies the
-    /// SFU's answer. Any failure ends the call with a reason.
-    fn establish(&self, make: impl FnOnce(u64, String) -> ClientMessage + Send + 'static) {
-        let Some(agent) = self.agent() else { return };
-        let call = self.clone();
-        let engine = match &*self.0.media.lock() {
-            Some(m) => m.engine.clone(),
-            None => return,
-        };
-        let rt = agent.0.client.0.handle.clone();
-        rt.spawn(async move {
-            let result: Result<()> = async {
-                let ready = call.0.prepared.lock().take();
-                let ready = match ready {
-                    Some(task) => match task.await {
-                        Ok(Ok(p)) => Some(p),
-                        _ => None,
-                    },
-                    None => None,
-                };
-                let (prepared, sig) = match ready {
-                    Some(p) => (p, agent.wait_link().await?.0),
-                    None => prepare(&agent, Arc::downgrade(&call.0)).await?,
-                };
-                let Prepared {
-                    transport,
-                    events,
-                    offer,
-                } = prepared;
-                let _ = events.engine.set(engine);
-                *call.0.sender.lock() = Some(transport.audio_sender());
-                let ended = {
-                    let mut m = call.0.media.lock();
-                    match m.as_mut() {
-                        Some(m) => {
-                            m.transport = Some(transport.clone());
-                            false
-                        }
-                        None => true,
-                    }
-                };
-                if ended || call.is_ended() {
-                    transport.close().await;
-                    return Ok(());
+    /// `drive`, with `peek` run once the notices are queued and before messages and media
+    /// commands are carried out (which may change the roster again at once).
+    pub(super) fn drive_then<R, T>(
+        &self,
+        f: impl FnOnce(&mut CallMachine, Instant) -> R,
+        peek: impl FnOnce(&Call) -> T,
+    ) -> (R, T) {
+        let sink = self.0.ctx.sink.upgrade();
+        let mut commands = Vec::new();
+        let mut media = Vec::new();
+        let mut unavailable = Vec::new();
+        let (result, deadline) = {
+            let mut m = self.0.machine.lock();
+            let was_ended = m.is_ended();
+            let result = f(&mut m, Instant::now());
+            let mut notices = Vec::new();
+            while let Some(o) = m.poll_output() {
+                match o {
+                    Output::Notice(n) => self.notices(n, &mut notices, &mut unavailable),
+                    Output::Send(c) => commands.push(c),
+                    Output::Media(c) => media.push(c),
                 }
-                let reply = sig.request(|req| make(req, offer)).await?;
+            }
+            let ended = !was_ended && m.is_ended();
+            if let Some(s) = &sink {
+                // An ended call leaves the agent's list before the host hears it ended.
+                if ended {
+                    s.clone().ended(self);
+                }
+                for n in notices {
+                    s.clone().notify(self, n);
+                }
+            }
+            (result, m.poll_timeout())
+        };
+        self.0.timer.send_replace(deadline);
+        let peeked = peek(self);
+        for c in commands {
+            self.execute(c);
+        }
+        for c in media {
+            self.0.media.apply(c, &self.0.ctx.rt);
+        }
+        for stream in unavailable {
+            if stream.slot().is_some() {
+                let _ = self.unsubscribe_video(&stream);
+            }
+            stream.frames().clear_latest();
+        }
+        (result, peeked)
+    }
+
+    /// Turns a machine notice into the host's notices, mirroring roster changes onto the
+    /// participant objects.
+    fn notices(
+        &self,
+        n: Notice,
+        out: &mut Vec<CallNotice>,
+        unavailable: &mut Vec<RemoteVideoStream>,
+    ) {
+        let change = match n {
+            Notice::State { state, reason } => return out.push(CallNotice::State(state, reason)),
+            Notice::Muted(m) => return out.push(CallNotice::Muted(m)),
+            Notice::Roster(c) => c,
+        };
+        let mut ps = self.0.participants.lock();
+        let find =
+            |ps: &[RemoteParticipant], id: &str| ps.iter().find(|p| p.identifier() == id).cloned();
+        match change {
+            RosterChange::Added(info) => {
+                let p = RemoteParticipant::from_info(&info);
+                self.adopt(&p);
+                ps.push(p.clone());
+                out.push(CallNotice::ParticipantAdded(p));
+            }
+            RosterChange::Updated(info) => {
+                if let Some(p) = find(&ps, &info.id) {
+                    p.mirror(&info);
+                }
+            }
+            RosterChange::State { id, state } => {
+                if let Some(p) = find(&ps, &id) {
+                    p.set_state(state);
+                    out.push(CallNotice::ParticipantState(p, state));
+                }
+            }
+            RosterChange::Muted { id, muted } => {
+                if let Some(p) = find(&ps, &id) {
+                    p.set_muted(muted);
+                    out.push(CallNotice::ParticipantMuted(p, muted));
+                }
+            }
+            RosterChange::Video {
+                id,
+                kind,
+                available,
+            } => {
+                if let Some(p) = find(&ps, &id) {
+                    p.set_video_available(kind, available);
+                    let stream = p.video_stream(kind);
+                    if !available {
+                        unavailable.push(stream.clone());
+                    }
+                    out.push(CallNotice::VideoAvailability(p, stream, available));
+                }
+            }
+            RosterChange::Removed { id, reason } => {
+                if let Some(i) = ps.iter().position(|p| p.identifier() == id) {
+                    let p = ps.remove(i);
+                    p.mark_left(reason);
+                    self.0.speech.lock().forget(&id);
+                    out.push(CallNotice::ParticipantRemoved(p, reason));
+                }
+            }
+        }
+    }
+
+    /// Carries out a message for the service.
+    fn execute(&self, c: Command) {
+        match c {
+            Command::Establish(setup) => self.establish(setup),
+            Command::HangUp { for_everyone } => self.send(|req, call_id| ClientMessage::HangUp {
+                req,
+                call_id,
+                for_everyone,
+            }),
+            Command::HangUpAndWait { for_everyone } => {
+                let call = self.clone();
+                self.request(
+                    move |req, call_id| ClientMessage::HangUp {
+                        req,
+                        call_id,
+                        for_everyone,
+                    },
+                    move |_| call.drive(|m, _| m.hang_up_done()),
+                );
+            }
+            Command::Reject => self.send(|req, call_id| ClientMessage::Reject { req, call_id }),
+            Command::SetMuted(muted) => self.send(|req, call_id| ClientMessage::SetMuted {
+                req,
+                call_id,
+                muted,
+            }),
+            Command::SetHold(hold) => {
+                self.send(|req, call_id| ClientMessage::SetHold { req, call_id, hold })
+            }
+            Command::SetVideo { kind, on } => {
+                let call = self.clone();
+                self.request(
+                    move |req, call_id| ClientMessage::SetVideo {
+                        req,
+                        call_id,
+                        kind,
+                        on,
+                    },
+                    move |r| call.drive(|m, _| m.video_answer(kind, on, r.map_err(|e| e.1))),
+                );
+            }
+            Command::AddParticipant(target) => {
+                let (call, raw) = (self.clone(), target.clone());
+                self.request(
+                    move |req, call_id| ClientMessage::AddParticipant {
+                        req,
+                        call_id,
+                        target,
+                    },
+                    move |r| {
+                        if let Err((_, why)) = &r {
+                            log::info!("adding {raw} was refused: {why}");
+                        }
+                        call.drive(|m, _| m.invite_answer(&raw, r.map_err(|e| e.0)))
+                    },
+                );
+            }
+            Command::RemoveParticipant(target) => {
+                self.send(|req, call_id| ClientMessage::RemoveParticipant {
+                    req,
+                    call_id,
+                    target,
+                })
+            }
+        }
+    }
+
+    /// Builds the transport, sends the offer the way `setup` says and applies the SFU's
+    /// answer. Any failure ends the call with a reason.
+    fn establish(&self, setup: Setup) {
+        let call = self.clone();
+        self.0.ctx.rt.spawn(async move {
+            let result: Result<()> = async {
+                let Some(offer) = call.0.media.offer(&call.0.ctx.link).await? else {
+                    return Ok(());
+                };
+                let id = call.0.call_id.clone();
+                let sdp = offer.sdp;
+                let reply = offer
+                    .signaling
+                    .request(|req| match setup {
+                        Setup::Start { targets } => ClientMessage::StartCall {
+                            req,
+                            call_id: id,
+                            targets,
+                            offer_sdp: sdp,
+                        },
+                        Setup::Join => ClientMessage::JoinGroupCall {
+                            req,
+                            group_id: id,
+                            offer_sdp: sdp,
+                        },
+                        Setup::Accept => ClientMessage::Accept {
+                            req,
+                            call_id: id,
+                            offer_sdp: sdp,
+                        },
+                    })
+                    .await?;
                 let answer = reply.map_err(service_error)?.ok_or_else(|| {
                     Error::Internal("the service accepted the call without an SDP answer".into())
                 })?;
-                transport.apply_answer(answer).await?;
-                call.on_transport_ready(&transport);
-                // The service learns a mute chosen before the call was set up.
-                if call.is_muted() {
-                    let id = call.0.call_id.clone();
-                    sig.send(|req| ClientMessage::SetMuted {
-                        req,
-                        call_id: id,
-                        muted: true,
-                    });
-                }
+                offer.transport.apply_answer(answer).await?;
+                call.0.media.on_transport_ready(&offer.transport);
+                call.drive(|m, now| m.setup_done(now));
                 Ok(())
             }
             .await;
@@ -425,248 +475,117 @@ impl Call {
                     Error::Network(_) | Error::Timeout(_) => EndReason::SERVICE_UNAVAILABLE,
                     _ => EndReason::MEDIA_FAILED,
                 };
-                call.end(reason);
-            }
-        });
-        self.arm_setup_timeout();
-    }
-
-    fn arm_setup_timeout(&self) {
-        let Some(agent) = self.agent() else { return };
-        let weak = Arc::downgrade(&self.0);
-        let secs = if self.0.group.load(Ordering::Relaxed) {
-            timeouts::GROUP_SETUP_SECS
-        } else {
-            timeouts::ONE_TO_ONE_SETUP_SECS
-        };
-        agent.0.client.0.handle.spawn(async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            let Some(c) = weak.upgrade().map(Call) else {
-                return;
-            };
-            let (state, media) = {
-                let d = c.0.data.lock();
-                (d.state, d.media_connected)
-            };
-            if matches!(
-                state,
-                CallState::Connecting | CallState::Ringing | CallState::EarlyMedia
-            ) {
-                let reason = if media {
-                    EndReason::NO_ANSWER
-                } else {
-                    EndReason::MEDIA_TIMEOUT
-                };
-                c.send_hang_up(false);
-                c.end(reason);
+                call.drive(|m, _| m.setup_failed(reason));
             }
         });
     }
 
-    fn on_media_state(&self, state: TransportState) {
-        match state {
-            TransportState::Connected => self.update(|d| d.media_connected = true),
-            TransportState::Failed => {
-                if !self.is_ended() {
-                    self.send_hang_up(false);
-                    self.end(EndReason::MEDIA_FAILED);
-                }
-            }
-            TransportState::Connecting | TransportState::Closed => {}
+    /// Sends a message for this call while the link is up (dropped otherwise).
+    pub(super) fn send(&self, make: impl FnOnce(u64, String) -> ClientMessage) {
+        if let Some(sig) = self.0.ctx.link.borrow().signaling() {
+            let id = self.0.call_id.clone();
+            sig.send(|req| make(req, id));
         }
     }
+
+    /// Sends a request for this call; `done` runs (on the runtime) with the outcome — the
+    /// service's refusal as its reason and message, or the link being down.
+    pub(super) fn request(
+        &self,
+        make: impl FnOnce(u64, String) -> ClientMessage + Send + 'static,
+        done: impl FnOnce(std::result::Result<(), (EndReason, String)>) + Send + 'static,
+    ) {
+        let Some(sig) = self.0.ctx.link.borrow().signaling() else {
+            done(Err((
+                EndReason::SERVICE_UNAVAILABLE,
+                "not connected to the service".into(),
+            )));
+            return;
+        };
+        let call_id = self.0.call_id.clone();
+        self.0.ctx.rt.spawn(async move {
+            done(match sig.request(|req| make(req, call_id)).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err((e.reason(), e.message)),
+                Err(e) => Err((EndReason::SERVICE_UNAVAILABLE, e.to_string())),
+            })
+        });
+    }
+
+    /// Lets `p`'s streams find this call (to subscribe).
+    fn adopt(&self, p: &RemoteParticipant) {
+        let owner: Weak<dyn StreamOwner> = Arc::downgrade(&self.0) as Weak<CallInner>;
+        for s in p.video_streams() {
+            s.set_owner(owner.clone());
+        }
+    }
+
+    /// Stops receiving `stream` (its slot is freed, the service told).
+    pub(crate) fn unsubscribe_video(&self, stream: &RemoteVideoStream) -> Result<()> {
+        let Some(slot) = self.0.media.release_slot(stream) else {
+            return Ok(());
+        };
+        let kind = stream.kind();
+        self.request(
+            move |req, call_id| ClientMessage::UnsubscribeVideo {
+                req,
+                call_id,
+                kind,
+                slot: slot as u32,
+            },
+            |r| {
+                if let Err((_, e)) = r {
+                    log::debug!("unsubscribe: {e}");
+                }
+            },
+        );
+        Ok(())
+    }
+
+    pub(super) fn participant(&self, raw_id: &str) -> Option<RemoteParticipant> {
+        self.0
+            .participants
+            .lock()
+            .iter()
+            .find(|p| p.identifier() == raw_id)
+            .cloned()
+    }
+
+    pub(super) fn notify(&self, notice: CallNotice) {
+        if let Some(s) = self.0.ctx.sink.upgrade() {
+            s.notify(self, notice);
+        }
+    }
+
+    pub(super) fn set_speaking(&self, id: &str, speaking: bool) {
+        if let Some(p) = self.participant(id) {
+            if p.set_speaking(speaking) {
+                self.notify(CallNotice::ParticipantSpeaking(p, speaking));
+            }
+        }
+    }
+
+    // ---- what the agent hears from the service ----
 
     pub(crate) fn on_server_state(&self, state: CallState, reason: EndReason) {
-        if is_terminal(state) {
-            self.end(reason);
-        } else {
-            self.set_server_state(state);
-        }
+        self.drive(|m, _| m.server_state(state, reason));
     }
 
-    fn set_server_state(&self, state: CallState) {
-        self.update(|d| d.server = state);
-    }
-
-    /// Changes call data and emits a state event if the visible state changed.
-    fn update(&self, f: impl FnOnce(&mut Data)) {
-        let changed = {
-            let mut d = self.0.data.lock();
-            if is_terminal(d.state) {
-                return;
+    pub(crate) fn on_participants(&self, infos: &[ParticipantInfo], removed: bool) {
+        self.drive(|m, _| {
+            for info in infos {
+                m.participant(info, removed);
             }
-            f(&mut d);
-            let next = visible_state(CallStateInputs {
-                server: d.server,
-                media_connected: d.media_connected,
-                local_hold: d.local_hold,
-            });
-            if next != d.state {
-                d.state = next;
-                Some(next)
-            } else {
-                None
-            }
-        };
-        if let (Some(state), Some(agent)) = (changed, self.agent()) {
-            agent.emit(AgentEvent::CallStateChanged {
-                call: self.clone(),
-                state,
-                reason: EndReason::default(),
-            });
-        }
-    }
-
-    pub(crate) fn on_participant(&self, info: &ParticipantInfo, removed: bool) {
-        let Some(agent) = self.agent() else { return };
-        if info.id == agent.user_id() {
-            return;
-        }
-        let mut events = Vec::new();
-        {
-            let mut d = self.0.data.lock();
-            let existing = d
-                .participants
-                .iter()
-                .position(|p| p.identifier() == info.id);
-            if removed {
-                if let Some(i) = existing {
-                    let p = d.participants.remove(i);
-                    for stream in p.available_video_streams() {
-                        events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
-                            call: self.clone(),
-                            participant: p.clone(),
-                            stream,
-                            available: false,
-                        });
-                    }
-                    let reason = info.end_reason.unwrap_or_default();
-                    if p.mark_left(reason) {
-                        events.push(AgentEvent::ParticipantStateChanged {
-                            call: self.clone(),
-                            participant: p.clone(),
-                            state: ParticipantState::Disconnected,
-                        });
-                    }
-                    events.push(AgentEvent::ParticipantRemoved {
-                        call: self.clone(),
-                        participant: p,
-                        reason,
-                    });
-                }
-            } else if let Some(i) = existing {
-                let p = d.participants[i].clone();
-                let ch = p.apply(info);
-                if let Some(state) = ch.state {
-                    events.push(AgentEvent::ParticipantStateChanged {
-                        call: self.clone(),
-                        participant: p.clone(),
-                        state,
-                    });
-                }
-                if let Some(muted) = ch.muted {
-                    events.push(AgentEvent::ParticipantMuteChanged {
-                        call: self.clone(),
-                        participant: p.clone(),
-                        muted,
-                    });
-                }
-                for (stream, available) in ch.video {
-                    events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
-                        call: self.clone(),
-                        participant: p.clone(),
-                        stream,
-                        available,
-                    });
-                }
-            } else {
-                let p = RemoteParticipant::from_info(info);
-                self.adopt(&p);
-                d.participants.push(p.clone());
-                if d.participants.len() > 1 {
-                    self.0.group.store(true, Ordering::Relaxed);
-                }
-                events.push(AgentEvent::ParticipantAdded {
-                    call: self.clone(),
-                    participant: p.clone(),
-                });
-                for stream in p.available_video_streams() {
-                    events.push(AgentEvent::RemoteVideoStreamAvailabilityChanged {
-                        call: self.clone(),
-                        participant: p.clone(),
-                        stream,
-                        available: true,
-                    });
-                }
-            }
-            if removed {
-                self.0.speech.lock().forget(&info.id);
-            }
-        }
-        self.release_unavailable_video(&events);
-        for e in events {
-            agent.emit(e);
-        }
+        });
     }
 
     /// Ends the call locally with `reason` (idempotent) and releases its media.
     pub(crate) fn end(&self, reason: EndReason) {
-        {
-            let mut d = self.0.data.lock();
-            if is_terminal(d.state) {
-                return;
-            }
-            d.state = CallState::Disconnected;
-            d.end_reason = reason;
-        }
-        *self.0.sender.lock() = None;
-        self.stop_all_video();
-        let media = self.0.media.lock().take();
-        let prepared = self.0.prepared.lock().take();
-        let agent = self.agent();
-        if let (Some(task), Some(a)) = (prepared, &agent) {
-            // Rejected or cancelled while ringing: close what was prepared.
-            a.0.client.0.handle.spawn(async move {
-                if let Ok(Ok(p)) = task.await {
-                    p.transport.close().await;
-                }
-            });
-        }
-        if let Some(m) = media {
-            m.engine.stop();
-            if let (Some(t), Some(a)) = (m.transport, &agent) {
-                a.0.client.0.handle.spawn(async move { t.close().await });
-            }
-        }
-        if let Some(a) = agent {
-            a.forget_call(self);
-            a.emit(AgentEvent::CallStateChanged {
-                call: self.clone(),
-                state: CallState::Disconnected,
-                reason,
-            });
-        }
-    }
-
-    pub(super) fn send(&self, make: impl FnOnce(u64, String) -> ClientMessage) {
-        if let Some(agent) = self.agent() {
-            if let super::call_agent::Link::Up(sig, _) = &*agent.0.link.borrow() {
-                let id = self.0.call_id.clone();
-                sig.send(|req| make(req, id));
-            }
-        }
-    }
-
-    fn send_hang_up(&self, for_everyone: bool) {
-        self.send(|req, call_id| ClientMessage::HangUp {
-            req,
-            call_id,
-            for_everyone,
-        });
+        self.drive(|m, _| m.end(reason));
     }
 
     pub(super) fn is_ended(&self) -> bool {
-        is_terminal(self.0.data.lock().state)
+        self.0.machine.lock().is_ended()
     }
 
     pub(super) fn require_live(&self) -> Result<()> {
@@ -675,6 +594,10 @@ impl Call {
         } else {
             Ok(())
         }
+    }
+
+    pub(super) fn is_group(&self) -> bool {
+        self.0.machine.lock().is_group()
     }
 
     // ---- public API ----
@@ -688,142 +611,56 @@ impl Call {
         &self.0.call_id
     }
     pub fn direction(&self) -> CallDirection {
-        self.0.direction
+        self.0.machine.lock().direction()
     }
     pub fn state(&self) -> CallState {
-        self.0.data.lock().state
+        self.0.machine.lock().state()
     }
     pub fn is_muted(&self) -> bool {
-        self.0.data.lock().muted
+        self.0.machine.lock().is_muted()
     }
     /// Why the call ended (meaningful once `Disconnected`).
     pub fn end_reason(&self) -> EndReason {
-        self.0.data.lock().end_reason
+        self.0.machine.lock().end_reason()
     }
     /// Remote participants currently in the roster.
     pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
-        self.0.data.lock().participants.clone()
+        self.0.participants.lock().clone()
     }
 
     /// Accepts an incoming call.
     pub fn accept(&self, options: CallOptions) -> Result<()> {
-        if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
-            return Err(Error::InvalidState(
-                "only a ringing incoming call can be accepted".into(),
-            ));
+        self.0.machine.lock().check_accept()?;
+        if self.0.ctx.sink.upgrade().is_none() {
+            return Err(Error::InvalidState("the call agent is gone".into()));
         }
-        let agent = self
-            .agent()
-            .ok_or_else(|| Error::InvalidState("the call agent is gone".into()))?;
-        if self.0.media.lock().is_some() {
+        if self.0.media.has_audio() {
             return Err(Error::InvalidState(
                 "the call is already being accepted".into(),
             ));
         }
-        self.start_media(&agent, options)?;
-        self.set_server_state(CallState::Connecting);
-        let call_id = self.0.call_id.clone();
-        self.establish(move |req, offer_sdp| ClientMessage::Accept {
-            req,
-            call_id,
-            offer_sdp,
-        });
-        Ok(())
+        self.start_media(options)?;
+        self.drive(|m, now| m.accept(now))
     }
 
     /// Declines an incoming call.
     pub fn reject(&self) -> Result<()> {
-        if self.0.direction != CallDirection::Incoming || self.state() != CallState::Incoming {
-            return Err(Error::InvalidState(
-                "only a ringing incoming call can be rejected".into(),
-            ));
-        }
-        self.send(|req, call_id| ClientMessage::Reject { req, call_id });
-        self.end(EndReason::DECLINED);
-        Ok(())
+        self.drive(|m, _| m.reject())
     }
 
     /// Leaves the call (or ends it for everyone).
     pub fn hang_up(&self, for_everyone: bool) -> Result<()> {
-        self.require_live()?;
-        if self.state() == CallState::Incoming {
-            return self.reject();
-        }
-        self.update(|d| d.server = CallState::Disconnecting);
-        if let Some(m) = &*self.0.media.lock() {
-            m.engine.set_sending(false);
-        }
-        let Some(agent) = self.agent() else {
-            self.end(EndReason::LOCAL_HANGUP);
-            return Ok(());
-        };
-        let call = self.clone();
-        let rt = agent.0.client.0.handle.clone();
-        rt.spawn(async move {
-            let link = agent.0.link.borrow().clone();
-            if let super::call_agent::Link::Up(sig, _) = link {
-                let id = call.0.call_id.clone();
-                let _ = sig
-                    .request(|req| ClientMessage::HangUp {
-                        req,
-                        call_id: id,
-                        for_everyone,
-                    })
-                    .await;
-            }
-            call.end(EndReason::LOCAL_HANGUP);
-        });
-        Ok(())
+        self.drive(|m, _| m.hang_up(for_everyone))
     }
 
     /// Mutes or unmutes the local microphone in this call.
     pub fn set_muted(&self, muted: bool) -> Result<()> {
-        self.require_live()?;
-        {
-            let mut d = self.0.data.lock();
-            if d.muted == muted {
-                return Ok(());
-            }
-            d.muted = muted;
-        }
-        if let Some(m) = &*self.0.media.lock() {
-            m.engine.set_muted(muted);
-        }
-        self.send(|req, call_id| ClientMessage::SetMuted {
-            req,
-            call_id,
-            muted,
-        });
-        if let Some(a) = self.agent() {
-            a.emit(AgentEvent::CallMuteChanged {
-                call: self.clone(),
-                muted,
-            });
-        }
-        Ok(())
+        self.drive(|m, _| m.set_muted(muted)).map(|_| ())
     }
 
     /// Puts the call on hold (`true`) or resumes it (`false`).
     pub fn set_hold(&self, hold: bool) -> Result<()> {
-        let state = self.state();
-        let allowed = if hold {
-            matches!(state, CallState::Connected | CallState::RemoteHold)
-        } else {
-            state == CallState::LocalHold
-        };
-        if !allowed {
-            return Err(Error::InvalidState(format!(
-                "cannot {} a call in state {state:?}",
-                if hold { "hold" } else { "resume" }
-            )));
-        }
-        if let Some(m) = &*self.0.media.lock() {
-            m.engine.set_sending(!hold);
-            m.engine.set_playing(!hold);
-        }
-        self.send(|req, call_id| ClientMessage::SetHold { req, call_id, hold });
-        self.update(|d| d.local_hold = hold);
-        Ok(())
+        self.drive(|m, _| m.set_hold(hold))
     }
 
     /// Switches the microphone mid-call (the mute state is kept).
@@ -835,10 +672,7 @@ impl Call {
                 device.name()
             )));
         }
-        match &*self.0.media.lock() {
-            Some(m) => Ok(m.engine.switch_microphone(device.clone())?),
-            None => Err(Error::InvalidState("the call has no media yet".into())),
-        }
+        self.0.media.switch_microphone(device)
     }
 
     /// Switches the speaker mid-call.
@@ -850,39 +684,24 @@ impl Call {
                 device.name()
             )));
         }
-        match &*self.0.media.lock() {
-            Some(m) => Ok(m.engine.switch_speaker(device.clone())?),
-            None => Err(Error::InvalidState("the call has no media yet".into())),
-        }
+        self.0.media.switch_speaker(device)
     }
 
     /// Turns echo cancellation, noise suppression and gain control on or off in this call,
     /// at once (they apply to a real microphone; a virtual one is never processed).
     pub fn set_audio_processing(&self, settings: AudioProcessing) -> Result<()> {
         self.require_live()?;
-        match &*self.0.media.lock() {
-            Some(m) => Ok(m.engine.set_audio_processing(settings)?),
-            None => Err(Error::InvalidState("the call has no media yet".into())),
-        }
+        self.0.media.set_audio_processing(settings)
     }
 
     /// The call's audio processing settings, and whether the microphone is being processed
     /// now (None before media starts).
     pub fn audio_processing(&self) -> Option<(AudioProcessing, bool)> {
-        self.0
-            .media
-            .lock()
-            .as_ref()
-            .map(|m| (m.engine.audio_processing(), m.engine.is_processing()))
+        self.0.media.audio_processing()
     }
 
     /// Audio counters of this call (zero before media starts).
     pub fn audio_stats(&self) -> crate::media::audio::AudioStats {
-        self.0
-            .media
-            .lock()
-            .as_ref()
-            .map(|m| m.engine.stats())
-            .unwrap_or_default()
+        self.0.media.audio_stats()
     }
 }

@@ -1,17 +1,34 @@
 //! CallAgent: one identity connected to the service; starts and receives calls.
 
-use super::call::{Call, CallOptions};
-use super::call_client::CallClient;
-use super::events::{AgentConnectionState, AgentEvent, AgentListener, Dispatch};
+use super::call::{Call, CallContext, CallNotice, CallOptions, CallSink};
+use super::device_manager::DeviceManager;
+use super::dispatch::EventQueue;
+use super::events::{AgentConnectionState, AgentEvent};
+use super::link::Link;
+use super::machine::Setup;
 use crate::error::{Error, Result};
-use crate::protocol::{ClientMessage, EndReason, ServerMessage, TokenClaims, SCOPE_VOIP};
+use crate::protocol::{
+    ClientMessage, EndReason, Identifier, ServerMessage, TokenClaims, SCOPE_VOIP,
+};
 use crate::signaling::{Signaling, Welcome};
 use parking_lot::Mutex;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::runtime::Handle;
 use tokio::sync::watch;
+
+/// Receives an agent's events on the dispatch thread.
+pub type AgentListener = Arc<dyn Fn(&CallAgent, &AgentEvent) + Send + Sync>;
+
+/// What an agent needs of its CallClient.
+pub(crate) struct AgentHost {
+    pub rt: Handle,
+    pub events: Arc<EventQueue>,
+    pub devices: DeviceManager,
+    /// Tells the client the agent (by object id) was disposed.
+    pub forget: Box<dyn Fn(u64) + Send + Sync>,
+}
 
 /// Asks the host for a fresh token; `None` when it has none.
 pub type TokenRefresher = Arc<dyn Fn() -> Option<String> + Send + Sync>;
@@ -32,17 +49,9 @@ pub struct CallAgentOptions {
     pub ca_certificate: Option<std::path::PathBuf>,
 }
 
-/// State of the agent's connection, shared with waiting tasks.
-#[derive(Clone)]
-pub(crate) enum Link {
-    Connecting,
-    Up(Arc<Signaling>, IpAddr),
-    Down(EndReason, String),
-}
-
 pub(crate) struct AgentInner {
     id: u64,
-    pub(crate) client: CallClient,
+    host: AgentHost,
     user_id: String,
     display_name: String,
     service_url: String,
@@ -50,7 +59,7 @@ pub(crate) struct AgentInner {
     token: Mutex<String>,
     listener: Mutex<Option<AgentListener>>,
     refresher: Option<TokenRefresher>,
-    pub(crate) link: watch::Sender<Link>,
+    link: watch::Sender<Link>,
     calls: Mutex<Vec<Call>>,
     disposed: AtomicBool,
 }
@@ -108,13 +117,13 @@ fn signaling_url(url: &str) -> Result<String> {
 }
 
 impl CallAgent {
-    pub(crate) fn create(client: CallClient, o: CallAgentOptions) -> Result<Self> {
+    pub(crate) fn create(host: AgentHost, o: CallAgentOptions) -> Result<Self> {
         let url = signaling_url(&o.service_url)?;
         let claims = parse_token(&o.token)?;
         let (link, _) = watch::channel(Link::Connecting);
         let agent = CallAgent(Arc::new(AgentInner {
-            id: super::next_object_id(),
-            client,
+            id: crate::object_id::next_object_id(),
+            host,
             user_id: claims.sub.clone(),
             display_name: o.display_name,
             service_url: url,
@@ -132,12 +141,7 @@ impl CallAgent {
             message: String::new(),
         });
         let a = agent.clone();
-        agent
-            .0
-            .client
-            .0
-            .handle
-            .spawn(async move { a.connect().await });
+        agent.0.host.rt.spawn(async move { a.connect().await });
         Ok(agent)
     }
 
@@ -203,11 +207,10 @@ impl CallAgent {
         let lead = 60.min(claims.exp.saturating_sub(claims.iat) / 2);
         let wait = claims.exp.saturating_sub(unix_now()).saturating_sub(lead);
         let weak = Arc::downgrade(&self.0);
-        self.0.client.0.handle.spawn(async move {
+        self.0.host.rt.spawn(async move {
             tokio::time::sleep(Duration::from_secs(wait)).await;
             if let Some(inner) = weak.upgrade() {
-                let a = CallAgent(inner);
-                a.0.client.0.events.push(Dispatch::RefreshToken(a.clone()));
+                CallAgent(inner).queue_token_refresh();
             }
         });
     }
@@ -244,7 +247,7 @@ impl CallAgent {
                 if self.find_call(&call_id).is_some() {
                     return;
                 }
-                let call = Call::incoming(self, call_id, &caller);
+                let call = Call::incoming(self.call_context(), call_id, &caller);
                 self.0.calls.lock().push(call.clone());
                 self.emit(AgentEvent::IncomingCall { call });
             }
@@ -262,9 +265,7 @@ impl CallAgent {
                 participants,
             } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    for p in &participants {
-                        c.on_participant(p, false);
-                    }
+                    c.on_participants(&participants, false);
                 }
             }
             ServerMessage::ParticipantUpdated {
@@ -272,7 +273,7 @@ impl CallAgent {
                 participant,
             } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    c.on_participant(&participant, false);
+                    c.on_participants(std::slice::from_ref(&participant), false);
                 }
             }
             ServerMessage::ParticipantsUpdated {
@@ -280,9 +281,7 @@ impl CallAgent {
                 participants,
             } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    for p in &participants {
-                        c.on_participant(p, false);
-                    }
+                    c.on_participants(&participants, false);
                 }
             }
             ServerMessage::ParticipantRemoved {
@@ -290,7 +289,7 @@ impl CallAgent {
                 participant,
             } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    c.on_participant(&participant, true);
+                    c.on_participants(std::slice::from_ref(&participant), true);
                 }
             }
             ServerMessage::ParticipantsRemoved {
@@ -298,9 +297,7 @@ impl CallAgent {
                 participants,
             } => {
                 if let Some(c) = self.find_call(&call_id) {
-                    for p in &participants {
-                        c.on_participant(p, true);
-                    }
+                    c.on_participants(&participants, true);
                 }
             }
             ServerMessage::AudioSlots {
@@ -324,11 +321,7 @@ impl CallAgent {
             ServerMessage::TokenExpiring { expires_in_secs } => {
                 log::info!("the service says the token expires in {expires_in_secs} s");
                 if self.0.refresher.is_some() {
-                    self.0
-                        .client
-                        .0
-                        .events
-                        .push(Dispatch::RefreshToken(self.clone()));
+                    self.queue_token_refresh();
                 }
             }
             ServerMessage::Error { error } => {
@@ -361,15 +354,36 @@ impl CallAgent {
 
     /// Queues an event for the listener (delivered in order on the dispatch thread).
     pub(crate) fn emit(&self, event: AgentEvent) {
+        let agent = self.clone();
         self.0
-            .client
-            .0
+            .host
             .events
-            .push(Dispatch::Event(self.clone(), event));
+            .push(Box::new(move || agent.deliver(&event)));
+    }
+
+    /// Queues a call of the host's token refresher (host code runs on the dispatch thread).
+    fn queue_token_refresh(&self) {
+        let agent = self.clone();
+        self.0
+            .host
+            .events
+            .push(Box::new(move || agent.run_token_refresher()));
+    }
+
+    /// What a call of this agent needs of it.
+    fn call_context(&self) -> CallContext {
+        let sink: Weak<dyn CallSink> = Arc::downgrade(&self.0) as Weak<AgentInner>;
+        CallContext {
+            rt: self.0.host.rt.clone(),
+            link: self.0.link.subscribe(),
+            user_id: self.0.user_id.clone(),
+            devices: self.0.host.devices.clone(),
+            sink,
+        }
     }
 
     /// Called on the dispatch thread.
-    pub(crate) fn deliver(&self, event: &AgentEvent) {
+    fn deliver(&self, event: &AgentEvent) {
         let listener = self.0.listener.lock().clone();
         if let Some(l) = listener {
             l(self, event);
@@ -377,7 +391,7 @@ impl CallAgent {
     }
 
     /// Called on the dispatch thread: asks the host's refresher, then applies the token.
-    pub(crate) fn run_token_refresher(&self) {
+    fn run_token_refresher(&self) {
         let Some(r) = self.0.refresher.clone() else {
             return;
         };
@@ -452,9 +466,24 @@ impl CallAgent {
                 _ => Error::Network(format!("not connected to the service: {msg}")),
             });
         }
-        let call = Call::outgoing(self, participants, options)?;
+        if participants.is_empty() {
+            return Err(Error::InvalidArgument(
+                "a call needs at least one participant".into(),
+            ));
+        }
+        for t in participants {
+            Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        }
+        let call = Call::outgoing(
+            self.call_context(),
+            uuid::Uuid::new_v4().to_string(),
+            false,
+            options,
+        )?;
         self.0.calls.lock().push(call.clone());
-        call.begin_outgoing(participants.to_vec());
+        call.start(Setup::Start {
+            targets: participants.to_vec(),
+        });
         Ok(call)
     }
 
@@ -477,9 +506,9 @@ impl CallAgent {
         if self.find_call(&gid).is_some() {
             return Err(Error::InvalidState(format!("already in group call {gid}")));
         }
-        let call = Call::joining(self, gid, options)?;
+        let call = Call::outgoing(self.call_context(), gid, true, options)?;
         self.0.calls.lock().push(call.clone());
-        call.begin_join();
+        call.start(Setup::Join);
         Ok(call)
     }
 
@@ -511,29 +540,16 @@ impl CallAgent {
             EndReason::LOCAL_HANGUP,
             "the call agent was disposed".into(),
         ));
-        self.0.client.forget_agent(self);
+        (self.0.host.forget)(self.0.id);
     }
+}
 
-    pub(crate) fn downgrade(&self) -> Weak<AgentInner> {
-        Arc::downgrade(&self.0)
+impl CallSink for AgentInner {
+    fn notify(self: Arc<Self>, call: &Call, notice: CallNotice) {
+        CallAgent(self).emit(AgentEvent::from_notice(call.clone(), notice));
     }
-
-    /// Waits until the agent is connected; the error says why it is not.
-    pub(crate) async fn wait_link(&self) -> Result<(Arc<Signaling>, IpAddr)> {
-        let mut rx = self.0.link.subscribe();
-        let link = rx
-            .wait_for(|l| !matches!(l, Link::Connecting))
-            .await
-            .map_err(|_| Error::Network("the call agent is gone".into()))?
-            .clone();
-        match link {
-            Link::Up(sig, ip) => Ok((sig, ip)),
-            Link::Down(reason, msg) => Err(Error::Service {
-                reason,
-                message: msg,
-            }),
-            Link::Connecting => Err(Error::Internal("unreachable link state".into())),
-        }
+    fn ended(self: Arc<Self>, call: &Call) {
+        CallAgent(self).forget_call(call);
     }
 }
 

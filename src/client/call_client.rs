@@ -1,8 +1,8 @@
 //! CallClient: owns the tokio runtime, the event queue and the DeviceManager.
 
-use super::call_agent::{CallAgent, CallAgentOptions};
+use super::call_agent::{AgentHost, CallAgent, CallAgentOptions};
 use super::device_manager::DeviceManager;
-use super::events::{DispatchMode, EventQueue};
+use super::dispatch::{DispatchMode, EventQueue};
 use crate::error::{Error, Result};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ impl CallClient {
             None
         };
         Ok(CallClient(Arc::new(ClientInner {
-            id: super::next_object_id(),
+            id: crate::object_id::next_object_id(),
             runtime: Mutex::new(Some(runtime)),
             handle,
             events,
@@ -89,7 +89,18 @@ impl CallClient {
         if self.0.runtime.lock().is_none() {
             return Err(Error::InvalidState("the call client was shut down".into()));
         }
-        let agent = CallAgent::create(self.clone(), options)?;
+        let client = Arc::downgrade(&self.0);
+        let host = AgentHost {
+            rt: self.0.handle.clone(),
+            events: self.0.events.clone(),
+            devices: self.0.device_manager.clone(),
+            forget: Box::new(move |id| {
+                if let Some(c) = client.upgrade() {
+                    c.agents.lock().retain(|a| a.object_id() != id);
+                }
+            }),
+        };
+        let agent = CallAgent::create(host, options)?;
         self.0.agents.lock().push(agent.clone());
         Ok(agent)
     }
@@ -129,12 +140,5 @@ impl CallClient {
         if let Some(rt) = self.0.runtime.lock().take() {
             rt.shutdown_timeout(Duration::from_millis(500));
         }
-    }
-
-    pub(crate) fn forget_agent(&self, agent: &CallAgent) {
-        self.0
-            .agents
-            .lock()
-            .retain(|a| a.object_id() != agent.object_id());
     }
 }

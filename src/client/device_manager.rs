@@ -1,14 +1,17 @@
 //! DeviceManager: lists real (cpal) and virtual audio devices and cameras, remembers the
 //! selection, answers permission requests and raises events when devices come and go.
 
-use super::device_watch::{Snapshot, Watcher, WATCH_INTERVAL};
-use super::events::{DeviceEvent, DeviceListener, Dispatch, EventQueue};
+use super::device_watch::{DeviceEvent, Snapshot, Watcher, WATCH_INTERVAL};
+use super::dispatch::EventQueue;
 use crate::error::{Error, Result};
 use crate::media::audio::{system_devices, AudioDevice, AudioProcessing, DeviceKind};
 use crate::media::camera::{system_cameras, Camera};
 use crate::media::permission::{camera_permission, microphone_permission, Permission};
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
+
+/// Receives a DeviceManager's events on the dispatch thread (in order with agent events).
+pub type DeviceListener = Arc<dyn Fn(&DeviceManager, &DeviceEvent) + Send + Sync>;
 
 /// What a permission request is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +54,7 @@ pub struct DeviceManager {
 impl DeviceManager {
     pub(crate) fn new(events: Arc<EventQueue>) -> Self {
         Self {
-            id: super::next_object_id(),
+            id: crate::object_id::next_object_id(),
             shared: Arc::new(Shared {
                 state: Mutex::new(Inner::default()),
                 refreshing: Mutex::new(()),
@@ -291,7 +294,8 @@ impl DeviceManager {
             return;
         }
         for e in events {
-            self.shared.events.push(Dispatch::Device(self.clone(), e));
+            let dm = self.clone();
+            self.shared.events.push(Box::new(move || dm.deliver(&e)));
         }
     }
 

@@ -1,13 +1,25 @@
 //! Hot-plug detection: snapshots of the system's devices and the events between two of them,
 //! plus the watcher thread that takes a snapshot about every second while somebody listens.
 
-use super::events::DeviceEvent;
 use crate::media::audio::{system_devices, AudioDevice, DeviceKind};
 use crate::media::camera::{system_cameras, Camera};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// A device appeared or disappeared, delivered to the DeviceManager's listener.
+#[derive(Clone, Debug)]
+pub enum DeviceEvent {
+    /// A microphone or speaker appeared (system or virtual).
+    AudioDeviceAdded(AudioDevice),
+    /// A microphone or speaker disappeared.
+    AudioDeviceRemoved(AudioDevice),
+    /// A camera appeared.
+    CameraAdded(Camera),
+    /// A camera disappeared.
+    CameraRemoved(Camera),
+}
 
 /// How often the watcher re-enumerates.
 pub(crate) const WATCH_INTERVAL: Duration = Duration::from_millis(1000);

@@ -71,7 +71,7 @@ impl LocalVideoStream {
     fn with_source(bus: Arc<FrameBus>, source: Source) -> Self {
         Self {
             inner: Arc::new(Inner {
-                id: super::next_object_id(),
+                id: crate::object_id::next_object_id(),
                 bus,
                 source: Mutex::new(source),
                 switching: Mutex::new(()),

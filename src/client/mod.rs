@@ -5,25 +5,27 @@ pub mod call;
 pub mod call_agent;
 pub mod call_client;
 mod call_group;
+mod call_media;
 mod call_video;
 pub mod device_manager;
 pub(crate) mod device_watch;
+mod dispatch;
 pub mod events;
+mod link;
 pub mod local_video_stream;
+pub(crate) mod machine;
 pub mod participant;
 pub mod remote_video;
+mod roster;
+mod speech;
 pub(crate) mod state;
 
 pub use call::{Call, CallDirection, CallOptions};
-pub use call_agent::{CallAgent, CallAgentOptions, TokenRefresher};
+pub use call_agent::{AgentListener, CallAgent, CallAgentOptions, TokenRefresher};
 pub use call_client::{CallClient, CallClientOptions};
-pub use call_group::DominantSpeakers;
 pub use device_manager::{DeviceManager, MediaKind};
-pub use events::{
-    AgentConnectionState, AgentEvent, AgentListener, DeviceEvent, DeviceListener, DispatchMode,
-};
+pub use events::{AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode};
 pub use local_video_stream::{LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;
 pub use remote_video::RemoteVideoStream;
-
-pub(crate) use crate::object_id::next_object_id;
+pub use speech::DominantSpeakers;

@@ -26,15 +26,6 @@ struct Data {
 #[derive(Clone)]
 pub struct RemoteParticipant(Arc<Inner>);
 
-/// What changed when a roster update was applied.
-#[derive(Default, Clone)]
-pub(crate) struct ParticipantChange {
-    pub state: Option<ParticipantState>,
-    pub muted: Option<bool>,
-    /// Streams whose availability changed, with the new availability.
-    pub video: Vec<(RemoteVideoStream, bool)>,
-}
-
 impl RemoteParticipant {
     pub(crate) fn from_info(info: &ParticipantInfo) -> Self {
         let video = [
@@ -44,7 +35,7 @@ impl RemoteParticipant {
         video[0].set_available(info.video);
         video[1].set_available(info.screen_sharing);
         RemoteParticipant(Arc::new(Inner {
-            id: super::next_object_id(),
+            id: crate::object_id::next_object_id(),
             video,
             raw_id: info.id.clone(),
             data: Mutex::new(Data {
@@ -57,28 +48,30 @@ impl RemoteParticipant {
         }))
     }
 
-    /// Applies a roster update; returns what changed.
-    pub(crate) fn apply(&self, info: &ParticipantInfo) -> ParticipantChange {
+    /// Takes the roster's data (the changes were worked out by `roster::apply`).
+    pub(crate) fn mirror(&self, info: &ParticipantInfo) {
         let mut d = self.0.data.lock();
-        let mut change = ParticipantChange::default();
         d.display_name.clone_from(&info.display_name);
-        if d.state != info.state {
-            d.state = info.state;
-            change.state = Some(info.state);
-        }
-        if d.muted != info.muted {
-            d.muted = info.muted;
-            change.muted = Some(info.muted);
-        }
+        d.state = info.state;
+        d.muted = info.muted;
         if let Some(r) = info.end_reason {
             d.end_reason = r;
         }
-        for (stream, on) in self.0.video.iter().zip([info.video, info.screen_sharing]) {
-            if stream.set_available(on) {
-                change.video.push((stream.clone(), on));
-            }
-        }
-        change
+        drop(d);
+        self.set_video_available(VideoStreamKind::Video, info.video);
+        self.set_video_available(VideoStreamKind::ScreenShare, info.screen_sharing);
+    }
+
+    pub(crate) fn set_state(&self, state: ParticipantState) {
+        self.0.data.lock().state = state;
+    }
+
+    pub(crate) fn set_muted(&self, muted: bool) {
+        self.0.data.lock().muted = muted;
+    }
+
+    pub(crate) fn set_video_available(&self, kind: VideoStreamKind, available: bool) {
+        self.0.video[kind as usize].set_available(available);
     }
 
     /// The participant's video streams (camera, screen share), available or not.

@@ -3,11 +3,19 @@
 //! one of this client's video receive slots, and its decoded frames appear on its
 //! [`FrameBus`] for renderers.
 
+use crate::error::{Error, Result};
 use crate::media::video::{DecodeStats, FrameBus};
 use crate::protocol::VideoStreamKind;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+
+/// The call a stream belongs to, as the stream sees it (the call implements it).
+pub(crate) trait StreamOwner: Send + Sync {
+    fn subscribe(self: Arc<Self>, stream: &RemoteVideoStream) -> Result<()>;
+    fn unsubscribe(self: Arc<Self>, stream: &RemoteVideoStream) -> Result<()>;
+    fn decode_stats(self: Arc<Self>, stream: &RemoteVideoStream) -> Option<DecodeStats>;
+}
 
 pub(crate) struct Inner {
     id: u64,
@@ -16,8 +24,8 @@ pub(crate) struct Inner {
     available: AtomicBool,
     bus: Arc<FrameBus>,
     /// The receive slot while subscribed.
-    pub(super) slot: Mutex<Option<usize>>,
-    pub(super) call: Mutex<Weak<super::call::CallInner>>,
+    slot: Mutex<Option<usize>>,
+    call: Mutex<Option<Weak<dyn StreamOwner>>>,
 }
 
 /// A remote video stream. Cheap to clone; all clones are the same stream.
@@ -27,13 +35,13 @@ pub struct RemoteVideoStream(pub(crate) Arc<Inner>);
 impl RemoteVideoStream {
     pub(crate) fn new(participant: &str, kind: VideoStreamKind) -> Self {
         RemoteVideoStream(Arc::new(Inner {
-            id: super::next_object_id(),
+            id: crate::object_id::next_object_id(),
             kind,
             participant: participant.to_string(),
             available: AtomicBool::new(false),
             bus: FrameBus::new(),
             slot: Mutex::new(None),
-            call: Mutex::new(Weak::new()),
+            call: Mutex::new(None),
         }))
     }
 
@@ -70,32 +78,55 @@ impl RemoteVideoStream {
         Arc::clone(&self.0.bus)
     }
 
-    fn call(&self) -> crate::error::Result<super::Call> {
+    fn call(&self) -> Result<Arc<dyn StreamOwner>> {
         self.0
             .call
             .lock()
-            .upgrade()
-            .map(super::Call)
-            .ok_or_else(|| crate::error::Error::InvalidState("the call has ended".into()))
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| Error::InvalidState("the call has ended".into()))
+    }
+
+    /// Lets the stream find its call (to subscribe).
+    pub(crate) fn set_owner(&self, owner: Weak<dyn StreamOwner>) {
+        *self.0.call.lock() = Some(owner);
+    }
+
+    /// The receive slot while subscribed.
+    pub(crate) fn slot(&self) -> Option<usize> {
+        *self.0.slot.lock()
+    }
+    pub(crate) fn set_slot(&self, slot: Option<usize>) {
+        *self.0.slot.lock() = slot;
+    }
+    pub(crate) fn take_slot(&self) -> Option<usize> {
+        self.0.slot.lock().take()
+    }
+    pub(crate) fn clear_slot(&self) {
+        self.set_slot(None);
+    }
+    /// Whether `other` is this same stream.
+    pub(crate) fn same_as(&self, other: &RemoteVideoStream) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Starts receiving the stream into a free video slot (a no-op when subscribed).
     /// Fails with `InvalidState` when it is not available or all slots are taken
     /// (`VIDEO_SLOTS` cameras + one screen share at a time).
-    pub fn subscribe(&self) -> crate::error::Result<()> {
-        self.call()?.subscribe_video(self)
+    pub fn subscribe(&self) -> Result<()> {
+        self.call()?.subscribe(self)
     }
 
     /// Stops receiving it (its slot is freed; renderers keep their last frame).
-    pub fn unsubscribe(&self) -> crate::error::Result<()> {
-        self.call()?.unsubscribe_video(self)
+    pub fn unsubscribe(&self) -> Result<()> {
+        self.call()?.unsubscribe(self)
     }
 
     /// Decoder counters while subscribed (zeros otherwise).
     pub fn stats(&self) -> DecodeStats {
         self.call()
             .ok()
-            .and_then(|c| c.video_decode_stats(self))
+            .and_then(|c| c.decode_stats(self))
             .unwrap_or_default()
     }
 }
