@@ -4,6 +4,8 @@
 //! messages for the service (over the agent's link), commands for the call's media.
 
 use super::call_media::{CallMedia, MediaEvents};
+pub(crate) use super::call_roster::CallNotice;
+use super::call_roster::Participants;
 use super::device_manager::DeviceManager;
 use super::link::Link;
 use super::machine::{CallMachine, Command, Notice, Output, Setup};
@@ -12,9 +14,9 @@ use super::remote_video::{RemoteVideoStream, StreamOwner};
 use super::roster::RosterChange;
 use super::speech::{DominantSpeakers, SlotSpeech};
 use crate::error::{Error, Result};
-use crate::media::audio::{AudioDevice, AudioProcessing, DeviceKind};
+use crate::media::audio::{AudioDevice, DeviceKind};
 use crate::media::transport::TransportState;
-use crate::protocol::{CallState, ClientMessage, EndReason, ParticipantInfo, ParticipantState};
+use crate::protocol::{CallState, ClientMessage, EndReason, ParticipantInfo};
 use crate::signaling::service_error;
 use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
@@ -33,20 +35,6 @@ pub struct CallOptions {
     pub speaker: Option<AudioDevice>,
     /// Join muted.
     pub start_muted: bool,
-}
-
-/// Something a call tells its host (the agent adds the call and delivers it as an event).
-#[derive(Clone)]
-pub(crate) enum CallNotice {
-    State(CallState, EndReason),
-    Muted(bool),
-    ParticipantAdded(RemoteParticipant),
-    ParticipantRemoved(RemoteParticipant, EndReason),
-    ParticipantState(RemoteParticipant, ParticipantState),
-    ParticipantMuted(RemoteParticipant, bool),
-    ParticipantSpeaking(RemoteParticipant, bool),
-    DominantSpeakers,
-    VideoAvailability(RemoteParticipant, RemoteVideoStream, bool),
 }
 
 /// Where a call's notices go (its agent).
@@ -73,7 +61,7 @@ pub(crate) struct CallInner {
     pub(super) ctx: CallContext,
     machine: Mutex<CallMachine>,
     /// The roster's participants as objects the host holds (the machine has the data).
-    participants: Mutex<Vec<RemoteParticipant>>,
+    participants: Mutex<Participants>,
     /// Who is in which receive slot, and how loud (for `is_speaking`).
     pub(super) speech: Mutex<SlotSpeech>,
     pub(super) dominant: Mutex<DominantSpeakers>,
@@ -141,7 +129,7 @@ impl Call {
                 call_id,
                 ctx,
                 machine: Mutex::new(machine),
-                participants: Mutex::new(Vec::new()),
+                participants: Mutex::new(Participants::default()),
                 speech: Mutex::new(SlotSpeech::default()),
                 dominant: Mutex::new(DominantSpeakers::default()),
                 media: CallMedia::new(owner),
@@ -293,7 +281,7 @@ impl Call {
         (result, peeked)
     }
 
-    /// Turns a machine notice into the host's notices, mirroring roster changes onto the
+    /// Turns a machine notice into the host's notice, mirroring a roster change onto the
     /// participant objects.
     fn notices(
         &self,
@@ -306,56 +294,12 @@ impl Call {
             Notice::Muted(m) => return out.push(CallNotice::Muted(m)),
             Notice::Roster(c) => c,
         };
-        let mut ps = self.0.participants.lock();
-        let find =
-            |ps: &[RemoteParticipant], id: &str| ps.iter().find(|p| p.identifier() == id).cloned();
-        match change {
-            RosterChange::Added(info) => {
-                let p = RemoteParticipant::from_info(&info);
-                self.adopt(&p);
-                ps.push(p.clone());
-                out.push(CallNotice::ParticipantAdded(p));
-            }
-            RosterChange::Updated(info) => {
-                if let Some(p) = find(&ps, &info.id) {
-                    p.mirror(&info);
-                }
-            }
-            RosterChange::State { id, state } => {
-                if let Some(p) = find(&ps, &id) {
-                    p.set_state(state);
-                    out.push(CallNotice::ParticipantState(p, state));
-                }
-            }
-            RosterChange::Muted { id, muted } => {
-                if let Some(p) = find(&ps, &id) {
-                    p.set_muted(muted);
-                    out.push(CallNotice::ParticipantMuted(p, muted));
-                }
-            }
-            RosterChange::Video {
-                id,
-                kind,
-                available,
-            } => {
-                if let Some(p) = find(&ps, &id) {
-                    p.set_video_available(kind, available);
-                    let stream = p.video_stream(kind);
-                    if !available {
-                        unavailable.push(stream.clone());
-                    }
-                    out.push(CallNotice::VideoAvailability(p, stream, available));
-                }
-            }
-            RosterChange::Removed { id, reason } => {
-                if let Some(i) = ps.iter().position(|p| p.identifier() == id) {
-                    let p = ps.remove(i);
-                    p.mark_left(reason);
-                    self.0.speech.lock().forget(&id);
-                    out.push(CallNotice::ParticipantRemoved(p, reason));
-                }
-            }
+        let mirrored = self.0.participants.lock().apply(change, |p| self.adopt(p));
+        if let Some(id) = &mirrored.left {
+            self.0.speech.lock().forget(id);
         }
+        unavailable.extend(mirrored.unavailable);
+        out.extend(mirrored.notice);
     }
 
     /// Carries out a message for the service.
@@ -543,12 +487,7 @@ impl Call {
     }
 
     pub(super) fn participant(&self, raw_id: &str) -> Option<RemoteParticipant> {
-        self.0
-            .participants
-            .lock()
-            .iter()
-            .find(|p| p.identifier() == raw_id)
-            .cloned()
+        self.0.participants.lock().find(raw_id)
     }
 
     pub(super) fn notify(&self, notice: CallNotice) {
@@ -625,7 +564,7 @@ impl Call {
     }
     /// Remote participants currently in the roster.
     pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
-        self.0.participants.lock().clone()
+        self.0.participants.lock().list()
     }
 
     /// Accepts an incoming call.
@@ -661,47 +600,5 @@ impl Call {
     /// Puts the call on hold (`true`) or resumes it (`false`).
     pub fn set_hold(&self, hold: bool) -> Result<()> {
         self.drive(|m, _| m.set_hold(hold))
-    }
-
-    /// Switches the microphone mid-call (the mute state is kept).
-    pub fn set_microphone(&self, device: &AudioDevice) -> Result<()> {
-        self.require_live()?;
-        if device.kind() != DeviceKind::Microphone {
-            return Err(Error::InvalidArgument(format!(
-                "'{}' is not a microphone",
-                device.name()
-            )));
-        }
-        self.0.media.switch_microphone(device)
-    }
-
-    /// Switches the speaker mid-call.
-    pub fn set_speaker(&self, device: &AudioDevice) -> Result<()> {
-        self.require_live()?;
-        if device.kind() != DeviceKind::Speaker {
-            return Err(Error::InvalidArgument(format!(
-                "'{}' is not a speaker",
-                device.name()
-            )));
-        }
-        self.0.media.switch_speaker(device)
-    }
-
-    /// Turns echo cancellation, noise suppression and gain control on or off in this call,
-    /// at once (they apply to a real microphone; a virtual one is never processed).
-    pub fn set_audio_processing(&self, settings: AudioProcessing) -> Result<()> {
-        self.require_live()?;
-        self.0.media.set_audio_processing(settings)
-    }
-
-    /// The call's audio processing settings, and whether the microphone is being processed
-    /// now (None before media starts).
-    pub fn audio_processing(&self) -> Option<(AudioProcessing, bool)> {
-        self.0.media.audio_processing()
-    }
-
-    /// Audio counters of this call (zero before media starts).
-    pub fn audio_stats(&self) -> crate::media::audio::AudioStats {
-        self.0.media.audio_stats()
     }
 }

@@ -3,9 +3,11 @@
 
 pub mod call;
 pub mod call_agent;
+mod call_audio;
 pub mod call_client;
 mod call_group;
 mod call_media;
+mod call_roster;
 mod call_video;
 pub mod device_manager;
 pub(crate) mod device_watch;

@@ -178,7 +178,7 @@ pub unsafe extern "C" fn acs_call_agent_get_connection_state(
 ) -> acs_status {
     guard(|| {
         let a = handles::agent(agent)?;
-        let s = super::numbering::connection_state(a.connection_state());
+        let s = connection_state(a.connection_state());
         out(out_state, s, "out_state")
     })
 }
@@ -233,3 +233,15 @@ pub const ACS_AGENT_CONNECTION_DISCONNECTED: i32 = 0;
 pub const ACS_AGENT_CONNECTION_CONNECTED: i32 = 1;
 /// Connecting.
 pub const ACS_AGENT_CONNECTION_CONNECTING: i32 = 2;
+
+use super::numbering::c_numbers;
+use crate::client::AgentConnectionState;
+
+c_numbers! {
+    /// ACS_AGENT_CONNECTION_* of an agent's connection state.
+    connection_state(AgentConnectionState) {
+        AgentConnectionState::Disconnected => ACS_AGENT_CONNECTION_DISCONNECTED,
+        AgentConnectionState::Connected => ACS_AGENT_CONNECTION_CONNECTED,
+        AgentConnectionState::Connecting => ACS_AGENT_CONNECTION_CONNECTING,
+    }
+}

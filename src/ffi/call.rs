@@ -218,7 +218,7 @@ pub unsafe extern "C" fn acs_call_get_state(
 ) -> acs_status {
     guard(|| {
         let s = handles::call(call)?.state();
-        out(out_state, super::numbering::call_state(s), "out_state")
+        out(out_state, call_state(s), "out_state")
     })
 }
 
@@ -231,7 +231,7 @@ pub unsafe extern "C" fn acs_call_get_direction(
     guard(|| {
         out(
             out_direction,
-            super::numbering::call_direction(handles::call(call)?.direction()),
+            call_direction(handles::call(call)?.direction()),
             "out_direction",
         )
     })
@@ -451,7 +451,7 @@ pub unsafe extern "C" fn acs_remote_participant_get_state(
     guard(|| {
         out(
             out_state,
-            super::numbering::participant_state(handles::participant(p)?.state()),
+            participant_state(handles::participant(p)?.state()),
             "out_state",
         )
     })
@@ -480,4 +480,47 @@ pub unsafe extern "C" fn acs_remote_participant_get_end_reason(
         out(out_code, r.code, "out_code")?;
         out(out_subcode, r.subcode, "out_subcode")
     })
+}
+
+use super::numbering::c_numbers;
+use crate::client::CallDirection;
+use crate::protocol::{CallState, ParticipantState};
+
+c_numbers! {
+    /// ACS_CALL_STATE_* of a call state (the ACS numbering).
+    call_state(CallState) {
+        CallState::None => ACS_CALL_STATE_NONE,
+        CallState::EarlyMedia => ACS_CALL_STATE_EARLY_MEDIA,
+        CallState::Incoming => ACS_CALL_STATE_INCOMING,
+        CallState::Connecting => ACS_CALL_STATE_CONNECTING,
+        CallState::Ringing => ACS_CALL_STATE_RINGING,
+        CallState::Connected => ACS_CALL_STATE_CONNECTED,
+        CallState::LocalHold => ACS_CALL_STATE_LOCAL_HOLD,
+        CallState::Disconnecting => ACS_CALL_STATE_DISCONNECTING,
+        CallState::Disconnected => ACS_CALL_STATE_DISCONNECTED,
+        CallState::InLobby => ACS_CALL_STATE_IN_LOBBY,
+        CallState::RemoteHold => ACS_CALL_STATE_REMOTE_HOLD,
+    }
+}
+
+c_numbers! {
+    /// ACS_PARTICIPANT_STATE_* of a participant state (the ACS numbering).
+    participant_state(ParticipantState) {
+        ParticipantState::Idle => ACS_PARTICIPANT_STATE_IDLE,
+        ParticipantState::EarlyMedia => ACS_PARTICIPANT_STATE_EARLY_MEDIA,
+        ParticipantState::Connecting => ACS_PARTICIPANT_STATE_CONNECTING,
+        ParticipantState::Connected => ACS_PARTICIPANT_STATE_CONNECTED,
+        ParticipantState::Hold => ACS_PARTICIPANT_STATE_HOLD,
+        ParticipantState::InLobby => ACS_PARTICIPANT_STATE_IN_LOBBY,
+        ParticipantState::Disconnected => ACS_PARTICIPANT_STATE_DISCONNECTED,
+        ParticipantState::Ringing => ACS_PARTICIPANT_STATE_RINGING,
+    }
+}
+
+c_numbers! {
+    /// ACS_CALL_DIRECTION_* of a call direction.
+    call_direction(CallDirection) {
+        CallDirection::Outgoing => ACS_CALL_DIRECTION_OUTGOING,
+        CallDirection::Incoming => ACS_CALL_DIRECTION_INCOMING,
+    }
 }

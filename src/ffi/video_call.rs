@@ -151,7 +151,7 @@ pub unsafe extern "C" fn acs_remote_video_stream_get_kind(
         let st = handles::remote_video_stream(s)?;
         out(
             out_kind,
-            super::numbering::video_stream_kind(st.kind()),
+            video_stream_kind(st.kind()),
             "out_kind",
         )
     })
@@ -357,4 +357,14 @@ pub unsafe extern "C" fn acs_call_get_video_send_stats(
         // SAFETY: as above.
         unsafe { write_out(out_stats, v, "out_stats") }
     })
+}
+
+use super::numbering::c_numbers;
+
+c_numbers! {
+    /// ACS_VIDEO_STREAM_KIND_* of a video stream kind.
+    video_stream_kind(VideoStreamKind) {
+        VideoStreamKind::Video => ACS_VIDEO_STREAM_KIND_VIDEO,
+        VideoStreamKind::ScreenShare => ACS_VIDEO_STREAM_KIND_SCREEN_SHARE,
+    }
 }
