@@ -1,6 +1,7 @@
 //! The requests a participant makes on a call, SFU events and setup timers, as methods
 //! of [`Hub`]. The roster bookkeeping they share lives in `calls.rs`.
 
+use crate::refusals::{bad, not_in_call};
 use std::sync::Arc;
 
 use crate::calls::{echo_participant, Call, ConnId, Hub, Participant};
@@ -9,14 +10,6 @@ use crate::protocol::{
     CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
 };
 use crate::sfu::{CallKey, SessionId};
-
-pub(crate) fn bad(message: impl Into<String>) -> ErrorBody {
-    ErrorBody::new(EndReason::BAD_REQUEST, message)
-}
-
-pub(crate) fn not_in_call(call_id: &str) -> ErrorBody {
-    ErrorBody::new(EndReason::NOT_FOUND, format!("not in call '{call_id}'"))
-}
 
 /// What happens to one `StartCall` target.
 enum TargetOutcome {

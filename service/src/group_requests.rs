@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::call_requests::{bad, not_in_call};
 use crate::calls::{Call, ConnId, Hub, HubState, Participant};
 use crate::media_setup::{Attach, Reservation, Setup};
 use crate::protocol::{EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage};
+use crate::refusals::{bad, not_in_call};
 use crate::sfu::{CallKey, SessionId};
 
 fn call_full(max: usize) -> ErrorBody {

@@ -5,9 +5,9 @@
 
 use parking_lot::MutexGuard;
 
-use crate::call_requests::{bad, not_in_call};
 use crate::calls::{ConnId, Hub, HubState, Kind, Participant};
 use crate::protocol::{CallState, EndReason, ErrorBody, ParticipantState, ServerMessage};
+use crate::refusals::{bad, not_in_call};
 use crate::sfu::{CallKey, SessionId, SfuHandle};
 
 /// Which request reserved the session, and so what a failure undoes.

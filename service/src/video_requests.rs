@@ -3,9 +3,9 @@
 //! participant chooses whose stream lands in which of its video receive slots; the SFU
 //! forwards only subscribed streams).
 
-use crate::call_requests::not_in_call;
 use crate::calls::{ConnId, Hub, Kind};
 use crate::protocol::{EndReason, ErrorBody, VideoStreamKind};
+use crate::refusals::not_in_call;
 use crate::sfu::VideoSource;
 
 fn bad_slot(kind: VideoStreamKind, slot: u32) -> ErrorBody {

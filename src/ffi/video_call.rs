@@ -149,11 +149,7 @@ pub unsafe extern "C" fn acs_remote_video_stream_get_kind(
 ) -> acs_status {
     guard(|| {
         let st = handles::remote_video_stream(s)?;
-        out(
-            out_kind,
-            video_stream_kind(st.kind()),
-            "out_kind",
-        )
+        out(out_kind, video_stream_kind(st.kind()), "out_kind")
     })
 }
 
