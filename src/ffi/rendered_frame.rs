@@ -3,7 +3,7 @@
 //! acs_video_view_take_latest_rendered_frame or given to a view's rendered_frame_callback.
 
 use super::handles::{self, acs_video_view};
-use super::sized::{check_out, extensible, init_out, read_in, write_out, Extensible};
+use super::sized::{check_out, extensible, init_out, init_sized, read_in, write_out, Extensible};
 use super::status::*;
 use super::strings::{need, out};
 use super::video_frame::{held_by, lend, release_held, test_pattern_counter};
@@ -81,12 +81,27 @@ pub(crate) fn lend_rendered(frame: Arc<RenderedFrame>) -> acs_rendered_video_fra
 
 /// Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
 /// 0 (releasing it as it is is OK).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_RENDERED_VIDEO_FRAME_INIT(p)
+/// (acs_rendered_video_frame_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_rendered_video_frame_init(
     frame: *mut acs_rendered_video_frame,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(frame, "frame") })
+}
+
+/// As acs_rendered_video_frame_init, into the host's struct of `size` bytes
+/// (ACS_RENDERED_VIDEO_FRAME_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_rendered_video_frame_init_sized(
+    frame: *mut acs_rendered_video_frame,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(frame, size, "frame") })
 }
 
 /// Takes the newest frame the view has not returned yet, as acs_video_view_take_latest_frame

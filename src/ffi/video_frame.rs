@@ -4,7 +4,7 @@
 //! scaling-mode numbers.
 
 use super::handles::{self, Object};
-use super::sized::{extensible, init_out};
+use super::sized::{extensible, init_out, init_sized};
 use super::status::*;
 use super::strings::*;
 use crate::media::video::{read_counter, PixelFormat, RenderedFrame, ScalingMode};
@@ -205,12 +205,27 @@ pub(crate) fn test_pattern_counter(h: &HeldFrame) -> FfiResult<u32> {
 }
 
 /// Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_FRAME_BUFFER_INIT(p)
+/// (acs_video_frame_buffer_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_frame_buffer_init(
     buffer: *mut acs_video_frame_buffer,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(buffer, "buffer") })
+}
+
+/// As acs_video_frame_buffer_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_FRAME_BUFFER_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_frame_buffer_init_sized(
+    buffer: *mut acs_video_frame_buffer,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(buffer, size, "buffer") })
 }
 
 /// Releases a frame the library lent (from acs_video_view_take_latest_frame or a view's
