@@ -12,7 +12,8 @@ fn main() {
     let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets it");
     let mut config = config;
     config.after_includes = Some(format!(
-        "\n#define ACS_CALLING_VERSION_STRING \"{version}\"\n"
+        "\n#define ACS_CALLING_VERSION_STRING \"{version}\"\n{}",
+        sized_init_macros(&crate_dir.join("src/ffi"))
     ));
     match cbindgen::Builder::new()
         // Only src/ffi is the C API; parsing from its root keeps Rust-side constants out.
@@ -28,6 +29,41 @@ fn main() {
             println!("cargo:warning=cbindgen failed: {e}");
         }
     }
+}
+
+/// The header's ACS_<STRUCT>_INIT(p) macros: one per `<struct>_init_sized` export in
+/// src/ffi, passing sizeof *p, so a host initialises exactly the struct its header declares.
+fn sized_init_macros(ffi_dir: &std::path::Path) -> String {
+    const MARK: &str = "pub unsafe extern \"C\" fn ";
+    let mut files: Vec<PathBuf> = std::fs::read_dir(ffi_dir)
+        .expect("src/ffi is readable")
+        .map(|e| e.expect("src/ffi entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    files.sort();
+    let mut out = String::from(
+        "\n// Initialise a struct that starts with struct_size with its ACS_<STRUCT>_INIT(&s) macro:\n\
+         // it passes sizeof s to <struct>_init_sized, so the library writes no more than the\n\
+         // struct this header declares (see \"Sized init\" above).\n",
+    );
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("src/ffi file is readable");
+        for line in text.lines() {
+            let Some(rest) = line.trim_start().strip_prefix(MARK) else {
+                continue;
+            };
+            let Some(name) = rest.split('(').next() else {
+                continue;
+            };
+            if let Some(ty) = name.strip_suffix("_init_sized") {
+                out.push_str(&format!(
+                    "#define {}_INIT(p) {name}((p), sizeof(*(p)))\n",
+                    ty.to_uppercase()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The shared library's soname is libacscalling.so.<major> (an incompatible release gets a

@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
     s.call_state = ACS_CALL_STATE_NONE;
 
     /* 1. The client (owns the runtime and, in thread mode, the event thread). */
-    acs_call_client_options_init(&copts);
+    ACS_CALL_CLIENT_OPTIONS_INIT(&copts);
     copts.dispatch_mode = manual ? ACS_DISPATCH_MANUAL : ACS_DISPATCH_THREAD;
     if (failed(acs_call_client_create(&copts, &client), "acs_call_client_create")) {
         goto done;
@@ -223,7 +223,7 @@ int main(int argc, char **argv) {
     }
 
     /* 3. The agent: connects in the background and reports through on_event. */
-    acs_call_agent_options_init(&aopts);
+    ACS_CALL_AGENT_OPTIONS_INIT(&aopts);
     aopts.service_url = url;
     aopts.token = token;
     aopts.display_name = "echo_call.c";
@@ -238,7 +238,7 @@ int main(int argc, char **argv) {
     }
 
     /* 4. Call the echo bot with our devices; wait for CONNECTED. */
-    acs_call_options_init(&callopts);
+    ACS_CALL_OPTIONS_INIT(&callopts);
     callopts.microphone = mic;
     callopts.speaker = speaker;
     if (failed(acs_call_agent_start_call(agent, callee, 1, &callopts, &call), "start_call")) {

@@ -179,7 +179,7 @@ static bool setup(party *p, acs_call_client *client, acs_device_manager *dm, con
         !expect_status(acs_device_manager_create_pull_speaker(dm, name, 5000, &p->speaker), ACS_OK, "pull speaker")) {
         return false;
     }
-    acs_call_agent_options_init(&o);
+    ACS_CALL_AGENT_OPTIONS_INIT(&o);
     o.service_url = url;
     o.token = token;
     o.display_name = p->name;
@@ -198,7 +198,7 @@ static bool setup(party *p, acs_call_client *client, acs_device_manager *dm, con
 
 static acs_call_options options_of(const party *p) {
     acs_call_options o;
-    acs_call_options_init(&o);
+    ACS_CALL_OPTIONS_INIT(&o);
     o.microphone = p->mic;
     o.speaker = p->speaker;
     return o;

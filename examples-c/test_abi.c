@@ -10,6 +10,9 @@
  *  - an output is written up to struct_size and no further (guard bytes unchanged; the same
  *    calls on exact-size heap blocks let AddressSanitizer catch any write past them);
  *  - a struct_size below the first version, or absurdly large, is a clear error;
+ *  - the sized init (ACS_<STRUCT>_INIT, <struct>_init_sized) of an older struct fills its
+ *    prefix and writes nothing past it (guard bytes unchanged; exact-size heap blocks under
+ *    ASan), where the unsized <struct>_init writes today's whole struct;
  *  - the frozen first versions (acs_call_audio_stats, acs_video_view_stats, acs_video_frame)
  *    keep their layout and keep working next to their sized successors;
  *  - the new read-only getters accept const handles.
@@ -133,6 +136,74 @@ static void test_layouts(void) {
            "old acs_video_view_options is a prefix of today's");
 }
 
+/* What ACS_<STRUCT>_INIT(p) expands to in a host whose header declared the struct as
+ * `p`'s type (an older, shorter one or a newer, longer one): that sizeof is passed. */
+#define AS_DECLARED_INIT(fn, p) fn((void *)(p), sizeof(*(p)))
+
+static void test_sized_init(void) {
+    printf("# sized init: an older, shorter struct is initialised up to its own size\n");
+    /* Input structs of an older layout: the defaults up to their size, guard bytes after. */
+    GUARDED(old_video_view_options) vo;
+    memset(&vo, GUARD, sizeof vo);
+    EXPECT_OK(AS_DECLARED_INIT(acs_video_view_options_init_sized, &vo.s));
+    report(vo.s.struct_size == sizeof vo.s && vo.s.width == 640 && vo.s.height == 360 &&
+               vo.s.format == ACS_PIXEL_FORMAT_RGBA && vo.s.scaling_mode == ACS_SCALING_MODE_FIT &&
+               !vo.s.mirrored && vo.s.frame_callback == NULL && vo.s.frame_callback_user_data == NULL,
+           "old view options: struct_size %u (the old sizeof) and the defaults", vo.s.struct_size);
+    report(untouched(&vo, sizeof vo.s, sizeof vo), "nothing written after the old view options");
+    GUARDED(old_call_agent_options) ao;
+    memset(&ao, GUARD, sizeof ao);
+    EXPECT_OK(AS_DECLARED_INIT(acs_call_agent_options_init_sized, &ao.s));
+    report(ao.s.struct_size == sizeof ao.s && ao.s.service_url == NULL && ao.s.event_callback == NULL &&
+               ao.s.token_refresher_user_data == NULL && untouched(&ao, sizeof ao.s, sizeof ao),
+           "old agent options: the defaults, nothing written after them");
+    /* An output struct of an older layout. */
+    GUARDED(old_video_send_stats) ss;
+    memset(&ss, GUARD, sizeof ss);
+    EXPECT_OK(AS_DECLARED_INIT(acs_video_send_stats_init_sized, &ss.s));
+    report(ss.s.struct_size == sizeof ss.s && ss.s.frames_encoded == 0 && ss.s.encode_micros == 0 &&
+               untouched(&ss, sizeof ss.s, sizeof ss),
+           "old send stats: zeroed with struct_size %u, nothing written after them", ss.s.struct_size);
+    /* The unsized init writes today's whole struct: past the old one (hence the sized init). */
+    memset(&vo, GUARD, sizeof vo);
+    EXPECT_OK(acs_video_view_options_init((acs_video_view_options *)(void *)&vo.s));
+    report(vo.s.struct_size == sizeof(acs_video_view_options) && !untouched(&vo, sizeof vo.s, sizeof vo),
+           "acs_video_view_options_init writes today's %zu bytes, past the old %zu",
+           sizeof(acs_video_view_options), sizeof vo.s);
+
+    /* Exact-size heap blocks of the old layouts: AddressSanitizer catches any write past them. */
+    old_video_view_options *hvo = (old_video_view_options *)malloc(sizeof *hvo);
+    EXPECT_OK(AS_DECLARED_INIT(acs_video_view_options_init_sized, hvo));
+    report(hvo->struct_size == sizeof *hvo, "old view options in an exact-size heap block");
+    free(hvo);
+    old_call_agent_options *hao = (old_call_agent_options *)malloc(sizeof *hao);
+    EXPECT_OK(AS_DECLARED_INIT(acs_call_agent_options_init_sized, hao));
+    free(hao);
+    old_video_send_stats *hss = (old_video_send_stats *)malloc(sizeof *hss);
+    EXPECT_OK(AS_DECLARED_INIT(acs_video_send_stats_init_sized, hss));
+    free(hss);
+
+    /* Today's header: the macro gives the whole struct; a newer host's larger struct gets the
+     * library's fields (struct_size says how many), its unknown bytes zeroed, none after. */
+    acs_video_view_options today;
+    EXPECT_OK(ACS_VIDEO_VIEW_OPTIONS_INIT(&today));
+    report(today.struct_size == sizeof today && today.rendered_frame_callback == NULL,
+           "ACS_VIDEO_VIEW_OPTIONS_INIT: struct_size %u, the whole struct", today.struct_size);
+    GUARDED(newer_video_view_statistics) newer;
+    memset(&newer, GUARD, sizeof newer);
+    EXPECT_OK(AS_DECLARED_INIT(acs_video_view_statistics_init_sized, &newer.s));
+    report(newer.s.s.struct_size == sizeof(acs_video_view_statistics) && newer.s.frames_from_the_future == 0 &&
+               untouched(&newer, sizeof newer.s, sizeof newer),
+           "a newer host's larger struct: the library's size, the unknown field zeroed, nothing after");
+    /* Shorter than the first version, or absurd: refused, nothing written. */
+    memset(&vo, GUARD, sizeof vo);
+    EXPECT(acs_video_view_options_init_sized((acs_video_view_options *)(void *)&vo.s, 12), ACS_ERR_INVALID_ARGUMENT);
+    report(message_says("less than the 40 bytes of the first acs_video_view_options") && untouched(&vo, 0, sizeof vo),
+           "too short: refused, nothing written");
+    EXPECT(acs_video_view_options_init_sized((acs_video_view_options *)(void *)&vo.s, 1u << 20), ACS_ERR_INVALID_ARGUMENT);
+    report(untouched(&vo, 0, sizeof vo), "absurdly large: refused, nothing written");
+}
+
 static void test_input_structs(acs_local_video_stream *stream) {
     printf("# inputs: an older, shorter struct is read as its prefix\n");
     acs_video_renderer *renderer = NULL;
@@ -154,7 +225,7 @@ static void test_input_structs(acs_local_video_stream *stream) {
     EXPECT_OK(acs_video_renderer_create_view(renderer, (const acs_video_view_options *)(const void *)&vo.s, &view));
     report(untouched(&vo, sizeof vo.s, sizeof vo), "the guard bytes after the old view options are untouched");
     acs_rendered_video_frame f;
-    acs_rendered_video_frame_init(&f);
+    ACS_RENDERED_VIDEO_FRAME_INIT(&f);
     acs_status s = ACS_ERR_NOT_FOUND;
     for (int64_t end = now_ms() + 5000; s == ACS_ERR_NOT_FOUND && now_ms() < end; sleep_ms(5)) {
         s = acs_video_view_take_latest_rendered_frame(view, &f);
@@ -180,7 +251,7 @@ static void test_input_structs(acs_local_video_stream *stream) {
 
     /* Too short, unset, absurd: clear errors. */
     acs_video_view_options o;
-    acs_video_view_options_init(&o);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&o);
     o.struct_size = 0;
     EXPECT(acs_video_renderer_create_view(renderer, &o, &view), ACS_ERR_INVALID_ARGUMENT);
     report(message_says("struct_size is not set: call acs_video_view_options_init"), "0: 'not set' message");
@@ -233,7 +304,7 @@ static void test_output_structs(acs_device_manager *dm, acs_local_video_stream *
     acs_video_renderer *renderer = NULL;
     acs_video_view *view = NULL;
     acs_video_view_options vo;
-    acs_video_view_options_init(&vo);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&vo);
     vo.width = 32;
     vo.height = 18;
     EXPECT_OK(acs_video_renderer_create_for_local_stream(stream, &renderer));
@@ -253,7 +324,7 @@ static void test_output_structs(acs_device_manager *dm, acs_local_video_stream *
                untouched(&newer, sizeof(acs_video_view_statistics), sizeof newer),
            "a newer host's larger struct: the library's fields, struct_size says how many");
     acs_video_view_statistics *hst = (acs_video_view_statistics *)malloc(sizeof *hst);
-    acs_video_view_statistics_init(hst);
+    ACS_VIDEO_VIEW_STATISTICS_INIT(hst);
     EXPECT_OK(acs_video_view_get_statistics(cview, hst));
     free(hst);
 
@@ -275,7 +346,7 @@ static void test_output_structs(acs_device_manager *dm, acs_local_video_stream *
     EXPECT_OK(acs_rendered_video_frame_release(&fr.s));
     report(fr.s.internal == NULL && untouched(&fr, sizeof fr.s, sizeof fr), "release zeroes only the struct");
     acs_rendered_video_frame *hf = (acs_rendered_video_frame *)malloc(sizeof *hf);
-    acs_rendered_video_frame_init(hf);
+    ACS_RENDERED_VIDEO_FRAME_INIT(hf);
     s = ACS_ERR_NOT_FOUND;
     for (int64_t end = now_ms() + 5000; s == ACS_ERR_NOT_FOUND && now_ms() < end; sleep_ms(5)) {
         s = acs_video_view_take_latest_rendered_frame(view, hf);
@@ -337,7 +408,7 @@ static void test_with_service(acs_call_client *client, acs_device_manager *dm, c
     acs_call_options co;
     acs_device_manager_create_tone_microphone(dm, "abi mic", 440.0f, 0.2f, &mic);
     acs_device_manager_create_pull_speaker(dm, "abi speaker", 1000, &spk);
-    acs_call_options_init(&co);
+    ACS_CALL_OPTIONS_INIT(&co);
     co.microphone = mic;
     co.speaker = spk;
     const char *callee[] = {"8:echo123"};
@@ -372,7 +443,7 @@ static void test_with_service(acs_call_client *client, acs_device_manager *dm, c
         EXPECT_OK(acs_call_get_video_send_stats(call, ACS_VIDEO_STREAM_KIND_VIDEO, (acs_video_send_stats *)(void *)heap));
         free(heap);
         acs_video_send_stats now;
-        acs_video_send_stats_init(&now);
+        ACS_VIDEO_SEND_STATS_INIT(&now);
         EXPECT_OK(acs_call_get_video_send_stats(call, ACS_VIDEO_STREAM_KIND_VIDEO, &now));
         report(now.struct_size == sizeof now, "today's send stats are filled whole");
 
@@ -412,6 +483,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     test_layouts();
+    test_sized_init();
     test_input_structs(stream);
     test_output_structs(dm, stream);
 

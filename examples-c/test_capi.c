@@ -450,11 +450,12 @@ static void test_client_options(void) {
     acs_call_client_options o;
     acs_call_client *c = NULL;
     EXPECT(acs_call_client_options_init(NULL), ACS_ERR_NULL_POINTER);
+    EXPECT(acs_call_client_options_init_sized(NULL, 64), ACS_ERR_NULL_POINTER);
     EXPECT(acs_call_client_create(NULL, NULL), ACS_ERR_NULL_POINTER);
-    EXPECT_OK(acs_call_client_options_init(&o));
+    EXPECT_OK(ACS_CALL_CLIENT_OPTIONS_INIT(&o));
     report(o.struct_size == sizeof o && o.dispatch_mode == ACS_DISPATCH_THREAD &&
                o.log_callback == NULL,
-           "acs_call_client_options_init sets struct_size and defaults");
+           "ACS_CALL_CLIENT_OPTIONS_INIT sets struct_size and defaults");
     o.dispatch_mode = 7;
     EXPECT(acs_call_client_create(&o, &c), ACS_ERR_INVALID_ARGUMENT);
     memset(&o, 0, sizeof o);
@@ -507,7 +508,7 @@ static void test_wrong_type_and_released(acs_call_client *client) {
 static acs_status create_agent(acs_call_client *client, const char *url, const char *token,
                                event_log *log, acs_call_agent **out) {
     acs_call_agent_options o;
-    acs_status s = acs_call_agent_options_init(&o);
+    acs_status s = ACS_CALL_AGENT_OPTIONS_INIT(&o);
     if (s != ACS_OK) {
         return s;
     }
@@ -532,10 +533,12 @@ static void test_agent_input(acs_call_client *client) {
     make_jwt(noscope, sizeof noscope, FAKE_USER, now + 3600, "chat");
 
     EXPECT(acs_call_agent_options_init(NULL), ACS_ERR_NULL_POINTER);
+
+    EXPECT(acs_call_agent_options_init_sized(NULL, 64), ACS_ERR_NULL_POINTER);
     EXPECT(acs_call_client_create_call_agent(client, NULL, &agent), ACS_ERR_NULL_POINTER);
-    EXPECT_OK(acs_call_agent_options_init(&o));
+    EXPECT_OK(ACS_CALL_AGENT_OPTIONS_INIT(&o));
     report(o.struct_size == sizeof o && o.service_url == NULL && o.event_callback == NULL,
-           "acs_call_agent_options_init sets struct_size and NULLs");
+           "ACS_CALL_AGENT_OPTIONS_INIT sets struct_size and NULLs");
     EXPECT(acs_call_client_create_call_agent(client, &o, &agent), ACS_ERR_NULL_POINTER);
     o.service_url = url;
     o.token = valid;
@@ -656,9 +659,10 @@ static void test_agent_service_down(acs_call_client *client, bool manual, const 
             acs_call_options co;
             acs_call *c = NULL;
             EXPECT(acs_call_options_init(NULL), ACS_ERR_NULL_POINTER);
-            EXPECT_OK(acs_call_options_init(&co));
+            EXPECT(acs_call_options_init_sized(NULL, 64), ACS_ERR_NULL_POINTER);
+            EXPECT_OK(ACS_CALL_OPTIONS_INIT(&co));
             report(co.struct_size == sizeof co && co.microphone == NULL && !co.start_muted,
-                   "acs_call_options_init sets struct_size and defaults");
+                   "ACS_CALL_OPTIONS_INIT sets struct_size and defaults");
             EXPECT(acs_call_agent_start_call(agent, NULL, 1, NULL, &c), ACS_ERR_NULL_POINTER);
             EXPECT(acs_call_agent_start_call(agent, echo, 1, NULL, NULL), ACS_ERR_NULL_POINTER);
             EXPECT(acs_call_agent_start_call(agent, echo, 0, NULL, &c), ACS_ERR_INVALID_ARGUMENT);
@@ -722,7 +726,7 @@ static void test_manual_dispatch(void) {
     acs_call_client_options o;
     acs_call_client *client = NULL;
     uint32_t n = 77;
-    acs_call_client_options_init(&o);
+    ACS_CALL_CLIENT_OPTIONS_INIT(&o);
     o.dispatch_mode = ACS_DISPATCH_MANUAL;
     if (!EXPECT_OK(acs_call_client_create(&o, &client))) {
         return;
@@ -1001,10 +1005,10 @@ static void part2(const service_args *a) {
     acs_call_agent_get_user_id(bob, bob_id, sizeof bob_id, NULL);
     printf("  Alice is %s, Bob is %s\n", alice_id, bob_id);
 
-    acs_call_options_init(&opt_a);
+    ACS_CALL_OPTIONS_INIT(&opt_a);
     opt_a.microphone = mic_a;
     opt_a.speaker = spk_a;
-    acs_call_options_init(&opt_b);
+    ACS_CALL_OPTIONS_INIT(&opt_b);
     opt_b.microphone = mic_b;
     opt_b.speaker = spk_b;
 

@@ -126,10 +126,10 @@ static void test_contracts(acs_call_client *client, acs_device_manager *dm) {
 
     /* Audio processing options. */
     EXPECT(acs_audio_processing_options_init(NULL), ACS_ERR_NULL_POINTER);
-    EXPECT_OK(acs_audio_processing_options_init(&apo));
+    EXPECT_OK(ACS_AUDIO_PROCESSING_OPTIONS_INIT(&apo));
     report(apo.struct_size == sizeof apo && apo.echo_cancellation && apo.noise_suppression && apo.auto_gain,
            "audio processing is all on by default");
-    EXPECT_OK(acs_audio_processing_options_init(&got)); /* an output: struct_size set */
+    EXPECT_OK(ACS_AUDIO_PROCESSING_OPTIONS_INIT(&got)); /* an output: struct_size set */
     EXPECT_OK(acs_device_manager_get_audio_processing(dm, &got));
     report(got.echo_cancellation && got.noise_suppression && got.auto_gain, "new calls get it all on");
     apo.noise_suppression = false;
@@ -256,7 +256,7 @@ static void test_camera_options(acs_device_manager *dm) {
         return;
     }
     EXPECT(acs_camera_options_init(NULL), ACS_ERR_NULL_POINTER);
-    EXPECT_OK(acs_camera_options_init(&o));
+    EXPECT_OK(ACS_CAMERA_OPTIONS_INIT(&o));
     report(o.struct_size == sizeof o && o.width == 640 && o.height == 360 && o.fps == 30 &&
                o.format == ACS_CAMERA_FORMAT_ANY,
            "options default to 640x360 at 30 fps, any format");
@@ -287,12 +287,12 @@ static void test_camera_options(acs_device_manager *dm) {
         acs_video_view_options vo;
         acs_rendered_video_frame f;
         bool got = false;
-        acs_rendered_video_frame_init(&f);
+        ACS_RENDERED_VIDEO_FRAME_INIT(&f);
         EXPECT_OK(acs_local_video_stream_get_source_kind(stream, &kind));
         report(kind == ACS_VIDEO_SOURCE_VIRTUAL, "the virtual camera gives its test pattern (%d)", (int)kind);
         /* The virtual camera draws at the rate asked for (15, not its default 30) while a
          * view consumes it: count what it publishes in one second. */
-        acs_video_view_options_init(&vo);
+        ACS_VIDEO_VIEW_OPTIONS_INIT(&vo);
         vo.width = 320;
         vo.height = 240;
         if (EXPECT_OK(acs_video_renderer_create_for_local_stream(stream, &r)) &&

@@ -38,7 +38,7 @@ static acs_status take_frame(acs_video_view *view, acs_rendered_video_frame *fra
 static acs_video_view *make_view(acs_video_renderer *r, uint32_t w, uint32_t h, int32_t format, int32_t mode) {
     acs_video_view_options o;
     acs_video_view *v = NULL;
-    acs_video_view_options_init(&o);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&o);
     o.width = w;
     o.height = h;
     o.format = format;
@@ -65,7 +65,7 @@ static void test_virtual_camera_pull(void) {
     double end = now_s() + 1.0;
     while (now_s() < end) {
         acs_rendered_video_frame f;
-        acs_rendered_video_frame_init(&f);
+        ACS_RENDERED_VIDEO_FRAME_INIT(&f);
         if (acs_video_view_take_latest_rendered_frame(view, &f) != ACS_OK) {
             sleep_ms(3);
             continue;
@@ -86,7 +86,7 @@ static void test_virtual_camera_pull(void) {
     report(increasing, "counters increase");
     report(layout_ok, "frames are 320x180 RGBA, stride 1280, alpha 255");
     acs_video_view_statistics stats;
-    EXPECT_OK(acs_video_view_statistics_init(&stats));
+    EXPECT_OK(ACS_VIDEO_VIEW_STATISTICS_INIT(&stats));
     EXPECT_OK(acs_video_view_get_statistics(view, &stats));
     report(stats.frames_rendered == frames, "stats: %llu rendered, %llu dropped",
            (unsigned long long)stats.frames_rendered, (unsigned long long)stats.frames_dropped);
@@ -133,7 +133,7 @@ static void test_callback_view(void) {
     EXPECT_OK(acs_local_video_stream_create_virtual(320, 180, 50, &stream));
     EXPECT_OK(acs_video_renderer_create_for_local_stream(stream, &renderer));
     acs_video_view_options o;
-    EXPECT_OK(acs_video_view_options_init(&o));
+    EXPECT_OK(ACS_VIDEO_VIEW_OPTIONS_INIT(&o));
     report(o.struct_size == sizeof o && o.width == 640 && o.height == 360 && o.format == ACS_PIXEL_FORMAT_RGBA &&
                o.scaling_mode == ACS_SCALING_MODE_FIT && !o.mirrored && o.frame_callback == NULL &&
                o.rendered_frame_callback == NULL,
@@ -146,7 +146,7 @@ static void test_callback_view(void) {
     o.frame_callback_user_data = &log;
     EXPECT_OK(acs_video_renderer_create_view(renderer, &o, &view));
     acs_rendered_video_frame f;
-    acs_rendered_video_frame_init(&f);
+    ACS_RENDERED_VIDEO_FRAME_INIT(&f);
     EXPECT(acs_video_view_take_latest_rendered_frame(view, &f), ACS_ERR_INVALID_STATE);
     double end = now_s() + 5;
     int n = 0;
@@ -195,12 +195,12 @@ static void test_pushed_frames(void) {
     acs_video_view *nv12 = make_view(renderer, W, H, ACS_PIXEL_FORMAT_NV12, ACS_SCALING_MODE_STRETCH);
     acs_video_view *same = make_view(renderer, W, H, ACS_PIXEL_FORMAT_RGBA, ACS_SCALING_MODE_CROP);
     acs_rendered_video_frame f;
-    EXPECT_OK(acs_rendered_video_frame_init(&f));
+    EXPECT_OK(ACS_RENDERED_VIDEO_FRAME_INIT(&f));
     report(f.struct_size == sizeof f && f.internal == NULL, "frame struct_size");
     EXPECT(acs_video_view_take_latest_rendered_frame(i420, &f), ACS_ERR_NOT_FOUND);
 
     acs_video_frame_buffer b;
-    EXPECT_OK(acs_video_frame_buffer_init(&b));
+    EXPECT_OK(ACS_VIDEO_FRAME_BUFFER_INIT(&b));
     report(b.struct_size == sizeof b, "buffer struct_size");
     b.format = ACS_PIXEL_FORMAT_RGBA;
     b.width = W;
@@ -296,7 +296,7 @@ static void test_bad_input(void) {
     acs_video_frame_buffer b;
     memset(&b, 0, sizeof b);
     EXPECT(acs_local_video_stream_push_frame(stream, &b), ACS_ERR_INVALID_ARGUMENT); /* no struct_size */
-    acs_video_frame_buffer_init(&b);
+    ACS_VIDEO_FRAME_BUFFER_INIT(&b);
     b.width = 4;
     b.height = 4;
     b.strides[0] = 16;
@@ -324,7 +324,7 @@ static void test_bad_input(void) {
     acs_video_view_options o;
     memset(&o, 0, sizeof o);
     EXPECT(acs_video_renderer_create_view(renderer, &o, &view), ACS_ERR_INVALID_ARGUMENT);
-    acs_video_view_options_init(&o);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&o);
     o.format = 17;
     EXPECT(acs_video_renderer_create_view(renderer, &o, &view), ACS_ERR_INVALID_ARGUMENT);
     o.format = ACS_PIXEL_FORMAT_I420;

@@ -180,7 +180,7 @@ private:
 inline Agent make_agent(acs_call_client* c, const std::string& url, const std::string& token,
                         const char* display_name, Inbox& inbox) {
     acs_call_agent_options o;
-    check(acs_call_agent_options_init(&o), "acs_call_agent_options_init");
+    check(ACS_CALL_AGENT_OPTIONS_INIT(&o), "ACS_CALL_AGENT_OPTIONS_INIT");
     o.service_url = url.c_str();
     o.token = token.c_str();
     o.display_name = display_name;
@@ -265,10 +265,10 @@ void run(const std::string& url, const std::string& token_a, const std::string& 
     std::printf("Alice calls %s\n", bob_id.c_str());
 
     acs_call_options alice_opts, bob_opts;
-    check(acs_call_options_init(&alice_opts), "acs_call_options_init");
+    check(ACS_CALL_OPTIONS_INIT(&alice_opts), "ACS_CALL_OPTIONS_INIT");
     alice_opts.microphone = alice_mic.get();
     alice_opts.speaker = alice_spk.get();
-    check(acs_call_options_init(&bob_opts), "acs_call_options_init");
+    check(ACS_CALL_OPTIONS_INIT(&bob_opts), "ACS_CALL_OPTIONS_INIT");
     bob_opts.microphone = bob_mic.get();
     bob_opts.speaker = bob_spk.get();
 

@@ -68,7 +68,7 @@ static acs_call_agent *connect_agent(acs_call_client *client, const char *url, c
     acs_call_agent *agent = NULL;
     int32_t st = -1;
     int64_t end = now_ms() + TIMEOUT_MS;
-    acs_call_agent_options_init(&o);
+    ACS_CALL_AGENT_OPTIONS_INIT(&o);
     o.service_url = url;
     o.token = token;
     o.display_name = name;
@@ -97,7 +97,7 @@ static acs_call *join(acs_call_agent *agent, acs_device_manager *dm, const char 
     acs_device_manager_create_tone_microphone(dm, label, 440.0f, 0.2f, &mic);
     snprintf(label, sizeof label, "%s speaker", name);
     acs_device_manager_create_pull_speaker(dm, label, 1000, &spk);
-    acs_call_options_init(&o);
+    ACS_CALL_OPTIONS_INIT(&o);
     o.microphone = mic;
     o.speaker = spk;
     o.start_muted = true;
@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
     acs_video_view *view = NULL;
     acs_video_view_options vo;
     ok_or_report(acs_video_renderer_create_for_remote_stream(stream, &renderer), "renderer for the remote stream");
-    acs_video_view_options_init(&vo);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&vo);
     vo.width = 320;
     vo.height = 180;
     vo.format = ACS_PIXEL_FORMAT_RGBA;
@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
     end = started + TIMEOUT_MS;
     while (n < 30 && now_ms() < end) {
         acs_rendered_video_frame f;
-        acs_rendered_video_frame_init(&f);
+        ACS_RENDERED_VIDEO_FRAME_INIT(&f);
         if (acs_video_view_take_latest_rendered_frame(view, &f) != ACS_OK) {
             sleep_ms(5);
             continue;
@@ -207,11 +207,11 @@ int main(int argc, char **argv) {
     check(sized == n, "every rendered frame is 320x180 RGBA");
 
     acs_video_receive_stats rs;
-    acs_video_receive_stats_init(&rs);
+    ACS_VIDEO_RECEIVE_STATS_INIT(&rs);
     ok_or_report(acs_remote_video_stream_get_stats(stream, &rs), "receive stats");
     check(rs.frames_decoded >= 30, "Bob decoded Alice's frames");
     acs_video_send_stats ss;
-    acs_video_send_stats_init(&ss);
+    ACS_VIDEO_SEND_STATS_INIT(&ss);
     ok_or_report(acs_call_get_video_send_stats(ca, ACS_VIDEO_STREAM_KIND_VIDEO, &ss), "send stats");
     check(ss.frames_encoded >= 30 && ss.width == 640 && ss.height == 360 && ss.keyframes >= 1,
           "Alice encoded 640x360 frames, a keyframe first");

@@ -36,14 +36,14 @@ int main(int argc, char **argv) {
         acs_device_manager *dm;
         acs_camera *cam;
         char id[256];
-        check(acs_call_client_options_init(&co), "client options");
+        check(ACS_CALL_CLIENT_OPTIONS_INIT(&co), "client options");
         check(acs_call_client_create(&co, &client), "create client");
         check(acs_call_client_get_device_manager(client, &dm), "device manager");
         check(acs_device_manager_get_selected_camera(dm, &cam), "selected camera");
         check(acs_camera_get_id(cam, id, sizeof id, NULL), "camera id");
         printf("camera %s\n", id);
         acs_camera_options co2;
-        check(acs_camera_options_init(&co2), "camera options");
+        check(ACS_CAMERA_OPTIONS_INIT(&co2), "camera options");
         if (argc > 3 && sscanf(argv[3], "%ux%u@%u", &co2.width, &co2.height, &co2.fps) != 3) {
             fprintf(stderr, "camera options: want WxH@FPS, got %s\n", argv[3]);
             return 2;
@@ -51,7 +51,7 @@ int main(int argc, char **argv) {
         check(acs_local_video_stream_create_from_camera_with_options(cam, &co2, &camera), "create camera stream");
         acs_camera_release(cam);
         acs_camera_capture_format cf;
-        acs_camera_capture_format_init(&cf);
+        ACS_CAMERA_CAPTURE_FORMAT_INIT(&cf);
         if (acs_local_video_stream_get_camera_format(camera, &cf) == ACS_OK) {
             static const char *names[] = {"ANY", "YUYV", "UYVY", "NV12", "I420", "YV12", "MJPEG"};
             printf("captures %s %ux%u at %.1f fps\n", cf.format >= 0 && cf.format <= 6 ? names[cf.format] : "?",
@@ -63,7 +63,7 @@ int main(int argc, char **argv) {
     }
     check(acs_video_renderer_create_for_local_stream(camera, &renderer), "create renderer");
     acs_video_view_options o;
-    acs_video_view_options_init(&o);
+    ACS_VIDEO_VIEW_OPTIONS_INIT(&o);
     o.width = 320;
     o.height = 180;
     o.format = ACS_PIXEL_FORMAT_RGBA;
@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
     const struct timespec tick = {0, 16 * 1000000L}; /* a ~60 Hz render loop */
     for (int i = 0; i < (int)(seconds * 60); i++) {
         acs_rendered_video_frame f;
-        acs_rendered_video_frame_init(&f);
+        ACS_RENDERED_VIDEO_FRAME_INIT(&f);
         if (acs_video_view_take_latest_rendered_frame(view, &f) == ACS_OK) {
             uint32_t counter = 0;
             acs_status s = acs_rendered_video_frame_read_test_pattern_counter(&f, &counter);
@@ -88,7 +88,7 @@ int main(int argc, char **argv) {
         nanosleep(&tick, NULL);
     }
     acs_video_view_statistics st;
-    acs_video_view_statistics_init(&st);
+    ACS_VIDEO_VIEW_STATISTICS_INIT(&st);
     check(acs_video_view_get_statistics(view, &st), "stats");
     printf("%d frames rendered in %.1f s (%llu dropped)\n", frames, seconds, (unsigned long long)st.frames_dropped);
     acs_video_view_release(view);

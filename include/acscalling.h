@@ -19,14 +19,24 @@
  *  - No function blocks on the network: results and state changes arrive as events, in order,
  *    on one library thread (or from acs_call_client_dispatch_events in manual mode). Handles
  *    in an event are borrowed for the callback; retain them to keep them.
- *  - Option structs start with struct_size: initialise them with their *_init function.
+ *  - Option structs start with struct_size: initialise them with their ACS_<STRUCT>_INIT(&s)
+ *    macro (e.g. ACS_CALL_OPTIONS_INIT), defined below.
+ *  - Sized init: ACS_<STRUCT>_INIT(p) calls <struct>_init_sized(p, sizeof *p), which writes
+ *    the defaults into no more than those bytes and sets struct_size to what it wrote:
+ *    min(sizeof *p, the library's sizeof). A newer library never writes past the struct
+ *    your (older) header declares; the bytes of a newer header's struct past the
+ *    library's are zeroed. A size shorter than the struct's first version, or above 4096, is
+ *    ACS_ERR_INVALID_ARGUMENT and nothing is written. The older <struct>_init(p) functions
+ *    stay, but write the library's whole struct (its sizeof today): from a host compiled
+ *    against an older header they write past its struct. Use them only with a header of
+ *    the same version as the library.
  *  - The ABI is append-only: no function, constant or struct field is ever removed,
  *    renumbered or moved; structs that start with struct_size grow only at their end.
  *    Input structs: a shorter struct_size (a host compiled against an older header) is
  *    read as its prefix, the fields after it taking the *_init defaults. Output structs:
- *    set struct_size (their *_init function does) and the library writes no more than
- *    struct_size bytes, then sets struct_size to the bytes it wrote (fewer than yours when
- *    the library is older than your header). struct_size 0 in an output struct counts as
+ *    set struct_size (their ACS_<STRUCT>_INIT macro does) and the library writes no more
+ *    than struct_size bytes, then sets struct_size to the bytes it wrote (fewer than yours
+ *    when the library is older than your header). struct_size 0 in an output struct counts as
  *    the size of its first version; a larger struct_size than the library's gets the
  *    library's struct. A struct_size shorter than the struct's first version, or an
  *    input's larger than 4096, is ACS_ERR_INVALID_ARGUMENT.
@@ -51,6 +61,23 @@
 #include <stdlib.h>
 
 #define ACS_CALLING_VERSION_STRING "0.1.0"
+
+// Initialise a struct that starts with struct_size with its ACS_<STRUCT>_INIT(&s) macro:
+// it passes sizeof s to <struct>_init_sized, so the library writes no more than the
+// struct this header declares (see "Sized init" above).
+#define ACS_CALL_AGENT_OPTIONS_INIT(p) acs_call_agent_options_init_sized((p), sizeof(*(p)))
+#define ACS_AUDIO_PROCESSING_OPTIONS_INIT(p) acs_audio_processing_options_init_sized((p), sizeof(*(p)))
+#define ACS_CALL_OPTIONS_INIT(p) acs_call_options_init_sized((p), sizeof(*(p)))
+#define ACS_CALL_AUDIO_STATISTICS_INIT(p) acs_call_audio_statistics_init_sized((p), sizeof(*(p)))
+#define ACS_CAMERA_OPTIONS_INIT(p) acs_camera_options_init_sized((p), sizeof(*(p)))
+#define ACS_CAMERA_CAPTURE_FORMAT_INIT(p) acs_camera_capture_format_init_sized((p), sizeof(*(p)))
+#define ACS_CALL_CLIENT_OPTIONS_INIT(p) acs_call_client_options_init_sized((p), sizeof(*(p)))
+#define ACS_RENDERED_VIDEO_FRAME_INIT(p) acs_rendered_video_frame_init_sized((p), sizeof(*(p)))
+#define ACS_VIDEO_VIEW_OPTIONS_INIT(p) acs_video_view_options_init_sized((p), sizeof(*(p)))
+#define ACS_VIDEO_VIEW_STATISTICS_INIT(p) acs_video_view_statistics_init_sized((p), sizeof(*(p)))
+#define ACS_VIDEO_RECEIVE_STATS_INIT(p) acs_video_receive_stats_init_sized((p), sizeof(*(p)))
+#define ACS_VIDEO_SEND_STATS_INIT(p) acs_video_send_stats_init_sized((p), sizeof(*(p)))
+#define ACS_VIDEO_FRAME_BUFFER_INIT(p) acs_video_frame_buffer_init_sized((p), sizeof(*(p)))
 
 
 // Major version (equals Cargo.toml).
@@ -731,7 +758,15 @@ extern "C" {
 const char *acs_calling_version(void);
 
 // Fills `options` with defaults (all NULL).
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CALL_AGENT_OPTIONS_INIT(p)
+// (acs_call_agent_options_init_sized).
 acs_status acs_call_agent_options_init(acs_call_agent_options *options);
+
+// As acs_call_agent_options_init, into the host's struct of `size` bytes
+// (ACS_CALL_AGENT_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_call_agent_options_init_sized(acs_call_agent_options *options, size_t size);
 
 // Creates a call agent that connects to the service in the background. Fails at once with
 // ACS_ERR_UNAUTHORIZED for a malformed or expired token and ACS_ERR_INVALID_ARGUMENT for a
@@ -766,7 +801,15 @@ acs_status acs_call_agent_get_call_count(acs_call_agent *agent, size_t *out_coun
 acs_status acs_call_agent_get_call(acs_call_agent *agent, size_t index, acs_call **out_call);
 
 // Fills `options` with the defaults: echo cancellation, noise suppression and gain control on.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_AUDIO_PROCESSING_OPTIONS_INIT(p)
+// (acs_audio_processing_options_init_sized).
 acs_status acs_audio_processing_options_init(acs_audio_processing_options *options);
+
+// As acs_audio_processing_options_init, into the host's struct of `size` bytes
+// (ACS_AUDIO_PROCESSING_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the
+// header's conventions.
+acs_status acs_audio_processing_options_init_sized(acs_audio_processing_options *options, size_t size);
 
 // Sets the audio processing of calls started or accepted from now on (default: all on).
 // Only real microphones are processed; virtual ones are sent as they are.
@@ -787,7 +830,15 @@ acs_status acs_call_set_audio_processing(acs_call *call, const acs_audio_process
 acs_status acs_call_get_audio_processing(acs_call *call, acs_audio_processing_options *out_options, bool *out_active);
 
 // Fills `options` with defaults.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CALL_OPTIONS_INIT(p)
+// (acs_call_options_init_sized).
 acs_status acs_call_options_init(acs_call_options *options);
+
+// As acs_call_options_init, into the host's struct of `size` bytes
+// (ACS_CALL_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_call_options_init_sized(acs_call_options *options, size_t size);
 
 // Starts a call to `participant_ids` (`count` raw ids: "8:acs:…", "4:+1555…", "8:echo123").
 // Returns at once with the call in state CONNECTING (+1 reference: release it); progress
@@ -851,7 +902,15 @@ acs_status acs_call_get_remote_participant_count(acs_call *call, size_t *out_cou
 acs_status acs_call_get_remote_participant(acs_call *call, size_t index, acs_remote_participant **out_participant);
 
 // Fills `stats` for acs_call_get_audio_statistics: struct_size set, the rest 0.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CALL_AUDIO_STATISTICS_INIT(p)
+// (acs_call_audio_statistics_init_sized).
 acs_status acs_call_audio_statistics_init(acs_call_audio_statistics *stats);
+
+// As acs_call_audio_statistics_init, into the host's struct of `size` bytes
+// (ACS_CALL_AUDIO_STATISTICS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_call_audio_statistics_init_sized(acs_call_audio_statistics *stats, size_t size);
 
 // Reads the call's audio counters, written up to out_stats->struct_size.
 acs_status acs_call_get_audio_statistics(const acs_call *call, acs_call_audio_statistics *out_stats);
@@ -882,7 +941,15 @@ acs_status acs_remote_participant_is_muted(acs_remote_participant *p, bool *out_
 acs_status acs_remote_participant_get_end_reason(acs_remote_participant *p, int32_t *out_code, int32_t *out_subcode);
 
 // Fills `options` with the defaults: 640x360 at 30 fps, any format.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CAMERA_OPTIONS_INIT(p)
+// (acs_camera_options_init_sized).
 acs_status acs_camera_options_init(acs_camera_options *options);
+
+// As acs_camera_options_init, into the host's struct of `size` bytes
+// (ACS_CAMERA_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_camera_options_init_sized(acs_camera_options *options, size_t size);
 
 // Creates a local video stream from a camera captured as `options` ask (NULL: the
 // defaults, as acs_local_video_stream_create_from_camera). ACS_ERR_INVALID_ARGUMENT for
@@ -903,7 +970,15 @@ acs_status acs_local_video_stream_switch_source_camera_with_options(acs_local_vi
 acs_status acs_local_video_stream_get_camera_format(acs_local_video_stream *stream, acs_camera_capture_format *out_format);
 
 // Fills `format` for acs_local_video_stream_get_camera_format: struct_size set, the rest 0.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CAMERA_CAPTURE_FORMAT_INIT(p)
+// (acs_camera_capture_format_init_sized).
 acs_status acs_camera_capture_format_init(acs_camera_capture_format *format);
+
+// As acs_camera_capture_format_init, into the host's struct of `size` bytes
+// (ACS_CAMERA_CAPTURE_FORMAT_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_camera_capture_format_init_sized(acs_camera_capture_format *format, size_t size);
 
 // Why the stream's source stopped on its own (a camera unplugged, or its driver failing
 // capture after capture), as a string out; the stream then sends no frames until its source
@@ -948,7 +1023,15 @@ acs_status acs_camera_get_name(acs_camera *camera, char *buf, size_t capacity, s
 acs_status acs_camera_is_default(acs_camera *camera, bool *out_flag);
 
 // Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_CALL_CLIENT_OPTIONS_INIT(p)
+// (acs_call_client_options_init_sized).
 acs_status acs_call_client_options_init(acs_call_client_options *options);
+
+// As acs_call_client_options_init, into the host's struct of `size` bytes
+// (ACS_CALL_CLIENT_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_call_client_options_init_sized(acs_call_client_options *options, size_t size);
 
 // Creates a call client: starts the library runtime and (in thread mode) the event thread.
 // `options` may be NULL for defaults. Release with acs_call_client_release, which hangs up
@@ -1104,7 +1187,15 @@ acs_status acs_remote_participant_is_speaking(acs_remote_participant *p, bool *o
 
 // Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
 // 0 (releasing it as it is is OK).
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_RENDERED_VIDEO_FRAME_INIT(p)
+// (acs_rendered_video_frame_init_sized).
 acs_status acs_rendered_video_frame_init(acs_rendered_video_frame *frame);
+
+// As acs_rendered_video_frame_init, into the host's struct of `size` bytes
+// (ACS_RENDERED_VIDEO_FRAME_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_rendered_video_frame_init_sized(acs_rendered_video_frame *frame, size_t size);
 
 // Takes the newest frame the view has not returned yet, as acs_video_view_take_latest_frame
 // does, into `out_frame` (written up to its struct_size). ACS_ERR_NOT_FOUND when no new
@@ -1196,7 +1287,15 @@ acs_status acs_video_renderer_retain(acs_video_renderer *renderer);
 acs_status acs_video_renderer_release(acs_video_renderer *renderer);
 
 // Fills `options` with the defaults: 640x360 RGBA, Fit, not mirrored, no callback.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_VIDEO_VIEW_OPTIONS_INIT(p)
+// (acs_video_view_options_init_sized).
 acs_status acs_video_view_options_init(acs_video_view_options *options);
+
+// As acs_video_view_options_init, into the host's struct of `size` bytes
+// (ACS_VIDEO_VIEW_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_video_view_options_init_sized(acs_video_view_options *options, size_t size);
 
 // Adds a view to the renderer: its own size, pixel format, scaling mode and mirror flag.
 // The stream's latest frame, if any, is its first. Without a callback, take frames with
@@ -1233,16 +1332,40 @@ acs_status acs_video_view_take_latest_frame(acs_video_view *view, acs_video_fram
 acs_status acs_video_view_get_stats(acs_video_view *view, acs_video_view_stats *out_stats);
 
 // Fills `stats` for acs_video_view_get_statistics: struct_size set, the rest 0.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_VIDEO_VIEW_STATISTICS_INIT(p)
+// (acs_video_view_statistics_init_sized).
 acs_status acs_video_view_statistics_init(acs_video_view_statistics *stats);
+
+// As acs_video_view_statistics_init, into the host's struct of `size` bytes
+// (ACS_VIDEO_VIEW_STATISTICS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_video_view_statistics_init_sized(acs_video_view_statistics *stats, size_t size);
 
 // Frames the view rendered and dropped so far, written up to out_stats->struct_size.
 acs_status acs_video_view_get_statistics(const acs_video_view *view, acs_video_view_statistics *out_stats);
 
 // Fills `stats` for acs_remote_video_stream_get_stats: struct_size set, the rest 0.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_VIDEO_RECEIVE_STATS_INIT(p)
+// (acs_video_receive_stats_init_sized).
 acs_status acs_video_receive_stats_init(acs_video_receive_stats *stats);
 
+// As acs_video_receive_stats_init, into the host's struct of `size` bytes
+// (ACS_VIDEO_RECEIVE_STATS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_video_receive_stats_init_sized(acs_video_receive_stats *stats, size_t size);
+
 // Fills `stats` for acs_call_get_video_send_stats: struct_size set, the rest 0.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_VIDEO_SEND_STATS_INIT(p)
+// (acs_video_send_stats_init_sized).
 acs_status acs_video_send_stats_init(acs_video_send_stats *stats);
+
+// As acs_video_send_stats_init, into the host's struct of `size` bytes
+// (ACS_VIDEO_SEND_STATS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_video_send_stats_init_sized(acs_video_send_stats *stats, size_t size);
 
 // The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1
 // reference: release it). The same stream yields the same handle.
@@ -1312,7 +1435,15 @@ acs_status acs_call_is_sending_video(acs_call *call, int32_t kind, bool *out_sen
 acs_status acs_call_get_video_send_stats(acs_call *call, int32_t kind, acs_video_send_stats *out_stats);
 
 // Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_VIDEO_FRAME_BUFFER_INIT(p)
+// (acs_video_frame_buffer_init_sized).
 acs_status acs_video_frame_buffer_init(acs_video_frame_buffer *buffer);
+
+// As acs_video_frame_buffer_init, into the host's struct of `size` bytes
+// (ACS_VIDEO_FRAME_BUFFER_INIT(p) passes sizeof *p): see "Sized init" in the header's
+// conventions.
+acs_status acs_video_frame_buffer_init_sized(acs_video_frame_buffer *buffer, size_t size);
 
 // Releases a frame the library lent (from acs_video_view_take_latest_frame or a view's
 // frame callback): exactly once per frame, from any thread; the struct is zeroed. NULL,

@@ -4,101 +4,15 @@
 mod common;
 
 use acscalling::client::*;
-use acscalling::media::audio::{tone_power, tone_to_noise_db, AudioDevice, FRAME_SAMPLES};
+use acscalling::media::audio::{tone_power, tone_to_noise_db, FRAME_SAMPLES};
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use common::party::Party;
 use common::{wait_until, Service};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(15);
-
-struct Party {
-    _client: CallClient,
-    agent: CallAgent,
-    speaker: AudioDevice,
-    mic: AudioDevice,
-    incoming: Arc<Mutex<Vec<Call>>>,
-    log: Arc<Mutex<Vec<String>>>,
-    left: Arc<Mutex<Vec<(String, EndReason)>>>,
-}
-
-impl Party {
-    fn new(svc: &Service, name: &str, user: &str, freq: f32, auto_accept: bool) -> Party {
-        let client = CallClient::new(CallClientOptions::default()).unwrap();
-        let mic = AudioDevice::tone_microphone(&format!("{name}-mic"), freq, 0.5);
-        let speaker = AudioDevice::pull_speaker(&format!("{name}-spk"), 10_000);
-        let incoming = Arc::new(Mutex::new(Vec::new()));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let left = Arc::new(Mutex::new(Vec::new()));
-        let (inc, lg, lf) = (incoming.clone(), log.clone(), left.clone());
-        let (m2, s2) = (mic.clone(), speaker.clone());
-        let listener: AgentListener = Arc::new(move |_a, ev| match ev {
-            AgentEvent::IncomingCall { call } => {
-                inc.lock().push(call.clone());
-                if auto_accept {
-                    call.accept(CallOptions {
-                        microphone: Some(m2.clone()),
-                        speaker: Some(s2.clone()),
-                        start_muted: false,
-                    })
-                    .unwrap();
-                }
-            }
-            AgentEvent::CallStateChanged { state, reason, .. } => lg
-                .lock()
-                .push(format!("call {state:?} {}/{}", reason.code, reason.subcode)),
-            AgentEvent::ParticipantRemoved {
-                participant,
-                reason,
-                ..
-            } => lf
-                .lock()
-                .push((participant.identifier().to_string(), *reason)),
-            _ => {}
-        });
-        let agent = client
-            .create_call_agent(CallAgentOptions {
-                service_url: svc.ws_url.clone(),
-                token: svc.token(user),
-                display_name: name.into(),
-                listener: Some(listener),
-                token_refresher: None,
-                ca_certificate: None,
-            })
-            .unwrap();
-        assert!(wait_until(T, || agent.connection_state()
-            == AgentConnectionState::Connected));
-        Party {
-            _client: client,
-            agent,
-            speaker,
-            mic,
-            incoming,
-            log,
-            left,
-        }
-    }
-
-    fn options(&self) -> CallOptions {
-        CallOptions {
-            microphone: Some(self.mic.clone()),
-            speaker: Some(self.speaker.clone()),
-            start_muted: false,
-        }
-    }
-
-    /// Drops what was played so far, waits `ms`, returns what was played meanwhile.
-    fn listen(&self, ms: u64) -> Vec<i16> {
-        let mut junk = vec![0i16; 48_000 * 10];
-        while self.speaker.pull_pcm(&mut junk).unwrap() > 0 {}
-        std::thread::sleep(Duration::from_millis(ms));
-        let mut buf = vec![0i16; 48 * ms as usize * 2];
-        let n = self.speaker.pull_pcm(&mut buf).unwrap();
-        buf.truncate(n);
-        buf
-    }
-}
 
 fn hears(pcm: &[i16], freq: f32) -> f32 {
     tone_power(pcm, freq)
@@ -108,8 +22,8 @@ fn hears(pcm: &[i16], freq: f32) -> f32 {
 fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     let svc = Service::start();
     let (a_id, b_id) = (svc.create_user(), svc.create_user());
-    let alice = Party::new(&svc, "Alice", &a_id, 440.0, false);
-    let bob = Party::new(&svc, "Bob", &b_id, 660.0, true);
+    let alice = Party::for_user(&svc, "Alice", &a_id, 440.0, false);
+    let bob = Party::for_user(&svc, "Bob", &b_id, 660.0, true);
 
     let call = alice
         .agent
@@ -118,13 +32,13 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "alice: {:?}",
-        alice.log.lock()
+        alice.call_log()
     );
     let bcall = bob.incoming.lock()[0].clone();
     assert!(
         wait_until(T, || bcall.state() == CallState::Connected),
         "bob: {:?}",
-        bob.log.lock()
+        bob.call_log()
     );
 
     // Both hear the other's tone, not their own.
@@ -191,8 +105,7 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
         bcall.end_reason()
     );
     assert!(wait_until(T, || bob
-        .left
-        .lock()
+        .left()
         .iter()
         .any(|(id, r)| *id == a_id && r.code == 0)));
 }
@@ -201,7 +114,7 @@ fn alice_and_bob_hear_each_other_mute_hold_and_hang_up() {
 fn echo_bot_plays_our_tone_back() {
     let svc = Service::start();
     let a = svc.create_user();
-    let alice = Party::new(&svc, "Alice", &a, 523.0, false);
+    let alice = Party::for_user(&svc, "Alice", &a, 523.0, false);
     let call = alice
         .agent
         .start_call(&["8:echo123".to_string()], alice.options())
@@ -209,7 +122,7 @@ fn echo_bot_plays_our_tone_back() {
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}",
-        alice.log.lock()
+        alice.call_log()
     );
     // Nothing comes back before the bot's ~1 s delay; then our tone does. Several windows:
     // a loaded machine may need a moment before the echo settles in the jitter buffer.
@@ -243,7 +156,7 @@ fn echo_call_plays_a_clean_tone_in_every_block() {
     const SKIPPED_BLOCKS: usize = 5;
     let svc = Service::start();
     let a = svc.create_user();
-    let alice = Party::new(&svc, "Alice", &a, FREQ, false);
+    let alice = Party::for_user(&svc, "Alice", &a, FREQ, false);
     let call = alice
         .agent
         .start_call(&["8:echo123".to_string()], alice.options())
@@ -251,7 +164,7 @@ fn echo_call_plays_a_clean_tone_in_every_block() {
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}",
-        alice.log.lock()
+        alice.call_log()
     );
     // Everything played since the call's audio started, in whole 20 ms frames (the speaker
     // plays whole frames, holds 10 s, and `buf` takes all it holds).
@@ -307,8 +220,8 @@ fn echo_call_plays_a_clean_tone_in_every_block() {
 fn declined_unknown_and_offline_calls_end_with_reasons() {
     let svc = Service::start();
     let (a, b, c) = (svc.create_user(), svc.create_user(), svc.create_user());
-    let alice = Party::new(&svc, "Alice", &a, 440.0, false);
-    let bob = Party::new(&svc, "Bob", &b, 660.0, false);
+    let alice = Party::for_user(&svc, "Alice", &a, 440.0, false);
+    let bob = Party::for_user(&svc, "Bob", &b, 660.0, false);
 
     let call = alice
         .agent
@@ -387,8 +300,7 @@ fn service_down_and_forged_tokens_are_reported() {
 /// The state names in `party`'s log, in order (one agent's calls, one call at a time).
 fn states(party: &Party) -> Vec<String> {
     party
-        .log
-        .lock()
+        .call_log()
         .iter()
         .filter_map(|l| l.strip_prefix("call ")?.split(' ').next().map(String::from))
         .collect()
@@ -408,8 +320,8 @@ fn ended(party: &Party) -> bool {
 fn state_events_are_changes_in_the_documented_order() {
     let svc = Service::start();
     let (a_id, b_id) = (svc.create_user(), svc.create_user());
-    let alice = Party::new(&svc, "Alice", &a_id, 440.0, false);
-    let bob = Party::new(&svc, "Bob", &b_id, 660.0, true);
+    let alice = Party::for_user(&svc, "Alice", &a_id, 440.0, false);
+    let bob = Party::for_user(&svc, "Bob", &b_id, 660.0, true);
 
     let call = alice
         .agent
@@ -447,7 +359,7 @@ fn state_events_are_changes_in_the_documented_order() {
     assert!(got.windows(2).all(|w| w[0] != w[1]), "callee: {got:?}");
 
     // The echo bot, then a group call joined alone.
-    alice.log.lock().clear();
+    alice.clear_events();
     let call = alice
         .agent
         .start_call(&["8:echo123".to_string()], alice.options())
@@ -462,7 +374,7 @@ fn state_events_are_changes_in_the_documented_order() {
         "echo bot"
     );
 
-    alice.log.lock().clear();
+    alice.clear_events();
     let call = alice
         .agent
         .join(&uuid::Uuid::new_v4().to_string(), alice.options())

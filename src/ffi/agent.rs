@@ -3,7 +3,7 @@
 use super::events::{acs_event_callback, deliver_event};
 use super::handles::{self, acs_call, acs_call_agent, acs_call_client, Object};
 use super::host_ptr::HostPtr;
-use super::sized::{extensible, init_out, read_in};
+use super::sized::{extensible, init_out, init_sized, read_in};
 use super::status::*;
 use super::strings::*;
 use crate::client::{AgentListener, CallAgentOptions, TokenRefresher};
@@ -57,12 +57,27 @@ extensible!(acs_call_agent_options, first_version_ends_with: token_refresher_use
 });
 
 /// Fills `options` with defaults (all NULL).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CALL_AGENT_OPTIONS_INIT(p)
+/// (acs_call_agent_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_agent_options_init(
     options: *mut acs_call_agent_options,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_call_agent_options_init, into the host's struct of `size` bytes
+/// (ACS_CALL_AGENT_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_agent_options_init_sized(
+    options: *mut acs_call_agent_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
 }
 
 /// Creates a call agent that connects to the service in the background. Fails at once with

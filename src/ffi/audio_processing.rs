@@ -44,12 +44,27 @@ fn from_c(options: *const acs_audio_processing_options) -> FfiResult<AudioProces
 }
 
 /// Fills `options` with the defaults: echo cancellation, noise suppression and gain control on.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_AUDIO_PROCESSING_OPTIONS_INIT(p)
+/// (acs_audio_processing_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_audio_processing_options_init(
     options: *mut acs_audio_processing_options,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { super::sized::init_out(options, "options") })
+}
+
+/// As acs_audio_processing_options_init, into the host's struct of `size` bytes
+/// (ACS_AUDIO_PROCESSING_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the
+/// header's conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_audio_processing_options_init_sized(
+    options: *mut acs_audio_processing_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { super::sized::init_sized(options, size, "options") })
 }
 
 /// Sets the audio processing of calls started or accepted from now on (default: all on).

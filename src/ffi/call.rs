@@ -3,7 +3,7 @@
 use super::handles::{
     self, acs_audio_device, acs_call, acs_call_agent, acs_remote_participant, Object,
 };
-use super::sized::{check_out, extensible, init_out, read_in_or_default, write_out};
+use super::sized::{check_out, extensible, init_out, init_sized, read_in_or_default, write_out};
 use super::status::*;
 use super::strings::*;
 use crate::client::CallOptions;
@@ -57,10 +57,25 @@ extensible!(acs_call_options, first_version_ends_with: start_muted, defaults: ac
 });
 
 /// Fills `options` with defaults.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CALL_OPTIONS_INIT(p)
+/// (acs_call_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_options_init(options: *mut acs_call_options) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_call_options_init, into the host's struct of `size` bytes
+/// (ACS_CALL_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_options_init_sized(
+    options: *mut acs_call_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
 }
 
 pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
@@ -350,12 +365,27 @@ extensible!(acs_call_audio_statistics, first_version_ends_with: frames_concealed
     defaults: acs_call_audio_statistics::default());
 
 /// Fills `stats` for acs_call_get_audio_statistics: struct_size set, the rest 0.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CALL_AUDIO_STATISTICS_INIT(p)
+/// (acs_call_audio_statistics_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_audio_statistics_init(
     stats: *mut acs_call_audio_statistics,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// As acs_call_audio_statistics_init, into the host's struct of `size` bytes
+/// (ACS_CALL_AUDIO_STATISTICS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_audio_statistics_init_sized(
+    stats: *mut acs_call_audio_statistics,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(stats, size, "stats") })
 }
 
 /// Reads the call's audio counters, written up to out_stats->struct_size.

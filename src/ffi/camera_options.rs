@@ -3,7 +3,7 @@
 //! a camera stopped.
 
 use super::handles::{self, acs_camera, acs_local_video_stream, Object};
-use super::sized::{check_out, extensible, init_out, read_in_or_default, write_out};
+use super::sized::{check_out, extensible, init_out, init_sized, read_in_or_default, write_out};
 use super::status::*;
 use super::strings::{need, out, str_out};
 use crate::client::LocalVideoStream;
@@ -121,10 +121,25 @@ unsafe fn camera_config(options: *const acs_camera_options) -> FfiResult<CameraC
 }
 
 /// Fills `options` with the defaults: 640x360 at 30 fps, any format.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CAMERA_OPTIONS_INIT(p)
+/// (acs_camera_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_camera_options_init(options: *mut acs_camera_options) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_camera_options_init, into the host's struct of `size` bytes
+/// (ACS_CAMERA_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_camera_options_init_sized(
+    options: *mut acs_camera_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
 }
 
 /// Creates a local video stream from a camera captured as `options` ask (NULL: the
@@ -199,12 +214,27 @@ pub unsafe extern "C" fn acs_local_video_stream_get_camera_format(
 }
 
 /// Fills `format` for acs_local_video_stream_get_camera_format: struct_size set, the rest 0.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CAMERA_CAPTURE_FORMAT_INIT(p)
+/// (acs_camera_capture_format_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_camera_capture_format_init(
     format: *mut acs_camera_capture_format,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(format, "format") })
+}
+
+/// As acs_camera_capture_format_init, into the host's struct of `size` bytes
+/// (ACS_CAMERA_CAPTURE_FORMAT_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_camera_capture_format_init_sized(
+    format: *mut acs_camera_capture_format,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(format, size, "format") })
 }
 
 /// Why the stream's source stopped on its own (a camera unplugged, or its driver failing

@@ -2,7 +2,7 @@
 
 use super::handles::{self, acs_call_client, acs_device_manager, Object};
 use super::log::{acs_log_callback, register_log_callback};
-use super::sized::{extensible, init_out, read_in_or_default};
+use super::sized::{extensible, init_out, init_sized, read_in_or_default};
 use super::status::*;
 use super::strings::*;
 use crate::client::{CallClient, CallClientOptions, DispatchMode};
@@ -38,12 +38,27 @@ extensible!(acs_call_client_options, first_version_ends_with: dispatch_mode, def
 });
 
 /// Fills `options` with defaults (thread dispatch, no logging, level ACS_LOG_INFO).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_CALL_CLIENT_OPTIONS_INIT(p)
+/// (acs_call_client_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_client_options_init(
     options: *mut acs_call_client_options,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_call_client_options_init, into the host's struct of `size` bytes
+/// (ACS_CALL_CLIENT_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_client_options_init_sized(
+    options: *mut acs_call_client_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
 }
 
 /// Creates a call client: starts the library runtime and (in thread mode) the event thread.

@@ -2,11 +2,11 @@
 //! struct_size and so can never grow): the rendered frames a view lends the host, taken with
 //! acs_video_view_take_latest_rendered_frame or given to a view's rendered_frame_callback.
 
-use super::handles::{self, acs_video_view};
-use super::sized::{check_out, extensible, init_out, read_in, write_out, Extensible};
+use super::handles::{self, acs_video_view, Object};
+use super::sized::{check_out, extensible, init_out, init_sized, read_in, write_out, Extensible};
 use super::status::*;
 use super::strings::{need, out};
-use super::video_frame::{held_by, lend, release_held, test_pattern_counter};
+use super::video_frame::{held_by, monotonic_us, release_held, test_pattern_counter, HeldFrame};
 use crate::media::video::RenderedFrame;
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -62,31 +62,60 @@ extensible!(acs_rendered_video_frame, first_version_ends_with: internal, default
 pub type acs_rendered_video_frame_callback =
     Option<unsafe extern "C" fn(user_data: *mut c_void, frame: *mut acs_rendered_video_frame)>;
 
-/// Lends `frame` to the host as an acs_rendered_video_frame (one handle-table reference).
+/// Lends `frame` to the host as an acs_rendered_video_frame (one handle-table reference):
+/// the one place that fills a lent frame (video_frame::lend copies it into the frozen
+/// acs_video_frame).
 pub(crate) fn lend_rendered(frame: Arc<RenderedFrame>) -> acs_rendered_video_frame {
-    let f = lend(frame);
+    let held = Arc::new(HeldFrame {
+        id: crate::object_id::next_object_id(),
+        frame,
+    });
+    let f = &held.frame;
+    let mut planes = [std::ptr::null(); 3];
+    let mut strides = [0u32; 3];
+    let mut plane_sizes = [0usize; 3];
+    for (i, (p, stride)) in f.planes().into_iter().enumerate() {
+        planes[i] = p.as_ptr();
+        strides[i] = stride as u32;
+        plane_sizes[i] = p.len();
+    }
     acs_rendered_video_frame {
         struct_size: std::mem::size_of::<acs_rendered_video_frame>() as u32,
         width: f.width,
         height: f.height,
-        format: f.format,
-        planes: f.planes,
-        strides: f.strides,
-        plane_sizes: f.plane_sizes,
-        sequence: f.sequence,
-        timestamp_us: f.timestamp_us,
-        internal: f.internal,
+        format: f.format as i32,
+        planes,
+        strides,
+        plane_sizes,
+        sequence: f.seq,
+        timestamp_us: monotonic_us(f.at),
+        internal: handles::acquire(Object::VideoFrame(Arc::clone(&held))),
     }
 }
 
 /// Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
 /// 0 (releasing it as it is is OK).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_RENDERED_VIDEO_FRAME_INIT(p)
+/// (acs_rendered_video_frame_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_rendered_video_frame_init(
     frame: *mut acs_rendered_video_frame,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(frame, "frame") })
+}
+
+/// As acs_rendered_video_frame_init, into the host's struct of `size` bytes
+/// (ACS_RENDERED_VIDEO_FRAME_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_rendered_video_frame_init_sized(
+    frame: *mut acs_rendered_video_frame,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(frame, size, "frame") })
 }
 
 /// Takes the newest frame the view has not returned yet, as acs_video_view_take_latest_frame

@@ -189,7 +189,9 @@ unsafe fn out_size<T: Extensible>(p: *mut T, what: &str) -> FfiResult<usize> {
     }
 }
 
-/// Fills a struct with its defaults for the library's layout (the `_init` functions).
+/// Fills a struct with its defaults for the library's layout (the `_init` functions): all
+/// of today's `size_of::<T>()` bytes, which overruns the struct of a host compiled against
+/// an older, shorter header. Kept for the old exports; [`init_sized`] is the safe one.
 ///
 /// # Safety
 /// `p` is NULL or points at a writable T.
@@ -197,6 +199,45 @@ pub(crate) unsafe fn init_out<T: Extensible>(p: *mut T, what: &str) -> FfiResult
     need_out(p, what)?;
     // SAFETY: non-NULL; the caller's promise.
     unsafe { p.write(with_size(T::defaults(), std::mem::size_of::<T>())) };
+    Ok(())
+}
+
+/// Fills the host's struct of `size` bytes (its sizeof, as the host was compiled) with the
+/// defaults (the `_init_sized` functions): the first min(size, size_of::<T>()) bytes of
+/// them, `struct_size` set to that; the bytes of a newer host's larger struct that the
+/// library does not know are zeroed. Nothing past `size` is written. A `size` shorter than
+/// the first version's, or larger than MAX_STRUCT_SIZE, is ACS_ERR_INVALID_ARGUMENT and
+/// nothing is written. `p` need not be aligned.
+///
+/// # Safety
+/// `p` is NULL or points at `size` writable bytes.
+pub(crate) unsafe fn init_sized<T: Extensible>(p: *mut T, size: usize, what: &str) -> FfiResult {
+    need_out(p, what)?;
+    let init = format!("{}_init_sized", T::NAME);
+    if size < T::OLDEST_SIZE {
+        return Err(FfiError::new(
+            ACS_ERR_INVALID_ARGUMENT,
+            format!(
+                "{init}: size {size} is less than the {} bytes of the first {}",
+                T::OLDEST_SIZE,
+                T::NAME
+            ),
+        ));
+    }
+    if size > MAX_STRUCT_SIZE {
+        return Err(FfiError::new(
+            ACS_ERR_INVALID_ARGUMENT,
+            format!("{init}: size {size} is more than any {} can be", T::NAME),
+        ));
+    }
+    let n = size.min(std::mem::size_of::<T>());
+    let v = with_size(T::defaults(), n);
+    // SAFETY: `size` ≥ `n` bytes are writable at `p` (the caller's promise); byte copies,
+    // so `p` need not be aligned. Padding is copied as is.
+    unsafe {
+        std::ptr::copy_nonoverlapping((&v as *const T).cast::<u8>(), p.cast::<u8>(), n);
+        std::ptr::write_bytes(p.cast::<u8>().add(n), 0, size - n);
+    }
     Ok(())
 }
 
@@ -316,5 +357,49 @@ mod tests {
         assert!(unsafe { check_out(p, "o") }.is_err());
         assert!(unsafe { write_out(p, v(), "o") }.is_err());
         assert!(untouched_from(&host, 4));
+    }
+
+    #[test]
+    fn a_sized_init_writes_at_most_the_hosts_size() {
+        // An older host's 16-byte struct: the first 16 bytes of the defaults, struct_size 16.
+        let mut host = host_struct(0);
+        let p = host.as_mut_ptr().cast::<two>();
+        unsafe { init_sized(p, 16, "o") }.unwrap();
+        let got = unsafe { p.read() };
+        assert_eq!((got.struct_size, got.a, got.b), (16, 1, 2));
+        assert!(untouched_from(&host, 16));
+        // Today's size: the whole struct.
+        let mut host = host_struct(0);
+        let p = host.as_mut_ptr().cast::<two>();
+        unsafe { init_sized(p, 24, "o") }.unwrap();
+        assert_eq!(
+            unsafe { p.read() },
+            two {
+                struct_size: 24,
+                a: 1,
+                b: 2,
+                c: 3
+            }
+        );
+        assert!(untouched_from(&host, 24));
+        // A newer host's larger struct: the library's 24 bytes, the rest up to its size 0.
+        let mut host = host_struct(0);
+        let p = host.as_mut_ptr().cast::<two>();
+        unsafe { init_sized(p, 32, "o") }.unwrap();
+        assert_eq!(unsafe { p.read() }.struct_size, 24);
+        let bytes = unsafe { std::slice::from_raw_parts(host.as_ptr().cast::<u8>(), 40) };
+        assert!(bytes[24..32].iter().all(|&b| b == 0));
+        assert!(untouched_from(&host, 32));
+        // Shorter than the first version, or absurd: refused, nothing written.
+        for size in [0, 7, MAX_STRUCT_SIZE + 1] {
+            let mut host = host_struct(0xa5a5_a5a5);
+            let p = host.as_mut_ptr().cast::<two>();
+            let e = unsafe { init_sized(p, size, "o") }.unwrap_err();
+            assert_eq!(e.status, ACS_ERR_INVALID_ARGUMENT, "{size}");
+            assert!(e.message.contains("two_init_sized"), "{}", e.message);
+            assert!(untouched_from(&host, 0));
+        }
+        let e = unsafe { init_sized::<two>(std::ptr::null_mut(), 24, "o") }.unwrap_err();
+        assert_eq!(e.status, ACS_ERR_NULL_POINTER);
     }
 }

@@ -6,7 +6,7 @@ use super::handles::{
 };
 use super::host_ptr::HostPtr;
 use super::rendered_frame::{acs_rendered_video_frame_callback, lend_rendered};
-use super::sized::{check_out, extensible, init_out, read_in, write_out};
+use super::sized::{check_out, extensible, init_out, init_sized, read_in, write_out};
 use super::status::*;
 use super::strings::*;
 use super::video_frame::*;
@@ -343,12 +343,27 @@ pub extern "C" fn acs_video_renderer_release(renderer: *mut acs_video_renderer) 
 }
 
 /// Fills `options` with the defaults: 640x360 RGBA, Fit, not mirrored, no callback.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_VIEW_OPTIONS_INIT(p)
+/// (acs_video_view_options_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_view_options_init(
     options: *mut acs_video_view_options,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_video_view_options_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_VIEW_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_options_init_sized(
+    options: *mut acs_video_view_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
 }
 
 /// The view callback of the host's options: none, a frame callback or a rendered-frame
@@ -533,12 +548,27 @@ pub unsafe extern "C" fn acs_video_view_get_stats(
 }
 
 /// Fills `stats` for acs_video_view_get_statistics: struct_size set, the rest 0.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_VIEW_STATISTICS_INIT(p)
+/// (acs_video_view_statistics_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_view_statistics_init(
     stats: *mut acs_video_view_statistics,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// As acs_video_view_statistics_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_VIEW_STATISTICS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_view_statistics_init_sized(
+    stats: *mut acs_video_view_statistics,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(stats, size, "stats") })
 }
 
 /// Frames the view rendered and dropped so far, written up to out_stats->struct_size.

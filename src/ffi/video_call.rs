@@ -5,7 +5,7 @@ use super::handles::{
     self, acs_call, acs_local_video_stream, acs_remote_participant, acs_remote_video_stream,
     acs_video_renderer, Object,
 };
-use super::sized::{check_out, extensible, init_out, write_out};
+use super::sized::{check_out, extensible, init_out, init_sized, write_out};
 use super::status::*;
 use super::strings::*;
 use crate::error::Error;
@@ -94,6 +94,9 @@ extensible!(acs_video_send_stats, first_version_ends_with: encode_micros,
     defaults: acs_video_send_stats::default());
 
 /// Fills `stats` for acs_remote_video_stream_get_stats: struct_size set, the rest 0.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_RECEIVE_STATS_INIT(p)
+/// (acs_video_receive_stats_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_receive_stats_init(
     stats: *mut acs_video_receive_stats,
@@ -102,11 +105,38 @@ pub unsafe extern "C" fn acs_video_receive_stats_init(
     guard(|| unsafe { init_out(stats, "stats") })
 }
 
+/// As acs_video_receive_stats_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_RECEIVE_STATS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_receive_stats_init_sized(
+    stats: *mut acs_video_receive_stats,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(stats, size, "stats") })
+}
+
 /// Fills `stats` for acs_call_get_video_send_stats: struct_size set, the rest 0.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_SEND_STATS_INIT(p)
+/// (acs_video_send_stats_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_send_stats_init(stats: *mut acs_video_send_stats) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(stats, "stats") })
+}
+
+/// As acs_video_send_stats_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_SEND_STATS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_send_stats_init_sized(
+    stats: *mut acs_video_send_stats,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(stats, size, "stats") })
 }
 
 /// The participant's stream of `kind` (ACS_VIDEO_STREAM_KIND_*), available or not (+1

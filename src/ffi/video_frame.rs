@@ -3,8 +3,9 @@
 //! `acs_video_frame_buffer` (a frame the host pushes), plus the pixel-format and
 //! scaling-mode numbers.
 
-use super::handles::{self, Object};
-use super::sized::{extensible, init_out};
+use super::handles;
+use super::rendered_frame::{acs_rendered_video_frame, lend_rendered};
+use super::sized::{extensible, init_out, init_sized};
 use super::status::*;
 use super::strings::*;
 use crate::media::video::{read_counter, PixelFormat, RenderedFrame, ScalingMode};
@@ -124,7 +125,7 @@ pub(crate) fn scaling_mode(v: i32) -> FfiResult<ScalingMode> {
 }
 
 /// `at` on the CLOCK_MONOTONIC scale, in microseconds.
-fn monotonic_us(at: Instant) -> i64 {
+pub(crate) fn monotonic_us(at: Instant) -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -137,31 +138,41 @@ fn monotonic_us(at: Instant) -> i64 {
     now_us - Instant::now().saturating_duration_since(at).as_micros() as i64
 }
 
-/// Lends `frame` to the host: one handle-table reference, released by acs_video_frame_release.
+/// Lends `frame` to the host as the frozen acs_video_frame (one handle-table reference,
+/// released by acs_video_frame_release): filled by lend_rendered, the one filling path, and
+/// copied into the first version's layout.
 pub(crate) fn lend(frame: Arc<RenderedFrame>) -> acs_video_frame {
-    let held = Arc::new(HeldFrame {
-        id: crate::object_id::next_object_id(),
-        frame,
-    });
-    let f = &held.frame;
-    let mut planes = [std::ptr::null(); 3];
-    let mut strides = [0u32; 3];
-    let mut plane_sizes = [0usize; 3];
-    for (i, (p, stride)) in f.planes().into_iter().enumerate() {
-        planes[i] = p.as_ptr();
-        strides[i] = stride as u32;
-        plane_sizes[i] = p.len();
-    }
-    acs_video_frame {
-        width: f.width,
-        height: f.height,
-        format: f.format as i32,
+    first_version(lend_rendered(frame))
+}
+
+/// The fields of `f` after its struct_size, in the frozen acs_video_frame (whose layout is
+/// that of acs_rendered_video_frame's first version without the struct_size; the offsets of
+/// its first fields differ, so it is copied field by field, not as bytes).
+fn first_version(f: acs_rendered_video_frame) -> acs_video_frame {
+    // Exhaustive, so a field appended to acs_rendered_video_frame has to be named here: the
+    // frozen struct never grows, so appended fields are left out.
+    let acs_rendered_video_frame {
+        struct_size: _,
+        width,
+        height,
+        format,
         planes,
         strides,
         plane_sizes,
-        sequence: f.seq,
-        timestamp_us: monotonic_us(f.at),
-        internal: handles::acquire(Object::VideoFrame(Arc::clone(&held))),
+        sequence,
+        timestamp_us,
+        internal,
+    } = f;
+    acs_video_frame {
+        width,
+        height,
+        format,
+        planes,
+        strides,
+        plane_sizes,
+        sequence,
+        timestamp_us,
+        internal,
     }
 }
 
@@ -205,12 +216,27 @@ pub(crate) fn test_pattern_counter(h: &HeldFrame) -> FfiResult<u32> {
 }
 
 /// Fills `buffer` with an empty RGBA frame description (struct_size set, planes NULL).
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_VIDEO_FRAME_BUFFER_INIT(p)
+/// (acs_video_frame_buffer_init_sized).
 #[no_mangle]
 pub unsafe extern "C" fn acs_video_frame_buffer_init(
     buffer: *mut acs_video_frame_buffer,
 ) -> acs_status {
     // SAFETY: NULL or the host's struct.
     guard(|| unsafe { init_out(buffer, "buffer") })
+}
+
+/// As acs_video_frame_buffer_init, into the host's struct of `size` bytes
+/// (ACS_VIDEO_FRAME_BUFFER_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_video_frame_buffer_init_sized(
+    buffer: *mut acs_video_frame_buffer,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(buffer, size, "buffer") })
 }
 
 /// Releases a frame the library lent (from acs_video_view_take_latest_frame or a view's
@@ -253,4 +279,35 @@ pub unsafe extern "C" fn acs_video_frame_read_test_pattern_counter(
 /// The handle-table type of a lent frame (never seen by the host: `internal` is void *).
 pub(crate) struct HeldFrameHandle {
     _private: [u8; 0],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_frozen_frame_gets_the_rendered_frames_fields() {
+        let (a, b, c) = ([1u8; 4], [2u8; 2], [3u8; 2]);
+        let f = acs_rendered_video_frame {
+            struct_size: 123,
+            width: 640,
+            height: 360,
+            format: ACS_PIXEL_FORMAT_NV12,
+            planes: [a.as_ptr(), b.as_ptr(), c.as_ptr()],
+            strides: [4, 5, 6],
+            plane_sizes: [7, 8, 9],
+            sequence: 10,
+            timestamp_us: -11,
+            internal: 12usize as *mut c_void,
+        };
+        let old = first_version(f);
+        assert_eq!(
+            (old.width, old.height, old.format),
+            (640, 360, ACS_PIXEL_FORMAT_NV12)
+        );
+        assert_eq!(old.planes, [a.as_ptr(), b.as_ptr(), c.as_ptr()]);
+        assert_eq!((old.strides, old.plane_sizes), ([4, 5, 6], [7, 8, 9]));
+        assert_eq!((old.sequence, old.timestamp_us), (10, -11));
+        assert_eq!(old.internal, 12usize as *mut c_void);
+    }
 }

@@ -68,6 +68,18 @@ impl Party {
         )
     }
 
+    /// A party of the existing user `user`, with a `freq` tone and a 10 s speaker.
+    pub fn for_user(svc: &Service, name: &str, user: &str, freq: f32, auto_accept: bool) -> Party {
+        Party::with(
+            svc,
+            PartySpec {
+                user: Some(user.into()),
+                auto_accept,
+                ..PartySpec::new(name, freq)
+            },
+        )
+    }
+
     /// A party made as `spec` says, once its agent is connected.
     pub fn with(svc: &Service, spec: PartySpec) -> Party {
         let id = spec.user.clone().unwrap_or_else(|| svc.create_user());
@@ -175,6 +187,14 @@ impl Party {
                 AgentEvent::CallStateChanged { state, reason, .. } => Some((*state, *reason)),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// Every call state change as "call <state> <code>/<subcode>" (the end reason), in order.
+    pub fn call_log(&self) -> Vec<String> {
+        self.call_states()
+            .iter()
+            .map(|(state, reason)| format!("call {state:?} {}/{}", reason.code, reason.subcode))
             .collect()
     }
 

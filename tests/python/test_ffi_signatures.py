@@ -264,6 +264,37 @@ def test_struct_sizes_are_what_init_writes(lib):
         assert s.struct_size == ctypes.sizeof(_ffi.STRUCTS[name]), name
 
 
+def test_every_init_has_a_sized_init_and_a_macro(header):
+    """Each <struct>_init has <struct>_init_sized(struct *, size_t) and the header's
+    ACS_<STRUCT>_INIT(p) macro passing sizeof *p to it."""
+    inits = [n for n in header.functions if n.endswith("_init")]
+    assert len(inits) >= 13
+    for name in inits:
+        struct = name[: -len("_init")]
+        assert header.functions.get(name + "_sized") == ("acs_status", [struct + " *", "size_t"]), name
+        macro = f"#define {struct.upper()}_INIT(p) {name}_sized((p), sizeof(*(p)))"
+        assert macro in header.raw, macro
+
+
+def test_sized_init_writes_no_more_than_the_size_given(lib):
+    """A struct of an older, shorter layout (here: cut after its first version's fields)
+    followed by guard bytes: the sized init fills the prefix and leaves the guard alone."""
+    S = _ffi.STRUCTS["acs_video_view_options"]
+    full = ctypes.sizeof(S)
+    short = S.frame_callback_user_data.offset + ctypes.sizeof(ctypes.c_void_p)
+    assert short < full
+    buf = (ctypes.c_uint8 * (full + 16))(*([0xA5] * (full + 16)))
+    assert lib.acs_video_view_options_init_sized(ctypes.cast(buf, ctypes.POINTER(S)), short) == 0
+    o = S.from_buffer(buf)
+    assert (o.struct_size, o.width, o.height) == (short, 640, 360)
+    assert all(b == 0xA5 for b in buf[short:])
+    # Today's size: struct_size is sizeof; a size below the first version is refused.
+    o = S()
+    assert lib.acs_video_view_options_init_sized(ctypes.byref(o), full) == 0
+    assert o.struct_size == full
+    assert lib.acs_video_view_options_init_sized(ctypes.byref(o), 8) == _ffi.ACS_ERR_INVALID_ARGUMENT
+
+
 def test_frozen_first_versions_keep_their_layout():
     """acs_call_audio_stats, acs_video_view_stats and acs_video_frame never change (they have
     no struct_size); their sized successors are the same fields after a struct_size."""

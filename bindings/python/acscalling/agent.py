@@ -121,7 +121,7 @@ class CallAgent(Handle):
     ) -> "CallAgent":
         L = _ffi.lib()
         opts = _ffi.acs_call_agent_options()
-        check(L.acs_call_agent_options_init(ctypes.byref(opts)))
+        check(L.acs_call_agent_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts)))
         # Keep the encoded strings referenced until the call returns (the library copies them).
         url_b = c_str(service_url, "service_url")
         token_b = c_str(token, "token")

@@ -80,7 +80,7 @@ def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevic
     if microphone is None and speaker is None and not muted:
         return None
     o = _ffi.acs_call_options()
-    check(_ffi.lib().acs_call_options_init(ctypes.byref(o)))
+    check(_ffi.lib().acs_call_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
     if microphone is not None:
         o.microphone = microphone._p
     if speaker is not None:
@@ -232,7 +232,7 @@ class Call(Handle):
     @property
     def audio_stats(self) -> AudioStats:
         s = _ffi.acs_call_audio_statistics()
-        check(_ffi.lib().acs_call_audio_statistics_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_call_audio_statistics_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
         check(_ffi.lib().acs_call_get_audio_statistics(self._p, ctypes.byref(s)))
         return AudioStats(s.frames_sent, s.frames_received, s.frames_played, s.frames_concealed)
 
@@ -264,7 +264,7 @@ class Call(Handle):
 
     def video_send_stats(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> VideoSendStats:
         s = _ffi.acs_video_send_stats()
-        check(_ffi.lib().acs_video_send_stats_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_video_send_stats_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
         check(_ffi.lib().acs_call_get_video_send_stats(self._p, int(kind), ctypes.byref(s)))
         return VideoSendStats(s.frames_encoded, s.frames_dropped, s.frames_skipped, s.keyframes,
                               s.keyframe_requests, s.bytes, s.bitrate_bps, s.loss_reports,

@@ -97,7 +97,7 @@ class CallClient(Handle):
         self.dispatch = dispatch
         L = _ffi.lib()
         opts = _ffi.acs_call_client_options()
-        check(L.acs_call_client_options_init(ctypes.byref(opts)))
+        check(L.acs_call_client_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts)))
         opts.dispatch_mode = modes[dispatch]
         log_key = 0
         if log is not None:

@@ -222,7 +222,7 @@ class AudioProcessing:
 
     def _to_c(self) -> "_ffi.acs_audio_processing_options":
         o = _ffi.acs_audio_processing_options()
-        check(_ffi.lib().acs_audio_processing_options_init(ctypes.byref(o)))
+        check(_ffi.lib().acs_audio_processing_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
         o.echo_cancellation = bool(self.echo_cancellation)
         o.noise_suppression = bool(self.noise_suppression)
         o.auto_gain = bool(self.auto_gain)

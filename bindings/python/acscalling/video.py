@@ -70,7 +70,7 @@ class CameraCaptureFormat:
 
 def _camera_options(width: int, height: int, fps: int, format: CameraFormat) -> _ffi.acs_camera_options:
     o = _ffi.acs_camera_options()
-    check(_ffi.lib().acs_camera_options_init(ctypes.byref(o)))
+    check(_ffi.lib().acs_camera_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
     o.width, o.height, o.fps, o.format = int(width), int(height), int(fps), int(format)
     return o
 
@@ -215,7 +215,7 @@ def _frame_buffer(fmt: PixelFormat, width: int, height: int, planes: Sequence[By
         cw = (width + 1) // 2
         strides = {PixelFormat.I420: [width, cw, cw], PixelFormat.NV12: [width, 2 * cw]}.get(fmt, [4 * width])
     b = _ffi.acs_video_frame_buffer()
-    check(_ffi.lib().acs_video_frame_buffer_init(ctypes.byref(b)))
+    check(_ffi.lib().acs_video_frame_buffer_init_sized(ctypes.byref(b), ctypes.sizeof(b)))
     b.format, b.width, b.height = int(fmt), int(width), int(height)
     keep = []
     for i, p in enumerate(planes):
@@ -311,7 +311,7 @@ class LocalVideoStream(Handle):
         if self.source_kind != VideoSourceKind.CAMERA:
             return None
         f = _ffi.acs_camera_capture_format()
-        check(_ffi.lib().acs_camera_capture_format_init(ctypes.byref(f)))
+        check(_ffi.lib().acs_camera_capture_format_init_sized(ctypes.byref(f), ctypes.sizeof(f)))
         check(_ffi.lib().acs_local_video_stream_get_camera_format(self._p, ctypes.byref(f)))
         return CameraCaptureFormat(CameraFormat(f.format), f.width, f.height, f.fps)
 
@@ -373,7 +373,7 @@ class VideoRenderer(Handle):
         (it owns the VideoFrame: close it, or let it be collected); without, pull frames
         with VideoView.take_latest_frame()."""
         o = _ffi.acs_video_view_options()
-        check(_ffi.lib().acs_video_view_options_init(ctypes.byref(o)))
+        check(_ffi.lib().acs_video_view_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
         o.width, o.height = int(width), int(height)
         o.format, o.scaling_mode, o.mirrored = int(format), int(scaling_mode), bool(mirrored)
         key = 0
@@ -425,7 +425,7 @@ class VideoView(Handle):
     def take_latest_frame(self) -> Optional[VideoFrame]:
         """The newest frame not taken yet, or None when nothing new arrived."""
         raw = _ffi.acs_rendered_video_frame()
-        check(_ffi.lib().acs_rendered_video_frame_init(ctypes.byref(raw)))
+        check(_ffi.lib().acs_rendered_video_frame_init_sized(ctypes.byref(raw), ctypes.sizeof(raw)))
         status = _ffi.lib().acs_video_view_take_latest_rendered_frame(self._p, ctypes.byref(raw))
         if status == _ffi.ACS_ERR_NOT_FOUND:
             return None
@@ -435,7 +435,7 @@ class VideoView(Handle):
     @property
     def stats(self) -> ViewStats:
         s = _ffi.acs_video_view_statistics()
-        check(_ffi.lib().acs_video_view_statistics_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_video_view_statistics_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
         check(_ffi.lib().acs_video_view_get_statistics(self._p, ctypes.byref(s)))
         return ViewStats(int(s.frames_rendered), int(s.frames_dropped))
 
@@ -538,7 +538,7 @@ class RemoteVideoStream(Handle):
 
     def stats(self) -> VideoReceiveStats:
         s = _ffi.acs_video_receive_stats()
-        check(_ffi.lib().acs_video_receive_stats_init(ctypes.byref(s)))
+        check(_ffi.lib().acs_video_receive_stats_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
         check(_ffi.lib().acs_remote_video_stream_get_stats(self._p, ctypes.byref(s)))
         return VideoReceiveStats(s.packets, s.packets_dropped, s.frames_decoded, s.frames_lost,
                                  s.keyframe_requests, s.decode_micros)
