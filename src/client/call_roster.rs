@@ -1,0 +1,107 @@
+//! The roster of a call as the objects the host holds: the machine's roster changes mirrored
+//! onto `RemoteParticipant`s, and the notices they make.
+
+use super::participant::RemoteParticipant;
+use super::remote_video::RemoteVideoStream;
+use super::roster::RosterChange;
+use crate::protocol::{CallState, EndReason, ParticipantState};
+
+/// Something a call tells its host (the agent adds the call and delivers it as an event).
+#[derive(Clone)]
+pub(crate) enum CallNotice {
+    State(CallState, EndReason),
+    Muted(bool),
+    ParticipantAdded(RemoteParticipant),
+    ParticipantRemoved(RemoteParticipant, EndReason),
+    ParticipantState(RemoteParticipant, ParticipantState),
+    ParticipantMuted(RemoteParticipant, bool),
+    ParticipantSpeaking(RemoteParticipant, bool),
+    DominantSpeakers,
+    VideoAvailability(RemoteParticipant, RemoteVideoStream, bool),
+}
+
+/// The participant objects of one call.
+#[derive(Default)]
+pub(crate) struct Participants(Vec<RemoteParticipant>);
+
+/// What mirroring one roster change gives.
+#[derive(Default)]
+pub(crate) struct Mirrored {
+    /// For the host.
+    pub notice: Option<CallNotice>,
+    /// A stream that stopped: its subscription and last frame go.
+    pub unavailable: Option<RemoteVideoStream>,
+    /// Somebody who left.
+    pub left: Option<String>,
+}
+
+impl Participants {
+    pub(crate) fn find(&self, id: &str) -> Option<RemoteParticipant> {
+        self.0.iter().find(|p| p.identifier() == id).cloned()
+    }
+
+    pub(crate) fn list(&self) -> Vec<RemoteParticipant> {
+        self.0.clone()
+    }
+
+    pub(crate) fn push(&mut self, p: RemoteParticipant) {
+        self.0.push(p);
+    }
+
+    /// Mirrors `change`; `adopt` lets a newcomer's streams find their call.
+    pub(crate) fn apply(
+        &mut self,
+        change: RosterChange,
+        adopt: impl FnOnce(&RemoteParticipant),
+    ) -> Mirrored {
+        let mut out = Mirrored::default();
+        match change {
+            RosterChange::Added(info) => {
+                let p = RemoteParticipant::from_info(&info);
+                adopt(&p);
+                self.0.push(p.clone());
+                out.notice = Some(CallNotice::ParticipantAdded(p));
+            }
+            RosterChange::Updated(info) => {
+                if let Some(p) = self.find(&info.id) {
+                    p.mirror(&info);
+                }
+            }
+            RosterChange::State { id, state } => {
+                out.notice = self.find(&id).map(|p| {
+                    p.set_state(state);
+                    CallNotice::ParticipantState(p, state)
+                });
+            }
+            RosterChange::Muted { id, muted } => {
+                out.notice = self.find(&id).map(|p| {
+                    p.set_muted(muted);
+                    CallNotice::ParticipantMuted(p, muted)
+                });
+            }
+            RosterChange::Video {
+                id,
+                kind,
+                available,
+            } => {
+                if let Some(p) = self.find(&id) {
+                    p.set_video_available(kind, available);
+                    let stream = p.video_stream(kind);
+                    if !available {
+                        out.unavailable = Some(stream.clone());
+                    }
+                    out.notice = Some(CallNotice::VideoAvailability(p, stream, available));
+                }
+            }
+            RosterChange::Removed { id, reason } => {
+                if let Some(i) = self.0.iter().position(|p| p.identifier() == id) {
+                    let p = self.0.remove(i);
+                    p.mark_left(reason);
+                    out.notice = Some(CallNotice::ParticipantRemoved(p, reason));
+                    out.left = Some(id);
+                }
+            }
+        }
+        out
+    }
+}
