@@ -13,6 +13,7 @@ mod echo_bot;
 mod group_requests;
 mod identity;
 mod media_setup;
+mod pstn;
 mod refusals;
 mod sfu;
 mod shutdown;
