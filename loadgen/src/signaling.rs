@@ -199,6 +199,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                     call_id: call_id.clone(),
                     targets: vec![ECHO_BOT_ID.to_string()],
                     offer_sdp: offer.sdp.clone(),
+                    caller_id: None,
                 },
                 call_id,
             )

@@ -198,6 +198,11 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// Whether `c` is a DTMF tone this protocol carries (`0-9 * # A-D`, upper case).
+pub fn is_dtmf_tone(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D')
+}
+
 /// Messages from the SDK to the service. Requests carry `req`, echoed in the [`ServerMessage::Response`].
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -215,6 +220,11 @@ pub enum ClientMessage {
         call_id: String,
         targets: Vec<String>,
         offer_sdp: String,
+        /// The number (`4:+…`) phone targets see as the caller (ACS's alternate caller id);
+        /// it must be one the service lets this user present. Absent: the deployment's
+        /// default number, or the user's own assigned number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller_id: Option<String>,
     },
     /// Join the group call `group_id` (a UUID the participants agreed on), creating it when
     /// nobody is in it yet. The call's `call_id` is the group id.
@@ -228,6 +238,16 @@ pub enum ClientMessage {
         req: u64,
         call_id: String,
         target: String,
+        /// As in `StartCall`: the caller id a phone `target` sees.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller_id: Option<String>,
+    },
+    /// Send DTMF `tones` (each one of `0-9 * # A-D`) to the call's phone participants, as
+    /// RFC 4733 telephone-events, in order.
+    SendDtmf {
+        req: u64,
+        call_id: String,
+        tones: String,
     },
     /// Remove `target` from the call (it ends with `REMOVED`); also cancels an invitation.
     RemoveParticipant {
@@ -368,6 +388,12 @@ pub enum ServerMessage {
         call_id: String,
         speakers: Vec<String>,
         timestamp_ms: u64,
+    },
+    /// A phone participant pressed a key (`tone`: one of `0-9 * # A-D`).
+    DtmfReceived {
+        call_id: String,
+        participant: String,
+        tone: String,
     },
     /// The token will expire soon; send `RefreshToken`.
     TokenExpiring { expires_in_secs: u64 },

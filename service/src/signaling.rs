@@ -239,6 +239,7 @@ async fn handle_text(
             call_id,
             targets,
             offer_sdp,
+            caller_id: _,
         } => hub.start_call(conn, req, call_id, targets, offer_sdp).await,
         ClientMessage::Accept {
             req,
@@ -254,7 +255,15 @@ async fn handle_text(
             req,
             call_id,
             target,
+            caller_id: _,
         } => hub.add_participant(conn, req, &call_id, &target),
+        ClientMessage::SendDtmf { req, .. } => respond(
+            req,
+            Some(ErrorBody::new(
+                EndReason::BAD_REQUEST,
+                "this call has no phone participant",
+            )),
+        ),
         ClientMessage::RemoveParticipant {
             req,
             call_id,

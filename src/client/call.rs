@@ -350,6 +350,7 @@ impl Call {
                         req,
                         call_id,
                         target,
+                        caller_id: None,
                     },
                     move |r| {
                         if let Err((_, why)) = &r {
@@ -388,6 +389,7 @@ impl Call {
                             call_id: id,
                             targets,
                             offer_sdp: sdp,
+                            caller_id: None,
                         },
                         Setup::Join => ClientMessage::JoinGroupCall {
                             req,

@@ -318,6 +318,14 @@ impl CallAgent {
                     c.on_dominant_speakers(speakers, timestamp_ms);
                 }
             }
+            ServerMessage::DtmfReceived {
+                call_id,
+                participant,
+                tone,
+            } => {
+                // Raised as a call event once the SDK exposes DTMF (issue 13).
+                log::info!("call {call_id}: {participant} sent DTMF {tone}");
+            }
             ServerMessage::TokenExpiring { expires_in_secs } => {
                 log::info!("the service says the token expires in {expires_in_secs} s");
                 if self.0.refresher.is_some() {
