@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::calls::Hub;
+use crate::calls::{Hub, Kind};
 use crate::protocol::{EndReason, ParticipantState, ServerMessage, ECHO_BOT_ID};
 use crate::sfu::{SfuEvent, SlotSource};
 
@@ -33,7 +33,8 @@ impl Hub {
                     let p = &mut c.participants[i];
                     p.media_connected = true;
                     p.media_lost = false;
-                    if p.state == ParticipantState::Connecting {
+                    // A phone is Connected when it answers, not when its bridge connects.
+                    if p.state == ParticipantState::Connecting && p.kind == Kind::User {
                         p.state = ParticipantState::Connected;
                     }
                     Some(i)

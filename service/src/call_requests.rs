@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::calls::{echo_participant, Call, ConnId, Hub, Participant};
 use crate::media_setup::{Attach, Reservation, Setup};
+use crate::phone_calls::gone_info;
 use crate::protocol::{
     CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
 };
@@ -15,6 +16,7 @@ use crate::sfu::{CallKey, SessionId};
 enum TargetOutcome {
     Echo,
     Ring,
+    Dial,
     Gone(EndReason),
 }
 
@@ -27,12 +29,14 @@ impl Hub {
         call_id: String,
         targets: Vec<String>,
         offer_sdp: String,
+        caller_id: Option<String>,
     ) {
         let Some((user, name)) = self.conn_user(conn) else {
             return;
         };
         // Validate and reserve the call id.
         let mut parsed: Vec<Identifier> = Vec::new();
+        let mut from = None;
         let prepared = {
             let mut st = self.state.lock();
             let check = (|| {
@@ -53,6 +57,18 @@ impl Hub {
                     if !parsed.contains(&id) {
                         parsed.push(id);
                     }
+                }
+                if parsed
+                    .iter()
+                    .any(|t| matches!(t, Identifier::PhoneNumber(_)))
+                {
+                    if st.pstn.is_none() {
+                        return Err(ErrorBody::new(
+                            EndReason::NOT_FOUND,
+                            "this service has no SIP trunk: phone numbers cannot be called",
+                        ));
+                    }
+                    from = Some(self.numbers.caller_id_for(&user, caller_id.as_deref())?);
                 }
                 if parsed.len() + 1 > self.config.max_participants {
                     return Err(ErrorBody::new(
@@ -120,7 +136,7 @@ impl Hub {
             let raw = target.raw_id();
             let outcome = match target {
                 Identifier::EchoBot => TargetOutcome::Echo,
-                Identifier::PhoneNumber(_) => TargetOutcome::Gone(EndReason::NOT_FOUND),
+                Identifier::PhoneNumber(_) => TargetOutcome::Dial,
                 Identifier::CommunicationUser(id) => {
                     if st.user_conns.get(id).is_some_and(|c| !c.is_empty()) {
                         TargetOutcome::Ring
@@ -169,17 +185,34 @@ impl Hub {
                     );
                     self.spawn_ring_timer(&call_id, &raw, epoch, self.config.setup_timeout);
                 }
+                TargetOutcome::Dial => {
+                    let from = from.clone().unwrap_or_default();
+                    match self.dial_phone(&mut st, &call_id, &raw, from) {
+                        Ok(idx) => {
+                            let info = st.calls[&call_id].participants[idx].info();
+                            st.send(
+                                conn,
+                                ServerMessage::ParticipantUpdated {
+                                    call_id: call_id.clone(),
+                                    participant: info,
+                                },
+                            );
+                        }
+                        Err(e) => {
+                            last_failure = e.reason();
+                            st.send(
+                                conn,
+                                ServerMessage::ParticipantRemoved {
+                                    call_id: call_id.clone(),
+                                    participant: gone_info(&raw, e.reason()),
+                                },
+                            );
+                        }
+                    }
+                }
                 TargetOutcome::Gone(reason) => {
                     last_failure = reason;
-                    let info = crate::protocol::ParticipantInfo {
-                        id: raw.clone(),
-                        display_name: String::new(),
-                        state: ParticipantState::Disconnected,
-                        muted: false,
-                        video: false,
-                        screen_sharing: false,
-                        end_reason: Some(reason),
-                    };
+                    let info = gone_info(&raw, reason);
                     st.send(
                         conn,
                         ServerMessage::ParticipantRemoved {
@@ -301,6 +334,7 @@ impl Hub {
                 st.send(c, answered_elsewhere.clone());
             }
         }
+        self.answer_inbound_legs(&mut st, &call_id);
         st.welcome_joiner(conn, &call_id, &user, idx);
         drop(st);
         self.spawn_media_timer(&call_id, &user, epoch);

@@ -64,6 +64,8 @@ pub(crate) struct Conn {
 pub(crate) enum Kind {
     User,
     EchoBot,
+    /// A phone on a SIP leg (`4:+…`); its media is a bridge session in the SFU.
+    Phone,
 }
 
 /// A participant in a call's roster.
@@ -87,6 +89,8 @@ pub(crate) struct Participant {
     pub call_state: Option<CallState>,
     /// Distinguishes this participant from a later one with the same id (stale timers).
     pub epoch: u64,
+    /// The SIP leg of a phone participant.
+    pub leg: Option<crate::sip::LegId>,
 }
 
 impl Participant {
@@ -118,9 +122,13 @@ impl Participant {
         }
     }
 
-    /// Joined the call (not merely invited).
+    /// Joined the call (not merely invited; a phone: answered).
     pub fn joined(&self) -> bool {
-        self.kind == Kind::User && self.state != ParticipantState::Ringing
+        match self.kind {
+            Kind::User => self.state != ParticipantState::Ringing,
+            Kind::Phone => self.state == ParticipantState::Connected,
+            Kind::EchoBot => false,
+        }
     }
 
     /// Counts as a connected other party for someone else's `CallState`.
@@ -128,6 +136,7 @@ impl Participant {
         match self.kind {
             Kind::EchoBot => true,
             Kind::User => self.media_connected && !self.held,
+            Kind::Phone => self.state == ParticipantState::Connected,
         }
     }
 }
@@ -165,6 +174,10 @@ pub(crate) struct HubState {
     pub pending_roster: HashMap<String, Vec<ParticipantInfo>>,
     /// The last `DominantSpeakers` of each call, for joiners (the SFU reports changes only).
     pub dominant: HashMap<String, ServerMessage>,
+    /// The PSTN gateway, when SIP is configured (`phone_calls.rs`).
+    pub pstn: Option<crate::phone_calls::Pstn>,
+    /// Phone legs by SIP leg id.
+    pub legs: HashMap<crate::sip::LegId, crate::phone_calls::Leg>,
 }
 
 impl HubState {
@@ -315,6 +328,7 @@ impl HubState {
         let active = users(&|q| q.active());
         let held = users(&|q| q.joined() && q.held);
         let ringing = users(&|q| q.state == ParticipantState::Ringing);
+        let early = users(&|q| q.state == ParticipantState::EarlyMedia);
         let group = call.group;
         let desired: Vec<Option<CallState>> = call
             .participants
@@ -331,7 +345,9 @@ impl HubState {
                     CallState::Connected
                 } else if group {
                     // No RemoteHold in group calls; alone in one is still Connected.
-                    if ringing > 0 {
+                    if early > 0 {
+                        CallState::EarlyMedia
+                    } else if ringing > 0 {
                         CallState::Ringing
                     } else if p.media_connected {
                         CallState::Connected
@@ -340,6 +356,8 @@ impl HubState {
                     }
                 } else if p.media_connected && others_held > 0 {
                     CallState::RemoteHold
+                } else if early > 0 {
+                    CallState::EarlyMedia
                 } else if ringing > 0 {
                     CallState::Ringing
                 } else {
@@ -392,6 +410,9 @@ impl HubState {
             sfu.remove_session(s);
             self.sessions.remove(&s);
         }
+        if let Some(leg) = p.leg {
+            self.release_leg(leg, reason);
+        }
         let ended = ServerMessage::CallState {
             call_id: call_id.to_string(),
             state: CallState::Disconnected,
@@ -440,9 +461,16 @@ impl HubState {
             return;
         };
         let joined = call.participants.iter().filter(|p| p.joined()).count();
+        let users = call
+            .participants
+            .iter()
+            .filter(|p| p.kind == Kind::User && p.joined())
+            .count();
         let others = call.participants.len() - joined;
-        let reason_for_rest = if joined == 0 {
-            Some(EndReason::CANCELLED)
+        let reason_for_rest = if users == 0 {
+            // Nobody of ours is left: ringing users are cancelled, phone legs end with
+            // a SIP status that says why (declined, no answer …).
+            Some(last_reason)
         } else if joined == 1 && others == 0 && !call.group {
             Some(match last_reason {
                 EndReason::LOCAL_HANGUP => EndReason::REMOTE_HANGUP,
@@ -478,6 +506,9 @@ impl HubState {
             if let Some(s) = p.session {
                 sfu.remove_session(s);
                 self.sessions.remove(&s);
+            }
+            if let Some(leg) = p.leg {
+                self.release_leg(leg, reason);
             }
             if p.kind != Kind::User || Some(p.id.as_str()) == except {
                 continue;
@@ -523,6 +554,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         media_lost: false,
         call_state: None,
         epoch,
+        leg: None,
     }
 }
 
@@ -532,11 +564,23 @@ pub struct Hub {
     pub(crate) sfu: SfuHandle,
     pub(crate) config: HubConfig,
     pub(crate) identity: Arc<IdentityStore>,
+    /// Phone numbers of users and of the deployment.
+    pub numbers: Arc<crate::pstn::numbers::NumberPlan>,
 }
 
 impl Hub {
-    /// A hub driving `sfu`.
+    /// A hub driving `sfu`, with an empty number plan.
     pub fn new(sfu: SfuHandle, config: HubConfig, identity: Arc<IdentityStore>) -> Arc<Self> {
+        Self::with_numbers(sfu, config, identity, Arc::default())
+    }
+
+    /// A hub driving `sfu` with `numbers` as its number plan.
+    pub fn with_numbers(
+        sfu: SfuHandle,
+        config: HubConfig,
+        identity: Arc<IdentityStore>,
+        numbers: Arc<crate::pstn::numbers::NumberPlan>,
+    ) -> Arc<Self> {
         let state = HubState {
             batch_roster_above: config.batch_roster_above,
             ..HubState::default()
@@ -546,6 +590,7 @@ impl Hub {
             sfu,
             config,
             identity,
+            numbers,
         })
     }
 

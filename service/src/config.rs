@@ -48,6 +48,18 @@ pub struct Config {
     /// (`ParticipantsUpdated` every 250 ms) instead of one message per change
     /// (`--batch-roster-above`).
     pub batch_roster_above: usize,
+    /// SIP listen address (UDP and TCP) of the PSTN gateway (`--sip-listen`); the gateway
+    /// runs when this or a trunk is given.
+    pub sip_listen: Option<SocketAddr>,
+    /// SIP trunks to carriers or PBXs (`--sip-trunk`, repeatable; see `sip::TrunkConfig`).
+    pub sip_trunks: Vec<String>,
+    /// Addresses allowed to send us INVITEs besides the trunks (`--sip-allow`, repeatable).
+    pub sip_allow: Vec<IpAddr>,
+    /// Numbers of the deployment any user may present as caller id (`--pstn-caller-id`,
+    /// repeatable; the first is the default).
+    pub pstn_caller_ids: Vec<String>,
+    /// A phone that has not answered this long is cancelled (`--pstn-setup-timeout-secs`).
+    pub pstn_setup_timeout: Duration,
 }
 
 impl Default for Config {
@@ -71,6 +83,11 @@ impl Default for Config {
             simulate_loss_percent: 0.0,
             mix_above: DEFAULT_MIX_ABOVE,
             batch_roster_above: DEFAULT_BATCH_ROSTER_ABOVE,
+            sip_listen: None,
+            sip_trunks: Vec::new(),
+            sip_allow: Vec::new(),
+            pstn_caller_ids: Vec::new(),
+            pstn_setup_timeout: Duration::from_secs(crate::protocol::timeouts::PSTN_SETUP_SECS),
         }
     }
 }
@@ -85,7 +102,9 @@ pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--med
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
 [--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
-[--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0]";
+[--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0] \
+[--sip-listen 127.0.0.1:5060] [--sip-trunk name=HOST:PORT[;transport=tcp][;user=U][;password=P][;register]]... \
+[--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115]";
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -198,6 +217,30 @@ impl Config {
                     let v = value()?;
                     c.token_warning = Duration::from_secs(v.parse().map_err(|_| bad(&v))?);
                 }
+                "--sip-listen" => {
+                    let v = value()?;
+                    c.sip_listen = Some(v.parse().map_err(|_| bad(&v))?);
+                }
+                "--sip-trunk" => {
+                    let v = value()?;
+                    crate::sip::TrunkConfig::parse(&v)
+                        .map_err(|e| format!("invalid value for {name}: {e}"))?;
+                    c.sip_trunks.push(v);
+                }
+                "--sip-allow" => {
+                    let v = value()?;
+                    c.sip_allow.push(v.parse().map_err(|_| bad(&v))?);
+                }
+                "--pstn-caller-id" => {
+                    let v = value()?;
+                    let n = crate::pstn::numbers::normalize(&v).ok_or_else(|| bad(&v))?;
+                    c.pstn_caller_ids.push(n);
+                }
+                "--pstn-setup-timeout-secs" => {
+                    let v = value()?;
+                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
+                    c.pstn_setup_timeout = Duration::from_secs(s.max(1));
+                }
                 other => return Err(format!("unknown argument '{other}'")),
             }
         }
@@ -254,5 +297,33 @@ mod tests {
         assert!(Config::parse(args("--forwarded-speakers 0"), None).is_err());
         assert!(Config::parse(args("--forwarded-speakers 99"), None).is_err());
         assert!(Config::parse(args("--max-participants 1"), None).is_err());
+        assert!(Config::parse(args("--sip-listen nope"), None).is_err());
+        assert!(Config::parse(args("--sip-allow 1.2.3"), None).is_err());
+        assert!(Config::parse(args("--pstn-caller-id alice"), None).is_err());
+        assert!(Config::parse(args("--sip-trunk =:"), None).is_err());
+    }
+
+    #[test]
+    fn pstn_flags() {
+        let Ok(Command::Run(c)) = Config::parse(
+            args(
+                "--sip-listen 127.0.0.1:5070 --sip-trunk carrier=127.0.0.1:5080 \
+                 --sip-allow 127.0.0.2 --pstn-caller-id 4:15550001111 \
+                 --pstn-setup-timeout-secs 3",
+            ),
+            None,
+        ) else {
+            panic!("parse")
+        };
+        assert_eq!(c.sip_listen.unwrap().port(), 5070);
+        assert_eq!(c.sip_trunks, vec!["carrier=127.0.0.1:5080".to_string()]);
+        assert_eq!(c.sip_allow, vec![IpAddr::from([127, 0, 0, 2])]);
+        assert_eq!(c.pstn_caller_ids, vec!["+15550001111".to_string()]);
+        assert_eq!(c.pstn_setup_timeout, Duration::from_secs(3));
+        let Ok(Command::Run(c)) = Config::parse(args(""), None) else {
+            panic!("parse")
+        };
+        assert_eq!(c.pstn_setup_timeout, Duration::from_secs(115));
+        assert!(c.sip_listen.is_none() && c.sip_trunks.is_empty());
     }
 }

@@ -129,7 +129,14 @@ impl Hub {
     }
 
     /// `AddParticipant`: rings `target` into the call; a 1:1 call becomes a group call.
-    pub fn add_participant(self: &Arc<Self>, conn: ConnId, req: u64, call_id: &str, target: &str) {
+    pub fn add_participant(
+        self: &Arc<Self>,
+        conn: ConnId,
+        req: u64,
+        call_id: &str,
+        target: &str,
+        caller_id: Option<String>,
+    ) {
         let Some((me, _)) = self.my_index(conn, call_id) else {
             self.state
                 .lock()
@@ -148,12 +155,7 @@ impl Hub {
                 Identifier::EchoBot => {
                     return Err(bad("the echo bot can only be called on its own"));
                 }
-                Identifier::PhoneNumber(_) => {
-                    return Err(ErrorBody::new(
-                        EndReason::NOT_FOUND,
-                        "phone numbers need a PSTN gateway, which this service has not",
-                    ));
-                }
+                Identifier::PhoneNumber(_) => {}
                 Identifier::CommunicationUser(u) => {
                     if !self.identity.exists(u) {
                         return Err(ErrorBody::new(EndReason::NOT_FOUND, format!("no user {u}")));
@@ -178,6 +180,10 @@ impl Hub {
                 return;
             }
         };
+        if raw.starts_with("4:") {
+            self.add_phone(&mut st, conn, req, call_id, &me, &raw, caller_id);
+            return;
+        }
         let epoch = st.next();
         let display_name = st.display_name_of(&raw);
         let Some(call) = st.calls.get_mut(call_id) else {
@@ -236,6 +242,59 @@ impl Hub {
             self.config.setup_timeout
         };
         self.spawn_ring_timer(call_id, &raw, epoch, timeout);
+    }
+
+    /// `AddParticipant` of a phone number: dials it into the call (a 1:1 call becomes a
+    /// group call), with the caller id `me` may present.
+    #[allow(clippy::too_many_arguments)]
+    fn add_phone(
+        self: &Arc<Self>,
+        st: &mut HubState,
+        conn: ConnId,
+        req: u64,
+        call_id: &str,
+        me: &str,
+        raw: &str,
+        caller_id: Option<String>,
+    ) {
+        let from = match self.numbers.caller_id_for(me, caller_id.as_deref()) {
+            Ok(f) => f,
+            Err(e) => {
+                st.respond(conn, req, Err(e));
+                return;
+            }
+        };
+        let idx = match self.dial_phone(st, call_id, raw, from) {
+            Ok(i) => i,
+            Err(e) => {
+                st.respond(conn, req, Err(e));
+                return;
+            }
+        };
+        let Some(call) = st.calls.get_mut(call_id) else {
+            return;
+        };
+        let promoting = !call.group;
+        call.group = true;
+        let info = call.participants[idx].info();
+        st.respond(conn, req, Ok(None));
+        st.broadcast(
+            call_id,
+            None,
+            &ServerMessage::ParticipantUpdated {
+                call_id: call_id.to_string(),
+                participant: info,
+            },
+        );
+        st.update_call_states(call_id);
+        log::info!(
+            "call {call_id}: {me} adds phone {raw}{}",
+            if promoting {
+                " (promoted to a group call)"
+            } else {
+                ""
+            }
+        );
     }
 
     /// `RemoveParticipant`: `target` leaves with `REMOVED` (an invitation is cancelled).

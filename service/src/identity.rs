@@ -215,7 +215,7 @@ pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// Checks the bearer access key; the error is the ready 401 response (boxed: it is large).
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Box<Response>> {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -304,6 +304,7 @@ async fn delete_identity(
     }
     match state.identity.delete(&id) {
         Ok(()) => {
+            state.hub.numbers.remove_user(&id);
             state
                 .hub
                 .close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");

@@ -13,11 +13,13 @@ mod echo_bot;
 mod group_requests;
 mod identity;
 mod media_setup;
+mod phone_calls;
 mod pstn;
 mod refusals;
 mod sfu;
 mod shutdown;
 mod signaling;
+mod sip;
 mod video_requests;
 
 use axum::serve::ListenerExt;
@@ -109,7 +111,11 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sfu.simulate_loss(config.simulate_loss_percent);
     }
     let media_addr = sfu.local_addr();
-    let hub = Hub::new(
+    let numbers = Arc::new(
+        pstn::numbers::NumberPlan::new(&config.pstn_caller_ids)
+            .map_err(|e| format!("--pstn-caller-id: {e}"))?,
+    );
+    let hub = Hub::with_numbers(
         sfu,
         HubConfig {
             setup_timeout: config.setup_timeout,
@@ -119,8 +125,10 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             batch_roster_above: config.batch_roster_above,
         },
         Arc::clone(&identity),
+        numbers,
     );
     hub.spawn_sfu_events(sfu_events);
+    let sip_addr = start_sip(&config, &hub).await?;
     hub.spawn_roster_batches();
     let state = Arc::new(AppState {
         identity,
@@ -131,6 +139,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/health", get(|| async { "ok" }))
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
+        .merge(pstn::routes::routes())
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
@@ -146,9 +155,10 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     {
         let mut out = std::io::stdout().lock();
+        let sip = sip_addr.map(|a| format!(" sip={a}")).unwrap_or_default();
         writeln!(
             out,
-            "acscalling-service listening http={http_addr} media={media_addr}"
+            "acscalling-service listening http={http_addr} media={media_addr}{sip}"
         )?;
         out.flush()?;
     }
@@ -173,4 +183,34 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Starts the PSTN gateway when SIP is configured; returns its address.
+async fn start_sip(
+    config: &Config,
+    hub: &Arc<Hub>,
+) -> Result<Option<SocketAddr>, Box<dyn std::error::Error>> {
+    if config.sip_listen.is_none() && config.sip_trunks.is_empty() {
+        return Ok(None);
+    }
+    let mut trunks = Vec::new();
+    for t in &config.sip_trunks {
+        trunks.push(sip::TrunkConfig::parse(t).map_err(|e| format!("--sip-trunk: {e}"))?);
+    }
+    let listen = config
+        .sip_listen
+        .unwrap_or_else(|| SocketAddr::new(config.media_ip, 0));
+    let cfg = sip::SipConfig {
+        listen,
+        trunks,
+        allow: config.sip_allow.iter().map(|a| (*a).into()).collect(),
+        user_agent: format!("acscalling-service/{}", env!("CARGO_PKG_VERSION")),
+    };
+    let (gateway, events) = sip::SipGateway::start(cfg)
+        .await
+        .map_err(|e| format!("cannot start SIP on {listen}: {e}"))?;
+    let addr = gateway.local_addr();
+    log::info!("PSTN gateway: SIP on {addr} (UDP and TCP)");
+    hub.enable_pstn(gateway, events, config.media_ip, config.pstn_setup_timeout);
+    Ok(Some(addr))
 }

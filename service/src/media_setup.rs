@@ -77,6 +77,7 @@ impl Participant {
             media_lost: false,
             call_state: None,
             epoch,
+            leg: None,
         }
     }
 }
@@ -266,8 +267,15 @@ mod tests {
         let (a, mut a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
         let call = tokio::spawn(async move {
-            h.start_call(a, 1, "c1".into(), vec![ECHO_BOT_ID.into()], "offer".into())
-                .await
+            h.start_call(
+                a,
+                1,
+                "c1".into(),
+                vec![ECHO_BOT_ID.into()],
+                "offer".into(),
+                None,
+            )
+            .await
         });
         answer_add(&mut sfu, Ok("answer".into())).await;
         call.await.expect("start_call");
@@ -298,8 +306,15 @@ mod tests {
         let (a, mut a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
         let call = tokio::spawn(async move {
-            h.start_call(a, 7, "c1".into(), vec![ECHO_BOT_ID.into()], "bad".into())
-                .await
+            h.start_call(
+                a,
+                7,
+                "c1".into(),
+                vec![ECHO_BOT_ID.into()],
+                "bad".into(),
+                None,
+            )
+            .await
         });
         answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
         call.await.expect("start_call");
@@ -317,8 +332,15 @@ mod tests {
         let (b, mut b_rx) = connect(&hub, "8:acs:b");
         let h = Arc::clone(&hub);
         let call = tokio::spawn(async move {
-            h.start_call(a, 1, "c1".into(), vec!["8:acs:b".into()], "offer".into())
-                .await
+            h.start_call(
+                a,
+                1,
+                "c1".into(),
+                vec!["8:acs:b".into()],
+                "offer".into(),
+                None,
+            )
+            .await
         });
         let a_session = answer_add(&mut sfu, Ok("answer".into())).await;
         call.await.expect("start_call");
@@ -386,8 +408,15 @@ mod tests {
         let (b, mut b_rx) = connect(&hub, "8:acs:b");
         let h = Arc::clone(&hub);
         let call = tokio::spawn(async move {
-            h.start_call(a, 1, "c1".into(), vec!["8:acs:b".into()], "offer".into())
-                .await
+            h.start_call(
+                a,
+                1,
+                "c1".into(),
+                vec!["8:acs:b".into()],
+                "offer".into(),
+                None,
+            )
+            .await
         });
         answer_add(&mut sfu, Ok("answer".into())).await;
         call.await.expect("start_call");

@@ -239,8 +239,11 @@ async fn handle_text(
             call_id,
             targets,
             offer_sdp,
-            caller_id: _,
-        } => hub.start_call(conn, req, call_id, targets, offer_sdp).await,
+            caller_id,
+        } => {
+            hub.start_call(conn, req, call_id, targets, offer_sdp, caller_id)
+                .await
+        }
         ClientMessage::Accept {
             req,
             call_id,
@@ -255,15 +258,13 @@ async fn handle_text(
             req,
             call_id,
             target,
-            caller_id: _,
-        } => hub.add_participant(conn, req, &call_id, &target),
-        ClientMessage::SendDtmf { req, .. } => respond(
+            caller_id,
+        } => hub.add_participant(conn, req, &call_id, &target, caller_id),
+        ClientMessage::SendDtmf {
             req,
-            Some(ErrorBody::new(
-                EndReason::BAD_REQUEST,
-                "this call has no phone participant",
-            )),
-        ),
+            call_id,
+            tones,
+        } => hub.send_dtmf(conn, req, &call_id, &tones),
         ClientMessage::RemoveParticipant {
             req,
             call_id,

@@ -100,7 +100,9 @@ impl Hub {
             let source = match target.kind {
                 // The echo bot's video is the subscriber's own, sent back.
                 Kind::EchoBot => my_session,
-                Kind::User => target.session.ok_or_else(|| {
+                // A phone sends no video (`sends` refused it above); its bridge's session
+                // is the only source it could have.
+                Kind::User | Kind::Phone => target.session.ok_or_else(|| {
                     ErrorBody::new(
                         EndReason::NOT_FOUND,
                         format!("'{participant}' has no media session"),

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub mod party;
+pub mod sipp;
 pub mod sound;
 pub mod video;
 
@@ -46,6 +47,8 @@ pub struct Service {
     tls_ca: Option<PathBuf>,
     pub http_addr: String,
     pub ws_url: String,
+    /// The PSTN gateway's SIP address, when the service runs one (`--sip-listen`).
+    pub sip_addr: Option<String>,
 }
 
 impl Service {
@@ -97,11 +100,16 @@ impl Service {
             .find_map(|w| w.strip_prefix("http="))
             .unwrap_or_else(|| panic!("unexpected service banner: {line}"))
             .to_string();
+        let sip_addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("sip="))
+            .map(str::to_string);
         Service {
             child: Some(child),
             tls_ca: None,
             ws_url: format!("ws://{http}"),
             http_addr: http,
+            sip_addr,
         }
     }
 
@@ -112,14 +120,20 @@ impl Service {
             tls_ca: None,
             ws_url: format!("ws://{http_addr}"),
             http_addr: http_addr.to_string(),
+            sip_addr: None,
         }
     }
 
     /// POST with the access key; returns (status, body).
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
+        self.request("POST", path, body)
+    }
+
+    /// `method` with the access key; returns (status, body).
+    pub fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         let s = TcpStream::connect(&self.http_addr).expect("connect to the service");
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ACCESS_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ACCESS_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.http_addr,
             body.len()
         );

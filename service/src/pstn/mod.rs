@@ -1,5 +1,8 @@
-//! PSTN gateway: phone legs (SIP calls to a carrier) as participants of a call.
+//! PSTN gateway: phone legs (SIP calls to a carrier) as participants of a call. The SIP
+//! side is `crate::sip`; the hub's side is `crate::phone_calls`.
 
-// Not wired into the hub yet: the SIP signaling and the SFU integration use it next.
+pub mod bridge;
 #[allow(dead_code)]
 pub mod media;
+pub mod numbers;
+pub mod routes;

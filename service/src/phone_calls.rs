@@ -1,0 +1,669 @@
+//! Phone participants: a call's SIP legs through the gateway (`sip/`) with their media
+//! bridged into the call's SFU session (`pstn/bridge`).
+//!
+//! Dial-out (a `4:+…` target of `StartCall` or `AddParticipant`): the phone joins the
+//! roster `Connecting`; its bridge gets an SFU session like any participant, then the
+//! INVITE goes out with the bridge's RTP address. 180 → `Ringing`, 183 with SDP →
+//! `EarlyMedia` (the carrier's ringback flows into the call), 200 → `Connected`; a
+//! failure removes it with the SIP status as its end reason; the PSTN setup timeout
+//! (115 s) cancels it. Dial-in: an INVITE to a number assigned to a user rings that
+//! user's agents as a call from `4:+…`; accepting answers the INVITE.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use crate::calls::{Call, ConnId, Hub, HubState, Kind, Participant};
+use crate::protocol::{
+    is_dtmf_tone, EndReason, ErrorBody, ParticipantInfo, ParticipantState, ServerMessage,
+};
+use crate::pstn::bridge::{BridgeConfig, BridgeEvent, BridgeEventKind, PhoneBridge};
+use crate::pstn::numbers::normalize;
+use crate::refusals::{bad, not_in_call};
+use crate::sfu::{CallKey, SessionId};
+use crate::sip::{self, sdp, DialRequest, LegId, SipEvent, SipGateway};
+
+/// The gateway and what phone legs need, when SIP is configured.
+pub(crate) struct Pstn {
+    pub gateway: SipGateway,
+    /// Where bridges bind their carrier-side RTP sockets.
+    pub rtp_ip: IpAddr,
+    pub bridge_events: UnboundedSender<BridgeEvent>,
+    /// A phone that has not answered this long is cancelled (ACS: 115 s).
+    pub setup_timeout: Duration,
+}
+
+/// One SIP leg of a call.
+pub(crate) struct Leg {
+    pub call_id: String,
+    /// The phone participant's raw id (`4:+…`).
+    pub pid: String,
+    /// Set once the bridge's SFU session exists.
+    pub bridge: Option<PhoneBridge>,
+    /// The phone called us.
+    pub inbound: bool,
+    /// The INVITE was answered with 200 (by us or by the phone).
+    pub answered: bool,
+    /// Inbound: the SDP answer to send when a user accepts.
+    pub sdp_answer: Option<String>,
+}
+
+/// The SIP status a phone leg is refused or cancelled with when the call ends for
+/// `reason` before it was answered.
+fn sip_status_for(reason: EndReason) -> u16 {
+    match reason {
+        EndReason::DECLINED => 603,
+        EndReason::CANCELLED | EndReason::LOCAL_HANGUP => 487,
+        EndReason::NOT_FOUND => 404,
+        r if r.code == 486 => 486,
+        _ => 480,
+    }
+}
+
+/// A phone participant (not yet answered).
+fn phone_participant(id: &str, leg: LegId, session: SessionId, epoch: u64) -> Participant {
+    Participant {
+        kind: Kind::Phone,
+        state: ParticipantState::Connecting,
+        session: Some(session),
+        leg: Some(leg),
+        display_name: id.trim_start_matches("4:").to_string(),
+        ..Participant::ringing(id, String::new(), epoch)
+    }
+}
+
+impl HubState {
+    /// Ends a phone leg: its bridge closes; the SIP side is cancelled, hung up or refused
+    /// according to where it stands. No-op for a leg already gone.
+    pub(crate) fn release_leg(&mut self, leg: LegId, reason: EndReason) {
+        let Some(l) = self.legs.remove(&leg) else {
+            return;
+        };
+        if let Some(b) = &l.bridge {
+            b.close();
+        }
+        let Some(pstn) = &self.pstn else {
+            return;
+        };
+        if l.inbound && !l.answered {
+            pstn.gateway.reject(leg, sip_status_for(reason));
+        } else {
+            pstn.gateway.hang_up(leg);
+        }
+    }
+
+    /// The call and index of the phone participant of `leg`.
+    fn phone_of(&self, leg: LegId) -> Option<(String, usize)> {
+        let l = self.legs.get(&leg)?;
+        let call = self.calls.get(&l.call_id)?;
+        let idx = call.find(&l.pid)?;
+        (call.participants[idx].leg == Some(leg)).then(|| (l.call_id.clone(), idx))
+    }
+
+    /// Sets the phone participant's state and tells everyone.
+    fn set_phone_state(&mut self, call_id: &str, idx: usize, state: ParticipantState) {
+        let Some(p) = self
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.participants.get_mut(idx))
+        else {
+            return;
+        };
+        if p.state == state {
+            return;
+        }
+        p.state = state;
+        self.announce(call_id, idx);
+        self.update_call_states(call_id);
+    }
+}
+
+impl Hub {
+    /// Starts handling SIP and bridge events (call once, after the gateway started).
+    pub fn enable_pstn(
+        self: &Arc<Self>,
+        gateway: SipGateway,
+        sip_events: UnboundedReceiver<SipEvent>,
+        rtp_ip: IpAddr,
+        setup_timeout: Duration,
+    ) {
+        let (bridge_tx, mut bridge_rx) = tokio::sync::mpsc::unbounded_channel();
+        self.state.lock().pstn = Some(Pstn {
+            gateway,
+            rtp_ip,
+            bridge_events: bridge_tx,
+            setup_timeout,
+        });
+        let hub = Arc::clone(self);
+        let mut sip_events = sip_events;
+        tokio::spawn(async move {
+            while let Some(ev) = sip_events.recv().await {
+                hub.on_sip_event(ev);
+            }
+        });
+        let hub = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(ev) = bridge_rx.recv().await {
+                hub.on_bridge_event(ev);
+            }
+        });
+    }
+
+    /// Adds phone `raw` (`4:+…`) to `call_id` and dials it with caller id `from`. The
+    /// participant is in the roster (`Connecting`) when this returns.
+    pub(crate) fn dial_phone(
+        self: &Arc<Self>,
+        st: &mut HubState,
+        call_id: &str,
+        raw: &str,
+        from: String,
+    ) -> Result<usize, ErrorBody> {
+        let Some(pstn) = &st.pstn else {
+            return Err(ErrorBody::new(
+                EndReason::NOT_FOUND,
+                "this service has no SIP trunk: phone numbers cannot be called",
+            ));
+        };
+        let (rtp_ip, timeout) = (pstn.rtp_ip, pstn.setup_timeout);
+        let to = normalize(raw).ok_or_else(|| bad(format!("'{raw}' is not a phone number")))?;
+        let Some(key) = st.calls.get(call_id).map(|c| c.key) else {
+            return Err(not_in_call(call_id));
+        };
+        let leg = st.next();
+        let session = SessionId(st.next());
+        let epoch = st.next();
+        let call = st
+            .calls
+            .get_mut(call_id)
+            .ok_or_else(|| not_in_call(call_id))?;
+        call.participants
+            .push(phone_participant(raw, leg, session, epoch));
+        let idx = call.participants.len() - 1;
+        st.sessions
+            .insert(session, (call_id.to_string(), raw.to_string()));
+        st.legs.insert(
+            leg,
+            Leg {
+                call_id: call_id.to_string(),
+                pid: raw.to_string(),
+                bridge: None,
+                inbound: false,
+                answered: false,
+                sdp_answer: None,
+            },
+        );
+        log::info!("call {call_id}: dialling {to} from {from} (leg {leg})");
+        let hub = Arc::clone(self);
+        tokio::spawn(async move {
+            let bridge = hub.bridge_up(leg, key, session, rtp_ip).await;
+            let mut st = hub.state.lock();
+            let Some((call_id, _)) = st.phone_of(leg) else {
+                // Hung up meanwhile: release_leg found no bridge to close.
+                if let Ok(b) = bridge {
+                    b.close();
+                }
+                hub.sfu.remove_session(session);
+                return;
+            };
+            let bridge = match bridge {
+                Ok(b) => b,
+                Err(e) => {
+                    log::warn!("leg {leg}: no media: {}", e.message);
+                    let r = e.reason();
+                    let pid = st.legs.get(&leg).map(|l| l.pid.clone()).unwrap_or_default();
+                    st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+                    return;
+                }
+            };
+            let offer = sdp::build_offer(bridge.rtp_addr(), leg);
+            if let Some(l) = st.legs.get_mut(&leg) {
+                l.bridge = Some(bridge);
+            }
+            let dialled = st.pstn.as_ref().map(|p| {
+                p.gateway.dial(DialRequest {
+                    leg,
+                    trunk: None,
+                    to,
+                    caller_id: from,
+                    sdp_offer: offer,
+                })
+            });
+            if let Some(Err(e)) = dialled {
+                log::warn!("leg {leg}: cannot dial: {e}");
+                let r = sip::sip_status_to_end_reason(503);
+                // Closes the bridge; the gateway has no such leg to hang up.
+                let pid = st.legs.get(&leg).map(|l| l.pid.clone()).unwrap_or_default();
+                st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+            }
+        });
+        self.spawn_phone_timer(call_id, raw, epoch, timeout);
+        Ok(idx)
+    }
+
+    /// Starts a bridge and gives it an SFU session in call `key`.
+    async fn bridge_up(
+        &self,
+        leg: LegId,
+        key: CallKey,
+        session: SessionId,
+        rtp_ip: IpAddr,
+    ) -> Result<PhoneBridge, ErrorBody> {
+        let events = self
+            .state
+            .lock()
+            .pstn
+            .as_ref()
+            .map(|p| p.bridge_events.clone())
+            .ok_or_else(|| ErrorBody::new(EndReason::INTERNAL, "no PSTN gateway"))?;
+        let cfg = BridgeConfig {
+            rtp_ip,
+            sfu_addr: self.sfu.local_addr(),
+        };
+        let bridge = PhoneBridge::start(leg, cfg, events)
+            .await
+            .map_err(|e| ErrorBody::new(EndReason::INTERNAL, format!("RTP socket: {e}")))?;
+        match self
+            .sfu
+            .add_session(session, key, bridge.sfu_offer(), false)
+            .await
+        {
+            Ok(answer) => {
+                bridge.set_sfu_answer(answer);
+                Ok(bridge)
+            }
+            Err(e) => {
+                bridge.close();
+                Err(ErrorBody::new(EndReason::MEDIA_FAILED, e.to_string()))
+            }
+        }
+    }
+
+    /// Cancels `pid` if it has not answered after `timeout`.
+    fn spawn_phone_timer(
+        self: &Arc<Self>,
+        call_id: &str,
+        pid: &str,
+        epoch: u64,
+        timeout: Duration,
+    ) {
+        let (hub, call_id, pid) = (Arc::clone(self), call_id.to_string(), pid.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let mut st = hub.state.lock();
+            let pending = st
+                .calls
+                .get(&call_id)
+                .and_then(|c| c.participants.get(c.find(&pid)?))
+                .is_some_and(|p| p.epoch == epoch && p.state != ParticipantState::Connected);
+            if pending {
+                log::info!("call {call_id}: {pid} did not answer in {timeout:?}");
+                let r = sip::sip_status_to_end_reason(408);
+                st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+            }
+        });
+    }
+
+    /// Reacts to the gateway: progress, answer, failure, hang-up, incoming calls.
+    pub(crate) fn on_sip_event(self: &Arc<Self>, ev: SipEvent) {
+        let mut st = self.state.lock();
+        match ev {
+            SipEvent::Progress { leg, status, sdp } => {
+                let Some((call_id, idx)) = st.phone_of(leg) else {
+                    return;
+                };
+                let early = sdp.as_deref().and_then(|s| match sdp::parse_answer(s) {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        log::warn!("leg {leg}: unusable early-media SDP: {e}");
+                        None
+                    }
+                });
+                let state = match early {
+                    Some(m) => {
+                        if let Some(b) = st.legs.get(&leg).and_then(|l| l.bridge.as_ref()) {
+                            b.set_remote(m.addr, m.codec, m.payload_type, m.telephone_event_pt);
+                        }
+                        ParticipantState::EarlyMedia
+                    }
+                    None if status == 100 => return,
+                    None => ParticipantState::Ringing,
+                };
+                st.set_phone_state(&call_id, idx, state);
+            }
+            SipEvent::Answered { leg, sdp } => {
+                let Some((call_id, idx)) = st.phone_of(leg) else {
+                    return;
+                };
+                let media = match sdp::parse_answer(&sdp) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        log::warn!("leg {leg}: unusable SDP answer: {e}");
+                        let pid = st.legs.get(&leg).map(|l| l.pid.clone()).unwrap_or_default();
+                        let r = EndReason::MEDIA_FAILED;
+                        st.remove_participant(&self.sfu, &call_id, &pid, r, r);
+                        return;
+                    }
+                };
+                if let Some(l) = st.legs.get_mut(&leg) {
+                    l.answered = true;
+                    if let Some(b) = &l.bridge {
+                        b.set_remote(
+                            media.addr,
+                            media.codec,
+                            media.payload_type,
+                            media.telephone_event_pt,
+                        );
+                    }
+                }
+                log::info!("call {call_id}: leg {leg} answered");
+                st.set_phone_state(&call_id, idx, ParticipantState::Connected);
+            }
+            SipEvent::Failed {
+                leg,
+                status,
+                reason,
+            } => {
+                let Some((call_id, _)) = st.phone_of(leg) else {
+                    return;
+                };
+                log::info!("call {call_id}: leg {leg} failed: {status} {reason}");
+                // The SIP side is over: nothing to cancel.
+                let Some(l) = st.legs.remove(&leg) else {
+                    return;
+                };
+                if let Some(b) = &l.bridge {
+                    b.close();
+                }
+                let r = sip::sip_status_to_end_reason(status);
+                st.remove_participant(&self.sfu, &call_id, &l.pid, r, r);
+            }
+            SipEvent::RemoteHangup { leg } => {
+                let Some((call_id, _)) = st.phone_of(leg) else {
+                    return;
+                };
+                let Some(l) = st.legs.remove(&leg) else {
+                    return;
+                };
+                if let Some(b) = &l.bridge {
+                    b.close();
+                }
+                log::info!("call {call_id}: {} hung up", l.pid);
+                let r = if l.answered || !l.inbound {
+                    EndReason::LOCAL_HANGUP
+                } else {
+                    EndReason::CANCELLED
+                };
+                st.remove_participant(&self.sfu, &call_id, &l.pid, r, r);
+            }
+            SipEvent::Incoming {
+                leg,
+                from,
+                to,
+                sdp_offer,
+                source,
+            } => {
+                drop(st);
+                self.incoming_phone_call(leg, &from, &to, sdp_offer, source);
+            }
+        }
+    }
+
+    /// An INVITE from a phone: rings the user the called number belongs to.
+    fn incoming_phone_call(
+        self: &Arc<Self>,
+        leg: LegId,
+        from: &str,
+        to: &str,
+        sdp_offer: String,
+        source: std::net::SocketAddr,
+    ) {
+        let mut st = self.state.lock();
+        let Some(pstn) = &st.pstn else {
+            return;
+        };
+        let (rtp_ip, gateway) = (pstn.rtp_ip, pstn.gateway.clone());
+        let Some(user) = self.numbers.owner_of(to) else {
+            log::info!("incoming call from {from} ({source}) to {to}: no such number");
+            gateway.reject(leg, 404);
+            return;
+        };
+        if st.user_conns.get(&user).is_none_or(|c| c.is_empty()) {
+            log::info!("incoming call from {from} to {to}: {user} has no agent online");
+            gateway.reject(leg, 480);
+            return;
+        }
+        let caller = match normalize(from) {
+            Some(n) => format!("4:{n}"),
+            None => "4:anonymous".to_string(),
+        };
+        let call_id = uuid::Uuid::new_v4().to_string();
+        let key = CallKey(st.next());
+        let session = SessionId(st.next());
+        let epoch = st.next();
+        let ring_epoch = st.next();
+        let display_name = st
+            .user_conns
+            .get(&user)
+            .and_then(|c| c.first())
+            .and_then(|c| st.conns.get(c))
+            .map(|c| c.display_name.clone())
+            .unwrap_or_default();
+        let phone = phone_participant(&caller, leg, session, epoch);
+        let callee = Participant::ringing(&user, display_name, ring_epoch);
+        st.calls.insert(
+            call_id.clone(),
+            Call {
+                key,
+                participants: vec![phone, callee],
+                group: false,
+            },
+        );
+        st.keys.insert(key, call_id.clone());
+        st.sessions
+            .insert(session, (call_id.clone(), caller.clone()));
+        st.legs.insert(
+            leg,
+            Leg {
+                call_id: call_id.clone(),
+                pid: caller.clone(),
+                bridge: None,
+                inbound: true,
+                answered: false,
+                sdp_answer: None,
+            },
+        );
+        log::info!("call {call_id}: {caller} calls {to} ({user}), leg {leg}");
+        drop(st);
+        let hub = Arc::clone(self);
+        tokio::spawn(async move {
+            let bridge = hub.bridge_up(leg, key, session, rtp_ip).await;
+            let mut st = hub.state.lock();
+            let Some((call_id, idx)) = st.phone_of(leg) else {
+                if let Ok(b) = bridge {
+                    b.close();
+                }
+                hub.sfu.remove_session(session);
+                return;
+            };
+            let answered =
+                bridge.and_then(|b| match sdp::answer_offer(&sdp_offer, b.rtp_addr(), leg) {
+                    Ok((answer, media)) => {
+                        b.set_remote(
+                            media.addr,
+                            media.codec,
+                            media.payload_type,
+                            media.telephone_event_pt,
+                        );
+                        Ok((b, answer))
+                    }
+                    Err(e) => {
+                        b.close();
+                        Err(ErrorBody::new(
+                            EndReason::new(488, 0),
+                            format!("no common codec: {e}"),
+                        ))
+                    }
+                });
+            let (bridge, answer) = match answered {
+                Ok(x) => x,
+                Err(e) => {
+                    log::warn!("incoming leg {leg}: {}", e.message);
+                    if let Some(l) = st.legs.remove(&leg) {
+                        let status = if e.code == 488 { 488 } else { 500 };
+                        if let Some(p) = &st.pstn {
+                            p.gateway.reject(leg, status);
+                        }
+                        st.end_call(&hub.sfu, &l.call_id, e.reason(), None);
+                    }
+                    return;
+                }
+            };
+            if let Some(l) = st.legs.get_mut(&leg) {
+                l.bridge = Some(bridge);
+                l.sdp_answer = Some(answer);
+            }
+            if let Some(p) = &st.pstn {
+                p.gateway.ring(leg);
+            }
+            let Some(call) = st.calls.get(&call_id) else {
+                return;
+            };
+            let caller_info = call.participants[idx].info();
+            let callee = call
+                .participants
+                .iter()
+                .find(|p| p.kind == Kind::User)
+                .map(|p| p.id.clone());
+            if let Some(callee) = callee {
+                st.send_user(
+                    &callee,
+                    &ServerMessage::IncomingCall {
+                        call_id: call_id.clone(),
+                        caller: caller_info,
+                        others: Vec::new(),
+                    },
+                );
+                drop(st);
+                hub.spawn_ring_timer(&call_id, &callee, ring_epoch, hub.config.setup_timeout);
+            }
+        });
+    }
+
+    /// A user accepted a call: phones that called in are answered (200 OK) and join.
+    pub(crate) fn answer_inbound_legs(&self, st: &mut HubState, call_id: &str) {
+        let legs: Vec<LegId> = st
+            .legs
+            .iter()
+            .filter(|(_, l)| l.call_id == call_id && l.inbound && !l.answered)
+            .map(|(id, _)| *id)
+            .collect();
+        for leg in legs {
+            let Some(answer) = st.legs.get_mut(&leg).and_then(|l| {
+                l.answered = true;
+                l.sdp_answer.take()
+            }) else {
+                continue;
+            };
+            if let Some(p) = &st.pstn {
+                p.gateway.answer(leg, answer);
+            }
+            if let Some((call_id, idx)) = st.phone_of(leg) {
+                if let Some(p) = st
+                    .calls
+                    .get_mut(&call_id)
+                    .and_then(|c| c.participants.get_mut(idx))
+                {
+                    p.state = ParticipantState::Connected;
+                }
+            }
+        }
+    }
+
+    /// Reacts to a bridge: DTMF from the phone, media trouble.
+    pub(crate) fn on_bridge_event(self: &Arc<Self>, ev: BridgeEvent) {
+        let mut st = self.state.lock();
+        let Some((call_id, idx)) = st.phone_of(ev.leg) else {
+            return;
+        };
+        let pid = st.calls[&call_id].participants[idx].id.clone();
+        match ev.kind {
+            BridgeEventKind::Dtmf(tone) => {
+                log::info!("call {call_id}: {pid} pressed {tone}");
+                let msg = ServerMessage::DtmfReceived {
+                    call_id: call_id.clone(),
+                    participant: pid,
+                    tone: tone.to_string(),
+                };
+                st.broadcast(&call_id, None, &msg);
+            }
+            BridgeEventKind::MediaTimeout => {
+                log::warn!("call {call_id}: no RTP from {pid}");
+            }
+            BridgeEventKind::Failed(why) => {
+                log::warn!("call {call_id}: the media of {pid} failed: {why}");
+                let r = EndReason::MEDIA_FAILED;
+                st.remove_participant(&self.sfu, &call_id, &pid, r, r);
+            }
+            BridgeEventKind::SfuConnected | BridgeEventKind::SfuDisconnected => {}
+        }
+    }
+
+    /// `SendDtmf`: sends `tones` to every answered phone of the call.
+    pub fn send_dtmf(&self, conn: ConnId, req: u64, call_id: &str, tones: &str) {
+        let Some(_) = self.my_index(conn, call_id) else {
+            self.state
+                .lock()
+                .respond(conn, req, Err(not_in_call(call_id)));
+            return;
+        };
+        let st = self.state.lock();
+        if tones.is_empty() || !tones.chars().all(is_dtmf_tone) {
+            st.respond(
+                conn,
+                req,
+                Err(bad(format!(
+                    "'{tones}' is not a sequence of DTMF tones (0-9 * # A-D)"
+                ))),
+            );
+            return;
+        }
+        let bridges: Vec<PhoneBridge> = st
+            .legs
+            .values()
+            .filter(|l| l.call_id == call_id && l.answered)
+            .filter_map(|l| l.bridge.clone())
+            .collect();
+        if bridges.is_empty() {
+            st.respond(
+                conn,
+                req,
+                Err(bad("this call has no connected phone participant")),
+            );
+            return;
+        }
+        for b in &bridges {
+            for t in tones.chars() {
+                if let Err(e) = b.send_dtmf(t) {
+                    st.respond(conn, req, Err(bad(e)));
+                    return;
+                }
+            }
+        }
+        st.respond(conn, req, Ok(None));
+    }
+}
+
+/// A roster entry for a target that could not be reached.
+pub(crate) fn gone_info(raw: &str, reason: EndReason) -> ParticipantInfo {
+    ParticipantInfo {
+        id: raw.to_string(),
+        display_name: String::new(),
+        state: ParticipantState::Disconnected,
+        muted: false,
+        video: false,
+        screen_sharing: false,
+        end_reason: Some(reason),
+    }
+}
