@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # pulseaudio + pulseaudio-utils: the private sound server of scripts/sound-server.sh (real-device
-# tests); libwebrtc-audio-processing-dev: echo cancellation (webrtc-audio-processing 0.5).
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind"
+# tests); libwebrtc-audio-processing-dev: echo cancellation (webrtc-audio-processing 0.5);
+# sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests.
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

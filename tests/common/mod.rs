@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub mod party;
 pub mod sipp;
+pub mod sipphones;
 pub mod sound;
 pub mod video;
 

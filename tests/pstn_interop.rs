@@ -1,0 +1,151 @@
+//! Phone calls with SIP software nobody here wrote: `baresip` is the phone, `kamailio` the
+//! carrier's proxy in front of it (record-routing, so in-dialog requests take its route).
+//! Each side's audio is a tone; each side must hear the other's.
+
+mod common;
+
+use acscalling::media::audio::tone_power;
+use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use common::party::Party;
+use common::sipphones::{Baresip, Kamailio};
+use common::{wait_until, Service};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+
+/// Power of `freq` in `pcm` at `rate` Hz, normalised like `tone_power` (full scale = 1).
+fn power_at(pcm: &[i16], rate: u32, freq: f64) -> f64 {
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    for (n, v) in pcm.iter().enumerate() {
+        let ph = 2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate);
+        re += f64::from(*v) * ph.cos();
+        im += f64::from(*v) * ph.sin();
+    }
+    let amp = 2.0 * (re * re + im * im).sqrt() / pcm.len().max(1) as f64 / 32768.0;
+    amp * amp / 2.0
+}
+
+/// The last `secs` seconds of what baresip heard.
+fn baresip_heard_tail(phone: &Baresip, secs: f64) -> (u32, Vec<i16>) {
+    let (rate, pcm) = phone.heard();
+    let n = (f64::from(rate) * secs) as usize;
+    let start = pcm.len().saturating_sub(n);
+    (rate, pcm[start..].to_vec())
+}
+
+#[test]
+fn sdk_calls_a_baresip_phone_through_kamailio_and_both_hear_each_other() {
+    let phone = Baresip::start("+15551234567", 523, &[]);
+    let proxy = Kamailio::start(phone.port);
+    let trunk = format!("carrier={}", proxy.addr());
+    let svc = Service::start_with(&[
+        "--sip-listen",
+        "127.0.0.1:0",
+        "--sip-trunk",
+        &trunk,
+        "--pstn-caller-id",
+        "+15550001000",
+    ]);
+    let alice = Party::new(&svc, "Alice", 700.0, false);
+    let call = alice
+        .agent
+        .start_call(&["4:+15551234567".to_string()], alice.options())
+        .unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}\nbaresip: {}\nkamailio: {}",
+        alice.call_log(),
+        phone.log(),
+        proxy.log()
+    );
+    assert!(alice.saw_state("4:+15551234567", ParticipantState::Connected));
+
+    // Alice hears baresip's 523 Hz sine.
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let p = tone_power(&alice.listen(500), 523.0);
+        powers.push(p);
+        p > 0.005
+    });
+    assert!(heard, "alice hears 523 Hz from baresip: {powers:?}");
+    // Baresip hears Alice's 700 Hz (what it decoded, dumped by its sndfile module).
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
+        let p = power_at(&pcm, rate, 700.0);
+        powers.push(p);
+        p > 0.005
+    });
+    assert!(heard, "baresip hears 700 Hz from alice: {powers:?}");
+
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert!(
+        wait_until(T, || phone.log().contains("terminated")),
+        "baresip saw the BYE: {}",
+        phone.log()
+    );
+}
+
+#[test]
+fn a_baresip_phone_calls_a_user_through_kamailio() {
+    // The service first, so that baresip can dial it; kamailio forwards baresip's call to
+    // the service's SIP port.
+    let svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-allow", "127.0.0.1"]);
+    let sip_port: u16 = svc
+        .sip_addr
+        .as_deref()
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the service printed sip=");
+    let bob = Party::new(&svc, "Bob", 900.0, true);
+    let (st, body) = svc.request(
+        "PUT",
+        &format!("/identities/{}/phone-numbers/+15551230001", bob.id),
+        "",
+    );
+    assert_eq!(st, 200, "{body}");
+    let proxy = Kamailio::start(sip_port);
+    let dial = format!("/dial sip:+15551230001@{}", proxy.addr());
+    let phone = Baresip::start("+15559876543", 523, &[&dial]);
+
+    assert!(
+        wait_until(T, || !bob.incoming.lock().is_empty()),
+        "no incoming call\nbaresip: {}\nkamailio: {}",
+        phone.log(),
+        proxy.log()
+    );
+    let call = bob.incoming.lock()[0].clone();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}\nbaresip: {}",
+        bob.call_log(),
+        phone.log()
+    );
+    assert_eq!(call.remote_participants()[0].identifier(), "4:+15559876543");
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let p = tone_power(&bob.listen(500), 523.0);
+        powers.push(p);
+        p > 0.005
+    });
+    assert!(heard, "bob hears 523 Hz from baresip: {powers:?}");
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
+        let p = power_at(&pcm, rate, 900.0);
+        powers.push(p);
+        p > 0.005
+    });
+    assert!(heard, "baresip hears 900 Hz from bob: {powers:?}");
+
+    // Bob hangs up: the BYE goes through kamailio's route to baresip.
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason(), EndReason::LOCAL_HANGUP);
+    assert!(
+        wait_until(T, || phone.log().contains("terminated")),
+        "baresip saw the BYE: {}",
+        phone.log()
+    );
+}
