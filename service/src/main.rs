@@ -18,6 +18,7 @@ mod refusals;
 mod sfu;
 mod shutdown;
 mod signaling;
+mod sip;
 mod video_requests;
 
 use axum::serve::ListenerExt;
