@@ -659,7 +659,7 @@ mod tests {
         let two = format!("\r\n\r\n{INVITE}");
         assert_eq!(frame_stream(two.as_bytes()), Framing::Skip(4));
         let msg = &two.as_bytes()[4..];
-        let n = msg.len() - "EXTRA".len();
+        let n = msg.len() - "\nEXTRA".len();
         assert_eq!(frame_stream(msg), Framing::Message(n));
         assert_eq!(frame_stream(&msg[..20]), Framing::Incomplete);
         assert_eq!(frame_stream(&vec![b'a'; MAX_MESSAGE + 1]), Framing::Invalid);

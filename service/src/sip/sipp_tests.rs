@@ -45,20 +45,16 @@ struct Sipp {
 
 impl Sipp {
     fn start(name: &str, args: &[String]) -> Sipp {
+        Sipp::start_file(name, &scenario(name), args)
+    }
+
+    fn start_file(name: &str, file: &str, args: &[String]) -> Sipp {
         let dir = std::env::temp_dir().join(format!("acs-sipp-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let error_file = dir.join(format!("{name}-{}.log", free_port()));
         let mut cmd = Command::new(SIPP);
         cmd.args(args)
-            .args([
-                "-sf",
-                &scenario(name),
-                "-m",
-                "1",
-                "-nostdin",
-                "-timeout",
-                "20",
-            ])
+            .args(["-sf", file, "-m", "1", "-nostdin", "-timeout", "20"])
             .arg("-trace_err")
             .arg("-error_file")
             .arg(&error_file)
@@ -275,8 +271,20 @@ async fn sipp_outbound_early_media() {
 async fn sipp_outbound_failures() {
     for status in [486u16, 603, 404, 480] {
         let port = free_port();
-        let key = status.to_string();
-        let sipp = Sipp::uas("uas_reject.xml", port, false, &["-key", "status", &key]);
+        // uas_reject.xml refuses with 486; the other statuses from a copy.
+        let xml = std::fs::read_to_string(scenario("uas_reject.xml"))
+            .unwrap()
+            .replace(
+                "SIP/2.0 486 Busy Here",
+                &format!("SIP/2.0 {status} Refused By Test"),
+            );
+        let file = std::env::temp_dir().join(format!("acs-uas-reject-{status}-{port}.xml"));
+        std::fs::write(&file, xml).unwrap();
+        let args: Vec<String> = ["-i", "127.0.0.1", "-p", &port.to_string()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let sipp = Sipp::start_file("uas_reject.xml", file.to_str().unwrap(), &args);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (gw, mut events) = gateway(port, false, false).await;
         dial(&gw, 10);
