@@ -431,7 +431,7 @@ impl Endpoint {
             self.uas_on_cancel(&msg, &branch, source, transport, now);
             return;
         }
-        if msg.to_tag().is_some() {
+        if msg.tag_in_to().is_some() {
             self.on_in_dialog_request(&msg, &method, source, transport, now);
             return;
         }
@@ -520,8 +520,8 @@ impl Endpoint {
     /// The leg whose dialog a request (with a To tag) belongs to.
     fn find_dialog(&self, msg: &Message) -> Option<LegId> {
         let call_id = msg.call_id()?;
-        let to_tag = msg.to_tag()?;
-        let from_tag = msg.from_tag();
+        let to_tag = msg.tag_in_to()?;
+        let from_tag = msg.tag_in_from();
         self.legs
             .values()
             .find(|l| {
@@ -630,7 +630,7 @@ impl Endpoint {
         }
         if let Some(t) = req.header("To") {
             match to_tag {
-                Some(tag) if req.to_tag().is_none() && status > 100 => {
+                Some(tag) if req.tag_in_to().is_none() && status > 100 => {
                     r.push("To", format!("{t};tag={tag}"));
                 }
                 _ => {

@@ -120,7 +120,7 @@ fn reply(
     r.push("From", req.header("From").unwrap());
     let to = req.header("To").unwrap();
     match to_tag {
-        Some(t) if req.to_tag().is_none() => r.push("To", format!("{to};tag={t}")),
+        Some(t) if req.tag_in_to().is_none() => r.push("To", format!("{to};tag={t}")),
         _ => r.push("To", to),
     };
     r.push("Call-ID", req.call_id().unwrap());
@@ -147,7 +147,7 @@ fn outbound_invite_retransmits_then_answers_acks_and_byes() {
     let via = inv.top_via().unwrap();
     assert!(via.branch().unwrap().starts_with("z9hG4bK"));
     assert_eq!(via.param("rport"), Some(None));
-    assert!(inv.from_tag().is_some());
+    assert!(inv.tag_in_from().is_some());
     assert_eq!(inv.cseq(), Some((1, "INVITE".into())));
     assert!(inv.header("Contact").unwrap().contains("10.0.0.1:5060"));
     assert_eq!(inv.header("Max-Forwards"), Some("70"));
@@ -188,7 +188,7 @@ fn outbound_invite_retransmits_then_answers_acks_and_byes() {
     assert_eq!(ack.uri(), Some("sip:phone@192.0.2.20:5070"));
     assert_ne!(branch(&ack), branch(&inv));
     assert_eq!(ack.cseq(), Some((1, "ACK".into())));
-    assert_eq!(ack.to_tag().as_deref(), Some("p1"));
+    assert_eq!(ack.tag_in_to().as_deref(), Some("p1"));
     // Route set = Record-Route reversed; sent to the first (loose) route.
     assert_eq!(
         ack.header_list("Route"),
@@ -215,7 +215,7 @@ fn outbound_invite_retransmits_then_answers_acks_and_byes() {
     assert_eq!(bye.cseq(), Some((2, "BYE".into())));
     assert_eq!(bye.uri(), Some("sip:phone@192.0.2.20:5070"));
     assert_eq!(bye.header_list("Route").len(), 2);
-    assert_eq!(bye.to_tag().as_deref(), Some("p1"));
+    assert_eq!(bye.tag_in_to().as_deref(), Some("p1"));
     h.feed(&reply(&bye, 200, None, &[], ""), TRUNK);
     assert!(h.ep.is_idle());
     assert!(h.events().is_empty());
@@ -251,7 +251,7 @@ fn busy_is_acked_on_the_same_branch_and_reported_once() {
     assert_eq!(ack.method(), Some("ACK"));
     assert_eq!(branch(&ack), branch(&inv));
     assert_eq!(ack.uri(), inv.uri());
-    assert_eq!(ack.to_tag().as_deref(), Some("p"));
+    assert_eq!(ack.tag_in_to().as_deref(), Some("p"));
     assert_eq!(
         h.events(),
         vec![SipEvent::Failed {
@@ -288,7 +288,7 @@ fn digest_challenge_is_answered_once() {
     assert_eq!(inv2.cseq(), Some((2, "INVITE".into())));
     assert_ne!(branch(inv2), branch(&inv));
     assert_eq!(inv2.call_id(), inv.call_id());
-    assert_eq!(inv2.from_tag(), inv.from_tag());
+    assert_eq!(inv2.tag_in_from(), inv.tag_in_from());
     let auth = inv2.header("Proxy-Authorization").unwrap();
     assert!(auth.contains("username=\"alice\""), "{auth}");
     assert!(
@@ -346,7 +346,7 @@ fn cancel_while_ringing_reports_487_once() {
     assert_eq!(branch(&cancel), branch(&inv));
     assert_eq!(cancel.uri(), inv.uri());
     assert_eq!(cancel.cseq(), Some((1, "CANCEL".into())));
-    assert_eq!(cancel.to_tag(), None);
+    assert_eq!(cancel.tag_in_to(), None);
     // Hanging up twice sends nothing more.
     h.ep.hang_up(1, h.now);
     assert!(h.sent().is_empty());
@@ -541,11 +541,11 @@ fn inbound_call_rings_answers_until_ack_then_remote_bye() {
     h.ep.ring(leg, h.now);
     let ringing = h.sent_one();
     assert_eq!(ringing.status(), Some(180));
-    let tag = ringing.to_tag().expect("18x carries our tag");
+    let tag = ringing.tag_in_to().expect("18x carries our tag");
     h.ep.answer(leg, "v=0\r\nanswer\r\n".into(), h.now);
     let ok = h.sent_one();
     assert_eq!(ok.status(), Some(200));
-    assert_eq!(ok.to_tag(), Some(tag));
+    assert_eq!(ok.tag_in_to(), Some(tag));
     assert_eq!(ok.body, b"v=0\r\nanswer\r\n");
     assert!(ok.header("Contact").is_some());
     // Timer G: 0.5, 1.5, 3.5 s.
@@ -673,7 +673,7 @@ fn inbound_cancel_and_reject() {
     h.ep.reject(leg, 486, h.now);
     let busy = h.sent_one();
     assert_eq!(busy.status(), Some(486));
-    assert!(busy.to_tag().is_some());
+    assert!(busy.tag_in_to().is_some());
     // hang_up on an unanswered inbound leg answers 480.
     h.feed(invite_from_phone("z9hG4bKh", "h-1").as_bytes(), PHONE);
     h.sent();

@@ -340,12 +340,12 @@ impl Message {
         self.header_list("Via").first().and_then(|v| Via::parse(v))
     }
 
-    pub fn from_tag(&self) -> Option<String> {
+    pub fn tag_in_from(&self) -> Option<String> {
         self.header("From")
             .and_then(|v| NameAddr::parse(v).param("tag"))
     }
 
-    pub fn to_tag(&self) -> Option<String> {
+    pub fn tag_in_to(&self) -> Option<String> {
         self.header("To")
             .and_then(|v| NameAddr::parse(v).param("tag"))
     }
@@ -635,8 +635,8 @@ mod tests {
         assert_eq!(v.branch(), Some("z9hG4bK1"));
         assert_eq!(v.param("rport"), Some(None));
         assert_eq!(Via::parse(&vias[1]).unwrap().host, "::1");
-        assert_eq!(m.from_tag().as_deref(), Some("abc"));
-        assert_eq!(m.to_tag(), None);
+        assert_eq!(m.tag_in_from().as_deref(), Some("abc"));
+        assert_eq!(m.tag_in_to(), None);
         let u = SipUri::parse(m.uri().unwrap()).unwrap();
         assert_eq!(u.user.as_deref(), Some("+15551234567"));
         assert_eq!(u.host, "10.0.0.1");

@@ -310,7 +310,7 @@ impl Endpoint {
             return;
         };
         let Some(uac) = leg.uac.take() else { return };
-        leg.remote_tag = msg.to_tag();
+        leg.remote_tag = msg.tag_in_to();
         if let Some(t) = msg.header("To") {
             leg.remote_party = t.to_string();
         }

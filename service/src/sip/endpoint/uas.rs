@@ -64,7 +64,7 @@ impl Endpoint {
             return;
         }
         let call_id = msg.call_id().unwrap_or("").to_string();
-        let from_tag = msg.from_tag();
+        let from_tag = msg.tag_in_from();
         if self
             .legs
             .values()
