@@ -431,6 +431,27 @@ impl Endpoint {
             self.uas_on_cancel(&msg, &branch, source, transport, now);
             return;
         }
+        // We support no extensions: a request that requires one gets 420 (§8.2.2.3).
+        let required: Vec<String> = msg
+            .header_list("Require")
+            .into_iter()
+            .filter(|o| !o.is_empty())
+            .collect();
+        if !required.is_empty() {
+            let unsupported = required.join(", ");
+            log::info!("sip: {method} from {source} requires {unsupported}: 420");
+            if method == "INVITE" {
+                let tag = self.random_hex();
+                self.send_invite_final_with(&msg, 420, source, transport, &tag, now, |r| {
+                    r.push("Unsupported", unsupported.clone());
+                });
+            } else {
+                let mut r = self.response_to(&msg, 420, source, None);
+                r.push("Unsupported", unsupported);
+                self.send_final(&msg, r, source, transport, now);
+            }
+            return;
+        }
         if msg.tag_in_to().is_some() {
             self.on_in_dialog_request(&msg, &method, source, transport, now);
             return;

@@ -702,6 +702,19 @@ fn options_reinvite_and_unknown_methods() {
     assert_eq!(h.sent_one().status(), Some(481));
     h.feed(req("ACK", "z9hG4bK5", ";tag=nope").as_bytes(), PHONE);
     assert!(h.sent().is_empty());
+    // An INVITE requiring an extension (100rel) gets 420 with Unsupported, until ACKed.
+    let invite = invite_from_phone("z9hG4bKreq", "req-1").replace(
+        "Max-Forwards: 70\r\n",
+        "Max-Forwards: 70\r\nRequire: 100rel\r\n",
+    );
+    h.feed(invite.as_bytes(), PHONE);
+    let r = h.sent_one();
+    assert_eq!(r.status(), Some(420));
+    assert_eq!(r.header("Unsupported"), Some("100rel"));
+    h.feed(ack_for(&r, "z9hG4bKreq").as_bytes(), PHONE);
+    h.advance(Duration::from_secs(1));
+    assert!(h.sent().is_empty());
+    assert!(h.events().is_empty());
 
     // A re-INVITE in an established inbound dialog gets our last SDP.
     h.feed(invite_from_phone("z9hG4bKre", "re-1").as_bytes(), PHONE);

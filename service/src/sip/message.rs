@@ -65,6 +65,7 @@ fn canonical_name(name: &str) -> String {
         "proxy-authorization" => "Proxy-Authorization",
         "expires" => "Expires",
         "allow" => "Allow",
+        "require" => "Require",
         _ => return name.to_string(),
     };
     canon.to_string()

@@ -299,6 +299,7 @@ async fn sipp_outbound_failures() {
             e => panic!("expected Failed {status}, got {e:?}"),
         }
         sipp.success().await;
+        let _ = std::fs::remove_file(&file);
         no_event(&mut events).await;
         gw.shutdown();
     }

@@ -162,7 +162,23 @@ impl Endpoint {
         to_tag: &str,
         now: Instant,
     ) {
-        let r = self.response_to(req, status, source, Some(to_tag));
+        self.send_invite_final_with(req, status, source, transport, to_tag, now, |_| {});
+    }
+
+    /// [`Endpoint::send_invite_final`] with extra headers added by `extra`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_invite_final_with(
+        &mut self,
+        req: &Message,
+        status: u16,
+        source: SocketAddr,
+        transport: SipTransport,
+        to_tag: &str,
+        now: Instant,
+        extra: impl FnOnce(&mut Message),
+    ) {
+        let mut r = self.response_to(req, status, source, Some(to_tag));
+        extra(&mut r);
         let transmit = Transmit {
             transport,
             dest: source,
