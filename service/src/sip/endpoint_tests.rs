@@ -902,3 +902,24 @@ fn registers_with_digest_and_refreshes_at_half_the_expiry() {
         Some("REGISTER")
     );
 }
+
+#[test]
+fn tcp_connect_failure_fails_the_leg_with_503() {
+    let mut h = harness_with("carrier=192.0.2.10:5060;transport=tcp", false);
+    let inv = h.dial(1);
+    assert_eq!(inv.top_via().unwrap().transport, "TCP");
+    assert!(inv.header("Contact").unwrap().contains(";transport=tcp"));
+    // No retransmissions over TCP.
+    h.advance(Duration::from_secs(5));
+    assert!(h.sent().is_empty());
+    h.ep.handle_transport_error(addr(TRUNK), h.now);
+    assert_eq!(
+        h.events(),
+        vec![SipEvent::Failed {
+            leg: 1,
+            status: 503,
+            reason: "transport error".into()
+        }]
+    );
+    assert!(h.ep.is_idle());
+}

@@ -467,3 +467,41 @@ async fn sipp_register_with_digest() {
     sipp.success().await;
     no_event(&mut events).await;
 }
+
+#[tokio::test]
+async fn tcp_trunk_that_refuses_connections_fails_with_503() {
+    // A port nobody listens on (bound, then released).
+    let port = free_port();
+    let (gw, mut events) = gateway(port, true, false).await;
+    dial(&gw, 7);
+    match next_event(&mut events).await {
+        SipEvent::Failed {
+            leg: 7,
+            status: 503,
+            ..
+        } => {}
+        e => panic!("expected Failed 503, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn dial_refuses_unknown_trunks_and_inbound_ids() {
+    let (gw, _events) = gateway(5060, false, false).await;
+    let mut req = DialRequest {
+        leg: 1,
+        trunk: Some("nope".into()),
+        to: "+1".into(),
+        caller_id: "+2".into(),
+        sdp_offer: String::new(),
+    };
+    assert_eq!(
+        gw.dial(req.clone()),
+        Err(super::SipError::UnknownTrunk("nope".into()))
+    );
+    req.trunk = None;
+    req.leg = super::FIRST_INBOUND_LEG;
+    assert_eq!(
+        gw.dial(req),
+        Err(super::SipError::BadLegId(super::FIRST_INBOUND_LEG))
+    );
+}
