@@ -84,7 +84,7 @@ pub struct Endpoint {
     next_inbound: LegId,
     /// Keyed by `METHOD:branch`.
     client_tx: HashMap<String, ClientTx>,
-    /// Keys: `ict:branch` (ACK for a non-2xx), `ack:call-id:cseq` (ACK for a 2xx),
+    /// Keys: `ict:branch` (ACK for a non-2xx), `ack:call-id:cseq:to-tag` (ACK for a 2xx),
     /// `ist:branch` (our non-2xx to an INVITE), `2xx:call-id:cseq` (our 2xx to an INVITE),
     /// `nist:method:branch` (our final to a non-INVITE request).
     linger: HashMap<String, Linger>,

@@ -923,3 +923,57 @@ fn tcp_connect_failure_fails_the_leg_with_503() {
     );
     assert!(h.ep.is_idle());
 }
+
+#[test]
+fn a_second_forked_2xx_is_acked_and_byed() {
+    let mut h = harness(false);
+    let inv = h.dial(1);
+    let first = reply(
+        &inv,
+        200,
+        Some("a"),
+        &[("Contact", "<sip:a@192.0.2.10>")],
+        "v=0\r\n",
+    );
+    h.feed(&first, TRUNK);
+    assert_eq!(h.sent_one().method(), Some("ACK"));
+    assert!(matches!(
+        h.events()[..],
+        [SipEvent::Answered { leg: 1, .. }]
+    ));
+    let second = reply(
+        &inv,
+        200,
+        Some("b"),
+        &[("Contact", "<sip:b@192.0.2.11>")],
+        "v=0\r\n",
+    );
+    h.feed(&second, TRUNK);
+    let s = h.sent();
+    let got: Vec<_> = s
+        .iter()
+        .map(|(t, m)| {
+            (
+                m.method().unwrap().to_string(),
+                m.tag_in_to().unwrap(),
+                t.dest,
+            )
+        })
+        .collect();
+    let fork = addr("192.0.2.11:5060");
+    assert_eq!(
+        got,
+        [
+            ("ACK".into(), "b".into(), fork),
+            ("BYE".into(), "b".into(), fork)
+        ]
+    );
+    // Its retransmission gets the same ACK; the first dialog's 2xx still gets its own.
+    h.feed(&second, TRUNK);
+    assert_eq!(h.sent_one().tag_in_to().as_deref(), Some("b"));
+    h.feed(&first, TRUNK);
+    assert_eq!(h.sent_one().tag_in_to().as_deref(), Some("a"));
+    h.feed(&reply(&s[1].1, 200, None, &[], ""), TRUNK);
+    assert!(h.events().is_empty());
+    assert_eq!(h.ep.leg_count(), 1);
+}

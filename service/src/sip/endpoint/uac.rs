@@ -259,14 +259,17 @@ impl Endpoint {
             .map(|l| l.id);
         let Some(id) = id else {
             // A retransmitted final response of a finished transaction: ACK it again.
-            let call_id = msg.call_id().unwrap_or("");
+            let call_id = msg.call_id().unwrap_or("").to_string();
             let key = if (200..300).contains(&status) {
-                format!("ack:{call_id}:{cseq}")
+                let tag = msg.tag_in_to().unwrap_or_default();
+                format!("ack:{call_id}:{cseq}:{tag}")
             } else {
                 format!("ict:{branch}")
             };
             if let Some(l) = self.linger.get(&key) {
                 self.transmits.push_back(l.transmit.clone());
+            } else if (200..300).contains(&status) {
+                self.uac_forked_2xx(msg, &call_id, cseq, now);
             } else {
                 log::debug!("sip: stray {status} to INVITE (branch {branch})");
             }
@@ -343,8 +346,9 @@ impl Endpoint {
             data: m.to_bytes(),
         };
         let call_id = leg.call_id.clone();
+        let tag = leg.remote_tag.clone().unwrap_or_default();
         self.transmits.push_back(ack.clone());
-        self.linger_absorb(format!("ack:{call_id}:{cseq}"), ack, now);
+        self.linger_absorb(format!("ack:{call_id}:{cseq}:{tag}"), ack, now);
         if uac.cancel != Cancel::None {
             // The 200 crossed our CANCEL: the call was answered, so end it with a BYE.
             log::info!("sip: leg {id}: 200 crossed the CANCEL, sending BYE");
@@ -361,6 +365,74 @@ impl Endpoint {
             leg: id,
             sdp: msg.body_text().unwrap_or("").to_string(),
         });
+    }
+
+    /// A 2xx from another branch of a forked INVITE (a second To tag) after the leg was
+    /// answered: ACK it, then BYE that dialog (RFC 3261 §13.2.2.4), keeping the first.
+    fn uac_forked_2xx(&mut self, msg: &Message, call_id: &str, cseq: u32, now: Instant) {
+        let Some(leg) = self
+            .legs
+            .values()
+            .find(|l| l.id < FIRST_INBOUND_LEG && l.call_id == call_id && l.uac.is_none())
+        else {
+            log::debug!("sip: stray 2xx to INVITE (Call-ID {call_id})");
+            return;
+        };
+        let Some(tag) = msg.tag_in_to() else { return };
+        if leg.remote_tag.as_deref() == Some(tag.as_str()) {
+            return;
+        }
+        log::info!(
+            "sip: leg {}: 2xx from a second fork (tag {tag}): ACK + BYE",
+            leg.id
+        );
+        let (local_party, peer, transport) = (leg.local_party.clone(), leg.peer, leg.transport);
+        let remote_party = msg.header("To").unwrap_or("").to_string();
+        let target = msg
+            .header_list("Contact")
+            .first()
+            .map(|c| NameAddr::parse(c).uri)
+            .unwrap_or_default();
+        let mut routes = msg.header_list("Record-Route");
+        routes.reverse();
+        let dest = if transport == SipTransport::Tcp {
+            peer
+        } else {
+            routes
+                .first()
+                .map(|r| NameAddr::parse(r).uri)
+                .or_else(|| Some(target.clone()))
+                .and_then(|u| super::messages::uri_addr(&u))
+                .unwrap_or(peer)
+        };
+        let mut transmits = Vec::new();
+        for (method, n) in [("ACK", cseq), ("BYE", cseq + 1)] {
+            let (via, branch) = self.via(dest, transport);
+            let mut m = Message::request(method, &target);
+            m.push("Via", via)
+                .push("Max-Forwards", "70")
+                .push("From", local_party.clone())
+                .push("To", remote_party.clone())
+                .push("Call-ID", call_id.to_string())
+                .push("CSeq", format!("{n} {method}"));
+            for r in &routes {
+                m.push("Route", r.clone());
+            }
+            let t = Transmit {
+                transport,
+                dest,
+                data: m.to_bytes(),
+            };
+            transmits.push((branch, t));
+        }
+        let mut it = transmits.into_iter();
+        if let Some((_, ack)) = it.next() {
+            self.transmits.push_back(ack.clone());
+            self.linger_absorb(format!("ack:{call_id}:{cseq}:{tag}"), ack, now);
+        }
+        if let Some((branch, bye)) = it.next() {
+            self.start_client_tx(format!("BYE:{branch}"), None, bye, now);
+        }
     }
 
     fn dialog_dest_of(&self, id: LegId) -> Option<std::net::SocketAddr> {
