@@ -61,10 +61,8 @@ impl SipGateway {
     pub async fn start(
         cfg: SipConfig,
     ) -> std::io::Result<(SipGateway, mpsc::UnboundedReceiver<SipEvent>)> {
-        let udp = UdpSocket::bind(cfg.listen).await?;
+        let (udp, tcp) = bind_pair(cfg.listen).await?;
         let local_addr = udp.local_addr()?;
-        // Same port as UDP (port 0 resolved by the UDP bind).
-        let tcp = TcpListener::bind(local_addr).await?;
         let mut trunks = Vec::with_capacity(cfg.trunks.len());
         for t in &cfg.trunks {
             let addr = match tokio::net::lookup_host((t.host.as_str(), t.port)).await {
@@ -165,6 +163,24 @@ impl SipGateway {
     /// Ends every leg (BYE/CANCEL/480) and stops the gateway task.
     pub fn shutdown(&self) {
         let _ = self.inner.commands.send(Command::Shutdown);
+    }
+}
+
+/// UDP and TCP on the same address. With port 0, the port UDP got; if TCP cannot have
+/// it, another try.
+async fn bind_pair(listen: SocketAddr) -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut tries = 0;
+    loop {
+        let udp = UdpSocket::bind(listen).await?;
+        let addr = udp.local_addr()?;
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if listen.port() == 0 && tries < 10 => {
+                log::debug!("sip: tcp port {} taken ({e}), trying another", addr.port());
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -314,6 +330,10 @@ async fn run(
     endpoint.start_registrations(Instant::now());
     loop {
         while let Some(t) = endpoint.poll_transmit() {
+            if log::log_enabled!(log::Level::Trace) {
+                let text = String::from_utf8_lossy(&t.data);
+                log::trace!("sip: to {} ({:?}):\n{text}", t.dest, t.transport);
+            }
             match t.transport {
                 SipTransport::Udp => {
                     if let Err(e) = udp.send_to(&t.data, t.dest).await {
@@ -339,6 +359,10 @@ async fn run(
         tokio::select! {
             r = udp.recv_from(&mut buf) => match r {
                 Ok((n, source)) => {
+                    if log::log_enabled!(log::Level::Trace) {
+                        let text = String::from_utf8_lossy(&buf[..n]);
+                        log::trace!("sip: from {source} (udp):\n{text}");
+                    }
                     endpoint.handle_message(&buf[..n], source, SipTransport::Udp, Instant::now());
                 }
                 // ICMP port unreachable etc. show up as errors on some platforms.
@@ -353,6 +377,10 @@ async fn run(
             },
             Some(input) = tcp_rx.recv() => match input {
                 TcpInput::Message { peer, data } => {
+                    if log::log_enabled!(log::Level::Trace) {
+                        let text = String::from_utf8_lossy(&data);
+                        log::trace!("sip: from {peer} (tcp):\n{text}");
+                    }
                     endpoint.handle_message(&data, peer, SipTransport::Tcp, Instant::now());
                 }
                 TcpInput::Closed { peer, conn, failed_connect } => {
