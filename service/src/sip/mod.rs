@@ -7,6 +7,10 @@
 //! - [`driver`] runs it on one UDP socket and a TCP listener (plus its connections) on the
 //!   same port; [`SipGateway`] is the handle the hub uses.
 //! - [`sdp`] builds and reads the phone side's SDP.
+//!
+//! Not done yet: TLS/SRTP, DNS SRV/NAPTR (trunk names resolve once, by A/AAAA, at start),
+//! delayed-offer INVITEs (answered 488), reliable provisionals (100rel: 420), re-INVITEs
+//! are answered with our last SDP (hold is not reported to the hub), no session timers.
 
 // Not wired into the hub yet: the hub codes against this API next.
 #![allow(dead_code)]
