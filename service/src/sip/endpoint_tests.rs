@@ -977,3 +977,79 @@ fn a_second_forked_2xx_is_acked_and_byed() {
     assert!(h.events().is_empty());
     assert_eq!(h.ep.leg_count(), 1);
 }
+
+#[test]
+fn unanswered_bye_ends_the_leg_after_timer_f() {
+    let mut h = harness(false);
+    let inv = h.dial(1);
+    h.feed(
+        &reply(
+            &inv,
+            200,
+            Some("p"),
+            &[("Contact", "<sip:p@192.0.2.10>")],
+            "v=0\r\n",
+        ),
+        TRUNK,
+    );
+    h.sent();
+    h.events();
+    h.ep.hang_up(1, h.now);
+    assert_eq!(h.sent_one().method(), Some("BYE"));
+    h.advance(Duration::from_millis(31_900));
+    // Timer E: 0.5, 1.5, 3.5, 7.5, then every 4 s.
+    assert_eq!(h.sent().len(), 10);
+    assert!(!h.ep.is_idle());
+    h.advance(Duration::from_millis(200));
+    assert!(h.ep.is_idle());
+    assert!(h.events().is_empty());
+}
+
+#[test]
+fn shutdown_cancels_byes_and_refuses() {
+    let mut h = harness(false);
+    let answered = h.dial(1);
+    h.feed(
+        &reply(
+            &answered,
+            200,
+            Some("p"),
+            &[("Contact", "<sip:p@192.0.2.10>")],
+            "v=0\r\n",
+        ),
+        TRUNK,
+    );
+    h.sent();
+    let ringing = h.dial(2);
+    h.feed(&reply(&ringing, 180, Some("q"), &[], ""), TRUNK);
+    h.feed(invite_from_phone("z9hG4bKsd", "sd-1").as_bytes(), PHONE);
+    h.sent();
+    h.events();
+    h.ep.shutdown(h.now);
+    let mut got: Vec<String> = h
+        .sent()
+        .iter()
+        .map(|(_, m)| match m.method() {
+            Some(method) => method.to_string(),
+            None => m.status().unwrap().to_string(),
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, ["480", "BYE", "CANCEL"]);
+    // New calls are refused while stopping.
+    h.feed(invite_from_phone("z9hG4bKsd2", "sd-2").as_bytes(), PHONE);
+    assert_eq!(h.sent_one().status(), Some(503));
+    assert!(h
+        .ep
+        .dial(
+            DialRequest {
+                leg: 3,
+                trunk: None,
+                to: "+1".into(),
+                caller_id: "+2".into(),
+                sdp_offer: OFFER.into(),
+            },
+            h.now
+        )
+        .is_err());
+}
