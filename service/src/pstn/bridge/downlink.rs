@@ -270,6 +270,8 @@ mod tests {
         assert_eq!((s[0].decoded, s[2].decoded, s[1].decoded), (50, 50, 0));
     }
 
+    // The index is the frame number: it picks both the payload and its RTP time.
+    #[allow(clippy::needless_range_loop)]
     #[test]
     fn loss_reorder_and_lateness() {
         let a = encoded(600.0, 40);

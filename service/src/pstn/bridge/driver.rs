@@ -388,19 +388,16 @@ impl Driver {
                 }
                 self.emit(BridgeEventKind::SfuConnected);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                if std::mem::take(&mut self.connected) {
-                    self.emit(BridgeEventKind::SfuDisconnected);
-                }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) if self.connected => {
+                self.connected = false;
+                self.emit(BridgeEventKind::SfuDisconnected);
             }
+            // Back after a loss (the first connect comes as Event::Connected).
             Event::IceConnectionStateChange(
                 IceConnectionState::Connected | IceConnectionState::Completed,
-            ) => {
-                // Back after a loss (the first connect comes as Event::Connected).
-                if !self.connected && self.opus_pt.is_some() {
-                    self.connected = true;
-                    self.emit(BridgeEventKind::SfuConnected);
-                }
+            ) if !self.connected && self.opus_pt.is_some() => {
+                self.connected = true;
+                self.emit(BridgeEventKind::SfuConnected);
             }
             Event::MediaData(d) => self.on_media(d),
             _ => {}
