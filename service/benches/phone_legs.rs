@@ -7,9 +7,9 @@
 //! PHONE_LEGS=100,300 PHONE_LEGS_SECS=20 cargo bench --workspace --bench phone_legs
 //! ```
 //!
-//! CPU is read per thread from /proc/self/task: the bridges run on the tokio workers, the
-//! SFU on its own thread (`acs-sfu`), the phones on `phones`; only the workers count as the
-//! bridges' cost. A second part times the sans-IO pieces of one leg per 20 ms (what the
+//! CPU is read per thread from /proc/self/task: the bridges run on the tokio workers (named
+//! `bridges`), the SFU on its own thread (`acs-sfu`), the phones on `phones`; only the
+//! workers count as the bridges' cost. A second part times the sans-IO pieces of one leg per 20 ms (what the
 //! rest is: str0m, SRTP, sockets and tokio).
 
 use std::collections::HashMap;
@@ -272,7 +272,7 @@ async fn run(legs: usize, secs: f64, pcm_rate: PcmRate) -> Result<Figures, Strin
     Ok(Figures {
         legs,
         secs: elapsed,
-        bridges_cpu: delta(|n| n.starts_with("tokio-runtime")),
+        bridges_cpu: delta(|n| n == "bridges"),
         sfu_cpu: delta(|n| n == "acs-sfu"),
         phones_cpu: delta(|n| n == "phones"),
         counts: PhoneCounts {
@@ -381,6 +381,7 @@ fn main() {
         .unwrap_or(10.0);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("bridges")
         .enable_all()
         .build()
         .expect("runtime");
@@ -398,45 +399,30 @@ fn main() {
         _ => vec![PcmRate::Wide48k, PcmRate::Narrow8k],
     };
     println!(
-        "{:>9} {:>5} {:>8} {:>13} {:>10} {:>9} {:>9} {:>8} {:>8} {:>9}",
+        "{:>9} {:>5} {:>7} {:>11} {:>9} {:>9} {:>6} {:>8} {:>7} {:>7} {:>7}",
         "PCM",
         "legs",
         "setup s",
         "bridge µs/s",
         "legs/core",
+        "bridges %",
         "SFU %",
         "phones %",
+        "rx pps",
         "loss %",
-        "loud %",
-        "bridges %"
+        "loud %"
     );
     for &rate in &rates {
         for &n in &sizes {
             let n = n + n % 2;
             match rt.block_on(run(n, secs, rate)) {
-                Ok(f) => {
-                    let per_leg = f.bridges_cpu / f.secs / f.legs as f64; // core-seconds per second
-                    let expected = f.legs as f64 * f.secs * 50.0;
-                    println!(
-                    "{:>9} {:>5} {:>8.2} {:>13.0} {:>10.0} {:>9.1} {:>9.1} {:>8.3} {:>8.1} {:>9.1}",
-                    format!("{rate:?}"),
-                    f.legs,
-                    f.setup.as_secs_f64(),
-                    per_leg * 1e6,
-                    1.0 / per_leg.max(1e-9),
-                    f.sfu_cpu / f.secs * 100.0,
-                    f.phones_cpu / f.secs * 100.0,
-                    100.0 * f.counts.lost as f64 / (f.counts.received + f.counts.lost).max(1) as f64,
-                    100.0 * f.counts.loud as f64 / expected,
-                    f.bridges_cpu / f.secs * 100.0,
-                );
-                    let _ = f.counts.sent;
-                }
+                Ok(f) => print_row(rate, &f),
                 Err(e) => println!("{:>9} {n:>5} failed: {e}", format!("{rate:?}")),
             }
         }
     }
     println!("  bridge µs/s: CPU of the bridges' tokio workers per leg per second of call");
+    println!("  rx pps: packets per second each phone got from its bridge (50 expected)");
     println!("  loss %: RTP sequence gaps in what the bridges sent the phones");
     println!(
         "  loud %: share of the 20 ms frames the phones got that carry the other phone's tone"
@@ -455,5 +441,29 @@ fn main() {
             sum,
             sum * 50.0
         );
+    }
+}
+
+fn print_row(rate: PcmRate, f: &Figures) {
+    // Core-seconds per second of call, per leg.
+    let per_leg = f.bridges_cpu / f.secs / f.legs as f64;
+    let c = &f.counts;
+    println!(
+        "{:>9} {:>5} {:>7.2} {:>11.0} {:>9.0} {:>9.1} {:>6.1} {:>8.1} {:>7.1} {:>7.3} {:>7.1}",
+        format!("{rate:?}"),
+        f.legs,
+        f.setup.as_secs_f64(),
+        per_leg * 1e6,
+        1.0 / per_leg.max(1e-9),
+        f.bridges_cpu / f.secs * 100.0,
+        f.sfu_cpu / f.secs * 100.0,
+        f.phones_cpu / f.secs * 100.0,
+        c.received as f64 / f.legs as f64 / f.secs,
+        100.0 * c.lost as f64 / (c.received + c.lost).max(1) as f64,
+        100.0 * c.loud as f64 / c.received.max(1) as f64,
+    );
+    let sent_pps = c.sent as f64 / f.legs as f64 / f.secs;
+    if sent_pps < 49.0 {
+        println!("          (the phones fell behind: {sent_pps:.1} packets/s each instead of 50)");
     }
 }

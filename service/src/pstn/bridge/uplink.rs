@@ -1,11 +1,16 @@
-//! Phone → call: the phone's 48 kHz frames encoded to Opus for the SFU, each with its
-//! RFC 6464 level so the phone takes part in speaker ranking.
+//! Phone → call: the phone's frames (48 or 8 kHz) encoded to Opus for the SFU, each with
+//! its RFC 6464 level so the phone takes part in speaker ranking.
 //!
 //! The phone's audio is narrowband (G.711, nothing above 4 kHz), so the encoder is capped at
 //! narrowband (SILK only) with a modest complexity: the full-band default spends several
 //! times the CPU on bandwidth the phone never had (`benches/pstn_media.rs`, `phone_legs.rs`).
-//! With DTX on, libopus marks frames that need not be sent (1-2 bytes); they are skipped,
-//! as WebRTC clients do, so a silent phone costs the SFU almost nothing.
+//!
+//! Silence is gated by level, not by libopus' DTX: SILK's VAD adapts to stationary sounds
+//! and, after about a second, took a steady tone (ringback, a test tone, music on hold) for
+//! background noise and sent one frame in twenty. Here a frame is skipped only when the
+//! phone has been really quiet (≤ [`SILENCE_LEVEL`]) for [`HANGOVER`] frames, and while
+//! quiet one frame in [`KEEPALIVE`] still goes out (as WebRTC's DTX does). A quiet phone
+//! costs neither the encoder nor the SFU anything.
 
 use opus::{Application, Bandwidth, Bitrate, Channels, Encoder};
 
@@ -15,8 +20,13 @@ pub const COMPLEXITY: i32 = 3;
 pub const BITRATE: i32 = 20_000;
 /// A frame at or below this level (dBov) is not voice for the SFU's speaker detector.
 pub const VOICE_LEVEL: i8 = -60;
-/// Packets this short are DTX "nothing to send" frames.
-const DTX_MAX_LEN: usize = 2;
+/// A frame at or below this level (dBov) is silence for the gate (G.711 line noise is
+/// quieter; quiet speech louder).
+pub const SILENCE_LEVEL: i8 = -62;
+/// Quiet frames still sent before the gate closes (200 ms, the tail of a word).
+pub const HANGOVER: u32 = 10;
+/// While the gate is closed, one frame in this many is sent (400 ms).
+pub const KEEPALIVE: u32 = 20;
 
 /// One encoded 20 ms frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +40,8 @@ pub struct UplinkFrame {
 pub struct PhoneUplink {
     encoder: Encoder,
     buf: Vec<u8>,
+    /// Quiet frames in a row.
+    quiet: u32,
 }
 
 impl PhoneUplink {
@@ -40,17 +52,25 @@ impl PhoneUplink {
         encoder.set_max_bandwidth(Bandwidth::Narrowband)?;
         encoder.set_complexity(COMPLEXITY)?;
         encoder.set_bitrate(Bitrate::Bits(BITRATE))?;
-        encoder.set_dtx(true)?;
         Ok(Self {
             encoder,
             buf: vec![0u8; 1500],
+            quiet: 0,
         })
     }
 
-    /// Encodes one 20 ms frame; None when there is nothing to send (DTX) or the encoder
-    /// failed.
+    /// Encodes one 20 ms frame; None when there is nothing to send (the phone is quiet) or
+    /// the encoder failed.
     pub fn encode(&mut self, pcm: &[i16]) -> Option<UplinkFrame> {
         let level = crate::sfu::mixer::level_of(pcm);
+        if level > SILENCE_LEVEL {
+            self.quiet = 0;
+        } else {
+            self.quiet = self.quiet.saturating_add(1);
+            if self.quiet > HANGOVER && !(self.quiet - HANGOVER).is_multiple_of(KEEPALIVE) {
+                return None;
+            }
+        }
         let n = match self.encoder.encode(pcm, &mut self.buf) {
             Ok(n) => n,
             Err(e) => {
@@ -58,9 +78,6 @@ impl PhoneUplink {
                 return None;
             }
         };
-        if n <= DTX_MAX_LEN {
-            return None;
-        }
         Some(UplinkFrame {
             payload: self.buf[..n].to_vec(),
             level,
@@ -82,7 +99,8 @@ mod tests {
             let mut up = PhoneUplink::new(rate as u32).unwrap();
             let mut dec = Decoder::new(rate as u32, Channels::Mono).unwrap();
             // A 1 kHz tone at -10 dBov RMS (amplitude 0.316 · √2 of full scale ≈ 14 650).
-            let pcm = tone(1000.0, rate as f64, 14_650.0, frame * 50);
+            // 3 s: a steady tone is not taken for background noise.
+            let pcm = tone(1000.0, rate as f64, 14_650.0, frame * 150);
             let mut out = Vec::new();
             for f in pcm.chunks_exact(frame) {
                 let e = up.encode(f).expect("a tone is sent");
@@ -95,10 +113,11 @@ mod tests {
             let p = power_at(&out[frame * 5..], 1000.0, rate as f64);
             let expect = 14_650.0f64.powi(2) / 2.0;
             assert!(db(p / expect).abs() < 1.5, "{rate}: {} dB", db(p / expect));
-            // Silence: after a few frames DTX kicks in and most frames are not sent.
+            // Silence: after the hangover one frame in KEEPALIVE is sent; speech reopens.
             let silent = vec![0i16; frame];
-            let sent = (0..100).filter(|_| up.encode(&silent).is_some()).count();
-            assert!(sent < 30, "{rate}: {sent}");
+            let sent = (0..110).filter(|_| up.encode(&silent).is_some()).count();
+            assert_eq!(sent, HANGOVER as usize + 5, "{rate}");
+            assert!(up.encode(&pcm[..frame]).is_some());
         }
     }
 }
