@@ -426,3 +426,25 @@ async fn bad_input_is_reported_not_fatal() {
     g.close();
     timeout(WAIT, g.closed()).await.unwrap();
 }
+
+#[tokio::test]
+async fn hold_silences_both_ways_and_resumes() {
+    let c = call().await;
+    wait_for_tone(&c.phone_b, G711::Pcma, 1000.0).await;
+    c.a.set_hold(true);
+    // A's phone gets silence (still RTP: its playout keeps running), B's phone no more of A.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drain(&c.phone_a);
+    drain(&c.phone_b);
+    let mut dtmf = DtmfReceiver::default();
+    let to_a = hear(&c.phone_a, G711::Pcmu, 10, &mut dtmf).await;
+    assert!(
+        to_a.pcm.iter().all(|s| s.abs() < 100),
+        "A's phone hears the call on hold"
+    );
+    let to_b = hear(&c.phone_b, G711::Pcma, 10, &mut dtmf).await;
+    assert!(db(power_at(&to_b.pcm, 1000.0, 8_000.0) / TONE_POWER) < -30.0);
+    c.a.set_hold(false);
+    wait_for_tone(&c.phone_b, G711::Pcma, 1000.0).await;
+    wait_for_tone(&c.phone_a, G711::Pcmu, 600.0).await;
+}
