@@ -2,7 +2,6 @@
 //! side is `crate::sip`; the hub's side is `crate::phone_calls`.
 
 pub mod bridge;
-#[allow(dead_code)]
 pub mod media;
 pub mod numbers;
 pub mod routes;

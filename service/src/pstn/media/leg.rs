@@ -214,6 +214,15 @@ impl PhoneLegMedia {
         self.tx_queue.push_back(frame);
     }
 
+    /// [`Self::push_call_audio`] for a caller that has the call's audio at 8 kHz already
+    /// (an Opus decoder opened at 8 kHz): no resampling.
+    pub fn push_call_audio_8k(&mut self, pcm: &Frame8k) {
+        if self.tx_queue.len() >= MAX_TX_QUEUE {
+            self.tx_queue.pop_front();
+        }
+        self.tx_queue.push_back(Box::new(*pcm));
+    }
+
     /// Queues a DTMF digit (`0-9 * # A-D`) to send as RFC 4733 events.
     pub fn send_dtmf(&mut self, digit: char, now: Instant) -> Result<(), DtmfError> {
         self.check_timeout(now);
@@ -275,6 +284,22 @@ impl PhoneLegMedia {
     /// The next 20 ms (48 kHz mono) of what the phone said, one per 20 ms while the phone
     /// sends media (concealed frames included); `None` when none is due or nothing plays.
     pub fn poll_phone_audio(&mut self, now: Instant) -> Option<Box<[i16; FRAME_48K]>> {
+        let pcm = self.next_phone_frame(now)?;
+        if std::mem::take(&mut self.up_stale) {
+            self.up.reset();
+        }
+        let mut out = Box::new([0i16; FRAME_48K]);
+        self.up.process(&pcm, &mut out);
+        Some(out)
+    }
+
+    /// [`Self::poll_phone_audio`] without the resampling: the phone's 8 kHz frames, for a
+    /// consumer that takes 8 kHz itself (an Opus encoder opened at 8 kHz).
+    pub fn poll_phone_audio_8k(&mut self, now: Instant) -> Option<Frame8k> {
+        self.next_phone_frame(now)
+    }
+
+    fn next_phone_frame(&mut self, now: Instant) -> Option<Frame8k> {
         self.check_timeout(now);
         if now.saturating_duration_since(self.next_play) > MAX_BEHIND {
             // The caller stalled: skip; the jitter buffer drops what no longer fits.
@@ -283,14 +308,7 @@ impl PhoneLegMedia {
         while now >= self.next_play {
             self.next_play += PTIME;
             match self.jitter.pop() {
-                Some(pcm) => {
-                    if std::mem::take(&mut self.up_stale) {
-                        self.up.reset();
-                    }
-                    let mut out = Box::new([0i16; FRAME_48K]);
-                    self.up.process(&pcm, &mut out);
-                    return Some(out);
-                }
+                Some(pcm) => return Some(pcm),
                 None => self.up_stale = true,
             }
         }

@@ -302,3 +302,34 @@ fn other_payload_types_and_odd_sizes_are_tolerated() {
     let s = l.rx_stats();
     assert_eq!((s.ignored, s.odd_size, s.packets), (1, 2, 3));
 }
+
+#[test]
+fn the_8k_paths_skip_the_resamplers() {
+    let t0 = Instant::now();
+    let mut l = leg(G711::Pcmu, 5, t0);
+    let pcm = tone(1000.0, 8_000.0, 8_000.0, FRAME_8K * 10);
+    let pkts = phone_packets(G711::Pcmu, &pcm, 0, 0);
+    let mut heard = Vec::new();
+    for (k, d) in pkts.iter().enumerate() {
+        let now = slot(t0, k as u32);
+        l.on_rtp(d, now);
+        heard.extend(l.poll_phone_audio_8k(now));
+        // What the phone hears is what was pushed, G.711-coded, without resampler delay.
+        let f: &Frame8k = pcm[k * FRAME_8K..(k + 1) * FRAME_8K].try_into().unwrap();
+        l.push_call_audio_8k(f);
+        let d = l.poll_transmit(now).unwrap();
+        let p = rtp::parse(&d).unwrap();
+        let mut expect = vec![0u8; FRAME_8K];
+        G711::Pcmu.encode(f, &mut expect);
+        assert_eq!(p.payload, &expect[..]);
+    }
+    // Playout starts at the jitter target; each frame is the G.711-decoded input.
+    assert_eq!(heard.len(), 9);
+    for (i, f) in heard.iter().enumerate() {
+        let mut expect = [0i16; FRAME_8K];
+        let mut codes = [0u8; FRAME_8K];
+        G711::Pcmu.encode(&pcm[i * FRAME_8K..(i + 1) * FRAME_8K], &mut codes);
+        G711::Pcmu.decode(&codes, &mut expect);
+        assert_eq!(f, &expect);
+    }
+}
