@@ -67,6 +67,9 @@ status=0
 step "test_abi: older struct layouts with guard bytes (ASan/UBSan)"
 "$BUILD/test_abi" "${args[@]}" || status=1
 
+step "test_phone: DTMF, caller id, identifier kinds (ASan/UBSan)"
+"$BUILD/test_phone" "${args[@]}" || status=1
+
 step "test_video: local video streams, renderers and views (ASan/UBSan)"
 "$BUILD/test_video" || status=1
 step "sample: video_render (virtual camera into an RGBA view)"

@@ -72,6 +72,7 @@
 #define ACS_CAMERA_OPTIONS_INIT(p) acs_camera_options_init_sized((p), sizeof(*(p)))
 #define ACS_CAMERA_CAPTURE_FORMAT_INIT(p) acs_camera_capture_format_init_sized((p), sizeof(*(p)))
 #define ACS_CALL_CLIENT_OPTIONS_INIT(p) acs_call_client_options_init_sized((p), sizeof(*(p)))
+#define ACS_ADD_PARTICIPANT_OPTIONS_INIT(p) acs_add_participant_options_init_sized((p), sizeof(*(p)))
 #define ACS_RENDERED_VIDEO_FRAME_INIT(p) acs_rendered_video_frame_init_sized((p), sizeof(*(p)))
 #define ACS_VIDEO_VIEW_OPTIONS_INIT(p) acs_video_view_options_init_sized((p), sizeof(*(p)))
 #define ACS_VIDEO_VIEW_STATISTICS_INIT(p) acs_video_view_statistics_init_sized((p), sizeof(*(p)))
@@ -205,6 +206,9 @@
 //    → CONNECTED;
 //  - callee: created INCOMING (ACS_EVENT_INCOMING_CALL) → CONNECTING on accept → CONNECTED;
 //  - the echo bot `8:echo123` and a group call joined: created CONNECTING → CONNECTED.
+//  - a call to a phone number: created CONNECTING → [RINGING] → EARLY_MEDIA while its
+//    network plays ringback or an announcement (heard on the speaker) → CONNECTED, or
+//    DISCONNECTED from EARLY_MEDIA with the network's reason (e.g. 486/560486 busy).
 //
 // Then LOCAL_HOLD ↔ CONNECTED (acs_call_hold/acs_call_resume), REMOTE_HOLD ↔ CONNECTED
 // (the other side of a 1:1 call holds), DISCONNECTING (acs_call_hang_up) and
@@ -238,6 +242,17 @@
 // receive it; a stream that stops is unsubscribed.
 #define ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED 11
 
+// A phone participant of `call` pressed a key: `dtmf_tone` is the ACS_DTMF_TONE_*,
+// `participant_id` its raw id ("4:+…"), `participant` its handle when it is in the roster
+// (else NULL).
+#define ACS_EVENT_DTMF_RECEIVED 12
+
+// The service answered acs_call_send_dtmf: `request_id` is what it returned, `dtmf_tone`
+// the tone. `code`/`subcode` 0/0: sent to the call's phone participants; otherwise why
+// not, with `message` (400/0 "this call has no phone participant"; 503/0 the service
+// could not be reached). Every send gets exactly one, even if the call ends meanwhile.
+#define ACS_EVENT_DTMF_SEND_COMPLETED 13
+
 // `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
 // one created); `state` is its ACS_DEVICE_KIND_*. `agent` is NULL, `device_manager` is set.
 #define ACS_EVENT_AUDIO_DEVICE_ADDED 100
@@ -266,6 +281,56 @@
 
 // Everything.
 #define ACS_LOG_TRACE 5
+
+// DTMF tones (ACS's DtmfTone), numbered as RFC 4733 numbers the telephone events.
+#define ACS_DTMF_TONE_0 0
+
+#define ACS_DTMF_TONE_1 1
+
+#define ACS_DTMF_TONE_2 2
+
+#define ACS_DTMF_TONE_3 3
+
+#define ACS_DTMF_TONE_4 4
+
+#define ACS_DTMF_TONE_5 5
+
+#define ACS_DTMF_TONE_6 6
+
+#define ACS_DTMF_TONE_7 7
+
+#define ACS_DTMF_TONE_8 8
+
+#define ACS_DTMF_TONE_9 9
+
+// The `*` key.
+#define ACS_DTMF_TONE_STAR 10
+
+// The `#` key.
+#define ACS_DTMF_TONE_POUND 11
+
+#define ACS_DTMF_TONE_A 12
+
+#define ACS_DTMF_TONE_B 13
+
+#define ACS_DTMF_TONE_C 14
+
+#define ACS_DTMF_TONE_D 15
+
+// Hook flash (ACS's DtmfTone.Flash, RFC 4733 event 16): named for completeness, but the
+// service's phone gateway does not carry it, so acs_call_send_dtmf refuses it with
+// ACS_ERR_UNSUPPORTED and it is never received.
+#define ACS_DTMF_TONE_FLASH 16
+
+// Identifier kinds (ACS's CommunicationIdentifierKind): what a raw id names.
+// Not an identifier this library knows.
+#define ACS_IDENTIFIER_KIND_UNKNOWN 0
+
+// An ACS user, "8:acs:…" (the echo bot "8:echo123" counts as one, as in ACS).
+#define ACS_IDENTIFIER_KIND_COMMUNICATION_USER 1
+
+// A phone number, "4:+15551234567".
+#define ACS_IDENTIFIER_KIND_PHONE_NUMBER 2
 
 // Local video source: the virtual camera's test pattern.
 #define ACS_VIDEO_SOURCE_VIRTUAL 0
@@ -377,6 +442,18 @@ typedef struct {
   acs_camera *camera;
   // The stream of ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else NULL.
   acs_remote_video_stream *remote_video_stream;
+  // The raw id of the participant an event is about, when the event carries it
+  // (ACS_EVENT_DTMF_RECEIVED: always, also when `participant` is NULL); else NULL.
+  // This field and those after it were appended for phone calls: a library older than
+  // this header passes a shorter event, so read them only when `struct_size` covers them
+  // (struct_size >= offsetof(acs_event, dtmf_tone) + sizeof(int32_t)).
+  const char *participant_id;
+  // The request id of ACS_EVENT_DTMF_SEND_COMPLETED (acs_call_send_dtmf's
+  // `out_request_id`); else 0.
+  uint64_t request_id;
+  // The ACS_DTMF_TONE_* of ACS_EVENT_DTMF_RECEIVED and ACS_EVENT_DTMF_SEND_COMPLETED;
+  // else -1.
+  int32_t dtmf_tone;
 } acs_event;
 
 // Receives events. `event` and everything it points to is borrowed for the call. The
@@ -432,6 +509,13 @@ typedef struct {
   acs_audio_device *speaker;
   // Join with the microphone muted.
   bool start_muted;
+  // The phone number that phone-number targets of acs_call_agent_start_call see as the
+  // caller (ACS's alternate caller id), as a raw id "4:+15551234567" ("4:1555…" is
+  // accepted); it must be one the service lets this user present. NULL or "" (the
+  // default): the service's default number. Not a phone number: acs_call_agent_start_call
+  // fails with ACS_ERR_INVALID_ARGUMENT. acs_call_accept and acs_call_agent_join ignore
+  // it. Copied. (Appended after start_muted: a host's older, shorter struct reads as NULL.)
+  const char *alternate_caller_id;
 } acs_call_options;
 
 // Audio counters of a call (acs_call_get_audio_statistics): the fields of
@@ -508,6 +592,18 @@ typedef struct {
 // Receives every 20 ms frame a callback speaker plays: `samples` mono 48 kHz PCM16,
 // borrowed for the call. Called on a media thread: return quickly, don't call into the library.
 typedef void (*acs_audio_frame_callback)(void *user_data, const int16_t *samples, size_t count, uint32_t sample_rate, uint32_t channels);
+
+// Options of acs_call_add_participant_with_options (ACS's AddPhoneNumberOptions).
+// Initialise with ACS_ADD_PARTICIPANT_OPTIONS_INIT.
+typedef struct {
+  // sizeof(acs_add_participant_options), set by the init function.
+  uint32_t struct_size;
+  // The phone number a phone-number participant sees as the caller (ACS's alternate
+  // caller id), as a raw id "4:+15551234567" ("4:1555…" is accepted); it must be one the
+  // service lets this user present. NULL or "" (the default): the service's default
+  // number. Ignored for participants that are not phone numbers. Copied.
+  const char *alternate_caller_id;
+} acs_add_participant_options;
 
 // A rendered video frame lent to the host: plane pointers and strides into library memory
 // that stays valid until acs_rendered_video_frame_release. Planes: I420 Y, U, V; NV12 Y, UV;
@@ -843,7 +939,12 @@ acs_status acs_call_options_init_sized(acs_call_options *options, size_t size);
 // Starts a call to `participant_ids` (`count` raw ids: "8:acs:…", "4:+1555…", "8:echo123").
 // Returns at once with the call in state CONNECTING (+1 reference: release it); progress
 // arrives as events. Fails with ACS_ERR_DEVICE when the microphone or speaker cannot be
-// opened, ACS_ERR_INVALID_ARGUMENT for a malformed id. `options` may be NULL.
+// opened, ACS_ERR_INVALID_ARGUMENT for a malformed id or an `options->alternate_caller_id`
+// that is not a phone number. `options` may be NULL.
+// A call to a phone number may go CONNECTING → [RINGING] → EARLY_MEDIA (the callee's
+// network plays ringback or an announcement, which is played to the speaker) → CONNECTED,
+// or end from EARLY_MEDIA with the network's reason (e.g. 486/560486 busy); its setup
+// times out after 115 s (ACS's PSTN setup time) rather than 85 s.
 acs_status acs_call_agent_start_call(acs_call_agent *agent, const char *const *participant_ids, size_t count, const acs_call_options *options, acs_call **out_call);
 
 // Adds a reference to the call.
@@ -1184,6 +1285,49 @@ acs_status acs_call_get_dominant_speaker(acs_call *call, size_t index, char *buf
 // Whether the participant is speaking (only those whose audio this client receives, the
 // loudest few in a large call, can be).
 acs_status acs_remote_participant_is_speaking(acs_remote_participant *p, bool *out_speaking);
+
+// Sends one DTMF `tone` (ACS_DTMF_TONE_*) to the phone participants of a connected call
+// (ACS's sendDtmf): the service plays it on their phone legs as an RFC 4733
+// telephone-event. Returns at once; `out_request_id` (may be NULL) receives the id (per
+// call, counting from 1) that the ACS_EVENT_DTMF_SEND_COMPLETED event of this send
+// carries in `request_id`. That event says whether it was sent: code 0 sent, 400 the call
+// has no phone participant, 503 the service could not be reached. Tones sent one after
+// another are played in order.
+// Fails at once with ACS_ERR_INVALID_ARGUMENT for a number that is no tone,
+// ACS_ERR_UNSUPPORTED for ACS_DTMF_TONE_FLASH, ACS_ERR_INVALID_STATE when the call is not
+// connected (CONNECTED, LOCAL_HOLD or REMOTE_HOLD; not yet in EARLY_MEDIA), and
+// ACS_ERR_INVALID_HANDLE for a NULL or stale call; then no event follows.
+acs_status acs_call_send_dtmf(acs_call *call, int32_t tone, uint64_t *out_request_id);
+
+// Fills `options` with defaults.
+// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+// host compiled against an older header. Use ACS_ADD_PARTICIPANT_OPTIONS_INIT(p)
+// (acs_add_participant_options_init_sized).
+acs_status acs_add_participant_options_init(acs_add_participant_options *options);
+
+// As acs_add_participant_options_init, into the host's struct of `size` bytes
+// (ACS_ADD_PARTICIPANT_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the
+// header's conventions.
+acs_status acs_add_participant_options_init_sized(acs_add_participant_options *options, size_t size);
+
+// As acs_call_add_participant, with `options` (may be NULL: as acs_call_add_participant).
+// A phone number "4:+1555…" is dialled showing `options->alternate_caller_id`; its state
+// goes IDLE → RINGING / EARLY_MEDIA (the carrier plays ringback or an announcement) →
+// CONNECTED, as ACS_EVENT_PARTICIPANT_STATE_CHANGED says. Fails with
+// ACS_ERR_INVALID_ARGUMENT when `participant_id` is malformed or the caller id is not a
+// phone number, ACS_ERR_INVALID_UTF8 for a string that is not UTF-8, ACS_ERR_INVALID_STATE
+// when the call has ended.
+acs_status acs_call_add_participant_with_options(acs_call *call, const char *participant_id, const acs_add_participant_options *options, acs_remote_participant **out_participant);
+
+// What kind of participant this is (ACS_IDENTIFIER_KIND_*): PHONE_NUMBER for "4:+…",
+// COMMUNICATION_USER for "8:acs:…" and the echo bot.
+acs_status acs_remote_participant_get_identifier_kind(const acs_remote_participant *p, int32_t *out_kind);
+
+// What kind of identifier the raw id `raw_id` is (ACS_IDENTIFIER_KIND_*): e.g. to check
+// an alternate caller id before use. A string that is no identifier this library knows is
+// ACS_IDENTIFIER_KIND_UNKNOWN (ACS_OK); NULL is ACS_ERR_NULL_POINTER, bad UTF-8
+// ACS_ERR_INVALID_UTF8.
+acs_status acs_identifier_get_kind(const char *raw_id, int32_t *out_kind);
 
 // Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest
 // 0 (releasing it as it is is OK).

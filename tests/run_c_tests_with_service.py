@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Starts acscalling-service on 127.0.0.1, creates two users, and runs the C test suite
-(examples-c/run_c_tests.sh, under ASan/UBSan) against it; stops the service afterwards."""
+(examples-c/run_c_tests.sh, under ASan/UBSan) against it; stops the service afterwards.
+
+    python3 tests/run_c_tests_with_service.py               # the whole suite
+    python3 tests/run_c_tests_with_service.py test_phone    # only these test programs of
+                                                            # examples-c (built first)
+"""
 import json
 import os
 import subprocess
@@ -42,7 +47,21 @@ def main() -> int:
                    ACS_TEST_TOKEN_B=user_token(),
                    ACS_TEST_TOKEN_C=user_token(),
                    ACS_TEST_UNKNOWN_USER=f"8:acs:{uuid.uuid4()}")
-        return subprocess.call(["bash", os.path.join(ROOT, "examples-c", "run_c_tests.sh")], env=env)
+        only = sys.argv[1:]
+        if not only:
+            return subprocess.call(["bash", os.path.join(ROOT, "examples-c", "run_c_tests.sh")], env=env)
+        examples = os.path.join(ROOT, "examples-c")
+        build = env.get("BUILD", os.path.join(examples, "build"))
+        targets = [os.path.join(build, name) for name in only]
+        if subprocess.call(["make", "--no-print-directory", "-C", examples, *targets], env=env) != 0:
+            return 1
+        args = ["--service-url", env["ACS_TEST_SERVICE_URL"], "--token-a", env["ACS_TEST_TOKEN_A"],
+                "--token-b", env["ACS_TEST_TOKEN_B"], "--unknown-user", env["ACS_TEST_UNKNOWN_USER"]]
+        status = 0
+        for t in targets:
+            print(f"\n=== {os.path.basename(t)}", flush=True)
+            status |= subprocess.call([t, *args], env=env) != 0
+        return status
     finally:
         svc.terminate()
         try:

@@ -37,6 +37,18 @@ pub struct CallOptions {
     pub start_muted: bool,
 }
 
+/// What [`CallAgent::start_call_with_options`] takes besides the [`CallOptions`].
+///
+/// [`CallAgent::start_call_with_options`]: super::CallAgent::start_call_with_options
+#[derive(Clone, Debug, Default)]
+pub struct StartCallOptions {
+    /// ACS's alternate caller id: the phone number (`4:+…` raw id) that phone-number targets
+    /// see as the caller; it must be one the service lets this user present. `None` (or
+    /// empty): the service's default. A value that is not a phone number is
+    /// `InvalidArgument`.
+    pub alternate_caller_id: Option<String>,
+}
+
 /// Where a call's notices go (its agent).
 pub(crate) trait CallSink: Send + Sync {
     /// Queues `notice` about `call` for the host, in order.
@@ -292,6 +304,15 @@ impl Call {
         let change = match n {
             Notice::State { state, reason } => return out.push(CallNotice::State(state, reason)),
             Notice::Muted(m) => return out.push(CallNotice::Muted(m)),
+            Notice::DtmfSent {
+                request,
+                tone,
+                result,
+            } => return out.push(CallNotice::DtmfSent(request, tone, result)),
+            Notice::DtmfReceived { participant, tone } => {
+                let p = self.0.participants.lock().find(&participant);
+                return out.push(CallNotice::DtmfReceived(participant, p, tone));
+            }
             Notice::Roster(c) => c,
         };
         let mirrored = self.0.participants.lock().apply(change, |p| self.adopt(p));
@@ -343,14 +364,14 @@ impl Call {
                     move |r| call.drive(|m, _| m.video_answer(kind, on, r.map_err(|e| e.1))),
                 );
             }
-            Command::AddParticipant(target) => {
+            Command::AddParticipant { target, caller_id } => {
                 let (call, raw) = (self.clone(), target.clone());
                 self.request(
                     move |req, call_id| ClientMessage::AddParticipant {
                         req,
                         call_id,
                         target,
-                        caller_id: None,
+                        caller_id,
                     },
                     move |r| {
                         if let Err((_, why)) = &r {
@@ -360,6 +381,7 @@ impl Call {
                     },
                 );
             }
+            Command::SendDtmf { request, tone } => self.send_dtmf_request(request, tone),
             Command::RemoveParticipant(target) => {
                 self.send(|req, call_id| ClientMessage::RemoveParticipant {
                     req,
@@ -384,12 +406,12 @@ impl Call {
                 let reply = offer
                     .signaling
                     .request(|req| match setup {
-                        Setup::Start { targets } => ClientMessage::StartCall {
+                        Setup::Start { targets, caller_id } => ClientMessage::StartCall {
                             req,
                             call_id: id,
                             targets,
                             offer_sdp: sdp,
-                            caller_id: None,
+                            caller_id,
                         },
                         Setup::Join => ClientMessage::JoinGroupCall {
                             req,

@@ -1,11 +1,12 @@
 //! CallAgent: one identity connected to the service; starts and receives calls.
 
-use super::call::{Call, CallContext, CallNotice, CallOptions, CallSink};
+use super::call::{Call, CallContext, CallNotice, CallOptions, CallSink, StartCallOptions};
 use super::device_manager::DeviceManager;
 use super::dispatch::EventQueue;
 use super::events::{AgentConnectionState, AgentEvent};
 use super::link::Link;
 use super::machine::Setup;
+use super::phone::alternate_caller_id;
 use crate::error::{Error, Result};
 use crate::protocol::{
     ClientMessage, EndReason, Identifier, ServerMessage, TokenClaims, SCOPE_VOIP,
@@ -323,8 +324,9 @@ impl CallAgent {
                 participant,
                 tone,
             } => {
-                // Raised as a call event once the SDK exposes DTMF (issue 13).
-                log::info!("call {call_id}: {participant} sent DTMF {tone}");
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_dtmf_received(&participant, &tone);
+                }
             }
             ServerMessage::TokenExpiring { expires_in_secs } => {
                 log::info!("the service says the token expires in {expires_in_secs} s");
@@ -465,6 +467,18 @@ impl CallAgent {
 
     /// Starts a call to `participants` (raw ids). Returns at once; progress arrives as events.
     pub fn start_call(&self, participants: &[String], options: CallOptions) -> Result<Call> {
+        self.start_call_with_options(participants, options, &StartCallOptions::default())
+    }
+
+    /// [`CallAgent::start_call`], with the caller id phone-number targets see. A call to a
+    /// phone number may show `EarlyMedia` (the network's ringback or announcement, played)
+    /// before `Connected`, and its setup times out after 115 s.
+    pub fn start_call_with_options(
+        &self,
+        participants: &[String],
+        options: CallOptions,
+        start: &StartCallOptions,
+    ) -> Result<Call> {
         if self.0.disposed.load(Ordering::SeqCst) {
             return Err(Error::InvalidState("the call agent was disposed".into()));
         }
@@ -482,6 +496,7 @@ impl CallAgent {
         for t in participants {
             Identifier::parse(t).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         }
+        let caller_id = alternate_caller_id(start.alternate_caller_id.as_deref())?;
         let call = Call::outgoing(
             self.call_context(),
             uuid::Uuid::new_v4().to_string(),
@@ -491,6 +506,7 @@ impl CallAgent {
         self.0.calls.lock().push(call.clone());
         call.start(Setup::Start {
             targets: participants.to_vec(),
+            caller_id,
         });
         Ok(call)
     }

@@ -3,9 +3,19 @@
 
 use super::call::{Call, CallNotice};
 use super::participant::RemoteParticipant;
+use super::phone::alternate_caller_id;
 use super::speech::DominantSpeakers;
 use crate::error::{Error, Result};
 use crate::protocol::Identifier;
+
+/// Options of [`Call::add_participant_with_options`].
+#[derive(Clone, Debug, Default)]
+pub struct AddParticipantOptions {
+    /// The phone number (`4:+…` raw id) a phone-number participant sees as the caller (ACS's
+    /// alternate caller id); `None` (or empty): the service's default. Other participants
+    /// ignore it.
+    pub alternate_caller_id: Option<String>,
+}
 
 impl Call {
     /// The service moved speakers between this client's receive slots, or (large calls)
@@ -59,14 +69,26 @@ impl Call {
     /// user, 480 not connected, 403/10110 call full, 400 already in the call); one still
     /// ringing after the promote timeout (115 s) is removed with 408/10004.
     pub fn add_participant(&self, raw_id: &str) -> Result<RemoteParticipant> {
+        self.add_participant_with_options(raw_id, &AddParticipantOptions::default())
+    }
+
+    /// [`Call::add_participant`] with options: a phone-number participant sees
+    /// `alternate_caller_id` as the caller (ACS's `AddPhoneNumberOptions`). A caller id that
+    /// is not a phone number is `InvalidArgument`.
+    pub fn add_participant_with_options(
+        &self,
+        raw_id: &str,
+        options: &AddParticipantOptions,
+    ) -> Result<RemoteParticipant> {
         self.require_live()?;
         let id = Identifier::parse(raw_id).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let raw = id.raw_id();
+        let caller_id = alternate_caller_id(options.alternate_caller_id.as_deref())?;
         if self.0.ctx.sink.upgrade().is_none() {
             return Err(Error::InvalidState("the call agent is gone".into()));
         }
         let (added, p) = self.drive_then(
-            |m, now| m.add_participant(&raw, now),
+            |m, now| m.add_participant(&raw, caller_id, now),
             |call| call.participant(&raw),
         );
         added?;

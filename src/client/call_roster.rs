@@ -2,6 +2,7 @@
 //! onto `RemoteParticipant`s, and the notices they make.
 
 use super::participant::RemoteParticipant;
+use super::phone::DtmfTone;
 use super::remote_video::RemoteVideoStream;
 use super::roster::RosterChange;
 use crate::protocol::{CallState, EndReason, ParticipantState};
@@ -18,6 +19,10 @@ pub(crate) enum CallNotice {
     ParticipantSpeaking(RemoteParticipant, bool),
     DominantSpeakers,
     VideoAvailability(RemoteParticipant, RemoteVideoStream, bool),
+    /// DTMF send `request` of `tone` was answered (`Err`: refused, with reason and message).
+    DtmfSent(u64, DtmfTone, Result<(), (EndReason, String)>),
+    /// The participant (raw id; the object when it is in the roster) pressed `tone`.
+    DtmfReceived(String, Option<RemoteParticipant>, DtmfTone),
 }
 
 /// The participant objects of one call.

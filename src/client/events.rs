@@ -5,6 +5,7 @@ pub use super::device_manager::DeviceListener;
 pub use super::device_watch::DeviceEvent;
 pub use super::dispatch::DispatchMode;
 use super::participant::RemoteParticipant;
+use super::phone::DtmfTone;
 use super::remote_video::RemoteVideoStream;
 use crate::protocol::{CallState, EndReason, ParticipantState};
 
@@ -76,6 +77,23 @@ pub enum AgentEvent {
         stream: RemoteVideoStream,
         available: bool,
     },
+    /// DTMF send `request_id` (what [`Call::send_dtmf`] returned) of `tone` was answered:
+    /// `Ok` sent to the call's phone participants, or the reason and message of its
+    /// refusal (400: the call has no phone participant; 503: no link to the service).
+    DtmfSendCompleted {
+        call: Call,
+        request_id: u64,
+        tone: DtmfTone,
+        result: Result<(), (EndReason, String)>,
+    },
+    /// A phone participant pressed a key. `participant_id` is its raw id (`4:+…`);
+    /// `participant` the roster's object, when it is in the roster.
+    DtmfReceived {
+        call: Call,
+        participant: Option<RemoteParticipant>,
+        participant_id: String,
+        tone: DtmfTone,
+    },
 }
 
 impl AgentEvent {
@@ -118,6 +136,20 @@ impl AgentEvent {
                 }
             }
             CallNotice::DominantSpeakers => AgentEvent::DominantSpeakersChanged { call },
+            CallNotice::DtmfSent(request_id, tone, result) => AgentEvent::DtmfSendCompleted {
+                call,
+                request_id,
+                tone,
+                result,
+            },
+            CallNotice::DtmfReceived(participant_id, participant, tone) => {
+                AgentEvent::DtmfReceived {
+                    call,
+                    participant,
+                    participant_id,
+                    tone,
+                }
+            }
             CallNotice::VideoAvailability(participant, stream, available) => {
                 AgentEvent::RemoteVideoStreamAvailabilityChanged {
                     call,

@@ -122,6 +122,10 @@ impl RemoteParticipant {
     pub fn identifier(&self) -> &str {
         &self.0.raw_id
     }
+    /// What kind of participant this is: a phone number (`4:+…`) or an ACS user.
+    pub fn identifier_kind(&self) -> super::phone::IdentifierKind {
+        super::phone::IdentifierKind::of(&self.0.raw_id)
+    }
     pub fn display_name(&self) -> String {
         self.0.data.lock().display_name.clone()
     }

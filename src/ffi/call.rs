@@ -6,7 +6,7 @@ use super::handles::{
 use super::sized::{check_out, extensible, init_out, init_sized, read_in_or_default, write_out};
 use super::status::*;
 use super::strings::*;
-use crate::client::CallOptions;
+use crate::client::{CallOptions, StartCallOptions};
 use std::ffi::c_char;
 
 /// Call states (ACS numbering).
@@ -47,6 +47,13 @@ pub struct acs_call_options {
     pub speaker: *mut acs_audio_device,
     /// Join with the microphone muted.
     pub start_muted: bool,
+    /// The phone number that phone-number targets of acs_call_agent_start_call see as the
+    /// caller (ACS's alternate caller id), as a raw id "4:+15551234567" ("4:1555…" is
+    /// accepted); it must be one the service lets this user present. NULL or "" (the
+    /// default): the service's default number. Not a phone number: acs_call_agent_start_call
+    /// fails with ACS_ERR_INVALID_ARGUMENT. acs_call_accept and acs_call_agent_join ignore
+    /// it. Copied. (Appended after start_muted: a host's older, shorter struct reads as NULL.)
+    pub alternate_caller_id: *const c_char,
 }
 
 extensible!(acs_call_options, first_version_ends_with: start_muted, defaults: acs_call_options {
@@ -54,6 +61,7 @@ extensible!(acs_call_options, first_version_ends_with: start_muted, defaults: ac
     microphone: std::ptr::null_mut(),
     speaker: std::ptr::null_mut(),
     start_muted: false,
+    alternate_caller_id: std::ptr::null(),
 });
 
 /// Fills `options` with defaults.
@@ -79,8 +87,13 @@ pub unsafe extern "C" fn acs_call_options_init_sized(
 }
 
 pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions> {
+    start_call_options(o).map(|(o, _)| o)
+}
+
+/// The options of acs_call_agent_start_call, with its caller id.
+fn start_call_options(o: *const acs_call_options) -> FfiResult<(CallOptions, StartCallOptions)> {
     if o.is_null() {
-        return Ok(CallOptions::default());
+        return Ok(Default::default());
     }
     // SAFETY: the host's struct of struct_size bytes.
     let o = unsafe { read_in_or_default(o, "options") }?;
@@ -91,17 +104,26 @@ pub(crate) fn call_options(o: *const acs_call_options) -> FfiResult<CallOptions>
             handles::audio_device(p).map(Some)
         }
     };
-    Ok(CallOptions {
+    let call = CallOptions {
         microphone: dev(o.microphone)?,
         speaker: dev(o.speaker)?,
         start_muted: o.start_muted,
-    })
+    };
+    let start = StartCallOptions {
+        alternate_caller_id: opt_str_in(o.alternate_caller_id, "alternate_caller_id")?,
+    };
+    Ok((call, start))
 }
 
 /// Starts a call to `participant_ids` (`count` raw ids: "8:acs:…", "4:+1555…", "8:echo123").
 /// Returns at once with the call in state CONNECTING (+1 reference: release it); progress
 /// arrives as events. Fails with ACS_ERR_DEVICE when the microphone or speaker cannot be
-/// opened, ACS_ERR_INVALID_ARGUMENT for a malformed id. `options` may be NULL.
+/// opened, ACS_ERR_INVALID_ARGUMENT for a malformed id or an `options->alternate_caller_id`
+/// that is not a phone number. `options` may be NULL.
+/// A call to a phone number may go CONNECTING → [RINGING] → EARLY_MEDIA (the callee's
+/// network plays ringback or an announcement, which is played to the speaker) → CONNECTED,
+/// or end from EARLY_MEDIA with the network's reason (e.g. 486/560486 busy); its setup
+/// times out after 115 s (ACS's PSTN setup time) rather than 85 s.
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_agent_start_call(
     agent: *mut acs_call_agent,
@@ -131,8 +153,8 @@ pub unsafe extern "C" fn acs_call_agent_start_call(
             let p = unsafe { *participant_ids.add(i) };
             ids.push(str_in(p, "participant id")?);
         }
-        let opts = call_options(options)?;
-        let call = a.start_call(&ids, opts)?;
+        let (opts, start) = start_call_options(options)?;
+        let call = a.start_call_with_options(&ids, opts, &start)?;
         out(out_call, handles::acquire(Object::Call(call)), "out_call")
     })
 }

@@ -23,6 +23,9 @@ pub const ACS_EVENT_INCOMING_CALL: i32 = 2;
 ///    → CONNECTED;
 ///  - callee: created INCOMING (ACS_EVENT_INCOMING_CALL) → CONNECTING on accept → CONNECTED;
 ///  - the echo bot `8:echo123` and a group call joined: created CONNECTING → CONNECTED.
+///  - a call to a phone number: created CONNECTING → [RINGING] → EARLY_MEDIA while its
+///    network plays ringback or an announcement (heard on the speaker) → CONNECTED, or
+///    DISCONNECTED from EARLY_MEDIA with the network's reason (e.g. 486/560486 busy).
 ///
 /// Then LOCAL_HOLD ↔ CONNECTED (acs_call_hold/acs_call_resume), REMOTE_HOLD ↔ CONNECTED
 /// (the other side of a 1:1 call holds), DISCONNECTING (acs_call_hang_up) and
@@ -47,6 +50,15 @@ pub const ACS_EVENT_DOMINANT_SPEAKERS_CHANGED: i32 = 10;
 /// the stream's ACS_VIDEO_STREAM_KIND_*. Subscribe (or render) an available stream to
 /// receive it; a stream that stops is unsubscribed.
 pub const ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED: i32 = 11;
+/// A phone participant of `call` pressed a key: `dtmf_tone` is the ACS_DTMF_TONE_*,
+/// `participant_id` its raw id ("4:+…"), `participant` its handle when it is in the roster
+/// (else NULL).
+pub const ACS_EVENT_DTMF_RECEIVED: i32 = 12;
+/// The service answered acs_call_send_dtmf: `request_id` is what it returned, `dtmf_tone`
+/// the tone. `code`/`subcode` 0/0: sent to the call's phone participants; otherwise why
+/// not, with `message` (400/0 "this call has no phone participant"; 503/0 the service
+/// could not be reached). Every send gets exactly one, even if the call ends meanwhile.
+pub const ACS_EVENT_DTMF_SEND_COMPLETED: i32 = 13;
 // Device manager events (acs_device_manager_set_event_callback) are numbered from 100, so
 // that call and agent events can keep growing from 9 without meeting them.
 /// `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
@@ -91,6 +103,18 @@ pub struct acs_event {
     pub camera: *mut acs_camera,
     /// The stream of ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else NULL.
     pub remote_video_stream: *mut acs_remote_video_stream,
+    /// The raw id of the participant an event is about, when the event carries it
+    /// (ACS_EVENT_DTMF_RECEIVED: always, also when `participant` is NULL); else NULL.
+    /// This field and those after it were appended for phone calls: a library older than
+    /// this header passes a shorter event, so read them only when `struct_size` covers them
+    /// (struct_size >= offsetof(acs_event, dtmf_tone) + sizeof(int32_t)).
+    pub participant_id: *const c_char,
+    /// The request id of ACS_EVENT_DTMF_SEND_COMPLETED (acs_call_send_dtmf's
+    /// `out_request_id`); else 0.
+    pub request_id: u64,
+    /// The ACS_DTMF_TONE_* of ACS_EVENT_DTMF_RECEIVED and ACS_EVENT_DTMF_SEND_COMPLETED;
+    /// else -1.
+    pub dtmf_tone: i32,
 }
 
 fn empty_event() -> acs_event {
@@ -109,6 +133,9 @@ fn empty_event() -> acs_event {
         audio_device: std::ptr::null_mut(),
         camera: std::ptr::null_mut(),
         remote_video_stream: std::ptr::null_mut(),
+        participant_id: std::ptr::null(),
+        request_id: 0,
+        dtmf_tone: -1,
     }
 }
 
@@ -175,6 +202,7 @@ pub(crate) fn deliver_event(
 ) {
     let mut e = empty_event();
     let mut message = None;
+    let mut participant_id = None;
     let mut held: Vec<Object> = vec![Object::Agent(agent.clone())];
     let set_reason = |e: &mut acs_event, r: &EndReason| {
         e.code = r.code;
@@ -279,9 +307,41 @@ pub(crate) fn deliver_event(
             held.push(Object::Participant(participant.clone()));
             held.push(Object::RemoteVideoStream(stream.clone()));
         }
+        AgentEvent::DtmfSendCompleted {
+            call,
+            request_id,
+            tone,
+            result,
+        } => {
+            e.kind = ACS_EVENT_DTMF_SEND_COMPLETED;
+            e.request_id = *request_id;
+            e.dtmf_tone = super::phone::dtmf_tone_number(*tone);
+            if let Err((reason, m)) = result {
+                set_reason(&mut e, reason);
+                message = CString::new(m.replace('\0', " ")).ok();
+            }
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::DtmfReceived {
+            call,
+            participant,
+            participant_id: id,
+            tone,
+        } => {
+            e.kind = ACS_EVENT_DTMF_RECEIVED;
+            e.dtmf_tone = super::phone::dtmf_tone_number(*tone);
+            participant_id = CString::new(id.replace('\0', " ")).ok();
+            held.push(Object::Call(call.clone()));
+            if let Some(p) = participant {
+                held.push(Object::Participant(p.clone()));
+            }
+        }
     }
     if let Some(m) = &message {
         e.message = m.as_ptr();
+    }
+    if let Some(id) = &participant_id {
+        e.participant_id = id.as_ptr();
     }
     // Borrowed handles: one reference each for the duration of the callback.
     let ptrs: Vec<*mut u8> = held

@@ -22,6 +22,7 @@ pub(crate) mod handles;
 mod host_ptr;
 pub mod log;
 mod numbering;
+pub mod phone;
 pub mod rendered_frame;
 pub(crate) mod sized;
 pub mod status;

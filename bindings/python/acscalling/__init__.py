@@ -15,7 +15,19 @@ directory above the package (see acscalling._ffi.find_library).
 from . import _ffi
 from ._ffi import LibraryNotFoundError
 from .agent import CallAgent
-from .call import AudioStats, Call, CallDirection, CallState, DominantSpeakers, EndReason, ParticipantState, RemoteParticipant
+from .call import (
+    AudioStats,
+    Call,
+    CallDirection,
+    CallState,
+    DominantSpeakers,
+    DtmfTone,
+    EndReason,
+    IdentifierKind,
+    ParticipantState,
+    RemoteParticipant,
+    identifier_kind,
+)
 from .client import CallClient, LogLevel, live_handle_count, python_logging
 from .devices import (
     FRAME_SAMPLES,
@@ -96,4 +108,5 @@ __all__ = [
     "LocalVideoStream", "PixelFormat", "ScalingMode", "VideoFrame", "VideoRenderer",
     "VideoSourceKind", "VideoView", "ViewStats", "RemoteVideoStream", "VideoReceiveStats",
     "VideoSendStats", "VideoStreamKind", "CameraFormat", "CameraCaptureFormat",
+    "DtmfTone", "IdentifierKind", "identifier_kind",
 ]

@@ -89,6 +89,8 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED": 9,
     "ACS_EVENT_DOMINANT_SPEAKERS_CHANGED": 10,
     "ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED": 11,
+    "ACS_EVENT_DTMF_RECEIVED": 12,
+    "ACS_EVENT_DTMF_SEND_COMPLETED": 13,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
     "ACS_EVENT_AUDIO_DEVICE_REMOVED": 101,
     "ACS_EVENT_CAMERA_ADDED": 102,
@@ -119,6 +121,26 @@ CONSTANTS: Dict[str, object] = {
     "ACS_VIDEO_STREAM_KIND_VIDEO": 0,
     "ACS_VIDEO_STREAM_KIND_SCREEN_SHARE": 1,
     "ACS_MAX_INCOMING_VIDEO_STREAMS": 6,
+    "ACS_DTMF_TONE_0": 0,
+    "ACS_DTMF_TONE_1": 1,
+    "ACS_DTMF_TONE_2": 2,
+    "ACS_DTMF_TONE_3": 3,
+    "ACS_DTMF_TONE_4": 4,
+    "ACS_DTMF_TONE_5": 5,
+    "ACS_DTMF_TONE_6": 6,
+    "ACS_DTMF_TONE_7": 7,
+    "ACS_DTMF_TONE_8": 8,
+    "ACS_DTMF_TONE_9": 9,
+    "ACS_DTMF_TONE_STAR": 10,
+    "ACS_DTMF_TONE_POUND": 11,
+    "ACS_DTMF_TONE_A": 12,
+    "ACS_DTMF_TONE_B": 13,
+    "ACS_DTMF_TONE_C": 14,
+    "ACS_DTMF_TONE_D": 15,
+    "ACS_DTMF_TONE_FLASH": 16,
+    "ACS_IDENTIFIER_KIND_UNKNOWN": 0,
+    "ACS_IDENTIFIER_KIND_COMMUNICATION_USER": 1,
+    "ACS_IDENTIFIER_KIND_PHONE_NUMBER": 2,
     "ACS_LOG_ERROR": 1,
     "ACS_LOG_WARN": 2,
     "ACS_LOG_INFO": 3,
@@ -232,6 +254,9 @@ class acs_event(Structure):
         ("audio_device", POINTER(acs_audio_device)),
         ("camera", POINTER(acs_camera)),
         ("remote_video_stream", POINTER(acs_remote_video_stream)),
+        ("participant_id", c_char_p),
+        ("request_id", c_uint64),
+        ("dtmf_tone", c_int32),
     ]
 
 
@@ -259,6 +284,14 @@ class acs_call_options(Structure):
         ("microphone", POINTER(acs_audio_device)),
         ("speaker", POINTER(acs_audio_device)),
         ("start_muted", c_bool),
+        ("alternate_caller_id", c_char_p),
+    ]
+
+
+class acs_add_participant_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("alternate_caller_id", c_char_p),
     ]
 
 
@@ -439,6 +472,7 @@ STRUCTS = {
     "acs_event": acs_event,
     "acs_call_agent_options": acs_call_agent_options,
     "acs_call_options": acs_call_options,
+    "acs_add_participant_options": acs_add_participant_options,
     "acs_call_audio_stats": acs_call_audio_stats,
     "acs_call_audio_statistics": acs_call_audio_statistics,
     "acs_call_client_options": acs_call_client_options,
@@ -655,6 +689,12 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_video_view_statistics_init": (_S, [_P(acs_video_view_statistics)]),
     "acs_video_view_statistics_init_sized": (_S, [_P(acs_video_view_statistics), c_size_t]),
     "acs_video_view_get_statistics": (_S, [_vv, _P(acs_video_view_statistics)]),
+    "acs_call_send_dtmf": (_S, [_call, c_int32, _P(c_uint64)]),
+    "acs_add_participant_options_init": (_S, [_P(acs_add_participant_options)]),
+    "acs_add_participant_options_init_sized": (_S, [_P(acs_add_participant_options), c_size_t]),
+    "acs_call_add_participant_with_options": (_S, [_call, c_char_p, _P(acs_add_participant_options), _P(_rp)]),
+    "acs_remote_participant_get_identifier_kind": (_S, [_rp, _P(c_int32)]),
+    "acs_identifier_get_kind": (_S, [c_char_p, _P(c_int32)]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
 }

@@ -15,7 +15,7 @@ from .call import Call, RemoteParticipant, call_options, _enum
 from .video import RemoteVideoStream
 from .devices import AudioDevice
 from .errors import check
-from .events import ConnectionState, Event, EventKind, event_kind, typed_state
+from .events import ConnectionState, Event, EventKind, event_kind, typed_state, typed_tone
 
 log = logging.getLogger("acscalling")
 
@@ -49,6 +49,9 @@ def _on_event(user_data, event_ptr):
         e = event_ptr.contents
         client = sink.client_ref()
         kind = _enum(EventKind, e.kind)
+        # Fields appended to acs_event after its first version: read only when the library's
+        # event is that long (an older library passes a shorter one).
+        phone_fields = e.struct_size >= _ffi.acs_event.dtmf_tone.offset + ctypes.sizeof(ctypes.c_int32)
         ev = Event(
             kind=kind,
             agent=agent,
@@ -61,6 +64,10 @@ def _on_event(user_data, event_ptr):
             flag=bool(e.flag),
             message=e.message.decode("utf-8", "replace") if e.message else None,
         )
+        if phone_fields:
+            ev.participant_id = e.participant_id.decode("utf-8", "replace") if e.participant_id else None
+            ev.request_id = e.request_id
+            ev.tone = typed_tone(e.dtmf_tone)
         if ev.call is not None:
             ev.call.agent = agent
         agent._deliver(ev)
@@ -239,12 +246,19 @@ class CallAgent(Handle):
         microphone: Optional[AudioDevice] = None,
         speaker: Optional[AudioDevice] = None,
         muted: bool = False,
+        alternate_caller_id: Optional[str] = None,
     ) -> Call:
-        """Starts a call to one raw id or several. Returns at once (state CONNECTING)."""
+        """Starts a call to one raw id or several ("8:acs:…", "4:+1555…", "8:echo123").
+        Returns at once (state CONNECTING). A phone callee may show EARLY_MEDIA (its
+        network's ringback or announcement, played) before CONNECTED.
+
+        `alternate_caller_id` ("4:+1555…") is the number phone callees see as the caller
+        (ACS's alternate caller id); InvalidArgumentError if it is not a phone number."""
         ids = [participant_ids] if isinstance(participant_ids, (str, bytes)) else list(participant_ids)
         encoded = [c_str(i, "participant id") for i in ids]
         arr = (ctypes.c_char_p * max(len(encoded), 1))(*encoded)
-        o = call_options(microphone, speaker, muted)
+        caller = c_str(alternate_caller_id, "alternate caller id") if alternate_caller_id is not None else None
+        o = call_options(microphone, speaker, muted, caller)
         out = ctypes.POINTER(_ffi.acs_call)()
         check(
             _ffi.lib().acs_call_agent_start_call(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import Any, List, NamedTuple, Optional
+from typing import Any, List, NamedTuple, Optional, Union
 
 from . import _ffi
 from ._handles import Handle, c_str, get_string
@@ -42,6 +42,63 @@ class ParticipantState(enum.IntEnum):
     RINGING = _ffi.ACS_PARTICIPANT_STATE_RINGING
 
 
+class DtmfTone(enum.IntEnum):
+    """DTMF tones (ACS's DtmfTone), numbered as RFC 4733 numbers the telephone events.
+
+    ``DtmfTone.from_key("5")`` / ``DtmfTone.from_key("#")`` give the tone of a key; ``tone.key``
+    is its key. FLASH exists for ACS's shape, but the service's phone gateway does not carry
+    it: sending it raises UnsupportedError."""
+
+    NUM0 = _ffi.ACS_DTMF_TONE_0
+    NUM1 = _ffi.ACS_DTMF_TONE_1
+    NUM2 = _ffi.ACS_DTMF_TONE_2
+    NUM3 = _ffi.ACS_DTMF_TONE_3
+    NUM4 = _ffi.ACS_DTMF_TONE_4
+    NUM5 = _ffi.ACS_DTMF_TONE_5
+    NUM6 = _ffi.ACS_DTMF_TONE_6
+    NUM7 = _ffi.ACS_DTMF_TONE_7
+    NUM8 = _ffi.ACS_DTMF_TONE_8
+    NUM9 = _ffi.ACS_DTMF_TONE_9
+    STAR = _ffi.ACS_DTMF_TONE_STAR
+    POUND = _ffi.ACS_DTMF_TONE_POUND
+    A = _ffi.ACS_DTMF_TONE_A
+    B = _ffi.ACS_DTMF_TONE_B
+    C = _ffi.ACS_DTMF_TONE_C
+    D = _ffi.ACS_DTMF_TONE_D
+    FLASH = _ffi.ACS_DTMF_TONE_FLASH
+
+    @property
+    def key(self) -> str:
+        """The key: "0"-"9", "*", "#", "A"-"D" ("flash" for FLASH)."""
+        return _DTMF_KEYS[self.value] if self.value < len(_DTMF_KEYS) else "flash"
+
+    @classmethod
+    def from_key(cls, key: str) -> "DtmfTone":
+        """The tone of one key ("0"-"9", "*", "#", "A"-"D", lower case too); ValueError else."""
+        if isinstance(key, str) and len(key) == 1 and key.upper() in _DTMF_KEYS:
+            return cls(_DTMF_KEYS.index(key.upper()))
+        raise ValueError(f"{key!r} is not a DTMF key: one of 0-9 * # A-D")
+
+
+_DTMF_KEYS = "0123456789*#ABCD"
+
+
+class IdentifierKind(enum.IntEnum):
+    """What a raw identifier names (ACS's CommunicationIdentifierKind)."""
+
+    UNKNOWN = _ffi.ACS_IDENTIFIER_KIND_UNKNOWN
+    COMMUNICATION_USER = _ffi.ACS_IDENTIFIER_KIND_COMMUNICATION_USER
+    PHONE_NUMBER = _ffi.ACS_IDENTIFIER_KIND_PHONE_NUMBER
+
+
+def identifier_kind(raw_id: str) -> IdentifierKind:
+    """The kind of a raw id: PHONE_NUMBER for "4:+1555…", COMMUNICATION_USER for "8:acs:…"
+    (and the echo bot), UNKNOWN otherwise."""
+    v = ctypes.c_int32()
+    check(_ffi.lib().acs_identifier_get_kind(c_str(raw_id, "raw id"), ctypes.byref(v)))
+    return _enum(IdentifierKind, v.value)
+
+
 class CallDirection(enum.IntEnum):
     OUTGOING = _ffi.ACS_CALL_DIRECTION_OUTGOING
     INCOMING = _ffi.ACS_CALL_DIRECTION_INCOMING
@@ -75,9 +132,11 @@ def _enum(cls, value: int):
         return value
 
 
-def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevice], muted: bool):
-    """An initialised acs_call_options (None when nothing differs from the defaults)."""
-    if microphone is None and speaker is None and not muted:
+def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevice], muted: bool,
+                 alternate_caller_id: Optional[bytes] = None):
+    """An initialised acs_call_options (None when nothing differs from the defaults).
+    `alternate_caller_id` is already encoded (c_str): the caller keeps it alive."""
+    if microphone is None and speaker is None and not muted and alternate_caller_id is None:
         return None
     o = _ffi.acs_call_options()
     check(_ffi.lib().acs_call_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
@@ -86,6 +145,7 @@ def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevic
     if speaker is not None:
         o.speaker = speaker._p
     o.start_muted = bool(muted)
+    o.alternate_caller_id = alternate_caller_id
     return o
 
 
@@ -101,6 +161,13 @@ class RemoteParticipant(Handle):
     def identifier(self) -> str:
         """Raw id: "8:acs:…", "4:+1555…", "8:echo123"."""
         return get_string(_ffi.lib().acs_remote_participant_get_identifier, self._p)
+
+    @property
+    def identifier_kind(self) -> IdentifierKind:
+        """PHONE_NUMBER for a phone participant ("4:+…"), COMMUNICATION_USER for a user."""
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_remote_participant_get_identifier_kind(self._p, ctypes.byref(v)))
+        return _enum(IdentifierKind, v.value)
 
     @property
     def display_name(self) -> str:
@@ -286,12 +353,48 @@ class Call(Handle):
     def resume(self) -> None:
         check(_ffi.lib().acs_call_resume(self._p))
 
-    def add_participant(self, participant_id: str) -> RemoteParticipant:
-        """Invites a user (a 1:1 call becomes a group call). Returns the participant, IDLE;
-        it rings and connects as events say, or is removed with the service's reason."""
+    def add_participant(self, participant_id: str, alternate_caller_id: Optional[str] = None) -> RemoteParticipant:
+        """Invites a user or dials a phone number "4:+1555…" (a 1:1 call becomes a group
+        call). Returns the participant, IDLE; it rings (a phone may show EARLY_MEDIA) and
+        connects as events say, or is removed with the service's reason.
+
+        `alternate_caller_id` ("4:+1555…") is the number a phone participant sees as the
+        caller (ACS's AddPhoneNumberOptions); InvalidArgumentError if it is not a phone number."""
         p = ctypes.POINTER(_ffi.acs_remote_participant)()
-        check(_ffi.lib().acs_call_add_participant(self._p, c_str(participant_id, "participant id"), ctypes.byref(p)))
+        L = _ffi.lib()
+        pid = c_str(participant_id, "participant id")
+        if alternate_caller_id is None:
+            check(L.acs_call_add_participant(self._p, pid, ctypes.byref(p)))
+        else:
+            o = _ffi.acs_add_participant_options()
+            check(L.acs_add_participant_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
+            caller = c_str(alternate_caller_id, "alternate caller id")
+            o.alternate_caller_id = caller
+            check(L.acs_call_add_participant_with_options(self._p, pid, ctypes.byref(o), ctypes.byref(p)))
         return RemoteParticipant(p, self._client)
+
+    def send_dtmf(self, tone: Union["DtmfTone", str, int]) -> int:
+        """Sends one DTMF tone to the call's phone participants (ACS's sendDtmf): a
+        DtmfTone, a key ("5", "#", "*", "A") or its number. Returns at once with a request
+        id; the outcome arrives as a DTMF_SEND_COMPLETED event with that `request_id`
+        (`reason` (0, 0): sent; (400, 0): the call has no phone participant; `message` says
+        why). Raises InvalidStateError when the call is not connected, InvalidArgumentError
+        for a key that is no tone, UnsupportedError for DtmfTone.FLASH."""
+        from .errors import InvalidArgumentError
+
+        if isinstance(tone, str):
+            try:
+                number = int(DtmfTone.from_key(tone))
+            except ValueError as e:
+                raise InvalidArgumentError(_ffi.ACS_ERR_INVALID_ARGUMENT, "invalid argument", str(e)) from None
+        else:
+            number = int(tone)
+            if not -(2**31) <= number < 2**31:
+                raise InvalidArgumentError(_ffi.ACS_ERR_INVALID_ARGUMENT, "invalid argument",
+                                           f"tone {number} is not a DTMF tone")
+        request = ctypes.c_uint64()
+        check(_ffi.lib().acs_call_send_dtmf(self._p, number, ctypes.byref(request)))
+        return request.value
 
     def remove_participant(self, participant: RemoteParticipant) -> None:
         """Removes a participant; it leaves with end reason (0, 5300)."""

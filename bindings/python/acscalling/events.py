@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Union
 
 from . import _ffi
-from .call import CallState, EndReason, ParticipantState, _enum
+from .call import CallState, DtmfTone, EndReason, ParticipantState, _enum
 
 
 class ConnectionState(enum.IntEnum):
@@ -30,6 +30,12 @@ class EventKind(enum.IntEnum):
     PARTICIPANT_SPEAKING_CHANGED = _ffi.ACS_EVENT_PARTICIPANT_SPEAKING_CHANGED
     DOMINANT_SPEAKERS_CHANGED = _ffi.ACS_EVENT_DOMINANT_SPEAKERS_CHANGED
     REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED = _ffi.ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED
+    #: A phone participant pressed a key: `tone` (DtmfTone), `participant_id` ("4:+…"),
+    #: `participant` (None when it is not in the roster).
+    DTMF_RECEIVED = _ffi.ACS_EVENT_DTMF_RECEIVED
+    #: The service answered Call.send_dtmf: `request_id` (what it returned), `tone`, and
+    #: `reason` (0, 0) sent, else why not (`message`).
+    DTMF_SEND_COMPLETED = _ffi.ACS_EVENT_DTMF_SEND_COMPLETED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -63,6 +69,17 @@ class Event:
     message: Optional[str] = None
     #: The RemoteVideoStream of REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED (`flag`: available).
     stream: Any = None
+    #: The raw id of the participant of DTMF_RECEIVED ("4:+…"), else None.
+    participant_id: Optional[str] = None
+    #: The request id of DTMF_SEND_COMPLETED (what Call.send_dtmf returned), else 0.
+    request_id: int = 0
+    #: The DtmfTone of DTMF_RECEIVED and DTMF_SEND_COMPLETED, else None.
+    tone: Any = None
+
+    @property
+    def succeeded(self) -> bool:
+        """For DTMF_SEND_COMPLETED: whether the tone was sent (reason (0, 0))."""
+        return self.code == 0 and self.subcode == 0
 
     @property
     def reason(self) -> EndReason:
@@ -71,6 +88,11 @@ class Event:
     @property
     def name(self) -> str:
         return self.kind.name.lower() if isinstance(self.kind, EventKind) else str(self.kind)
+
+
+def typed_tone(tone: int):
+    """The DtmfTone of an event's dtmf_tone (None for -1: the event has none)."""
+    return None if tone < 0 else _enum(DtmfTone, tone)
 
 
 def typed_state(kind: int, state: int):

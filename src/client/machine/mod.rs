@@ -5,6 +5,7 @@
 //! driver (`Call`) feeds back through `handle_timeout`. Every transition and every timeout
 //! of the seed's table that applies to a call is unit-tested on synthetic time (tests.rs).
 
+use super::phone::{any_phone, DtmfTone};
 use super::roster::{self, RosterChange};
 use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
@@ -14,6 +15,9 @@ use crate::protocol::{
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod phone;
+#[cfg(test)]
+mod phone_tests;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +32,12 @@ pub enum CallDirection {
 /// How the call's media and service leg are set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Setup {
-    /// A new call to these raw ids.
-    Start { targets: Vec<String> },
+    /// A new call to these raw ids; phone targets see `caller_id` (a `4:+…` raw id) as the
+    /// caller when it is set.
+    Start {
+        targets: Vec<String>,
+        caller_id: Option<String>,
+    },
     /// Join the group call whose id is the call id.
     Join,
     /// Accept the ringing incoming call.
@@ -58,8 +66,17 @@ pub(crate) enum Command {
         kind: VideoStreamKind,
         on: bool,
     },
-    /// Invite; the driver reports `invite_answer`.
-    AddParticipant(String),
+    /// Invite `target` (a phone target sees `caller_id`); the driver reports `invite_answer`.
+    AddParticipant {
+        target: String,
+        caller_id: Option<String>,
+    },
+    /// Send one DTMF tone to the call's phone participants; the driver reports
+    /// `dtmf_answer` with the same `request`.
+    SendDtmf {
+        request: u64,
+        tone: DtmfTone,
+    },
     RemoveParticipant(String),
 }
 
@@ -68,7 +85,8 @@ pub(crate) enum Command {
 pub(crate) enum MediaCommand {
     /// Send the microphone (false: hold, hang-up).
     Sending(bool),
-    /// Play what is received (false: hold).
+    /// Play what is received (false: hold). Also sent on entering early media, where what
+    /// is received is the carrier's ringback or announcement.
     Playing(bool),
     Muted(bool),
     /// Stop sending the `kind` stream (the service refused it or did not answer).
@@ -80,9 +98,24 @@ pub(crate) enum MediaCommand {
 /// Something the host is told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Notice {
-    State { state: CallState, reason: EndReason },
+    State {
+        state: CallState,
+        reason: EndReason,
+    },
     Muted(bool),
     Roster(RosterChange),
+    /// The service answered the DTMF send `request`: `Err` carries its refusal (or the link
+    /// being down) as a reason and a message.
+    DtmfSent {
+        request: u64,
+        tone: DtmfTone,
+        result: std::result::Result<(), (EndReason, String)>,
+    },
+    /// A phone participant (raw id) pressed a key.
+    DtmfReceived {
+        participant: String,
+        tone: DtmfTone,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +156,8 @@ pub(crate) struct CallMachine {
     /// Invitations not yet connected, and until when they may ring (promote timeout).
     invites: Vec<(String, Instant)>,
     roster: Vec<ParticipantInfo>,
+    /// The request number of the next DTMF send (1, 2, …; per call).
+    next_dtmf_request: u64,
     out: VecDeque<Output>,
 }
 
@@ -175,6 +210,7 @@ impl CallMachine {
             video: [Modality::default(); 2],
             invites: Vec::new(),
             roster: Vec::new(),
+            next_dtmf_request: 1,
             out: VecDeque::new(),
         }
     }
@@ -257,6 +293,12 @@ impl CallMachine {
             if is_live_connected(next) {
                 self.setup_deadline = None;
             }
+            if next == CallState::EarlyMedia {
+                // The callee's carrier plays ringback or an announcement before answering
+                // (SIP 183): it must be heard, so playout runs already (the transport is
+                // connected while the callee rings). Hold cannot be in force here.
+                self.media(MediaCommand::Playing(true));
+            }
             self.notice(Notice::State {
                 state: next,
                 reason: EndReason::default(),
@@ -266,10 +308,11 @@ impl CallMachine {
 
     fn begin_setup(&mut self, setup: Setup, now: Instant) {
         self.establishing = true;
-        let limit = if self.group {
-            timeouts::GROUP_SETUP_SECS
-        } else {
-            timeouts::ONE_TO_ONE_SETUP_SECS
+        let limit = match &setup {
+            // A phone callee's network may take longer (ACS: 115 s for PSTN setup).
+            Setup::Start { targets, .. } if any_phone(targets) => timeouts::PSTN_SETUP_SECS,
+            _ if self.group => timeouts::GROUP_SETUP_SECS,
+            _ => timeouts::ONE_TO_ONE_SETUP_SECS,
         };
         self.setup_deadline = Some(now + secs(limit));
         self.update(|i| i.server = CallState::Connecting);
@@ -447,9 +490,14 @@ impl CallMachine {
         }
     }
 
-    /// Invites `raw_id` (validated by the caller): it joins the roster `Idle` at once and
-    /// rings until the promote timeout (115 s).
-    pub(crate) fn add_participant(&mut self, raw_id: &str, now: Instant) -> Result<()> {
+    /// Invites `raw_id` (validated by the caller, as `caller_id` is): it joins the roster
+    /// `Idle` at once and rings until the promote timeout (115 s).
+    pub(crate) fn add_participant(
+        &mut self,
+        raw_id: &str,
+        caller_id: Option<String>,
+        now: Instant,
+    ) -> Result<()> {
         self.require_live()?;
         if raw_id == self.self_id {
             return Err(Error::InvalidArgument("cannot add yourself".into()));
@@ -477,7 +525,10 @@ impl CallMachine {
         self.participant(&roster::invited(raw_id), false);
         self.invites
             .push((raw_id.to_string(), now + secs(timeouts::PROMOTE_SECS)));
-        self.send(Command::AddParticipant(raw_id.to_string()));
+        self.send(Command::AddParticipant {
+            target: raw_id.to_string(),
+            caller_id,
+        });
         Ok(())
     }
 

@@ -5,17 +5,17 @@ use CallState::{
     Connected, Connecting, Disconnected, Disconnecting, Incoming, LocalHold, RemoteHold, Ringing,
 };
 
-const ME: &str = "8:acs:me";
+pub(super) const ME: &str = "8:acs:me";
 
-fn t0() -> Instant {
+pub(super) fn t0() -> Instant {
     Instant::now()
 }
 
-fn drain(m: &mut CallMachine) -> Vec<Output> {
+pub(super) fn drain(m: &mut CallMachine) -> Vec<Output> {
     std::iter::from_fn(|| m.poll_output()).collect()
 }
 
-fn states(out: &[Output]) -> Vec<(CallState, EndReason)> {
+pub(super) fn states(out: &[Output]) -> Vec<(CallState, EndReason)> {
     out.iter()
         .filter_map(|o| match o {
             Output::Notice(Notice::State { state, reason }) => Some((*state, *reason)),
@@ -24,7 +24,7 @@ fn states(out: &[Output]) -> Vec<(CallState, EndReason)> {
         .collect()
 }
 
-fn sends(out: &[Output]) -> Vec<Command> {
+pub(super) fn sends(out: &[Output]) -> Vec<Command> {
     out.iter()
         .filter_map(|o| match o {
             Output::Send(c) => Some(c.clone()),
@@ -33,11 +33,11 @@ fn sends(out: &[Output]) -> Vec<Command> {
         .collect()
 }
 
-fn ok() -> EndReason {
+pub(super) fn ok() -> EndReason {
     EndReason::default()
 }
 
-fn person(id: &str, state: ParticipantState) -> ParticipantInfo {
+pub(super) fn person(id: &str, state: ParticipantState) -> ParticipantInfo {
     ParticipantInfo {
         id: id.into(),
         display_name: id.into(),
@@ -50,11 +50,12 @@ fn person(id: &str, state: ParticipantState) -> ParticipantInfo {
 }
 
 /// An outgoing 1:1 call whose setup began at `now`.
-fn placed(now: Instant) -> CallMachine {
+pub(super) fn placed(now: Instant) -> CallMachine {
     let mut m = CallMachine::outgoing(ME, false);
     m.start(
         Setup::Start {
             targets: vec!["8:acs:bob".into()],
+            caller_id: None,
         },
         now,
     );
@@ -62,7 +63,7 @@ fn placed(now: Instant) -> CallMachine {
 }
 
 /// A connected outgoing call (service Connected, media connected, transport ready).
-fn connected(now: Instant) -> CallMachine {
+pub(super) fn connected(now: Instant) -> CallMachine {
     let mut m = placed(now);
     m.setup_done(now);
     m.server_state(Connected, ok());
@@ -79,7 +80,8 @@ fn outgoing_call_rings_then_connects_when_both_service_and_media_say_so() {
     assert_eq!(
         sends(&out),
         vec![Command::Establish(Setup::Start {
-            targets: vec!["8:acs:bob".into()]
+            targets: vec!["8:acs:bob".into()],
+            caller_id: None,
         })]
     );
     assert!(
@@ -380,11 +382,14 @@ fn an_invitee_rings_until_the_115_s_promote_timeout() {
     m.participant(&person("8:acs:bob", ParticipantState::Connected), false);
     drain(&mut m);
     assert!(!m.is_group());
-    m.add_participant("8:acs:carol", now).unwrap();
+    m.add_participant("8:acs:carol", None, now).unwrap();
     let out = drain(&mut m);
     assert_eq!(
         sends(&out),
-        vec![Command::AddParticipant("8:acs:carol".into())]
+        vec![Command::AddParticipant {
+            target: "8:acs:carol".into(),
+            caller_id: None
+        }]
     );
     assert!(
         out.contains(&Output::Notice(Notice::Roster(RosterChange::Added(
@@ -392,8 +397,11 @@ fn an_invitee_rings_until_the_115_s_promote_timeout() {
         ))))
     );
     assert!(m.is_group(), "a third party makes a group call");
-    assert!(m.add_participant("8:acs:carol", now).is_err(), "already in");
-    assert!(m.add_participant(ME, now).is_err(), "yourself");
+    assert!(
+        m.add_participant("8:acs:carol", None, now).is_err(),
+        "already in"
+    );
+    assert!(m.add_participant(ME, None, now).is_err(), "yourself");
     m.invite_answer("8:acs:carol", Ok(()));
     m.participant(&person("8:acs:carol", ParticipantState::Ringing), false);
     assert_eq!(m.poll_timeout().unwrap() - now, Duration::from_secs(115));
@@ -412,7 +420,7 @@ fn an_invitee_rings_until_the_115_s_promote_timeout() {
     assert!(!m.is_ended());
 
     // An invitee who connects in time is no longer timed.
-    m.add_participant("8:acs:dave", now).unwrap();
+    m.add_participant("8:acs:dave", None, now).unwrap();
     m.participant(&person("8:acs:dave", ParticipantState::Connected), false);
     assert_eq!(m.poll_timeout(), None);
 }
@@ -421,7 +429,7 @@ fn an_invitee_rings_until_the_115_s_promote_timeout() {
 fn a_refused_invitation_leaves_the_roster_with_the_reason() {
     let now = t0();
     let mut m = connected(now);
-    m.add_participant("8:acs:zed", now).unwrap();
+    m.add_participant("8:acs:zed", None, now).unwrap();
     drain(&mut m);
     m.invite_answer("8:acs:zed", Err(EndReason::NOT_FOUND));
     let out = drain(&mut m);
@@ -439,7 +447,7 @@ fn a_refused_invitation_leaves_the_roster_with_the_reason() {
     ));
     // Inviting needs a live call in a state that can grow.
     let mut m = CallMachine::incoming(ME, &person("8:acs:a", ParticipantState::Connected));
-    assert!(m.add_participant("8:acs:b", now).is_err());
+    assert!(m.add_participant("8:acs:b", None, now).is_err());
 }
 
 #[test]
@@ -450,7 +458,7 @@ fn nothing_happens_after_the_end() {
     drain(&mut m);
     assert!(m.set_muted(true).is_err());
     assert!(m.set_hold(true).is_err());
-    assert!(m.add_participant("8:acs:x", now).is_err());
+    assert!(m.add_participant("8:acs:x", None, now).is_err());
     m.set_video(VideoStreamKind::Video, true, now);
     m.handle_timeout(now + Duration::from_secs(1000));
     m.setup_done(now);
