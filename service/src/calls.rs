@@ -565,7 +565,7 @@ pub struct Hub {
     pub(crate) config: HubConfig,
     pub(crate) identity: Arc<IdentityStore>,
     /// Phone numbers of users and of the deployment.
-    pub numbers: Arc<crate::pstn::numbers::NumberPlan>,
+    pub numbers: Arc<crate::phone_numbers::NumberPlan>,
 }
 
 impl Hub {
@@ -579,7 +579,7 @@ impl Hub {
         sfu: SfuHandle,
         config: HubConfig,
         identity: Arc<IdentityStore>,
-        numbers: Arc<crate::pstn::numbers::NumberPlan>,
+        numbers: Arc<crate::phone_numbers::NumberPlan>,
     ) -> Arc<Self> {
         let state = HubState {
             batch_roster_above: config.batch_roster_above,

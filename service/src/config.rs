@@ -233,7 +233,7 @@ impl Config {
                 }
                 "--pstn-caller-id" => {
                     let v = value()?;
-                    let n = crate::pstn::numbers::normalize(&v).ok_or_else(|| bad(&v))?;
+                    let n = crate::phone_numbers::normalize(&v).ok_or_else(|| bad(&v))?;
                     c.pstn_caller_ids.push(n);
                 }
                 "--pstn-setup-timeout-secs" => {

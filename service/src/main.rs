@@ -14,6 +14,8 @@ mod group_requests;
 mod identity;
 mod media_setup;
 mod phone_calls;
+mod phone_number_routes;
+mod phone_numbers;
 mod pstn;
 mod refusals;
 mod sfu;
@@ -112,7 +114,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let media_addr = sfu.local_addr();
     let numbers = Arc::new(
-        pstn::numbers::NumberPlan::new(&config.pstn_caller_ids)
+        phone_numbers::NumberPlan::new(&config.pstn_caller_ids)
             .map_err(|e| format!("--pstn-caller-id: {e}"))?,
     );
     let hub = Hub::with_numbers(
@@ -139,7 +141,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/health", get(|| async { "ok" }))
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
-        .merge(pstn::routes::routes())
+        .merge(phone_number_routes::routes())
         .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -16,11 +16,13 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use crate::calls::{Call, ConnId, Hub, HubState, Kind, Participant};
+use crate::phone_numbers::normalize;
 use crate::protocol::{
     is_dtmf_tone, EndReason, ErrorBody, ParticipantInfo, ParticipantState, ServerMessage,
 };
-use crate::pstn::bridge::{BridgeConfig, BridgeEvent, BridgeEventKind, PhoneBridge};
-use crate::pstn::numbers::normalize;
+use crate::pstn::bridge::{
+    BridgeConfig, BridgeEvent, BridgeEventKind, BridgeOptions, PcmRate, PhoneBridge,
+};
 use crate::refusals::{bad, not_in_call};
 use crate::sfu::{CallKey, SessionId};
 use crate::sip::{self, sdp, DialRequest, LegId, SipEvent, SipGateway};
@@ -261,7 +263,12 @@ impl Hub {
             rtp_ip,
             sfu_addr: self.sfu.local_addr(),
         };
-        let bridge = PhoneBridge::start(leg, cfg, events)
+        // 8 kHz PCM: Opus runs at the phone's own rate, no resampling (the bridge's
+        // benchmark: 201-252 legs per core vs 153-171 at 48 kHz).
+        let options = BridgeOptions {
+            pcm_rate: PcmRate::Narrow8k,
+        };
+        let bridge = PhoneBridge::start_with(leg, cfg, options, events)
             .await
             .map_err(|e| ErrorBody::new(EndReason::INTERNAL, format!("RTP socket: {e}")))?;
         match self

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 
-use super::numbers::NumberError;
 use crate::identity::{authorize, json_error};
+use crate::phone_numbers::NumberError;
 use crate::AppState;
 
 /// The `/identities/{id}/phone-numbers` routes.
