@@ -34,6 +34,34 @@ fn mean_square(pcm: &[i16]) -> f64 {
     pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64
 }
 
+/// Tones of every `DtmfReceived` so far, with who sent them.
+fn dtmf_received(party: &Party) -> Vec<(String, DtmfTone)> {
+    party
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::DtmfReceived {
+                participant_id,
+                tone,
+                ..
+            } => Some((participant_id.clone(), *tone)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the send of `request_id` completed, and how.
+fn dtmf_sent(party: &Party, request_id: u64) -> Option<bool> {
+    party.events().iter().find_map(|e| match e {
+        AgentEvent::DtmfSendCompleted {
+            request_id: r,
+            result,
+            ..
+        } if *r == request_id => Some(result.is_ok()),
+        _ => None,
+    })
+}
+
 fn phone_of(call: &Call) -> Option<RemoteParticipant> {
     call.remote_participants()
         .into_iter()
@@ -70,6 +98,25 @@ fn calling_a_phone_we_hear_our_voice_through_it_and_hang_up() {
         p > 0.01
     });
     assert!(heard, "700 Hz back through the phone: {powers:?}");
+
+    // DTMF: our digits go out as RFC 4733 events; SIPp echoes the packets, so the bridge
+    // receives them as the phone's key presses and we get them back as events, in order.
+    let r1 = call.send_dtmf(DtmfTone::Num1).unwrap();
+    let r2 = call.send_dtmf(DtmfTone::Pound).unwrap();
+    assert!(wait_until(T, || dtmf_sent(&alice, r1) == Some(true)
+        && dtmf_sent(&alice, r2) == Some(true)));
+    assert!(
+        wait_until(T, || dtmf_received(&alice).len() >= 2),
+        "{:?}",
+        dtmf_received(&alice)
+    );
+    assert_eq!(
+        dtmf_received(&alice),
+        vec![
+            (PHONE.to_string(), DtmfTone::Num1),
+            (PHONE.to_string(), DtmfTone::Pound)
+        ]
+    );
 
     call.hang_up(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
@@ -126,6 +173,13 @@ fn early_media_is_heard_then_the_phone_answers_and_hangs_up() {
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}",
         alice.call_log()
+    );
+    // The phone presses 4 (SIPp plays a recorded RFC 4733 stream).
+    assert!(
+        wait_until(T, || dtmf_received(&alice)
+            .contains(&(PHONE.to_string(), DtmfTone::Num4))),
+        "{:?}",
+        dtmf_received(&alice)
     );
     // The phone hangs up: our side of the 1:1 call ends as a remote hang-up.
     assert!(

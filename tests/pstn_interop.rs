@@ -81,7 +81,7 @@ fn sdk_calls_a_baresip_phone_through_kamailio_and_both_hear_each_other() {
     call.hang_up(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     assert!(
-        wait_until(T, || phone.log().contains("terminated")),
+        wait_until(T, || phone.log().contains("session closed")),
         "baresip saw the BYE: {}",
         phone.log()
     );
@@ -144,7 +144,7 @@ fn a_baresip_phone_calls_a_user_through_kamailio() {
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     assert_eq!(call.end_reason(), EndReason::LOCAL_HANGUP);
     assert!(
-        wait_until(T, || phone.log().contains("terminated")),
+        wait_until(T, || phone.log().contains("session closed")),
         "baresip saw the BYE: {}",
         phone.log()
     );

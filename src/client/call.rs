@@ -471,8 +471,15 @@ impl Call {
             return;
         };
         let call_id = self.0.call_id.clone();
+        // Sent here, in the caller's order (two DTMF tones must not overtake each other);
+        // only the wait for the reply runs on the runtime.
+        let pending = sig.begin_request(|req| make(req, call_id));
         self.0.ctx.rt.spawn(async move {
-            done(match sig.request(|req| make(req, call_id)).await {
+            let reply = match pending {
+                Ok(p) => p.reply().await,
+                Err(e) => Err(e),
+            };
+            done(match reply {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err((e.reason(), e.message)),
                 Err(e) => Err((EndReason::SERVICE_UNAVAILABLE, e.to_string())),

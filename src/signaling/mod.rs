@@ -32,8 +32,33 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Signaling {
     tx: mpsc::UnboundedSender<Message>,
     next_req: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: Pending,
     closed: AtomicBool,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
+
+/// A request sent, its reply not yet received.
+pub struct PendingReply {
+    req: u64,
+    rx: oneshot::Receiver<Reply>,
+    pending: Pending,
+}
+
+impl PendingReply {
+    /// Waits for the reply (at most [`HANDSHAKE_TIMEOUT`]).
+    pub async fn reply(self) -> Result<Reply> {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.rx).await {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(_)) => Err(Error::Network(
+                "the connection to the service was lost".into(),
+            )),
+            Err(_) => {
+                self.pending.lock().remove(&self.req);
+                Err(Error::Timeout("the service did not answer in time".into()))
+            }
+        }
+    }
 }
 
 impl Signaling {
@@ -106,7 +131,7 @@ impl Signaling {
         let sig = Arc::new(Signaling {
             tx,
             next_req: AtomicU64::new(1),
-            pending: Mutex::new(HashMap::new()),
+            pending: Arc::new(Mutex::new(HashMap::new())),
             closed: AtomicBool::new(false),
         });
         tokio::spawn(async move {
@@ -171,6 +196,12 @@ impl Signaling {
 
     /// Sends a request built with a fresh request id and waits for its reply.
     pub async fn request(&self, make: impl FnOnce(u64) -> ClientMessage) -> Result<Reply> {
+        self.begin_request(make)?.reply().await
+    }
+
+    /// Sends a request now (so requests go out in the order they are begun, whatever
+    /// task awaits them) and returns its pending reply.
+    pub fn begin_request(&self, make: impl FnOnce(u64) -> ClientMessage) -> Result<PendingReply> {
         let req = self.next_req.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().insert(req, tx);
@@ -180,16 +211,11 @@ impl Signaling {
             self.pending.lock().remove(&req);
             return Err(Error::Network("not connected to the service".into()));
         }
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, rx).await {
-            Ok(Ok(reply)) => Ok(reply),
-            Ok(Err(_)) => Err(Error::Network(
-                "the connection to the service was lost".into(),
-            )),
-            Err(_) => {
-                self.pending.lock().remove(&req);
-                Err(Error::Timeout("the service did not answer in time".into()))
-            }
-        }
+        Ok(PendingReply {
+            req,
+            rx,
+            pending: Arc::clone(&self.pending),
+        })
     }
 
     /// Sends a request without waiting for the reply.
