@@ -646,7 +646,7 @@ impl Hub {
             st.respond(
                 conn,
                 req,
-                Err(bad("this call has no connected phone participant")),
+                Err(bad("this call has no phone participant that answered")),
             );
             return;
         }

@@ -8,6 +8,7 @@ real phone leg are tested with the gateway.
 """
 
 import ctypes
+import time
 import gc
 
 import pytest
@@ -167,7 +168,10 @@ def test_dtmf_on_a_stale_call_handle_is_an_error(user, lib):
     raw = ctypes.cast(call._p, ctypes.c_void_p).value
     call.hang_up()
     user.wait(lambda: call.state == CallState.DISCONNECTED, "disconnected")
-    # Events keep wrappers (references) of the call: drop them, then ours.
+    # Under thread dispatch the last events of the call (roster, removal) may still be on
+    # their way; each keeps a wrapper (a reference) of the call. Let them arrive, drop them,
+    # then ours.
+    time.sleep(0.5)
     user.events.clear()
     gc.collect()
     call.close()
