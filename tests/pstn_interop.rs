@@ -149,3 +149,98 @@ fn a_baresip_phone_calls_a_user_through_kamailio() {
         phone.log()
     );
 }
+
+/// The service as a registered trunk client: it REGISTERs to kamailio, answering its digest
+/// challenge (qop=auth); a baresip phone then calls a user's number through kamailio, which
+/// finds the gateway only through that registration.
+#[test]
+fn the_gateway_registers_to_kamailio_with_digest_and_receives_calls_through_it() {
+    let registrar = Kamailio::start_cfg("registrar.cfg", &[("@PASSWORD@", "s3cret")]);
+    let trunk = format!(
+        "carrier={};user=gw;password=s3cret;register",
+        registrar.addr()
+    );
+    let svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-trunk", &trunk]);
+    assert!(
+        wait_until(T, || registrar
+            .log()
+            .contains("REGISTER from sip:gw@127.0.0.1: saved")),
+        "no registration\nkamailio: {}",
+        registrar.log()
+    );
+    assert!(
+        registrar.log().contains("challenged"),
+        "kamailio asked for credentials first: {}",
+        registrar.log()
+    );
+    let bob = Party::new(&svc, "Bob", 900.0, true);
+    let (st, body) = svc.request(
+        "PUT",
+        &format!("/identities/{}/phone-numbers/+15551230001", bob.id),
+        "",
+    );
+    assert_eq!(st, 200, "{body}");
+    let dial = format!("/dial sip:+15551230001@{}", registrar.addr());
+    let phone = Baresip::start("+15559876543", 523, &[&dial]);
+    assert!(
+        wait_until(T, || !bob.incoming.lock().is_empty()),
+        "no incoming call\nbaresip: {}\nkamailio: {}",
+        phone.log(),
+        registrar.log()
+    );
+    let call = bob.incoming.lock()[0].clone();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}\nbaresip: {}",
+        bob.call_log(),
+        phone.log()
+    );
+    assert_eq!(call.remote_participants()[0].identifier(), "4:+15559876543");
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let p = tone_power(&bob.listen(500), 523.0);
+        powers.push(p);
+        p > 0.005
+    });
+    assert!(heard, "bob hears 523 Hz from baresip: {powers:?}");
+    call.hang_up(false).unwrap();
+    assert!(
+        wait_until(T, || phone.log().contains("session closed")),
+        "baresip saw the BYE: {}",
+        phone.log()
+    );
+}
+
+#[test]
+fn a_gateway_with_the_wrong_password_is_not_registered_and_gets_no_calls() {
+    let registrar = Kamailio::start_cfg("registrar.cfg", &[("@PASSWORD@", "s3cret")]);
+    let trunk = format!(
+        "carrier={};user=gw;password=wrong;register",
+        registrar.addr()
+    );
+    let _svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-trunk", &trunk]);
+    // The first REGISTER is challenged, the answer with the wrong password too; the gateway
+    // does not insist (one answer per challenge).
+    assert!(
+        wait_until(T, || registrar.log().matches("challenged").count() >= 2),
+        "kamailio: {}",
+        registrar.log()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let log = registrar.log();
+    assert!(!log.contains("saved"), "{log}");
+    assert!(
+        log.matches("challenged").count() <= 3,
+        "a REGISTER storm: {log}"
+    );
+    let dial = format!("/dial sip:+15551230001@{}", registrar.addr());
+    let phone = Baresip::start("+15559876543", 523, &[&dial]);
+    assert!(
+        wait_until(T, || registrar
+            .log()
+            .contains("the gateway is not registered")),
+        "kamailio: {}\nbaresip: {}",
+        registrar.log(),
+        phone.log()
+    );
+}

@@ -60,6 +60,12 @@ pub struct Config {
     pub pstn_caller_ids: Vec<String>,
     /// A phone that has not answered this long is cancelled (`--pstn-setup-timeout-secs`).
     pub pstn_setup_timeout: Duration,
+    /// Numbers assigned to users at start, `(number, user id)` (`--pstn-number N=USER`,
+    /// repeatable); the users are created when they do not exist.
+    pub pstn_numbers: Vec<(String, String)>,
+    /// Further numbers a user may present as caller id, `(user id, number)`
+    /// (`--pstn-user-caller-id USER=N`, repeatable).
+    pub pstn_user_caller_ids: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -88,6 +94,8 @@ impl Default for Config {
             sip_allow: Vec::new(),
             pstn_caller_ids: Vec::new(),
             pstn_setup_timeout: Duration::from_secs(crate::protocol::timeouts::PSTN_SETUP_SECS),
+            pstn_numbers: Vec::new(),
+            pstn_user_caller_ids: Vec::new(),
         }
     }
 }
@@ -98,13 +106,16 @@ pub const DEFAULT_MIX_ABOVE: usize = 100;
 pub const DEFAULT_BATCH_ROSTER_ABOVE: usize = 50;
 
 /// Usage text printed by `--help` and on argument errors.
-pub const USAGE: &str = "usage: acscalling-service [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
+pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
 [--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
 [--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0] \
 [--sip-listen 127.0.0.1:5060] [--sip-trunk name=HOST:PORT[;transport=tcp][;user=U][;password=P][;register]]... \
-[--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115]";
+[--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115] \
+[--pstn-number +15551230001=8:acs:USER]... [--pstn-user-caller-id 8:acs:USER=+15551230009]...\n\
+The config file holds the same settings in TOML (see service/src/config_file.rs); flags given \
+on the command line come after it.";
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -125,10 +136,43 @@ impl Config {
             access_key: env_key.filter(|k| !k.is_empty()),
             ..Config::default()
         };
+        // `--config FILE` first: its settings are flags that come before the command line's.
+        let mut cli = Vec::new();
+        let mut files = Vec::new();
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            if a == "--config" {
+                files.push(it.next().ok_or("--config needs a value")?);
+            } else if let Some(f) = a.strip_prefix("--config=") {
+                files.push(f.to_string());
+            } else {
+                cli.push(a);
+            }
+        }
+        for f in files {
+            let flags = crate::config_file::flags_from_file(std::path::Path::new(&f))?;
+            if c.apply(flags)
+                .map_err(|e| format!("config file {f}: {e}"))?
+            {
+                return Err(format!("config file {f}: --help is not a setting"));
+            }
+        }
+        if c.apply(cli)? {
+            return Ok(Command::Help);
+        }
+        if c.tls_cert.is_some() != c.tls_key.is_some() {
+            return Err("--tls-cert and --tls-key go together".into());
+        }
+        Ok(Command::Run(Box::new(c)))
+    }
+
+    /// Applies flags in order; `Ok(true)` when help was asked for.
+    fn apply(&mut self, args: Vec<String>) -> Result<bool, String> {
+        let c = self;
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             if flag == "--help" || flag == "-h" {
-                return Ok(Command::Help);
+                return Ok(true);
             }
             let (name, inline) = match flag.split_once('=') {
                 Some((n, v)) => (n.to_string(), Some(v.to_string())),
@@ -241,14 +285,31 @@ impl Config {
                     let s: u64 = v.parse().map_err(|_| bad(&v))?;
                     c.pstn_setup_timeout = Duration::from_secs(s.max(1));
                 }
+                "--pstn-number" => {
+                    let v = value()?;
+                    let (n, user) = number_and_user(&v).ok_or_else(|| bad(&v))?;
+                    c.pstn_numbers.push((n, user));
+                }
+                "--pstn-user-caller-id" => {
+                    let v = value()?;
+                    let (user, n) = v.split_once('=').ok_or_else(|| bad(&v))?;
+                    let (n, user) =
+                        number_and_user(&format!("{n}={user}")).ok_or_else(|| bad(&v))?;
+                    c.pstn_user_caller_ids.push((user, n));
+                }
                 other => return Err(format!("unknown argument '{other}'")),
             }
         }
-        if c.tls_cert.is_some() != c.tls_key.is_some() {
-            return Err("--tls-cert and --tls-key go together".into());
-        }
-        Ok(Command::Run(Box::new(c)))
+        Ok(false)
     }
+}
+
+/// `NUMBER=8:acs:USER` → (E.164 number, user id).
+fn number_and_user(v: &str) -> Option<(String, String)> {
+    let (n, user) = v.split_once('=')?;
+    let n = crate::phone_numbers::normalize(n)?;
+    let user = user.trim();
+    (user.starts_with("8:acs:") && user.len() > 6).then(|| (n, user.to_string()))
 }
 
 #[cfg(test)]
@@ -301,6 +362,74 @@ mod tests {
         assert!(Config::parse(args("--sip-allow 1.2.3"), None).is_err());
         assert!(Config::parse(args("--pstn-caller-id alice"), None).is_err());
         assert!(Config::parse(args("--sip-trunk =:"), None).is_err());
+    }
+
+    #[test]
+    fn config_file_then_command_line() {
+        let dir = std::env::temp_dir().join(format!("acs-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("service.toml");
+        std::fs::write(
+            &file,
+            r#"
+listen = "127.0.0.1:9100"
+echo_delay_ms = 20
+[sip]
+listen = "127.0.0.1:5070"
+[[sip.trunks]]
+name = "carrier"
+host = "127.0.0.1"
+port = 5080
+transport = "tcp"
+[pstn]
+caller_ids = ["+15550000000"]
+[pstn.numbers]
+"+15551230001" = "8:acs:reception"
+[pstn.user_caller_ids]
+"8:acs:reception" = ["4:+15551230009"]
+"#,
+        )
+        .unwrap();
+        let f = file.display().to_string();
+        let Ok(Command::Run(c)) = Config::parse(
+            args(&format!(
+                "--config {f} --listen 127.0.0.1:9200 --pstn-caller-id +15550000001"
+            )),
+            None,
+        ) else {
+            panic!("parse")
+        };
+        // Single values: the command line wins; lists add up.
+        assert_eq!(c.listen.port(), 9200);
+        assert_eq!(c.echo_delay, Duration::from_millis(20));
+        assert_eq!(c.sip_listen.unwrap().port(), 5070);
+        assert_eq!(c.sip_trunks, vec!["carrier=127.0.0.1:5080;transport=tcp"]);
+        assert_eq!(c.pstn_caller_ids, vec!["+15550000000", "+15550000001"]);
+        assert_eq!(
+            c.pstn_numbers,
+            vec![("+15551230001".to_string(), "8:acs:reception".to_string())]
+        );
+        assert_eq!(
+            c.pstn_user_caller_ids,
+            vec![("8:acs:reception".to_string(), "+15551230009".to_string())]
+        );
+
+        // A setting the flags do not know is refused, naming the file.
+        std::fs::write(&file, "[sip]\nlisten_port = 5\n").unwrap();
+        let e = Config::parse(args(&format!("--config={f}")), None).unwrap_err();
+        assert!(
+            e.contains("service.toml") && e.contains("--sip-listen-port"),
+            "{e}"
+        );
+        std::fs::write(&file, "listen = \"nope\"\n").unwrap();
+        let e = Config::parse(args(&format!("--config {f}")), None).unwrap_err();
+        assert!(e.contains("invalid value for --listen"), "{e}");
+        assert!(Config::parse(args("--config"), None).is_err());
+        assert!(Config::parse(args("--config /nonexistent.toml"), None).is_err());
+        assert!(Config::parse(args("--pstn-number +1555=alice"), None).is_err());
+        assert!(Config::parse(args("--pstn-number bob=8:acs:x"), None).is_err());
+        assert!(Config::parse(args("--pstn-user-caller-id 8:acs:x"), None).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

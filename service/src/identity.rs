@@ -103,6 +103,11 @@ impl IdentityStore {
         id
     }
 
+    /// Makes sure the user `id` exists (users named in the configuration).
+    pub fn ensure_user(&self, id: &str) {
+        self.users.lock().entry(id.to_string()).or_default();
+    }
+
     /// Whether the user exists.
     pub fn exists(&self, id: &str) -> bool {
         self.users.lock().contains_key(id)

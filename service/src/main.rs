@@ -9,6 +9,7 @@ mod call_events;
 mod call_requests;
 mod calls;
 mod config;
+mod config_file;
 mod echo_bot;
 mod group_requests;
 mod identity;
@@ -117,6 +118,15 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         phone_numbers::NumberPlan::new(&config.pstn_caller_ids)
             .map_err(|e| format!("--pstn-caller-id: {e}"))?,
     );
+    for (number, user) in &config.pstn_numbers {
+        identity.ensure_user(user);
+        numbers
+            .assign(user, number)
+            .map_err(|e| format!("--pstn-number {number}={user}: {e}"))?;
+    }
+    for (user, number) in &config.pstn_user_caller_ids {
+        numbers.allow_caller_id(user, number);
+    }
     let hub = Hub::with_numbers(
         sfu,
         HubConfig {

@@ -31,6 +31,8 @@ struct Plan {
     owner: HashMap<String, String>,
     /// Numbers anyone may present as caller id, in the order configured.
     deployment: Vec<String>,
+    /// Further numbers a user may present (configured; not assigned to them).
+    presentable: HashMap<String, Vec<String>>,
 }
 
 /// Assignments of numbers to users, and the deployment's own numbers.
@@ -75,6 +77,16 @@ impl NumberPlan {
                 plan.owner.insert(n.clone(), user.to_string());
                 Ok(n)
             }
+        }
+    }
+
+    /// Lets `user` present `number` (already normalised by the configuration) as caller id
+    /// without owning it.
+    pub fn allow_caller_id(&self, user: &str, number: &str) {
+        let mut plan = self.plan.lock();
+        let list = plan.presentable.entry(user.to_string()).or_default();
+        if !list.iter().any(|n| n == number) {
+            list.push(number.to_string());
         }
     }
 
@@ -126,7 +138,8 @@ impl NumberPlan {
                     format!("caller id '{r}' is not a phone number (4:+15551234567)"),
                 )
             })?;
-            let own = plan.owner.get(&n).map(String::as_str) == Some(user);
+            let own = plan.owner.get(&n).map(String::as_str) == Some(user)
+                || plan.presentable.get(user).is_some_and(|l| l.contains(&n));
             if own || plan.deployment.contains(&n) {
                 return Ok(n);
             }
@@ -209,5 +222,18 @@ mod tests {
         plan.assign("u3", "+15552220000").unwrap();
         plan.remove_user("u3");
         assert_eq!(plan.owner_of("+15552220000"), None);
+        // A number the configuration lets one user present, without owning it.
+        plan.allow_caller_id("u2", "+15551119999");
+        assert_eq!(
+            plan.caller_id_for("u2", Some("4:+15551119999")).unwrap(),
+            "+15551119999"
+        );
+        assert_eq!(
+            plan.caller_id_for("u1", Some("+15551119999"))
+                .unwrap_err()
+                .reason(),
+            EndReason::FORBIDDEN
+        );
+        assert_eq!(plan.owner_of("+15551119999"), None);
     }
 }

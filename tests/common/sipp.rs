@@ -34,6 +34,8 @@ pub struct Sipp {
     pub port: u16,
     pub media_port: u16,
     log_dir: PathBuf,
+    /// A scenario written for this run by [`Sipp::start_xml`], removed on drop.
+    scenario_file: Option<PathBuf>,
 }
 
 /// Path of a scenario in `tests/sipp/`.
@@ -48,6 +50,23 @@ impl Sipp {
     /// (a UAC scenario passes the target `host:port` in them). SIPp's trace files go to a
     /// temporary directory, shown when the test fails.
     pub fn start(name: &str, extra: &[&str]) -> Sipp {
+        Self::spawn(scenario(name), extra)
+    }
+
+    /// Like [`Sipp::start`] with the scenario's XML given as text (a test that varies it).
+    pub fn start_xml(xml: &str, extra: &[&str]) -> Sipp {
+        let path = std::env::temp_dir().join(format!(
+            "sipp-scenario-{}-{}.xml",
+            std::process::id(),
+            free_udp_port()
+        ));
+        std::fs::write(&path, xml).expect("write the sipp scenario");
+        let mut sipp = Self::spawn(path.clone(), extra);
+        sipp.scenario_file = Some(path);
+        sipp
+    }
+
+    fn spawn(scenario: PathBuf, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_media_port();
         let log_dir = std::env::temp_dir().join(format!("sipp-{}-{port}", std::process::id()));
@@ -55,7 +74,7 @@ impl Sipp {
         let child = Command::new("sipp")
             .current_dir(&log_dir)
             .arg("-sf")
-            .arg(scenario(name))
+            .arg(scenario)
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
             .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "60s"])
@@ -73,6 +92,7 @@ impl Sipp {
             port,
             media_port,
             log_dir,
+            scenario_file: None,
         }
     }
 
@@ -127,5 +147,8 @@ impl Drop for Sipp {
         }
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.log_dir);
+        if let Some(f) = &self.scenario_file {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }

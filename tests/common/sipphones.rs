@@ -143,7 +143,7 @@ impl Drop for Baresip {
     }
 }
 
-/// A kamailio proxy forwarding every new call to `127.0.0.1:phone_port`.
+/// A kamailio started with one of the configurations in `tests/kamailio/`.
 pub struct Kamailio {
     child: Child,
     pub port: u16,
@@ -151,17 +151,27 @@ pub struct Kamailio {
 }
 
 impl Kamailio {
+    /// The proxy (`proxy.cfg`) forwarding every new call to `127.0.0.1:phone_port`.
     pub fn start(phone_port: u16) -> Kamailio {
+        Self::start_cfg("proxy.cfg", &[("@PHONE_PORT@", &phone_port.to_string())])
+    }
+
+    /// Kamailio with `tests/kamailio/<name>`, its `@KAM_PORT@` and the given placeholders
+    /// replaced.
+    pub fn start_cfg(name: &str, vars: &[(&str, &str)]) -> Kamailio {
         let port = free_udp_port();
         let dir = temp_dir("kamailio");
         let template = std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/proxy.cfg"),
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/kamailio")
+                .join(name),
         )
-        .expect("tests/kamailio/proxy.cfg");
-        let cfg = template
-            .replace("@KAM_PORT@", &port.to_string())
-            .replace("@PHONE_PORT@", &phone_port.to_string());
-        let cfg_path = dir.join("proxy.cfg");
+        .unwrap_or_else(|e| panic!("tests/kamailio/{name}: {e}"));
+        let mut cfg = template.replace("@KAM_PORT@", &port.to_string());
+        for (k, v) in vars {
+            cfg = cfg.replace(k, v);
+        }
+        let cfg_path = dir.join(name);
         std::fs::write(&cfg_path, cfg).expect("kamailio config");
         let log = std::fs::File::create(dir.join("kamailio.log")).expect("kamailio log");
         let child = Command::new("kamailio")

@@ -104,13 +104,20 @@ impl Endpoint {
         if from.is_empty() {
             from = "anonymous".to_string();
         }
-        let mut to = user_of(msg.uri().unwrap_or(""));
-        if to.is_empty() {
-            to = msg
-                .header("To")
-                .map(|t| user_of(&NameAddr::parse(t).uri))
-                .unwrap_or_default();
-        }
+        // The called number is the Request-URI's user; a trunk we registered to sends calls
+        // to our Contact (`sip:gateway@us`), and then the number dialled is in To.
+        let ruri_user = user_of(msg.uri().unwrap_or(""));
+        let to_user = msg
+            .header("To")
+            .map(|t| user_of(&NameAddr::parse(t).uri))
+            .unwrap_or_default();
+        let digits = ruri_user.strip_prefix('+').unwrap_or(&ruri_user);
+        let is_number = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        let to = if is_number || to_user.is_empty() {
+            ruri_user
+        } else {
+            to_user
+        };
         let remote_target = msg
             .header_list("Contact")
             .first()

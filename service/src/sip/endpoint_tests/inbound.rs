@@ -147,6 +147,35 @@ fn inbound_from_unknown_source_is_forbidden() {
 }
 
 #[test]
+fn a_call_to_our_registered_contact_is_for_the_number_in_to() {
+    // A trunk we registered to sends calls to our Contact (`sip:gw@us`): the number
+    // dialled is the To's user. A number in the Request-URI still wins over To.
+    let mut h = harness(false);
+    let to_contact = invite_from_phone("z9hG4bKreg", "reg-1").replacen(
+        "INVITE sip:+15550001111@",
+        "INVITE sip:gw@",
+        1,
+    );
+    h.feed(to_contact.as_bytes(), PHONE);
+    assert_eq!(h.sent_one().status(), Some(100));
+    assert!(matches!(
+        &h.events()[..],
+        [SipEvent::Incoming { to, .. }] if to == "+15550001111"
+    ));
+    let both = invite_from_phone("z9hG4bKreg2", "reg-2").replacen(
+        "INVITE sip:+15550001111@",
+        "INVITE sip:+15550009999@",
+        1,
+    );
+    h.feed(both.as_bytes(), PHONE);
+    assert_eq!(h.sent_one().status(), Some(100));
+    assert!(matches!(
+        &h.events()[..],
+        [SipEvent::Incoming { to, .. }] if to == "+15550009999"
+    ));
+}
+
+#[test]
 fn inbound_cancel_and_reject() {
     let mut h = harness(false);
     h.feed(invite_from_phone("z9hG4bKc", "c-1").as_bytes(), PHONE);
