@@ -67,8 +67,12 @@ status=0
 step "test_abi: older struct layouts with guard bytes (ASan/UBSan)"
 "$BUILD/test_abi" "${args[@]}" || status=1
 
-step "test_phone: DTMF, caller id, identifier kinds (ASan/UBSan)"
-"$BUILD/test_phone" "${args[@]}" || status=1
+step "test_phone: DTMF, caller id, identifier kinds; a real phone when ACS_TEST_PHONE is set (ASan/UBSan)"
+phone_args=()
+if [ -n "${ACS_TEST_PHONE:-}" ]; then
+    phone_args=(--phone "$ACS_TEST_PHONE")
+fi
+"$BUILD/test_phone" "${args[@]}" "${phone_args[@]}" || status=1
 
 step "test_video: local video streams, renderers and views (ASan/UBSan)"
 "$BUILD/test_video" || status=1

@@ -16,7 +16,10 @@
  *    call has no phone participant) and its message;
  *  - the echo bot is a COMMUNICATION_USER; adding a participant with a bad caller id fails;
  *  - after the end DTMF is ACS_ERR_INVALID_STATE, after the release ACS_ERR_INVALID_HANDLE.
- * End-to-end DTMF and early media with a phone gateway are for the gateway's tests.
+ * Part 3 (with --phone 4:+1…, which the service's SIP trunk answers: run_c_tests_with_service.py
+ * starts SIPp as the carrier) calls a real phone: EARLY_MEDIA with the announcement heard,
+ * CONNECTED, the phone in the roster as a PHONE_NUMBER, its key press as DTMF_RECEIVED, our
+ * DTMF sent, and the phone's hang-up as DISCONNECTED 0/4097.
  * Built with -Wall -Wextra -Werror under ASan/UBSan; run by run_c_tests.sh.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -349,13 +353,143 @@ out:
     acs_call_client_release(client);
 }
 
+/* RMS of what the pull speaker played since the last call, pumping events for `ms`. */
+static double played_rms(acs_call_client *client, acs_audio_device *spk, int ms) {
+    static int16_t pcm[48000];
+    size_t n = 0;
+    acs_audio_device_pull_pcm(spk, pcm, sizeof pcm / sizeof pcm[0], &n); /* drop the old */
+    for (int64_t end = now_ms() + ms; now_ms() < end;) {
+        uint32_t k = 0;
+        acs_call_client_dispatch_events(client, 20, &k);
+    }
+    n = 0;
+    if (acs_audio_device_pull_pcm(spk, pcm, sizeof pcm / sizeof pcm[0], &n) != ACS_OK || n == 0) {
+        return 0.0;
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += (double)pcm[i] * (double)pcm[i];
+    }
+    return sqrt(sum / (double)n);
+}
+
+/* Part 3: a real phone behind the service's SIP gateway (SIPp playing the carrier with
+ * tests/sipp/phone_early_media.xml: 183 with an announcement, answer, key 4, hang-up). */
+static void test_with_phone(const char *url, const char *token, const char *phone) {
+    printf("\n# part 3: calling %s through the SIP gateway\n", phone);
+    acs_call_client_options co;
+    acs_call_client *client = NULL;
+    acs_device_manager *dm = NULL;
+    acs_audio_device *mic = NULL, *spk = NULL;
+    acs_call_agent *agent = NULL;
+    acs_call *call = NULL;
+    size_t cursor = 0;
+    logged_event ev;
+
+    g_count = 0;
+    ACS_CALL_CLIENT_OPTIONS_INIT(&co);
+    co.dispatch_mode = ACS_DISPATCH_MANUAL;
+    if (!EXPECT_OK(acs_call_client_create(&co, &client)) || !EXPECT_OK(acs_call_client_get_device_manager(client, &dm)) ||
+        !EXPECT_OK(acs_device_manager_create_tone_microphone(dm, "phone mic", 440.0f, 0.3f, &mic)) ||
+        !EXPECT_OK(acs_device_manager_create_pull_speaker(dm, "phone speaker", 2000, &spk))) {
+        goto out;
+    }
+    acs_call_agent_options ao;
+    ACS_CALL_AGENT_OPTIONS_INIT(&ao);
+    ao.service_url = url;
+    ao.token = token;
+    ao.display_name = "phone caller";
+    ao.event_callback = on_event;
+    if (!EXPECT_OK(acs_call_client_create_call_agent(client, &ao, &agent)) ||
+        !wait_connected_agent(client, agent)) {
+        report(false, "the agent connects");
+        goto out;
+    }
+    acs_call_options opts;
+    ACS_CALL_OPTIONS_INIT(&opts);
+    opts.microphone = mic;
+    opts.speaker = spk;
+    const char *ids[] = {phone};
+    if (!EXPECT_OK(acs_call_agent_start_call(agent, ids, 1, &opts, &call))) {
+        goto out;
+    }
+    bool early = wait_event(client, &cursor, ACS_EVENT_CALL_STATE_CHANGED, call, ACS_CALL_STATE_EARLY_MEDIA, 0, NULL);
+    report(early, "the call goes EARLY_MEDIA (183 with SDP)");
+    if (!early) {
+        goto out;
+    }
+    /* The carrier's announcement is heard before the answer. */
+    double level = 0.0;
+    for (int64_t end = now_ms() + 3000; now_ms() < end && level < 100.0;) {
+        level = played_rms(client, spk, 300);
+    }
+    report(level >= 100.0, "the announcement is heard during early media (rms %.0f)", level);
+    bool answered = wait_event(client, &cursor, ACS_EVENT_CALL_STATE_CHANGED, call, ACS_CALL_STATE_CONNECTED, 0, NULL);
+    report(answered, "the phone answers: CONNECTED");
+    if (!answered) {
+        goto out;
+    }
+    acs_remote_participant *p = NULL;
+    if (EXPECT_OK(acs_call_get_remote_participant(call, 0, &p))) {
+        char id[64] = "";
+        int32_t kind = -1;
+        EXPECT_OK(acs_remote_participant_get_identifier(p, id, sizeof id, NULL));
+        EXPECT_OK(acs_remote_participant_get_identifier_kind(p, &kind));
+        report(strcmp(id, phone) == 0 && kind == ACS_IDENTIFIER_KIND_PHONE_NUMBER, "the phone in the roster: %s (kind %d)",
+               id, (int)kind);
+        acs_remote_participant_release(p);
+    }
+    /* The phone presses 4 (SIPp's RFC 2833 pcap). */
+    if (wait_event(client, &cursor, ACS_EVENT_DTMF_RECEIVED, call, -1, 0, &ev)) {
+        report(ev.dtmf_tone == ACS_DTMF_TONE_4 && strcmp(ev.participant_id, phone) == 0,
+               "DTMF_RECEIVED: tone %d from %s", (int)ev.dtmf_tone, ev.participant_id);
+    } else {
+        report(false, "DTMF_RECEIVED from the phone");
+    }
+    /* Our 7 goes out on the phone leg. */
+    uint64_t rid = 0;
+    if (EXPECT_OK(acs_call_send_dtmf(call, ACS_DTMF_TONE_7, &rid))) {
+        size_t from = 0;
+        if (wait_event(client, &from, ACS_EVENT_DTMF_SEND_COMPLETED, call, -1, rid, &ev)) {
+            report(ev.code == 0 && ev.subcode == 0 && ev.dtmf_tone == ACS_DTMF_TONE_7,
+                   "DTMF_SEND_COMPLETED #%llu: sent (%d/%d %s)", (unsigned long long)rid, (int)ev.code,
+                   (int)ev.subcode, ev.message);
+        } else {
+            report(false, "DTMF_SEND_COMPLETED #%llu", (unsigned long long)rid);
+        }
+    }
+    /* The phone hangs up: the 1:1 call ends as a remote hang-up. */
+    cursor = 0;
+    if (wait_event(client, &cursor, ACS_EVENT_CALL_STATE_CHANGED, call, ACS_CALL_STATE_DISCONNECTED, 0, &ev)) {
+        int32_t code = -1, sub = -1;
+        acs_call_get_end_reason(call, &code, &sub);
+        report(code == 0 && sub == 4097, "the phone hung up: DISCONNECTED %d/%d", (int)code, (int)sub);
+    } else {
+        report(false, "the phone hangs up");
+    }
+
+out:
+    acs_call_release(call);
+    acs_call_agent_release(agent);
+    acs_audio_device_release(mic);
+    acs_audio_device_release(spk);
+    acs_device_manager_release(dm);
+    if (client != NULL) {
+        uint32_t n = 0;
+        acs_call_client_dispatch_events(client, 0, &n);
+    }
+    acs_call_client_release(client);
+}
+
 int main(int argc, char **argv) {
-    const char *url = NULL, *token = NULL;
+    const char *url = NULL, *token = NULL, *phone = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--service-url") == 0) {
             url = argv[i + 1];
         } else if (strcmp(argv[i], "--token-a") == 0) {
             token = argv[i + 1];
+        } else if (strcmp(argv[i], "--phone") == 0) {
+            phone = argv[i + 1];
         }
     }
     printf("libacscalling %s: phone-call C API tests\n", acs_calling_version());
@@ -366,6 +500,11 @@ int main(int argc, char **argv) {
         test_with_service(url, token);
     } else {
         printf("# part 2 skipped: needs --service-url and --token-a\n");
+    }
+    if (url != NULL && token != NULL && phone != NULL) {
+        test_with_phone(url, token, phone);
+    } else {
+        printf("# part 3 skipped: needs --phone (a number the service's SIP trunk answers)\n");
     }
     printf("\n%d checks, %d failures\n", g_checks, g_failures);
     return g_failures == 0 ? 0 : 1;

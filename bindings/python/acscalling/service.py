@@ -30,6 +30,7 @@ else:
     SERVICE_BINARY = "acscalling-service"
 
 _LISTENING = re.compile(r"acscalling-service listening http=(\S+):(\d+) media=(\S+):(\d+)")
+_SIP = re.compile(r" sip=(\S+)")
 
 
 class ServiceNotFoundError(FileNotFoundError):
@@ -99,9 +100,12 @@ class IdentityClient:
         self.timeout = timeout
 
     def _post(self, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
+        return self._request("POST", path, body)
+
+    def _request(self, method: str, path: str, body: Optional[Dict[str, Any]] = None) -> Any:
         url = self.http_url + path
-        data = json.dumps(body).encode() if body is not None else b""
-        req = urllib.request.Request(url, data=data, method="POST")
+        data = json.dumps(body).encode() if body is not None else (b"" if method in ("POST", "PUT") else None)
+        req = urllib.request.Request(url, data=data, method=method)
         req.add_header("Authorization", f"Bearer {self.access_key}")
         if body is not None:
             req.add_header("Content-Type", "application/json")
@@ -136,6 +140,21 @@ class IdentityClient:
         uid = self.create_user()
         return uid, self.issue_token(uid, expires_in_secs)["token"]
 
+    def assign_phone_number(self, user_id: str, number: str) -> str:
+        """PUT /identities/{id}/phone-numbers/{number}: calls to the number ring the user, who may
+        present it as caller id. Returns it in E.164 form (IdentityError 409: another user's)."""
+        path = f"/identities/{self._id(user_id)}/phone-numbers/{urllib.parse.quote(number, safe='')}"
+        return self._request("PUT", path)["phone_number"]
+
+    def phone_numbers(self, user_id: str) -> List[str]:
+        """GET /identities/{id}/phone-numbers: the numbers assigned to the user."""
+        return self._request("GET", f"/identities/{self._id(user_id)}/phone-numbers")["phone_numbers"]
+
+    def unassign_phone_number(self, user_id: str, number: str) -> None:
+        """DELETE /identities/{id}/phone-numbers/{number} (IdentityError 404: not the user's)."""
+        path = f"/identities/{self._id(user_id)}/phone-numbers/{urllib.parse.quote(number, safe='')}"
+        self._request("DELETE", path)
+
 
 class LocalService:
     """A running acscalling-service child process on 127.0.0.1 (ports chosen by the OS)."""
@@ -147,6 +166,8 @@ class LocalService:
         self.media_host, self.media_port = media_host, media_port
         self.stderr_path = stderr_path
         self.identity = IdentityClient(self.http_url, access_key)
+        #: The PSTN gateway's SIP address ("127.0.0.1:5060") when SIP is configured, else None.
+        self.sip_address: Optional[str] = None
 
     @property
     def http_url(self) -> str:
@@ -201,7 +222,10 @@ class LocalService:
                 f"{exe} did not print its 'listening' line (exit code {proc.returncode}); "
                 f"stdout: {''.join(first)!r}; stderr tail:\n{tail}"
             )
-        return cls(proc, key, m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), Path(stderr_name))
+        svc = cls(proc, key, m.group(1), int(m.group(2)), m.group(3), int(m.group(4)), Path(stderr_name))
+        sip = _SIP.search("".join(first))
+        svc.sip_address = sip.group(1) if sip else None
+        return svc
 
     @staticmethod
     def _kill(proc: subprocess.Popen) -> None:
