@@ -244,3 +244,71 @@ fn a_gateway_with_the_wrong_password_is_not_registered_and_gets_no_calls() {
         phone.log()
     );
 }
+
+/// Listens to `party` until `freq` stands out, up to 8 s.
+fn party_hears(party: &Party, freq: f32) -> Result<(), Vec<f32>> {
+    let mut powers = Vec::new();
+    let heard = wait_until(Duration::from_secs(8), || {
+        let p = tone_power(&party.listen(500), freq);
+        powers.push(p);
+        p > 0.002
+    });
+    heard.then_some(()).ok_or(powers)
+}
+
+/// A group call with two SDK users and a baresip phone (dialled out from the call, through
+/// kamailio): each of the three hears the two others.
+#[test]
+fn a_group_call_with_two_users_and_a_baresip_phone_everyone_hears_the_others() {
+    let phone = Baresip::start("+15551234567", 523, &[]);
+    let proxy = Kamailio::start(phone.port);
+    let trunk = format!("carrier={}", proxy.addr());
+    let svc = Service::start_with(&[
+        "--sip-listen",
+        "127.0.0.1:0",
+        "--sip-trunk",
+        &trunk,
+        "--pstn-caller-id",
+        "+15550001000",
+    ]);
+    let alice = Party::new(&svc, "Alice", 700.0, false);
+    let bob = Party::new(&svc, "Bob", 1100.0, false);
+    let group = uuid::Uuid::new_v4().to_string();
+    let a = alice.join(&group);
+    let b = bob.join(&group);
+    assert!(wait_until(T, || a.state() == CallState::Connected
+        && b.state() == CallState::Connected));
+    a.add_participant("4:+15551234567").unwrap();
+    assert!(
+        wait_until(T, || bob
+            .saw_state("4:+15551234567", ParticipantState::Connected)),
+        "{:?}\nbaresip: {}",
+        bob.call_log(),
+        phone.log()
+    );
+    for (who, party, freqs) in [
+        ("alice", &alice, [523.0, 1100.0]),
+        ("bob", &bob, [523.0, 700.0]),
+    ] {
+        for f in freqs {
+            party_hears(party, f).unwrap_or_else(|p| panic!("{who} hears {f} Hz: {p:?}"));
+        }
+    }
+    for f in [700.0, 1100.0] {
+        let mut powers = Vec::new();
+        let heard = wait_until(Duration::from_secs(8), || {
+            let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
+            let p = power_at(&pcm, rate, f);
+            powers.push(p);
+            p > 0.002
+        });
+        assert!(heard, "baresip hears {f} Hz: {powers:?}");
+    }
+    a.hang_up(false).unwrap();
+    b.hang_up(false).unwrap();
+    assert!(
+        wait_until(T, || phone.log().contains("session closed")),
+        "baresip saw the BYE: {}",
+        phone.log()
+    );
+}
