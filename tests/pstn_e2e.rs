@@ -6,7 +6,6 @@
 mod common;
 
 use acscalling::client::*;
-use acscalling::media::audio::tone_power;
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
 use common::party::Party;
 use common::sipp::Sipp;
@@ -91,13 +90,9 @@ fn calling_a_phone_we_hear_our_voice_through_it_and_hang_up() {
 
     // Our 700 Hz goes out as Opus, is transcoded to G.711 for the phone, echoed by SIPp,
     // transcoded back and forwarded to us: we hear it, loud.
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&alice.listen(500), 700.0);
-        powers.push(p);
-        p > 0.01
-    });
-    assert!(heard, "700 Hz back through the phone: {powers:?}");
+    alice
+        .hears(700.0, 0.01)
+        .unwrap_or_else(|p| panic!("700 Hz back through the phone: {p:?}"));
 
     // DTMF: our digits go out as RFC 4733 events; SIPp echoes the packets, so the bridge
     // receives them as the phone's key presses and we get them back as events, in order.
@@ -224,13 +219,8 @@ fn a_phone_calls_a_user_who_accepts_and_hears_through_it() {
     assert_eq!(caller.len(), 1);
     assert_eq!(caller[0].identifier(), "4:+15559876543");
     // SIPp echoes what it receives: Bob hears his own 900 Hz through the phone.
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(5), || {
-        let p = tone_power(&bob.listen(500), 900.0);
-        powers.push(p);
-        p > 0.01
-    });
-    assert!(heard, "900 Hz back through the phone: {powers:?}");
+    bob.hears(900.0, 0.01)
+        .unwrap_or_else(|p| panic!("900 Hz back through the phone: {p:?}"));
     // The phone hangs up after 6 s.
     assert!(
         wait_until(T, || call.state() == CallState::Disconnected),
@@ -283,13 +273,8 @@ fn a_phone_joins_a_group_call_and_everyone_hears_it() {
     );
     // The phone hears the call (Alice and Bob mixed) and echoes it: Bob hears his own
     // 1100 Hz, which only the phone sends back to him.
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&bob.listen(500), 1100.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "bob's 1100 Hz back through the phone: {powers:?}");
+    bob.hears(1100.0, 0.005)
+        .unwrap_or_else(|p| panic!("bob's 1100 Hz back through the phone: {p:?}"));
     // Alice removes the phone: SIPp gets its BYE, the call goes on.
     let phone = phone_of(&a).expect("the phone is in alice's roster");
     a.remove_participant(&phone).unwrap();

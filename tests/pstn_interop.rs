@@ -4,7 +4,6 @@
 
 mod common;
 
-use acscalling::media::audio::tone_power;
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
 use common::party::Party;
 use common::sipphones::{Baresip, Kamailio};
@@ -12,26 +11,6 @@ use common::{wait_until, Service};
 use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
-
-/// Power of `freq` in `pcm` at `rate` Hz, normalised like `tone_power` (full scale = 1).
-fn power_at(pcm: &[i16], rate: u32, freq: f64) -> f64 {
-    let (mut re, mut im) = (0.0f64, 0.0f64);
-    for (n, v) in pcm.iter().enumerate() {
-        let ph = 2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate);
-        re += f64::from(*v) * ph.cos();
-        im += f64::from(*v) * ph.sin();
-    }
-    let amp = 2.0 * (re * re + im * im).sqrt() / pcm.len().max(1) as f64 / 32768.0;
-    amp * amp / 2.0
-}
-
-/// The last `secs` seconds of what baresip heard.
-fn baresip_heard_tail(phone: &Baresip, secs: f64) -> (u32, Vec<i16>) {
-    let (rate, pcm) = phone.heard();
-    let n = (f64::from(rate) * secs) as usize;
-    let start = pcm.len().saturating_sub(n);
-    (rate, pcm[start..].to_vec())
-}
 
 #[test]
 fn sdk_calls_a_baresip_phone_through_kamailio_and_both_hear_each_other() {
@@ -61,22 +40,13 @@ fn sdk_calls_a_baresip_phone_through_kamailio_and_both_hear_each_other() {
     assert!(alice.saw_state("4:+15551234567", ParticipantState::Connected));
 
     // Alice hears baresip's 523 Hz sine.
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&alice.listen(500), 523.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "alice hears 523 Hz from baresip: {powers:?}");
+    alice
+        .hears(523.0, 0.005)
+        .unwrap_or_else(|p| panic!("alice hears 523 Hz from baresip: {p:?}"));
     // Baresip hears Alice's 700 Hz (what it decoded, dumped by its sndfile module).
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
-        let p = power_at(&pcm, rate, 700.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "baresip hears 700 Hz from alice: {powers:?}");
+    phone
+        .hears(700.0, 0.005)
+        .unwrap_or_else(|p| panic!("baresip hears 700 Hz from alice: {p:?}"));
 
     call.hang_up(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
@@ -123,21 +93,11 @@ fn a_baresip_phone_calls_a_user_through_kamailio() {
         phone.log()
     );
     assert_eq!(call.remote_participants()[0].identifier(), "4:+15559876543");
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&bob.listen(500), 523.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "bob hears 523 Hz from baresip: {powers:?}");
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
-        let p = power_at(&pcm, rate, 900.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "baresip hears 900 Hz from bob: {powers:?}");
+    bob.hears(523.0, 0.005)
+        .unwrap_or_else(|p| panic!("bob hears 523 Hz from baresip: {p:?}"));
+    phone
+        .hears(900.0, 0.005)
+        .unwrap_or_else(|p| panic!("baresip hears 900 Hz from bob: {p:?}"));
 
     // Bob hangs up: the BYE goes through kamailio's route to baresip.
     call.hang_up(false).unwrap();
@@ -196,13 +156,8 @@ fn the_gateway_registers_to_kamailio_with_digest_and_receives_calls_through_it()
         phone.log()
     );
     assert_eq!(call.remote_participants()[0].identifier(), "4:+15559876543");
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&bob.listen(500), 523.0);
-        powers.push(p);
-        p > 0.005
-    });
-    assert!(heard, "bob hears 523 Hz from baresip: {powers:?}");
+    bob.hears(523.0, 0.005)
+        .unwrap_or_else(|p| panic!("bob hears 523 Hz from baresip: {p:?}"));
     call.hang_up(false).unwrap();
     assert!(
         wait_until(T, || phone.log().contains("session closed")),
@@ -245,17 +200,6 @@ fn a_gateway_with_the_wrong_password_is_not_registered_and_gets_no_calls() {
     );
 }
 
-/// Listens to `party` until `freq` stands out, up to 8 s.
-fn party_hears(party: &Party, freq: f32) -> Result<(), Vec<f32>> {
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&party.listen(500), freq);
-        powers.push(p);
-        p > 0.002
-    });
-    heard.then_some(()).ok_or(powers)
-}
-
 /// A group call with two SDK users and a baresip phone (dialled out from the call, through
 /// kamailio): each of the three hears the two others.
 #[test]
@@ -291,18 +235,15 @@ fn a_group_call_with_two_users_and_a_baresip_phone_everyone_hears_the_others() {
         ("bob", &bob, [523.0, 700.0]),
     ] {
         for f in freqs {
-            party_hears(party, f).unwrap_or_else(|p| panic!("{who} hears {f} Hz: {p:?}"));
+            party
+                .hears(f, 0.002)
+                .unwrap_or_else(|p| panic!("{who} hears {f} Hz: {p:?}"));
         }
     }
     for f in [700.0, 1100.0] {
-        let mut powers = Vec::new();
-        let heard = wait_until(Duration::from_secs(8), || {
-            let (rate, pcm) = baresip_heard_tail(&phone, 1.0);
-            let p = power_at(&pcm, rate, f);
-            powers.push(p);
-            p > 0.002
-        });
-        assert!(heard, "baresip hears {f} Hz: {powers:?}");
+        phone
+            .hears(f, 0.002)
+            .unwrap_or_else(|p| panic!("baresip hears {f} Hz: {p:?}"));
     }
     a.hang_up(false).unwrap();
     b.hang_up(false).unwrap();

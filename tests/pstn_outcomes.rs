@@ -8,7 +8,6 @@
 mod common;
 
 use acscalling::client::*;
-use acscalling::media::audio::tone_power;
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
 use common::party::Party;
 use common::sipp::Sipp;
@@ -45,21 +44,6 @@ fn roster(call: &Call) -> Vec<(String, ParticipantState)> {
         .iter()
         .map(|p| (p.identifier().to_string(), p.state()))
         .collect()
-}
-
-/// Listens until `freq` is heard above `min` power, up to `within`.
-fn hears(party: &Party, freq: f32, min: f32, within: Duration) -> Result<(), Vec<f32>> {
-    let mut powers = Vec::new();
-    let heard = wait_until(within, || {
-        let p = tone_power(&party.listen(500), freq);
-        powers.push(p);
-        p > min
-    });
-    if heard {
-        Ok(())
-    } else {
-        Err(powers)
-    }
 }
 
 /// A carrier that refuses the INVITE with `status reason` and takes the ACK.
@@ -304,9 +288,9 @@ fn a_one_to_one_phone_call_is_promoted_by_adding_a_user_and_another_phone() {
         roster(&b)
     );
     // Bob hears Alice, and his own tone echoed by the phone (which only the phone sends).
-    hears(&bob, 700.0, 0.005, Duration::from_secs(8))
+    bob.hears(700.0, 0.005)
         .unwrap_or_else(|p| panic!("bob hears alice: {p:?}"));
-    hears(&bob, 1100.0, 0.005, Duration::from_secs(8))
+    bob.hears(1100.0, 0.005)
         .unwrap_or_else(|p| panic!("bob hears himself through the phone: {p:?}"));
 
     // Bob adds a second phone: everyone sees it connected.

@@ -168,6 +168,18 @@ impl Party {
         buf
     }
 
+    /// Listens in 500 ms slices, up to 8 s, until `freq` has more than `min` power; the
+    /// powers measured when it never does.
+    pub fn hears(&self, freq: f32, min: f32) -> Result<(), Vec<f32>> {
+        let mut powers = Vec::new();
+        let heard = wait_until(Duration::from_secs(8), || {
+            let p = acscalling::media::audio::tone_power(&self.listen(500), freq);
+            powers.push(p);
+            p > min
+        });
+        heard.then_some(()).ok_or(powers)
+    }
+
     /// Every event so far.
     pub fn events(&self) -> Vec<AgentEvent> {
         self.events.lock().clone()

@@ -103,9 +103,35 @@ impl Baresip {
         }
         (rate, out)
     }
+
+    /// Watches the last second of what baresip heard, up to 8 s, until `freq` has more than
+    /// `min` power; the powers measured when it never does.
+    pub fn hears(&self, freq: f64, min: f64) -> Result<(), Vec<f64>> {
+        let mut powers = Vec::new();
+        let heard = super::wait_until(Duration::from_secs(8), || {
+            let (rate, pcm) = self.heard();
+            let tail = &pcm[pcm.len().saturating_sub(rate as usize)..];
+            let p = power_at(tail, rate, freq);
+            powers.push(p);
+            p > min
+        });
+        heard.then_some(()).ok_or(powers)
+    }
 }
 
 /// Samples of a (possibly still being written) 16-bit PCM WAV file, first channel.
+/// Power of `freq` in `pcm` at `rate` Hz, normalised like `tone_power` (full scale = 1).
+pub fn power_at(pcm: &[i16], rate: u32, freq: f64) -> f64 {
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    for (n, v) in pcm.iter().enumerate() {
+        let ph = 2.0 * std::f64::consts::PI * freq * n as f64 / f64::from(rate);
+        re += f64::from(*v) * ph.cos();
+        im += f64::from(*v) * ph.sin();
+    }
+    let amp = 2.0 * (re * re + im * im).sqrt() / pcm.len().max(1) as f64 / 32768.0;
+    amp * amp / 2.0
+}
+
 fn read_wav(path: &Path, rate: &mut u32) -> Vec<i16> {
     let Ok(bytes) = std::fs::read(path) else {
         return Vec::new();
