@@ -48,17 +48,26 @@ impl Sipp {
     /// (a UAC scenario passes the target `host:port` in them). SIPp's trace files go to a
     /// temporary directory, shown when the test fails.
     pub fn start(name: &str, extra: &[&str]) -> Sipp {
+        Sipp::start_for(name, 1, Duration::from_secs(60), extra)
+    }
+
+    /// Like [`Sipp::start`], for `calls` calls (`-m`) and a global `timeout` (benchmarks run
+    /// many calls through one SIPp).
+    pub fn start_for(name: &str, calls: usize, timeout: Duration, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_media_port();
         let log_dir = std::env::temp_dir().join(format!("sipp-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&log_dir).expect("sipp log dir");
         let child = Command::new("sipp")
             .current_dir(&log_dir)
+            // Trace timestamps in UTC, comparable with the system clock (benches/pstn_bench.rs).
+            .env("TZ", "UTC")
             .arg("-sf")
             .arg(scenario(name))
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "60s"])
+            .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
+            .args(["-timeout", &format!("{}s", timeout.as_secs().max(1))])
             .args(["-timeout_error"])
             .args(extra)
             .stdin(Stdio::null())
@@ -79,6 +88,16 @@ impl Sipp {
     /// `127.0.0.1:port`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// SIPp's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Where SIPp writes its trace files (`-trace_msg`, `-trace_stat`, …).
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.log_dir
     }
 
     /// Waits for SIPp to finish its scenario; `None` on timeout.
