@@ -336,9 +336,18 @@ struct Leg {
     levels: Arc<Mutex<Vec<f64>>>,
 }
 
-/// (RTP loss %, dropout %) of one leg between two counter snapshots, `levels` being its
-/// speaker blocks' RMS over the window.
-fn leg_loss(before: &AudioStats, after: &AudioStats, levels: &[f64]) -> (f64, f64) {
+/// A leg whose speaker's median RMS stays under this did not get its tone back (the tone
+/// microphone's 0.3 amplitude is an RMS of about 6950).
+const HEARD_RMS: f64 = 1000.0;
+
+/// Whether a leg's median speaker RMS shows its tone came back (false for NaN: no blocks).
+fn heard(rms: f64) -> bool {
+    rms >= HEARD_RMS
+}
+
+/// (RTP loss %, dropout %, median RMS) of one leg between two counter snapshots, `levels`
+/// being its speaker blocks' RMS over the window.
+fn leg_loss(before: &AudioStats, after: &AudioStats, levels: &[f64]) -> (f64, f64, f64) {
     let got = after.frames_received.saturating_sub(before.frames_received) as f64;
     let lost = after.frames_lost.saturating_sub(before.frames_lost) as f64;
     let loss = if got + lost > 0.0 {
@@ -350,7 +359,7 @@ fn leg_loss(before: &AudioStats, after: &AudioStats, levels: &[f64]) -> (f64, f6
     let median = pct(&mut sorted, 0.5);
     let low = levels.iter().filter(|l| **l < median / 2.0).count();
     let dropouts = 100.0 * low as f64 / levels.len().max(1) as f64;
-    (loss, dropouts)
+    (loss, dropouts, median)
 }
 
 /// Part 3: `k` concurrent phone legs held for `hold`; prints loss and CPU.
@@ -424,16 +433,19 @@ fn concurrent_legs(client: &CallClient, svc: &Service, sipp: &Sipp, k: usize, ho
     let cpu1: Vec<Option<f64>> = pids.iter().map(|(_, p)| cpu_secs(*p)).collect();
     let still = up.iter().filter(|l| connected(l)).count();
 
-    let (mut losses, mut drops) = (Vec::new(), Vec::new());
+    let (mut losses, mut drops, mut levels) = (Vec::new(), Vec::new(), Vec::new());
     for ((l, b), a) in up.iter().zip(&before).zip(&after) {
-        let (loss, d) = leg_loss(b, a, &l.levels.lock());
+        let (loss, d, level) = leg_loss(b, a, &l.levels.lock());
         losses.push(loss);
         drops.push(d);
+        levels.push(level);
     }
+    let unheard = levels.iter().filter(|l| !heard(**l)).count();
     let bad = losses
         .iter()
         .zip(&drops)
-        .filter(|(l, d)| **l >= 1.0 || **d >= 1.0)
+        .zip(&levels)
+        .filter(|((l, d), v)| **l >= 1.0 || **d >= 1.0 || !heard(**v))
         .count();
     let q = |v: &mut Vec<f64>| {
         format!(
@@ -455,7 +467,11 @@ fn concurrent_legs(client: &CallClient, svc: &Service, sipp: &Sipp, k: usize, ho
         "  dropouts per leg (20 ms speaker blocks > 6 dB under the leg's median): {}",
         q(&mut drops)
     );
-    println!("  legs at >= 1% loss or dropouts: {bad}");
+    println!(
+        "  tone back at the speaker: median RMS {:.0} over legs, {unheard} legs under {HEARD_RMS} (unheard)",
+        pct(&mut levels, 0.5)
+    );
+    println!("  legs at >= 1% loss or dropouts, or unheard: {bad}");
     let mut svc_cores = None;
     for (((name, _), c0), c1) in pids.iter().zip(&cpu0).zip(&cpu1) {
         match (c0, c1) {
