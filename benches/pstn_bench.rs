@@ -9,8 +9,8 @@
 //!
 //! `ACSCALLING_SERVICE_BIN=target/release/acscalling-service` runs a release service under an
 //! SDK built by whatever profile runs the bench. Measured 6 Dec 2026 (2 cores, loaded; README
-//! "Phone calls" → "Benchmarks"): INVITE 9.6 / Ringing 10.9 / Connected 20.6 ms median; gateway
-//! adds 29.5 ms one way; 50 legs at 0% RTP loss with the service at 49% of a core.
+//! "Phone calls" → "Benchmarks"): INVITE 10–12 / Ringing 11–14 / Connected 21–22 ms median;
+//! the gateway adds 24–30 ms one way; 50 legs at 0% RTP loss, service at 48–49% of a core.
 //!
 //! 1. **Post-dial delay**, CALLS calls one after another: from `start_call("4:+1555…")` to
 //!    (a) SIPp receiving the INVITE (the timestamp of SIPp's `-trace_msg` log, the same wall
