@@ -255,7 +255,12 @@ caller_ids = ["{CALLER_ID}"]
 #[test]
 fn a_one_to_one_phone_call_is_promoted_by_adding_a_user_and_another_phone() {
     // Two calls for SIPp: the first phone and, later, the second (both echo RTP).
-    let mut sipp = Sipp::start("phone_answers.xml", &["-rtp_echo", "-m", "2"]);
+    let mut sipp = Sipp::start_for(
+        "phone_answers.xml",
+        2,
+        Duration::from_secs(60),
+        &["-rtp_echo"],
+    );
     let svc = service_with_trunk(&sipp, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
     let bob = Party::new(&svc, "Bob", 1100.0, true);

@@ -125,6 +125,11 @@ impl Service {
         }
     }
 
+    /// The service's process id (None for an [`Service::external`] one).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// POST with the access key; returns (status, body).
     pub fn post(&self, path: &str, body: &str) -> (u16, String) {
         self.request("POST", path, body)

@@ -50,7 +50,13 @@ impl Sipp {
     /// (a UAC scenario passes the target `host:port` in them). SIPp's trace files go to a
     /// temporary directory, shown when the test fails.
     pub fn start(name: &str, extra: &[&str]) -> Sipp {
-        Self::spawn(scenario(name), extra)
+        Sipp::start_for(name, 1, Duration::from_secs(60), extra)
+    }
+
+    /// Like [`Sipp::start`], for `calls` calls (`-m`) and a global `timeout` (benchmarks run
+    /// many calls through one SIPp).
+    pub fn start_for(name: &str, calls: usize, timeout: Duration, extra: &[&str]) -> Sipp {
+        Self::spawn(scenario(name), calls, timeout, extra)
     }
 
     /// Like [`Sipp::start`] with the scenario's XML given as text (a test that varies it).
@@ -61,23 +67,26 @@ impl Sipp {
             free_udp_port()
         ));
         std::fs::write(&path, xml).expect("write the sipp scenario");
-        let mut sipp = Self::spawn(path.clone(), extra);
+        let mut sipp = Self::spawn(path.clone(), 1, Duration::from_secs(60), extra);
         sipp.scenario_file = Some(path);
         sipp
     }
 
-    fn spawn(scenario: PathBuf, extra: &[&str]) -> Sipp {
+    fn spawn(scenario: PathBuf, calls: usize, timeout: Duration, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_media_port();
         let log_dir = std::env::temp_dir().join(format!("sipp-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&log_dir).expect("sipp log dir");
         let child = Command::new("sipp")
             .current_dir(&log_dir)
+            // Trace timestamps in UTC, comparable with the system clock (benches/pstn_bench.rs).
+            .env("TZ", "UTC")
             .arg("-sf")
             .arg(scenario)
             .args(["-i", "127.0.0.1", "-mi", "127.0.0.1"])
             .args(["-p", &port.to_string(), "-mp", &media_port.to_string()])
-            .args(["-m", "1", "-nostdin", "-trace_err", "-timeout", "60s"])
+            .args(["-m", &calls.to_string(), "-nostdin", "-trace_err"])
+            .args(["-timeout", &format!("{}s", timeout.as_secs().max(1))])
             .args(["-timeout_error"])
             .args(extra)
             .stdin(Stdio::null())
@@ -99,6 +108,16 @@ impl Sipp {
     /// `127.0.0.1:port`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// SIPp's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Where SIPp writes its trace files (`-trace_msg`, `-trace_stat`, …).
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.log_dir
     }
 
     /// Waits for SIPp to finish its scenario; `None` on timeout.
