@@ -36,7 +36,7 @@ def main() -> int:
                       "--pstn-caller-id", "+15550001000"]
     svc = subprocess.Popen(
         [svc_bin, "--listen", "127.0.0.1:0", "--media-ip", "127.0.0.1", "--media-port", "0",
-         "--access-key", KEY, *phone_args],
+         "--access-key", KEY, "--database", ":memory:", *phone_args],
         stdout=subprocess.PIPE, text=True)
     try:
         line = svc.stdout.readline()

@@ -41,6 +41,8 @@ impl Service {
             key,
             "--max-participants",
             &max_participants.to_string(),
+            "--database",
+            ":memory:",
         ])
         .args(extra)
         .stdin(Stdio::null())

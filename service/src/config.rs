@@ -66,7 +66,13 @@ pub struct Config {
     /// Further numbers a user may present as caller id, `(user id, number)`
     /// (`--pstn-user-caller-id USER=N`, repeatable).
     pub pstn_user_caller_ids: Vec<(String, String)>,
+    /// The SQLite database of users, tokens and numbers (`--database`, `:memory:` for none
+    /// that outlives the process).
+    pub database: String,
 }
+
+/// Default of `--database`: in the working directory.
+pub const DEFAULT_DATABASE: &str = "acscalling-service.db";
 
 impl Default for Config {
     fn default() -> Self {
@@ -96,6 +102,7 @@ impl Default for Config {
             pstn_setup_timeout: Duration::from_secs(crate::protocol::timeouts::PSTN_SETUP_SECS),
             pstn_numbers: Vec::new(),
             pstn_user_caller_ids: Vec::new(),
+            database: DEFAULT_DATABASE.to_string(),
         }
     }
 }
@@ -106,7 +113,8 @@ pub const DEFAULT_MIX_ABOVE: usize = 100;
 pub const DEFAULT_BATCH_ROSTER_ABOVE: usize = 50;
 
 /// Usage text printed by `--help` and on argument errors.
-pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
+pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
+[--database acscalling-service.db (or :memory:)] [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
 [--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
 [--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
@@ -204,6 +212,13 @@ impl Config {
                         return Err(bad(&v));
                     }
                     c.access_key = Some(v);
+                }
+                "--database" => {
+                    let v = value()?;
+                    if v.is_empty() {
+                        return Err(bad(&v));
+                    }
+                    c.database = v;
                 }
                 "--tls-cert" => c.tls_cert = Some(PathBuf::from(value()?)),
                 "--tls-key" => c.tls_key = Some(PathBuf::from(value()?)),
@@ -332,6 +347,12 @@ mod tests {
         assert_eq!(c.max_participants, 350);
         assert_eq!(c.forwarded_speakers, 3);
         assert_eq!(c.mix_above, DEFAULT_MIX_ABOVE);
+        assert_eq!(c.database, DEFAULT_DATABASE);
+        let Ok(Command::Run(c)) = Config::parse(args("--database :memory:"), None) else {
+            panic!("parse")
+        };
+        assert_eq!(c.database, ":memory:");
+        assert!(Config::parse(args("--database="), None).is_err());
         let Ok(Command::Run(c)) = Config::parse(args("--mix-above 2 --batch-roster-above 3"), None)
         else {
             panic!("parse")

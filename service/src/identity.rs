@@ -1,5 +1,6 @@
-//! Identities and access tokens: in-memory users, HS256 JWTs signed with the access key,
-//! revocation by token id, and the REST endpoints under `/identities`.
+//! Identities and access tokens: users (kept in memory, written through to the SQLite
+//! [`Store`]), HS256 JWTs signed with the access key, revocation by token id, and the REST
+//! endpoints under `/identities`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use parking_lot::Mutex;
 use crate::protocol::{
     EndReason, IdentityResponse, TokenClaims, TokenRequest, TokenResponse, SCOPE_VOIP,
 };
+use crate::store::{Store, StoreError};
 use crate::AppState;
 
 /// Longest token lifetime that may be requested, and the default.
@@ -38,9 +40,15 @@ pub enum IdentityError {
     /// The request was invalid.
     #[error("{0}")]
     BadRequest(String),
-    /// Signing failed (should not happen).
-    #[error("token signing failed: {0}")]
+    /// Signing or the database failed.
+    #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<StoreError> for IdentityError {
+    fn from(e: StoreError) -> Self {
+        IdentityError::Internal(e.to_string())
+    }
 }
 
 /// Why a token was refused.
@@ -71,23 +79,48 @@ struct User {
     tokens: HashMap<String, u64>,
 }
 
-/// In-memory users and the key that signs their tokens.
+/// Users and the key that signs their tokens.
 pub struct IdentityStore {
     encoding: EncodingKey,
     decoding: DecodingKey,
     key: String,
     users: Mutex<HashMap<String, User>>,
+    /// Where every change is written before it is answered.
+    store: Arc<Store>,
 }
 
 impl IdentityStore {
     /// A store whose tokens are signed with `access_key`.
+    /// A store whose users live only as long as the process (tests).
     pub fn new(access_key: &str) -> Self {
-        Self {
+        Self::with_store(access_key, Arc::new(Store::in_memory()))
+            .expect("an empty in-memory database loads")
+    }
+
+    /// The users (and their live tokens) of `store`, which every change is written to.
+    pub fn with_store(access_key: &str, store: Arc<Store>) -> Result<Self, StoreError> {
+        let users = store
+            .load_users(unix_now())?
+            .into_iter()
+            .map(|(id, tokens)| {
+                let user = User {
+                    tokens: tokens.into_iter().collect(),
+                };
+                (id, user)
+            })
+            .collect();
+        Ok(Self {
             encoding: EncodingKey::from_secret(access_key.as_bytes()),
             decoding: DecodingKey::from_secret(access_key.as_bytes()),
             key: access_key.to_string(),
-            users: Mutex::new(HashMap::new()),
-        }
+            users: Mutex::new(users),
+            store,
+        })
+    }
+
+    /// How many users there are.
+    pub fn user_count(&self) -> usize {
+        self.users.lock().len()
     }
 
     /// Whether `presented` equals the access key (compared in constant time).
@@ -97,15 +130,22 @@ impl IdentityStore {
     }
 
     /// Creates a user and returns its raw id `8:acs:<uuid>`.
-    pub fn create_user(&self) -> String {
+    pub fn create_user(&self) -> Result<String, IdentityError> {
         let id = format!("8:acs:{}", uuid::Uuid::new_v4());
-        self.users.lock().insert(id.clone(), User::default());
-        id
+        let mut users = self.users.lock();
+        self.store.insert_user(&id, unix_now())?;
+        users.insert(id.clone(), User::default());
+        Ok(id)
     }
 
     /// Makes sure the user `id` exists (users named in the configuration).
-    pub fn ensure_user(&self, id: &str) {
-        self.users.lock().entry(id.to_string()).or_default();
+    pub fn ensure_user(&self, id: &str) -> Result<(), IdentityError> {
+        let mut users = self.users.lock();
+        if !users.contains_key(id) {
+            self.store.insert_user(id, unix_now())?;
+            users.insert(id.to_string(), User::default());
+        }
+        Ok(())
     }
 
     /// Whether the user exists.
@@ -150,6 +190,7 @@ impl IdentityStore {
             .ok_or_else(|| IdentityError::NotFound(id.to_string()))?;
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| IdentityError::Internal(e.to_string()))?;
+        self.store.insert_token(id, &claims.jti, claims.exp, now)?;
         user.tokens.retain(|_, exp| *exp >= now);
         user.tokens.insert(claims.jti.clone(), claims.exp);
         Ok(TokenResponse {
@@ -165,17 +206,20 @@ impl IdentityStore {
         let user = users
             .get_mut(id)
             .ok_or_else(|| IdentityError::NotFound(id.to_string()))?;
+        self.store.delete_tokens(id)?;
         user.tokens.clear();
         Ok(())
     }
 
     /// Deletes the user (and so all its tokens).
     pub fn delete(&self, id: &str) -> Result<(), IdentityError> {
-        self.users
-            .lock()
-            .remove(id)
-            .map(|_| ())
-            .ok_or_else(|| IdentityError::NotFound(id.to_string()))
+        let mut users = self.users.lock();
+        if !users.contains_key(id) {
+            return Err(IdentityError::NotFound(id.to_string()));
+        }
+        self.store.delete_user(id)?;
+        users.remove(id);
+        Ok(())
     }
 
     /// Checks signature, expiry, revocation, the user and the `voip` scope.
@@ -252,7 +296,10 @@ async fn create_identity(State(state): State<Arc<AppState>>, headers: HeaderMap)
     if let Err(r) = authorize(&state, &headers) {
         return *r;
     }
-    let id = state.identity.create_user();
+    let id = match state.identity.create_user() {
+        Ok(id) => id,
+        Err(e) => return error_response(e),
+    };
     log::info!("identity created: {id}");
     (StatusCode::CREATED, Json(IdentityResponse { id })).into_response()
 }
@@ -326,7 +373,7 @@ mod tests {
     #[test]
     fn issue_validate_revoke() {
         let s = IdentityStore::new("key");
-        let id = s.create_user();
+        let id = s.create_user().unwrap();
         let t = s.issue_token(&id, &TokenRequest::default()).unwrap();
         assert_eq!(s.validate(&t.token).unwrap().sub, id);
         let other = IdentityStore::new("other");
@@ -346,7 +393,7 @@ mod tests {
     #[test]
     fn scope_and_lifetime() {
         let s = IdentityStore::new("key");
-        let id = s.create_user();
+        let id = s.create_user().unwrap();
         let chat = TokenRequest {
             scopes: vec!["chat".into()],
             expires_in_secs: Some(60),

@@ -23,6 +23,7 @@ mod sfu;
 mod shutdown;
 mod signaling;
 mod sip;
+mod store;
 mod video_requests;
 
 use axum::serve::ListenerExt;
@@ -85,20 +86,47 @@ fn main() {
 }
 
 async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Arc::new(
+        store::Store::open(&config.database)
+            .map_err(|e| format!("--database {}: {e}", config.database))?,
+    );
+    let persistent = store.path() != ":memory:";
     let access_key = match config.access_key.clone() {
         Some(k) => k,
-        None => {
-            let k = format!(
-                "{}{}",
-                uuid::Uuid::new_v4().simple(),
-                uuid::Uuid::new_v4().simple()
-            );
-            eprintln!("acscalling-service: generated access key: {k}");
-            config.access_key = Some(k.clone());
-            k
-        }
+        // A key generated earlier and kept in the database: tokens outlive restarts.
+        None => match store.setting("access_key")? {
+            Some(k) => {
+                eprintln!(
+                    "acscalling-service: using the access key kept in {}",
+                    config.database
+                );
+                config.access_key = Some(k.clone());
+                k
+            }
+            None => {
+                let k = format!(
+                    "{}{}",
+                    uuid::Uuid::new_v4().simple(),
+                    uuid::Uuid::new_v4().simple()
+                );
+                eprintln!("acscalling-service: generated access key: {k}");
+                if persistent {
+                    store.set_setting("access_key", &k)?;
+                }
+                config.access_key = Some(k.clone());
+                k
+            }
+        },
     };
-    let identity = Arc::new(IdentityStore::new(&access_key));
+    let identity = Arc::new(
+        IdentityStore::with_store(&access_key, Arc::clone(&store))
+            .map_err(|e| format!("--database {}: {e}", config.database))?,
+    );
+    log::info!(
+        "database {}: {} users",
+        config.database,
+        identity.user_count()
+    );
     let (sfu, sfu_events) = sfu::start(
         SocketAddr::new(config.media_ip, config.media_port),
         config.echo_delay,
@@ -115,11 +143,13 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let media_addr = sfu.local_addr();
     let numbers = Arc::new(
-        phone_numbers::NumberPlan::new(&config.pstn_caller_ids)
+        phone_numbers::NumberPlan::with_store(&config.pstn_caller_ids, Arc::clone(&store))
             .map_err(|e| format!("--pstn-caller-id: {e}"))?,
     );
     for (number, user) in &config.pstn_numbers {
-        identity.ensure_user(user);
+        identity
+            .ensure_user(user)
+            .map_err(|e| format!("--pstn-number {number}={user}: {e}"))?;
         numbers
             .assign(user, number)
             .map_err(|e| format!("--pstn-number {number}={user}: {e}"))?;

@@ -34,6 +34,7 @@ fn number_error(e: NumberError) -> Response {
         NumberError::Invalid(_) => StatusCode::BAD_REQUEST,
         NumberError::Taken(_) => StatusCode::CONFLICT,
         NumberError::NotAssigned(_) => StatusCode::NOT_FOUND,
+        NumberError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     json_error(status, e.to_string())
 }

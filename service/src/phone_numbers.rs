@@ -8,7 +8,10 @@ use std::collections::HashMap;
 
 use parking_lot::Mutex;
 
+use std::sync::Arc;
+
 use crate::protocol::{EndReason, ErrorBody, Identifier};
+use crate::store::Store;
 
 /// Normalises a phone number (`+15551234567`, `15551234567`, `4:+1…`, `4:1…`) to E.164 with
 /// a `+`; `None` when it is not a phone number.
@@ -39,6 +42,8 @@ struct Plan {
 #[derive(Default)]
 pub struct NumberPlan {
     plan: Mutex<Plan>,
+    /// Where assignments are written before they are answered (none: memory only).
+    store: Option<Arc<Store>>,
 }
 
 /// Why a number cannot be assigned.
@@ -50,6 +55,8 @@ pub enum NumberError {
     Taken(String),
     #[error("{0} is not assigned to this user")]
     NotAssigned(String),
+    #[error("{0}")]
+    Store(String),
 }
 
 impl NumberPlan {
@@ -64,7 +71,20 @@ impl NumberPlan {
         }
         Ok(Self {
             plan: Mutex::new(plan),
+            store: None,
         })
+    }
+
+    /// Like [`NumberPlan::new`], with the assignments of `store`, which every change is
+    /// written to.
+    pub fn with_store(deployment: &[String], store: Arc<Store>) -> Result<Self, NumberError> {
+        let mut plan = Self::new(deployment)?;
+        let stored = store
+            .load_numbers()
+            .map_err(|e| NumberError::Store(e.to_string()))?;
+        plan.plan.get_mut().owner.extend(stored);
+        plan.store = Some(store);
+        Ok(plan)
     }
 
     /// Assigns `number` to `user` (idempotent). Returns the normalised number.
@@ -73,7 +93,13 @@ impl NumberPlan {
         let mut plan = self.plan.lock();
         match plan.owner.get(&n) {
             Some(u) if u != user => Err(NumberError::Taken(n)),
-            _ => {
+            Some(_) => Ok(n),
+            None => {
+                if let Some(store) = &self.store {
+                    store
+                        .assign_number(&n, user)
+                        .map_err(|e| NumberError::Store(e.to_string()))?;
+                }
                 plan.owner.insert(n.clone(), user.to_string());
                 Ok(n)
             }
@@ -97,11 +123,17 @@ impl NumberPlan {
         if plan.owner.get(&n).map(String::as_str) != Some(user) {
             return Err(NumberError::NotAssigned(n));
         }
+        if let Some(store) = &self.store {
+            store
+                .unassign_number(&n)
+                .map_err(|e| NumberError::Store(e.to_string()))?;
+        }
         plan.owner.remove(&n);
         Ok(())
     }
 
-    /// Forgets every number of `user` (the identity was deleted).
+    /// Forgets every number of `user` (the identity was deleted: the database dropped them
+    /// with it).
     pub fn remove_user(&self, user: &str) {
         self.plan.lock().owner.retain(|_, u| u != user);
     }

@@ -76,6 +76,10 @@ impl Service {
                 "0",
                 "--access-key",
                 ACCESS_KEY,
+                // Tests share nothing: a database of their own (a test of persistence
+                // passes a file with --database, which comes later and wins).
+                "--database",
+                ":memory:",
             ])
             .args(extra)
             .stdout(Stdio::piped())

@@ -191,7 +191,8 @@ class LocalService:
         key = access_key or secrets.token_hex(32)
         fd, stderr_name = tempfile.mkstemp(prefix="acscalling-service-", suffix=".log")
         stderr_file = os.fdopen(fd, "wb")
-        args = [str(exe), "--listen", "127.0.0.1:0", "--access-key", key, *extra_args]
+        # A database of its own that dies with it, unless extra_args name one (later flags win).
+        args = [str(exe), "--listen", "127.0.0.1:0", "--access-key", key, "--database", ":memory:", *extra_args]
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "info")
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr_file, env=env)

@@ -24,10 +24,21 @@ pub struct Service {
 
 impl Service {
     pub fn start(extra: &[&str]) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_acscalling-service"))
+        Service::start_keyed(extra, Some(KEY))
+    }
+
+    /// Like [`Service::start`] with `key` as the access key (`None`: the service uses the one
+    /// in its database or generates one).
+    pub fn start_keyed(extra: &[&str], key: Option<&str>) -> Service {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_acscalling-service"));
+        match key {
+            Some(k) => cmd.env("ACS_ACCESS_KEY", k),
+            None => cmd.env_remove("ACS_ACCESS_KEY"),
+        };
+        let mut child = cmd
             .args(["--listen", "127.0.0.1:0", "--media-port", "0"])
+            .args(["--database", ":memory:"])
             .args(extra)
-            .env("ACS_ACCESS_KEY", KEY)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
