@@ -45,6 +45,7 @@ fn harness_with(spec: &str, credentials: bool) -> Harness {
             allow: vec![IpNet::parse("198.51.100.0/24").unwrap()],
             user_agent: "test-gw".into(),
             local_port: 5060,
+            local_tls_port: None,
             local_ip: Box::new(|_| "10.0.0.1".parse().unwrap()),
         },
         42,
