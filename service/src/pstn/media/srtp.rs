@@ -79,7 +79,7 @@ impl SrtpKey {
     }
 
     /// The key as written after `inline:` (base64, with padding).
-    pub fn to_inline(&self) -> String {
+    pub fn to_inline(self) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.0)
     }
 
