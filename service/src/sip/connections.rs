@@ -34,7 +34,16 @@ pub enum StreamInput {
         peer: SocketAddr,
         conn: u64,
         failed_connect: bool,
+        /// Messages queued on a connection that broke before they were written (first
+        /// attempt only): the driver sends them again, on a new connection.
+        unsent: Vec<Vec<u8>>,
     },
+}
+
+/// A message for a connection; `retry`: it was queued on one that broke already.
+struct Outgoing {
+    data: Vec<u8>,
+    retry: bool,
 }
 
 /// How a TLS connection to a trunk is made.
@@ -55,7 +64,7 @@ enum Start {
 trait SipStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> SipStream for T {}
 
-type Sender = mpsc::UnboundedSender<Vec<u8>>;
+type Sender = mpsc::UnboundedSender<Outgoing>;
 
 pub struct Connections {
     by_peer: HashMap<(SipTransport, SocketAddr), (u64, Sender)>,
@@ -107,6 +116,23 @@ impl Connections {
 
     /// Sends on the connection to `t.dest`, connecting first when there is none.
     pub fn send(&mut self, t: Transmit) {
+        self.send_once(t, false);
+    }
+
+    /// Sends again what a broken connection left unsent (once: not again if the new
+    /// connection breaks too).
+    pub fn resend(&mut self, transport: SipTransport, dest: SocketAddr, unsent: Vec<Vec<u8>>) {
+        for data in unsent {
+            let t = Transmit {
+                transport,
+                dest,
+                data,
+            };
+            self.send_once(t, true);
+        }
+    }
+
+    fn send_once(&mut self, t: Transmit, retry: bool) {
         let key = (t.transport, t.dest);
         let sender = match self.by_peer.get(&key) {
             Some((_, s)) if !s.is_closed() => s.clone(),
@@ -125,6 +151,7 @@ impl Connections {
                             peer: t.dest,
                             conn: self.next_id,
                             failed_connect: true,
+                            unsent: Vec::new(),
                         });
                         return;
                     }
@@ -132,7 +159,10 @@ impl Connections {
                 _ => self.add(Start::Connect, SipTransport::Tcp, t.dest),
             },
         };
-        let _ = sender.send(t.data);
+        let _ = sender.send(Outgoing {
+            data: t.data,
+            retry,
+        });
     }
 
     /// A connection task ended: forget it unless a newer one replaced it.
@@ -192,14 +222,15 @@ async fn connection(
     transport: SipTransport,
     peer: SocketAddr,
     conn: u64,
-    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut out: mpsc::UnboundedReceiver<Outgoing>,
     input: mpsc::UnboundedSender<StreamInput>,
 ) {
-    let closed = |failed_connect| StreamInput::Closed {
+    let closed = |failed_connect, unsent| StreamInput::Closed {
         transport,
         peer,
         conn,
         failed_connect,
+        unsent,
     };
     let accepted = matches!(start, Start::Accepted(_) | Start::AcceptedTls(..));
     let stream = match open(start, peer).await {
@@ -207,13 +238,14 @@ async fn connection(
         Err(e) => {
             log::info!("sip: {} {peer}: {e}", transport.as_str());
             // An inbound handshake that failed: nothing waited on it.
-            let _ = input.send(closed(!accepted));
+            let _ = input.send(closed(!accepted, Vec::new()));
             return;
         }
     };
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut unsent = Vec::new();
     'conn: loop {
         tokio::select! {
             r = rd.read(&mut chunk) => match r {
@@ -246,13 +278,16 @@ async fn connection(
                 }
             },
             m = out.recv() => match m {
-                Some(data) => {
+                Some(m) => {
                     let w = async {
-                        wr.write_all(&data).await?;
+                        wr.write_all(&m.data).await?;
                         wr.flush().await
                     };
                     if let Err(e) = w.await {
                         log::debug!("sip: {} {peer}: {e}", transport.as_str());
+                        if !m.retry {
+                            unsent.push(m.data);
+                        }
                         break;
                     }
                 }
@@ -261,5 +296,13 @@ async fn connection(
         }
     }
     let _ = wr.shutdown().await;
-    let _ = input.send(closed(false));
+    // What was queued meanwhile goes out again on a new connection (the driver forgets
+    // this one first, when it reads this report).
+    out.close();
+    while let Ok(m) = out.try_recv() {
+        if !m.retry {
+            unsent.push(m.data);
+        }
+    }
+    let _ = input.send(closed(false, unsent));
 }

@@ -341,10 +341,13 @@ async fn run(
                     }
                     endpoint.handle_message(&data, peer, transport, Instant::now());
                 }
-                StreamInput::Closed { transport, peer, conn, failed_connect } => {
+                StreamInput::Closed { transport, peer, conn, failed_connect, unsent } => {
                     conns.closed(transport, peer, conn);
                     if failed_connect {
                         endpoint.handle_transport_error(peer, Instant::now());
+                    } else if !unsent.is_empty() {
+                        log::debug!("sip: {peer}: connection lost, sending {} again", unsent.len());
+                        conns.resend(transport, peer, unsent);
                     }
                 }
             },

@@ -30,6 +30,8 @@ pub mod tls;
 mod endpoint_tests;
 #[cfg(test)]
 mod sipp_tests;
+#[cfg(test)]
+mod tls_tests;
 
 use std::net::{IpAddr, SocketAddr};
 
