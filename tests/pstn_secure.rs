@@ -1,7 +1,8 @@
 //! Phone calls over SIP/TLS with SDES-SRTP media, against `baresip` (Debian's 1.0, its
 //! `srtp` module): the service dials baresip's TLS listener with `srtp=mandatory`, baresip
 //! dials the service's TLS listener with `mediaenc=srtp-mand`, and a plain-RTP baresip is
-//! refused when the trunk requires SRTP. Each side's audio is a tone; each side must hear
+//! refused when the trunk requires SRTP (and a SIPp phone that answers with plain RTP is hung
+//! up on). Each side's audio is a tone; each side must hear
 //! the other's, as in tests/pstn_interop.rs.
 
 mod common;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use acscalling::media::audio::tone_power;
 use acscalling::protocol::{CallState, EndReason, ParticipantState};
 use common::party::Party;
+use common::sipp::Sipp;
 use common::sipphones::{Baresip, BaresipSecurity};
 use common::{wait_until, Service};
 
@@ -265,4 +267,34 @@ fn a_plain_rtp_phone_calling_a_mandatory_srtp_trunk_gets_488() {
         phone.log()
     );
     assert!(bob.incoming.lock().is_empty(), "no call rang");
+}
+
+#[test]
+fn a_phone_answering_with_plain_rtp_is_hung_up_on_when_the_trunk_requires_srtp() {
+    // SIPp answers 200 with RTP/AVP and no crypto whatever we offered, then waits for
+    // our BYE: the scenario passes only if the BYE comes.
+    let mut sipp = Sipp::start("phone_answers.xml", &[]);
+    let trunk = format!("carrier={};srtp=mandatory", sipp.addr());
+    let svc = Service::start_with(&[
+        "--sip-listen",
+        "127.0.0.1:0",
+        "--sip-trunk",
+        &trunk,
+        "--pstn-caller-id",
+        "+15550001000",
+    ]);
+    let alice = Party::new(&svc, "Alice", 700.0, false);
+    let call = alice
+        .agent
+        .start_call(&["4:+15551234567".to_string()], alice.options())
+        .unwrap();
+    let not_acceptable = EndReason::new(488, 560488);
+    assert!(
+        wait_until(T, || alice.left_with("4:+15551234567", not_acceptable)),
+        "{:?} / sipp: {}",
+        alice.call_log(),
+        sipp.errors()
+    );
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    sipp.assert_passed(T);
 }
