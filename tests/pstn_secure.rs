@@ -298,3 +298,51 @@ fn a_phone_answering_with_plain_rtp_is_hung_up_on_when_the_trunk_requires_srtp()
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     sipp.assert_passed(T);
 }
+
+#[test]
+fn baresip_hangs_up_over_tls_to_the_service_tls_listener() {
+    // With --sip-listen-tls our Contact names the TLS listener: baresip's BYE (sent when
+    // it quits) reaches us there. (Without a TLS listener a trunk's requests can only come
+    // on our own connection, which baresip does not reuse for a different address.)
+    let cert = Certificate::new("bye");
+    let phone = srtp_phone("+15551234567", 523, &[], Some(&cert.both));
+    let trunk = format!(
+        "carrier=127.0.0.1:{};transport=tls;ca={};srtp=mandatory",
+        phone.port + 1,
+        cert.cert.display()
+    );
+    let svc = Service::start_tls_with(
+        &cert.cert,
+        &cert.key,
+        &[
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--sip-listen-tls",
+            "127.0.0.1:0",
+            "--sip-trunk",
+            &trunk,
+            "--pstn-caller-id",
+            "+15550001000",
+        ],
+    );
+    let alice = Party::new(&svc, "Alice", 700.0, false);
+    let call = alice
+        .agent
+        .start_call(&["4:+15551234567".to_string()], alice.options())
+        .unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}\nbaresip: {}",
+        alice.call_log(),
+        phone.log()
+    );
+    both_hear(&alice, &phone, 523.0, 700.0);
+    phone.terminate();
+    assert!(
+        wait_until(T, || call.state() == CallState::Disconnected),
+        "the phone's BYE ended the call: {:?}\nbaresip: {}",
+        alice.call_log(),
+        phone.log()
+    );
+    assert_eq!(call.end_reason(), EndReason::REMOTE_HANGUP);
+}

@@ -112,6 +112,13 @@ impl Baresip {
         b
     }
 
+    /// Stops baresip the polite way (SIGTERM): it hangs up its calls (BYE) and quits.
+    pub fn terminate(&self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+
     /// What baresip printed so far.
     pub fn log(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default())

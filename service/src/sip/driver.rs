@@ -98,6 +98,18 @@ impl SipGateway {
             }
         }
         let trunk_media = trunks.iter().map(|t| (t.addr, t.config.srtp)).collect();
+        if tls_addr.is_none()
+            && trunks
+                .iter()
+                .any(|t| t.config.transport == SipTransport::Tls)
+        {
+            // Our Contact then names the UDP/TCP port: a trunk that opens its own
+            // connection for its requests (baresip does, for a BYE) cannot reach us.
+            log::warn!(
+                "sip: TLS trunk without --sip-listen-tls: requests the trunk starts (its BYE) \
+                 reach us only if it sends them on our connection"
+            );
+        }
         let listen_ip = local_addr.ip();
         let local_ip: Box<dyn Fn(SocketAddr) -> IpAddr + Send> = if listen_ip.is_unspecified() {
             Box::new(move |dest| route_source(dest).unwrap_or(listen_ip))
