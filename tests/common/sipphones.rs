@@ -50,6 +50,28 @@ impl Baresip {
         commands: &[&str],
         security: &BaresipSecurity,
     ) -> Baresip {
+        // The TLS listener takes port + 1 as well, which may be in use: a few tries.
+        let tries = if security.tls_cert_and_key.is_some() {
+            3
+        } else {
+            1
+        };
+        let mut last = String::new();
+        for _ in 0..tries {
+            match Self::launch(number, freq, commands, security) {
+                Ok(b) => return b,
+                Err(log) => last = log,
+            }
+        }
+        panic!("baresip did not start: {last}");
+    }
+
+    fn launch(
+        number: &str,
+        freq: u32,
+        commands: &[&str],
+        security: &BaresipSecurity,
+    ) -> Result<Baresip, String> {
         let port = free_udp_port();
         let dir = temp_dir("baresip");
         let mut config = format!(
@@ -102,14 +124,13 @@ impl Baresip {
             .spawn()
             .expect("start baresip (Debian package baresip; scripts/setup.sh installs it)");
         let b = Baresip { child, port, dir };
-        assert!(
-            super::wait_until(Duration::from_secs(10), || b
-                .log()
-                .contains("baresip is ready")),
-            "baresip did not start: {}",
-            b.log()
-        );
-        b
+        if super::wait_until(Duration::from_secs(10), || {
+            b.log().contains("baresip is ready")
+        }) {
+            Ok(b)
+        } else {
+            Err(b.log())
+        }
     }
 
     /// Stops baresip the polite way (SIGTERM): it hangs up its calls (BYE) and quits.
