@@ -51,6 +51,9 @@ pub struct Config {
     /// SIP listen address (UDP and TCP) of the PSTN gateway (`--sip-listen`); the gateway
     /// runs when this or a trunk is given.
     pub sip_listen: Option<SocketAddr>,
+    /// SIP-over-TLS listen address for inbound calls (`--sip-listen-tls`, port 0 = any),
+    /// with the `--tls-cert`/`--tls-key` certificate.
+    pub sip_listen_tls: Option<SocketAddr>,
     /// SIP trunks to carriers or PBXs (`--sip-trunk`, repeatable; see `sip::TrunkConfig`).
     pub sip_trunks: Vec<String>,
     /// Addresses allowed to send us INVITEs besides the trunks (`--sip-allow`, repeatable).
@@ -96,6 +99,7 @@ impl Default for Config {
             mix_above: DEFAULT_MIX_ABOVE,
             batch_roster_above: DEFAULT_BATCH_ROSTER_ABOVE,
             sip_listen: None,
+            sip_listen_tls: None,
             sip_trunks: Vec::new(),
             sip_allow: Vec::new(),
             pstn_caller_ids: Vec::new(),
@@ -119,7 +123,9 @@ pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
 [--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
 [--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0] \
-[--sip-listen 127.0.0.1:5060] [--sip-trunk name=HOST:PORT[;transport=tcp][;user=U][;password=P][;register]]... \
+[--sip-listen 127.0.0.1:5060] [--sip-listen-tls 127.0.0.1:5061 (with --tls-cert/--tls-key)] \
+[--sip-trunk name=HOST[:PORT][;transport=udp|tcp|tls][;ca=PEM][;user=U][;password=P][;register]\
+[;domain=D][;srtp=off|optional|mandatory]]... \
 [--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115] \
 [--pstn-number +15551230001=8:acs:USER]... [--pstn-user-caller-id 8:acs:USER=+15551230009]...\n\
 The config file holds the same settings in TOML (see service/src/config_file.rs); flags given \
@@ -170,6 +176,9 @@ impl Config {
         }
         if c.tls_cert.is_some() != c.tls_key.is_some() {
             return Err("--tls-cert and --tls-key go together".into());
+        }
+        if c.sip_listen_tls.is_some() && c.tls_cert.is_none() {
+            return Err("--sip-listen-tls needs --tls-cert and --tls-key".into());
         }
         Ok(Command::Run(Box::new(c)))
     }
@@ -279,6 +288,10 @@ impl Config {
                 "--sip-listen" => {
                     let v = value()?;
                     c.sip_listen = Some(v.parse().map_err(|_| bad(&v))?);
+                }
+                "--sip-listen-tls" => {
+                    let v = value()?;
+                    c.sip_listen_tls = Some(v.parse().map_err(|_| bad(&v))?);
                 }
                 "--sip-trunk" => {
                     let v = value()?;
@@ -475,5 +488,29 @@ caller_ids = ["+15550000000"]
         };
         assert_eq!(c.pstn_setup_timeout, Duration::from_secs(115));
         assert!(c.sip_listen.is_none() && c.sip_trunks.is_empty());
+        assert!(c.sip_listen_tls.is_none());
+    }
+
+    #[test]
+    fn sip_tls_and_srtp_flags() {
+        let Ok(Command::Run(c)) = Config::parse(
+            args(
+                "--tls-cert c.pem --tls-key k.pem --sip-listen-tls 127.0.0.1:5061 \
+                 --sip-trunk sec=pbx.example.com;transport=tls;ca=/etc/ca.pem;srtp=mandatory",
+            ),
+            None,
+        ) else {
+            panic!("parse")
+        };
+        assert_eq!(c.sip_listen_tls.unwrap().port(), 5061);
+        assert_eq!(c.sip_trunks.len(), 1);
+        assert!(
+            USAGE.contains("--sip-listen-tls") && USAGE.contains("srtp=off|optional|mandatory")
+        );
+        let e = Config::parse(args("--sip-listen-tls 127.0.0.1:5061"), None).unwrap_err();
+        assert!(e.contains("--tls-cert"), "{e}");
+        assert!(Config::parse(args("--sip-listen-tls nope"), None).is_err());
+        assert!(Config::parse(args("--sip-trunk p=h;srtp=always"), None).is_err());
+        assert!(Config::parse(args("--sip-trunk p=h;transport=tls;ca="), None).is_err());
     }
 }

@@ -197,7 +197,11 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     {
         let mut out = std::io::stdout().lock();
-        let sip = sip_addr.map(|a| format!(" sip={a}")).unwrap_or_default();
+        let sip = match sip_addr {
+            Some((a, Some(t))) => format!(" sip={a} sip-tls={t}"),
+            Some((a, None)) => format!(" sip={a}"),
+            None => String::new(),
+        };
         writeln!(
             out,
             "acscalling-service listening http={http_addr} media={media_addr}{sip}"
@@ -227,12 +231,15 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Starts the PSTN gateway when SIP is configured; returns its address.
+/// Starts the PSTN gateway when SIP is configured; returns its addresses (UDP/TCP, TLS).
 async fn start_sip(
     config: &Config,
     hub: &Arc<Hub>,
-) -> Result<Option<SocketAddr>, Box<dyn std::error::Error>> {
-    if config.sip_listen.is_none() && config.sip_trunks.is_empty() {
+) -> Result<Option<(SocketAddr, Option<SocketAddr>)>, Box<dyn std::error::Error>> {
+    if config.sip_listen.is_none()
+        && config.sip_listen_tls.is_none()
+        && config.sip_trunks.is_empty()
+    {
         return Ok(None);
     }
     let mut trunks = Vec::new();
@@ -242,8 +249,20 @@ async fn start_sip(
     let listen = config
         .sip_listen
         .unwrap_or_else(|| SocketAddr::new(config.media_ip, 0));
+    let listen_tls = match config.sip_listen_tls {
+        None => None,
+        Some(addr) => match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(sip::TlsListen {
+                addr,
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            _ => return Err("--sip-listen-tls needs --tls-cert and --tls-key".into()),
+        },
+    };
     let cfg = sip::SipConfig {
         listen,
+        listen_tls,
         trunks,
         allow: config.sip_allow.iter().map(|a| (*a).into()).collect(),
         user_agent: format!("acscalling-service/{}", env!("CARGO_PKG_VERSION")),
@@ -253,6 +272,10 @@ async fn start_sip(
         .map_err(|e| format!("cannot start SIP on {listen}: {e}"))?;
     let addr = gateway.local_addr();
     log::info!("PSTN gateway: SIP on {addr} (UDP and TCP)");
+    let tls_addr = gateway.tls_addr();
+    if let Some(a) = tls_addr {
+        log::info!("PSTN gateway: SIP over TLS on {a}");
+    }
     hub.enable_pstn(gateway, events, config.media_ip, config.pstn_setup_timeout);
-    Ok(Some(addr))
+    Ok(Some((addr, tls_addr)))
 }

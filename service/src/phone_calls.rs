@@ -23,9 +23,11 @@ use crate::protocol::{
 use crate::pstn::bridge::{
     BridgeConfig, BridgeEvent, BridgeEventKind, BridgeOptions, PcmRate, PhoneBridge,
 };
+use crate::pstn::media::srtp::{SrtpKey, SrtpKeys};
 use crate::refusals::{bad, not_in_call};
 use crate::sfu::{CallKey, SessionId};
-use crate::sip::{self, sdp, DialRequest, LegId, SipEvent, SipGateway};
+use crate::sip::sdp::RemoteMedia;
+use crate::sip::{self, sdp, DialRequest, LegId, SipEvent, SipGateway, SrtpPolicy};
 
 /// The gateway and what phone legs need, when SIP is configured.
 pub(crate) struct Pstn {
@@ -50,6 +52,8 @@ pub(crate) struct Leg {
     pub answered: bool,
     /// Inbound: the SDP answer to send when a user accepts.
     pub sdp_answer: Option<String>,
+    /// Outbound: the trunk's SRTP policy and the key our offer carried.
+    pub srtp: (SrtpPolicy, Option<SrtpKey>),
 }
 
 /// The SIP status a phone leg is refused or cancelled with when the call ends for
@@ -76,7 +80,33 @@ fn phone_participant(id: &str, leg: LegId, session: SessionId, epoch: u64) -> Pa
     }
 }
 
+/// Points the bridge at the phone's media, with SRTP keys when negotiated.
+fn set_remote(b: &PhoneBridge, m: &RemoteMedia, keys: Option<SrtpKeys>) {
+    b.set_remote_srtp(m.addr, m.codec, m.payload_type, m.telephone_event_pt, keys);
+}
+
 impl HubState {
+    /// The phone's media and SRTP keys from its answer (or 183) to our offer on `leg`.
+    fn outbound_media(
+        &self,
+        leg: LegId,
+        sdp: &str,
+    ) -> Result<(RemoteMedia, Option<SrtpKeys>), sdp::SdpError> {
+        let (policy, key) = self
+            .legs
+            .get(&leg)
+            .map_or((SrtpPolicy::Off, None), |l| l.srtp);
+        let media = match sdp::parse_answer(sdp) {
+            // Our RTP/SAVP stream refused (port 0): the phone does not do SRTP.
+            Err(sdp::SdpError::Rejected) if policy == SrtpPolicy::Mandatory => {
+                return Err(sdp::SdpError::SrtpRequired)
+            }
+            r => r?,
+        };
+        let keys = sdp::answer_keys(key.as_ref(), policy, &media)?;
+        Ok((media, keys))
+    }
+
     /// Ends a phone leg: its bridge closes; the SIP side is cancelled, hung up or refused
     /// according to where it stands. No-op for a leg already gone.
     pub(crate) fn release_leg(&mut self, leg: LegId, reason: EndReason) {
@@ -194,6 +224,7 @@ impl Hub {
                 inbound: false,
                 answered: false,
                 sdp_answer: None,
+                srtp: (SrtpPolicy::Off, None),
             },
         );
         log::info!("call {call_id}: dialling {to} from {from} (leg {leg})");
@@ -219,9 +250,24 @@ impl Hub {
                     return;
                 }
             };
-            let offer = sdp::build_offer(bridge.rtp_addr(), leg);
+            let policy = st
+                .pstn
+                .as_ref()
+                .map_or(SrtpPolicy::Off, |p| p.gateway.srtp_policy(None));
+            let (offer, key) = match sdp::build_offer_srtp(bridge.rtp_addr(), leg, policy) {
+                Ok(x) => x,
+                Err(e) => {
+                    log::warn!("leg {leg}: no SRTP key: {e}");
+                    bridge.close();
+                    let r = EndReason::MEDIA_FAILED;
+                    let pid = st.legs.get(&leg).map(|l| l.pid.clone()).unwrap_or_default();
+                    st.remove_participant(&hub.sfu, &call_id, &pid, r, r);
+                    return;
+                }
+            };
             if let Some(l) = st.legs.get_mut(&leg) {
                 l.bridge = Some(bridge);
+                l.srtp = (policy, key);
             }
             let dialled = st.pstn.as_ref().map(|p| {
                 p.gateway.dial(DialRequest {
@@ -320,17 +366,19 @@ impl Hub {
                 let Some((call_id, idx)) = st.phone_of(leg) else {
                     return;
                 };
-                let early = sdp.as_deref().and_then(|s| match sdp::parse_answer(s) {
-                    Ok(m) => Some(m),
-                    Err(e) => {
-                        log::warn!("leg {leg}: unusable early-media SDP: {e}");
-                        None
-                    }
-                });
+                let early = sdp
+                    .as_deref()
+                    .and_then(|s| match st.outbound_media(leg, s) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            log::warn!("leg {leg}: unusable early-media SDP: {e}");
+                            None
+                        }
+                    });
                 let state = match early {
-                    Some(m) => {
+                    Some((m, keys)) => {
                         if let Some(b) = st.legs.get(&leg).and_then(|l| l.bridge.as_ref()) {
-                            b.set_remote(m.addr, m.codec, m.payload_type, m.telephone_event_pt);
+                            set_remote(b, &m, keys);
                         }
                         ParticipantState::EarlyMedia
                     }
@@ -343,12 +391,22 @@ impl Hub {
                 let Some((call_id, idx)) = st.phone_of(leg) else {
                     return;
                 };
-                let media = match sdp::parse_answer(&sdp) {
+                let (media, keys) = match st.outbound_media(leg, &sdp) {
                     Ok(m) => m,
                     Err(e) => {
-                        log::warn!("leg {leg}: unusable SDP answer: {e}");
+                        log::warn!("call {call_id}: leg {leg}: unusable SDP answer: {e}");
                         let pid = st.legs.get(&leg).map(|l| l.pid.clone()).unwrap_or_default();
-                        let r = EndReason::MEDIA_FAILED;
+                        // The phone answered: the leg is hung up (BYE).
+                        if let Some(l) = st.legs.get_mut(&leg) {
+                            l.answered = true;
+                        }
+                        let r = match e {
+                            // Not acceptable: the trunk wants SRTP, the phone did not do it.
+                            sdp::SdpError::SrtpRequired
+                            | sdp::SdpError::NoCommonCrypto
+                            | sdp::SdpError::Crypto(_) => sip::sip_status_to_end_reason(488),
+                            _ => EndReason::MEDIA_FAILED,
+                        };
                         st.remove_participant(&self.sfu, &call_id, &pid, r, r);
                         return;
                     }
@@ -356,13 +414,11 @@ impl Hub {
                 if let Some(l) = st.legs.get_mut(&leg) {
                     l.answered = true;
                     if let Some(b) = &l.bridge {
-                        b.set_remote(
-                            media.addr,
-                            media.codec,
-                            media.payload_type,
-                            media.telephone_event_pt,
-                        );
+                        set_remote(b, &media, keys);
                     }
+                }
+                if keys.is_some() {
+                    log::info!("call {call_id}: leg {leg}: media is SRTP");
                 }
                 log::info!("call {call_id}: leg {leg} answered");
                 st.set_phone_state(&call_id, idx, ParticipantState::Connected);
@@ -431,6 +487,7 @@ impl Hub {
             return;
         };
         let (rtp_ip, gateway) = (pstn.rtp_ip, pstn.gateway.clone());
+        let policy = gateway.srtp_policy_from(source);
         let Some(user) = self.numbers.owner_of(to) else {
             log::info!("incoming call from {from} ({source}) to {to}: no such number");
             gateway.reject(leg, 404);
@@ -479,6 +536,7 @@ impl Hub {
                 inbound: true,
                 answered: false,
                 sdp_answer: None,
+                srtp: (SrtpPolicy::Off, None),
             },
         );
         log::info!("call {call_id}: {caller} calls {to} ({user}), leg {leg}");
@@ -494,25 +552,24 @@ impl Hub {
                 hub.sfu.remove_session(session);
                 return;
             };
-            let answered =
-                bridge.and_then(|b| match sdp::answer_offer(&sdp_offer, b.rtp_addr(), leg) {
-                    Ok((answer, media)) => {
-                        b.set_remote(
-                            media.addr,
-                            media.codec,
-                            media.payload_type,
-                            media.telephone_event_pt,
-                        );
+            let answered = bridge.and_then(|b| {
+                match sdp::answer_offer(&sdp_offer, b.rtp_addr(), leg, policy) {
+                    Ok((answer, media, keys)) => {
+                        set_remote(&b, &media, keys);
+                        if keys.is_some() {
+                            log::info!("incoming leg {leg}: media is SRTP");
+                        }
                         Ok((b, answer))
                     }
                     Err(e) => {
                         b.close();
                         Err(ErrorBody::new(
                             EndReason::new(488, 0),
-                            format!("no common codec: {e}"),
+                            format!("offer not acceptable: {e}"),
                         ))
                     }
-                });
+                }
+            });
             let (bridge, answer) = match answered {
                 Ok(x) => x,
                 Err(e) => {

@@ -50,6 +50,8 @@ pub struct Service {
     pub ws_url: String,
     /// The PSTN gateway's SIP address, when the service runs one (`--sip-listen`).
     pub sip_addr: Option<String>,
+    /// The gateway's SIP-over-TLS address (`--sip-listen-tls`).
+    pub sip_tls_addr: Option<String>,
 }
 
 impl Service {
@@ -59,10 +61,26 @@ impl Service {
 
     /// Starts the service with TLS (https/wss) on the same port.
     pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Self {
+        Self::start_tls_with(cert, key, &[])
+    }
+
+    /// [`Self::start_tls`] with more arguments (the same certificate serves SIP over TLS
+    /// with `--sip-listen-tls`). [`Party`](party::Party) then connects with wss.
+    pub fn start_tls_with(cert: &std::path::Path, key: &std::path::Path, extra: &[&str]) -> Self {
         let (c, k) = (cert.display().to_string(), key.display().to_string());
-        let mut svc = Self::start_with(&["--tls-cert", &c, "--tls-key", &k]);
+        let mut args = vec!["--tls-cert", &c, "--tls-key", &k];
+        args.extend_from_slice(extra);
+        let mut svc = Self::start_with(&args);
         svc.tls_ca = Some(cert.to_path_buf());
         svc
+    }
+
+    /// The agent's service URL: wss when the service runs TLS.
+    pub fn agent_url(&self) -> String {
+        match self.tls_ca {
+            Some(_) => self.ws_url.replace("ws://", "wss://"),
+            None => self.ws_url.clone(),
+        }
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
@@ -109,12 +127,17 @@ impl Service {
             .split_whitespace()
             .find_map(|w| w.strip_prefix("sip="))
             .map(str::to_string);
+        let sip_tls_addr = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("sip-tls="))
+            .map(str::to_string);
         Service {
             child: Some(child),
             tls_ca: None,
             ws_url: format!("ws://{http}"),
             http_addr: http,
             sip_addr,
+            sip_tls_addr,
         }
     }
 
@@ -126,6 +149,7 @@ impl Service {
             ws_url: format!("ws://{http_addr}"),
             http_addr: http_addr.to_string(),
             sip_addr: None,
+            sip_tls_addr: None,
         }
     }
 

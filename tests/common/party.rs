@@ -114,12 +114,12 @@ impl Party {
         });
         let agent = client
             .create_call_agent(CallAgentOptions {
-                service_url: svc.ws_url.clone(),
+                service_url: svc.agent_url(),
                 token: svc.token(&id),
                 display_name: name.clone(),
                 listener: Some(listener),
                 token_refresher: None,
-                ca_certificate: None,
+                ca_certificate: svc.tls_ca.clone(),
             })
             .unwrap();
         assert!(wait_until(CONNECT, || agent.connection_state()

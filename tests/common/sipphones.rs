@@ -19,6 +19,16 @@ fn temp_dir(prefix: &str) -> PathBuf {
     d
 }
 
+/// What a [`Baresip`] does beyond the plain phone of [`Baresip::start`].
+#[derive(Default, Clone)]
+pub struct BaresipSecurity {
+    /// A TLS listener on `port + 1` with this PEM file (certificate then key), and this
+    /// file as its CA for its own TLS connections.
+    pub tls_cert_and_key: Option<PathBuf>,
+    /// The account's `mediaenc` (`srtp`, `srtp-mand`, …): loads the srtp module.
+    pub mediaenc: Option<String>,
+}
+
 /// A baresip phone.
 pub struct Baresip {
     child: Child,
@@ -30,9 +40,41 @@ impl Baresip {
     /// A phone with number `number` (`+1…`) listening on a free port, answering every call
     /// at once, sending a `freq` Hz sine. `commands` run at start (e.g. `/dial sip:…`).
     pub fn start(number: &str, freq: u32, commands: &[&str]) -> Baresip {
+        Self::start_secure(number, freq, commands, &BaresipSecurity::default())
+    }
+
+    /// [`Self::start`] with TLS and/or SRTP.
+    pub fn start_secure(
+        number: &str,
+        freq: u32,
+        commands: &[&str],
+        security: &BaresipSecurity,
+    ) -> Baresip {
+        // The TLS listener takes port + 1 as well, which may be in use: a few tries.
+        let tries = if security.tls_cert_and_key.is_some() {
+            3
+        } else {
+            1
+        };
+        let mut last = String::new();
+        for _ in 0..tries {
+            match Self::launch(number, freq, commands, security) {
+                Ok(b) => return b,
+                Err(log) => last = log,
+            }
+        }
+        panic!("baresip did not start: {last}");
+    }
+
+    fn launch(
+        number: &str,
+        freq: u32,
+        commands: &[&str],
+        security: &BaresipSecurity,
+    ) -> Result<Baresip, String> {
         let port = free_udp_port();
         let dir = temp_dir("baresip");
-        let config = format!(
+        let mut config = format!(
             "poll_method\t\tepoll\n\
              sip_listen\t\t127.0.0.1:{port}\n\
              sip_trans_def\t\tudp\n\
@@ -51,10 +93,22 @@ impl Baresip {
              module_app\t\tmenu.so\n",
             dir.display()
         );
+        let mut account_params = String::new();
+        if let Some(pem) = &security.tls_cert_and_key {
+            config.push_str(&format!(
+                "sip_certificate\t\t{}\nsip_cafile\t\t{}\n",
+                pem.display(),
+                pem.display()
+            ));
+        }
+        if let Some(m) = &security.mediaenc {
+            config.push_str("module\t\t\tsrtp.so\n");
+            account_params.push_str(&format!(";mediaenc={m}"));
+        }
         std::fs::write(dir.join("config"), config).expect("baresip config");
         std::fs::write(
             dir.join("accounts"),
-            format!("<sip:{number}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n"),
+            format!("<sip:{number}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA{account_params}\n"),
         )
         .expect("baresip accounts");
         let log = std::fs::File::create(dir.join("baresip.log")).expect("baresip log");
@@ -70,14 +124,20 @@ impl Baresip {
             .spawn()
             .expect("start baresip (Debian package baresip; scripts/setup.sh installs it)");
         let b = Baresip { child, port, dir };
-        assert!(
-            super::wait_until(Duration::from_secs(10), || b
-                .log()
-                .contains("baresip is ready")),
-            "baresip did not start: {}",
-            b.log()
-        );
-        b
+        if super::wait_until(Duration::from_secs(10), || {
+            b.log().contains("baresip is ready")
+        }) {
+            Ok(b)
+        } else {
+            Err(b.log())
+        }
+    }
+
+    /// Stops baresip the polite way (SIGTERM): it hangs up its calls (BYE) and quits.
+    pub fn terminate(&self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
     }
 
     /// What baresip printed so far.

@@ -29,6 +29,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::pstn::media::g711::G711;
 use crate::pstn::media::rtp::digit_to_event;
+use crate::pstn::media::srtp::SrtpKeys;
 
 /// Where the bridge's sockets go.
 #[derive(Debug, Clone)]
@@ -101,6 +102,7 @@ pub(crate) struct Remote {
     codec: G711,
     payload_type: u8,
     telephone_event_pt: Option<u8>,
+    srtp: Option<SrtpKeys>,
 }
 
 /// Requests from the handle to the task.
@@ -241,12 +243,26 @@ impl PhoneBridge {
         payload_type: u8,
         telephone_event_pt: Option<u8>,
     ) {
+        self.set_remote_srtp(addr, codec, payload_type, telephone_event_pt, None);
+    }
+
+    /// [`Self::set_remote`] with SDES-SRTP keys (None: plain RTP). Other keys restart
+    /// the leg's stream like another codec does.
+    pub fn set_remote_srtp(
+        &self,
+        addr: SocketAddr,
+        codec: G711,
+        payload_type: u8,
+        telephone_event_pt: Option<u8>,
+        srtp: Option<SrtpKeys>,
+    ) {
         self.shared.state.lock().telephone_event_pt = Some(telephone_event_pt);
         self.send(Command::Remote(Remote {
             addr,
             codec,
             payload_type,
             telephone_event_pt,
+            srtp,
         }));
     }
 

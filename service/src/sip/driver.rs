@@ -1,6 +1,6 @@
 //! The thin async driver around the [`Endpoint`]: one UDP socket and a TCP listener on
-//! the same port, a task per TCP connection (Content-Length framing), the clock and the
-//! command channel. Everything it learns goes into the endpoint with `now`; whatever the
+//! the same port, an optional TLS listener, a task per TCP/TLS connection
+//! ([`super::connections`]), the clock and the command channel. Everything it learns goes into the endpoint with `now`; whatever the
 //! endpoint queued leaves after each pass.
 
 use std::collections::HashMap;
@@ -8,16 +8,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 
-use super::endpoint::{Endpoint, EndpointConfig, Transmit, Trunk};
-use super::message::{frame_stream, Framing, MAX_MESSAGE};
-use super::{DialRequest, LegId, SipConfig, SipError, SipEvent, SipTransport, FIRST_INBOUND_LEG};
-
-/// How long a TCP connect may take before what waited on it fails.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+use super::connections::{Connections, StreamInput, TlsClient};
+use super::endpoint::{Endpoint, EndpointConfig, Trunk};
+use super::{
+    tls, DialRequest, LegId, SipConfig, SipError, SipEvent, SipTransport, SrtpPolicy,
+    FIRST_INBOUND_LEG,
+};
 /// How long shutdown waits for BYEs and CANCELs to be answered.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -30,23 +30,13 @@ enum Command {
     Shutdown,
 }
 
-/// What the TCP connection tasks report to the driver.
-enum TcpInput {
-    Message {
-        peer: SocketAddr,
-        data: Vec<u8>,
-    },
-    Closed {
-        peer: SocketAddr,
-        conn: u64,
-        failed_connect: bool,
-    },
-}
-
 struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     local_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     trunk_names: Vec<String>,
+    /// Per trunk: its address and SRTP policy.
+    trunk_media: Vec<(Option<SocketAddr>, SrtpPolicy)>,
 }
 
 /// Handle on the running SIP gateway (cheap to clone).
@@ -56,11 +46,24 @@ pub struct SipGateway {
 }
 
 impl SipGateway {
-    /// Binds UDP and TCP on `cfg.listen`, resolves the trunks and starts the gateway task.
-    /// Events arrive on the returned receiver.
+    /// Binds UDP and TCP on `cfg.listen` (and TLS on `cfg.listen_tls`), resolves the
+    /// trunks, loads the TLS configurations and starts the gateway task. Events arrive on
+    /// the returned receiver.
     pub async fn start(
         cfg: SipConfig,
     ) -> std::io::Result<(SipGateway, mpsc::UnboundedReceiver<SipEvent>)> {
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let tls_listener = match &cfg.listen_tls {
+            Some(l) => {
+                let acceptor = TlsAcceptor::from(tls::server(&l.cert, &l.key).map_err(invalid)?);
+                Some((TcpListener::bind(l.addr).await?, acceptor))
+            }
+            None => None,
+        };
+        let tls_addr = match &tls_listener {
+            Some((l, _)) => Some(l.local_addr()?),
+            None => None,
+        };
         let (udp, tcp) = bind_pair(cfg.listen).await?;
         let local_addr = udp.local_addr()?;
         let mut trunks = Vec::with_capacity(cfg.trunks.len());
@@ -83,6 +86,30 @@ impl SipGateway {
                 addr,
             });
         }
+        let mut tls_clients = HashMap::new();
+        for t in &trunks {
+            if t.config.transport != SipTransport::Tls {
+                continue;
+            }
+            let (config, name) = tls::client(t.config.ca.as_deref(), &t.config.host)
+                .map_err(|e| invalid(format!("trunk {}: {e}", t.config.name)))?;
+            if let Some(a) = t.addr {
+                tls_clients.insert(a, TlsClient { config, name });
+            }
+        }
+        let trunk_media = trunks.iter().map(|t| (t.addr, t.config.srtp)).collect();
+        if tls_addr.is_none()
+            && trunks
+                .iter()
+                .any(|t| t.config.transport == SipTransport::Tls)
+        {
+            // Our Contact then names the UDP/TCP port: a trunk that opens its own
+            // connection for its requests (baresip does, for a BYE) cannot reach us.
+            log::warn!(
+                "sip: TLS trunk without --sip-listen-tls: requests the trunk starts (its BYE) \
+                 reach us only if it sends them on our connection"
+            );
+        }
         let listen_ip = local_addr.ip();
         let local_ip: Box<dyn Fn(SocketAddr) -> IpAddr + Send> = if listen_ip.is_unspecified() {
             Box::new(move |dest| route_source(dest).unwrap_or(listen_ip))
@@ -95,18 +122,33 @@ impl SipGateway {
                 allow: cfg.allow.clone(),
                 user_agent: cfg.user_agent.clone(),
                 local_port: local_addr.port(),
+                local_tls_port: tls_addr.map(|a| a.port()),
                 local_ip,
             },
             uuid::Uuid::new_v4().as_u64_pair().0,
         );
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(endpoint, udp, tcp, cmd_rx, ev_tx));
+        let (tls_listener, acceptor) =
+            tls_listener.map_or((None, None), |(l, a)| (Some(l), Some(a)));
+        let (stream_tx, stream_rx) = mpsc::unbounded_channel();
+        let conns = Connections::new(stream_tx, tls_clients, acceptor);
+        let listeners = Listeners {
+            udp,
+            tcp,
+            tls: tls_listener,
+        };
+        tokio::spawn(run(endpoint, listeners, conns, stream_rx, cmd_rx, ev_tx));
         log::info!("sip: gateway listening on udp+tcp {local_addr}");
+        if let Some(a) = tls_addr {
+            log::info!("sip: gateway listening on tls {a}");
+        }
         let inner = Inner {
             commands: cmd_tx,
             local_addr,
+            tls_addr,
             trunk_names: cfg.trunks.iter().map(|t| t.name.clone()).collect(),
+            trunk_media,
         };
         Ok((
             SipGateway {
@@ -119,6 +161,31 @@ impl SipGateway {
     /// The address UDP and TCP listen on.
     pub fn local_addr(&self) -> SocketAddr {
         self.inner.local_addr
+    }
+
+    /// The address the TLS listener listens on, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.inner.tls_addr
+    }
+
+    /// The SRTP policy of calls placed on `trunk` (None: the first).
+    pub fn srtp_policy(&self, trunk: Option<&str>) -> SrtpPolicy {
+        let i = match trunk {
+            None => Some(0),
+            Some(n) => self.inner.trunk_names.iter().position(|t| t == n),
+        };
+        i.and_then(|i| self.inner.trunk_media.get(i))
+            .map_or(SrtpPolicy::Off, |(_, p)| *p)
+    }
+
+    /// The SRTP policy of a call from `source`: its trunk's (by IP address), else off
+    /// (which still accepts an `RTP/SAVP` offer).
+    pub fn srtp_policy_from(&self, source: SocketAddr) -> SrtpPolicy {
+        self.inner
+            .trunk_media
+            .iter()
+            .find(|(a, _)| a.is_some_and(|a| a.ip() == source.ip()))
+            .map_or(SrtpPolicy::Off, |(_, p)| *p)
     }
 
     /// Places a call; the outcome arrives as events. Unknown or missing trunk: Err.
@@ -196,135 +263,31 @@ fn route_source(dest: SocketAddr) -> Option<IpAddr> {
     s.local_addr().ok().map(|a| a.ip())
 }
 
-struct TcpConnections {
-    by_peer: HashMap<SocketAddr, (u64, mpsc::UnboundedSender<Vec<u8>>)>,
-    next_id: u64,
-    input: mpsc::UnboundedSender<TcpInput>,
+struct Listeners {
+    udp: UdpSocket,
+    tcp: TcpListener,
+    tls: Option<TcpListener>,
 }
 
-impl TcpConnections {
-    fn add(
-        &mut self,
-        stream: Option<TcpStream>,
-        peer: SocketAddr,
-    ) -> mpsc::UnboundedSender<Vec<u8>> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.next_id += 1;
-        let conn = self.next_id;
-        self.by_peer.insert(peer, (conn, tx.clone()));
-        tokio::spawn(connection(stream, peer, conn, rx, self.input.clone()));
-        tx
+/// Accepts on the TLS listener; never ready without one.
+async fn accept_tls(
+    l: &Option<TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
     }
-
-    fn send(&mut self, t: Transmit) {
-        let sender = match self.by_peer.get(&t.dest) {
-            Some((_, s)) if !s.is_closed() => s.clone(),
-            // No connection (or it closed): connect.
-            _ => self.add(None, t.dest),
-        };
-        let _ = sender.send(t.data);
-    }
-}
-
-/// One TCP connection: connects first when `stream` is None; frames what it reads,
-/// writes what it is given.
-async fn connection(
-    stream: Option<TcpStream>,
-    peer: SocketAddr,
-    conn: u64,
-    mut out: mpsc::UnboundedReceiver<Vec<u8>>,
-    input: mpsc::UnboundedSender<TcpInput>,
-) {
-    let stream = match stream {
-        Some(s) => s,
-        None => match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(peer)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                log::info!("sip: tcp connect to {peer}: {e}");
-                let _ = input.send(TcpInput::Closed {
-                    peer,
-                    conn,
-                    failed_connect: true,
-                });
-                return;
-            }
-            Err(_) => {
-                log::info!("sip: tcp connect to {peer} timed out");
-                let _ = input.send(TcpInput::Closed {
-                    peer,
-                    conn,
-                    failed_connect: true,
-                });
-                return;
-            }
-        },
-    };
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 16 * 1024];
-    'conn: loop {
-        tokio::select! {
-            r = rd.read(&mut chunk) => match r {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    loop {
-                        match frame_stream(&buf) {
-                            Framing::Skip(k) => {
-                                buf.drain(..k);
-                            }
-                            Framing::Message(k) => {
-                                let data: Vec<u8> = buf.drain(..k).collect();
-                                let _ = input.send(TcpInput::Message { peer, data });
-                            }
-                            Framing::Incomplete => break,
-                            Framing::Invalid => {
-                                log::debug!("sip: tcp {peer}: unframeable stream, closing");
-                                break 'conn;
-                            }
-                        }
-                    }
-                    if buf.len() > MAX_MESSAGE {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    log::debug!("sip: tcp {peer}: {e}");
-                    break;
-                }
-            },
-            m = out.recv() => match m {
-                Some(data) => {
-                    if let Err(e) = wr.write_all(&data).await {
-                        log::debug!("sip: tcp {peer}: {e}");
-                        break;
-                    }
-                }
-                None => break,
-            },
-        }
-    }
-    let _ = input.send(TcpInput::Closed {
-        peer,
-        conn,
-        failed_connect: false,
-    });
 }
 
 async fn run(
     mut endpoint: Endpoint,
-    udp: UdpSocket,
-    tcp: TcpListener,
+    listeners: Listeners,
+    mut conns: Connections,
+    mut stream_rx: mpsc::UnboundedReceiver<StreamInput>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<SipEvent>,
 ) {
-    let (tcp_tx, mut tcp_rx) = mpsc::unbounded_channel();
-    let mut conns = TcpConnections {
-        by_peer: HashMap::new(),
-        next_id: 0,
-        input: tcp_tx,
-    };
+    let Listeners { udp, tcp, tls } = listeners;
     let mut buf = vec![0u8; 65_536];
     let mut stop_by: Option<Instant> = None;
     endpoint.start_registrations(Instant::now());
@@ -340,7 +303,7 @@ async fn run(
                         log::debug!("sip: udp send to {}: {e}", t.dest);
                     }
                 }
-                SipTransport::Tcp => conns.send(t),
+                SipTransport::Tcp | SipTransport::Tls => conns.send(t),
             }
         }
         while let Some(e) = endpoint.poll_event() {
@@ -371,24 +334,32 @@ async fn run(
             a = tcp.accept() => match a {
                 Ok((stream, peer)) => {
                     log::debug!("sip: tcp connection from {peer}");
-                    conns.add(Some(stream), peer);
+                    conns.accepted(stream, peer, false);
                 }
                 Err(e) => log::warn!("sip: tcp accept: {e}"),
             },
-            Some(input) = tcp_rx.recv() => match input {
-                TcpInput::Message { peer, data } => {
+            a = accept_tls(&tls) => match a {
+                Ok((stream, peer)) => {
+                    log::debug!("sip: tls connection from {peer}");
+                    conns.accepted(stream, peer, true);
+                }
+                Err(e) => log::warn!("sip: tls accept: {e}"),
+            },
+            Some(input) = stream_rx.recv() => match input {
+                StreamInput::Message { transport, peer, data } => {
                     if log::log_enabled!(log::Level::Trace) {
                         let text = String::from_utf8_lossy(&data);
-                        log::trace!("sip: from {peer} (tcp):\n{text}");
+                        log::trace!("sip: from {peer} ({transport:?}):\n{text}");
                     }
-                    endpoint.handle_message(&data, peer, SipTransport::Tcp, Instant::now());
+                    endpoint.handle_message(&data, peer, transport, Instant::now());
                 }
-                TcpInput::Closed { peer, conn, failed_connect } => {
-                    if conns.by_peer.get(&peer).is_some_and(|(c, _)| *c == conn) {
-                        conns.by_peer.remove(&peer);
-                    }
+                StreamInput::Closed { transport, peer, conn, failed_connect, unsent } => {
+                    conns.closed(transport, peer, conn);
                     if failed_connect {
                         endpoint.handle_transport_error(peer, Instant::now());
+                    } else if !unsent.is_empty() {
+                        log::debug!("sip: {peer}: connection lost, sending {} again", unsent.len());
+                        conns.resend(transport, peer, unsent);
                     }
                 }
             },

@@ -51,6 +51,8 @@ pub struct EndpointConfig {
     pub user_agent: String,
     /// Port we listen on (UDP and TCP).
     pub local_port: u16,
+    /// Port of the TLS listener, if there is one (Via and Contact of TLS messages).
+    pub local_tls_port: Option<u16>,
     /// Our address as seen from a destination (for Via and Contact).
     pub local_ip: Box<dyn Fn(SocketAddr) -> IpAddr + Send>,
 }
@@ -296,13 +298,13 @@ impl Endpoint {
         }
     }
 
-    /// A TCP connection to `dest` could not be made or broke: what waited on it fails.
+    /// A TCP or TLS connection to `dest` could not be made or broke: what waited on it fails.
     pub fn handle_transport_error(&mut self, dest: SocketAddr, now: Instant) {
         let failed: Vec<LegId> = self
             .legs
             .values()
             .filter(|l| {
-                l.transport == SipTransport::Tcp
+                l.transport.is_stream()
                     && l.state == LegState::Early
                     && l.uac.as_ref().is_some_and(|u| u.transmit.dest == dest)
             })
@@ -314,7 +316,7 @@ impl Endpoint {
         let keys: Vec<String> = self
             .client_tx
             .iter()
-            .filter(|(_, t)| t.transmit.transport == SipTransport::Tcp && t.transmit.dest == dest)
+            .filter(|(_, t)| t.transmit.transport.is_stream() && t.transmit.dest == dest)
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {

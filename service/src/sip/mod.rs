@@ -1,30 +1,37 @@
 //! SIP signalling of the telephony gateway: a user agent towards carriers and PBXs over
-//! UDP and TCP (RFC 3261), placing and taking phone legs.
+//! UDP, TCP and TLS (RFC 3261, RFC 5630 without `sips:`), placing and taking phone legs;
+//! their media may be SDES-SRTP (RFC 4568) when the trunk asks.
 //!
 //! - [`endpoint::Endpoint`] is the sans-IO core: transactions, dialogs, digest auth,
 //!   timers, fed with bytes + source + `now`, giving transmits, [`SipEvent`]s and its next
 //!   deadline. Unit-tested on synthetic time.
 //! - [`driver`] runs it on one UDP socket and a TCP listener (plus its connections) on the
-//!   same port; [`SipGateway`] is the handle the hub uses.
-//! - [`sdp`] builds and reads the phone side's SDP.
+//!   same port, and an optional TLS listener; [`SipGateway`] is the handle the hub uses.
+//!   [`tls`] makes the rustls client and server configurations.
+//! - [`sdp`] builds and reads the phone side's SDP, [`sdp_crypto`] its `a=crypto` lines.
 //!
-//! Not done yet: TLS/SRTP, DNS SRV/NAPTR (trunk names resolve once, by A/AAAA, at start),
+//! Not done yet: `sips:` URIs, DTLS-SRTP, SRTCP (we send no RTCP), DNS SRV/NAPTR (trunk names resolve once, by A/AAAA, at start),
 //! delayed-offer INVITEs (answered 488), reliable provisionals (100rel: 420), re-INVITEs
 //! are answered with our last SDP (hold is not reported to the hub), no session timers.
 
 // Not wired into the hub yet: the hub codes against this API next.
 #![allow(dead_code)]
 
+pub mod connections;
 pub mod digest;
 pub mod driver;
 pub mod endpoint;
 pub mod message;
 pub mod sdp;
+pub mod sdp_crypto;
+pub mod tls;
 
 #[cfg(test)]
 mod endpoint_tests;
 #[cfg(test)]
 mod sipp_tests;
+#[cfg(test)]
+mod tls_tests;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -44,6 +51,8 @@ pub const FIRST_INBOUND_LEG: LegId = 1 << 63;
 pub enum SipTransport {
     Udp,
     Tcp,
+    /// TLS over TCP (RFC 3261 §26.2; `SIP/2.0/TLS`, `;transport=tls` as RFC 5630 allows).
+    Tls,
 }
 
 impl SipTransport {
@@ -52,6 +61,45 @@ impl SipTransport {
         match self {
             SipTransport::Udp => "UDP",
             SipTransport::Tcp => "TCP",
+            SipTransport::Tls => "TLS",
+        }
+    }
+
+    /// A connection (TCP or TLS): no retransmissions, replies on the same connection.
+    pub fn is_stream(self) -> bool {
+        self != SipTransport::Udp
+    }
+
+    /// The URI parameter for a Contact on this transport.
+    pub fn uri_param(self) -> &'static str {
+        match self {
+            SipTransport::Udp => "",
+            SipTransport::Tcp => ";transport=tcp",
+            SipTransport::Tls => ";transport=tls",
+        }
+    }
+}
+
+/// SDES-SRTP on a trunk's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SrtpPolicy {
+    /// Plain RTP offered; an `RTP/SAVP` offer with crypto is still accepted.
+    #[default]
+    Off,
+    /// `RTP/AVP` with an `a=crypto` line offered: SRTP if the phone answers with crypto.
+    Optional,
+    /// `RTP/SAVP` offered; a phone without SRTP is refused (488) or hung up on.
+    Mandatory,
+}
+
+impl SrtpPolicy {
+    pub fn parse(s: &str) -> Option<SrtpPolicy> {
+        match s.to_ascii_lowercase().as_str() {
+            "off" => Some(SrtpPolicy::Off),
+            "optional" => Some(SrtpPolicy::Optional),
+            "mandatory" => Some(SrtpPolicy::Mandatory),
+            _ => None,
         }
     }
 }
@@ -71,11 +119,17 @@ pub struct TrunkConfig {
     pub register: bool,
     /// Domain for Request-URIs, From and To (default: `host`).
     pub domain: Option<String>,
+    /// TLS: PEM file of the CA(s) the trunk's certificate must chain to (default: the
+    /// system's roots).
+    pub ca: Option<String>,
+    /// SDES-SRTP on the media of this trunk's calls.
+    pub srtp: SrtpPolicy,
 }
 
 impl TrunkConfig {
-    /// Parses `name=host:port[;transport=tcp][;user=U][;password=P][;register][;domain=D]`
-    /// (host may be an IP, `[v6]`, or a name; port defaults to 5060).
+    /// Parses `name=host:port[;transport=udp|tcp|tls][;ca=PEM][;user=U][;password=P]
+    /// [;register][;domain=D][;srtp=off|optional|mandatory]` (host may be an IP, `[v6]`, or
+    /// a name; port defaults to 5060, 5061 with TLS).
     pub fn parse(spec: &str) -> Result<TrunkConfig, String> {
         let (name, rest) = spec
             .split_once('=')
@@ -94,12 +148,14 @@ impl TrunkConfig {
         let mut t = TrunkConfig {
             name: name.to_string(),
             host,
-            port: port.unwrap_or(5060),
+            port: port.unwrap_or(0),
             transport: SipTransport::Udp,
             username: None,
             password: None,
             register: false,
             domain: None,
+            ca: None,
+            srtp: SrtpPolicy::Off,
         };
         for p in parts {
             let p = p.trim();
@@ -111,6 +167,15 @@ impl TrunkConfig {
                 ("transport", Some(v)) if v.eq_ignore_ascii_case("tcp") => {
                     t.transport = SipTransport::Tcp
                 }
+                ("transport", Some(v)) if v.eq_ignore_ascii_case("tls") => {
+                    t.transport = SipTransport::Tls
+                }
+                ("ca", Some(v)) if !v.is_empty() => t.ca = Some(v.to_string()),
+                ("srtp", Some(v)) => {
+                    t.srtp = SrtpPolicy::parse(v).ok_or_else(|| {
+                        format!("trunk {name}: srtp={v:?}: expected off, optional or mandatory")
+                    })?
+                }
                 ("user", Some(v)) => t.username = Some(v.to_string()),
                 ("password", Some(v)) => t.password = Some(v.to_string()),
                 ("domain", Some(v)) => t.domain = Some(v.to_string()),
@@ -118,6 +183,16 @@ impl TrunkConfig {
                 ("", None) => {}
                 _ => return Err(format!("trunk {name}: unknown option {p:?}")),
             }
+        }
+        if t.port == 0 {
+            t.port = if t.transport == SipTransport::Tls {
+                5061
+            } else {
+                5060
+            };
+        }
+        if t.ca.is_some() && t.transport != SipTransport::Tls {
+            return Err(format!("trunk {name}: ca= is for transport=tls"));
         }
         Ok(t)
     }
@@ -194,11 +269,22 @@ impl From<IpAddr> for IpNet {
 pub struct SipConfig {
     /// UDP and TCP on the same port; port 0 = any (TCP then binds the port UDP got).
     pub listen: SocketAddr,
+    /// A TLS listener for inbound calls (port 0 = any), with its certificate chain and
+    /// key (PEM files).
+    pub listen_tls: Option<TlsListen>,
     pub trunks: Vec<TrunkConfig>,
     /// Sources allowed to call in, besides the trunks' addresses.
     pub allow: Vec<IpNet>,
     /// `User-Agent` / `Server` header.
     pub user_agent: String,
+}
+
+/// Where and with what certificate the TLS listener runs.
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    pub addr: SocketAddr,
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 /// A call to place to a phone.
@@ -294,6 +380,36 @@ mod tests {
         assert!(TrunkConfig::parse("nohost").is_err());
         assert!(TrunkConfig::parse("x=h:notaport").is_err());
         assert!(TrunkConfig::parse("x=h:5060;bogus").is_err());
+    }
+
+    #[test]
+    fn tls_and_srtp_options() {
+        let t =
+            TrunkConfig::parse("sec=sip.example.com;transport=tls;ca=/etc/ca.pem;srtp=mandatory")
+                .unwrap();
+        assert_eq!(
+            (t.transport, t.port, t.ca.as_deref(), t.srtp),
+            (
+                SipTransport::Tls,
+                5061,
+                Some("/etc/ca.pem"),
+                SrtpPolicy::Mandatory
+            )
+        );
+        let t = TrunkConfig::parse("sec=10.0.0.1:5071;transport=TLS;srtp=optional").unwrap();
+        assert_eq!((t.port, t.ca, t.srtp), (5071, None, SrtpPolicy::Optional));
+        assert_eq!(TrunkConfig::parse("p=h").unwrap().srtp, SrtpPolicy::Off);
+        assert_eq!(TrunkConfig::parse("p=h;transport=tcp").unwrap().port, 5060);
+        let e = TrunkConfig::parse("p=h;srtp=yes").unwrap_err();
+        assert!(e.contains("off, optional or mandatory"), "{e}");
+        assert!(
+            TrunkConfig::parse("p=h;ca=/x.pem").is_err(),
+            "ca= without tls"
+        );
+        assert!(TrunkConfig::parse("p=h;transport=tls;ca=").is_err());
+        assert!(TrunkConfig::parse("p=h;transport=sctp").is_err());
+        assert_eq!(SipTransport::Tls.as_str(), "TLS");
+        assert_eq!(SipTransport::Tls.uri_param(), ";transport=tls");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::sdp_crypto::{first_usable, format_crypto, SdesCrypto};
+use super::SrtpPolicy;
 use crate::pstn::media::g711::G711;
+use crate::pstn::media::srtp::{SrtpKey, SrtpKeys, SrtpSuite};
 
 /// Payload type we offer for `telephone-event/8000`.
 pub const TELEPHONE_EVENT_PT: u8 = 101;
@@ -17,6 +20,10 @@ pub struct RemoteMedia {
     pub telephone_event_pt: Option<u8>,
     /// The phone put the call on hold: `sendonly`/`inactive` or `c=0.0.0.0`.
     pub on_hold: bool,
+    /// The m-line's profile is `RTP/SAVP` (or SAVPF): SRTP or nothing.
+    pub savp: bool,
+    /// The first `a=crypto` line we can use (RFC 4568).
+    pub crypto: Option<SdesCrypto>,
 }
 
 /// Why an SDP could not be used.
@@ -32,6 +39,12 @@ pub enum SdpError {
     NoCommonCodec,
     #[error("malformed SDP: {0}")]
     Malformed(String),
+    #[error("bad SDES crypto: {0}")]
+    Crypto(String),
+    #[error("RTP/SAVP without a crypto suite we can do (AES_CM_128_HMAC_SHA1_80/32 with one inline key)")]
+    NoCommonCrypto,
+    #[error("the trunk requires SRTP and the SDP has no usable a=crypto")]
+    SrtpRequired,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +63,10 @@ struct Audio {
     /// `a=rtpmap` entries: pt → encoding name/clock (lowercase).
     rtpmap: Vec<(u8, String)>,
     direction: Direction,
+    /// The transport profile (`RTP/AVP`, `RTP/SAVP`, …).
+    proto: String,
+    /// Values of the `a=crypto:` lines, in order.
+    crypto: Vec<String>,
 }
 
 fn parse_direction(attr: &str) -> Option<Direction> {
@@ -80,6 +97,8 @@ struct AudioLines {
     connection: Option<IpAddr>,
     rtpmap: Vec<(u8, String)>,
     direction: Option<Direction>,
+    proto: String,
+    crypto: Vec<String>,
 }
 
 fn parse_audio(sdp: &str) -> Result<Audio, SdpError> {
@@ -109,7 +128,7 @@ fn parse_audio(sdp: &str) -> Result<Audio, SdpError> {
                     .and_then(|p| p.split('/').next())
                     .and_then(|p| p.parse().ok())
                     .ok_or_else(|| SdpError::Malformed(format!("m={value}")))?;
-                let _proto = it.next();
+                let proto = it.next().unwrap_or("").to_string();
                 let formats = it.filter_map(|f| f.parse().ok()).collect();
                 audio = Some(AudioLines {
                     port,
@@ -117,6 +136,8 @@ fn parse_audio(sdp: &str) -> Result<Audio, SdpError> {
                     connection: None,
                     rtpmap: Vec::new(),
                     direction: None,
+                    proto,
+                    crypto: Vec::new(),
                 });
                 in_audio = true;
             }
@@ -139,6 +160,8 @@ fn parse_audio(sdp: &str) -> Result<Audio, SdpError> {
                     let Some(a) = audio.as_mut() else { continue };
                     if let Some(d) = parse_direction(value) {
                         a.direction = Some(d);
+                    } else if let Some(c) = value.strip_prefix("crypto:") {
+                        a.crypto.push(c.to_string());
                     } else if let Some(map) = value.strip_prefix("rtpmap:") {
                         let mut it = map.split_whitespace();
                         if let (Some(pt), Some(enc)) = (it.next(), it.next()) {
@@ -162,6 +185,8 @@ fn parse_audio(sdp: &str) -> Result<Audio, SdpError> {
         formats: a.formats,
         rtpmap: a.rtpmap,
         direction: a.direction.unwrap_or(session_dir),
+        proto: a.proto,
+        crypto: a.crypto,
     })
 }
 
@@ -196,6 +221,7 @@ impl Audio {
 
     fn remote_media(&self) -> Result<RemoteMedia, SdpError> {
         let (codec, payload_type) = self.g711().ok_or(SdpError::NoCommonCodec)?;
+        let crypto = first_usable(&self.crypto).map_err(SdpError::Crypto)?;
         Ok(RemoteMedia {
             addr: self.addr,
             codec,
@@ -203,6 +229,8 @@ impl Audio {
             telephone_event_pt: self.telephone_event(),
             on_hold: self.addr.ip().is_unspecified()
                 || matches!(self.direction, Direction::SendOnly | Direction::Inactive),
+            savp: self.proto.to_ascii_uppercase().contains("SAVP"),
+            crypto,
         })
     }
 }
@@ -215,11 +243,43 @@ fn session_header(rtp: SocketAddr, session_version: u64) -> String {
     )
 }
 
+/// The crypto suite and tag we offer.
+const OFFER_SUITE: SrtpSuite = SrtpSuite::AesCm128HmacSha1_80;
+const OFFER_TAG: u32 = 1;
+
 /// Our offer: PCMU 0, PCMA 8, telephone-event/8000 on 101 (events 0-16), 20 ms, sendrecv.
 pub fn build_offer(rtp: SocketAddr, session_version: u64) -> String {
+    offer_with(rtp, session_version, "RTP/AVP", None)
+}
+
+/// [`build_offer`] as `policy` wants it: `mandatory` offers `RTP/SAVP` with an `a=crypto`
+/// line, `optional` `RTP/AVP` with one (best effort, the way baresip's `srtp` mode does),
+/// `off` neither. Returns the key it put in the offer.
+pub fn build_offer_srtp(
+    rtp: SocketAddr,
+    session_version: u64,
+    policy: SrtpPolicy,
+) -> Result<(String, Option<SrtpKey>), String> {
+    if policy == SrtpPolicy::Off {
+        return Ok((build_offer(rtp, session_version), None));
+    }
+    let key = SrtpKey::generate()?;
+    let proto = if policy == SrtpPolicy::Mandatory {
+        "RTP/SAVP"
+    } else {
+        "RTP/AVP"
+    };
+    let crypto = format_crypto(OFFER_TAG, OFFER_SUITE, &key);
+    Ok((
+        offer_with(rtp, session_version, proto, Some(&crypto)),
+        Some(key),
+    ))
+}
+
+fn offer_with(rtp: SocketAddr, session_version: u64, proto: &str, crypto: Option<&str>) -> String {
     let mut s = session_header(rtp, session_version);
     s.push_str(&format!(
-        "m=audio {} RTP/AVP 0 8 {TELEPHONE_EVENT_PT}\r\n\
+        "m=audio {} {proto} 0 8 {TELEPHONE_EVENT_PT}\r\n\
          a=rtpmap:0 PCMU/8000\r\n\
          a=rtpmap:8 PCMA/8000\r\n\
          a=rtpmap:{TELEPHONE_EVENT_PT} telephone-event/8000\r\n\
@@ -228,7 +288,38 @@ pub fn build_offer(rtp: SocketAddr, session_version: u64) -> String {
          a=sendrecv\r\n",
         rtp.port()
     ));
+    if let Some(c) = crypto {
+        s.push_str(&format!("a={c}\r\n"));
+    }
     s
+}
+
+/// The SRTP keys of an outbound leg once the phone answered: `offered` is the key of
+/// [`build_offer_srtp`]. An answer without crypto is refused when `policy` is mandatory.
+pub fn answer_keys(
+    offered: Option<&SrtpKey>,
+    policy: SrtpPolicy,
+    answer: &RemoteMedia,
+) -> Result<Option<SrtpKeys>, SdpError> {
+    match (offered, answer.crypto) {
+        (Some(local), Some(c)) => {
+            if c.tag != OFFER_TAG || c.suite != OFFER_SUITE {
+                return Err(SdpError::Crypto(format!(
+                    "the answer picked tag {} {}, we offered tag {OFFER_TAG} {}",
+                    c.tag,
+                    c.suite.as_str(),
+                    OFFER_SUITE.as_str()
+                )));
+            }
+            Ok(Some(SrtpKeys {
+                suite: c.suite,
+                local: *local,
+                remote: c.key,
+            }))
+        }
+        _ if policy == SrtpPolicy::Mandatory => Err(SdpError::SrtpRequired),
+        _ => Ok(None),
+    }
 }
 
 /// Reads the phone's answer to [`build_offer`]: the first G.711 codec it kept.
@@ -238,19 +329,53 @@ pub fn parse_answer(sdp: &str) -> Result<RemoteMedia, SdpError> {
 
 /// Answers the phone's offer: the first of PCMU/PCMA it offered, its telephone-event
 /// payload type echoed, the direction mirrored (its `sendonly` gets our `recvonly`).
+///
+/// SRTP: an `RTP/SAVP` offer is answered with SRTP on its first usable crypto line (none:
+/// [`SdpError::NoCommonCrypto`], a 488); an `RTP/AVP` offer with crypto gets SRTP unless
+/// `policy` is off; an offer without crypto is refused when `policy` is mandatory. The
+/// keys are returned for the leg.
 pub fn answer_offer(
     offer: &str,
     rtp: SocketAddr,
     session_version: u64,
-) -> Result<(String, RemoteMedia), SdpError> {
+    policy: SrtpPolicy,
+) -> Result<(String, RemoteMedia, Option<SrtpKeys>), SdpError> {
     let audio = parse_audio(offer)?;
+    if audio.proto.to_ascii_uppercase().starts_with("UDP/TLS") {
+        // DTLS-SRTP (RFC 5764): not done.
+        return Err(SdpError::NoCommonCrypto);
+    }
     let remote = audio.remote_media()?;
+    let use_srtp = match remote.crypto {
+        Some(_) => remote.savp || policy != SrtpPolicy::Off,
+        None if remote.savp => return Err(SdpError::NoCommonCrypto),
+        None => false,
+    };
+    if !use_srtp && policy == SrtpPolicy::Mandatory {
+        return Err(SdpError::SrtpRequired);
+    }
+    let keys = match remote.crypto.filter(|_| use_srtp) {
+        Some(c) => Some((
+            c.tag,
+            SrtpKeys {
+                suite: c.suite,
+                local: SrtpKey::generate().map_err(SdpError::Crypto)?,
+                remote: c.key,
+            },
+        )),
+        None => None,
+    };
     let mut s = session_header(rtp, session_version);
     let mut fmts = remote.payload_type.to_string();
     if let Some(te) = remote.telephone_event_pt {
         fmts.push_str(&format!(" {te}"));
     }
-    s.push_str(&format!("m=audio {} RTP/AVP {fmts}\r\n", rtp.port()));
+    let proto = if audio.proto.is_empty() {
+        "RTP/AVP"
+    } else {
+        audio.proto.as_str()
+    };
+    s.push_str(&format!("m=audio {} {proto} {fmts}\r\n", rtp.port()));
     let name = match remote.codec {
         G711::Pcmu => "PCMU",
         G711::Pcma => "PCMA",
@@ -269,7 +394,10 @@ pub fn answer_offer(
         Direction::Inactive => "inactive",
     };
     s.push_str(&format!("a={dir}\r\n"));
-    Ok((s, remote))
+    if let Some((tag, k)) = &keys {
+        s.push_str(&format!("a={}\r\n", format_crypto(*tag, k.suite, &k.local)));
+    }
+    Ok((s, remote, keys.map(|(_, k)| k)))
 }
 
 #[cfg(test)]
@@ -285,7 +413,9 @@ mod tests {
         let offer = build_offer(addr("10.0.0.1:4000"), 7);
         assert!(offer.contains("m=audio 4000 RTP/AVP 0 8 101\r\n"));
         assert!(offer.contains("o=- 7 7 IN IP4 10.0.0.1\r\n"));
-        let (answer, remote) = answer_offer(&offer, addr("10.0.0.2:5000"), 1).unwrap();
+        let (answer, remote, keys) =
+            answer_offer(&offer, addr("10.0.0.2:5000"), 1, SrtpPolicy::Off).unwrap();
+        assert_eq!(keys, None);
         assert_eq!(
             remote,
             RemoteMedia {
@@ -294,6 +424,8 @@ mod tests {
                 payload_type: 0,
                 telephone_event_pt: Some(101),
                 on_hold: false,
+                savp: false,
+                crypto: None,
             }
         );
         let back = parse_answer(&answer).unwrap();
@@ -308,7 +440,8 @@ mod tests {
             m=video 5000 RTP/AVP 96\na=sendrecv\n\
             m=audio 6000 RTP/AVP 18 8 0 96\na=rtpmap:18 G729/8000\na=rtpmap:96 telephone-event/8000\n\
             a=sendonly\n";
-        let (answer, remote) = answer_offer(offer, addr("[::1]:7000"), 3).unwrap();
+        let (answer, remote, _) =
+            answer_offer(offer, addr("[::1]:7000"), 3, SrtpPolicy::Off).unwrap();
         assert_eq!(remote.codec, G711::Pcma);
         assert_eq!(remote.payload_type, 8);
         assert_eq!(remote.telephone_event_pt, Some(96));

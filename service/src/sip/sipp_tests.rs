@@ -148,6 +148,7 @@ async fn gateway(
     }
     let cfg = SipConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        listen_tls: None,
         trunks: vec![TrunkConfig::parse(&spec).unwrap()],
         allow: vec![IpNet::parse("127.0.0.1").unwrap()],
         user_agent: "acscalling-gateway-test".into(),
@@ -362,8 +363,14 @@ async fn inbound_answered(gw: &SipGateway, events: &mut UnboundedReceiver<SipEve
             assert_eq!(from, "+15552223333");
             assert_eq!(to, "+15550001111");
             assert_eq!(source.ip().to_string(), "127.0.0.1");
-            let (answer, remote) =
-                sdp::answer_offer(&sdp_offer, "127.0.0.1:40002".parse().unwrap(), 1).unwrap();
+            let (answer, remote) = sdp::answer_offer(
+                &sdp_offer,
+                "127.0.0.1:40002".parse().unwrap(),
+                1,
+                super::SrtpPolicy::Off,
+            )
+            .map(|(a, r, _)| (a, r))
+            .unwrap();
             assert_eq!(remote.codec, crate::pstn::media::g711::G711::Pcma);
             gw.ring(leg);
             gw.answer(leg, answer);
@@ -456,6 +463,7 @@ async fn sipp_register_with_digest() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let cfg = SipConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
+        listen_tls: None,
         trunks: vec![TrunkConfig::parse(&format!(
             "carrier=127.0.0.1:{port};user=alice;password=secret;register"
         ))

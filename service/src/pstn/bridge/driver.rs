@@ -180,8 +180,12 @@ impl Driver {
 
     fn set_remote(&mut self, r: Remote) {
         let same_stream = self.remote.is_some_and(|old| {
-            (old.codec, old.payload_type, old.telephone_event_pt)
-                == (r.codec, r.payload_type, r.telephone_event_pt)
+            (
+                old.codec,
+                old.payload_type,
+                old.telephone_event_pt,
+                old.srtp,
+            ) == (r.codec, r.payload_type, r.telephone_event_pt, r.srtp)
         });
         self.remote = Some(r);
         if same_stream && self.leg.is_some() {
@@ -189,6 +193,7 @@ impl Driver {
         }
         let mut cfg = LegConfig::new(r.codec, r.telephone_event_pt, random_u32());
         cfg.payload_type = r.payload_type;
+        cfg.srtp = r.srtp;
         // The leg's clocks start on the bridge's next tick, so its packets go out on ticks.
         match PhoneLegMedia::new(cfg, self.next_tick) {
             Ok(leg) => self.leg = Some(leg),

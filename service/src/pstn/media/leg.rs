@@ -17,6 +17,7 @@ use super::g711::G711;
 use super::jitter::{Frame8k, JitterBuffer, JitterStats, TARGET_FRAMES};
 use super::resample::{Downsampler, Upsampler, DOWN_DELAY_8K, FRAME_48K, FRAME_8K, UP_DELAY_48K};
 use super::rtp::{self, RtpHeader, TelephoneEvent};
+use super::srtp::{SrtpKeys, SrtpSession};
 
 /// Packetisation time: the only one supported (SDP `a=ptime:20`).
 pub const PTIME: Duration = Duration::from_millis(20);
@@ -50,6 +51,8 @@ pub struct LegConfig {
     /// [`LegEvent::MediaTimeout`] after this long without RTP from the phone.
     pub media_timeout: Duration,
     pub dtmf: DtmfTiming,
+    /// SDES-SRTP keys: every packet both ways is SRTP (None: plain RTP).
+    pub srtp: Option<SrtpKeys>,
 }
 
 impl LegConfig {
@@ -68,6 +71,7 @@ impl LegConfig {
             initial_timestamp: (mix >> 16) as u32,
             media_timeout: Duration::from_secs(30),
             dtmf: DtmfTiming::default(),
+            srtp: None,
         }
     }
 }
@@ -79,6 +83,8 @@ pub enum LegError {
     UnsupportedPtime(Duration),
     #[error("payload type {0} is not a valid RTP payload type for the leg")]
     PayloadType(u8),
+    #[error("{0}")]
+    Srtp(String),
 }
 
 /// What happened on the leg.
@@ -100,6 +106,8 @@ pub struct RxStats {
     pub ignored: u64,
     /// Media payloads not 160 samples long (padded or cut to 20 ms).
     pub odd_size: u64,
+    /// SRTP legs: packets that failed authentication (wrong key, plain RTP, replays).
+    pub unauthenticated: u64,
     pub jitter: JitterStats,
 }
 
@@ -125,6 +133,7 @@ pub struct PhoneLegMedia {
     timed_out: bool,
     rx: RxStats,
     events: VecDeque<LegEvent>,
+    srtp: Option<SrtpSession>,
 }
 
 impl PhoneLegMedia {
@@ -139,7 +148,14 @@ impl PhoneLegMedia {
                 return Err(LegError::PayloadType(pt));
             }
         }
+        let srtp = cfg
+            .srtp
+            .as_ref()
+            .map(SrtpSession::new)
+            .transpose()
+            .map_err(LegError::Srtp)?;
         Ok(Self {
+            srtp,
             down: Downsampler::new(),
             tx_queue: VecDeque::new(),
             next_tx: now,
@@ -174,6 +190,20 @@ impl PhoneLegMedia {
 
     /// A datagram from the phone's RTP port.
     pub fn on_rtp(&mut self, datagram: &[u8], now: Instant) {
+        let clear;
+        let datagram = match self.srtp.as_mut() {
+            None => datagram,
+            Some(s) => match s.unprotect(datagram) {
+                Some(c) => {
+                    clear = c;
+                    &clear[..]
+                }
+                None => {
+                    self.rx.unauthenticated += 1;
+                    return;
+                }
+            },
+        };
         let Ok(packet) = rtp::parse(datagram) else {
             self.rx.invalid += 1;
             return;
@@ -268,7 +298,12 @@ impl PhoneLegMedia {
             }
         };
         self.seq = self.seq.wrapping_add(1);
-        Some(header.to_datagram(&payload))
+        let datagram = header.to_datagram(&payload);
+        match self.srtp.as_mut() {
+            None => Some(datagram),
+            // Cannot fail for our own packets before 2^48 of them.
+            Some(s) => s.protect(&datagram),
+        }
     }
 
     fn header(&self, marker: bool, payload_type: u8, timestamp: u32) -> RtpHeader {

@@ -333,3 +333,52 @@ fn the_8k_paths_skip_the_resamplers() {
         assert_eq!(f, &expect);
     }
 }
+
+#[test]
+fn srtp_leg_encrypts_what_it_sends_and_refuses_plain_rtp() {
+    use super::super::srtp::{SrtpKey, SrtpKeys, SrtpSession, SrtpSuite};
+    let (ours, theirs) = (SrtpKey::generate().unwrap(), SrtpKey::generate().unwrap());
+    let suite = SrtpSuite::AesCm128HmacSha1_80;
+    let t0 = Instant::now();
+    let mut cfg = LegConfig::new(G711::Pcmu, Some(EVENT_PT), 7);
+    cfg.srtp = Some(SrtpKeys {
+        suite,
+        local: ours,
+        remote: theirs,
+    });
+    let mut l = PhoneLegMedia::new(cfg, t0).unwrap();
+    let mut phone = SrtpSession::new(&SrtpKeys {
+        suite,
+        local: theirs,
+        remote: ours,
+    })
+    .unwrap();
+    // Towards the phone: SRTP (10-byte tag), which the phone's context opens.
+    let pcm = tone(440.0, 48_000.0, 10_000.0, FRAME_48K);
+    l.push_call_audio(pcm[..].try_into().unwrap());
+    let sealed = l.poll_transmit(t0).unwrap();
+    assert_eq!(sealed.len(), 12 + FRAME_8K + 10);
+    let clear = phone
+        .unprotect(&sealed)
+        .expect("the phone authenticates our packet");
+    assert_eq!(rtp::parse(&clear).unwrap().header.ssrc, 7);
+    // From the phone: SRTP is decoded, plain RTP is dropped and counted.
+    let tone8k = tone(440.0, 8_000.0, 10_000.0, FRAME_8K * 10);
+    let packets = phone_packets(G711::Pcmu, &tone8k, 100, 0);
+    for (k, p) in packets.iter().enumerate() {
+        let sealed = phone.protect(p).unwrap();
+        l.on_rtp(&sealed, slot(t0, k as u32));
+        l.on_rtp(p, slot(t0, k as u32));
+        l.on_rtp(&sealed, slot(t0, k as u32)); // a replay
+    }
+    let rx = l.rx_stats();
+    assert_eq!(rx.packets, 10);
+    assert_eq!(rx.unauthenticated, 20);
+    let mut got = 0;
+    for k in 0..20 {
+        if l.poll_phone_audio_8k(slot(t0, k)).is_some() {
+            got += 1;
+        }
+    }
+    assert!(got >= 8, "{got} frames played");
+}

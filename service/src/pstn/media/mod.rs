@@ -11,6 +11,7 @@ pub mod jitter;
 pub mod leg;
 pub mod resample;
 pub mod rtp;
+pub mod srtp;
 
 #[cfg(test)]
 pub(crate) mod test_util {

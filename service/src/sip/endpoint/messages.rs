@@ -24,11 +24,17 @@ impl Endpoint {
         format!("z9hG4bK{}", self.random_hex())
     }
 
-    pub(super) fn local_hostport(&self, dest: SocketAddr) -> String {
+    /// Our `host:port` for messages to `dest`: the TLS listener's port for TLS (without
+    /// a listener, the UDP/TCP port: replies come back on the connection anyway).
+    pub(super) fn local_hostport(&self, dest: SocketAddr, transport: SipTransport) -> String {
         let ip = (self.cfg.local_ip)(dest);
+        let port = match (transport, self.cfg.local_tls_port) {
+            (SipTransport::Tls, Some(p)) => p,
+            _ => self.cfg.local_port,
+        };
         match ip {
-            IpAddr::V4(v4) => format!("{v4}:{}", self.cfg.local_port),
-            IpAddr::V6(v6) => format!("[{v6}]:{}", self.cfg.local_port),
+            IpAddr::V4(v4) => format!("{v4}:{port}"),
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
         }
     }
 
@@ -37,17 +43,17 @@ impl Endpoint {
         let v = format!(
             "SIP/2.0/{} {};branch={branch};rport",
             transport.as_str(),
-            self.local_hostport(dest)
+            self.local_hostport(dest, transport)
         );
         (v, branch)
     }
 
     pub(super) fn contact(&self, dest: SocketAddr, transport: SipTransport) -> String {
-        let t = match transport {
-            SipTransport::Udp => "",
-            SipTransport::Tcp => ";transport=tcp",
-        };
-        format!("<sip:gateway@{}{t}>", self.local_hostport(dest))
+        format!(
+            "<sip:gateway@{}{}>",
+            self.local_hostport(dest, transport),
+            transport.uri_param()
+        )
     }
 
     /// A response to `req`: Via (with received/rport), From, To (+ `to_tag` when it has
@@ -270,7 +276,7 @@ impl Endpoint {
     /// Where in-dialog requests of `leg` go: the first Route, else the remote target (when
     /// they are IP literals and we are on UDP), else the peer.
     pub(super) fn dialog_dest(&self, leg: &Leg) -> SocketAddr {
-        if leg.transport == SipTransport::Tcp || leg.id >= FIRST_INBOUND_LEG {
+        if leg.transport.is_stream() || leg.id >= FIRST_INBOUND_LEG {
             // Inbound: symmetric (the INVITE's source), which also works behind NAT.
             return leg.peer;
         }

@@ -84,12 +84,8 @@ impl Endpoint {
         let (via, branch) = self.via(dest, transport);
         let contact = format!(
             "<sip:{user}@{}{}>",
-            self.local_hostport(dest),
-            if transport == super::SipTransport::Tcp {
-                ";transport=tcp"
-            } else {
-                ""
-            }
+            self.local_hostport(dest, transport),
+            transport.uri_param()
         );
         let ua = self.cfg.user_agent.clone();
         let reg = &mut self.registrations[i];

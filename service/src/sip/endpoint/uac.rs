@@ -395,7 +395,7 @@ impl Endpoint {
             .unwrap_or_default();
         let mut routes = msg.header_list("Record-Route");
         routes.reverse();
-        let dest = if transport == SipTransport::Tcp {
+        let dest = if transport.is_stream() {
             peer
         } else {
             routes

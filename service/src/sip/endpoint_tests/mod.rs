@@ -4,6 +4,7 @@
 
 mod inbound;
 mod outbound;
+mod tls;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,6 +32,10 @@ fn harness(credentials: bool) -> Harness {
 }
 
 fn harness_with(spec: &str, credentials: bool) -> Harness {
+    harness_full(spec, credentials, None)
+}
+
+fn harness_full(spec: &str, credentials: bool, local_tls_port: Option<u16>) -> Harness {
     let mut config = TrunkConfig::parse(spec).unwrap();
     if credentials {
         config.username = Some("alice".into());
@@ -45,6 +50,7 @@ fn harness_with(spec: &str, credentials: bool) -> Harness {
             allow: vec![IpNet::parse("198.51.100.0/24").unwrap()],
             user_agent: "test-gw".into(),
             local_port: 5060,
+            local_tls_port,
             local_ip: Box::new(|_| "10.0.0.1".parse().unwrap()),
         },
         42,
