@@ -319,3 +319,57 @@ fn a_one_to_one_phone_call_is_promoted_by_adding_a_user_and_another_phone() {
     b.hang_up(false).unwrap();
     sipp.assert_passed(Duration::from_secs(15));
 }
+
+#[test]
+fn a_phone_calling_in_is_heard_and_its_keys_raise_events() {
+    // SIPp places the call with its bundled recordings: speech (G.711 A-law), then the keys
+    // 1 and # as RFC 2833 events.
+    let svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-allow", "127.0.0.1"]);
+    let sip = svc.sip_addr.clone().expect("the service printed sip=");
+    let bob = Party::new(&svc, "Bob", 900.0, true);
+    let (st, body) = svc.request(
+        "PUT",
+        &format!("/identities/{}/phone-numbers/+15551230001", bob.id),
+        "",
+    );
+    assert_eq!(st, 200, "{body}");
+    let mut sipp = Sipp::start("phone_calls_in_pcap.xml", &["-s", "+15551230001", &sip]);
+    assert!(
+        wait_until(T, || !bob.incoming.lock().is_empty()),
+        "no incoming call; sipp: {}",
+        sipp.errors()
+    );
+    let call = bob.incoming.lock()[0].clone();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    // The recorded speech is loud at Bob's speaker.
+    let mut levels = Vec::new();
+    let heard = wait_until(Duration::from_secs(3), || {
+        let pcm = bob.listen(300);
+        let ms = pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64;
+        levels.push(ms);
+        ms > 1.0e4
+    });
+    assert!(heard, "the phone's speech: {levels:?}");
+    let keys = || -> Vec<(String, DtmfTone)> {
+        bob.events()
+            .iter()
+            .filter_map(|e| match e {
+                AgentEvent::DtmfReceived {
+                    participant_id,
+                    tone,
+                    ..
+                } => Some((participant_id.clone(), *tone)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(wait_until(T, || keys().len() >= 2), "{:?}", keys());
+    let caller = "4:+15559876543".to_string();
+    assert_eq!(
+        keys(),
+        vec![(caller.clone(), DtmfTone::Num1), (caller, DtmfTone::Pound)]
+    );
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason(), EndReason::REMOTE_HANGUP);
+    sipp.assert_passed(Duration::from_secs(10));
+}
