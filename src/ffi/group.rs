@@ -42,17 +42,15 @@ pub unsafe extern "C" fn acs_call_add_participant(
     participant_id: *const c_char,
     out_participant: *mut *mut acs_remote_participant,
 ) -> acs_status {
-    guard(|| {
-        need(out_participant, "out_participant")?;
-        let c = handles::call(call)?;
-        let id = str_in(participant_id, "participant_id")?;
-        let p = c.add_participant(&id)?;
-        out(
+    // SAFETY: the caller's pointers, passed on; NULL options are the defaults.
+    unsafe {
+        super::phone::acs_call_add_participant_with_options(
+            call,
+            participant_id,
+            std::ptr::null(),
             out_participant,
-            handles::acquire(Object::Participant(p)),
-            "out_participant",
         )
-    })
+    }
 }
 
 /// Removes `participant` from the call: its call ends with 0/5300 and everyone sees it
