@@ -14,20 +14,6 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 const PHONE: &str = "4:+15551234567";
-const CALLER_ID: &str = "+15550001000";
-
-/// A service whose SIP trunk is `sipp`.
-fn service_with_trunk(sipp: &Sipp) -> Service {
-    let trunk = format!("carrier={}", sipp.addr());
-    Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        CALLER_ID,
-    ])
-}
 
 fn mean_square(pcm: &[i16]) -> f64 {
     pcm.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / pcm.len().max(1) as f64
@@ -70,12 +56,9 @@ fn phone_of(call: &Call) -> Option<RemoteParticipant> {
 #[test]
 fn calling_a_phone_we_hear_our_voice_through_it_and_hang_up() {
     let mut sipp = Sipp::start("phone_answers.xml", &["-rtp_echo"]);
-    let svc = service_with_trunk(&sipp);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?} / sipp: {}",
@@ -123,12 +106,9 @@ fn calling_a_phone_we_hear_our_voice_through_it_and_hang_up() {
 #[test]
 fn a_busy_phone_ends_the_call_with_486() {
     let mut sipp = Sipp::start("phone_busy.xml", &[]);
-    let svc = service_with_trunk(&sipp);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(
         wait_until(T, || call.state() == CallState::Disconnected),
         "{:?}",
@@ -142,12 +122,9 @@ fn a_busy_phone_ends_the_call_with_486() {
 #[test]
 fn early_media_is_heard_then_the_phone_answers_and_hangs_up() {
     let mut sipp = Sipp::start("phone_early_media.xml", &[]);
-    let svc = service_with_trunk(&sipp);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(
         wait_until(T, || call.state() == CallState::EarlyMedia),
         "{:?} / sipp: {}",
@@ -253,7 +230,7 @@ fn calls_to_numbers_nobody_has_or_users_offline_are_refused_with_sip_statuses() 
 #[test]
 fn a_phone_joins_a_group_call_and_everyone_hears_it() {
     let mut sipp = Sipp::start("phone_answers.xml", &["-rtp_echo"]);
-    let svc = service_with_trunk(&sipp);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
     let bob = Party::new(&svc, "Bob", 1100.0, false);
     let group = uuid::Uuid::new_v4().to_string();

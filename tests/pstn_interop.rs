@@ -17,19 +17,9 @@ fn sdk_calls_a_baresip_phone_through_kamailio_and_both_hear_each_other() {
     let phone = Baresip::start("+15551234567", 523, &[]);
     let proxy = Kamailio::start(phone.port);
     let trunk = format!("carrier={}", proxy.addr());
-    let svc = Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        "+15550001000",
-    ]);
+    let svc = Service::with_trunk(&trunk, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&["4:+15551234567".to_string()], alice.options())
-        .unwrap();
+    let call = alice.call("4:+15551234567");
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}\nbaresip: {}\nkamailio: {}",
@@ -207,14 +197,7 @@ fn a_group_call_with_two_users_and_a_baresip_phone_everyone_hears_the_others() {
     let phone = Baresip::start("+15551234567", 523, &[]);
     let proxy = Kamailio::start(phone.port);
     let trunk = format!("carrier={}", proxy.addr());
-    let svc = Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        "+15550001000",
-    ]);
+    let svc = Service::with_trunk(&trunk, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
     let bob = Party::new(&svc, "Bob", 1100.0, false);
     let group = uuid::Uuid::new_v4().to_string();

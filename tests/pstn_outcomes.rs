@@ -17,21 +17,8 @@ use std::time::{Duration, Instant};
 const T: Duration = Duration::from_secs(20);
 const PHONE: &str = "4:+15551234567";
 const PHONE2: &str = "4:+15551234568";
+/// The deployment caller id `Service::with_trunk` configures.
 const CALLER_ID: &str = "+15550001000";
-
-fn service_with_trunk(sipp: &Sipp, extra: &[&str]) -> Service {
-    let trunk = format!("carrier={}", sipp.addr());
-    let mut args = vec![
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        CALLER_ID,
-    ];
-    args.extend_from_slice(extra);
-    Service::start_with(&args)
-}
 
 fn participant(call: &Call, who: &str) -> Option<RemoteParticipant> {
     call.remote_participants()
@@ -116,12 +103,9 @@ fn every_carrier_refusal_ends_the_call_with_its_sip_status() {
     ];
     for (status, text) in cases {
         let mut sipp = Sipp::start_xml(&refusing_carrier(status, text), &[]);
-        let svc = service_with_trunk(&sipp, &[]);
+        let svc = Service::with_trunk(&sipp.trunk(), &[]);
         let alice = Party::new(&svc, "Alice", 700.0, false);
-        let call = alice
-            .agent
-            .start_call(&[PHONE.to_string()], alice.options())
-            .unwrap();
+        let call = alice.call(PHONE);
         assert!(
             wait_until(T, || call.state() == CallState::Disconnected),
             "{status}: {:?}",
@@ -138,13 +122,10 @@ fn every_carrier_refusal_ends_the_call_with_its_sip_status() {
 fn a_phone_that_never_answers_is_cancelled_by_the_pstn_setup_timeout() {
     // The seed's PSTN setup timeout is 115 s; the test shortens it to 2 s.
     let mut sipp = Sipp::start("phone_no_answer.xml", &[]);
-    let svc = service_with_trunk(&sipp, &["--pstn-setup-timeout-secs", "2"]);
+    let svc = Service::with_trunk(&sipp.trunk(), &["--pstn-setup-timeout-secs", "2"]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
     let started = Instant::now();
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(wait_until(T, || call.state() == CallState::Ringing));
     assert!(
         wait_until(T, || call.state() == CallState::Disconnected),
@@ -167,12 +148,9 @@ fn a_phone_that_never_answers_is_cancelled_by_the_pstn_setup_timeout() {
 fn the_phone_sees_the_caller_id_the_service_allowed() {
     // The deployment's number by default.
     let mut sipp = Sipp::start_xml(&phone_checking_caller_id(CALLER_ID), &["-rtp_echo"]);
-    let svc = service_with_trunk(&sipp, &[]);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?} / sipp: {}",
@@ -261,13 +239,10 @@ fn a_one_to_one_phone_call_is_promoted_by_adding_a_user_and_another_phone() {
         Duration::from_secs(60),
         &["-rtp_echo"],
     );
-    let svc = service_with_trunk(&sipp, &[]);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
     let bob = Party::new(&svc, "Bob", 1100.0, true);
-    let call = alice
-        .agent
-        .start_call(&[PHONE.to_string()], alice.options())
-        .unwrap();
+    let call = alice.call(PHONE);
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?} / sipp: {}",

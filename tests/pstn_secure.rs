@@ -125,19 +125,9 @@ fn sdk_calls_baresip_over_tls_with_mandatory_srtp() {
         phone.port + 1,
         cert.cert.display()
     );
-    let svc = Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        "+15550001000",
-    ]);
+    let svc = Service::with_trunk(&trunk, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&["4:+15551234567".to_string()], alice.options())
-        .unwrap();
+    let call = alice.call("4:+15551234567");
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}\nbaresip: {}",
@@ -216,19 +206,9 @@ fn baresip_calls_the_service_tls_listener_with_mandatory_srtp() {
 fn a_plain_rtp_phone_is_refused_when_the_trunk_requires_srtp() {
     let phone = Baresip::start("+15551234567", 523, &[]);
     let trunk = format!("carrier=127.0.0.1:{};srtp=mandatory", phone.port);
-    let svc = Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        "+15550001000",
-    ]);
+    let svc = Service::with_trunk(&trunk, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&["4:+15551234567".to_string()], alice.options())
-        .unwrap();
+    let call = alice.call("4:+15551234567");
     let not_acceptable = EndReason::new(488, 560488);
     assert!(
         wait_until(T, || alice.left_with("4:+15551234567", not_acceptable)),
@@ -275,19 +255,9 @@ fn a_phone_answering_with_plain_rtp_is_hung_up_on_when_the_trunk_requires_srtp()
     // our BYE: the scenario passes only if the BYE comes.
     let mut sipp = Sipp::start("phone_answers.xml", &[]);
     let trunk = format!("carrier={};srtp=mandatory", sipp.addr());
-    let svc = Service::start_with(&[
-        "--sip-listen",
-        "127.0.0.1:0",
-        "--sip-trunk",
-        &trunk,
-        "--pstn-caller-id",
-        "+15550001000",
-    ]);
+    let svc = Service::with_trunk(&trunk, &[]);
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&["4:+15551234567".to_string()], alice.options())
-        .unwrap();
+    let call = alice.call("4:+15551234567");
     let not_acceptable = EndReason::new(488, 560488);
     assert!(
         wait_until(T, || alice.left_with("4:+15551234567", not_acceptable)),
@@ -326,10 +296,7 @@ fn baresip_hangs_up_over_tls_to_the_service_tls_listener() {
         ],
     );
     let alice = Party::new(&svc, "Alice", 700.0, false);
-    let call = alice
-        .agent
-        .start_call(&["4:+15551234567".to_string()], alice.options())
-        .unwrap();
+    let call = alice.call("4:+15551234567");
     assert!(
         wait_until(T, || call.state() == CallState::Connected),
         "{:?}\nbaresip: {}",

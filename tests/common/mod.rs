@@ -83,6 +83,21 @@ impl Service {
         }
     }
 
+    /// A service with a SIP gateway whose trunk is `trunk` (a `--sip-trunk` value) and
+    /// whose deployment caller id is +15550001000; `extra` flags follow.
+    pub fn with_trunk(trunk: &str, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--sip-trunk",
+            trunk,
+            "--pstn-caller-id",
+            "+15550001000",
+        ];
+        args.extend_from_slice(extra);
+        Self::start_with(&args)
+    }
+
     pub fn start_with(extra: &[&str]) -> Self {
         let mut child = Command::new(service_bin())
             .args([

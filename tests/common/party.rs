@@ -142,6 +142,13 @@ impl Party {
         options(&self.mic, &self.speaker, false)
     }
 
+    /// Starts a call to `target` (a raw id: `8:acs:…`, `4:+1…`) with this party's devices.
+    pub fn call(&self, target: &str) -> Call {
+        self.agent
+            .start_call(&[target.to_string()], self.options())
+            .unwrap()
+    }
+
     /// Joins group call `group` with this party's devices.
     pub fn join(&self, group: &str) -> Call {
         self.agent.join(group, self.options()).unwrap()

@@ -110,6 +110,11 @@ impl Sipp {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The `--sip-trunk` value that makes this SIPp the carrier.
+    pub fn trunk(&self) -> String {
+        format!("carrier={}", self.addr())
+    }
+
     /// SIPp's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
