@@ -15,6 +15,7 @@ mod group_requests;
 mod identity;
 mod media_setup;
 mod phone_calls;
+mod phone_calls_in;
 mod phone_number_routes;
 mod phone_numbers;
 mod pstn;
