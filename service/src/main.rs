@@ -4,25 +4,23 @@
 //! logs go to stderr (`RUST_LOG`).
 
 use acscalling_protocol as protocol;
+// The media and telephony core is the library target (shared with the fuzz targets).
+use acscalling_service::{echo_bot, pstn, sfu, sip};
 
 mod call_events;
 mod call_requests;
 mod calls;
 mod config;
 mod config_file;
-mod echo_bot;
 mod group_requests;
 mod identity;
 mod media_setup;
 mod phone_calls;
 mod phone_number_routes;
 mod phone_numbers;
-mod pstn;
 mod refusals;
-mod sfu;
 mod shutdown;
 mod signaling;
-mod sip;
 mod video_requests;
 
 use axum::serve::ListenerExt;
