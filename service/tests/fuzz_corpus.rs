@@ -93,7 +93,11 @@ fn seeds_are_valid_inputs() {
         assert!(client || server, "{} is no message", path.display());
     }
     for (path, data) in seeds("sip_message") {
-        assert!(message::parse(&data).is_ok(), "{} does not parse", path.display());
+        assert!(
+            message::parse(&data).is_ok(),
+            "{} does not parse",
+            path.display()
+        );
     }
     for (path, data) in seeds("sdp") {
         let text = String::from_utf8(data).expect("SDP seeds are text");
