@@ -116,3 +116,16 @@ fn seeds_are_valid_inputs() {
         }
     }
 }
+
+/// fuzz/artifacts/sip_message/crash-content-length-overflow: a TCP message whose
+/// Content-Length is usize::MAX overflowed the framing's header + body sum (a panic with
+/// overflow checks, a wrapped length that cut the stream mid-header without them).
+#[test]
+fn sip_stream_with_content_length_near_usize_max_is_invalid() {
+    let data = b"BYE sip:30 /IPS2.0\r\nl: 18446744073709551615\r\n\r\n";
+    assert_eq!(message::frame_stream(data), message::Framing::Invalid);
+    let crash = fs::read(fuzz_dir().join("artifacts/sip_message/crash-content-length-overflow"))
+        .expect("the crash input is committed");
+    assert_eq!(message::frame_stream(&crash), message::Framing::Invalid);
+    fuzzing::sip_message(&crash);
+}
