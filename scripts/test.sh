@@ -36,4 +36,11 @@ python3 -m pytest -q tests/python
 echo "== C tests (ASan/UBSan)"
 python3 tests/run_c_tests_with_service.py
 
+echo "== fuzzing (FUZZ_SECONDS per target; the corpus replay ran with the Rust tests)"
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+  bash scripts/fuzz.sh "$FUZZ_SECONDS"
+else
+  echo "skipped: set FUZZ_SECONDS=60 to run every target (needs nightly + cargo-fuzz)"
+fi
+
 echo "== all tests passed"

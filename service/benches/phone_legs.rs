@@ -21,17 +21,7 @@ use std::time::{Duration, Instant};
 
 use acscalling_protocol as protocol;
 
-// The service is a binary crate: its modules are included by path (their unit tests come
-// along without the test harness, hence the allowances).
-#[allow(dead_code, unused_imports)]
-#[path = "../src/echo_bot.rs"]
-mod echo_bot;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/pstn/mod.rs"]
-mod pstn;
-#[allow(dead_code, unused_imports)]
-#[path = "../src/sfu/mod.rs"]
-mod sfu;
+use acscalling_service::{pstn, sfu};
 
 use pstn::bridge::downlink::CallDownlink;
 use pstn::bridge::uplink::PhoneUplink;

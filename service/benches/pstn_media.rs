@@ -11,12 +11,7 @@ use std::time::{Duration, Instant};
 
 use opus::{Application, Bandwidth, Channels, Decoder, Encoder};
 
-// The service is a binary crate, so the module is included by path. Clippy checks benches
-// with cfg(test) but without the test harness: the unit-test modules come along without
-// their #[test] functions, hence unused_imports.
-#[allow(dead_code, unused_imports)]
-#[path = "../src/pstn/media/mod.rs"]
-mod media;
+use acscalling_service::pstn::media;
 
 use media::g711::G711;
 use media::jitter::TARGET_FRAMES;

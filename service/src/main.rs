@@ -4,13 +4,14 @@
 //! logs go to stderr (`RUST_LOG`).
 
 use acscalling_protocol as protocol;
+// The media and telephony core is the library target (shared with the fuzz targets).
+use acscalling_service::{echo_bot, pstn, sfu, sip};
 
 mod call_events;
 mod call_requests;
 mod calls;
 mod config;
 mod config_file;
-mod echo_bot;
 mod group_requests;
 mod identity;
 mod media_setup;
@@ -18,12 +19,9 @@ mod phone_calls;
 mod phone_calls_in;
 mod phone_number_routes;
 mod phone_numbers;
-mod pstn;
 mod refusals;
-mod sfu;
 mod shutdown;
 mod signaling;
-mod sip;
 mod store;
 mod video_requests;
 

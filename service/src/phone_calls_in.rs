@@ -10,8 +10,6 @@ use crate::protocol::{EndReason, ErrorBody, ParticipantState, ServerMessage};
 use crate::sfu::{CallKey, SessionId};
 use crate::sip::{sdp, LegId, SrtpPolicy};
 
-/// The gateway and what phone legs need, when SIP is configured.
-
 impl Hub {
     /// An INVITE from a phone: rings the user the called number belongs to.
     pub(crate) fn incoming_phone_call(

@@ -5,7 +5,7 @@
 //! owns all media state. See `driver.rs` for the loop, `engine.rs` for routing and forwarding.
 
 mod driver;
-mod engine;
+pub(crate) mod engine;
 pub mod mixer;
 mod outbox;
 mod session;
@@ -107,9 +107,9 @@ pub struct SfuHandle {
 
 impl SfuHandle {
     /// A handle whose commands arrive on the returned channel instead of at an SFU: hub
-    /// tests answer them by hand.
-    #[cfg(test)]
-    pub(crate) fn detached() -> (Self, mpsc::UnboundedReceiver<SfuCommand>) {
+    /// tests answer them by hand (public for the binary's tests; not for use elsewhere).
+    #[doc(hidden)]
+    pub fn detached() -> (Self, mpsc::UnboundedReceiver<SfuCommand>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let local_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         (

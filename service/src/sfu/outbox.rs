@@ -27,7 +27,6 @@ impl Outbox {
     }
 
     /// Forgets everything queued (what a driver does after sending it).
-    #[cfg(test)]
     pub fn clear(&mut self) {
         self.packets.clear();
     }

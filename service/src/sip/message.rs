@@ -126,16 +126,17 @@ pub fn frame_stream(buf: &[u8]) -> Framing {
     };
     let head = String::from_utf8_lossy(&buf[..end]);
     match raw_content_length(&head) {
-        Ok(cl) => {
-            let total = end + cl.unwrap_or(0);
-            if total > MAX_MESSAGE {
-                Framing::Invalid
-            } else if buf.len() >= total {
-                Framing::Message(total)
-            } else {
-                Framing::Incomplete
+        Ok(cl) => match end.checked_add(cl.unwrap_or(0)) {
+            // A Content-Length near usize::MAX would wrap the sum (found by fuzzing).
+            Some(total) if total <= MAX_MESSAGE => {
+                if buf.len() >= total {
+                    Framing::Message(total)
+                } else {
+                    Framing::Incomplete
+                }
             }
-        }
+            _ => Framing::Invalid,
+        },
         Err(_) => Framing::Invalid,
     }
 }

@@ -1,9 +1,6 @@
 //! Media of a phone leg: G.711 over plain RTP on the phone's side, 48 kHz PCM frames on
 //! the SFU's side. Sans-IO: no sockets and no clocks; [`leg::PhoneLegMedia`] is driven
 //! with datagrams, PCM frames and the current time.
-//!
-//! This module only uses `super::` paths and crates, so the benchmark
-//! (`service/benches/pstn_media.rs`) includes it by path.
 
 pub mod dtmf;
 pub mod g711;

@@ -76,6 +76,12 @@ pub struct Downsampler {
     output: [f32; FRAME_8K],
 }
 
+impl Default for Downsampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Downsampler {
     pub fn new() -> Self {
         Self {
@@ -102,6 +108,12 @@ pub struct Upsampler {
     fft: Fft<f32>,
     input: [f32; FRAME_8K],
     output: [f32; FRAME_48K],
+}
+
+impl Default for Upsampler {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Upsampler {
