@@ -99,6 +99,12 @@
 // Connecting.
 #define ACS_AGENT_CONNECTION_CONNECTING 2
 
+// The link to the service dropped: the agent reconnects by itself (backoff with jitter)
+// and resumes its session; its calls go on meanwhile (each gets
+// ACS_EVENT_CALL_NETWORK_RECONNECT). Back to _CONNECTED when resumed; _DISCONNECTED with
+// 408/10006 when the reconnect window (120 s) passes.
+#define ACS_AGENT_CONNECTION_RECONNECTING 3
+
 // Call states (ACS numbering).
 #define ACS_CALL_STATE_NONE 0
 
@@ -252,6 +258,19 @@
 // not, with `message` (400/0 "this call has no phone participant"; 503/0 the service
 // could not be reached). Every send gets exactly one, even if the call ends meanwhile.
 #define ACS_EVENT_DTMF_SEND_COMPLETED 13
+
+// `call` started or stopped reconnecting (ACS's `networkReconnect` diagnostic): `state` is
+// ACS_NETWORK_RECONNECT_POOR when its signaling link or media path was lost (the call goes
+// on; the library reconnects, resumes its session and restarts ICE by itself) and
+// ACS_NETWORK_RECONNECT_GOOD when both are back. A call that cannot recover within the
+// reconnect window (120 s) ends with 408/10006.
+#define ACS_EVENT_CALL_NETWORK_RECONNECT 14
+
+// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
+#define ACS_NETWORK_RECONNECT_GOOD 0
+
+// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: reconnecting.
+#define ACS_NETWORK_RECONNECT_POOR 1
 
 // `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
 // one created); `state` is its ACS_DEVICE_KIND_*. `agent` is NULL, `device_manager` is set.

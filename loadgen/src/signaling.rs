@@ -169,6 +169,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
         protocol: PROTOCOL_VERSION,
         token,
         display_name: format!("loadgen-{idx}"),
+        resume: None,
     };
     send(&mut ws, &hello).await?;
     wait_for(ctx, idx, &mut ws, |m| match m {

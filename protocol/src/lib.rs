@@ -173,6 +173,9 @@ impl EndReason {
     pub const MEDIA_FAILED: EndReason = EndReason::new(500, 10007);
     /// An internal error in the service.
     pub const INTERNAL: EndReason = EndReason::new(500, 0);
+    /// The agent reconnected but the service no longer held its session (it restarted, or
+    /// the reconnect window passed there): the calls of that session are over.
+    pub const SESSION_LOST: EndReason = EndReason::new(503, 10008);
 }
 
 /// A participant as the service describes it in rosters.
@@ -212,6 +215,10 @@ pub enum ClientMessage {
         protocol: u32,
         token: String,
         display_name: String,
+        /// Resume an earlier session of the same user after the link dropped: its calls
+        /// stay, and the messages it missed are sent again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Resume>,
     },
     /// Start a call to `targets` (raw ids). `call_id` is chosen by the client (UUID).
     /// `offer_sdp` is the client's WebRTC offer to the SFU.
@@ -309,6 +316,45 @@ pub enum ClientMessage {
     RefreshToken { req: u64, token: String },
     /// Keep-alive.
     Ping { req: u64 },
+    /// ICE restart of the call's media: an offer with new ICE credentials on the same
+    /// PeerConnection; the Response carries the SFU's answer.
+    RestartIce {
+        req: u64,
+        call_id: String,
+        offer_sdp: String,
+    },
+}
+
+/// What an agent asks for when it reconnects: the session of its `Welcome`, and the `seq` of
+/// the last server message it received.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Resume {
+    pub session: String,
+    pub last_seq: u64,
+}
+
+/// A server message as it goes on the wire: numbered (from 1, per session) so that a resumed
+/// session can be sent what the agent missed. `seq` 0 means not numbered (`Welcome`, errors
+/// of the handshake).
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberedRef<'a> {
+    #[serde(skip_serializing_if = "is_zero")]
+    pub seq: u64,
+    #[serde(flatten)]
+    pub msg: &'a ServerMessage,
+}
+
+/// [`NumberedRef`] as the agent reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Numbered {
+    #[serde(default)]
+    pub seq: u64,
+    #[serde(flatten)]
+    pub msg: ServerMessage,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Messages from the service to the SDK.
@@ -320,6 +366,16 @@ pub enum ServerMessage {
         user_id: String,
         server_version: String,
         protocol: u32,
+        /// The session to name in `Hello.resume` after a dropped link.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The `Hello` resumed its session: calls and roster are as they were, missed
+        /// messages follow. False after a resume that failed (session unknown or expired).
+        #[serde(default, skip_serializing_if = "is_false")]
+        resumed: bool,
+        /// How long the service keeps a dropped session for a resume (the reconnect window).
+        #[serde(default)]
+        resume_secs: u64,
     },
     /// Reply to a request. `error` is set when it failed.
     Response {

@@ -376,6 +376,26 @@ impl Hub {
         Some((call.participants[idx].id.clone(), idx))
     }
 
+    /// `RestartIce`: the participant's media path changed or was lost; its new ICE offer
+    /// goes to its SFU session and the answer back in the Response.
+    pub async fn restart_ice(&self, conn: ConnId, req: u64, call_id: &str, offer: String) {
+        let session = self.my_index(conn, call_id).and_then(|(_, idx)| {
+            self.state
+                .lock()
+                .calls
+                .get(call_id)
+                .and_then(|c| c.participants.get(idx))
+                .and_then(|p| p.session)
+        });
+        let result = match session {
+            None => Err(not_in_call(call_id)),
+            Some(s) => self.sfu.restart_ice(s, offer).await.map(Some).map_err(|e| {
+                ErrorBody::new(EndReason::BAD_REQUEST, format!("ICE restart refused: {e}"))
+            }),
+        };
+        self.state.lock().respond(conn, req, result);
+    }
+
     /// `HangUp`: leave the call, or end it for everyone.
     pub fn hang_up(&self, conn: ConnId, req: u64, call_id: &str, for_everyone: bool) {
         let Some((pid, _)) = self.my_index(conn, call_id) else {

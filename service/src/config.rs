@@ -15,6 +15,9 @@ pub struct Config {
     pub media_ip: IpAddr,
     /// UDP port of the SFU (`--media-port`, 0 = any).
     pub media_port: u16,
+    /// Address announced to peers instead of the bound one (`--media-public IP:PORT`: a NAT
+    /// or load balancer that forwards to the media socket).
+    pub media_public: Option<SocketAddr>,
     /// HMAC key for tokens and the REST API (`--access-key` or `ACS_ACCESS_KEY`).
     pub access_key: Option<String>,
     /// PEM certificate chain for wss/https (`--tls-cert`).
@@ -31,8 +34,9 @@ pub struct Config {
     pub token_warning: Duration,
     /// Ringing timeout of a participant added to a 1:1 call (`--promote-timeout-secs`).
     pub promote_timeout: Duration,
-    /// A participant with no media and no signaling this long is removed
-    /// (`--inactivity-timeout-secs`).
+    /// A participant with no media and no signaling this long is removed; also how long a
+    /// dropped signaling session waits for its agent to resume it (the reconnect window,
+    /// `--inactivity-timeout-secs`).
     pub inactivity_timeout: Duration,
     /// How many receive slots the SFU forwards the loudest speakers into
     /// (`--forwarded-speakers`, 1..=AUDIO_SLOTS).
@@ -83,6 +87,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             media_ip: IpAddr::from([127, 0, 0, 1]),
             media_port: 0,
+            media_public: None,
             access_key: None,
             tls_cert: None,
             tls_key: None,
@@ -119,7 +124,7 @@ pub const DEFAULT_BATCH_ROSTER_ABOVE: usize = 50;
 /// Usage text printed by `--help` and on argument errors.
 pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
 [--database acscalling-service.db (or :memory:)] [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
-[--media-port 0] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
+[--media-port 0] [--media-public IP:PORT] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
 [--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
 [--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
 [--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0] \
@@ -214,6 +219,10 @@ impl Config {
                 "--media-port" => {
                     let v = value()?;
                     c.media_port = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--media-public" => {
+                    let v = value()?;
+                    c.media_public = Some(v.parse().map_err(|_| bad(&v))?);
                 }
                 "--access-key" => {
                     let v = value()?;
@@ -379,6 +388,11 @@ mod tests {
         };
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.media_port, 5000);
+        let Ok(Command::Run(c)) = Config::parse(args("--media-public 127.0.0.1:7000"), None) else {
+            panic!()
+        };
+        assert_eq!(c.media_public, Some("127.0.0.1:7000".parse().unwrap()));
+        assert!(Config::parse(args("--media-public 127.0.0.1"), None).is_err());
         assert_eq!(c.echo_delay, Duration::from_millis(10));
         assert_eq!(c.access_key.as_deref(), Some("k"));
     }

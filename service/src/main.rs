@@ -21,6 +21,7 @@ mod phone_number_routes;
 mod phone_numbers;
 mod refusals;
 mod shutdown;
+mod sessions;
 mod signaling;
 mod store;
 mod video_requests;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub identity: Arc<IdentityStore>,
     pub hub: Arc<Hub>,
     pub config: Config,
+    /// Resumable signaling sessions.
+    pub sessions: sessions::Sessions,
 }
 
 fn main() {
@@ -126,8 +129,9 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         config.database,
         identity.user_count()
     );
-    let (sfu, sfu_events) = sfu::start(
+    let (sfu, sfu_events) = sfu::start_advertising(
         SocketAddr::new(config.media_ip, config.media_port),
+        config.media_public,
         config.echo_delay,
         config.forwarded_speakers,
         config.mix_above,
@@ -175,6 +179,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         identity,
         hub,
         config: config.clone(),
+        sessions: sessions::Sessions::default(),
     });
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))

@@ -17,13 +17,19 @@ use tokio::time::Instant;
 
 use crate::calls::{ConnId, Outbound};
 use crate::identity::unix_now;
-use crate::protocol::{ClientMessage, EndReason, ErrorBody, ServerMessage, PROTOCOL_VERSION};
+use crate::protocol::{
+    ClientMessage, EndReason, ErrorBody, NumberedRef, ServerMessage, PROTOCOL_VERSION,
+};
+use crate::sessions::{Outlet, Session};
 use crate::AppState;
 
 /// How long a new connection may take to send `Hello`.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often the service pings an idle agent (WebSocket Ping; agents answer with Pong).
-const KEEPALIVE: Duration = Duration::from_secs(20);
+/// How often the service pings an agent (WebSocket Ping; agents answer with Pong).
+const KEEPALIVE: Duration = Duration::from_secs(5);
+/// An agent not heard from this long has lost its link: its session waits for a resume
+/// (for the reconnect window, `--inactivity-timeout-secs`).
+const SILENCE: Duration = Duration::from_secs(15);
 
 /// Upgrades `GET /signaling` to a WebSocket.
 pub async fn ws_handler(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Response {
@@ -39,6 +45,11 @@ fn to_frame(msg: &ServerMessage) -> Message {
     )
 }
 
+/// The wire text of message number `seq` of a session.
+fn numbered(seq: u64, msg: &ServerMessage) -> String {
+    serde_json::to_string(&NumberedRef { seq, msg }).unwrap_or_else(|_| "{}".into())
+}
+
 fn error(reason: EndReason, message: impl Into<String>) -> ServerMessage {
     ServerMessage::Error {
         error: ErrorBody::new(reason, message),
@@ -50,138 +61,295 @@ fn instant_of(exp: u64) -> Instant {
     Instant::now() + Duration::from_secs(exp.saturating_sub(unix_now()))
 }
 
-async fn connection(socket: WebSocket, app: Arc<AppState>) {
-    let (mut sink, mut stream) = socket.split();
+/// How the writer task of a connection ended.
+enum WriterEnd {
+    /// The hub closed the session (`Outbound::Close`): it is over.
+    Closed,
+    /// Writing failed: the link dropped.
+    Broken,
+}
 
-    // Authentication: the first message must be a valid Hello.
-    let first = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
-    let text = match first {
+/// How the reader loop of a connection ended.
+enum LoopEnd {
+    /// The agent closed the connection, or the hub closed the session: it is over.
+    Over,
+    /// The link dropped or went silent: the session waits for a resume.
+    Dropped,
+    /// Another connection resumed the session.
+    Superseded,
+}
+
+/// What a valid `Hello` asked for.
+struct Greeting {
+    claims: crate::protocol::TokenClaims,
+    display_name: String,
+    resume: Option<crate::protocol::Resume>,
+}
+
+/// Reads and checks the first message, which must be a valid `Hello`.
+async fn greet(
+    app: &AppState,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+) -> Result<Greeting, Option<ServerMessage>> {
+    let text = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(Some(Ok(_))) => {
-            let _ = sink
-                .send(to_frame(&error(
-                    EndReason::BAD_REQUEST,
-                    "expected a Hello text frame",
-                )))
-                .await;
-            let _ = sink.close().await;
-            return;
+            return Err(Some(error(
+                EndReason::BAD_REQUEST,
+                "expected a Hello text frame",
+            )))
         }
-        _ => return,
+        _ => return Err(None),
     };
-    let claims = match serde_json::from_str::<ClientMessage>(&text) {
+    match serde_json::from_str::<ClientMessage>(&text) {
         Ok(ClientMessage::Hello {
             protocol,
             token,
             display_name,
+            resume,
         }) => {
             if protocol != PROTOCOL_VERSION {
-                Err(error(
+                return Err(Some(error(
                     EndReason::BAD_REQUEST,
                     format!(
                         "unsupported protocol {protocol}, this service speaks {PROTOCOL_VERSION}"
                     ),
-                ))
-            } else {
-                app.identity
-                    .validate(&token)
-                    .map(|c| (c, display_name))
-                    .map_err(|e| error(e.reason(), e.to_string()))
+                )));
             }
+            let claims = app
+                .identity
+                .validate(&token)
+                .map_err(|e| Some(error(e.reason(), e.to_string())))?;
+            Ok(Greeting {
+                claims,
+                display_name,
+                resume,
+            })
         }
-        Ok(_) => Err(error(
+        Ok(_) => Err(Some(error(
             EndReason::BAD_REQUEST,
             "the first message must be Hello",
-        )),
-        Err(e) => Err(error(
+        ))),
+        Err(e) => Err(Some(error(
             EndReason::BAD_REQUEST,
             format!("expected Hello: {e}"),
-        )),
-    };
-    let (claims, display_name) = match claims {
-        Ok(c) => c,
-        Err(msg) => {
-            let _ = sink.send(to_frame(&msg)).await;
+        ))),
+    }
+}
+
+async fn connection(socket: WebSocket, app: Arc<AppState>) {
+    let (mut sink, mut stream) = socket.split();
+    let hello = match greet(&app, &mut stream).await {
+        Ok(h) => h,
+        Err(refusal) => {
+            if let Some(msg) = refusal {
+                let _ = sink.send(to_frame(&msg)).await;
+            }
             let _ = sink.close().await;
             return;
         }
     };
-    let user = claims.sub.clone();
+    let user = hello.claims.sub.clone();
+    let generation = app.sessions.next_generation();
 
-    // Writer task.
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
-    let closed = Arc::new(Notify::new());
-    let writer_closed = Arc::clone(&closed);
-    let writer = tokio::spawn(async move {
-        while let Some(out) = rx.recv().await {
-            match out {
-                Outbound::Message(m) => {
-                    if sink.send(to_frame(&m)).await.is_err() {
-                        break;
-                    }
+    // The session this connection carries: the one it resumes, or a new one.
+    let mut resumed = None;
+    if let Some(r) = &hello.resume {
+        match app.sessions.find(&r.session, &user) {
+            Some(s) if app.hub.conn_user(s.conn).is_some() => resumed = Some((s, r.last_seq)),
+            _ => log::info!("{user}: session to resume is unknown or over"),
+        }
+    }
+    let (key, session, missed) = match resumed {
+        Some((session, last_seq)) => {
+            let key = hello.resume.as_ref().map(|r| r.session.clone());
+            // Take the outlet over from the superseded connection (kicked by `carry`).
+            let kicked = session.carry(generation);
+            let outlet = Arc::clone(&session.outlet).lock_owned().await;
+            match (kicked, outlet.missed_since(last_seq), key) {
+                (Some(kick), Some(missed), Some(key)) => {
+                    log::info!(
+                        "connection {} of {user} resumed, {} messages replayed",
+                        session.conn.0,
+                        missed.len()
+                    );
+                    (key, session, Some((kick, outlet, missed)))
                 }
-                Outbound::Ping => {
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        break;
-                    }
-                }
-                Outbound::Close(e) => {
-                    let _ = sink
-                        .send(to_frame(&ServerMessage::Error { error: e }))
-                        .await;
-                    let _ = sink.close().await;
-                    break;
+                _ => {
+                    // Too much was missed: the old session's calls are left, a new one begins.
+                    log::info!("{user}: session {} cannot be resumed", session.conn.0);
+                    drop(outlet);
+                    app.sessions
+                        .remove(hello.resume.as_ref().map_or("", |r| r.session.as_str()));
+                    app.hub.unregister(session.conn, EndReason::INACTIVE);
+                    open_session(&app, &user, &hello.display_name, generation)
                 }
             }
         }
-        writer_closed.notify_one();
-    });
-
-    let _ = tx.send(Outbound::Message(ServerMessage::Welcome {
+        None => open_session(&app, &user, &hello.display_name, generation),
+    };
+    let (kick, outlet, missed) = match missed {
+        Some((kick, outlet, missed)) => (kick, outlet, Some(missed)),
+        None => match (
+            session.carry(generation),
+            Arc::clone(&session.outlet).lock_owned().await,
+        ) {
+            (Some(kick), outlet) => (kick, outlet, None),
+            (None, _) => return,
+        },
+    };
+    let conn = session.conn;
+    let tx = session.tx.clone();
+    let welcome = ServerMessage::Welcome {
         user_id: user.clone(),
         server_version: env!("CARGO_PKG_VERSION").to_string(),
         protocol: PROTOCOL_VERSION,
-    }));
-    let conn = app.hub.register(&user, &display_name, tx.clone());
+        session: Some(key.clone()),
+        resumed: missed.is_some(),
+        resume_secs: app.hub.config.inactivity_timeout.as_secs(),
+    };
+    let mut greeting = vec![to_frame(&welcome)];
+    greeting.extend(missed.into_iter().flatten().map(|t| Message::Text(t.into())));
+    let writer = tokio::spawn(write(sink, outlet, greeting));
     log::info!("connection {} authenticated as {user}", conn.0);
 
+    let end = read(&app, conn, &user, &tx, &mut stream, hello.claims.exp, kick, writer).await;
+    match end {
+        LoopEnd::Superseded => {}
+        LoopEnd::Over => {
+            // Unless a resume took the session over meanwhile (a superseded link's late
+            // close frame must not end the calls the new one carries).
+            if session.end_if_carried_by(generation) {
+                app.sessions.remove(&key);
+                app.hub.unregister(conn, EndReason::UNAVAILABLE);
+            }
+        }
+        LoopEnd::Dropped => {
+            if session.drop_carrier(generation) {
+                let window = app.hub.config.inactivity_timeout;
+                log::info!(
+                    "connection {} of {user} dropped; its session waits {window:?} for a resume",
+                    conn.0
+                );
+                let app = Arc::clone(&app);
+                tokio::spawn(async move {
+                    tokio::time::sleep(window).await;
+                    if session.end_if_carried_by(0) {
+                        log::info!("connection {}: not resumed in {window:?}", conn.0);
+                        app.sessions.remove(&key);
+                        app.hub.unregister(conn, EndReason::INACTIVE);
+                    }
+                });
+            }
+        }
+    }
+    log::info!("connection {} closed", conn.0);
+}
+
+/// Registers a new session of `user` in the hub.
+fn open_session(
+    app: &AppState,
+    user: &str,
+    display_name: &str,
+    generation: u64,
+) -> (String, Arc<Session>, Option<(Arc<Notify>, OwnedOutlet, Vec<String>)>) {
+    let (tx, rx) = mpsc::unbounded_channel::<Outbound>();
+    let conn = app.hub.register(user, display_name, tx.clone());
+    let (key, session) = app.sessions.open(conn, user, tx, rx, generation);
+    (key, session, None)
+}
+
+type OwnedOutlet = tokio::sync::OwnedMutexGuard<Outlet>;
+
+/// Writes `greeting` (sent as is), then the session's messages, numbered and kept for replay.
+async fn write(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut outlet: OwnedOutlet,
+    greeting: Vec<Message>,
+) -> WriterEnd {
+    for m in greeting {
+        if sink.send(m).await.is_err() {
+            return WriterEnd::Broken;
+        }
+    }
+    while let Some(out) = outlet.rx.recv().await {
+        match out {
+            Outbound::Message(m) => {
+                let text = outlet.record(|seq| numbered(seq, &m));
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    return WriterEnd::Broken;
+                }
+            }
+            Outbound::Ping => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return WriterEnd::Broken;
+                }
+            }
+            Outbound::Close(e) => {
+                let _ = sink
+                    .send(to_frame(&ServerMessage::Error { error: e }))
+                    .await;
+                let _ = sink.close().await;
+                return WriterEnd::Closed;
+            }
+        }
+    }
+    WriterEnd::Closed
+}
+
+/// The reader loop of one connection: requests in order, keep-alive, token expiry.
+#[allow(clippy::too_many_arguments)]
+async fn read(
+    app: &Arc<AppState>,
+    conn: ConnId,
+    user: &str,
+    tx: &mpsc::UnboundedSender<Outbound>,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    mut exp: u64,
+    kick: Arc<Notify>,
+    mut writer: tokio::task::JoinHandle<WriterEnd>,
+) -> LoopEnd {
     let warning = app.config.token_warning;
-    let mut exp = claims.exp;
     let mut warned = false;
-    // Any frame (a Pong to our pings included) proves the agent is alive; silence for the
-    // inactivity timeout removes it from its calls.
-    let inactivity = app.hub.config.inactivity_timeout;
+    // Any frame (a Pong to our pings included) proves the agent is alive; silence drops the
+    // link (the session then waits for a resume).
+    let silence = SILENCE.min(app.hub.config.inactivity_timeout);
     let mut last_heard = Instant::now();
-    let mut ping = tokio::time::interval(KEEPALIVE.min(inactivity / 2));
+    let mut ping = tokio::time::interval(KEEPALIVE.min(silence / 3));
     ping.tick().await;
-    loop {
+    let end = loop {
         let expires_at = instant_of(exp);
         let warn_at = expires_at.checked_sub(warning).unwrap_or_else(Instant::now);
         tokio::select! {
             frame = stream.next() => {
                 last_heard = Instant::now();
                 match frame {
-                Some(Ok(Message::Text(t))) => {
-                    if let Some(new_exp) = handle_text(&app, conn, &user, &tx, &t).await {
-                        exp = new_exp;
-                        warned = false;
+                    Some(Ok(Message::Text(t))) => {
+                        if let Some(new_exp) = handle_text(app, conn, user, tx, &t).await {
+                            exp = new_exp;
+                            warned = false;
+                        }
                     }
+                    Some(Ok(Message::Binary(_))) => {
+                        let _ = tx.send(Outbound::Message(error(EndReason::BAD_REQUEST, "binary frames are not supported")));
+                    }
+                    Some(Ok(Message::Close(_))) => break LoopEnd::Over,
+                    None | Some(Err(_)) => break LoopEnd::Dropped,
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    let _ = tx.send(Outbound::Message(error(EndReason::BAD_REQUEST, "binary frames are not supported")));
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            }},
+            },
             _ = ping.tick() => {
                 let _ = tx.send(Outbound::Ping);
             }
-            _ = tokio::time::sleep_until(last_heard + inactivity) => {
-                log::info!("connection {}: silent for {inactivity:?}", conn.0);
-                app.hub.close_conn(conn, EndReason::INACTIVE, "no signaling for too long");
-                break;
+            _ = tokio::time::sleep_until(last_heard + silence) => {
+                log::info!("connection {}: silent for {silence:?}", conn.0);
+                break LoopEnd::Dropped;
             }
-            _ = closed.notified() => break,
+            _ = kick.notified() => break LoopEnd::Superseded,
+            end = &mut writer => break match end {
+                Ok(WriterEnd::Broken) => LoopEnd::Dropped,
+                _ => LoopEnd::Over,
+            },
             _ = tokio::time::sleep_until(warn_at), if !warned => {
                 warned = true;
                 let _ = tx.send(Outbound::Message(ServerMessage::TokenExpiring {
@@ -191,14 +359,16 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
             _ = tokio::time::sleep_until(expires_at) => {
                 log::info!("connection {}: token expired", conn.0);
                 app.hub.close_conn(conn, EndReason::UNAUTHORIZED, "token expired");
-                break;
+                // Let the writer send the reason before the connection goes.
+                let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+                break LoopEnd::Over;
             }
         }
-    }
-    app.hub.unregister(conn, EndReason::UNAVAILABLE);
-    drop(tx);
+    };
+    // The writer lets go of the outlet (a resume may be waiting for it).
+    writer.abort();
     let _ = writer.await;
-    log::info!("connection {} closed", conn.0);
+    end
 }
 
 /// Handles one text frame after `Hello`. Returns the new expiry after a token refresh.
@@ -316,6 +486,11 @@ async fn handle_text(
             Err(e) => respond(req, Some(ErrorBody::new(e.reason(), e.to_string()))),
         },
         ClientMessage::Ping { req } => respond(req, None),
+        ClientMessage::RestartIce {
+            req,
+            call_id,
+            offer_sdp,
+        } => hub.restart_ice(conn, req, &call_id, offer_sdp).await,
     }
     None
 }

@@ -80,6 +80,8 @@ pub(crate) struct CallInner {
     pub(super) media: Arc<CallMedia>,
     /// The machine's next deadline, watched by the call's timer task.
     timer: watch::Sender<Option<Instant>>,
+    /// Signaling and media path up or lost (the reconnecting indication, ICE restarts).
+    pub(super) network: Mutex<super::call_network::NetworkHealth>,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -118,7 +120,8 @@ impl MediaEvents for CallInner {
     fn on_transport_state(self: Arc<Self>, state: TransportState) {
         let call = Call(self);
         match state {
-            TransportState::Connected => call.drive(|m, _| m.media_connected_now()),
+            TransportState::Connected => call.on_media_path(true),
+            TransportState::Disconnected => call.on_media_path(false),
             TransportState::Failed => call.drive(|m, _| m.media_failed()),
             TransportState::Connecting | TransportState::Closed => {}
         }
@@ -146,6 +149,7 @@ impl Call {
                 dominant: Mutex::new(DominantSpeakers::default()),
                 media: CallMedia::new(owner),
                 timer,
+                network: Mutex::new(Default::default()),
             }
         }));
         call.spawn_timer();

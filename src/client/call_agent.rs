@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::protocol::{
     ClientMessage, EndReason, Identifier, ServerMessage, TokenClaims, SCOPE_VOIP,
 };
-use crate::signaling::{Signaling, Welcome};
+use crate::signaling::{Closed, Dial, Signaling, Welcome, HANDSHAKE_TIMEOUT};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::runtime::Handle;
@@ -63,6 +63,28 @@ pub(crate) struct AgentInner {
     link: watch::Sender<Link>,
     calls: Mutex<Vec<Call>>,
     disposed: AtomicBool,
+    /// The service's session of this agent (for a resume after a dropped link), how long
+    /// the service keeps it, and the last numbered message received on it.
+    session: Mutex<Option<(String, Duration)>>,
+    last_seq: Arc<AtomicU64>,
+}
+
+/// Reconnect attempts: the first waits this long, each next one twice as long…
+const RECONNECT_FIRST_DELAY: Duration = Duration::from_millis(100);
+/// …up to this (each with ±25 % jitter, so that agents cut off together do not return in
+/// lockstep).
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
+/// One reconnect attempt (connect + Hello/Welcome) may take this long.
+const RECONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The reconnect window when the service does not say (the seed's 120 s).
+const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(120);
+
+/// The delay before reconnect attempt `n` (0-based), with jitter in `[0.75, 1.25)`.
+fn reconnect_delay(n: u32, jitter: f64) -> Duration {
+    let base = RECONNECT_FIRST_DELAY
+        .saturating_mul(1u32 << n.min(16))
+        .min(RECONNECT_MAX_DELAY);
+    base.mul_f64(0.75 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
 /// An identity connected to the service. Cheap to clone.
@@ -135,6 +157,8 @@ impl CallAgent {
             link,
             calls: Mutex::new(Vec::new()),
             disposed: AtomicBool::new(false),
+            session: Mutex::new(None),
+            last_seq: Arc::new(AtomicU64::new(0)),
         }));
         agent.emit(AgentEvent::ConnectionStateChanged {
             state: AgentConnectionState::Connecting,
@@ -146,7 +170,8 @@ impl CallAgent {
         Ok(agent)
     }
 
-    async fn connect(self) {
+    /// Connects (resuming the session when there is one) with new callbacks.
+    async fn dial(&self, resume: bool, timeout: Duration) -> Result<(Arc<Signaling>, Welcome)> {
         let weak = Arc::downgrade(&self.0);
         let on_msg: Arc<dyn Fn(ServerMessage) + Send + Sync> = {
             let weak = weak.clone();
@@ -156,22 +181,46 @@ impl CallAgent {
                 }
             })
         };
-        let on_close = Box::new(move |reason: EndReason, message: String| {
+        let on_close = Box::new(move |closed: Closed| {
             if let Some(inner) = weak.upgrade() {
-                CallAgent(inner).on_link_down(reason, message);
+                CallAgent(inner).on_link_closed(closed);
             }
         });
         let token = self.0.token.lock().clone();
-        match Signaling::connect(
-            &self.0.service_url,
-            &token,
-            &self.0.display_name,
-            on_msg,
-            on_close,
-            self.0.ca_certificate.as_deref(),
-        )
-        .await
-        {
+        let resume = if resume {
+            self.0
+                .session
+                .lock()
+                .as_ref()
+                .map(|(session, _)| crate::protocol::Resume {
+                    session: session.clone(),
+                    last_seq: self.0.last_seq.load(Ordering::SeqCst),
+                })
+        } else {
+            None
+        };
+        let dial = Dial {
+            url: &self.0.service_url,
+            token: &token,
+            display_name: &self.0.display_name,
+            ca_certificate: self.0.ca_certificate.as_deref(),
+            resume,
+            handshake_timeout: timeout,
+            last_seq: Arc::clone(&self.0.last_seq),
+        };
+        let (sig, welcome) = Signaling::connect(dial, on_msg, on_close).await?;
+        *self.0.session.lock() = welcome.session.clone().map(|s| {
+            let window = match welcome.resume_window {
+                Duration::ZERO => DEFAULT_RESUME_WINDOW,
+                w => w,
+            };
+            (s, window)
+        });
+        Ok((sig, welcome))
+    }
+
+    async fn connect(self) {
+        match self.dial(false, HANDSHAKE_TIMEOUT).await {
             Ok((sig, Welcome { local_ip, .. })) => {
                 if self.0.disposed.load(Ordering::SeqCst) {
                     sig.close();
@@ -183,16 +232,112 @@ impl CallAgent {
                     reason: EndReason::default(),
                     message: String::new(),
                 });
+                let token = self.0.token.lock().clone();
                 self.schedule_refresh(&token);
             }
             Err(e) => {
-                let reason = match &e {
-                    Error::Unauthorized(_) => EndReason::UNAUTHORIZED,
-                    Error::Service { reason, .. } => *reason,
-                    _ => EndReason::SERVICE_UNAVAILABLE,
-                };
                 log::warn!("call agent cannot connect: {e}");
-                self.on_link_down(reason, e.to_string());
+                self.on_link_down(reason_of(&e), e.to_string());
+            }
+        }
+    }
+
+    /// The connection ended: a link that dropped is reconnected and its session resumed;
+    /// anything else (the service closed it with a reason, we closed it) is final.
+    fn on_link_closed(&self, closed: Closed) {
+        let up = matches!(*self.0.link.borrow(), Link::Up(..));
+        let window = self.0.session.lock().as_ref().map(|s| s.1);
+        match window {
+            Some(window) if closed.lost && up && !self.0.disposed.load(Ordering::SeqCst) => {
+                log::info!(
+                    "link to the service lost ({}); reconnecting for up to {window:?}",
+                    closed.message
+                );
+                self.0.link.send_replace(Link::Reconnecting);
+                self.emit(AgentEvent::ConnectionStateChanged {
+                    state: AgentConnectionState::Reconnecting,
+                    reason: closed.reason,
+                    message: closed.message,
+                });
+                for c in self.calls() {
+                    c.on_signaling(false);
+                }
+                let agent = self.clone();
+                let deadline = tokio::time::Instant::now() + window;
+                self.0
+                    .host
+                    .rt
+                    .spawn(async move { agent.reconnect(deadline).await });
+            }
+            _ => self.on_link_down(closed.reason, closed.message),
+        }
+    }
+
+    /// Reconnects with backoff and jitter until the session is resumed, the service says no,
+    /// or the reconnect window has passed.
+    async fn reconnect(self, deadline: tokio::time::Instant) {
+        let mut attempt = 0u32;
+        loop {
+            if self.0.disposed.load(Ordering::SeqCst) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                self.on_link_down(
+                    EndReason::INACTIVE,
+                    "the connection to the service could not be restored within the reconnect \
+                     window"
+                        .into(),
+                );
+                return;
+            }
+            match self
+                .dial(true, RECONNECT_ATTEMPT_TIMEOUT.min(left))
+                .await
+            {
+                Ok((sig, welcome)) => {
+                    if self.0.disposed.load(Ordering::SeqCst) {
+                        sig.close();
+                        return;
+                    }
+                    let resumed = welcome.resumed;
+                    log::info!(
+                        "reconnected to the service after {attempt} failed attempts (session {})",
+                        if resumed { "resumed" } else { "not resumed" }
+                    );
+                    self.0.link.send_replace(Link::Up(sig, welcome.local_ip));
+                    if !resumed {
+                        // The service no longer has our session (it restarted, or the window
+                        // passed there): the calls it held are gone with it.
+                        let calls: Vec<Call> = std::mem::take(&mut *self.0.calls.lock());
+                        for c in calls {
+                            c.end(EndReason::SESSION_LOST);
+                        }
+                    }
+                    self.emit(AgentEvent::ConnectionStateChanged {
+                        state: AgentConnectionState::Connected,
+                        reason: EndReason::default(),
+                        message: String::new(),
+                    });
+                    for c in self.calls() {
+                        c.on_signaling(true);
+                    }
+                    return;
+                }
+                Err(e @ (Error::Unauthorized(_) | Error::Service { .. })) => {
+                    log::warn!("the service refused the reconnect: {e}");
+                    self.on_link_down(reason_of(&e), e.to_string());
+                    return;
+                }
+                Err(e) => {
+                    let delay = reconnect_delay(attempt, rand::random::<f64>());
+                    log::debug!("reconnect attempt {attempt} failed ({e}); next in {delay:?}");
+                    attempt += 1;
+                    tokio::time::sleep_until(
+                        (tokio::time::Instant::now() + delay).min(deadline),
+                    )
+                    .await;
+                }
             }
         }
     }
@@ -217,7 +362,7 @@ impl CallAgent {
     }
 
     fn on_link_down(&self, reason: EndReason, message: String) {
-        let was_up = matches!(*self.0.link.borrow(), Link::Up(..));
+        let was_up = matches!(*self.0.link.borrow(), Link::Up(..) | Link::Reconnecting);
         let already_down = matches!(*self.0.link.borrow(), Link::Down(..));
         if already_down {
             return;
@@ -455,6 +600,7 @@ impl CallAgent {
     pub fn connection_state(&self) -> AgentConnectionState {
         match &*self.0.link.borrow() {
             Link::Connecting => AgentConnectionState::Connecting,
+            Link::Reconnecting => AgentConnectionState::Reconnecting,
             Link::Up(..) => AgentConnectionState::Connected,
             Link::Down(..) => AgentConnectionState::Disconnected,
         }
@@ -568,6 +714,15 @@ impl CallAgent {
     }
 }
 
+/// The end reason of a failed connection attempt.
+fn reason_of(e: &Error) -> EndReason {
+    match e {
+        Error::Unauthorized(_) => EndReason::UNAUTHORIZED,
+        Error::Service { reason, .. } => *reason,
+        _ => EndReason::SERVICE_UNAVAILABLE,
+    }
+}
+
 impl CallSink for AgentInner {
     fn notify(self: Arc<Self>, call: &Call, notice: CallNotice) {
         CallAgent(self).emit(AgentEvent::from_notice(call.clone(), notice));
@@ -590,6 +745,17 @@ mod tests {
         assert_eq!(signaling_url("ws://h:1/custom").unwrap(), "ws://h:1/custom");
         assert!(signaling_url("http://x").is_err());
         assert!(signaling_url("ws://").is_err());
+    }
+
+    #[test]
+    fn reconnect_delays_grow_to_a_cap_with_jitter() {
+        assert_eq!(reconnect_delay(0, 0.5), Duration::from_millis(100));
+        assert_eq!(reconnect_delay(1, 0.5), Duration::from_millis(200));
+        assert_eq!(reconnect_delay(3, 0.5), Duration::from_millis(800));
+        assert_eq!(reconnect_delay(5, 0.5), RECONNECT_MAX_DELAY);
+        assert_eq!(reconnect_delay(40, 0.5), RECONNECT_MAX_DELAY);
+        assert_eq!(reconnect_delay(0, 0.0), Duration::from_millis(75));
+        assert!(reconnect_delay(0, 0.999) < Duration::from_millis(125));
     }
 
     #[test]

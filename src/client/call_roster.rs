@@ -23,6 +23,9 @@ pub(crate) enum CallNotice {
     DtmfSent(u64, DtmfTone, Result<(), (EndReason, String)>),
     /// The participant (raw id; the object when it is in the roster) pressed `tone`.
     DtmfReceived(String, Option<RemoteParticipant>, DtmfTone),
+    /// The call started (true) or stopped (false) reconnecting: its signaling link or media
+    /// path was lost, or both are back.
+    NetworkReconnect(bool),
 }
 
 /// The participant objects of one call.

@@ -16,6 +16,8 @@ pub enum AgentConnectionState {
     Disconnected = 0,
     Connected = 1,
     Connecting = 2,
+    /// The link dropped; the agent reconnects and resumes its session (calls go on).
+    Reconnecting = 3,
 }
 
 /// Something that happened, delivered to the agent's listener.
@@ -94,6 +96,10 @@ pub enum AgentEvent {
         participant_id: String,
         tone: DtmfTone,
     },
+    /// The call is reconnecting (`reconnecting`: its signaling link or media path was lost;
+    /// the call goes on and recovers by itself) or has recovered (false). ACS's
+    /// `networkReconnect` user-facing diagnostic: Poor while reconnecting, Good after.
+    NetworkReconnect { call: Call, reconnecting: bool },
 }
 
 impl AgentEvent {
@@ -136,6 +142,9 @@ impl AgentEvent {
                 }
             }
             CallNotice::DominantSpeakers => AgentEvent::DominantSpeakersChanged { call },
+            CallNotice::NetworkReconnect(reconnecting) => {
+                AgentEvent::NetworkReconnect { call, reconnecting }
+            }
             CallNotice::DtmfSent(request_id, tone, result) => AgentEvent::DtmfSendCompleted {
                 call,
                 request_id,

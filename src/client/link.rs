@@ -12,6 +12,8 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub(crate) enum Link {
     Connecting,
+    /// The link dropped; the agent is reconnecting to resume its session.
+    Reconnecting,
     Up(Arc<Signaling>, IpAddr),
     Down(EndReason, String),
 }
@@ -30,7 +32,7 @@ impl Link {
 pub(crate) async fn wait_up(link: &watch::Receiver<Link>) -> Result<(Arc<Signaling>, IpAddr)> {
     let mut rx = link.clone();
     let link = rx
-        .wait_for(|l| !matches!(l, Link::Connecting))
+        .wait_for(|l| !matches!(l, Link::Connecting | Link::Reconnecting))
         .await
         .map_err(|_| Error::Network("the call agent is gone".into()))?
         .clone();
@@ -40,6 +42,8 @@ pub(crate) async fn wait_up(link: &watch::Receiver<Link>) -> Result<(Arc<Signali
             reason,
             message: msg,
         }),
-        Link::Connecting => Err(Error::Internal("unreachable link state".into())),
+        Link::Connecting | Link::Reconnecting => {
+            Err(Error::Internal("unreachable link state".into()))
+        }
     }
 }

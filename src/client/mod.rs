@@ -7,6 +7,7 @@ mod call_audio;
 pub mod call_client;
 mod call_group;
 mod call_media;
+mod call_network;
 mod call_phone;
 mod call_roster;
 mod call_video;

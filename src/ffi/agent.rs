@@ -248,6 +248,11 @@ pub const ACS_AGENT_CONNECTION_DISCONNECTED: i32 = 0;
 pub const ACS_AGENT_CONNECTION_CONNECTED: i32 = 1;
 /// Connecting.
 pub const ACS_AGENT_CONNECTION_CONNECTING: i32 = 2;
+/// The link to the service dropped: the agent reconnects by itself (backoff with jitter)
+/// and resumes its session; its calls go on meanwhile (each gets
+/// ACS_EVENT_CALL_NETWORK_RECONNECT). Back to _CONNECTED when resumed; _DISCONNECTED with
+/// 408/10006 when the reconnect window (120 s) passes.
+pub const ACS_AGENT_CONNECTION_RECONNECTING: i32 = 3;
 
 use super::numbering::c_numbers;
 use crate::client::AgentConnectionState;
@@ -258,5 +263,6 @@ c_numbers! {
         AgentConnectionState::Disconnected => ACS_AGENT_CONNECTION_DISCONNECTED,
         AgentConnectionState::Connected => ACS_AGENT_CONNECTION_CONNECTED,
         AgentConnectionState::Connecting => ACS_AGENT_CONNECTION_CONNECTING,
+        AgentConnectionState::Reconnecting => ACS_AGENT_CONNECTION_RECONNECTING,
     }
 }

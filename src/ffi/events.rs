@@ -59,6 +59,16 @@ pub const ACS_EVENT_DTMF_RECEIVED: i32 = 12;
 /// not, with `message` (400/0 "this call has no phone participant"; 503/0 the service
 /// could not be reached). Every send gets exactly one, even if the call ends meanwhile.
 pub const ACS_EVENT_DTMF_SEND_COMPLETED: i32 = 13;
+/// `call` started or stopped reconnecting (ACS's `networkReconnect` diagnostic): `state` is
+/// ACS_NETWORK_RECONNECT_POOR when its signaling link or media path was lost (the call goes
+/// on; the library reconnects, resumes its session and restarts ICE by itself) and
+/// ACS_NETWORK_RECONNECT_GOOD when both are back. A call that cannot recover within the
+/// reconnect window (120 s) ends with 408/10006.
+pub const ACS_EVENT_CALL_NETWORK_RECONNECT: i32 = 14;
+/// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
+pub const ACS_NETWORK_RECONNECT_GOOD: i32 = 0;
+/// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: reconnecting.
+pub const ACS_NETWORK_RECONNECT_POOR: i32 = 1;
 // Device manager events (acs_device_manager_set_event_callback) are numbered from 100, so
 // that call and agent events can keep growing from 9 without meeting them.
 /// `audio_device` appeared (a system device found by the watcher or a refresh, or a virtual
@@ -292,6 +302,16 @@ pub(crate) fn deliver_event(
         }
         AgentEvent::DominantSpeakersChanged { call } => {
             e.kind = ACS_EVENT_DOMINANT_SPEAKERS_CHANGED;
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::NetworkReconnect { call, reconnecting } => {
+            e.kind = ACS_EVENT_CALL_NETWORK_RECONNECT;
+            e.state = if *reconnecting {
+                ACS_NETWORK_RECONNECT_POOR
+            } else {
+                ACS_NETWORK_RECONNECT_GOOD
+            };
+            e.flag = *reconnecting;
             held.push(Object::Call(call.clone()));
         }
         AgentEvent::RemoteVideoStreamAvailabilityChanged {

@@ -2,7 +2,9 @@
 //! inbound message stream. No call logic here.
 
 use crate::error::{Error, Result};
-use crate::protocol::{ClientMessage, EndReason, ErrorBody, ServerMessage, PROTOCOL_VERSION};
+use crate::protocol::{
+    ClientMessage, EndReason, ErrorBody, Numbered, Resume, ServerMessage, PROTOCOL_VERSION,
+};
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -20,6 +22,12 @@ pub type Reply = std::result::Result<Option<String>, ErrorBody>;
 pub struct Welcome {
     pub user_id: String,
     pub server_version: String,
+    /// The session to resume after a dropped link (None: the service cannot resume).
+    pub session: Option<String>,
+    /// This connection resumed the session asked for.
+    pub resumed: bool,
+    /// How long the service waits for a resume after the link drops.
+    pub resume_window: Duration,
     /// Our address on the TCP connection to the service: the interface that reaches it,
     /// which is where media should gather its candidate.
     pub local_ip: std::net::IpAddr,
@@ -27,10 +35,41 @@ pub struct Welcome {
 
 /// How long the handshake and each request may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the agent pings the service (a WebSocket Ping; the Pong proves the link).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Nothing heard from the service this long: the link is taken as lost.
+pub const SILENCE: Duration = Duration::from_secs(4);
+
+/// How to reach and greet the service.
+pub struct Dial<'a> {
+    pub url: &'a str,
+    pub token: &'a str,
+    pub display_name: &'a str,
+    pub ca_certificate: Option<&'a std::path::Path>,
+    /// The session to resume, and the last message received on it.
+    pub resume: Option<Resume>,
+    /// How long connecting and the Hello/Welcome exchange may take.
+    pub handshake_timeout: Duration,
+    /// Updated with the `seq` of every numbered message received.
+    pub last_seq: Arc<AtomicU64>,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub reason: EndReason,
+    pub message: String,
+    /// The link dropped (error, silence) rather than being closed by either side on
+    /// purpose: the session may be resumed.
+    pub lost: bool,
+}
 
 /// A live, authenticated connection.
 pub struct Signaling {
     tx: mpsc::UnboundedSender<Message>,
+    /// Stops the writer without a close frame (the link is lost: a close frame delivered
+    /// late could end the session that a resumed connection carries by then).
+    abandon: Arc<tokio::sync::Notify>,
     next_req: AtomicU64,
     pending: Pending,
     closed: AtomicBool,
@@ -66,21 +105,19 @@ impl Signaling {
     /// reader/writer tasks. `on_message` gets every message that is not a reply to a request;
     /// `on_close` is called once when the connection ends, with the reason.
     pub async fn connect(
-        url: &str,
-        token: &str,
-        display_name: &str,
+        dial: Dial<'_>,
         on_message: Arc<dyn Fn(ServerMessage) + Send + Sync>,
-        on_close: Box<dyn FnOnce(EndReason, String) + Send>,
-        ca_certificate: Option<&std::path::Path>,
+        on_close: Box<dyn FnOnce(Closed) + Send>,
     ) -> Result<(Arc<Signaling>, Welcome)> {
-        let connector = match ca_certificate {
+        let url = dial.url;
+        let connector = match dial.ca_certificate {
             Some(path) => Some(tls_connector(path)?),
             None => None,
         };
         // TCP_NODELAY: an SDP offer spans several segments, and Nagle + delayed ACK would
         // hold the rest for ~40 ms.
         let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector);
-        let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, connect)
+        let (ws, _) = tokio::time::timeout(dial.handshake_timeout, connect)
             .await
             .map_err(|_| Error::Network(format!("connecting to {url} timed out")))?
             .map_err(|e| Error::Network(format!("cannot connect to {url}: {e}")))?;
@@ -96,13 +133,14 @@ impl Signaling {
         let (mut sink, mut stream) = ws.split();
         let hello = ClientMessage::Hello {
             protocol: PROTOCOL_VERSION,
-            token: token.to_string(),
-            display_name: display_name.to_string(),
+            token: dial.token.to_string(),
+            display_name: dial.display_name.to_string(),
+            resume: dial.resume.clone(),
         };
         sink.send(Message::text(to_json(&hello)))
             .await
             .map_err(|e| Error::Network(format!("cannot send hello: {e}")))?;
-        let welcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+        let welcome = tokio::time::timeout(dial.handshake_timeout, async {
             while let Some(frame) = stream.next().await {
                 let frame = frame.map_err(|e| Error::Network(e.to_string()))?;
                 let Message::Text(text) = frame else { continue };
@@ -110,11 +148,17 @@ impl Signaling {
                     Ok(ServerMessage::Welcome {
                         user_id,
                         server_version,
+                        session,
+                        resumed,
+                        resume_secs,
                         ..
                     }) => {
                         return Ok(Welcome {
                             user_id,
                             server_version,
+                            session,
+                            resumed,
+                            resume_window: Duration::from_secs(resume_secs),
                             local_ip,
                         })
                     }
@@ -126,22 +170,42 @@ impl Signaling {
         })
         .await
         .map_err(|_| Error::Timeout("the service did not answer hello".into()))??;
+        if !welcome.resumed {
+            dial.last_seq.store(0, Ordering::SeqCst);
+        }
+        let last_seq = dial.last_seq;
 
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+        let abandon = Arc::new(tokio::sync::Notify::new());
+        let writer_abandon = Arc::clone(&abandon);
         let sig = Arc::new(Signaling {
             tx,
+            abandon,
             next_req: AtomicU64::new(1),
             pending: Arc::new(Mutex::new(HashMap::new())),
             closed: AtomicBool::new(false),
         });
         tokio::spawn(async move {
-            while let Some(m) = rx.recv().await {
+            let mut heartbeat = tokio::time::interval(HEARTBEAT);
+            heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let m = tokio::select! {
+                    m = rx.recv() => match m {
+                        Some(m) => m,
+                        None => break,
+                    },
+                    _ = heartbeat.tick() => Message::Ping(Default::default()),
+                    _ = writer_abandon.notified() => return,
+                };
                 let close = matches!(m, Message::Close(_));
-                if sink.send(m).await.is_err() || close {
-                    break;
+                // A write that cannot finish is a dead link too (the reader notices the
+                // silence; this only keeps the writer from waiting forever).
+                match tokio::time::timeout(SILENCE, sink.send(m)).await {
+                    Ok(Ok(())) if !close => {}
+                    _ => break,
                 }
             }
-            let _ = sink.close().await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
         });
         let reader = sig.clone();
         tokio::spawn(async move {
@@ -149,15 +213,29 @@ impl Signaling {
                 EndReason::SERVICE_UNAVAILABLE,
                 "the connection to the service was lost".to_string(),
             );
-            while let Some(frame) = stream.next().await {
-                let Ok(frame) = frame else { break };
+            // Lost unless the service said why it closes, or we closed it.
+            let mut lost = true;
+            loop {
+                let frame = match tokio::time::timeout(SILENCE, stream.next()).await {
+                    Err(_) => {
+                        reason.1 = format!("nothing heard from the service for {SILENCE:?}");
+                        break;
+                    }
+                    Ok(None) | Ok(Some(Err(_))) => break,
+                    Ok(Some(Ok(frame))) => frame,
+                };
                 let text = match frame {
                     Message::Text(t) => t,
                     Message::Close(_) => break,
                     _ => continue,
                 };
-                let msg = match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(m) => m,
+                let msg = match serde_json::from_str::<Numbered>(&text) {
+                    Ok(m) => {
+                        if m.seq > 0 {
+                            last_seq.store(m.seq, Ordering::SeqCst);
+                        }
+                        m.msg
+                    }
                     Err(e) => {
                         log::warn!("ignoring a malformed message from the service: {e}");
                         continue;
@@ -178,18 +256,32 @@ impl Signaling {
                     }
                     ServerMessage::Error { error } => {
                         reason = (error.reason(), error.message.clone());
+                        lost = false;
                         on_message(ServerMessage::Error { error });
                     }
                     other => on_message(other),
                 }
             }
-            reader.closed.store(true, Ordering::SeqCst);
+            // We closed it ourselves: not lost.
+            if reader.closed.swap(true, Ordering::SeqCst) {
+                lost = false;
+            }
             // Fail every request still waiting.
             let waiters: Vec<_> = reader.pending.lock().drain().collect();
             for (_, w) in waiters {
                 let _ = w.send(Err(ErrorBody::new(reason.0, reason.1.clone())));
             }
-            on_close(reason.0, reason.1);
+            // The writer goes with the reader: with a close frame when the link is not lost.
+            if lost {
+                reader.abandon.notify_one();
+            } else {
+                let _ = reader.tx.send(Message::Close(None));
+            }
+            on_close(Closed {
+                reason: reason.0,
+                message: reason.1,
+                lost,
+            });
         });
         Ok((sig, welcome))
     }

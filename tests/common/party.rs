@@ -26,6 +26,8 @@ pub struct PartySpec {
     pub speaker_ms: u32,
     /// Accept incoming calls at once with the party's devices.
     pub auto_accept: bool,
+    /// Signaling URL when not the service's own (e.g. through a [`Netcut`](super::netcut)).
+    pub service_url: Option<String>,
 }
 
 impl PartySpec {
@@ -37,6 +39,7 @@ impl PartySpec {
             amplitude: 0.5,
             speaker_ms: 10_000,
             auto_accept: false,
+            service_url: None,
         }
     }
 }
@@ -114,7 +117,7 @@ impl Party {
         });
         let agent = client
             .create_call_agent(CallAgentOptions {
-                service_url: svc.agent_url(),
+                service_url: spec.service_url.clone().unwrap_or_else(|| svc.agent_url()),
                 token: svc.token(&id),
                 display_name: name.clone(),
                 listener: Some(listener),

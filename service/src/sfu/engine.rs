@@ -261,6 +261,21 @@ impl Engine {
                 };
                 let _ = reply.send(reply_value);
             }
+            SfuCommand::RestartIce {
+                id,
+                offer_sdp,
+                reply,
+            } => {
+                let result = match self.sessions.get_mut(&id) {
+                    Some(s) => s.restart_ice(&offer_sdp),
+                    None => Err(super::SfuError::BadOffer("no such media session".into())),
+                };
+                if result.is_ok() {
+                    log::info!("session {}: ICE restarted", id.0);
+                    self.mark(id);
+                }
+                let _ = reply.send(result);
+            }
             SfuCommand::RemoveSession { id } => {
                 if let Some(mut s) = self.sessions.remove(&id) {
                     s.rtc.disconnect();

@@ -63,6 +63,12 @@ pub enum SfuCommand {
     },
     /// Close and forget a session.
     RemoveSession { id: SessionId },
+    /// ICE restart: the session's peer offers new ICE credentials; the reply is the answer.
+    RestartIce {
+        id: SessionId,
+        offer_sdp: String,
+        reply: oneshot::Sender<Result<String, SfuError>>,
+    },
     /// Stop (or resume) forwarding to and from a session.
     SetHold { id: SessionId, hold: bool },
     /// Drop this percentage of received media datagrams (fault injection).
@@ -147,6 +153,19 @@ impl SfuHandle {
         rx.await.map_err(|_| SfuError::Gone)?
     }
 
+    /// Applies an ICE-restart offer to a session and returns the answer.
+    pub async fn restart_ice(&self, id: SessionId, offer_sdp: String) -> Result<String, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(SfuCommand::RestartIce {
+                id,
+                offer_sdp,
+                reply,
+            })
+            .map_err(|_| SfuError::Gone)?;
+        rx.await.map_err(|_| SfuError::Gone)?
+    }
+
     /// Removes a session (no-op if unknown).
     pub fn remove_session(&self, id: SessionId) {
         let _ = self.commands.send(SfuCommand::RemoveSession { id });
@@ -209,6 +228,19 @@ pub async fn start(
     forwarded: usize,
     mix_above: usize,
 ) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
+    start_advertising(bind, None, echo_delay, forwarded, mix_above).await
+}
+
+/// [`start`], with the address sessions are told to send media to when it is not the bound
+/// one (`--media-public`: a NAT, a load balancer, or a test's impairment proxy in front of
+/// the media socket). Peers' packets still arrive on the bound socket.
+pub async fn start_advertising(
+    bind: SocketAddr,
+    advertise: Option<SocketAddr>,
+    echo_delay: Duration,
+    forwarded: usize,
+    mix_above: usize,
+) -> std::io::Result<(SfuHandle, mpsc::UnboundedReceiver<SfuEvent>)> {
     str0m::crypto::from_feature_flags().install_process_default();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
@@ -246,7 +278,7 @@ pub async fn start(
                 };
                 let _ = ready_tx.send(Ok(local_addr));
                 let engine = engine::Engine::new(
-                    local_addr,
+                    advertise.unwrap_or(local_addr),
                     ev_tx,
                     echo_delay,
                     forwarded,

@@ -51,6 +51,19 @@ pub struct Session {
 impl Session {
     /// Builds an ice-lite `Rtc` (Opus only, audio-level + mid extensions) with the
     /// media address as its host candidate, and accepts `offer_sdp`. Returns the answer.
+    /// Accepts the peer's ICE-restart offer (new ICE credentials, same m-lines) and returns
+    /// the answer, with new credentials of ours.
+    pub fn restart_ice(&mut self, offer_sdp: &str) -> Result<String, SfuError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| SfuError::BadOffer(e.to_string()))?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| SfuError::BadOffer(e.to_string()))?;
+        Ok(answer.to_sdp_string())
+    }
+
     pub fn accept(
         call: CallKey,
         offer_sdp: &str,

@@ -624,7 +624,6 @@ impl CallMachine {
     /// The media path stopped carrying packets: the call ends if it does not come back
     /// within the inactivity timeout (120 s). The transport does not report an interruption
     /// yet (it reports Failed); ICE restart and its "reconnecting" state (issue 14) feed this.
-    #[allow(dead_code)]
     pub(crate) fn media_interrupted(&mut self, now: Instant) {
         if self.inputs.media_connected && self.media_lost_since.is_none() && !self.is_ended() {
             self.media_lost_since = Some(now);

@@ -26,6 +26,7 @@ fn encode(state: TransportState) -> u8 {
         TransportState::Connected => 2,
         TransportState::Failed => 3,
         TransportState::Closed => 4,
+        TransportState::Disconnected => 5,
     }
 }
 
@@ -35,6 +36,7 @@ fn decode(v: u8) -> Option<TransportState> {
         2 => Some(TransportState::Connected),
         3 => Some(TransportState::Failed),
         4 => Some(TransportState::Closed),
+        5 => Some(TransportState::Disconnected),
         _ => None,
     }
 }
@@ -189,7 +191,12 @@ impl PeerConnectionEventHandler for Handler {
             RTCPeerConnectionState::Connected => self.shared.emit_state(TransportState::Connected),
             RTCPeerConnectionState::Failed => self.shared.emit_state(TransportState::Failed),
             RTCPeerConnectionState::Closed => self.shared.emit_state(TransportState::Closed),
-            // Disconnected may recover by itself (ICE keeps checking); Failed follows if not.
+            // May recover by itself (ICE keeps checking) or after an ICE restart.
+            RTCPeerConnectionState::Disconnected => {
+                if self.shared.is_connected() {
+                    self.shared.emit_state(TransportState::Disconnected)
+                }
+            }
             _ => {}
         }
     }

@@ -58,6 +58,9 @@ pub enum RecvSlot {
 pub enum TransportState {
     Connecting,
     Connected,
+    /// No packets from the SFU for a while (ICE consent lapsed): the path may come back by
+    /// itself, or after an ICE restart; `Connected` again when it does.
+    Disconnected,
     Failed,
     Closed,
 }
@@ -170,6 +173,46 @@ impl MediaTransport {
             .await
             .ok_or_else(|| MediaError::Transport("no local description after gathering".into()))?;
         Ok(desc.sdp)
+    }
+
+    /// ICE restart (RFC 8445 §9): new ICE credentials on the same PeerConnection, so the
+    /// media path is found again after the network changed or was lost; DTLS, SRTP and every
+    /// m-line stay. Returns the offer to send to the SFU; its answer goes to
+    /// [`Transport::apply_restart_answer`].
+    pub async fn restart_ice_offer(&self) -> Result<String, MediaError> {
+        let pc = &self.0.pc;
+        self.0.shared.gathering_complete.send_replace(false);
+        let mut gathered = self.0.shared.gathering_complete.subscribe();
+        pc.restart_ice()
+            .await
+            .map_err(|e| transport_err("restart ICE", e))?;
+        let offer = pc
+            .create_offer(None)
+            .await
+            .map_err(|e| transport_err("create ICE-restart offer", e))?;
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| transport_err("set local description (ICE restart)", e))?;
+        tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done))
+            .await
+            .map_err(|_| MediaError::Transport("ICE gathering did not complete in 5 s".into()))?
+            .map_err(|_| MediaError::Transport("transport closed while gathering".into()))?;
+        let desc = pc
+            .local_description()
+            .await
+            .ok_or_else(|| MediaError::Transport("no local description after gathering".into()))?;
+        Ok(desc.sdp)
+    }
+
+    /// Applies the SFU's answer to [`Transport::restart_ice_offer`].
+    pub async fn apply_restart_answer(&self, sdp: String) -> Result<(), MediaError> {
+        let desc =
+            RTCSessionDescription::answer(sdp).map_err(|e| transport_err("parse answer SDP", e))?;
+        self.0
+            .pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| transport_err("set remote description (ICE restart)", e))
     }
 
     /// Apply the SFU's answer. On success the state becomes `Connecting`; `Connected` follows

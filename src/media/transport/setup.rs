@@ -45,6 +45,15 @@ const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(5);
 /// Binding requests per candidate pair at that interval: 500 x 5 ms = 2.5 s before a pair
 /// is given up, a bit longer than the default 7 x 200 ms.
 const ICE_MAX_BINDING_REQUESTS: u16 = 500;
+/// Consent keep-alives while connected: often enough that a muted call with nothing to
+/// receive still hears from the SFU well within [`ICE_DISCONNECTED_TIMEOUT`].
+const ICE_KEEPALIVE: Duration = Duration::from_millis(250);
+/// Nothing received this long: the transport reports `Disconnected` (the call shows it is
+/// reconnecting and restarts ICE).
+const ICE_DISCONNECTED_TIMEOUT: Duration = Duration::from_millis(2500);
+/// ICE gives up only after the call's own reconnect window (120 s), which ends the call
+/// with 408/10006 first: until then a returning network brings the media back.
+const ICE_FAILED_TIMEOUT: Duration = Duration::from_secs(150);
 
 pub(super) struct Built {
     pub pc: Arc<dyn PeerConnection>,
@@ -166,6 +175,11 @@ pub(super) async fn build(cfg: &TransportConfig, shared: Arc<Shared>) -> Result<
 
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(ICE_MAX_BINDING_REQUESTS))
+        .with_ice_timeouts(
+            Some(ICE_DISCONNECTED_TIMEOUT),
+            Some(ICE_FAILED_TIMEOUT),
+            Some(ICE_KEEPALIVE),
+        )
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         // Loopback is a legitimate "interface that reaches the service" here (tests, a
         // service on the same host); webrtc skips loopback candidates unless told otherwise.

@@ -1,0 +1,229 @@
+//! Calls survive the network (issue 14): the agents' signaling and media go through a
+//! userspace relay ([`Netcut`]) that the test cuts like a pulled cable and restores. The
+//! SDK notices, shows it is reconnecting, resumes its session (same calls, same roster) and
+//! its media comes back, without the host doing anything; a party gone longer than the
+//! reconnect window is removed with 408/10006 and its own call ends with that reason.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use acscalling::client::{AgentConnectionState, AgentEvent, Call};
+use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use common::netcut::Netcut;
+use common::party::{Party, PartySpec};
+use common::{wait_until, Service};
+
+const T: Duration = Duration::from_secs(20);
+const ECHO: &str = "8:echo123";
+
+/// A service whose SFU is reached through `net` (and whose echo bot answers after 20 ms).
+fn service_behind(net: &Netcut, extra: &[&str]) -> Service {
+    let port = Netcut::free_udp_port().to_string();
+    let public = net.udp_addr.to_string();
+    let mut args = vec![
+        "--media-port",
+        &port,
+        "--media-public",
+        &public,
+        "--echo-delay-ms",
+        "20",
+    ];
+    args.extend_from_slice(extra);
+    let svc = Service::start_with(&args);
+    net.set_targets(
+        svc.http_addr.parse().unwrap(),
+        format!("127.0.0.1:{port}").parse().unwrap(),
+    );
+    svc
+}
+
+/// A party whose signaling goes through `net`.
+fn party_through(net: &Netcut, svc: &Service, name: &str, freq: f32, auto_accept: bool) -> Party {
+    Party::with(
+        svc,
+        PartySpec {
+            auto_accept,
+            service_url: Some(net.ws_url()),
+            ..PartySpec::new(name, freq)
+        },
+    )
+}
+
+/// Milliseconds from now until `p` hears `freq` (listening in 100 ms slices), or None
+/// within `limit`.
+fn time_to_hear(p: &Party, freq: f32, limit: Duration) -> Option<u128> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        let pcm = p.listen(100);
+        if acscalling::media::audio::tone_power(&pcm, freq) > 0.01 {
+            return Some(t0.elapsed().as_millis());
+        }
+    }
+    None
+}
+
+/// The agent connection states `p` went through, in order.
+fn agent_states(p: &Party) -> Vec<AgentConnectionState> {
+    p.events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::ConnectionStateChanged { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The reconnect indications of `call` at `p`, in order.
+fn reconnects(p: &Party, call: &Call) -> Vec<bool> {
+    p.events()
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::NetworkReconnect {
+                call: c,
+                reconnecting,
+            } if c.call_id() == call.call_id() => Some(*reconnecting),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Cuts the network for `secs`, restores it, and checks that the echo call and the 1:1
+/// call came back as they were.
+fn survive_cut(secs: u64) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let net = Netcut::new();
+    let svc = service_behind(&net, &[]);
+    let alice = party_through(&net, &svc, "alice", 700.0, false);
+    let bob = party_through(&net, &svc, "bob", 1100.0, true);
+    let carol = party_through(&net, &svc, "carol", 900.0, false);
+
+    let echo = carol.call(ECHO);
+    assert!(wait_until(T, || echo.state() == CallState::Connected));
+    let call = alice.call(&bob.id);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    assert!(wait_until(T, || bob.incoming.lock().first().is_some_and(
+        |c| c.state() == CallState::Connected
+    )));
+    let bobs = bob.incoming.lock()[0].clone();
+    assert!(time_to_hear(&carol, 900.0, T).is_some(), "echo before the cut");
+    alice.hears(1100.0, 0.01).expect("alice hears bob before the cut");
+    bob.hears(700.0, 0.01).expect("bob hears alice before the cut");
+    for p in [&alice, &bob, &carol] {
+        p.clear_events();
+    }
+
+    net.cut();
+    std::thread::sleep(Duration::from_secs(secs));
+    // Everyone noticed and is reconnecting; no call ended.
+    for p in [&alice, &bob, &carol] {
+        assert_eq!(
+            p.agent.connection_state(),
+            AgentConnectionState::Reconnecting,
+            "{secs} s into the cut"
+        );
+    }
+    assert!(call.is_reconnecting() && echo.is_reconnecting());
+    net.restore();
+    let restored = Instant::now();
+
+    let echo_back = time_to_hear(&carol, 900.0, T).expect("the echo comes back");
+    let alice_back = time_to_hear(&alice, 1100.0, T).expect("alice hears bob again");
+    bob.hears(700.0, 0.01).expect("bob hears alice again");
+    println!(
+        "{secs} s cut: echo audio back {echo_back} ms after the network returned; \
+         1:1 audio back by {} ms (alice: {alice_back} ms into her listening)",
+        restored.elapsed().as_millis()
+    );
+    assert!(wait_until(T, || [&alice, &bob, &carol]
+        .iter()
+        .all(|p| p.agent.connection_state() == AgentConnectionState::Connected)));
+    assert!(wait_until(T, || !call.is_reconnecting()
+        && !echo.is_reconnecting()
+        && !bobs.is_reconnecting()));
+
+    // The same calls, never left Connected; the host saw reconnecting, then connected.
+    assert_eq!(call.state(), CallState::Connected);
+    assert_eq!(bobs.state(), CallState::Connected);
+    assert_eq!(echo.state(), CallState::Connected);
+    assert_eq!(alice.agent.calls().len(), 1);
+    assert_eq!(alice.agent.calls()[0].call_id(), call.call_id());
+    for p in [&alice, &bob, &carol] {
+        assert_eq!(
+            agent_states(p),
+            vec![
+                AgentConnectionState::Reconnecting,
+                AgentConnectionState::Connected
+            ]
+        );
+        assert!(p.call_states().is_empty(), "no call state change: {:?}", p.call_log());
+        assert!(p.left().is_empty(), "nobody left: {:?}", p.left());
+    }
+    assert_eq!(reconnects(&alice, &call), vec![true, false]);
+    assert_eq!(reconnects(&carol, &echo), vec![true, false]);
+    // The roster is whole on both sides.
+    let roster = call.remote_participants();
+    assert_eq!(roster.len(), 1);
+    assert_eq!(roster[0].identifier(), bob.id);
+    assert_eq!(roster[0].state(), ParticipantState::Connected);
+
+    // Signaling works on the resumed sessions: hang-up reaches the other side.
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || bobs.state() == CallState::Disconnected));
+    echo.hang_up(false).unwrap();
+}
+
+#[test]
+fn a_five_second_cut_is_survived() {
+    survive_cut(5);
+}
+
+#[test]
+fn a_thirty_second_cut_is_survived() {
+    survive_cut(30);
+}
+
+#[test]
+fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
+    // A 3 s reconnect window instead of 120 s. Only Alice's signaling goes through the relay,
+    // so only she is gone (media keeps flowing until the service removes her).
+    let net = Netcut::new();
+    let svc = service_behind(&net, &["--inactivity-timeout-secs", "3"]);
+    let alice = party_through(&net, &svc, "alice", 700.0, false);
+    let bob = Party::new(&svc, "bob", 1100.0, true);
+    let call = alice.call(&bob.id);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    assert!(wait_until(T, || bob.incoming.lock().first().is_some_and(
+        |c| c.state() == CallState::Connected
+    )));
+    let bobs = bob.incoming.lock()[0].clone();
+
+    // Cut Alice's signaling only: the relay's UDP side carries Bob's media too, so the test
+    // restores nothing and lets the window pass.
+    net.cut();
+    let cut = Instant::now();
+    assert!(
+        wait_until(T, || bobs.state() == CallState::Disconnected),
+        "bob's 1:1 call ends when alice is removed"
+    );
+    let removed_after = cut.elapsed();
+    assert!(
+        bob.left_with(&alice.id, EndReason::INACTIVE),
+        "bob saw alice leave with 408/10006: {:?}",
+        bob.left()
+    );
+    // Alice's SDK gives up at the end of its window too: the call ends with the same reason,
+    // the agent is disconnected (never a silent dead call).
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason(), EndReason::INACTIVE);
+    assert_eq!(
+        alice.agent.connection_state(),
+        AgentConnectionState::Disconnected
+    );
+    println!(
+        "removed {} ms after the cut (signaling silence 4 s + window 3 s)",
+        removed_after.as_millis()
+    );
+    // The service counted from the silence it noticed; not before the window.
+    assert!(removed_after >= Duration::from_secs(3));
+    net.restore();
+}
