@@ -101,13 +101,21 @@ fn survive_cut(secs: u64) {
     assert!(wait_until(T, || echo.state() == CallState::Connected));
     let call = alice.call(&bob.id);
     assert!(wait_until(T, || call.state() == CallState::Connected));
-    assert!(wait_until(T, || bob.incoming.lock().first().is_some_and(
-        |c| c.state() == CallState::Connected
-    )));
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
     let bobs = bob.incoming.lock()[0].clone();
-    assert!(time_to_hear(&carol, 900.0, T).is_some(), "echo before the cut");
-    alice.hears(1100.0, 0.01).expect("alice hears bob before the cut");
-    bob.hears(700.0, 0.01).expect("bob hears alice before the cut");
+    assert!(
+        time_to_hear(&carol, 900.0, T).is_some(),
+        "echo before the cut"
+    );
+    alice
+        .hears(1100.0, 0.01)
+        .expect("alice hears bob before the cut");
+    bob.hears(700.0, 0.01)
+        .expect("bob hears alice before the cut");
     for p in [&alice, &bob, &carol] {
         p.clear_events();
     }
@@ -136,7 +144,9 @@ fn survive_cut(secs: u64) {
     );
     assert!(wait_until(T, || [&alice, &bob, &carol]
         .iter()
-        .all(|p| p.agent.connection_state() == AgentConnectionState::Connected)));
+        .all(
+            |p| p.agent.connection_state() == AgentConnectionState::Connected
+        )));
     assert!(wait_until(T, || !call.is_reconnecting()
         && !echo.is_reconnecting()
         && !bobs.is_reconnecting()));
@@ -155,7 +165,11 @@ fn survive_cut(secs: u64) {
                 AgentConnectionState::Connected
             ]
         );
-        assert!(p.call_states().is_empty(), "no call state change: {:?}", p.call_log());
+        assert!(
+            p.call_states().is_empty(),
+            "no call state change: {:?}",
+            p.call_log()
+        );
         assert!(p.left().is_empty(), "nobody left: {:?}", p.left());
     }
     assert_eq!(reconnects(&alice, &call), vec![true, false]);
@@ -192,9 +206,11 @@ fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
     let bob = Party::new(&svc, "bob", 1100.0, true);
     let call = alice.call(&bob.id);
     assert!(wait_until(T, || call.state() == CallState::Connected));
-    assert!(wait_until(T, || bob.incoming.lock().first().is_some_and(
-        |c| c.state() == CallState::Connected
-    )));
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
     let bobs = bob.incoming.lock()[0].clone();
 
     // Cut Alice's signaling only: the relay's UDP side carries Bob's media too, so the test

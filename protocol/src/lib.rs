@@ -451,6 +451,9 @@ pub enum ServerMessage {
         participant: String,
         tone: String,
     },
+    /// The SFU lost this agent's media in `call_id` (ICE consent lapsed there). The path
+    /// does not come back by itself: the agent restarts ICE (`RestartIce`) once it can.
+    MediaLost { call_id: String },
     /// The token will expire soon; send `RefreshToken`.
     TokenExpiring { expires_in_secs: u64 },
     /// A fatal error for the connection (the service closes it afterwards).

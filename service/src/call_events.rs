@@ -50,12 +50,22 @@ impl Hub {
                 let Some((call_id, pid)) = st.sessions.get(&s).cloned() else {
                     return;
                 };
-                let epoch = st.calls.get_mut(&call_id).and_then(|c| {
+                let lost = st.calls.get_mut(&call_id).and_then(|c| {
                     let i = c.find(&pid)?;
                     let p = c.participants.get_mut(i)?;
                     p.media_lost = true;
-                    Some(p.epoch)
+                    Some((p.epoch, p.conn))
                 });
+                // Its agent restarts ICE (queued for it while its signaling is down too).
+                if let Some((_, Some(conn))) = lost {
+                    st.send(
+                        conn,
+                        ServerMessage::MediaLost {
+                            call_id: call_id.clone(),
+                        },
+                    );
+                }
+                let epoch = lost.map(|l| l.0);
                 drop(st);
                 if let Some(epoch) = epoch {
                     log::info!("call {call_id}: {pid} lost media");

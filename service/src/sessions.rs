@@ -232,10 +232,16 @@ mod tests {
         let second = session.carry(2).unwrap();
         // The first carrier was kicked: its notified() completes at once.
         futures_util::FutureExt::now_or_never(first.notified()).expect("kicked");
-        assert!(!session.drop_carrier(1), "superseded carrier does not detach");
+        assert!(
+            !session.drop_carrier(1),
+            "superseded carrier does not detach"
+        );
         assert!(session.drop_carrier(2));
         assert!(session.end_if_carried_by(0));
-        assert!(session.carry(3).is_none(), "an ended session is not carried");
+        assert!(
+            session.carry(3).is_none(),
+            "an ended session is not carried"
+        );
         drop(second);
         s.remove(&key);
         assert!(s.is_empty());

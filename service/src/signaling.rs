@@ -209,11 +209,26 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
         resume_secs: app.hub.config.inactivity_timeout.as_secs(),
     };
     let mut greeting = vec![to_frame(&welcome)];
-    greeting.extend(missed.into_iter().flatten().map(|t| Message::Text(t.into())));
+    greeting.extend(
+        missed
+            .into_iter()
+            .flatten()
+            .map(|t| Message::Text(t.into())),
+    );
     let writer = tokio::spawn(write(sink, outlet, greeting));
     log::info!("connection {} authenticated as {user}", conn.0);
 
-    let end = read(&app, conn, &user, &tx, &mut stream, hello.claims.exp, kick, writer).await;
+    let end = read(
+        &app,
+        conn,
+        &user,
+        &tx,
+        &mut stream,
+        hello.claims.exp,
+        kick,
+        writer,
+    )
+    .await;
     match end {
         LoopEnd::Superseded => {}
         LoopEnd::Over => {
@@ -252,7 +267,11 @@ fn open_session(
     user: &str,
     display_name: &str,
     generation: u64,
-) -> (String, Arc<Session>, Option<(Arc<Notify>, OwnedOutlet, Vec<String>)>) {
+) -> (
+    String,
+    Arc<Session>,
+    Option<(Arc<Notify>, OwnedOutlet, Vec<String>)>,
+) {
     let (tx, rx) = mpsc::unbounded_channel::<Outbound>();
     let conn = app.hub.register(user, display_name, tx.clone());
     let (key, session) = app.sessions.open(conn, user, tx, rx, generation);

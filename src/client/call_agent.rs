@@ -74,8 +74,9 @@ const RECONNECT_FIRST_DELAY: Duration = Duration::from_millis(100);
 /// …up to this (each with ±25 % jitter, so that agents cut off together do not return in
 /// lockstep).
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(2);
-/// One reconnect attempt (connect + Hello/Welcome) may take this long.
-const RECONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// One reconnect attempt (connect + Hello/Welcome) may take this long: an attempt that
+/// hangs on a cut link completes the moment the link returns, so it is not given up early.
+const RECONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The reconnect window when the service does not say (the seed's 120 s).
 const DEFAULT_RESUME_WINDOW: Duration = Duration::from_secs(120);
 
@@ -291,10 +292,7 @@ impl CallAgent {
                 );
                 return;
             }
-            match self
-                .dial(true, RECONNECT_ATTEMPT_TIMEOUT.min(left))
-                .await
-            {
+            match self.dial(true, RECONNECT_ATTEMPT_TIMEOUT.min(left)).await {
                 Ok((sig, welcome)) => {
                     if self.0.disposed.load(Ordering::SeqCst) {
                         sig.close();
@@ -333,10 +331,8 @@ impl CallAgent {
                     let delay = reconnect_delay(attempt, rand::random::<f64>());
                     log::debug!("reconnect attempt {attempt} failed ({e}); next in {delay:?}");
                     attempt += 1;
-                    tokio::time::sleep_until(
-                        (tokio::time::Instant::now() + delay).min(deadline),
-                    )
-                    .await;
+                    tokio::time::sleep_until((tokio::time::Instant::now() + delay).min(deadline))
+                        .await;
                 }
             }
         }
@@ -471,6 +467,11 @@ impl CallAgent {
             } => {
                 if let Some(c) = self.find_call(&call_id) {
                     c.on_dtmf_received(&participant, &tone);
+                }
+            }
+            ServerMessage::MediaLost { call_id } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_service_media_lost();
                 }
             }
             ServerMessage::TokenExpiring { expires_in_secs } => {

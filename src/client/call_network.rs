@@ -33,6 +33,9 @@ pub(crate) struct NetworkHealth {
     /// Signaling is back up (since).
     signaling_up: Option<Instant>,
     media_lost: Option<Instant>,
+    /// The service said the SFU lost our media (it waits for an ICE restart, whatever our
+    /// side of ICE says).
+    sfu_lost: Option<Instant>,
     /// An ICE-restart task runs.
     restarting: bool,
     /// When the next restart may be tried.
@@ -41,12 +44,20 @@ pub(crate) struct NetworkHealth {
 
 impl NetworkHealth {
     pub(crate) fn reconnecting(&self) -> bool {
-        self.signaling_lost.is_some() || self.media_lost.is_some()
+        self.signaling_lost.is_some() || self.lost_since().is_some()
+    }
+
+    /// Since when the media path is lost, on our side or the SFU's.
+    fn lost_since(&self) -> Option<Instant> {
+        match (self.media_lost, self.sfu_lost) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Whether an ICE restart is due at `now`.
     fn restart_due(&self, now: Instant) -> bool {
-        let Some(lost) = self.media_lost else {
+        let Some(lost) = self.lost_since() else {
             return false;
         };
         let up_since = match (self.signaling_lost, self.signaling_up) {
@@ -54,7 +65,13 @@ impl NetworkHealth {
             (None, Some(t)) => t.max(lost),
             (None, None) => lost,
         };
-        now >= up_since + RESTART_AFTER && self.next_restart.is_none_or(|t| now >= t)
+        // The SFU waits for a restart: no reason to wait for ICE to come back by itself.
+        let wait = if self.sfu_lost.is_some() {
+            Duration::ZERO
+        } else {
+            RESTART_AFTER
+        };
+        now >= up_since + wait && self.next_restart.is_none_or(|t| now >= t)
     }
 }
 
@@ -90,6 +107,17 @@ impl Call {
         if !connected {
             self.spawn_ice_restarts();
         }
+    }
+
+    /// The service said its side of the media path is lost: restart ICE as soon as the
+    /// link allows.
+    pub(crate) fn on_service_media_lost(&self) {
+        let now = Instant::now();
+        self.update_health(|h| {
+            h.sfu_lost.get_or_insert(now);
+            h.next_restart = None;
+        });
+        self.spawn_ice_restarts();
     }
 
     /// Whether the call is reconnecting (signaling or media lost).
@@ -128,7 +156,7 @@ impl Call {
                 let now = Instant::now();
                 let (lost, due) = {
                     let h = call.0.network.lock();
-                    (h.media_lost.is_some(), h.restart_due(now))
+                    (h.lost_since().is_some(), h.restart_due(now))
                 };
                 if !lost || call.is_ended() {
                     call.0.network.lock().restarting = false;
@@ -136,7 +164,10 @@ impl Call {
                 }
                 if due {
                     let next = match call.restart_ice().await {
-                        Ok(()) => RESTART_EVERY,
+                        Ok(()) => {
+                            call.update_health(|h| h.sfu_lost = None);
+                            RESTART_EVERY
+                        }
                         Err(e) => {
                             log::info!("call {}: no ICE restart now: {e}", call.call_id());
                             RETRY_AFTER
@@ -218,6 +249,13 @@ mod tests {
         assert!(h.restart_due(t0 + ms(12_000)));
         h.media_lost = None;
         assert!(!h.reconnecting());
+        h.sfu_lost = Some(t0 + ms(30_000));
+        h.signaling_up = Some(t0 + ms(30_000));
+        assert!(h.reconnecting());
+        assert!(
+            h.restart_due(t0 + ms(30_000)),
+            "at once when the SFU waits for it"
+        );
         assert!(!h.restart_due(t0 + ms(20_000)));
     }
 
