@@ -243,3 +243,114 @@ fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
     assert!(removed_after >= Duration::from_secs(3));
     net.restore();
 }
+
+/// A free TCP port on 127.0.0.1 (for a service restarted on the same address).
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The last agent connection change of `p`: (state, reason, message).
+fn last_connection_change(p: &Party) -> Option<(AgentConnectionState, EndReason, String)> {
+    p.events().iter().rev().find_map(|e| match e {
+        AgentEvent::ConnectionStateChanged {
+            state,
+            reason,
+            message,
+        } => Some((*state, *reason, message.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn sigterm_ends_every_call_with_a_reason_and_tells_the_agents() {
+    let svc = Service::start_with(&["--echo-delay-ms", "20"]);
+    let alice = Party::new(&svc, "alice", 700.0, false);
+    let bob = Party::new(&svc, "bob", 1100.0, true);
+    let call = alice.call(&bob.id);
+    let echo = bob.call(ECHO);
+    assert!(wait_until(T, || call.state() == CallState::Connected
+        && echo.state() == CallState::Connected));
+    let pid = svc.pid().unwrap();
+    let killed = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    for c in [&call, &echo] {
+        assert!(wait_until(T, || c.state() == CallState::Disconnected));
+        assert_eq!(c.end_reason(), EndReason::SERVICE_SHUTDOWN);
+    }
+    for p in [&alice, &bob] {
+        assert!(wait_until(T, || p.agent.connection_state()
+            == AgentConnectionState::Disconnected));
+        let (state, reason, message) = last_connection_change(p).unwrap();
+        assert_eq!(state, AgentConnectionState::Disconnected);
+        assert_eq!(reason, EndReason::SERVICE_SHUTDOWN, "{message}");
+        assert!(message.contains("shutting down"), "{message}");
+        // Told, not lost: the agent does not try to resume.
+        assert!(!agent_states(p).contains(&AgentConnectionState::Reconnecting));
+        assert!(p.agent.calls().is_empty());
+    }
+    println!(
+        "calls ended and agents told {} ms after SIGTERM",
+        killed.elapsed().as_millis()
+    );
+}
+
+#[test]
+fn a_service_restart_mid_call_ends_calls_with_a_reason_and_agents_reconnect() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let dir = std::env::temp_dir().join(format!("acs-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("service.db").display().to_string();
+    let listen = format!("127.0.0.1:{}", free_tcp_port());
+    let args = ["--listen", &listen, "--database", &db];
+    let svc = Service::start_with(&args);
+    let alice = Party::new(&svc, "alice", 700.0, false);
+    let bob = Party::new(&svc, "bob", 1100.0, true);
+    let call = alice.call(&bob.id);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    let group = uuid::Uuid::new_v4().to_string();
+    let g = alice.join(&group);
+    assert!(wait_until(T, || g.state() == CallState::Connected));
+
+    // The service dies (no goodbye) and comes back on the same address with the same store.
+    let pid = svc.pid().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    drop(svc);
+    assert!(wait_until(T, || alice.agent.connection_state()
+        == AgentConnectionState::Reconnecting));
+    std::thread::sleep(Duration::from_secs(2));
+    let svc = Service::start_with(&args);
+    let back = Instant::now();
+
+    // The agents reconnect by themselves (their users and tokens survived in the store);
+    // the service has no session to resume, so the calls it held end with 503/10008.
+    for p in [&alice, &bob] {
+        assert!(wait_until(T, || p.agent.connection_state()
+            == AgentConnectionState::Connected));
+        assert!(p.agent.calls().is_empty());
+    }
+    println!(
+        "agents reconnected {} ms after the service came back",
+        back.elapsed().as_millis()
+    );
+    for c in [&call, &g] {
+        assert_eq!(c.state(), CallState::Disconnected);
+        assert_eq!(c.end_reason(), EndReason::SESSION_LOST);
+    }
+    // And they can call again at once.
+    let again = alice.call(ECHO);
+    assert!(wait_until(T, || again.state() == CallState::Connected));
+    again.hang_up(false).unwrap();
+    drop(svc);
+    let _ = std::fs::remove_dir_all(&dir);
+}

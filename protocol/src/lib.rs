@@ -176,6 +176,8 @@ impl EndReason {
     /// The agent reconnected but the service no longer held its session (it restarted, or
     /// the reconnect window passed there): the calls of that session are over.
     pub const SESSION_LOST: EndReason = EndReason::new(503, 10008);
+    /// The service shut down (SIGTERM): every call ended, every agent was told.
+    pub const SERVICE_SHUTDOWN: EndReason = EndReason::new(503, 10009);
 }
 
 /// A participant as the service describes it in rosters.

@@ -178,6 +178,8 @@ pub(crate) struct HubState {
     pub pstn: Option<crate::phone_calls::Pstn>,
     /// Phone legs by SIP leg id.
     pub legs: HashMap<crate::sip::LegId, crate::phone_calls::Leg>,
+    /// The service is shutting down: no new calls.
+    pub draining: bool,
 }
 
 impl HubState {
@@ -689,6 +691,36 @@ impl Hub {
         if let Some(tx) = tx {
             let _ = tx.send(Outbound::Close(ErrorBody::new(reason, message)));
         }
+    }
+
+    /// Graceful shutdown: refuses new calls, ends every call with
+    /// [`EndReason::SERVICE_SHUTDOWN`] (phones get their BYE) and closes every connection
+    /// with that reason and `message`, so that agents do not try to resume.
+    pub fn shut_down(&self, message: &str) {
+        let mut st = self.state.lock();
+        st.draining = true;
+        let calls: Vec<String> = st.calls.keys().cloned().collect();
+        let n = calls.len();
+        for id in calls {
+            st.end_call(&self.sfu, &id, EndReason::SERVICE_SHUTDOWN, None);
+        }
+        let conns: Vec<_> = st.conns.values().map(|c| c.tx.clone()).collect();
+        drop(st);
+        log::info!(
+            "shutting down: {n} calls ended, {} agents told",
+            conns.len()
+        );
+        for tx in conns {
+            let _ = tx.send(Outbound::Close(ErrorBody::new(
+                EndReason::SERVICE_SHUTDOWN,
+                message,
+            )));
+        }
+    }
+
+    /// Whether the service is shutting down (new calls are refused).
+    pub fn is_draining(&self) -> bool {
+        self.state.lock().draining
     }
 
     /// User id and display name of a connection.

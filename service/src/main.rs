@@ -186,7 +186,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
-        .with_state(state);
+        .with_state(Arc::clone(&state));
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let http_addr = listener.local_addr()?;
@@ -218,7 +218,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
             tokio::select! {
                 r = server.serve(app.into_make_service()) => r?,
-                _ = shutdown::requested() => log::info!("shutting down"),
+                _ = shutdown::requested() => shut_down(&state).await,
             }
         }
         None => {
@@ -228,11 +228,18 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
                 r = axum::serve(listener.tap_io(|tcp| {
                     let _ = tcp.set_nodelay(true);
                 }), app) => r?,
-                _ = shutdown::requested() => log::info!("shutting down"),
+                _ = shutdown::requested() => shut_down(&state).await,
             }
         }
     }
     Ok(())
+}
+
+/// SIGTERM/SIGINT: ends every call and tells every agent why, then lets the messages
+/// (and phones' BYEs) go out before the process exits.
+async fn shut_down(state: &AppState) {
+    state.hub.shut_down("the service is shutting down");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 }
 
 /// Starts the PSTN gateway when SIP is configured; returns its addresses (UDP/TCP, TLS).

@@ -267,11 +267,7 @@ fn open_session(
     user: &str,
     display_name: &str,
     generation: u64,
-) -> (
-    String,
-    Arc<Session>,
-    Option<(Arc<Notify>, OwnedOutlet, Vec<String>)>,
-) {
+) -> (String, Arc<Session>, Option<Resumed>) {
     let (tx, rx) = mpsc::unbounded_channel::<Outbound>();
     let conn = app.hub.register(user, display_name, tx.clone());
     let (key, session) = app.sessions.open(conn, user, tx, rx, generation);
@@ -279,6 +275,9 @@ fn open_session(
 }
 
 type OwnedOutlet = tokio::sync::OwnedMutexGuard<Outlet>;
+
+/// A resumed session: the superseded link's kick, the outlet taken over, the frames it missed.
+type Resumed = (Arc<Notify>, OwnedOutlet, Vec<String>);
 
 /// Writes `greeting` (sent as is), then the session's messages, numbered and kept for replay.
 async fn write(
@@ -416,6 +415,22 @@ async fn handle_text(
             answer_sdp: None,
         }));
     };
+    if hub.is_draining() {
+        if let ClientMessage::StartCall { req, .. }
+        | ClientMessage::Accept { req, .. }
+        | ClientMessage::JoinGroupCall { req, .. }
+        | ClientMessage::AddParticipant { req, .. } = msg
+        {
+            respond(
+                req,
+                Some(ErrorBody::new(
+                    EndReason::SERVICE_SHUTDOWN,
+                    "the service is shutting down",
+                )),
+            );
+            return None;
+        }
+    }
     match msg {
         ClientMessage::Hello { .. } => {
             let _ = tx.send(Outbound::Message(error(

@@ -192,10 +192,8 @@ impl PeerConnectionEventHandler for Handler {
             RTCPeerConnectionState::Failed => self.shared.emit_state(TransportState::Failed),
             RTCPeerConnectionState::Closed => self.shared.emit_state(TransportState::Closed),
             // May recover by itself (ICE keeps checking) or after an ICE restart.
-            RTCPeerConnectionState::Disconnected => {
-                if self.shared.is_connected() {
-                    self.shared.emit_state(TransportState::Disconnected)
-                }
+            RTCPeerConnectionState::Disconnected if self.shared.is_connected() => {
+                self.shared.emit_state(TransportState::Disconnected)
             }
             _ => {}
         }
