@@ -469,3 +469,64 @@ fn acscalling_test_offer() -> String {
     let (offer, _pending) = api.apply().unwrap();
     offer.to_sdp_string()
 }
+
+/// The seed's timeouts with shortened clocks, end to end through the service: an invitee
+/// who never answers a promoted call is removed after the promote timeout (115 s, here 2 s)
+/// and one who never answers a 1:1 call ends it after the setup timeout (85 s, here 3 s), each
+/// with 408/10004 that caller, other parties and the invitee see.
+#[test]
+fn unanswered_invitations_time_out_with_the_service_clocks() {
+    let svc = Service::start_with(&["--promote-timeout-secs", "2", "--setup-timeout-secs", "3"]);
+    let alice = Member::new(&svc, "Alice", 440.0, false);
+    let bob = Member::new(&svc, "Bob", 550.0, true);
+    let carol = Member::new(&svc, "Carol", 660.0, false);
+    let dave = Member::new(&svc, "Dave", 770.0, false);
+
+    let call = alice
+        .agent
+        .start_call(std::slice::from_ref(&bob.id), alice.options())
+        .unwrap();
+    assert!(connected(&call));
+    let invited = std::time::Instant::now();
+    call.add_participant(&carol.id).unwrap();
+    assert!(wait_until(T, || alice.saw_state(&carol.id, ParticipantState::Ringing)));
+    assert!(wait_until(T, || alice.left_with(&carol.id, EndReason::NO_ANSWER)));
+    let promote_after = invited.elapsed();
+    assert!(
+        promote_after >= Duration::from_millis(1900) && promote_after < Duration::from_secs(6),
+        "removed after {promote_after:?}"
+    );
+    assert!(wait_until(T, || bob.left_with(&carol.id, EndReason::NO_ANSWER)));
+    assert!(
+        wait_until(T, || carol.incoming.lock().len() == 1),
+        "Carol was rung"
+    );
+    let ringing = carol.incoming.lock().clone();
+    assert!(wait_until(T, || ringing[0].state() == CallState::Disconnected));
+    assert_eq!(call.state(), CallState::Connected, "the call goes on");
+
+    let placed = std::time::Instant::now();
+    let unanswered = alice
+        .agent
+        .start_call(std::slice::from_ref(&dave.id), alice.options())
+        .unwrap();
+    assert!(wait_until(T, || unanswered.state() == CallState::Disconnected));
+    let after = placed.elapsed();
+    assert_eq!(
+        unanswered.end_reason().code,
+        408,
+        "{:?}",
+        unanswered.end_reason()
+    );
+    assert!(
+        after >= Duration::from_millis(2900) && after < Duration::from_secs(8),
+        "ended after {after:?}"
+    );
+    println!(
+        "promote timeout: invitee removed {} ms after the invitation (clock 2 s); setup \
+         timeout: call ended {} ms after it was placed (clock 3 s)",
+        promote_after.as_millis(),
+        after.as_millis()
+    );
+    call.hang_up(false).unwrap();
+}

@@ -3,6 +3,8 @@
 //! SDK notices, shows it is reconnecting, resumes its session (same calls, same roster) and
 //! its media comes back, without the host doing anything; a party gone longer than the
 //! reconnect window is removed with 408/10006 and its own call ends with that reason.
+//! Without the relay: SIGTERM ends calls with a reason, and after a service restart group
+//! calls are joined again under their id while 1:1 calls end with 503/10008.
 mod common;
 
 use std::time::{Duration, Instant};
@@ -303,7 +305,7 @@ fn sigterm_ends_every_call_with_a_reason_and_tells_the_agents() {
 }
 
 #[test]
-fn a_service_restart_mid_call_ends_calls_with_a_reason_and_agents_reconnect() {
+fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = std::env::temp_dir().join(format!("acs-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -315,9 +317,14 @@ fn a_service_restart_mid_call_ends_calls_with_a_reason_and_agents_reconnect() {
     let bob = Party::new(&svc, "bob", 1100.0, true);
     let call = alice.call(&bob.id);
     assert!(wait_until(T, || call.state() == CallState::Connected));
+    let bobs_call = bob.agent.calls().into_iter().next().unwrap();
     let group = uuid::Uuid::new_v4().to_string();
-    let g = alice.join(&group);
-    assert!(wait_until(T, || g.state() == CallState::Connected));
+    let ga = alice.join(&group);
+    let gb = bob.join(&group);
+    for g in [&ga, &gb] {
+        assert!(wait_until(T, || g.state() == CallState::Connected
+            && g.remote_participants().len() == 1));
+    }
 
     // The service dies (no goodbye) and comes back on the same address with the same store.
     let pid = svc.pid().unwrap();
@@ -332,25 +339,54 @@ fn a_service_restart_mid_call_ends_calls_with_a_reason_and_agents_reconnect() {
     let svc = Service::start_with(&args);
     let back = Instant::now();
 
-    // The agents reconnect by themselves (their users and tokens survived in the store);
-    // the service has no session to resume, so the calls it held end with 503/10008.
+    // The agents reconnect by themselves (their users and tokens survived in the store).
     for p in [&alice, &bob] {
         assert!(wait_until(T, || p.agent.connection_state()
             == AgentConnectionState::Connected));
-        assert!(p.agent.calls().is_empty());
     }
     println!(
         "agents reconnected {} ms after the service came back",
         back.elapsed().as_millis()
     );
-    for c in [&call, &g] {
-        assert_eq!(c.state(), CallState::Disconnected);
+    // The 1:1 call's media and roster lived in the process that died: it ends with 503/10008.
+    for c in [&call, &bobs_call] {
+        assert!(wait_until(T, || c.state() == CallState::Disconnected));
         assert_eq!(c.end_reason(), EndReason::SESSION_LOST);
     }
-    // And they can call again at once.
+    // The group call is joined again under the same id: same Call objects, each party in
+    // the other's roster again, audio both ways, and the reconnect indication cleared.
+    for g in [&ga, &gb] {
+        assert!(wait_until(T, || g.remote_participants().len() == 1
+            && !g.is_reconnecting()));
+        assert_eq!(g.state(), CallState::Connected);
+        assert_eq!(g.call_id(), group);
+    }
+    let a_hears = time_to_hear(&alice, 1100.0, T).expect("alice hears bob again");
+    let b_hears = time_to_hear(&bob, 700.0, T).expect("bob hears alice again");
+    println!(
+        "group call rejoined: audio back {} ms after the service came back (alice {a_hears} ms, \
+         bob {b_hears} ms after the rejoin)",
+        back.elapsed().as_millis()
+    );
+    for (p, g) in [(&alice, &ga), (&bob, &gb)] {
+        assert_eq!(
+            reconnects(p, g).last(),
+            Some(&false),
+            "{:?}",
+            reconnects(p, g)
+        );
+        assert!(reconnects(p, g).contains(&true));
+        let calls = p.agent.calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0].call_id(), group);
+    }
+    // And a new call works at once.
     let again = alice.call(ECHO);
     assert!(wait_until(T, || again.state() == CallState::Connected));
     again.hang_up(false).unwrap();
+    for g in [&ga, &gb] {
+        g.hang_up(false).unwrap();
+    }
     drop(svc);
     let _ = std::fs::remove_dir_all(&dir);
 }

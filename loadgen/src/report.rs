@@ -23,6 +23,8 @@ pub struct SignalingFigures {
     pub call_state: u64,
     pub errors: u64,
     pub undecodable: u64,
+    /// Numbered messages that never arrived (gaps in `seq`).
+    pub lost: u64,
 }
 
 /// Everything measured in one run.
@@ -238,7 +240,7 @@ impl RunResult {
         let g = &self.signaling;
         let _ = writeln!(
             s,
-            "signaling: {} messages ({:.1} MiB): roster {}, audio_slots {}, dominant_speakers {}, call_state {}, errors {}, undecodable {}",
+            "signaling: {} messages ({:.1} MiB): roster {}, audio_slots {}, dominant_speakers {}, call_state {}, errors {}, undecodable {}, lost {}",
             g.messages,
             g.bytes as f64 / 1048576.0,
             g.roster,
@@ -246,7 +248,8 @@ impl RunResult {
             g.dominant_speakers,
             g.call_state,
             g.errors,
-            g.undecodable
+            g.undecodable,
+            g.lost
         );
         let _ = write!(
             s,
@@ -323,6 +326,7 @@ impl RunResult {
                 "audio_slots": self.signaling.audio_slots,
                 "dominant_speakers": self.signaling.dominant_speakers,
                 "errors": self.signaling.errors,
+                "lost": self.signaling.lost,
             },
             "sdk_clients": self.sdk.as_ref().map(|p| json!({
                 "started": p.started,

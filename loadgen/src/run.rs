@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -109,6 +109,7 @@ pub async fn run_once(
         media: threads.iter().map(MediaThread::link).collect(),
         speaker_ids: Mutex::new(HashMap::new()),
         stats: Default::default(),
+        last_seq: (0..n).map(|_| AtomicU64::new(0)).collect(),
         media_addr: OnceLock::new(),
         events: ev_tx,
     });
@@ -267,6 +268,7 @@ pub async fn run_once(
         call_state: ld(&s.call_state),
         errors: ld(&s.errors),
         undecodable: ld(&s.undecodable),
+        lost: ld(&s.lost),
     };
     Ok(r)
 }

@@ -18,7 +18,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::config::{CallMode, MutedMedia};
 use crate::identity;
 use crate::media::{MediaCmd, MediaEvent, MediaLink, NewSession};
-use crate::protocol::{ClientMessage, ServerMessage, AUDIO_SLOTS, ECHO_BOT_ID, PROTOCOL_VERSION};
+use crate::protocol::{
+    ClientMessage, Numbered, ServerMessage, AUDIO_SLOTS, ECHO_BOT_ID, PROTOCOL_VERSION,
+};
 use crate::session::{self, Role, Setup, SlotTag};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -37,6 +39,8 @@ pub struct SignalingStats {
     pub call_state: AtomicU64,
     pub errors: AtomicU64,
     pub undecodable: AtomicU64,
+    /// Numbered messages a participant never got (a jump in `seq`): lost signaling.
+    pub lost: AtomicU64,
 }
 
 impl SignalingStats {
@@ -59,6 +63,8 @@ pub struct RunCtx {
     /// Raw id → speaker index, filled as speakers get their identities.
     pub speaker_ids: Mutex<HashMap<String, usize>>,
     pub stats: SignalingStats,
+    /// The last `seq` each participant received (messages are numbered per session).
+    pub last_seq: Vec<AtomicU64>,
     /// The SFU's address, learnt from the first answer.
     pub media_addr: OnceLock<SocketAddr>,
     pub events: mpsc::UnboundedSender<MediaEvent>,
@@ -277,10 +283,18 @@ fn on_message(ctx: &RunCtx, idx: usize, text: &str) -> Option<ServerMessage> {
     let s = &ctx.stats;
     SignalingStats::bump(&s.messages);
     s.bytes.fetch_add(text.len() as u64, Ordering::Relaxed);
-    let Ok(msg) = serde_json::from_str::<ServerMessage>(text) else {
+    let Ok(Numbered { seq, msg }) = serde_json::from_str::<Numbered>(text) else {
         SignalingStats::bump(&s.undecodable);
         return None;
     };
+    if seq != 0 {
+        if let Some(last) = ctx.last_seq.get(idx) {
+            let before = last.swap(seq, Ordering::Relaxed);
+            if seq > before + 1 {
+                s.lost.fetch_add(seq - before - 1, Ordering::Relaxed);
+            }
+        }
+    }
     match &msg {
         ServerMessage::Roster { .. }
         | ServerMessage::ParticipantUpdated { .. }

@@ -9,7 +9,7 @@ use super::machine::Setup;
 use super::phone::alternate_caller_id;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    ClientMessage, EndReason, Identifier, ServerMessage, TokenClaims, SCOPE_VOIP,
+    CallState, ClientMessage, EndReason, Identifier, ServerMessage, TokenClaims, SCOPE_VOIP,
 };
 use crate::signaling::{Closed, Dial, Signaling, Welcome, HANDSHAKE_TIMEOUT};
 use parking_lot::Mutex;
@@ -306,10 +306,21 @@ impl CallAgent {
                     self.0.link.send_replace(Link::Up(sig, welcome.local_ip));
                     if !resumed {
                         // The service no longer has our session (it restarted, or the window
-                        // passed there): the calls it held are gone with it.
-                        let calls: Vec<Call> = std::mem::take(&mut *self.0.calls.lock());
-                        for c in calls {
+                        // passed there): connected group calls are joined again under their
+                        // id; other calls are gone with the session.
+                        let lost: Vec<Call> = {
+                            let mut calls = self.0.calls.lock();
+                            let (keep, lost) = std::mem::take(&mut *calls)
+                                .into_iter()
+                                .partition(|c| c.is_group() && c.state() == CallState::Connected);
+                            *calls = keep;
+                            lost
+                        };
+                        for c in lost {
                             c.end(EndReason::SESSION_LOST);
+                        }
+                        for c in self.calls() {
+                            c.rejoin();
                         }
                     }
                     self.emit(AgentEvent::ConnectionStateChanged {

@@ -21,6 +21,7 @@ use crate::protocol::{VideoStreamKind, AUDIO_SLOTS};
 use crate::signaling::Signaling;
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -35,6 +36,8 @@ pub(crate) trait MediaEvents: Send + Sync {
 struct Audio {
     engine: Arc<AudioEngine>,
     transport: Option<Arc<MediaTransport>>,
+    /// The current transport's event sink (retired when a rejoin replaces the transport).
+    sink: Option<Arc<TransportSink>>,
 }
 
 /// One outgoing stream.
@@ -66,30 +69,53 @@ struct TransportSink {
     owner: Weak<dyn MediaEvents>,
     media: Weak<CallMedia>,
     engine: OnceLock<Arc<AudioEngine>>,
+    /// A replaced transport's late events (its close, a last packet) are not the call's.
+    retired: AtomicBool,
+}
+
+impl TransportSink {
+    fn live(&self) -> bool {
+        !self.retired.load(Ordering::SeqCst)
+    }
 }
 
 impl TransportEvents for TransportSink {
     fn on_state(&self, state: TransportState) {
+        if !self.live() {
+            return;
+        }
         if let Some(o) = self.owner.upgrade() {
             o.on_transport_state(state);
         }
     }
     fn on_audio(&self, slot: usize, seq: u16, timestamp: u32, payload: &[u8]) {
+        if !self.live() {
+            return;
+        }
         if let Some(engine) = self.engine.get() {
             engine.receive_rtp(slot, seq, timestamp, payload);
         }
     }
     fn on_audio_level(&self, slot: usize, level: u8) {
+        if !self.live() {
+            return;
+        }
         if let Some(o) = self.owner.upgrade() {
             o.on_slot_level(slot, level);
         }
     }
     fn on_video_rtp(&self, kind: VideoStreamKind, slot: usize, packet: &rtc::rtp::Packet) {
+        if !self.live() {
+            return;
+        }
         if let Some(m) = self.media.upgrade() {
             m.on_video_rtp(kind, slot, packet);
         }
     }
     fn on_video_feedback(&self, kind: VideoStreamKind, feedback: VideoFeedback) {
+        if !self.live() {
+            return;
+        }
         if let Some(m) = self.media.upgrade() {
             m.on_video_feedback(kind, feedback);
         }
@@ -136,6 +162,7 @@ async fn prepare(
         owner,
         media,
         engine: OnceLock::new(),
+        retired: AtomicBool::new(false),
     });
     let transport = Arc::new(
         MediaTransport::new(
@@ -203,6 +230,7 @@ impl CallMedia {
         *self.audio.lock() = Some(Audio {
             engine: Arc::new(engine),
             transport: None,
+            sink: None,
         });
         Ok(())
     }
@@ -231,7 +259,8 @@ impl CallMedia {
 
     /// The transport (prepared ahead or built now) attached to the audio engine, with its
     /// offer. Fails when the link is down; `None` when the call was released meanwhile
-    /// (whatever was built is closed).
+    /// (whatever was built is closed). A transport the call had already (a rejoin after the
+    /// service restarted) is retired and closed.
     pub(crate) async fn offer(
         self: &Arc<Self>,
         link: &watch::Receiver<Link>,
@@ -262,15 +291,20 @@ impl CallMedia {
             match a.as_mut() {
                 Some(a) if !*self.released.lock() => {
                     *self.sender.lock() = Some(transport.audio_sender());
-                    a.transport = Some(transport.clone());
-                    true
+                    if let Some(old) = a.sink.replace(sink) {
+                        old.retired.store(true, Ordering::SeqCst);
+                    }
+                    Some(a.transport.replace(transport.clone()))
                 }
-                _ => false,
+                _ => None,
             }
         };
-        if !attached {
+        let Some(replaced) = attached else {
             transport.close().await;
             return Ok(None);
+        };
+        if let Some(old) = replaced {
+            old.close().await;
         }
         Ok(Some(Offer {
             transport,

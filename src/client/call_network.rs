@@ -9,9 +9,14 @@
 //! ICE credentials through a `RestartIce` offer/answer with the SFU, repeated every
 //! [`RESTART_EVERY`] while it stays lost. The machine ends the call with 408/10006 when the
 //! media stays lost for the reconnect window (120 s).
+//!
+//! When the service restarted, it no longer knows the call: a group call is *rejoined* under
+//! the same id (a new transport, a new `JoinGroupCall`; the service creates the group again
+//! for the first one back, the roster fills as the others come back), still reconnecting
+//! until its new media path connects; a 1:1 call ends with 503/10008 (`SESSION_LOST`).
 
 use super::call::{Call, CallNotice};
-use crate::protocol::ClientMessage;
+use crate::protocol::{ClientMessage, EndReason};
 use std::time::{Duration, Instant};
 
 /// A media path still lost this long after signaling is up gets an ICE restart.
@@ -38,13 +43,16 @@ pub(crate) struct NetworkHealth {
     sfu_lost: Option<Instant>,
     /// An ICE-restart task runs.
     restarting: bool,
+    /// The call is being joined again on a restarted service (no ICE restart meanwhile: the
+    /// service does not know the old transport).
+    rejoining: bool,
     /// When the next restart may be tried.
     next_restart: Option<Instant>,
 }
 
 impl NetworkHealth {
     pub(crate) fn reconnecting(&self) -> bool {
-        self.signaling_lost.is_some() || self.lost_since().is_some()
+        self.signaling_lost.is_some() || self.rejoining || self.lost_since().is_some()
     }
 
     /// Since when the media path is lost, on our side or the SFU's.
@@ -60,6 +68,9 @@ impl NetworkHealth {
         let Some(lost) = self.lost_since() else {
             return false;
         };
+        if self.rejoining {
+            return false;
+        }
         let up_since = match (self.signaling_lost, self.signaling_up) {
             (Some(_), _) => return false,
             (None, Some(t)) => t.max(lost),
@@ -118,6 +129,58 @@ impl Call {
             h.next_restart = None;
         });
         self.spawn_ice_restarts();
+    }
+
+    /// The service restarted and lost this group call: join it again under the same id with
+    /// a new transport. Ends the call with 503/10008 when that fails.
+    pub(crate) fn rejoin(&self) {
+        self.update_health(|h| h.rejoining = true);
+        let call = self.clone();
+        self.0.ctx.rt.spawn(async move {
+            let started = Instant::now();
+            match call.rejoin_once().await {
+                Ok(()) => {
+                    log::info!(
+                        "call {}: rejoined after the service restarted ({:?})",
+                        call.call_id(),
+                        started.elapsed()
+                    );
+                    call.update_health(|h| {
+                        h.rejoining = false;
+                        h.sfu_lost = None;
+                    });
+                }
+                Err(e) => {
+                    log::warn!("call {}: could not be rejoined: {e}", call.call_id());
+                    call.update_health(|h| h.rejoining = false);
+                    call.end(EndReason::SESSION_LOST);
+                }
+            }
+        });
+    }
+
+    async fn rejoin_once(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        let Some(offer) = self.0.media.offer(&self.0.ctx.link).await? else {
+            return Ok(()); // released meanwhile
+        };
+        let (group_id, offer_sdp) = (self.call_id().to_string(), offer.sdp);
+        let reply = offer
+            .signaling
+            .request(|req| ClientMessage::JoinGroupCall {
+                req,
+                group_id,
+                offer_sdp,
+            })
+            .await?;
+        let answer = reply
+            .map_err(crate::signaling::service_error)?
+            .ok_or_else(|| {
+                Error::Internal("the service rejoined the call without an answer".into())
+            })?;
+        offer.transport.apply_answer(answer).await?;
+        self.0.media.on_transport_ready(&offer.transport);
+        Ok(())
     }
 
     /// Whether the call is reconnecting (signaling or media lost).
