@@ -197,7 +197,7 @@
 
 // The most PCM frames one acs_audio_device_push_pcm or acs_audio_tone_power call takes:
 // 10 minutes at 48 kHz. More is ACS_ERR_INVALID_ARGUMENT (nothing is read).
-#define ACS_MAX_PCM_FRAMES (48000 * 600)
+#define ACS_MAX_PCM_FRAMES 28800000
 
 // Device kinds.
 #define ACS_DEVICE_KIND_MICROPHONE 0

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// The most PCM frames one acs_audio_device_push_pcm or acs_audio_tone_power call takes:
 /// 10 minutes at 48 kHz. More is ACS_ERR_INVALID_ARGUMENT (nothing is read).
-pub const ACS_MAX_PCM_FRAMES: usize = 48_000 * 600;
+pub const ACS_MAX_PCM_FRAMES: usize = 28800000;
 
 /// Device kinds.
 pub const ACS_DEVICE_KIND_MICROPHONE: i32 = 0;
