@@ -74,6 +74,9 @@ if [ -n "${ACS_TEST_PHONE:-}" ]; then
 fi
 "$BUILD/test_phone" "${args[@]}" "${phone_args[@]}" || status=1
 
+step "test_badinput: every export under bad input (ASan/UBSan)"
+"$BUILD/test_badinput" "${args[@]}" || status=1
+
 step "test_video: local video streams, renderers and views (ASan/UBSan)"
 "$BUILD/test_video" || status=1
 step "sample: video_render (virtual camera into an RGBA view)"

@@ -6,9 +6,12 @@
  *  - Every fallible function returns acs_status: ACS_OK (0) or a negative ACS_ERR_* code;
  *    acs_last_error_message() explains the last error on the calling thread.
  *  - Outputs are written only on success (size outputs of string getters are always set).
- *  - Strings in: NUL-terminated UTF-8, copied. Strings out: caller buffer + capacity; the
- *    needed size (with the NUL) is reported; ACS_ERR_BUFFER_TOO_SMALL if it does not fit.
- *    buf = NULL with capacity = 0 is a size query and returns ACS_OK.
+ *  - Strings in: NUL-terminated UTF-8, copied, at most ACS_MAX_STRING_BYTES (64 KiB)
+ *    before the NUL (longer: ACS_ERR_INVALID_ARGUMENT). Strings out: caller buffer +
+ *    capacity; the needed size (with the NUL) is reported; ACS_ERR_BUFFER_TOO_SMALL if it
+ *    does not fit. buf = NULL with capacity = 0 is a size query and returns ACS_OK.
+ *  - Capacities and counts no buffer can have (more than PTRDIFF_MAX bytes) are
+ *    ACS_ERR_INVALID_ARGUMENT, as are PCM counts above ACS_MAX_PCM_FRAMES.
  *  - Handles are opaque and reference counted: *_retain / *_release (release accepts NULL).
  *    Functions that return a handle through an out-parameter give you a reference to release.
  *    A released, foreign or wrong-type handle yields ACS_ERR_INVALID_HANDLE, never a crash.
@@ -192,6 +195,10 @@
 // Events queue until the host calls acs_call_client_dispatch_events (game loops).
 #define ACS_DISPATCH_MANUAL 1
 
+// The most PCM frames one acs_audio_device_push_pcm or acs_audio_tone_power call takes:
+// 10 minutes at 48 kHz. More is ACS_ERR_INVALID_ARGUMENT (nothing is read).
+#define ACS_MAX_PCM_FRAMES 28800000
+
 // Device kinds.
 #define ACS_DEVICE_KIND_MICROPHONE 0
 
@@ -351,6 +358,11 @@
 // A phone number, "4:+15551234567".
 #define ACS_IDENTIFIER_KIND_PHONE_NUMBER 2
 
+// The longest string argument accepted, in bytes before the NUL: no identifier, token, URL,
+// name or path comes near it. A longer one is ACS_ERR_INVALID_ARGUMENT, and the library
+// reads no further than this many bytes (+1) looking for the NUL.
+#define ACS_MAX_STRING_BYTES 65536
+
 // Local video source: the virtual camera's test pattern.
 #define ACS_VIDEO_SOURCE_VIRTUAL 0
 
@@ -501,7 +513,8 @@ typedef struct {
   acs_token_refresher token_refresher;
   void *token_refresher_user_data;
   // PEM file with the CA certificate of a wss:// service with a private or self-signed
-  // certificate (copied; may be NULL: public web roots are always trusted).
+  // certificate (copied; may be NULL: public web roots are always trusted). A file that
+  // cannot be opened is ACS_ERR_IO.
   const char *ca_certificate_path;
 } acs_call_agent_options;
 
@@ -604,7 +617,8 @@ typedef struct {
   // Receives library log lines from any thread; must not call into the library. May be NULL.
   acs_log_callback log_callback;
   void *log_user_data;
-  // Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE).
+  // Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE; another
+  // number is ACS_ERR_INVALID_ARGUMENT).
   int32_t log_level;
 } acs_call_client_options;
 
@@ -1260,15 +1274,18 @@ acs_status acs_audio_device_is_virtual(acs_audio_device *d, bool *out_flag);
 
 // Pushes 48 kHz interleaved PCM16 (`frames` frames of `channels` 1 or 2) into a push
 // microphone. `out_accepted` (may be NULL) receives how many frames were queued (the queue
-// holds about 2 s; the rest is dropped).
+// holds about 2 s; the rest is dropped). More than ACS_MAX_PCM_FRAMES frames is
+// ACS_ERR_INVALID_ARGUMENT.
 acs_status acs_audio_device_push_pcm(acs_audio_device *d, const int16_t *samples, size_t frames, uint32_t channels, size_t *out_accepted);
 
 // Takes up to `capacity` mono 48 kHz samples a pull speaker has played (oldest first).
-// `out_count` receives how many were written.
+// `out_count` receives how many were written. A `capacity` of more than isize::MAX bytes
+// (a size no buffer has) is ACS_ERR_INVALID_ARGUMENT.
 acs_status acs_audio_device_pull_pcm(acs_audio_device *d, int16_t *out_samples, size_t capacity, size_t *out_count);
 
 // Power of `frequency_hz` in mono 48 kHz PCM (Goertzel; a full-scale sine ≈ 0.5).
-// A helper for "can you hear me" checks and tests.
+// A helper for "can you hear me" checks and tests. ACS_ERR_INVALID_ARGUMENT for more than
+// ACS_MAX_PCM_FRAMES samples or a frequency outside (0, 24000) Hz.
 acs_status acs_audio_tone_power(const int16_t *samples, size_t count, float frequency_hz, float *out_power);
 
 // Joins the group call `group_id` (a UUID string shared by its participants; the first

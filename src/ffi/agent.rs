@@ -39,7 +39,8 @@ pub struct acs_call_agent_options {
     pub token_refresher: acs_token_refresher,
     pub token_refresher_user_data: *mut c_void,
     /// PEM file with the CA certificate of a wss:// service with a private or self-signed
-    /// certificate (copied; may be NULL: public web roots are always trusted).
+    /// certificate (copied; may be NULL: public web roots are always trusted). A file that
+    /// cannot be opened is ACS_ERR_IO.
     pub ca_certificate_path: *const c_char,
 }
 
@@ -102,6 +103,15 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
         let listener = listener_for(o.event_callback, o.event_user_data);
         let ca_certificate = opt_str_in(o.ca_certificate_path, "options.ca_certificate_path")?
             .map(std::path::PathBuf::from);
+        if let Some(path) = &ca_certificate {
+            // Refused now rather than at every connection attempt later.
+            if let Err(e) = std::fs::File::open(path) {
+                return Err(FfiError::new(
+                    ACS_ERR_IO,
+                    format!("options.ca_certificate_path {}: {e}", path.display()),
+                ));
+            }
+        }
         let token_refresher: Option<TokenRefresher> = o.token_refresher.map(|cb| {
             let ud = HostPtr(o.token_refresher_user_data as usize);
             Arc::new(move || {

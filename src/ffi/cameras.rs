@@ -34,6 +34,7 @@ pub unsafe extern "C" fn acs_device_manager_get_cameras(
     guard(|| {
         let cams = handles::device_manager(dm)?.cameras();
         need(out_count, "out_count")?;
+        check_capacity::<*mut acs_camera>(capacity, "capacity")?;
         // SAFETY: checked non-NULL.
         unsafe { *out_count = cams.len() };
         if cams.len() > capacity || (out_cameras.is_null() && !cams.is_empty()) {

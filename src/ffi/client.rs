@@ -24,7 +24,8 @@ pub struct acs_call_client_options {
     /// Receives library log lines from any thread; must not call into the library. May be NULL.
     pub log_callback: acs_log_callback,
     pub log_user_data: *mut c_void,
-    /// Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE).
+    /// Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE; another
+    /// number is ACS_ERR_INVALID_ARGUMENT).
     pub log_level: i32,
 }
 
@@ -83,6 +84,15 @@ pub unsafe extern "C" fn acs_call_client_create(
                 ))
             }
         };
+        if !(super::log::ACS_LOG_ERROR..=super::log::ACS_LOG_TRACE).contains(&opts.log_level) {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                format!(
+                    "unknown log_level {} (ACS_LOG_ERROR .. ACS_LOG_TRACE)",
+                    opts.log_level
+                ),
+            ));
+        }
         let client = CallClient::new(CallClientOptions {
             dispatch_mode,
             ..CallClientOptions::default()

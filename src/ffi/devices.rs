@@ -8,6 +8,10 @@ use crate::media::audio::{tone_power, AudioDevice, DeviceKind};
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 
+/// The most PCM frames one acs_audio_device_push_pcm or acs_audio_tone_power call takes:
+/// 10 minutes at 48 kHz. More is ACS_ERR_INVALID_ARGUMENT (nothing is read).
+pub const ACS_MAX_PCM_FRAMES: usize = 28800000;
+
 /// Device kinds.
 pub const ACS_DEVICE_KIND_MICROPHONE: i32 = 0;
 pub const ACS_DEVICE_KIND_SPEAKER: i32 = 1;
@@ -43,6 +47,7 @@ fn list_out(
     out_count: *mut usize,
 ) -> FfiResult {
     need(out_count, "out_count")?;
+    check_capacity::<*mut acs_audio_device>(capacity, "capacity")?;
     // SAFETY: checked non-NULL.
     unsafe { *out_count = devices.len() };
     if devices.len() > capacity || (out_devices.is_null() && !devices.is_empty()) {
@@ -398,7 +403,8 @@ pub unsafe extern "C" fn acs_audio_device_is_virtual(
 
 /// Pushes 48 kHz interleaved PCM16 (`frames` frames of `channels` 1 or 2) into a push
 /// microphone. `out_accepted` (may be NULL) receives how many frames were queued (the queue
-/// holds about 2 s; the rest is dropped).
+/// holds about 2 s; the rest is dropped). More than ACS_MAX_PCM_FRAMES frames is
+/// ACS_ERR_INVALID_ARGUMENT.
 #[no_mangle]
 pub unsafe extern "C" fn acs_audio_device_push_pcm(
     d: *mut acs_audio_device,
@@ -418,9 +424,13 @@ pub unsafe extern "C" fn acs_audio_device_push_pcm(
                 "channels must be 1 or 2",
             ));
         }
-        let n = frames
-            .checked_mul(channels as usize)
-            .ok_or_else(|| FfiError::new(ACS_ERR_INVALID_ARGUMENT, "frames too large"))?;
+        if frames > ACS_MAX_PCM_FRAMES {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                format!("frames is {frames}, more than ACS_MAX_PCM_FRAMES ({ACS_MAX_PCM_FRAMES})"),
+            ));
+        }
+        let n = frames * channels as usize;
         // SAFETY: the caller gives frames*channels samples.
         let pcm = unsafe { std::slice::from_raw_parts(samples, n) };
         let accepted = dev
@@ -434,7 +444,8 @@ pub unsafe extern "C" fn acs_audio_device_push_pcm(
 }
 
 /// Takes up to `capacity` mono 48 kHz samples a pull speaker has played (oldest first).
-/// `out_count` receives how many were written.
+/// `out_count` receives how many were written. A `capacity` of more than isize::MAX bytes
+/// (a size no buffer has) is ACS_ERR_INVALID_ARGUMENT.
 #[no_mangle]
 pub unsafe extern "C" fn acs_audio_device_pull_pcm(
     d: *mut acs_audio_device,
@@ -448,6 +459,7 @@ pub unsafe extern "C" fn acs_audio_device_pull_pcm(
         if out_samples.is_null() {
             return Err(FfiError::new(ACS_ERR_NULL_POINTER, "out_samples is NULL"));
         }
+        check_capacity::<i16>(capacity, "capacity")?;
         // SAFETY: the caller gives `capacity` writable samples.
         let buf = unsafe { std::slice::from_raw_parts_mut(out_samples, capacity) };
         let n = dev.pull_pcm(buf).map_err(crate::error::Error::from)?;
@@ -456,7 +468,8 @@ pub unsafe extern "C" fn acs_audio_device_pull_pcm(
 }
 
 /// Power of `frequency_hz` in mono 48 kHz PCM (Goertzel; a full-scale sine ≈ 0.5).
-/// A helper for "can you hear me" checks and tests.
+/// A helper for "can you hear me" checks and tests. ACS_ERR_INVALID_ARGUMENT for more than
+/// ACS_MAX_PCM_FRAMES samples or a frequency outside (0, 24000) Hz.
 #[no_mangle]
 pub unsafe extern "C" fn acs_audio_tone_power(
     samples: *const i16,
@@ -468,6 +481,18 @@ pub unsafe extern "C" fn acs_audio_tone_power(
         need(out_power, "out_power")?;
         if samples.is_null() && count > 0 {
             return Err(FfiError::new(ACS_ERR_NULL_POINTER, "samples is NULL"));
+        }
+        if count > ACS_MAX_PCM_FRAMES {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                format!("count is {count}, more than ACS_MAX_PCM_FRAMES ({ACS_MAX_PCM_FRAMES})"),
+            ));
+        }
+        if !(frequency_hz.is_finite() && frequency_hz > 0.0 && frequency_hz < 24_000.0) {
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "frequency_hz must be in (0, 24000)",
+            ));
         }
         let pcm = if count == 0 {
             &[][..]

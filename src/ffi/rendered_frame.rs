@@ -161,9 +161,22 @@ pub unsafe extern "C" fn acs_rendered_video_frame_release(
     frame: *mut acs_rendered_video_frame,
 ) -> acs_status {
     guard(|| {
-        // SAFETY: NULL or the host's struct; a zeroed one (struct_size 0) was released.
-        if frame.is_null() || unsafe { frame.cast::<u32>().read() } == 0 {
+        if frame.is_null() {
             return Ok(());
+        }
+        // SAFETY: the host's struct, at least the first version's bytes (every
+        // acs_rendered_video_frame ever declared has them, `internal` included).
+        if unsafe { frame.cast::<u32>().read() } == 0 {
+            // A zeroed struct was released (or never filled) and holds nothing; one that
+            // holds something without a struct_size is no frame the library lent.
+            // SAFETY: as above.
+            if unsafe { std::ptr::addr_of!((*frame).internal).read_unaligned() }.is_null() {
+                return Ok(());
+            }
+            return Err(FfiError::new(
+                ACS_ERR_INVALID_ARGUMENT,
+                "frame.struct_size is 0 but frame.internal is set: not a frame the library lent",
+            ));
         }
         // SAFETY: the host's struct of struct_size bytes.
         let f = unsafe { read_in(frame.cast_const(), "frame") }?;
