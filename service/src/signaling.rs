@@ -414,8 +414,10 @@ async fn read(
         }
     };
     // The writer lets go of the outlet (a resume may be waiting for it).
-    writer.abort();
-    let _ = writer.await;
+    if !writer.is_finished() {
+        writer.abort();
+        let _ = writer.await;
+    }
     end
 }
 

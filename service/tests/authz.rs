@@ -77,17 +77,17 @@ fn every_action(call: &str, first: u64, someone: &str) -> Vec<(u64, &'static str
         (
             n(4),
             "set_video",
-            json!({"type": "set_video", "req": n(4), "call_id": call, "kind": "Video", "on": true}),
+            json!({"type": "set_video", "req": n(4), "call_id": call, "kind": "video", "on": true}),
         ),
         (
             n(5),
             "subscribe_video",
-            json!({"type": "subscribe_video", "req": n(5), "call_id": call, "participant": someone, "kind": "Video", "slot": 0}),
+            json!({"type": "subscribe_video", "req": n(5), "call_id": call, "participant": someone, "kind": "video", "slot": 0}),
         ),
         (
             n(6),
             "unsubscribe_video",
-            json!({"type": "unsubscribe_video", "req": n(6), "call_id": call, "kind": "Video", "slot": 0}),
+            json!({"type": "unsubscribe_video", "req": n(6), "call_id": call, "kind": "video", "slot": 0}),
         ),
         (
             n(7),
