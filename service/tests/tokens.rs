@@ -191,7 +191,7 @@ async fn every_rejected_token_is_refused_at_rest_hello_and_refresh() {
             name: "missing exp claim",
             token: no_exp,
             status: 401,
-            reason: "lacks the 'exp' claim",
+            reason: "missing field `exp`",
         },
         Case {
             name: "malformed: garbage",
