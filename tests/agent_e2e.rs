@@ -1,5 +1,5 @@
 //! CallAgent against the real service: wss:// with a self-signed certificate, and token
-//! refresh keeping a connection alive past the first token's expiry.
+//! refresh keeping a connection, and a call, alive past the first token's expiry.
 
 mod common;
 
@@ -110,5 +110,107 @@ fn token_refresh_keeps_the_agent_connected() {
         == AgentConnectionState::Connected));
     assert!(wait_until(T, || lapsed.connection_state()
         == AgentConnectionState::Disconnected));
+    client.shutdown();
+}
+
+fn unix_now_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// The last 0.5 s of what `spk` played carries the 700 Hz tone the echo bot sends back.
+fn hears_the_echo(spk: &AudioDevice) -> bool {
+    let mut pcm = vec![0i16; 48_000 * 10];
+    let n = spk.pull_pcm(&mut pcm).unwrap();
+    n >= 24_000 && tone_power(&pcm[n - 24_000..n], 700.0) > 0.01
+}
+
+#[test]
+fn a_refreshed_token_keeps_the_call_up_past_the_first_expiry() {
+    let svc = Arc::new(Service::start_with(&["--token-warning-secs", "2"]));
+    let user = svc.create_user();
+    let first = svc.token_for(&user, Some(6));
+    let exp = acscalling::client::call_agent::parse_token(&first)
+        .unwrap()
+        .exp as f64;
+    let asked = Arc::new(std::sync::Mutex::new(Vec::<f64>::new()));
+    let (s2, u2, a2) = (svc.clone(), user.clone(), asked.clone());
+    let client = CallClient::new(CallClientOptions::default()).unwrap();
+    let agent = client
+        .create_call_agent(CallAgentOptions {
+            service_url: svc.ws_url.clone(),
+            token: first,
+            token_refresher: Some(Arc::new(move || {
+                a2.lock().unwrap().push(unix_now_f64());
+                Some(s2.token_for(&u2, Some(3600)))
+            })),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(wait_until(T, || agent.connection_state()
+        == AgentConnectionState::Connected));
+    let spk = AudioDevice::pull_speaker("refresh-spk", 2000);
+    let call = agent
+        .start_call(
+            &["8:echo123".to_string()],
+            CallOptions {
+                microphone: Some(AudioDevice::tone_microphone("refresh-mic", 700.0, 0.5)),
+                speaker: Some(spk.clone()),
+                start_muted: false,
+            },
+        )
+        .unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    assert!(
+        unix_now_f64() < exp,
+        "the call was up before the first token expired"
+    );
+
+    // Three seconds past the first token's expiry: the call is still up, with audio.
+    let past = exp + 3.0 - unix_now_f64();
+    std::thread::sleep(Duration::from_secs_f64(past.max(0.0)));
+    let first_ask = asked.lock().unwrap().first().copied();
+    let first_ask = first_ask.expect("the refresher was asked");
+    println!(
+        "refresher asked {:.2} s before the first token expired",
+        exp - first_ask
+    );
+    assert!(first_ask < exp, "asked before expiry");
+    assert_eq!(
+        call.state(),
+        CallState::Connected,
+        "{:?}",
+        call.end_reason()
+    );
+    assert_eq!(agent.connection_state(), AgentConnectionState::Connected);
+    assert!(hears_the_echo(&spk), "audio flows after the first expiry");
+    call.hang_up(false).unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+
+    // Control: without a refresher the call ends at expiry with 401.
+    let lapsed = client
+        .create_call_agent(CallAgentOptions {
+            service_url: svc.ws_url.clone(),
+            token: svc.token_for(&user, Some(5)),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(wait_until(T, || lapsed.connection_state()
+        == AgentConnectionState::Connected));
+    let call = lapsed
+        .start_call(
+            &["8:echo123".to_string()],
+            CallOptions {
+                microphone: Some(AudioDevice::tone_microphone("lapsed-mic", 700.0, 0.5)),
+                speaker: Some(AudioDevice::pull_speaker("lapsed-spk", 5000)),
+                start_muted: false,
+            },
+        )
+        .unwrap();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    assert_eq!(call.end_reason().code, 401, "{:?}", call.end_reason());
     client.shutdown();
 }

@@ -178,6 +178,11 @@ impl EndReason {
     pub const SESSION_LOST: EndReason = EndReason::new(503, 10008);
     /// The service shut down (SIGTERM): every call ended, every agent was told.
     pub const SERVICE_SHUTDOWN: EndReason = EndReason::new(503, 10009);
+    /// The client sent more than the service's rate limit allows (REST per IP, signaling
+    /// messages per connection).
+    pub const RATE_LIMITED: EndReason = EndReason::new(429, 0);
+    /// A signaling message larger than the service accepts.
+    pub const MESSAGE_TOO_LARGE: EndReason = EndReason::new(413, 0);
 }
 
 /// A participant as the service describes it in rosters.

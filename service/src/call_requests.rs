@@ -1,7 +1,8 @@
 //! The requests a participant makes on a call, SFU events and setup timers, as methods
 //! of [`Hub`]. The roster bookkeeping they share lives in `calls.rs`.
 
-use crate::refusals::{bad, not_in_call};
+use crate::authz::{self, Action};
+use crate::refusals::bad;
 use std::sync::Arc;
 
 use crate::calls::{echo_participant, Call, ConnId, Hub, Participant};
@@ -279,14 +280,15 @@ impl Hub {
         };
         let prepared = {
             let mut st = self.state.lock();
+            if let Err(e) = authz::invitee(&st, &user, &call_id) {
+                st.respond(conn, req, Err(e));
+                return;
+            }
             let session = SessionId(st.next());
             let found = st.calls.get_mut(&call_id).and_then(|call| {
                 let key = call.key;
                 let idx = call.find(&user)?;
                 let p = &mut call.participants[idx];
-                if p.state != ParticipantState::Ringing {
-                    return None;
-                }
                 // Leaves Ringing now so the ring timer and other devices cannot take it.
                 p.state = ParticipantState::Connecting;
                 p.conn = Some(conn);
@@ -302,10 +304,7 @@ impl Hub {
                         epoch,
                     })
                 }
-                None => {
-                    st.respond(conn, req, Err(not_in_call(&call_id)));
-                    None
-                }
+                None => None,
             }
         };
         let Some(reservation) = prepared else {
@@ -346,13 +345,8 @@ impl Hub {
             return;
         };
         let mut st = self.state.lock();
-        let ringing = st
-            .calls
-            .get(call_id)
-            .and_then(|c| c.find(&user).map(|i| c.participants[i].state))
-            == Some(ParticipantState::Ringing);
-        if !ringing {
-            st.respond(conn, req, Err(not_in_call(call_id)));
+        if let Err(e) = authz::invitee(&st, &user, call_id) {
+            st.respond(conn, req, Err(e));
             return;
         }
         st.respond(conn, req, Ok(None));
@@ -365,30 +359,21 @@ impl Hub {
         );
     }
 
-    /// The participant index of this connection in `call_id`.
-    pub(crate) fn my_index(&self, conn: ConnId, call_id: &str) -> Option<(String, usize)> {
-        let st = self.state.lock();
-        let call = st.calls.get(call_id)?;
-        let idx = call
-            .participants
-            .iter()
-            .position(|p| p.conn == Some(conn))?;
-        Some((call.participants[idx].id.clone(), idx))
-    }
-
     /// `RestartIce`: the participant's media path changed or was lost; its new ICE offer
     /// goes to its SFU session and the answer back in the Response.
     pub async fn restart_ice(&self, conn: ConnId, req: u64, call_id: &str, offer: String) {
-        let session = self.my_index(conn, call_id).and_then(|(_, idx)| {
-            self.state
-                .lock()
-                .calls
+        let session = {
+            let st = self.state.lock();
+            let Some((_, idx)) = st.authorize(conn, req, call_id, Action::RestartIce) else {
+                return;
+            };
+            st.calls
                 .get(call_id)
                 .and_then(|c| c.participants.get(idx))
                 .and_then(|p| p.session)
-        });
+        };
         let result = match session {
-            None => Err(not_in_call(call_id)),
+            None => Err(bad("no media session to restart")),
             Some(s) => self.sfu.restart_ice(s, offer).await.map(Some).map_err(|e| {
                 ErrorBody::new(EndReason::BAD_REQUEST, format!("ICE restart refused: {e}"))
             }),
@@ -398,13 +383,15 @@ impl Hub {
 
     /// `HangUp`: leave the call, or end it for everyone.
     pub fn hang_up(&self, conn: ConnId, req: u64, call_id: &str, for_everyone: bool) {
-        let Some((pid, _)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
-            return;
+        let action = if for_everyone {
+            Action::EndForEveryone
+        } else {
+            Action::HangUp
         };
         let mut st = self.state.lock();
+        let Some((pid, _)) = st.authorize(conn, req, call_id, action) else {
+            return;
+        };
         st.respond(conn, req, Ok(None));
         if for_everyone {
             st.send(
@@ -434,13 +421,10 @@ impl Hub {
 
     /// `SetMuted`: tells the others.
     pub fn set_muted(&self, conn: ConnId, req: u64, call_id: &str, muted: bool) {
-        let Some((_, idx)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
+        let mut st = self.state.lock();
+        let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SetMuted) else {
             return;
         };
-        let mut st = self.state.lock();
         if let Some(p) = st
             .calls
             .get_mut(call_id)
@@ -454,13 +438,10 @@ impl Hub {
 
     /// `SetHold`: the SFU stops forwarding to and from the holder; states follow.
     pub fn set_hold(&self, conn: ConnId, req: u64, call_id: &str, hold: bool) {
-        let Some((_, idx)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
+        let mut st = self.state.lock();
+        let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SetHold) else {
             return;
         };
-        let mut st = self.state.lock();
         let session = st
             .calls
             .get_mut(call_id)

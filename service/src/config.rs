@@ -76,6 +76,11 @@ pub struct Config {
     /// The SQLite database of users, tokens and numbers (`--database`, `:memory:` for none
     /// that outlives the process).
     pub database: String,
+    /// Rate and size limits of the REST API and of signaling (`--rest-rate-limit`,
+    /// `--rest-burst`, `--signaling-rate-limit`, `--signaling-burst`,
+    /// `--signaling-flood-close`, `--signaling-max-message-bytes`,
+    /// `--signaling-max-frame-bytes`; see `rate_limit.rs`).
+    pub limits: crate::rate_limit::Limits,
 }
 
 /// Default of `--database`: in the working directory.
@@ -112,6 +117,7 @@ impl Default for Config {
             pstn_numbers: Vec::new(),
             pstn_user_caller_ids: Vec::new(),
             database: DEFAULT_DATABASE.to_string(),
+            limits: crate::rate_limit::Limits::default(),
         }
     }
 }
@@ -132,7 +138,11 @@ pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
 [--sip-trunk name=HOST[:PORT][;transport=udp|tcp|tls][;ca=PEM][;user=U][;password=P][;register]\
 [;domain=D][;srtp=off|optional|mandatory]]... \
 [--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115] \
-[--pstn-number +15551230001=8:acs:USER]... [--pstn-user-caller-id 8:acs:USER=+15551230009]...\n\
+[--pstn-number +15551230001=8:acs:USER]... [--pstn-user-caller-id 8:acs:USER=+15551230009]... \
+[--rest-rate-limit 200 (per client IP per second, 0 = none)] [--rest-burst 400] \
+[--signaling-rate-limit 20 (per connection per second, 0 = none)] [--signaling-burst 100] \
+[--signaling-flood-close 200 (refusals in 10 s, 0 = never)] [--signaling-max-message-bytes 262144] \
+[--signaling-max-frame-bytes 1048576]\n\
 The config file holds the same settings in TOML (see service/src/config_file.rs); flags given \
 on the command line come after it.";
 
@@ -185,6 +195,7 @@ impl Config {
         if c.sip_listen_tls.is_some() && c.tls_cert.is_none() {
             return Err("--sip-listen-tls needs --tls-cert and --tls-key".into());
         }
+        c.limits.check()?;
         Ok(Command::Run(Box::new(c)))
     }
 
@@ -334,11 +345,46 @@ impl Config {
                         number_and_user(&format!("{n}={user}")).ok_or_else(|| bad(&v))?;
                     c.pstn_user_caller_ids.push((user, n));
                 }
+                "--rest-rate-limit" => {
+                    let v = value()?;
+                    c.limits.rest_rate = rate(&v).ok_or_else(|| bad(&v))?;
+                }
+                "--rest-burst" => {
+                    let v = value()?;
+                    c.limits.rest_burst = rate(&v).ok_or_else(|| bad(&v))?;
+                }
+                "--signaling-rate-limit" => {
+                    let v = value()?;
+                    c.limits.signaling_rate = rate(&v).ok_or_else(|| bad(&v))?;
+                }
+                "--signaling-burst" => {
+                    let v = value()?;
+                    c.limits.signaling_burst = rate(&v).ok_or_else(|| bad(&v))?;
+                }
+                "--signaling-flood-close" => {
+                    let v = value()?;
+                    c.limits.flood_close = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--signaling-max-message-bytes" => {
+                    let v = value()?;
+                    c.limits.max_message = v.parse().map_err(|_| bad(&v))?;
+                }
+                "--signaling-max-frame-bytes" => {
+                    let v = value()?;
+                    c.limits.max_frame = v.parse().map_err(|_| bad(&v))?;
+                }
                 other => return Err(format!("unknown argument '{other}'")),
             }
         }
         Ok(false)
     }
+}
+
+/// A rate or burst: a finite number in 0..=1e6.
+fn rate(v: &str) -> Option<f64> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && (0.0..=1e6).contains(r))
 }
 
 /// `NUMBER=8:acs:USER` → (E.164 number, user id).
@@ -395,6 +441,44 @@ mod tests {
         assert!(Config::parse(args("--media-public 127.0.0.1"), None).is_err());
         assert_eq!(c.echo_delay, Duration::from_millis(10));
         assert_eq!(c.access_key.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn limit_flags() {
+        let Ok(Command::Run(c)) = Config::parse(args(""), None) else {
+            panic!("parse")
+        };
+        assert_eq!(c.limits, crate::rate_limit::Limits::default());
+        let Ok(Command::Run(c)) = Config::parse(
+            args(
+                "--rest-rate-limit 5 --rest-burst 10 --signaling-rate-limit 2.5 \
+                 --signaling-burst 4 --signaling-flood-close 0 \
+                 --signaling-max-message-bytes 8192 --signaling-max-frame-bytes 16384",
+            ),
+            None,
+        ) else {
+            panic!("parse")
+        };
+        let l = &c.limits;
+        assert_eq!((l.rest_rate, l.rest_burst), (5.0, 10.0));
+        assert_eq!((l.signaling_rate, l.signaling_burst), (2.5, 4.0));
+        assert_eq!(
+            (l.flood_close, l.max_message, l.max_frame),
+            (0, 8192, 16384)
+        );
+        for bad in [
+            "--rest-rate-limit -1",
+            "--rest-rate-limit nan",
+            "--signaling-burst x",
+            "--rest-burst 0",
+            "--signaling-max-message-bytes 100",
+            "--signaling-max-frame-bytes 1000",
+            "--signaling-flood-close -3",
+        ] {
+            assert!(Config::parse(args(bad), None).is_err(), "{bad}");
+        }
+        // No limit needs no burst.
+        assert!(Config::parse(args("--rest-rate-limit 0 --rest-burst 0"), None).is_ok());
     }
 
     #[test]

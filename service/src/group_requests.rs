@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::authz::Action;
 use crate::calls::{Call, ConnId, Hub, HubState, Participant};
 use crate::media_setup::{Attach, Reservation, Setup};
 use crate::protocol::{EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage};
@@ -137,13 +138,10 @@ impl Hub {
         target: &str,
         caller_id: Option<String>,
     ) {
-        let Some((me, _)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
+        let mut st = self.state.lock();
+        let Some((me, _)) = st.authorize(conn, req, call_id, Action::AddParticipant) else {
             return;
         };
-        let mut st = self.state.lock();
         let check = (|| {
             let id = Identifier::parse(target).map_err(|e| bad(e.to_string()))?;
             let raw = id.raw_id();
@@ -299,13 +297,10 @@ impl Hub {
 
     /// `RemoveParticipant`: `target` leaves with `REMOVED` (an invitation is cancelled).
     pub fn remove_other(&self, conn: ConnId, req: u64, call_id: &str, target: &str) {
-        let Some((me, _)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
+        let mut st = self.state.lock();
+        let Some((me, _)) = st.authorize(conn, req, call_id, Action::RemoveParticipant) else {
             return;
         };
-        let mut st = self.state.lock();
         let raw = match Identifier::parse(target) {
             Ok(id) => id.raw_id(),
             Err(e) => {

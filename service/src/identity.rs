@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use parking_lot::Mutex;
@@ -228,16 +228,19 @@ impl IdentityStore {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &validation)
-            .map_err(|e| TokenError::Unauthorized(format!("invalid token: {e}")))?;
+            .map_err(|e| TokenError::Unauthorized(why_invalid(&e)))?;
         let claims = data.claims;
         if claims.exp <= unix_now() {
             return Err(TokenError::Unauthorized("token expired".into()));
         }
         {
             let users = self.users.lock();
-            let user = users
-                .get(&claims.sub)
-                .ok_or_else(|| TokenError::Unauthorized("unknown identity".into()))?;
+            let user = users.get(&claims.sub).ok_or_else(|| {
+                TokenError::Unauthorized(format!(
+                    "the token's identity {} does not exist (deleted)",
+                    claims.sub
+                ))
+            })?;
             if !user.tokens.contains_key(&claims.jti) {
                 return Err(TokenError::Unauthorized("token revoked".into()));
             }
@@ -249,13 +252,62 @@ impl IdentityStore {
     }
 }
 
-/// The `/identities` routes.
+/// A clear reason for a token that does not decode.
+fn why_invalid(e: &jsonwebtoken::errors::Error) -> String {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::InvalidSignature => {
+            "token signature does not verify (forged, or signed with another access key)".into()
+        }
+        ErrorKind::InvalidAlgorithm => "token is not signed with HS256 (forged)".into(),
+        ErrorKind::ExpiredSignature => "token expired".into(),
+        ErrorKind::MissingRequiredClaim(c) => format!("token lacks the '{c}' claim"),
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_)
+        | ErrorKind::InvalidClaimFormat(_) => {
+            format!("malformed token (not a JWT issued by this service): {e}")
+        }
+        _ => format!("invalid token: {e}"),
+    }
+}
+
+/// The `/identities` routes and `GET /me`.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/identities", post(create_identity))
         .route("/identities/{id}", delete(delete_identity))
         .route("/identities/{id}/token", post(issue_token))
         .route("/identities/{id}/revoke", post(revoke_tokens))
+        .route("/me", get(whoami))
+}
+
+/// `GET /me` with `Authorization: Bearer <user token>`: who the token is for, when it
+/// expires and its scopes, after the same checks as a signaling `Hello` (401 forged,
+/// malformed, expired, revoked or for a deleted user; 403 without the `voip` scope).
+async fn whoami(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(token) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer"))
+        .map(str::trim)
+    else {
+        return json_error(
+            StatusCode::UNAUTHORIZED,
+            "missing Authorization: Bearer <user token>",
+        );
+    };
+    match state.identity.validate(token) {
+        Ok(c) => Json(serde_json::json!({
+            "id": c.sub,
+            "expires_on": c.exp,
+            "scopes": c.scope.split_whitespace().collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e @ TokenError::Unauthorized(_)) => json_error(StatusCode::UNAUTHORIZED, e.to_string()),
+        Err(e @ TokenError::Forbidden(_)) => json_error(StatusCode::FORBIDDEN, e.to_string()),
+    }
 }
 
 /// A JSON error response `{"error": "..."}`.

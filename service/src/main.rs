@@ -7,6 +7,7 @@ use acscalling_protocol as protocol;
 // The media and telephony core is the library target (shared with the fuzz targets).
 use acscalling_service::{echo_bot, pstn, sfu, sip};
 
+mod authz;
 mod call_events;
 mod call_requests;
 mod calls;
@@ -19,6 +20,7 @@ mod phone_calls;
 mod phone_calls_in;
 mod phone_number_routes;
 mod phone_numbers;
+mod rate_limit;
 mod refusals;
 mod sessions;
 mod shutdown;
@@ -186,7 +188,16 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
-        .with_state(Arc::clone(&state));
+        .with_state(Arc::clone(&state))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(rate_limit::RestLimiter::new(
+                config.limits.rest_rate,
+                config.limits.rest_burst,
+            )),
+            rate_limit::rest,
+        ));
+    // The client's address reaches the rate limiter as `ConnectInfo`.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
 
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let http_addr = listener.local_addr()?;
@@ -217,7 +228,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             log::info!("serving https/wss on {http_addr}");
             let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?;
             tokio::select! {
-                r = server.serve(app.into_make_service()) => r?,
+                r = server.serve(app) => r?,
                 _ = shutdown::requested() => shut_down(&state).await,
             }
         }

@@ -509,13 +509,13 @@ impl Hub {
 
     /// `SendDtmf`: sends `tones` to every answered phone of the call.
     pub fn send_dtmf(&self, conn: ConnId, req: u64, call_id: &str, tones: &str) {
-        let Some(_) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
-            return;
-        };
         let st = self.state.lock();
+        if st
+            .authorize(conn, req, call_id, crate::authz::Action::SendDtmf)
+            .is_none()
+        {
+            return;
+        }
         if tones.is_empty() || !tones.chars().all(is_dtmf_tone) {
             st.respond(
                 conn,

@@ -20,6 +20,7 @@ use crate::identity::unix_now;
 use crate::protocol::{
     ClientMessage, EndReason, ErrorBody, NumberedRef, ServerMessage, PROTOCOL_VERSION,
 };
+use crate::rate_limit::Verdict;
 use crate::sessions::{Outlet, Session};
 use crate::AppState;
 
@@ -33,7 +34,10 @@ const SILENCE: Duration = Duration::from_secs(15);
 
 /// Upgrades `GET /signaling` to a WebSocket.
 pub async fn ws_handler(ws: WebSocketUpgrade, State(app): State<Arc<AppState>>) -> Response {
-    ws.on_upgrade(move |socket| connection(socket, app))
+    let cap = app.config.limits.max_frame;
+    ws.max_frame_size(cap)
+        .max_message_size(cap)
+        .on_upgrade(move |socket| connection(socket, app))
 }
 
 fn to_frame(msg: &ServerMessage) -> Message {
@@ -56,9 +60,20 @@ fn error(reason: EndReason, message: impl Into<String>) -> ServerMessage {
     }
 }
 
+fn hello_too_large() -> ServerMessage {
+    error(
+        EndReason::MESSAGE_TOO_LARGE,
+        "Hello over the message size limit",
+    )
+}
+
 /// Instant at which a token with Unix expiry `exp` expires.
 fn instant_of(exp: u64) -> Instant {
-    Instant::now() + Duration::from_secs(exp.saturating_sub(unix_now()))
+    // To the millisecond: whole seconds would close a session up to a second early.
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(exp);
+    Instant::now()
+        + at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
 }
 
 /// How the writer task of a connection ended.
@@ -92,7 +107,11 @@ async fn greet(
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
 ) -> Result<Greeting, Option<ServerMessage>> {
     let text = match tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await {
-        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(Some(Ok(Message::Text(t)))) if t.len() <= app.config.limits.max_message => t,
+        Ok(Some(Ok(Message::Text(_)))) => return Err(Some(hello_too_large())),
+        Ok(Some(Err(e))) if crate::rate_limit::too_large(&e) => {
+            return Err(Some(hello_too_large()))
+        }
         Ok(Some(Ok(_))) => {
             return Err(Some(error(
                 EndReason::BAD_REQUEST,
@@ -329,6 +348,7 @@ async fn read(
 ) -> LoopEnd {
     let warning = app.config.token_warning;
     let mut warned = false;
+    let mut gate = crate::rate_limit::SignalingGate::new(&app.config.limits, Instant::now());
     // Any frame (a Pong to our pings included) proves the agent is alive; silence drops the
     // link (the session then waits for a resume).
     let silence = SILENCE.min(app.hub.config.inactivity_timeout);
@@ -341,6 +361,16 @@ async fn read(
         tokio::select! {
             frame = stream.next() => {
                 last_heard = Instant::now();
+                match gate.judge(frame.as_ref(), last_heard) {
+                    Verdict::Pass => {}
+                    Verdict::Refuse(m) => { let _ = tx.send(Outbound::Message(m)); continue; }
+                    Verdict::Close(e) => {
+                        log::info!("connection {}: {}", conn.0, e.message);
+                        app.hub.close_conn(conn, e.reason(), &e.message);
+                        let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+                        break LoopEnd::Over;
+                    }
+                }
                 match frame {
                     Some(Ok(Message::Text(t))) => {
                         if let Some(new_exp) = handle_text(app, conn, user, tx, &t).await {
@@ -384,8 +414,10 @@ async fn read(
         }
     };
     // The writer lets go of the outlet (a resume may be waiting for it).
-    writer.abort();
-    let _ = writer.await;
+    if !writer.is_finished() {
+        writer.abort();
+        let _ = writer.await;
+    }
     end
 }
 

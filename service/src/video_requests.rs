@@ -3,9 +3,9 @@
 //! participant chooses whose stream lands in which of its video receive slots; the SFU
 //! forwards only subscribed streams).
 
+use crate::authz::Action;
 use crate::calls::{ConnId, Hub, Kind};
 use crate::protocol::{EndReason, ErrorBody, VideoStreamKind};
-use crate::refusals::not_in_call;
 use crate::sfu::VideoSource;
 
 fn bad_slot(kind: VideoStreamKind, slot: u32) -> ErrorBody {
@@ -28,13 +28,10 @@ impl Hub {
         kind: VideoStreamKind,
         on: bool,
     ) {
-        let Some((_, idx)) = self.my_index(conn, call_id) else {
-            self.state
-                .lock()
-                .respond(conn, req, Err(not_in_call(call_id)));
+        let mut st = self.state.lock();
+        let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SetVideo) else {
             return;
         };
-        let mut st = self.state.lock();
         let mut echo = None;
         if let Some(call) = st.calls.get_mut(call_id) {
             if let Some(p) = call.participants.get_mut(idx) {
@@ -68,16 +65,15 @@ impl Hub {
         slot: u32,
     ) {
         let st = self.state.lock();
+        let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SubscribeVideo) else {
+            return;
+        };
         let result = (|| {
             if slot >= kind.slots() as u32 {
                 return Err(bad_slot(kind, slot));
             }
-            let call = st.calls.get(call_id).ok_or_else(|| not_in_call(call_id))?;
-            let me = call
-                .participants
-                .iter()
-                .find(|p| p.conn == Some(conn))
-                .ok_or_else(|| not_in_call(call_id))?;
+            let call = &st.calls[call_id];
+            let me = &call.participants[idx];
             let my_session = me
                 .session
                 .ok_or_else(|| ErrorBody::new(EndReason::BAD_REQUEST, "no media session yet"))?;
@@ -138,22 +134,26 @@ impl Hub {
         slot: u32,
     ) {
         let st = self.state.lock();
+        let Some((_, idx)) = st.authorize(conn, req, call_id, Action::UnsubscribeVideo) else {
+            return;
+        };
         if slot >= kind.slots() as u32 {
             st.respond(conn, req, Err(bad_slot(kind, slot)));
             return;
         }
-        let me = st.calls.get(call_id).and_then(|c| {
-            c.participants
-                .iter()
-                .find(|p| p.conn == Some(conn))
-                .and_then(|p| p.session)
-        });
-        match me {
+        match st.calls[call_id].participants[idx].session {
             Some(me) => {
                 self.sfu.set_video_slot(me, kind, slot as usize, None);
                 st.respond(conn, req, Ok(None));
             }
-            None => st.respond(conn, req, Err(not_in_call(call_id))),
+            None => st.respond(
+                conn,
+                req,
+                Err(ErrorBody::new(
+                    EndReason::BAD_REQUEST,
+                    "no media session yet",
+                )),
+            ),
         }
     }
 }

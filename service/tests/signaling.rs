@@ -258,7 +258,9 @@ async fn every_connection_rings_and_answering_stops_the_others() {
 
 #[tokio::test]
 async fn dropped_callee_connection_is_unavailable() {
-    let svc = Service::start(&[]);
+    // A dropped link (no close frame) is held for a resume for the reconnect window (here
+    // 1 s, 120 s by default); only then is the callee gone.
+    let svc = Service::start(&["--inactivity-timeout-secs", "1"]);
     let (_, mut alice) = svc.user("Alice").await;
     let (bob_id, mut bob) = svc.user("Bob").await;
     alice.send(start_call(1, "c5", &[&bob_id])).await;
@@ -266,7 +268,8 @@ async fn dropped_callee_connection_is_unavailable() {
     bob.expect("incoming_call").await;
     drop(bob);
     let end = alice.expect_call_state("c5", "Disconnected").await;
-    assert_eq!(end["end_reason"]["code"], 480);
+    assert_eq!(end["end_reason"]["code"], 408);
+    assert_eq!(end["end_reason"]["subcode"], 10006);
 }
 
 #[tokio::test]
