@@ -16,6 +16,14 @@ use common::party::{Party, PartySpec};
 use common::{wait_until, Service};
 
 const T: Duration = Duration::from_secs(20);
+
+/// These tests time recoveries (detection after 4 s of silence, backoff, ICE restarts) and
+/// each runs a service and three agents; run side by side on two cores they starve each
+/// other's timers (a 5 s cut once never came back). One at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 const ECHO: &str = "8:echo123";
 
 /// A service whose SFU is reached through `net` (and whose echo bot answers after 20 ms).
@@ -190,16 +198,19 @@ fn survive_cut(secs: u64) {
 
 #[test]
 fn a_five_second_cut_is_survived() {
+    let _one_at_a_time = serial();
     survive_cut(5);
 }
 
 #[test]
 fn a_thirty_second_cut_is_survived() {
+    let _one_at_a_time = serial();
     survive_cut(30);
 }
 
 #[test]
 fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
+    let _one_at_a_time = serial();
     // A 3 s reconnect window instead of 120 s. Only Alice's signaling goes through the relay,
     // so only she is gone (media keeps flowing until the service removes her).
     let net = Netcut::new();
@@ -269,6 +280,7 @@ fn last_connection_change(p: &Party) -> Option<(AgentConnectionState, EndReason,
 
 #[test]
 fn sigterm_ends_every_call_with_a_reason_and_tells_the_agents() {
+    let _one_at_a_time = serial();
     let svc = Service::start_with(&["--echo-delay-ms", "20"]);
     let alice = Party::new(&svc, "alice", 700.0, false);
     let bob = Party::new(&svc, "bob", 1100.0, true);
@@ -306,6 +318,7 @@ fn sigterm_ends_every_call_with_a_reason_and_tells_the_agents() {
 
 #[test]
 fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
+    let _one_at_a_time = serial();
     let _ = env_logger::builder().is_test(true).try_init();
     let dir = std::env::temp_dir().join(format!("acs-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -434,13 +434,13 @@ mod tests {
         };
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.media_port, 5000);
+        assert_eq!(c.echo_delay, Duration::from_millis(10));
+        assert_eq!(c.access_key.as_deref(), Some("k"));
         let Ok(Command::Run(c)) = Config::parse(args("--media-public 127.0.0.1:7000"), None) else {
             panic!()
         };
         assert_eq!(c.media_public, Some("127.0.0.1:7000".parse().unwrap()));
         assert!(Config::parse(args("--media-public 127.0.0.1"), None).is_err());
-        assert_eq!(c.echo_delay, Duration::from_millis(10));
-        assert_eq!(c.access_key.as_deref(), Some("k"));
     }
 
     #[test]

@@ -190,12 +190,17 @@ impl Signaling {
             heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 let m = tokio::select! {
+                    // First: a lost link's writer must never send a close frame, not even
+                    // when the `Signaling` is dropped at the same time (the frame would
+                    // reach the service when the network returns and end the session that
+                    // the reconnect is about to resume).
+                    biased;
+                    _ = writer_abandon.notified() => return,
                     m = rx.recv() => match m {
                         Some(m) => m,
                         None => break,
                     },
                     _ = heartbeat.tick() => Message::Ping(Default::default()),
-                    _ = writer_abandon.notified() => return,
                 };
                 let close = matches!(m, Message::Close(_));
                 // A write that cannot finish is a dead link too (the reader notices the
