@@ -115,7 +115,7 @@ fn a_busy_phone_ends_the_call_with_486() {
         alice.call_log()
     );
     assert_eq!(call.end_reason(), EndReason::new(486, 560486));
-    assert!(alice.left_with(PHONE, EndReason::new(486, 560486)));
+    assert!(wait_until(T, || alice.left_with(PHONE, EndReason::new(486, 560486))));
     sipp.assert_passed(Duration::from_secs(10));
 }
 
@@ -160,7 +160,7 @@ fn early_media_is_heard_then_the_phone_answers_and_hangs_up() {
         alice.call_log()
     );
     assert_eq!(call.end_reason(), EndReason::REMOTE_HANGUP);
-    assert!(alice.left_with(PHONE, EndReason::LOCAL_HANGUP));
+    assert!(wait_until(T, || alice.left_with(PHONE, EndReason::LOCAL_HANGUP)));
     sipp.assert_passed(Duration::from_secs(10));
 }
 

@@ -113,7 +113,12 @@ fn every_carrier_refusal_ends_the_call_with_its_sip_status() {
         );
         let want = EndReason::new(i32::from(status), 560_000 + i32::from(status));
         assert_eq!(call.end_reason(), want, "{status}");
-        assert!(alice.left_with(PHONE, want), "{status}: {:?}", alice.left());
+        // The state is read from the call; events reach the host on the dispatch thread.
+        assert!(
+            wait_until(T, || alice.left_with(PHONE, want)),
+            "{status}: {:?}",
+            alice.left()
+        );
         sipp.assert_passed(Duration::from_secs(10));
     }
 }
@@ -139,7 +144,11 @@ fn a_phone_that_never_answers_is_cancelled_by_the_pstn_setup_timeout() {
     );
     let timeout = EndReason::new(408, 560_408);
     assert_eq!(call.end_reason(), timeout, "{:?}", alice.call_log());
-    assert!(alice.left_with(PHONE, timeout), "{:?}", alice.left());
+    assert!(
+        wait_until(T, || alice.left_with(PHONE, timeout)),
+        "{:?}",
+        alice.left()
+    );
     // SIPp got our CANCEL, answered it and the INVITE (487), and got the ACK.
     sipp.assert_passed(Duration::from_secs(10));
 }

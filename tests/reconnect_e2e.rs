@@ -236,7 +236,7 @@ fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
     );
     let removed_after = cut.elapsed();
     assert!(
-        bob.left_with(&alice.id, EndReason::INACTIVE),
+        wait_until(T, || bob.left_with(&alice.id, EndReason::INACTIVE)),
         "bob saw alice leave with 408/10006: {:?}",
         bob.left()
     );
