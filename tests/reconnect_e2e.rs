@@ -4,15 +4,17 @@
 //! its media comes back, without the host doing anything; a party gone longer than the
 //! reconnect window is removed with 408/10006 and its own call ends with that reason.
 //! Without the relay: SIGTERM ends calls with a reason, and after a service restart group
-//! calls are joined again under their id while 1:1 calls end with 503/10008.
+//! calls are joined again under their id (held or muted as they were, video received and
+//! sent again, whoever never comes back removed) while 1:1 calls end with 503/10008.
 mod common;
 
 use std::time::{Duration, Instant};
 
 use acscalling::client::{AgentConnectionState, AgentEvent, Call};
-use acscalling::protocol::{CallState, EndReason, ParticipantState};
+use acscalling::protocol::{CallState, EndReason, ParticipantState, VideoStreamKind};
 use common::netcut::Netcut;
 use common::party::{Party, PartySpec};
+use common::video::{CounterReader, PatternCamera};
 use common::{wait_until, Service};
 
 const T: Duration = Duration::from_secs(20);
@@ -398,6 +400,139 @@ fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
     assert!(wait_until(T, || again.state() == CallState::Connected));
     again.hang_up(false).unwrap();
     for g in [&ga, &gb] {
+        g.hang_up(false).unwrap();
+    }
+    drop(svc);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back() {
+    // Alice mutes and renders Bob's camera, Erin holds, Carol does not come back.
+    let _one_at_a_time = serial();
+    let _ = env_logger::builder().is_test(true).try_init();
+    let dir = std::env::temp_dir().join(format!("acs-rejoin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("service.db").display().to_string();
+    let listen = format!("127.0.0.1:{}", free_tcp_port());
+    // A 3 s reconnect window: who is not back 3 s after the rejoin is removed.
+    let args = [
+        "--listen",
+        &listen,
+        "--database",
+        &db,
+        "--inactivity-timeout-secs",
+        "3",
+    ];
+    let svc = Service::start_with(&args);
+    let alice = Party::new(&svc, "alice", 700.0, false);
+    let bob = Party::new(&svc, "bob", 1100.0, false);
+    let carol = Party::new(&svc, "carol", 1500.0, false);
+    let erin = Party::new(&svc, "erin", 300.0, false);
+    let group = uuid::Uuid::new_v4().to_string();
+    let (ga, gb, gc) = (alice.join(&group), bob.join(&group), carol.join(&group));
+    let ge = erin.join(&group);
+    for g in [&ga, &gb, &gc, &ge] {
+        assert!(wait_until(T, || g.state() == CallState::Connected
+            && g.remote_participants().len() == 3));
+    }
+    let cam = PatternCamera::start(0, 320, 180, 20);
+    gb.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 20.0)
+        .unwrap();
+    let bobs_video = || {
+        ga.remote_participants()
+            .into_iter()
+            .find(|p| p.identifier() == bob.id)
+            .map(|p| p.video_stream(VideoStreamKind::Video))
+    };
+    assert!(wait_until(T, || bobs_video().is_some_and(|s| s.is_available())));
+    let stream = bobs_video().unwrap();
+    let reader = CounterReader::on(&stream.frames());
+    stream.subscribe().unwrap();
+    assert!(
+        wait_until(T, || reader.count() >= 5),
+        "{:?}",
+        stream.stats()
+    );
+    ga.set_muted(true).unwrap();
+    ge.set_hold(true).unwrap();
+    assert!(wait_until(T, || ge.state() == CallState::LocalHold));
+
+    // The service dies; Carol's app closes while it is down (she never comes back).
+    let pid = svc.pid().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    drop(svc);
+    assert!(wait_until(T, || alice.agent.connection_state()
+        == AgentConnectionState::Reconnecting));
+    carol.agent.dispose();
+    std::thread::sleep(Duration::from_secs(1));
+    let svc = Service::start_with(&args);
+    let back = Instant::now();
+    for p in [&alice, &bob, &erin] {
+        assert!(wait_until(T, || p.agent.connection_state()
+            == AgentConnectionState::Connected));
+    }
+
+    // Erin's held call was rejoined, still held; Alice's was rejoined, still muted.
+    assert!(wait_until(T, || [&ga, &gb, &ge]
+        .iter()
+        .all(|g| !g.is_reconnecting())));
+    assert_eq!(ge.state(), CallState::LocalHold);
+    assert_eq!(gb.state(), CallState::Connected);
+    assert_eq!(ga.state(), CallState::Connected);
+    assert!(ga.is_muted());
+    // Alice's renderer goes on without the host subscribing again: same stream object,
+    // new frames with counters past those before the restart.
+    let before = reader.seen.lock().last().map_or(0, |s| s.0);
+    reader.clear();
+    assert!(
+        wait_until(T, || reader.count() >= 10),
+        "bob's video after the rejoin: {:?} (subscribed {})",
+        stream.stats(),
+        stream.is_subscribed()
+    );
+    assert!(stream.is_subscribed());
+    assert!(reader.seen.lock().iter().all(|s| s.0 > before));
+    println!(
+        "video back at alice {} ms after the service came back",
+        back.elapsed().as_millis()
+    );
+    // Someone joining now sees what the restarted service was told: Alice muted, Bob
+    // sending video (announced with the rejoin, not a blip later), Erin on hold.
+    let dave = Party::new(&svc, "dave", 1900.0, false);
+    let gd = dave.join(&group);
+    let seen_by_dave = |who: &str| {
+        gd.remote_participants()
+            .into_iter()
+            .find(|p| p.identifier() == who)
+    };
+    assert!(wait_until(T, || {
+        seen_by_dave(&alice.id).is_some_and(|p| p.is_muted())
+            && seen_by_dave(&bob.id)
+                .is_some_and(|p| p.video_stream(VideoStreamKind::Video).is_available())
+            && seen_by_dave(&erin.id).is_some_and(|p| p.state() == ParticipantState::Hold)
+    }));
+    // Carol never came back: removed with 408/10006 once the window passed, on both sides.
+    for (p, g) in [(&alice, &ga), (&bob, &gb), (&erin, &ge)] {
+        assert!(
+            wait_until(T, || p.left_with(&carol.id, EndReason::INACTIVE)),
+            "{:?}",
+            p.left()
+        );
+        assert_eq!(g.remote_participants().len(), 3, "the other two + dave");
+    }
+    assert!(
+        back.elapsed() >= Duration::from_secs(3),
+        "not before the window"
+    );
+    // Erin resumes: Dave hears her.
+    ge.set_hold(false).unwrap();
+    assert!(wait_until(T, || ge.state() == CallState::Connected));
+    assert!(time_to_hear(&dave, 300.0, T).is_some(), "dave hears erin");
+    for g in [&ga, &gb, &ge, &gd] {
         g.hang_up(false).unwrap();
     }
     drop(svc);

@@ -34,6 +34,21 @@ pub enum CallMode {
     Group,
     /// Everyone calls the echo bot (`StartCall` to `8:echo123`): N independent 1:1 calls.
     Echo,
+    /// Participants pair up: the even one waits for the call, the odd one calls it
+    /// (`StartCall` to a user, `IncomingCall`, `Accept`): N/2 client-to-client 1:1 calls.
+    /// The caller speaks, the callee sends what muted participants send.
+    Pairs,
+}
+
+impl CallMode {
+    /// Name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CallMode::Group => "group",
+            CallMode::Echo => "echo",
+            CallMode::Pairs => "pairs",
+        }
+    }
 }
 
 /// Where the service comes from.
@@ -84,7 +99,7 @@ pub struct Config {
 pub const USAGE: &str = "usage: acscalling-loadgen (--service-bin PATH | --service http://HOST:PORT [--service-pid PID])
     [--access-key KEY] [-n N | --sweep 100,350,700,1000] [--speakers 3] [--group-id UUID]
     [--ramp-per-sec 50] [--settle-secs 3] [--hold-secs 20] [--join-timeout-secs 20]
-    [--threads 1] [--signaling-threads 1] [--muted silence|nothing|dtx|both] [--call group|echo]
+    [--threads 1] [--signaling-threads 1] [--muted silence|nothing|dtx|both] [--call group|echo|pairs]
     [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]
     [--sdk-clients 3]";
 
@@ -196,6 +211,7 @@ impl Config {
                     c.call = match v.as_str() {
                         "group" => CallMode::Group,
                         "echo" => CallMode::Echo,
+                        "pairs" => CallMode::Pairs,
                         _ => return Err(bad(&v)),
                     };
                 }
@@ -241,6 +257,9 @@ impl Config {
             }
             _ => return Err("give exactly one of --service-bin and --service".into()),
         };
+        if c.call == CallMode::Pairs && c.sizes.iter().any(|n| !n.is_multiple_of(2)) {
+            return Err("--call pairs needs even participant counts (two per call)".into());
+        }
         Ok(Some(c))
     }
 }
@@ -284,6 +303,11 @@ mod tests {
         assert!(Config::parse(args("--service http://127.0.0.1:1")).is_err());
         assert!(Config::parse(args("--service-bin /x --service http://h:1")).is_err());
         assert!(Config::parse(args("--service-bin /x -n 0")).is_err());
+        assert!(Config::parse(args("--service-bin /x --call pairs -n 5")).is_err());
+        let c = Config::parse(args("--service-bin /x --call pairs --sweep 100,400"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.call, CallMode::Pairs);
         let c = Config::parse(args("--service http://127.0.0.1:8080/ --access-key k -n 5"))
             .ok()
             .flatten()

@@ -142,10 +142,7 @@ impl RunResult {
             self.n,
             self.speakers,
             self.muted.map_or("?", MutedMedia::name),
-            match self.call {
-                Some(CallMode::Echo) => "echo",
-                _ => "group",
-            },
+            self.call.map_or("group", CallMode::name),
             self.threads,
             self.hold_secs,
             f(self.load_before, "")
@@ -270,7 +267,7 @@ impl RunResult {
             "n": self.n,
             "speakers": self.speakers,
             "muted": self.muted.map(MutedMedia::name),
-            "call": match self.call { Some(CallMode::Echo) => "echo", _ => "group" },
+            "call": self.call.map_or("group", CallMode::name),
             "media_threads": self.threads,
             "load_before": self.load_before,
             "joined": self.joined,

@@ -102,7 +102,12 @@ pub async fn run_once(
         key: cfg.access_key.clone(),
         call: cfg.call,
         group_id,
-        speakers: cfg.speakers.min(n),
+        // Pairs: every caller speaks as speaker 0 (its callee hears only it).
+        speakers: if cfg.call == CallMode::Pairs {
+            1
+        } else {
+            cfg.speakers.min(n)
+        },
         muted,
         local_ip: cfg.local_ip,
         cert,
@@ -110,6 +115,7 @@ pub async fn run_once(
         speaker_ids: Mutex::new(HashMap::new()),
         stats: Default::default(),
         last_seq: (0..n).map(|_| AtomicU64::new(0)).collect(),
+        callees: (0..n.div_ceil(2)).map(|_| OnceLock::new()).collect(),
         media_addr: OnceLock::new(),
         events: ev_tx,
     });

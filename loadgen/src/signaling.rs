@@ -1,5 +1,6 @@
-//! One participant's signaling: identity, WebSocket `Hello`, the join (`JoinGroupCall`, or
-//! `StartCall` to the echo bot), the hand-over of its media session to a media thread,
+//! One participant's signaling: identity, WebSocket `Hello`, the join (`JoinGroupCall`,
+//! `StartCall` to the echo bot, or a 1:1 call between two participants: `StartCall` to the
+//! other's user id on one side, `IncomingCall` + `Accept` on the other), the hand-over of its media session to a media thread,
 //! `AudioSlots` bookkeeping while the call holds, and `HangUp`.
 
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ use crate::config::{CallMode, MutedMedia};
 use crate::identity;
 use crate::media::{MediaCmd, MediaEvent, MediaLink, NewSession};
 use crate::protocol::{
-    ClientMessage, Numbered, ServerMessage, AUDIO_SLOTS, ECHO_BOT_ID, PROTOCOL_VERSION,
+    CallState, ClientMessage, Numbered, ServerMessage, AUDIO_SLOTS, ECHO_BOT_ID, PROTOCOL_VERSION,
 };
 use crate::session::{self, Role, Setup, SlotTag};
 
@@ -65,15 +66,24 @@ pub struct RunCtx {
     pub stats: SignalingStats,
     /// The last `seq` each participant received (messages are numbered per session).
     pub last_seq: Vec<AtomicU64>,
+    /// Pairs mode: the callee's user id for each pair (set once it is connected).
+    pub callees: Vec<OnceLock<String>>,
     /// The SFU's address, learnt from the first answer.
     pub media_addr: OnceLock<SocketAddr>,
     pub events: mpsc::UnboundedSender<MediaEvent>,
 }
 
 impl RunCtx {
-    /// The role of participant `idx`: the first `speakers` speak.
+    /// The role of participant `idx`: the first `speakers` speak (in pairs mode every
+    /// caller speaks as speaker 0 and every callee is muted).
     pub fn role(&self, idx: usize) -> Role {
-        if idx < self.speakers {
+        let speaks = match self.call {
+            CallMode::Pairs => !idx.is_multiple_of(2),
+            _ => idx < self.speakers,
+        };
+        if speaks && self.call == CallMode::Pairs {
+            Role::Speaker(0)
+        } else if speaks {
             Role::Speaker(idx)
         } else {
             Role::Muted {
@@ -124,12 +134,36 @@ pub async fn participant(
             _ = stop.wait_for(|s| *s) => break,
         }
     }
-    let bye = ClientMessage::HangUp {
-        req: 2,
-        call_id,
-        for_everyone: false,
-    };
-    if send(&mut ws, &bye).await.is_ok() {
+    if ctx.call == CallMode::Pairs && idx.is_multiple_of(2) {
+        // The callee: its caller hangs up (a second hang-up would be refused as "not in
+        // the call"); wait for the call to end, then leave.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(m)) = ws.next().await {
+                if let Message::Text(t) = m {
+                    if matches!(
+                        on_message(&ctx, idx, &t),
+                        Some(ServerMessage::CallState {
+                            state: CallState::Disconnected,
+                            ..
+                        })
+                    ) {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
+    } else if send(
+        &mut ws,
+        &ClientMessage::HangUp {
+            req: 2,
+            call_id,
+            for_everyone: false,
+        },
+    )
+    .await
+    .is_ok()
+    {
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(m)) = ws.next().await {
                 if let Message::Text(t) = m {
@@ -184,6 +218,27 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
         _ => None,
     })
     .await?;
+    // Pairs: the callee is reachable from here on; the caller needs its id.
+    let pair = ctx.callees.get(idx / 2);
+    let callee = match (ctx.call, pair) {
+        (CallMode::Pairs, Some(slot)) if idx.is_multiple_of(2) => {
+            let _ = slot.set(user.clone());
+            None
+        }
+        (CallMode::Pairs, Some(slot)) => Some(wait_for_callee(slot).await?),
+        (CallMode::Pairs, None) => return Err("no pair for this participant".into()),
+        _ => None,
+    };
+    let incoming = if ctx.call == CallMode::Pairs && callee.is_none() {
+        let call_id = wait_for(ctx, idx, &mut ws, |m| match m {
+            ServerMessage::IncomingCall { call_id, .. } => Some(Ok(call_id.clone())),
+            _ => None,
+        })
+        .await?;
+        Some(call_id)
+    } else {
+        None
+    };
 
     let (socket, local) =
         crate::media::bind_socket(ctx.local_ip).map_err(|e| format!("udp bind: {e}"))?;
@@ -195,22 +250,34 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                 req,
                 group_id: ctx.group_id.clone(),
                 offer_sdp: offer.sdp.clone(),
+                state: None,
             },
             ctx.group_id.clone(),
         ),
-        CallMode::Echo => {
-            let call_id = uuid::Uuid::new_v4().to_string();
-            (
-                ClientMessage::StartCall {
+        CallMode::Echo | CallMode::Pairs => match incoming {
+            Some(call_id) => (
+                ClientMessage::Accept {
                     req,
                     call_id: call_id.clone(),
-                    targets: vec![ECHO_BOT_ID.to_string()],
                     offer_sdp: offer.sdp.clone(),
-                    caller_id: None,
                 },
                 call_id,
-            )
-        }
+            ),
+            None => {
+                let call_id = uuid::Uuid::new_v4().to_string();
+                let target = callee.unwrap_or_else(|| ECHO_BOT_ID.to_string());
+                (
+                    ClientMessage::StartCall {
+                        req,
+                        call_id: call_id.clone(),
+                        targets: vec![target],
+                        offer_sdp: offer.sdp.clone(),
+                        caller_id: None,
+                    },
+                    call_id,
+                )
+            }
+        },
     };
     let join_sent = Instant::now();
     send(&mut ws, &msg).await?;
@@ -249,6 +316,20 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
         socket,
     })));
     Ok((ws, call_id))
+}
+
+/// Waits until the callee of a pair is connected and returns its user id.
+async fn wait_for_callee(slot: &OnceLock<String>) -> Result<String, String> {
+    let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+    loop {
+        if let Some(id) = slot.get() {
+            return Ok(id.clone());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err("the callee never connected".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Reads messages (handling each) until `pick` returns a result.

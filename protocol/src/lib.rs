@@ -246,6 +246,11 @@ pub enum ClientMessage {
         req: u64,
         group_id: String,
         offer_sdp: String,
+        /// What the joiner already has going (a rejoin after the service restarted): the
+        /// others see it muted or sending from the start, not a blip of "unmuted, no
+        /// video" until its `SetMuted`/`SetVideo` arrive.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<JoinState>,
     },
     /// Invite `target` (raw id) into an ongoing call; a 1:1 call becomes a group call.
     AddParticipant {
@@ -334,6 +339,18 @@ pub enum ClientMessage {
 
 /// What an agent asks for when it reconnects: the session of its `Welcome`, and the `seq` of
 /// the last server message it received.
+/// A joiner's state announced with its `JoinGroupCall`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct JoinState {
+    #[serde(default)]
+    pub muted: bool,
+    /// Camera video sent.
+    #[serde(default)]
+    pub video: bool,
+    #[serde(default)]
+    pub screen_sharing: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Resume {
     pub session: String,

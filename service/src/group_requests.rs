@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::authz::Action;
 use crate::calls::{Call, ConnId, Hub, HubState, Participant};
 use crate::media_setup::{Attach, Reservation, Setup};
-use crate::protocol::{EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage};
+use crate::protocol::{
+    EndReason, ErrorBody, Identifier, JoinState, ParticipantState, ServerMessage, VideoStreamKind,
+};
 use crate::refusals::{bad, not_in_call};
 use crate::sfu::{CallKey, SessionId};
 
@@ -35,13 +37,15 @@ impl HubState {
 }
 
 impl Hub {
-    /// `JoinGroupCall`: joins (or creates) the group call `group_id` with this offer.
+    /// `JoinGroupCall`: joins (or creates) the group call `group_id` with this offer, muted
+    /// or sending video from the start when `state` says so.
     pub async fn join_group_call(
         self: &Arc<Self>,
         conn: ConnId,
         req: u64,
         group_id: String,
         offer_sdp: String,
+        state: JoinState,
     ) {
         let Some((user, name)) = self.conn_user(conn) else {
             return;
@@ -91,7 +95,10 @@ impl Hub {
                     }
                     let call = st.calls.get_mut(&group_id).expect("inserted above");
                     let key = call.key;
-                    let me = Participant::joining(&user, &name, conn, session, epoch);
+                    let mut me = Participant::joining(&user, &name, conn, session, epoch);
+                    me.muted = state.muted;
+                    me.set_sending(VideoStreamKind::Video, state.video);
+                    me.set_sending(VideoStreamKind::ScreenShare, state.screen_sharing);
                     // An invited user who joins by id takes its invitation's place.
                     match call.find(&user) {
                         Some(i) => call.participants[i] = me,

@@ -364,8 +364,10 @@ mod tests {
         let (hub, mut sfu) = hub();
         let (a, mut a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
-        let join =
-            tokio::spawn(async move { h.join_group_call(a, 3, GROUP.into(), "bad".into()).await });
+        let join = tokio::spawn(async move {
+            h.join_group_call(a, 3, GROUP.into(), "bad".into(), Default::default())
+                .await
+        });
         answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
         join.await.expect("join");
         let msgs = messages(&mut a_rx);
@@ -380,10 +382,10 @@ mod tests {
         let (hub, mut sfu) = hub();
         let (a, _a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
-        let join =
-            tokio::spawn(
-                async move { h.join_group_call(a, 3, GROUP.into(), "offer".into()).await },
-            );
+        let join = tokio::spawn(async move {
+            h.join_group_call(a, 3, GROUP.into(), "offer".into(), Default::default())
+                .await
+        });
         // The connection closes before the SFU's answer arrives.
         let session = loop {
             match sfu.recv().await.expect("an SFU command") {

@@ -489,7 +489,11 @@ async fn handle_text(
             req,
             group_id,
             offer_sdp,
-        } => hub.join_group_call(conn, req, group_id, offer_sdp).await,
+            state,
+        } => {
+            hub.join_group_call(conn, req, group_id, offer_sdp, state.unwrap_or_default())
+                .await
+        }
         ClientMessage::AddParticipant {
             req,
             call_id,

@@ -82,6 +82,9 @@ pub(crate) struct CallInner {
     timer: watch::Sender<Option<Instant>>,
     /// Signaling and media path up or lost (the reconnecting indication, ICE restarts).
     pub(super) network: Mutex<super::call_network::NetworkHealth>,
+    /// After a rejoin: participants of the old roster the restarted service has not
+    /// mentioned yet (removed if it never does within the reconnect window).
+    pub(super) rejoin_unseen: Mutex<Option<std::collections::HashSet<String>>>,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -150,6 +153,7 @@ impl Call {
                 media: CallMedia::new(owner),
                 timer,
                 network: Mutex::new(Default::default()),
+                rejoin_unseen: Mutex::new(None),
             }
         }));
         call.spawn_timer();
@@ -421,6 +425,7 @@ impl Call {
                             req,
                             group_id: id,
                             offer_sdp: sdp,
+                            state: None,
                         },
                         Setup::Accept => ClientMessage::Accept {
                             req,
@@ -546,11 +551,27 @@ impl Call {
     }
 
     pub(crate) fn on_participants(&self, infos: &[ParticipantInfo], removed: bool) {
+        // After a rejoin: a participant back on the restarted service gets the streams this
+        // call received from it asked for again (once the rejoin itself is done; the rejoin
+        // asks for those already back).
+        let mut back = Vec::new();
+        if let Some(unseen) = self.0.rejoin_unseen.lock().as_mut() {
+            for info in infos {
+                if unseen.remove(&info.id) && !removed {
+                    back.push(info.id.as_str());
+                }
+            }
+        }
         self.drive(|m, _| {
             for info in infos {
                 m.participant(info, removed);
             }
         });
+        if !back.is_empty() && !self.0.network.lock().is_rejoining() {
+            for id in back {
+                self.resubscribe_video(Some(id));
+            }
+        }
     }
 
     /// Ends the call locally with `reason` (idempotent) and releases its media.

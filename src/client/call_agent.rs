@@ -306,21 +306,32 @@ impl CallAgent {
                     self.0.link.send_replace(Link::Up(sig, welcome.local_ip));
                     if !resumed {
                         // The service no longer has our session (it restarted, or the window
-                        // passed there): connected group calls are joined again under their
-                        // id; other calls are gone with the session.
+                        // passed there): connected (or held) group calls are joined again
+                        // under their id; other calls are gone with the session.
                         let lost: Vec<Call> = {
                             let mut calls = self.0.calls.lock();
-                            let (keep, lost) = std::mem::take(&mut *calls)
-                                .into_iter()
-                                .partition(|c| c.is_group() && c.state() == CallState::Connected);
+                            let (keep, lost) =
+                                std::mem::take(&mut *calls).into_iter().partition(|c| {
+                                    c.is_group()
+                                        && matches!(
+                                            c.state(),
+                                            CallState::Connected | CallState::LocalHold
+                                        )
+                                });
                             *calls = keep;
                             lost
                         };
                         for c in lost {
                             c.end(EndReason::SESSION_LOST);
                         }
+                        let window = self
+                            .0
+                            .session
+                            .lock()
+                            .as_ref()
+                            .map_or(DEFAULT_RESUME_WINDOW, |(_, w)| *w);
                         for c in self.calls() {
-                            c.rejoin();
+                            c.rejoin(window);
                         }
                     }
                     self.emit(AgentEvent::ConnectionStateChanged {

@@ -529,6 +529,16 @@ impl CallMedia {
     }
 
     /// Frees a stream's slot and stops its decoder; returns the slot it had.
+    /// The streams received into slots, with their slot.
+    pub(crate) fn subscribed_streams(&self) -> Vec<(RemoteVideoStream, usize)> {
+        self.video
+            .lock()
+            .incoming
+            .iter()
+            .map(|((_, slot), i)| (i.stream.clone(), *slot))
+            .collect()
+    }
+
     pub(crate) fn release_slot(&self, stream: &RemoteVideoStream) -> Option<usize> {
         let slot = stream.take_slot()?;
         let removed = {

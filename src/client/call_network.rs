@@ -51,6 +51,10 @@ pub(crate) struct NetworkHealth {
 }
 
 impl NetworkHealth {
+    pub(crate) fn is_rejoining(&self) -> bool {
+        self.rejoining
+    }
+
     pub(crate) fn reconnecting(&self) -> bool {
         self.signaling_lost.is_some() || self.rejoining || self.lost_since().is_some()
     }
@@ -132,9 +136,20 @@ impl Call {
     }
 
     /// The service restarted and lost this group call: join it again under the same id with
-    /// a new transport. Ends the call with 503/10008 when that fails.
-    pub(crate) fn rejoin(&self) {
+    /// a new transport. Ends the call with 503/10008 when that fails. Once joined, what this
+    /// side had told the old service (hold, mute, the streams it sends, the streams it
+    /// receives into its slots) is told again; participants of the old roster the new
+    /// service does not mention within `window` (the reconnect window) are removed with
+    /// 408/10006, as the service removes a party gone that long.
+    pub(crate) fn rejoin(&self, window: Duration) {
         self.update_health(|h| h.rejoining = true);
+        self.drive(|m, _| m.rejoin_started());
+        *self.0.rejoin_unseen.lock() = Some(
+            self.remote_participants()
+                .iter()
+                .map(|p| p.identifier().to_string())
+                .collect(),
+        );
         let call = self.clone();
         self.0.ctx.rt.spawn(async move {
             let started = Instant::now();
@@ -149,6 +164,9 @@ impl Call {
                         h.rejoining = false;
                         h.sfu_lost = None;
                     });
+                    call.drive(|m, now| m.rejoined(now));
+                    call.resubscribe_video(None);
+                    call.forget_unseen_after(window);
                 }
                 Err(e) => {
                     log::warn!("call {}: could not be rejoined: {e}", call.call_id());
@@ -165,12 +183,14 @@ impl Call {
             return Ok(()); // released meanwhile
         };
         let (group_id, offer_sdp) = (self.call_id().to_string(), offer.sdp);
+        let state = self.drive(|m, _| m.join_state());
         let reply = offer
             .signaling
             .request(|req| ClientMessage::JoinGroupCall {
                 req,
                 group_id,
                 offer_sdp,
+                state: Some(state),
             })
             .await?;
         let answer = reply
@@ -181,6 +201,72 @@ impl Call {
         offer.transport.apply_answer(answer).await?;
         self.0.media.on_transport_ready(&offer.transport);
         Ok(())
+    }
+
+    /// Asks the new service for the streams this call received before (same slots, so the
+    /// host's renderers go on) — of `only` this participant, or of all — once their
+    /// participant is back there; a stream it no longer has is released.
+    pub(crate) fn resubscribe_video(&self, only: Option<&str>) {
+        let unseen = self.0.rejoin_unseen.lock().clone().unwrap_or_default();
+        for (stream, slot) in self.0.media.subscribed_streams() {
+            let who = stream.participant_id();
+            if only.is_some_and(|o| o != who) || unseen.contains(who) {
+                // Not back yet: asked for when the service mentions it again.
+                continue;
+            }
+            if !stream.is_available() {
+                // Unavailable now: the roster update that said so releases the slot.
+                continue;
+            }
+            let (kind, participant) = (stream.kind(), stream.participant_id().to_string());
+            let call = self.clone();
+            self.request(
+                move |req, call_id| ClientMessage::SubscribeVideo {
+                    req,
+                    call_id,
+                    participant,
+                    kind,
+                    slot: slot as u32,
+                },
+                move |r| {
+                    if let Err((_, err)) = r {
+                        log::info!(
+                            "{}'s video could not be received again after the rejoin: {err}",
+                            stream.participant_id()
+                        );
+                        let _ = call.unsubscribe_video(&stream);
+                    }
+                },
+            );
+        }
+    }
+
+    /// Removes, after `window`, the old roster's participants the service never mentioned
+    /// since the rejoin (they did not come back).
+    fn forget_unseen_after(&self, window: Duration) {
+        let weak = std::sync::Arc::downgrade(&self.0);
+        self.0.ctx.rt.spawn(async move {
+            tokio::time::sleep(window).await;
+            let Some(call) = weak.upgrade().map(Call) else {
+                return;
+            };
+            let Some(unseen) = call.0.rejoin_unseen.lock().take() else {
+                return;
+            };
+            if call.is_ended() || unseen.is_empty() {
+                return;
+            }
+            log::info!(
+                "call {}: {} participant(s) never came back after the rejoin",
+                call.call_id(),
+                unseen.len()
+            );
+            call.drive(|m, _| {
+                for id in &unseen {
+                    m.participant(&super::roster::gone(id, EndReason::INACTIVE), true);
+                }
+            });
+        });
     }
 
     /// Whether the call is reconnecting (signaling or media lost).

@@ -10,7 +10,7 @@ use super::roster::{self, RosterChange};
 use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
 use crate::protocol::{
-    timeouts, CallState, EndReason, ParticipantInfo, ParticipantState, VideoStreamKind,
+    timeouts, CallState, EndReason, JoinState, ParticipantInfo, ParticipantState, VideoStreamKind,
 };
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -148,6 +148,10 @@ pub(crate) struct CallMachine {
     establishing: bool,
     /// The service answered and the transport is set up.
     transport_ready: bool,
+    /// Joining again after the service restarted: its `Connecting` for the new join is not
+    /// shown (the call stays Connected or held, with the reconnecting indication) until it
+    /// says Connected again.
+    rejoining: bool,
     /// 1:1 / group setup: the call must be connected by then.
     setup_deadline: Option<Instant>,
     /// The media path was lost then: the call ends after the inactivity timeout.
@@ -205,6 +209,7 @@ impl CallMachine {
             end_reason: EndReason::default(),
             establishing: false,
             transport_ready: false,
+            rejoining: false,
             setup_deadline: None,
             media_lost_since: None,
             video: [Modality::default(); 2],
@@ -563,7 +568,10 @@ impl CallMachine {
     pub(crate) fn server_state(&mut self, state: CallState, reason: EndReason) {
         if is_terminal(state) {
             self.end(reason);
+        } else if self.rejoining && state == CallState::Connecting {
+            // The restarted service sets the rejoined call up: nothing the host must see.
         } else {
+            self.rejoining = false;
             self.update(|i| i.server = state);
         }
     }
@@ -607,6 +615,33 @@ impl CallMachine {
             if self.video[kind as usize].on {
                 self.announce(kind, true, now);
             }
+        }
+    }
+
+    /// The call was joined again after the service restarted (the new process knew nothing
+    /// of it): what this side had told the old one — hold, mute, the streams it sends — is
+    /// told again.
+    pub(crate) fn rejoined(&mut self, now: Instant) {
+        if self.is_ended() {
+            return;
+        }
+        if self.inputs.local_hold {
+            self.send(Command::SetHold(true));
+        }
+        self.setup_done(now);
+    }
+
+    /// The call is being joined again on a restarted service.
+    pub(crate) fn rejoin_started(&mut self) {
+        self.rejoining = true;
+    }
+
+    /// What a rejoin announces with its `JoinGroupCall`.
+    pub(crate) fn join_state(&self) -> JoinState {
+        JoinState {
+            muted: self.muted,
+            video: self.video[VideoStreamKind::Video as usize].on,
+            screen_sharing: self.video[VideoStreamKind::ScreenShare as usize].on,
         }
     }
 

@@ -261,6 +261,44 @@ fn hold_and_resume() {
 }
 
 #[test]
+fn a_rejoin_keeps_the_state_and_tells_the_restarted_service_hold_mute_and_video_again() {
+    let now = t0();
+    let mut m = connected(now);
+    m.set_muted(true).unwrap();
+    m.set_hold(true).unwrap();
+    m.set_video(VideoStreamKind::Video, true, now);
+    drain(&mut m);
+    m.rejoin_started();
+    assert_eq!(
+        m.join_state(),
+        JoinState {
+            muted: true,
+            video: true,
+            screen_sharing: false
+        }
+    );
+    // The restarted service sets the new join up: the host sees no Connecting.
+    m.server_state(Connecting, ok());
+    assert!(states(&drain(&mut m)).is_empty());
+    assert_eq!(m.state(), LocalHold);
+    m.rejoined(now);
+    let sent = sends(&drain(&mut m));
+    assert!(sent.contains(&Command::SetHold(true)), "{sent:?}");
+    assert!(sent.contains(&Command::SetMuted(true)), "{sent:?}");
+    assert!(
+        sent.iter()
+            .any(|c| matches!(c, Command::SetVideo { on: true, .. })),
+        "{sent:?}"
+    );
+    m.server_state(Connected, ok());
+    assert_eq!(m.state(), LocalHold);
+    // Once joined, a later Connecting is shown again.
+    m.set_hold(false).unwrap();
+    m.server_state(Connecting, ok());
+    assert_eq!(m.state(), Connecting);
+}
+
+#[test]
 fn transport_failure_ends_the_call_and_leaves_it_in_the_service() {
     let mut m = connected(t0());
     m.media_failed();
