@@ -6,6 +6,8 @@
 //! Without the relay: SIGTERM ends calls with a reason, and after a service restart group
 //! calls are joined again under their id (held or muted as they were, video received and
 //! sent again, whoever never comes back removed) while 1:1 calls end with 503/10008.
+#[path = "common/churn.rs"]
+mod churn;
 mod common;
 
 use std::time::{Duration, Instant};
@@ -459,6 +461,7 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
     assert!(wait_until(T, || ge.state() == CallState::LocalHold));
 
     // The service dies; Carol's app closes while it is down (she never comes back).
+    let before = churn::gauges();
     let pid = svc.pid().unwrap();
     std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
@@ -476,17 +479,19 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
             == AgentConnectionState::Connected));
     }
 
+    let reconnected = back.elapsed();
     // Erin's held call was rejoined, still held; Alice's was rejoined, still muted.
     assert!(wait_until(T, || [&ga, &gb, &ge]
         .iter()
         .all(|g| !g.is_reconnecting())));
+    let rejoined = back.elapsed();
     assert_eq!(ge.state(), CallState::LocalHold);
     assert_eq!(gb.state(), CallState::Connected);
     assert_eq!(ga.state(), CallState::Connected);
     assert!(ga.is_muted());
     // Alice's renderer goes on without the host subscribing again: same stream object,
     // new frames with counters past those before the restart.
-    let before = reader.seen.lock().last().map_or(0, |s| s.0);
+    let last_counter = reader.seen.lock().last().map_or(0, |s| s.0);
     reader.clear();
     assert!(
         wait_until(T, || reader.count() >= 10),
@@ -495,10 +500,20 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
         stream.is_subscribed()
     );
     assert!(stream.is_subscribed());
-    assert!(reader.seen.lock().iter().all(|s| s.0 > before));
+    assert!(reader.seen.lock().iter().all(|s| s.0 > last_counter));
     println!(
-        "video back at alice {} ms after the service came back",
+        "after the service came back: agents reconnected at {} ms, calls rejoined at {} ms, \
+         10 frames of bob's video rendered at alice at {} ms",
+        reconnected.as_millis(),
+        rejoined.as_millis(),
         back.elapsed().as_millis()
+    );
+    // Nothing leaks on our side: the old transports' sockets are closed (three new ones
+    // replaced them, Carol's went with her), the agents hold one link each.
+    let after = churn::settle(&before, Duration::from_secs(5));
+    assert!(
+        after.udp <= before.udp && after.tcp <= before.tcp,
+        "before the restart: {before}; after the rejoin: {after}"
     );
     // Someone joining now sees what the restarted service was told: Alice muted, Bob
     // sending video (announced with the rejoin, not a blip later), Erin on hold.

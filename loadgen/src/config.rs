@@ -93,6 +93,9 @@ pub struct Config {
     /// Real SDK clients (`acscalling` agents) that join the call in the hold window and
     /// check what users hear (`--sdk-clients`, 0 = none).
     pub sdk_clients: usize,
+    /// Where a sweep's HTML chart goes (`--chart PATH`, default
+    /// `acscalling-loadgen-sweep.html`; `--chart none` for no chart).
+    pub chart: Option<PathBuf>,
 }
 
 /// Usage text.
@@ -101,7 +104,7 @@ pub const USAGE: &str = "usage: acscalling-loadgen (--service-bin PATH | --servi
     [--ramp-per-sec 50] [--settle-secs 3] [--hold-secs 20] [--join-timeout-secs 20]
     [--threads 1] [--signaling-threads 1] [--muted silence|nothing|dtx|both] [--call group|echo|pairs]
     [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]
-    [--sdk-clients 3]";
+    [--sdk-clients 3] [--chart acscalling-loadgen-sweep.html|none]";
 
 impl Config {
     /// Parses the arguments (without the program name). `Ok(None)` means `--help`.
@@ -128,6 +131,7 @@ impl Config {
             service_log: std::env::temp_dir().join("acscalling-loadgen-service.log"),
             nice: 0,
             sdk_clients: 3,
+            chart: Some(PathBuf::from("acscalling-loadgen-sweep.html")),
         };
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
@@ -220,6 +224,10 @@ impl Config {
                     c.local_ip = v.parse().map_err(|_| bad(&v))?;
                 }
                 "--service-arg" => c.service_args.push(value()?),
+                "--chart" => {
+                    let v = value()?;
+                    c.chart = (v != "none").then(|| PathBuf::from(v));
+                }
                 "--service-log" => c.service_log = PathBuf::from(value()?),
                 "--nice" => {
                     let v = value()?;

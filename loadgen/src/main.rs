@@ -5,6 +5,7 @@
 use acscalling_protocol as protocol;
 
 mod audio;
+mod chart;
 mod config;
 mod identity;
 mod media;
@@ -117,7 +118,14 @@ async fn sweep(cfg: &Config) -> Result<bool, String> {
         }
     }
     if results.len() > 1 {
-        println!("{}", report::table(&results));
+        let table = report::table(&results);
+        println!("{table}");
+        if let Some(path) = &cfg.chart {
+            match std::fs::write(path, chart::html(&results, &table)) {
+                Ok(()) => eprintln!("chart written to {}", path.display()),
+                Err(e) => eprintln!("cannot write the chart to {}: {e}", path.display()),
+            }
+        }
     }
     Ok(results.iter().all(report::RunResult::holds))
 }

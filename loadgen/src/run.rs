@@ -53,6 +53,38 @@ impl Progress {
     }
 }
 
+/// How often a progress line goes to stderr while a run joins and holds.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// One progress line on stderr (stdout keeps the report and the JSON lines).
+fn progress(n: usize, phase: &str, p: &Progress, ctx: &RunCtx, loss: Option<(u64, u64)>) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let loss = match loss {
+        Some((lost, total)) if total > 0 => format!(
+            ", loss so far {:.2}% ({lost}/{total} packets)",
+            lost as f64 * 100.0 / total as f64
+        ),
+        _ => String::new(),
+    };
+    eprintln!(
+        "[N={n}] {phase}: {} connected, {} failed, {} signaling messages ({} lost){loss}",
+        p.connected.len(),
+        p.failed.len(),
+        ctx.stats.messages.load(Relaxed),
+        ctx.stats.lost.load(Relaxed),
+    );
+}
+
+/// Lost and expected packets so far (end to end, every session).
+fn loss_so_far(snaps: &[ThreadSnapshot]) -> (u64, u64) {
+    snaps
+        .iter()
+        .flat_map(|s| s.sessions.iter())
+        .fold((0, 0), |(l, t), (_, c)| {
+            (l + c.e2e_lost, t + c.received + c.e2e_lost)
+        })
+}
+
 /// Handles events until `until`.
 async fn drain_until(
     rx: &mut mpsc::UnboundedReceiver<MediaEvent>,
@@ -130,12 +162,20 @@ pub async fn run_once(
     let ramp_end = t0 + Duration::from_secs_f64(n as f64 / cfg.ramp_per_sec);
     let join_deadline = ramp_end + cfg.join_timeout;
     let mut p = Progress::default();
+    let mut next_line = Instant::now() + PROGRESS_EVERY;
     while p.connected.len() + p.failed.len() < n {
-        match tokio::time::timeout_at(join_deadline, ev_rx.recv()).await {
+        match tokio::time::timeout_at(join_deadline.min(next_line), ev_rx.recv()).await {
             Ok(Some(ev)) => p.on(ev),
-            _ => break,
+            Ok(None) => break,
+            Err(_) if Instant::now() >= join_deadline => break,
+            Err(_) => {}
+        }
+        if Instant::now() >= next_line {
+            progress(n, "joining", &p, &ctx, None);
+            next_line += PROGRESS_EVERY;
         }
     }
+    progress(n, "joined", &p, &ctx, None);
     let settle_end = Instant::now() + cfg.settle;
     drain_until(&mut ev_rx, &mut p, settle_end).await;
 
@@ -147,8 +187,43 @@ pub async fn run_once(
     let snap_a = snapshot(&threads).await;
     let hold_end = Instant::now() + cfg.hold;
     let probes = start_probes(cfg, &ctx);
-    drain_until(&mut ev_rx, &mut p, hold_end).await;
-    let snap_b = snapshot(&threads).await;
+    let mut tick = Instant::now();
+    // A snapshot resets the threads' "worst since the previous snapshot" figures: the
+    // progress snapshots' worst are kept and folded into the window's last one.
+    let mut worst: Vec<(Duration, Duration, Duration)> = vec![Default::default(); threads.len()];
+    while tick < hold_end {
+        tick = (tick + PROGRESS_EVERY).min(hold_end);
+        drain_until(&mut ev_rx, &mut p, tick).await;
+        if tick >= hold_end {
+            break;
+        }
+        let snaps = snapshot(&threads).await;
+        for (w, s) in worst.iter_mut().zip(&snaps) {
+            *w = (
+                w.0.max(s.lag_max),
+                w.1.max(s.oversleep_max),
+                w.2.max(s.busy_max),
+            );
+        }
+        let (lost_b, total_b) = loss_so_far(&snaps);
+        let (lost_a, total_a) = loss_so_far(&snap_a);
+        let phase = format!(
+            "holding {:.0}/{:.0} s",
+            cfg.hold.saturating_sub(hold_end - tick).as_secs_f64(),
+            cfg.hold.as_secs_f64()
+        );
+        let window = (
+            lost_b.saturating_sub(lost_a),
+            total_b.saturating_sub(total_a),
+        );
+        progress(n, &phase, &p, &ctx, Some(window));
+    }
+    let mut snap_b = snapshot(&threads).await;
+    for (s, w) in snap_b.iter_mut().zip(&worst) {
+        s.lag_max = s.lag_max.max(w.0);
+        s.oversleep_max = s.oversleep_max.max(w.1);
+        s.busy_max = s.busy_max.max(w.2);
+    }
     let svc_b = procstat::sample(ep.pid);
     let own_b = procstat::sample(None);
     let drops_b = procstat::udp_drops();

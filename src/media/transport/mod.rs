@@ -154,25 +154,10 @@ impl MediaTransport {
     /// Create the offer, set it as local description, wait until host candidates are
     /// gathered (no trickle) and return the complete SDP.
     pub async fn create_offer(&self) -> Result<String, MediaError> {
-        let pc = &self.0.pc;
         let mut gathered = self.0.shared.gathering_complete.subscribe();
-        let offer = pc
-            .create_offer(None)
-            .await
-            .map_err(|e| transport_err("create offer", e))?;
-        pc.set_local_description(offer)
-            .await
-            .map_err(|e| transport_err("set local description", e))?;
-        tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done))
-            .await
-            .map_err(|_| MediaError::Transport("ICE gathering did not complete in 5 s".into()))?
-            .map_err(|_| MediaError::Transport("transport closed while gathering".into()))?;
+        self.offer_and_gather(&mut gathered, "").await?;
         self.map_slots().await?;
-        let desc = pc
-            .local_description()
-            .await
-            .ok_or_else(|| MediaError::Transport("no local description after gathering".into()))?;
-        Ok(desc.sdp)
+        self.gathered_sdp().await
     }
 
     /// ICE restart (RFC 8445 §9): new ICE credentials on the same PeerConnection, so the
@@ -180,27 +165,46 @@ impl MediaTransport {
     /// m-line stay. Returns the offer to send to the SFU; its answer goes to
     /// [`Transport::apply_restart_answer`].
     pub async fn restart_ice_offer(&self) -> Result<String, MediaError> {
-        let pc = &self.0.pc;
         self.0.shared.gathering_complete.send_replace(false);
         let mut gathered = self.0.shared.gathering_complete.subscribe();
-        pc.restart_ice()
+        self.0
+            .pc
+            .restart_ice()
             .await
             .map_err(|e| transport_err("restart ICE", e))?;
+        self.offer_and_gather(&mut gathered, " (ICE restart)")
+            .await?;
+        self.gathered_sdp().await
+    }
+
+    /// Creates an offer, sets it as the local description and waits (bounded) for ICE
+    /// gathering to complete; `what` tells the errors apart.
+    async fn offer_and_gather(
+        &self,
+        gathered: &mut tokio::sync::watch::Receiver<bool>,
+        what: &str,
+    ) -> Result<(), MediaError> {
+        let pc = &self.0.pc;
         let offer = pc
             .create_offer(None)
             .await
-            .map_err(|e| transport_err("create ICE-restart offer", e))?;
+            .map_err(|e| transport_err(&format!("create offer{what}"), e))?;
         pc.set_local_description(offer)
             .await
-            .map_err(|e| transport_err("set local description (ICE restart)", e))?;
+            .map_err(|e| transport_err(&format!("set local description{what}"), e))?;
         tokio::time::timeout(GATHER_TIMEOUT, gathered.wait_for(|done| *done))
             .await
             .map_err(|_| MediaError::Transport("ICE gathering did not complete in 5 s".into()))?
             .map_err(|_| MediaError::Transport("transport closed while gathering".into()))?;
-        let desc = pc
-            .local_description()
-            .await
-            .ok_or_else(|| MediaError::Transport("no local description after gathering".into()))?;
+        Ok(())
+    }
+
+    /// The local description once gathering is complete.
+    async fn gathered_sdp(&self) -> Result<String, MediaError> {
+        let desc =
+            self.0.pc.local_description().await.ok_or_else(|| {
+                MediaError::Transport("no local description after gathering".into())
+            })?;
         Ok(desc.sdp)
     }
 

@@ -24,6 +24,11 @@ const MAX_WAIT: Duration = Duration::from_millis(150);
 const MAX_BUFFERED: usize = 1024;
 /// Packets queued between the transport and the decoder thread.
 const QUEUE_PACKETS: usize = 2048;
+/// A packet this far before the next expected one (no retransmission is that late) or
+/// further ahead than the buffer holds starts a new sequence space: the slot's source
+/// restarted (a new transport after the call was rejoined on a restarted service).
+const RESYNC_BEHIND: u64 = 256;
+const RESYNC_AHEAD: u64 = MAX_BUFFERED as u64;
 /// Keyframe requests while waiting for one are repeated this often.
 const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 
@@ -93,7 +98,13 @@ impl FrameAssembler {
 
     /// Adds a packet; returns the access units it completed, in order.
     pub fn push(&mut self, p: VideoPacket, now: Instant) -> Vec<AccessUnit> {
-        let ext = self.extend(p.seq);
+        let mut ext = self.extend(p.seq);
+        if let Some(h) = self.highest {
+            if ext + RESYNC_BEHIND < self.next.unwrap_or(h) || ext > h + RESYNC_AHEAD {
+                self.resync();
+                ext = self.extend(p.seq);
+            }
+        }
         if self.next.is_some_and(|n| ext < n) {
             return Vec::new(); // too late: its frame was emitted or given up
         }
@@ -204,6 +215,15 @@ impl FrameAssembler {
 
     fn lost(&mut self) {
         self.frames_lost += 1;
+        self.need_keyframe = true;
+    }
+
+    /// Forgets the old sequence space; decoding resumes at the new source's first keyframe.
+    fn resync(&mut self) {
+        self.buf.clear();
+        self.next = None;
+        self.highest = None;
+        self.depacketizer = H264Packet::default();
         self.need_keyframe = true;
     }
 }
@@ -408,6 +428,35 @@ mod tests {
         assert!(a.frames_lost >= 1);
         // A straggler from a given-up frame is ignored.
         assert!(a.push(pkt(11, 200, true, P), later).is_empty());
+    }
+
+    #[test]
+    fn a_source_that_restarts_its_sequence_numbers_is_followed_from_its_next_keyframe() {
+        for new_start in [40_000u16, 3, 60_000] {
+            let mut a = FrameAssembler::default();
+            let t0 = Instant::now();
+            for s in 0..20u16 {
+                let payload = if s == 0 { IDR } else { P };
+                assert_eq!(
+                    a.push(pkt(5000 + s, 100 * u32::from(s), true, payload), t0)
+                        .len(),
+                    1
+                );
+            }
+            // A new transport: numbering starts elsewhere (before or after the old one).
+            assert!(a.push(pkt(new_start, 7, true, P), t0).is_empty());
+            assert!(a.need_keyframe, "from {new_start}: waits for a keyframe");
+            let out = a.push(pkt(new_start.wrapping_add(1), 8, true, IDR), t0);
+            assert_eq!(out.len(), 1, "from {new_start}");
+            let out = a.push(pkt(new_start.wrapping_add(2), 9, true, P), t0);
+            assert_eq!(out.len(), 1, "from {new_start}");
+        }
+        // Stragglers and small gaps stay in the old space.
+        let mut a = FrameAssembler::default();
+        let t0 = Instant::now();
+        assert_eq!(a.push(pkt(100, 1, true, IDR), t0).len(), 1);
+        assert!(a.push(pkt(60, 0, true, P), t0).is_empty());
+        assert_eq!(a.push(pkt(101, 2, true, P), t0).len(), 1);
     }
 
     #[test]
