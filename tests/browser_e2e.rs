@@ -1,0 +1,293 @@
+//! The browser client in real Chromium (Debian's, headless, driven by playwright-core) against
+//! the real service: the sample page served by the service signs in with a dev token and
+//! calls the echo bot, a native user, and takes a native user's call. Each side checks what
+//! it hears: the browser with an AnalyserNode on what its call receives, the native side
+//! with the Goertzel power on its virtual speaker.
+//!
+//! Needs `scripts/setup.sh` (chromium, web/node_modules). Run alone:
+//! `cargo test --workspace --test browser_e2e`.
+mod common;
+
+use acscalling::protocol::{CallState, EndReason};
+use common::browser::{web_dir, Browsers};
+use common::party::Party;
+use common::{wait_until, Service};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const T: Duration = Duration::from_secs(20);
+/// The browser's microphone tone and the native party's.
+const BROWSER_HZ: f32 = 660.0;
+const NATIVE_HZ: f32 = 440.0;
+
+/// A service serving the browser client, with dev tokens and a short echo delay.
+fn service() -> Service {
+    let web = web_dir().display().to_string();
+    Service::start_with(&["--web-dir", &web, "--dev-tokens", "--echo-delay-ms", "200"])
+}
+
+/// The tone measurement of web/test/audio_probe.js.
+fn probe() -> String {
+    std::fs::read_to_string(web_dir().join("test/audio_probe.js")).expect("audio_probe.js")
+}
+
+/// Opens the sample page in browser `name`, signs in with a dev token (the page's button)
+/// and returns the browser user's id. Audio processing is off so the tone arrives as is.
+fn sign_in(b: &mut Browsers, svc: &Service, name: &str) -> String {
+    b.open(name, &format!("http://{}/", svc.http_addr), BROWSER_HZ);
+    b.click(name, "#signin");
+    let id = b.wait_for(
+        name,
+        "() => window.acsSample.agent && window.acsSample.agent.userId",
+        json!(null),
+        T,
+    );
+    b.eval(
+        name,
+        "async () => { (await window.acsSample.client.getDeviceManager()).audioConstraints = \
+         { echoCancellation: false, noiseSuppression: false, autoGainControl: false }; }",
+        json!(null),
+    );
+    id.as_str().expect("user id").to_string()
+}
+
+/// Waits until the page's call is in `state` (a CallState name); the call's setup time
+/// (created → Connected, ms) when it is Connected.
+fn wait_call_state(b: &mut Browsers, name: &str, state: &str) -> Value {
+    b.wait_for(
+        name,
+        "(s) => { const c = window.acsSample.call; \
+         return c && document.getElementById('state').textContent === s \
+         && { setup_ms: c.connectedAt !== undefined ? c.connectedAt - c.createdAt : null, \
+              reason: c.callEndReason }; }",
+        json!(state),
+        T,
+    )
+}
+
+/// Levels (dB) of `freq` and of a control frequency in what the browser's call receives.
+fn browser_hears(b: &mut Browsers, name: &str, freq: f32) -> (f64, f64) {
+    let v = b.eval(name, &probe(), json!({ "freq": freq, "ms": 1500 }));
+    (
+        v["tone"].as_f64().unwrap_or(-999.0),
+        v["control"].as_f64().unwrap_or(-999.0),
+    )
+}
+
+/// The browser hears `freq` loud and clear: well above silence and above its surroundings.
+fn assert_browser_hears(b: &mut Browsers, name: &str, freq: f32) {
+    let mut last = (0.0, 0.0);
+    let heard = wait_until(Duration::from_secs(8), || {
+        last = browser_hears(b, name, freq);
+        last.0 > -60.0 && last.0 - last.1 > 20.0
+    });
+    assert!(
+        heard,
+        "browser {name} does not hear {freq} Hz: tone {:.1} dB, control {:.1} dB",
+        last.0, last.1
+    );
+}
+
+/// The browser does not hear `freq` (its level stays near the floor).
+fn assert_browser_silent_at(b: &mut Browsers, name: &str, freq: f32) {
+    let (tone, _) = browser_hears(b, name, freq);
+    assert!(tone < -70.0, "browser {name} hears {freq} Hz: {tone:.1} dB");
+}
+
+#[test]
+fn browser_calls_the_echo_bot_and_hears_itself() {
+    let svc = service();
+    let mut b = Browsers::start();
+    sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", "8:echo123");
+    b.click("alice", "#call");
+    let connected = wait_call_state(&mut b, "alice", "Connected");
+    let setup_ms = connected["setup_ms"].as_f64().expect("setup time");
+    println!("browser → 8:echo123: Connected {setup_ms:.1} ms after startCall");
+    // The roster lists the echo bot, connected.
+    b.wait_for(
+        "alice",
+        "() => [...document.querySelectorAll('#roster li')].some(li => \
+         li.dataset.id === '8:echo123' && li.dataset.state === 'Connected')",
+        json!(null),
+        T,
+    );
+    // Its own tone comes back (through the SFU's echo bot), and nothing else.
+    assert_browser_hears(&mut b, "alice", BROWSER_HZ);
+    assert_browser_silent_at(&mut b, "alice", NATIVE_HZ);
+    // Muted, the echo goes quiet; unmuted, it is back.
+    b.click("alice", "#mute");
+    b.wait_for("alice", "() => window.acsSample.call.isMuted", json!(null), T);
+    std::thread::sleep(Duration::from_millis(800));
+    let (muted_tone, _) = browser_hears(&mut b, "alice", BROWSER_HZ);
+    assert!(muted_tone < -70.0, "muted, the echo is silent: {muted_tone:.1} dB");
+    b.click("alice", "#mute");
+    assert_browser_hears(&mut b, "alice", BROWSER_HZ);
+
+    b.click("alice", "#hangup");
+    let ended = wait_call_state(&mut b, "alice", "Disconnected");
+    assert_eq!(ended["reason"], json!({ "code": 0, "subcode": 0 }));
+}
+
+#[test]
+fn browser_calls_a_native_user_and_both_hear_each_other() {
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    let mut b = Browsers::start();
+    let alice = sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", &bob.id);
+    b.click("alice", "#call");
+    let connected = wait_call_state(&mut b, "alice", "Connected");
+    println!(
+        "browser → native: browser Connected {:.1} ms after startCall",
+        connected["setup_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
+    let bcall = bob.incoming.lock()[0].clone();
+    assert!(bcall
+        .remote_participants()
+        .iter()
+        .any(|p| p.identifier() == alice));
+
+    // Bob (native) hears the browser's tone; the browser hears Bob's.
+    bob.hears(BROWSER_HZ, 0.01)
+        .unwrap_or_else(|p| panic!("native does not hear the browser: {p:?}"));
+    assert_browser_hears(&mut b, "alice", NATIVE_HZ);
+    // The browser's roster shows Bob connected.
+    b.wait_for(
+        "alice",
+        "(id) => [...document.querySelectorAll('#roster li')].some(li => \
+         li.dataset.id === id && li.dataset.state === 'Connected')",
+        json!(bob.id),
+        T,
+    );
+
+    // Mute in the browser: Bob's roster shows it, and Bob stops hearing the tone.
+    b.click("alice", "#mute");
+    assert!(wait_until(T, || bcall
+        .remote_participants()
+        .iter()
+        .any(|p| p.identifier() == alice && p.is_muted())));
+    let p = acscalling::media::audio::tone_power(&bob.listen(600), BROWSER_HZ);
+    assert!(p < 0.001, "muted browser still heard by native: {p}");
+    b.click("alice", "#mute");
+
+    // The browser hangs up: Bob's call ends as a remote hang-up.
+    b.click("alice", "#hangup");
+    wait_call_state(&mut b, "alice", "Disconnected");
+    assert!(
+        wait_until(T, || bcall.state() == CallState::Disconnected),
+        "{:?}",
+        bob.call_log()
+    );
+    assert_eq!(bcall.end_reason(), EndReason::REMOTE_HANGUP);
+}
+
+#[test]
+fn a_native_user_calls_the_browser_and_the_browser_accepts() {
+    let svc = service();
+    let mut b = Browsers::start();
+    let browser_id = sign_in(&mut b, &svc, "bob");
+    let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
+    let call = alice.call(&browser_id);
+    // The page shows the incoming call with the caller's name; accept it there.
+    b.wait_for(
+        "bob",
+        "() => !document.getElementById('incoming').hidden \
+         && document.getElementById('caller').textContent",
+        json!(null),
+        T,
+    );
+    let caller = b.eval(
+        "bob",
+        "async () => document.getElementById('caller').textContent",
+        json!(null),
+    );
+    assert!(
+        caller.as_str().unwrap_or("").contains(&alice.id),
+        "caller shown: {caller}"
+    );
+    b.click("bob", "#accept");
+    wait_call_state(&mut b, "bob", "Connected");
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?}",
+        alice.call_log()
+    );
+    alice
+        .hears(BROWSER_HZ, 0.01)
+        .unwrap_or_else(|p| panic!("native does not hear the browser: {p:?}"));
+    assert_browser_hears(&mut b, "bob", NATIVE_HZ);
+
+    // Hold in the browser: the native side sees the call on remote hold.
+    b.click("bob", "#hold");
+    wait_call_state(&mut b, "bob", "LocalHold");
+    assert!(
+        wait_until(T, || call.state() == CallState::RemoteHold),
+        "{:?}",
+        alice.call_log()
+    );
+    b.click("bob", "#hold");
+    wait_call_state(&mut b, "bob", "Connected");
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+
+    // The native side hangs up: the browser's call ends as a remote hang-up.
+    call.hang_up(false).unwrap();
+    let ended = wait_call_state(&mut b, "bob", "Disconnected");
+    assert_eq!(ended["reason"], json!({ "code": 0, "subcode": 4097 }));
+}
+
+#[test]
+fn bad_input_from_the_browser_gets_clear_errors() {
+    let svc = service();
+    let mut b = Browsers::start();
+    sign_in(&mut b, &svc, "eve");
+    // The SDK refuses a malformed id before sending anything.
+    let err = b
+        .try_eval(
+            "eve",
+            "async () => { window.acsSample.agent.startCall(['alice']); }",
+            json!(null),
+        )
+        .expect_err("a bad id is refused");
+    assert!(err.contains("invalid identifier 'alice'"), "{err}");
+    // An unknown user: the service ends the call with 404.
+    b.eval(
+        "eve",
+        "async () => { window.acsSample.call = window.acsSample.agent.startCall(['8:acs:nobody']); \
+         window.acsSample.call.on('stateChanged', (e) => { window.lastEnd = e; }); }",
+        json!(null),
+    );
+    let end = b.wait_for(
+        "eve",
+        "() => window.lastEnd && window.lastEnd.state === 8 && window.lastEnd",
+        json!(null),
+        T,
+    );
+    assert_eq!(end["reason"]["code"], 404, "{end}");
+    // A forged token: createCallAgent rejects with 401 and the service's reason.
+    let err = b.eval(
+        "eve",
+        "async () => { const m = await import('/sdk/acscalling.js'); \
+         try { await new m.CallClient().createCallAgent(new m.TokenCredential('a.b.c')); \
+         return null; } catch (e) { return { code: e.code, message: e.message }; } }",
+        json!(null),
+    );
+    assert_eq!(err["code"], 401, "{err}");
+    assert!(err["message"].as_str().unwrap_or("").len() > 5, "{err}");
+    // A raw malformed message on the signaling socket: the service answers with 400.
+    let err = b.eval(
+        "eve",
+        "async () => new Promise((resolve) => { \
+           const ws = new WebSocket(`ws://${location.host}/signaling`); \
+           ws.onopen = () => ws.send('{\"type\":\"nope\"}'); \
+           ws.onmessage = (e) => resolve(JSON.parse(e.data)); })",
+        json!(null),
+    );
+    assert_eq!(err["type"], "error", "{err}");
+    assert_eq!(err["error"]["code"], 400, "{err}");
+}
