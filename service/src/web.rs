@@ -23,11 +23,31 @@ use crate::AppState;
 /// URL path → (file under the web directory, content type).
 const FILES: &[(&str, &str, &str)] = &[
     ("/", "sample/index.html", "text/html; charset=utf-8"),
-    ("/index.html", "sample/index.html", "text/html; charset=utf-8"),
-    ("/sample.js", "sample/sample.js", "text/javascript; charset=utf-8"),
-    ("/sample.css", "sample/sample.css", "text/css; charset=utf-8"),
-    ("/sdk/acscalling.js", "dist/acscalling.js", "text/javascript; charset=utf-8"),
-    ("/sdk/acscalling.js.map", "dist/acscalling.js.map", "application/json"),
+    (
+        "/index.html",
+        "sample/index.html",
+        "text/html; charset=utf-8",
+    ),
+    (
+        "/sample.js",
+        "sample/sample.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/sample.css",
+        "sample/sample.css",
+        "text/css; charset=utf-8",
+    ),
+    (
+        "/sdk/acscalling.js",
+        "dist/acscalling.js",
+        "text/javascript; charset=utf-8",
+    ),
+    (
+        "/sdk/acscalling.js.map",
+        "dist/acscalling.js.map",
+        "application/json",
+    ),
 ];
 
 /// Lifetime of a dev token (an hour: the sample refreshes it before then).

@@ -46,7 +46,10 @@ fn dev_tokens_only_when_enabled() {
     // Bad input: clear errors.
     let (st, e) = svc.http("POST", "/dev/token", None, "{\"id\":\"alice\"}");
     assert_eq!(st, 400);
-    assert!(e["error"].as_str().unwrap().contains("invalid user id"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("invalid user id"),
+        "{e}"
+    );
     let (st, e) = svc.http("POST", "/dev/token", None, "{\"id\":\"8:acs:nobody\"}");
     assert_eq!(st, 404, "{e}");
     let (st, e) = svc.http("POST", "/dev/token", None, "not json");
@@ -86,7 +89,12 @@ fn web_dir_serves_the_listed_files_only() {
     assert_eq!(st, 404);
     assert!(body.contains("npm run build"), "{body}");
     // Nothing outside the list, however it is spelled.
-    for path in ["/secret.txt", "/sdk/../secret.txt", "/sample/../secret.txt", "/dist/acscalling.js"] {
+    for path in [
+        "/secret.txt",
+        "/sdk/../secret.txt",
+        "/sample/../secret.txt",
+        "/dist/acscalling.js",
+    ] {
         assert_eq!(get(&svc, path).0, 404, "{path}");
     }
     assert_eq!(svc.http("GET", "/health", None, "").0, 200);

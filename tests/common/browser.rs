@@ -61,7 +61,8 @@ pub fn tone_wav(freq: f32) -> PathBuf {
     for i in 0..96_000u32 {
         let t = i as f32 / 48_000.0;
         let s = (2.0 * std::f32::consts::PI * freq * t).sin() * 0.4;
-        w.write_sample((s * i16::MAX as f32) as i16).expect("write wav");
+        w.write_sample((s * i16::MAX as f32) as i16)
+            .expect("write wav");
     }
     w.finalize().expect("finish wav");
     path
@@ -172,10 +173,7 @@ impl Browsers {
 
     /// [`Self::eval`] returning the error message when the page throws.
     pub fn try_eval(&mut self, name: &str, f: &str, arg: Value) -> Result<Value, String> {
-        self.try_cmd(
-            "eval",
-            json!({ "name": name, "fn": f, "arg": arg }),
-        )
+        self.try_cmd("eval", json!({ "name": name, "fn": f, "arg": arg }))
     }
 
     /// Waits until `f(arg)` in the page is truthy (at most `timeout`); its value.
@@ -192,11 +190,19 @@ impl Browsers {
     }
 
     pub fn fill(&mut self, name: &str, selector: &str, value: &str) {
-        self.cmd(name, "fill", json!({ "selector": selector, "value": value }));
+        self.cmd(
+            name,
+            "fill",
+            json!({ "selector": selector, "value": value }),
+        );
     }
 
     pub fn screenshot(&mut self, name: &str, path: &std::path::Path) {
-        self.cmd(name, "screenshot", json!({ "path": path.display().to_string() }));
+        self.cmd(
+            name,
+            "screenshot",
+            json!({ "path": path.display().to_string() }),
+        );
     }
 
     pub fn close(&mut self, name: &str) {

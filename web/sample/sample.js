@@ -69,6 +69,7 @@ $("signin").onclick = async () => {
       });
     });
     await fillDevices();
+    (await client.getDeviceManager()).on("audioDevicesUpdated", () => void fillDevices());
   } catch (e) {
     log(`sign-in failed: ${e.message}${e.code !== undefined ? ` (${e.code}/${e.subcode})` : ""}`);
   }
@@ -159,5 +160,4 @@ async function fillDevices() {
   };
   fill($("mic"), await dm.getMicrophones(), (d) => dm.selectMicrophone(d));
   fill($("speaker"), await dm.getSpeakers(), (d) => dm.selectSpeaker(d));
-  dm.on("audioDevicesUpdated", () => void fillDevices());
 }
