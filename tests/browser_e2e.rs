@@ -59,7 +59,7 @@ fn wait_call_state(b: &mut Browsers, name: &str, state: &str) -> Value {
         "(s) => { const c = window.acsSample.call; \
          return c && document.getElementById('state').textContent === s \
          && { setup_ms: c.connectedAt !== undefined ? c.connectedAt - c.createdAt : null, \
-              reason: c.callEndReason }; }",
+              steps: c.setupTimings, reason: c.callEndReason }; }",
         json!(state),
         T,
     )
@@ -111,7 +111,10 @@ fn browser_calls_the_echo_bot_and_hears_itself() {
     b.click("alice", "#call");
     let connected = wait_call_state(&mut b, "alice", "Connected");
     let setup_ms = connected["setup_ms"].as_f64().expect("setup time");
-    println!("browser → 8:echo123: Connected {setup_ms:.1} ms after startCall");
+    println!(
+        "browser → 8:echo123: Connected {setup_ms:.1} ms after startCall (ms from start: {})",
+        connected["steps"]
+    );
     // The roster lists the echo bot, connected.
     b.wait_for(
         "alice",

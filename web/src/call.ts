@@ -81,6 +81,15 @@ export class Call extends Emitter<CallEvents> {
   readonly createdAt = performance.now();
   /** When it first became Connected (performance.now()). */
   connectedAt?: number;
+  /** Milliseconds from creation to each setup step: microphone open, offer made (ICE
+   * candidates gathered), the service's answer applied, media connected, Connected. */
+  readonly setupTimings: {
+    microphone?: number;
+    offer?: number;
+    answer?: number;
+    media?: number;
+    connected?: number;
+  } = {};
 
   /** @internal */
   constructor(
@@ -148,30 +157,32 @@ export class Call extends Emitter<CallEvents> {
   }
 
   private async runSetup(setup: Setup): Promise<void> {
-    let mic: MediaStreamTrack;
-    try {
-      mic = await this.ctx.microphone();
-    } catch (e) {
-      this.end(EndReasons.MEDIA_FAILED, `no microphone: ${errorText(e)}`);
-      return;
-    }
-    if (this.ended) {
-      mic.stop();
-      return;
-    }
-    const media = new CallMedia(mic, (s) => this.onMedia(s));
+    // The microphone opens (~100 ms in Chromium) while the offer goes to the service: the
+    // track joins the sendrecv m-line of slot 0 afterwards, without renegotiation.
+    const mic = this.ctx.microphone().then(
+      (track) => {
+        this.mark("microphone");
+        return track;
+      },
+      (e: unknown) => {
+        throw new CallingError(EndReasons.MEDIA_FAILED, `no microphone: ${errorText(e)}`);
+      },
+    );
+    mic.catch(() => undefined); // handled below; never an unhandled rejection
+    const media = new CallMedia(undefined, (s) => this.onMedia(s));
     this.media = media;
-    media.setMuted(this._muted);
+    let joined = false;
     try {
       await media.setSpeaker(this.ctx.speakerId());
     } catch (e) {
       console.warn("acscalling: cannot select the speaker", e);
     }
-    for (const [kind, stream] of this.videoOn) {
-      await media.setVideoTrack(kind, await stream.track());
-    }
     try {
+      for (const [kind, stream] of this.videoOn) {
+        await media.setVideoTrack(kind, await stream.track());
+      }
       const offer_sdp = await media.offer();
+      this.mark("offer");
       if (this.ended) return;
       const body: ClientRequest =
         setup.kind === "start"
@@ -180,23 +191,32 @@ export class Call extends Emitter<CallEvents> {
             ? { type: "join_group_call", group_id: this.id, offer_sdp }
             : { type: "accept", call_id: this.id, offer_sdp };
       const reply = await this.ctx.request(body);
+      joined = true;
       if (this.ended) return;
       if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
       await media.answer(reply.answerSdp);
-    } catch (e) {
-      if (e instanceof CallingError) {
-        this.end(e.reason, e.message);
-      } else {
-        // The browser refused the SFU's answer (or could not make an offer): leave the
-        // call in the service too.
-        this.abandon(EndReasons.MEDIA_FAILED, `media setup failed: ${errorText(e)}`);
+      this.mark("answer");
+      this.ready = true;
+      if (this._muted) this.fire({ type: "set_muted", call_id: this.id, muted: true });
+      for (const kind of this.videoOn.keys()) {
+        this.fire({ type: "set_video", call_id: this.id, kind: wireKind(kind), on: true });
       }
-      return;
-    }
-    this.ready = true;
-    if (this._muted) this.fire({ type: "set_muted", call_id: this.id, muted: true });
-    for (const kind of this.videoOn.keys()) {
-      this.fire({ type: "set_video", call_id: this.id, kind: wireKind(kind), on: true });
+      const track = await mic;
+      if (this.ended) {
+        track.stop();
+        return;
+      }
+      await media.replaceMicrophone(track, this._muted);
+      if (this.localHold) await media.setSending(false);
+    } catch (e) {
+      const err =
+        e instanceof CallingError
+          ? e
+          : new CallingError(EndReasons.MEDIA_FAILED, `media setup failed: ${errorText(e)}`);
+      // Once the service took us into the call, leave it there too; a refusal of the
+      // service (its reason stands) or a failure before it knew ends the call here only.
+      if (joined) this.abandon(err.reason, err.message);
+      else this.end(err.reason, err.message);
     }
   }
 
@@ -428,6 +448,7 @@ export class Call extends Emitter<CallEvents> {
 
   private onMedia(s: MediaState): void {
     if (s === "connected") {
+      if (this.setupTimings.media === undefined) this.mark("media");
       this.mediaConnected = true;
       this.refresh();
     } else if (s === "failed") {
@@ -450,6 +471,10 @@ export class Call extends Emitter<CallEvents> {
     } finally {
       this.restarting = false;
     }
+  }
+
+  private mark(step: keyof Call["setupTimings"]): void {
+    this.setupTimings[step] = Math.round((performance.now() - this.createdAt) * 10) / 10;
   }
 
   private get ended(): boolean {
@@ -478,6 +503,7 @@ export class Call extends Emitter<CallEvents> {
     this._state = s;
     if (s === CallState.Connected && this.connectedAt === undefined) {
       this.connectedAt = performance.now();
+      this.mark("connected");
       clearTimeout(this.setupTimer);
     }
     this.emit("stateChanged", { state: s, reason: { code: 0, subcode: 0 } });

@@ -8,8 +8,6 @@
 
 import { AUDIO_SLOTS, VIDEO_SLOTS, VideoStreamKind } from "./protocol";
 
-/** Host candidates on loopback/LAN gather in a few ms; never wait longer than this. */
-const GATHER_TIMEOUT_MS = 2_000;
 
 /** What the transport reports. */
 export type MediaState = "connecting" | "connected" | "disconnected" | "failed" | "closed";
@@ -73,12 +71,13 @@ export class CallMedia {
     };
   }
 
-  /** The offer to send the service, with every host candidate in it (no trickle ICE). */
+  /** The offer to send the service. It goes out at once, without our candidates: the SFU
+   * is ICE-lite, it never checks towards us; it answers our checks, sent to the candidate
+   * in its answer, and learns our address from them (waiting for gathering cost ~230 ms). */
   async offer(iceRestart = false): Promise<string> {
     const offer = await this.pc.createOffer({ iceRestart });
     await this.pc.setLocalDescription(offer);
-    await this.gathered();
-    const sdp = this.pc.localDescription?.sdp;
+    const sdp = this.pc.localDescription?.sdp ?? offer.sdp;
     if (!sdp) throw new Error("the browser produced no offer");
     return sdp;
   }
@@ -86,22 +85,6 @@ export class CallMedia {
   /** Applies the SFU's answer. */
   async answer(sdp: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: "answer", sdp });
-  }
-
-  private gathered(): Promise<void> {
-    if (this.pc.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.pc.removeEventListener("icegatheringstatechange", check);
-        resolve();
-      };
-      const check = () => {
-        if (this.pc.iceGatheringState === "complete") done();
-      };
-      const timer = setTimeout(done, GATHER_TIMEOUT_MS);
-      this.pc.addEventListener("icegatheringstatechange", check);
-    });
   }
 
   /** Mute: the microphone track stops carrying sound (the m-line stays). */
@@ -124,7 +107,8 @@ export class CallMedia {
     return this.playing;
   }
 
-  /** Switches the microphone without renegotiating. */
+  /** Sends `track` as the microphone (set after the offer, or switched): no renegotiation,
+   * the sendrecv m-line of slot 0 is there from the start. */
   async replaceMicrophone(track: MediaStreamTrack, muted: boolean): Promise<void> {
     track.enabled = !muted;
     const old = this.mic;
