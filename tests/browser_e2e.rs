@@ -306,3 +306,83 @@ fn bad_input_from_the_browser_gets_clear_errors() {
     assert_eq!(err["type"], "error", "{err}");
     assert_eq!(err["error"]["code"], 400, "{err}");
 }
+
+#[test]
+fn a_browser_joins_a_group_call_of_two_native_users() {
+    let svc = service();
+    let group = uuid::Uuid::new_v4().to_string();
+    let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
+    let carol = Party::new(&svc, "Carol", 550.0, false);
+    let acall = alice.join(&group);
+    let ccall = carol.join(&group);
+    assert!(wait_until(T, || acall.state() == CallState::Connected
+        && ccall.state() == CallState::Connected));
+
+    let mut b = Browsers::start();
+    let me = sign_in(&mut b, &svc, "bob");
+    b.fill("bob", "#group", &group);
+    b.click("bob", "#join");
+    let connected = wait_call_state(&mut b, "bob", "Connected");
+    println!(
+        "browser joins a group of 2: Connected {:.1} ms after join",
+        connected["setup_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    // Rosters agree: the browser lists both natives connected, each native lists the browser.
+    b.wait_for(
+        "bob",
+        "(ids) => ids.every(id => [...document.querySelectorAll('#roster li')].some(li => \
+         li.dataset.id === id && li.dataset.state === 'Connected'))",
+        json!([alice.id, carol.id]),
+        T,
+    );
+    for (party, call) in [(&alice, &acall), (&carol, &ccall)] {
+        assert!(
+            wait_until(T, || call
+                .remote_participants()
+                .iter()
+                .any(|p| p.identifier() == me
+                    && p.state()
+                        == acscalling::protocol::ParticipantState::Connected)),
+            "{} does not list the browser",
+            party.id
+        );
+    }
+    // Everyone hears everyone: the browser both natives (two receive slots), each native
+    // the browser.
+    assert_browser_hears(&mut b, "bob", NATIVE_HZ);
+    assert_browser_hears(&mut b, "bob", 550.0);
+    alice
+        .hears(BROWSER_HZ, 0.01)
+        .unwrap_or_else(|p| panic!("alice does not hear the browser: {p:?}"));
+    carol
+        .hears(BROWSER_HZ, 0.01)
+        .unwrap_or_else(|p| panic!("carol does not hear the browser: {p:?}"));
+    // The service says whose audio sits in the browser's slots: both natives.
+    b.wait_for(
+        "bob",
+        "(ids) => ids.every(id => window.acsSample.call.audioSlots.includes(id))",
+        json!([alice.id, carol.id]),
+        T,
+    );
+
+    // The sample page mid-call, kept as a test artefact.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artefact dir");
+    let shot = dir.join("sample-page-group-call.png");
+    b.screenshot("bob", &shot);
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "screenshot: {} bytes",
+        png.len()
+    );
+    println!("screenshot: {}", shot.display());
+
+    // The browser leaves: the natives see it go, their call goes on.
+    b.click("bob", "#hangup");
+    wait_call_state(&mut b, "bob", "Disconnected");
+    assert!(wait_until(T, || alice
+        .left_with(&me, EndReason::LOCAL_HANGUP)
+        || alice.left().iter().any(|(id, _)| id == &me)));
+    assert_eq!(acall.state(), CallState::Connected);
+}

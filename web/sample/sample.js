@@ -110,7 +110,7 @@ function renderRoster() {
     li.dataset.id = p.identifier;
     li.dataset.state = ParticipantState[p.state];
     li.className = p.isSpeaking ? "speaking" : "";
-    li.textContent = `${p.displayName || p.identifier} — ${ParticipantState[p.state]}${p.isMuted ? " (muted)" : ""}${p.isSpeaking ? " 🔊" : ""}`;
+    li.textContent = `${p.displayName || p.identifier} — ${ParticipantState[p.state]}${p.isMuted ? " (muted)" : ""}${p.isSpeaking ? " — speaking" : ""}`;
     ul.appendChild(li);
   }
 }
