@@ -386,3 +386,110 @@ fn a_browser_joins_a_group_call_of_two_native_users() {
         || alice.left().iter().any(|(id, _)| id == &me)));
     assert_eq!(acall.state(), CallState::Connected);
 }
+
+#[test]
+fn browser_and_native_send_each_other_h264_video() {
+    use acscalling::media::video::BusFrame;
+    use acscalling::protocol::VideoStreamKind;
+    use common::video::PatternCamera;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    let mut b = Browsers::start();
+    let alice = sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", &bob.id);
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
+    let bcall = bob.incoming.lock()[0].clone();
+
+    // Native → browser: the native pattern camera (320x180), decoded by Chromium.
+    let cam = PatternCamera::start(1_000, 320, 180, 15);
+    bcall
+        .start_video_from(VideoStreamKind::Video, cam.bus.clone(), 15.0)
+        .unwrap();
+    b.wait_for(
+        "alice",
+        "(id) => window.acsSample.call.remoteParticipants.some(p => p.identifier === id \
+         && p.videoStreams.some(s => s.kind === 0))",
+        json!(bob.id),
+        T,
+    );
+    b.eval(
+        "alice",
+        "async (id) => { const m = await import('/sdk/acscalling.js'); \
+         const s = await window.acsSample.call.subscribeVideo(id, m.VideoStreamKind.Video, 0); \
+         const v = new m.VideoStreamRenderer(s).createView(); v.id = 'remote-video'; \
+         document.body.appendChild(v); }",
+        json!(bob.id),
+    );
+    let inbound = b.wait_for(
+        "alice",
+        "async () => { const r = await window.acsSample.call.getStats(); let got = null; \
+         r.forEach(s => { if (s.type === 'inbound-rtp' && s.kind === 'video' \
+           && (s.framesDecoded || 0) >= 10) got = { frames: s.framesDecoded, \
+           width: s.frameWidth, height: s.frameHeight, codec: s.codecId }; }); \
+         const v = document.getElementById('remote-video'); \
+         return got && v && v.videoWidth > 0 && { ...got, shown: [v.videoWidth, v.videoHeight] }; }",
+        json!(null),
+        T,
+    );
+    println!("native → browser video: {inbound}");
+    assert_eq!(inbound["width"], 320, "{inbound}");
+    assert_eq!(inbound["height"], 180, "{inbound}");
+    assert_eq!(inbound["shown"], json!([320, 180]), "{inbound}");
+
+    // Browser → native: Chromium's fake camera (640x480), decoded by openh264.
+    b.eval(
+        "alice",
+        "async () => { const m = await import('/sdk/acscalling.js'); \
+         await window.acsSample.call.startVideo(new m.LocalVideoStream({ camera: '' })); }",
+        json!(null),
+    );
+    let mut stream = None;
+    assert!(
+        wait_until(T, || {
+            stream = bcall
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == alice)
+                .map(|p| p.video_stream(VideoStreamKind::Video));
+            stream.as_ref().is_some_and(|s| s.is_available())
+        }),
+        "the browser's camera became available to the native side"
+    );
+    let stream = stream.unwrap();
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let s2 = sizes.clone();
+    let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
+        s2.lock().push((f.frame.width, f.frame.height));
+    }));
+    stream.subscribe().unwrap();
+    let rendered = wait_until(T, || sizes.lock().len() >= 10);
+    let outbound = b.eval(
+        "alice",
+        "async () => { const r = await window.acsSample.call.getStats(); const out = []; \
+         r.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ \
+           mid: s.mid, packets: s.packetsSent, frames: s.framesEncoded, \
+           encoder: s.encoderImplementation, codec: s.codecId, plis: s.pliCount }); }); \
+         return out; }",
+        json!(null),
+    );
+    assert!(
+        rendered,
+        "native renders the browser's camera: {:?}; browser sent {outbound}",
+        stream.stats()
+    );
+    let (w, h) = *sizes.lock().last().unwrap();
+    println!(
+        "browser → native video: {} frames, {w}x{h}",
+        sizes.lock().len()
+    );
+    assert!(w >= 160 && h >= 120, "frame size {w}x{h}");
+}

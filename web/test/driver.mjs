@@ -72,14 +72,24 @@ const commands = {
   async text({ name, selector }) {
     return get(name).page.textContent(selector, { timeout: 10_000 });
   },
-  /** Waits until `fn(arg)` evaluated in the page is truthy; returns its value. */
+  /** Waits until `fn(arg)` (sync or async) evaluated in the page is truthy; returns its
+   * value. Polls every 20 ms; the last error thrown by `fn`, if any, is in the timeout's message. */
   async waitFor({ name, fn, arg, timeoutMs }) {
-    const handle = await get(name).page.waitForFunction(
-      ({ fn, arg }) => (0, eval)(`(${fn})`)(arg),
-      { fn, arg: arg ?? null },
-      { timeout: timeoutMs ?? 20_000, polling: 20 },
-    );
-    return handle.jsonValue();
+    const end = Date.now() + (timeoutMs ?? 20_000);
+    let last;
+    for (;;) {
+      try {
+        const v = await commands.eval({ name, fn, arg });
+        if (v) return v;
+        last = undefined;
+      } catch (e) {
+        last = e;
+      }
+      if (Date.now() > end) {
+        throw new Error(`timed out after ${timeoutMs} ms${last ? `: ${last.message}` : ""}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
   },
   async screenshot({ name, path }) {
     await get(name).page.screenshot({ path, fullPage: true });
