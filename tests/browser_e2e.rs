@@ -444,6 +444,29 @@ fn browser_and_native_send_each_other_h264_video() {
     assert_eq!(inbound["width"], 320, "{inbound}");
     assert_eq!(inbound["height"], 180, "{inbound}");
     assert_eq!(inbound["shown"], json!([320, 180]), "{inbound}");
+    // What Chromium shows is the native pattern: same mean colour.
+    let shown = b.eval(
+        "alice",
+        "async () => { const v = document.getElementById('remote-video'); \
+         const c = document.createElement('canvas'); c.width = 320; c.height = 180; \
+         const g = c.getContext('2d'); g.drawImage(v, 0, 0, 320, 180); \
+         const d = g.getImageData(0, 0, 320, 180).data; let r = 0, gr = 0, b = 0; \
+         for (let i = 0; i < d.length; i += 4) { r += d[i]; gr += d[i + 1]; b += d[i + 2]; } \
+         const n = d.length / 4; r /= n; gr /= n; b /= n; \
+         return [16 + 0.257 * r + 0.504 * gr + 0.098 * b, 128 - 0.148 * r - 0.291 * gr + 0.439 * b, \
+                 128 + 0.439 * r - 0.368 * gr - 0.071 * b]; }",
+        json!(null),
+    );
+    let shown: Vec<f64> = serde_json::from_value(shown).expect("shown colour");
+    let sent = mean_yuv(&acscalling::media::video::test_pattern(1_000, 320, 180).unwrap());
+    println!("native → browser colour: sent {sent:.0?}, shown {shown:.0?}");
+    for (i, have) in shown.iter().enumerate() {
+        let want = [sent.0, sent.1, sent.2][i];
+        assert!(
+            (have - want).abs() < 20.0,
+            "sent {sent:.0?}, shown {shown:.0?}"
+        );
+    }
 
     // Browser → native: Chromium's fake camera (640x480), decoded by openh264.
     b.eval(
@@ -468,7 +491,8 @@ fn browser_and_native_send_each_other_h264_video() {
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s2 = sizes.clone();
     let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
-        s2.lock().push((f.frame.width, f.frame.height));
+        s2.lock()
+            .push((f.frame.width, f.frame.height, mean_yuv(&f.frame)));
     }));
     stream.subscribe().unwrap();
     let rendered = wait_until(T, || sizes.lock().len() >= 10);
@@ -486,10 +510,231 @@ fn browser_and_native_send_each_other_h264_video() {
         "native renders the browser's camera: {:?}; browser sent {outbound}",
         stream.stats()
     );
-    let (w, h) = *sizes.lock().last().unwrap();
+    let (w, h, seen) = *sizes.lock().last().unwrap();
+    let local = captured_yuv(&mut b, "alice", 0);
     println!(
-        "browser → native video: {} frames, {w}x{h}",
+        "browser → native video: {} frames, {w}x{h}, mean YUV {seen:.0?}, captured {local:.0?}",
         sizes.lock().len()
     );
     assert!(w >= 160 && h >= 120, "frame size {w}x{h}");
+    // The picture itself is not right yet (see the ignored test below): Chromium's frames
+    // decode in openh264 to nearly empty planes (mean YUV ≈ (10–26, 0, 0) for a capture of
+    // ≈ (90, 85, 77)), while the same stream echoed back to Chromium is right.
+    let _ = (seen, local);
+}
+
+/// Known failure, kept so that fixing it is visible: Chromium's camera frames as the native
+/// SDK renders them must look like what Chromium captured. They do not yet: openh264 in the
+/// native SDK turns them into nearly empty planes (mean YUV ≈ (10–26, 0, 0)), while the same
+/// stream echoed through the SFU back to Chromium shows the capture's colour, and the native
+/// pattern camera shows right in Chromium. Suspects: the native receive path's access-unit
+/// assembly or decoder options for Chromium's multi-NAL frames (webrtc H.264 depacketizer,
+/// openh264 `decode`), not the SFU.
+#[test]
+#[ignore = "Chromium → native H.264 decodes to wrong colours (known, see the doc comment)"]
+fn chromium_camera_frames_look_right_in_the_native_renderer() {
+    use acscalling::media::video::BusFrame;
+    use acscalling::protocol::VideoStreamKind;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    let mut b = Browsers::start();
+    let alice = sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", &bob.id);
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
+    let bcall = bob.incoming.lock()[0].clone();
+    b.click("alice", "#camera");
+    let mut stream = None;
+    assert!(wait_until(T, || {
+        stream = bcall
+            .remote_participants()
+            .into_iter()
+            .find(|p| p.identifier() == alice)
+            .map(|p| p.video_stream(VideoStreamKind::Video));
+        stream.as_ref().is_some_and(|s| s.is_available())
+    }));
+    let stream = stream.unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
+        s2.lock().push(mean_yuv(&f.frame));
+    }));
+    stream.subscribe().unwrap();
+    assert!(wait_until(T, || seen.lock().len() >= 10));
+    let local = captured_yuv(&mut b, "alice", 0);
+    let last = *seen.lock().last().unwrap();
+    let have = [last.0, last.1, last.2];
+    for i in 0..3 {
+        assert!(
+            (have[i] - local[i]).abs() < 25.0,
+            "native renders {have:.0?}, Chromium captured {local:.0?}"
+        );
+    }
+}
+
+/// Mean Y, U, V (BT.601 limited range, as the decoder's I420) of what the browser's local
+/// stream of `kind` (0 camera, 1 screen share) captures now.
+fn captured_yuv(b: &mut Browsers, name: &str, kind: u32) -> Vec<f64> {
+    let v = b.eval(
+        name,
+        "async (kind) => { const s = window.acsSample.call.localVideoStreams.find(s => s.kind === kind); \
+         const v = document.createElement('video'); v.muted = true; \
+         v.srcObject = new MediaStream([await s.mediaStreamTrack()]); await v.play(); \
+         const c = document.createElement('canvas'); c.width = 320; c.height = 180; \
+         const g = c.getContext('2d'); g.drawImage(v, 0, 0, 320, 180); \
+         const d = g.getImageData(0, 0, 320, 180).data; let r = 0, gr = 0, b = 0; \
+         for (let i = 0; i < d.length; i += 4) { r += d[i]; gr += d[i + 1]; b += d[i + 2]; } \
+         const n = d.length / 4; r /= n; gr /= n; b /= n; v.srcObject = null; \
+         return [16 + 0.257 * r + 0.504 * gr + 0.098 * b, 128 - 0.148 * r - 0.291 * gr + 0.439 * b, \
+                 128 + 0.439 * r - 0.368 * gr - 0.071 * b]; }",
+        json!(kind),
+    );
+    serde_json::from_value(v).expect("mean colour")
+}
+
+/// Mean Y, U, V of a frame: the colour a renderer sees.
+fn mean_yuv(f: &acscalling::media::video::VideoFrame) -> (f64, f64, f64) {
+    let mean = |p: &[u8]| p.iter().map(|&x| f64::from(x)).sum::<f64>() / p.len().max(1) as f64;
+    (mean(&f.y), mean(&f.u), mean(&f.v))
+}
+
+#[test]
+fn a_browser_shares_its_screen_with_a_native_user() {
+    use acscalling::media::video::BusFrame;
+    use acscalling::protocol::VideoStreamKind;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    let mut b = Browsers::start();
+    let alice = sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", &bob.id);
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
+    let bcall = bob.incoming.lock()[0].clone();
+
+    // "Share screen" on the page (a real click: getDisplayMedia needs a user gesture).
+    // With Chromium's fake devices the capture is its fake display, a known pattern; the
+    // native side must render what the browser captured.
+    b.click("alice", "#share");
+    b.wait_for(
+        "alice",
+        "() => window.acsSample.call.localVideoStreams.some(s => s.kind === 1)",
+        json!(null),
+        T,
+    );
+    let mut stream = None;
+    assert!(
+        wait_until(T, || {
+            stream = bcall
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == alice)
+                .map(|p| p.video_stream(VideoStreamKind::ScreenShare));
+            stream.as_ref().is_some_and(|s| s.is_available())
+        }),
+        "the browser's screen share became available to the native side"
+    );
+    let stream = stream.unwrap();
+    let frames = Arc::new(Mutex::new(Vec::new()));
+    let f2 = frames.clone();
+    let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
+        f2.lock()
+            .push((f.frame.width, f.frame.height, mean_yuv(&f.frame)));
+    }));
+    stream.subscribe().unwrap();
+    assert!(
+        wait_until(T, || frames.lock().len() >= 10),
+        "native renders the browser's screen share: {:?}",
+        stream.stats()
+    );
+    // What the browser captures, averaged over the whole picture (BT.601 limited range, as
+    // the decoder's I420), against what the native renderer got.
+    let local = captured_yuv(&mut b, "alice", 1);
+    let (w, h, seen) = *frames.lock().last().unwrap();
+    println!(
+        "browser screen share → native: {} frames, {w}x{h}, mean YUV {seen:.0?}, captured {local:.0?}",
+        frames.lock().len()
+    );
+    assert_eq!((w, h), (1280, 720), "the share's size");
+    // Its colours are not right yet: the same Chromium → openh264 problem as the camera
+    // (see chromium_camera_frames_look_right_in_the_native_renderer).
+
+    // Stop sharing: the native side sees the stream go away.
+    b.eval(
+        "alice",
+        "async () => { const c = window.acsSample.call; \
+         await c.stopVideo(c.localVideoStreams.find(s => s.kind === 1)); }",
+        json!(null),
+    );
+    assert!(
+        wait_until(T, || !stream.is_available()),
+        "the share became unavailable"
+    );
+    assert!(bob.saw_video(&alice, VideoStreamKind::ScreenShare, false));
+}
+
+#[test]
+fn the_echo_bot_shows_a_browser_its_own_camera() {
+    let svc = service();
+    let mut b = Browsers::start();
+    sign_in(&mut b, &svc, "alice");
+    b.fill("alice", "#target", "8:echo123");
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    // Camera on from the page; the echo bot's camera (our own, echoed) appears and the page
+    // shows it in a <video>.
+    b.click("alice", "#camera");
+    let shown = b.wait_for(
+        "alice",
+        "() => { const v = document.querySelector('#videos video[data-id=\"8:echo123\"]'); \
+         return v && v.videoWidth > 0 && [v.videoWidth, v.videoHeight]; }",
+        json!(null),
+        T,
+    );
+    assert_eq!(shown, json!([640, 480]), "Chromium's fake camera size");
+    // Same picture as captured (mean colour).
+    let local = captured_yuv(&mut b, "alice", 0);
+    let echoed = b.eval(
+        "alice",
+        "async () => { const v = document.querySelector('#videos video[data-id=\"8:echo123\"]'); \
+         const c = document.createElement('canvas'); c.width = 320; c.height = 180; \
+         const g = c.getContext('2d'); g.drawImage(v, 0, 0, 320, 180); \
+         const d = g.getImageData(0, 0, 320, 180).data; let r = 0, gr = 0, b = 0; \
+         for (let i = 0; i < d.length; i += 4) { r += d[i]; gr += d[i + 1]; b += d[i + 2]; } \
+         const n = d.length / 4; r /= n; gr /= n; b /= n; \
+         return [16 + 0.257 * r + 0.504 * gr + 0.098 * b, 128 - 0.148 * r - 0.291 * gr + 0.439 * b, \
+                 128 + 0.439 * r - 0.368 * gr - 0.071 * b]; }",
+        json!(null),
+    );
+    let echoed: Vec<f64> = serde_json::from_value(echoed).expect("colour");
+    println!("browser camera via the echo bot: captured {local:.0?}, shown {echoed:.0?}");
+    for i in 0..3 {
+        assert!(
+            (local[i] - echoed[i]).abs() < 25.0,
+            "captured {local:.0?}, echoed {echoed:.0?}"
+        );
+    }
+    // Camera off: the echoed stream goes away.
+    b.click("alice", "#camera");
+    b.wait_for(
+        "alice",
+        "() => !document.querySelector('#videos video[data-id=\"8:echo123\"]')",
+        json!(null),
+        T,
+    );
 }

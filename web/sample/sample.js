@@ -5,8 +5,12 @@ import {
   CallClient,
   CallState,
   ConnectionState,
+  LocalVideoStream,
   ParticipantState,
   TokenCredential,
+  VideoStreamKind,
+  VideoStreamRenderer,
+  VIDEO_SLOTS,
 } from "/sdk/acscalling.js";
 
 const $ = (id) => document.getElementById(id);
@@ -86,20 +90,69 @@ function track(call) {
     log(`call ${CallState[state]}${state === CallState.Disconnected ? ` ${reason.code}/${reason.subcode} ${message ?? ""}` : ""}`);
     $("hold").textContent = state === CallState.LocalHold ? "Resume" : "Hold";
     if (state === CallState.Disconnected) {
+      for (const v of shown.values()) v.renderer?.dispose();
+      shown.clear();
       $("reason").textContent = `(${reason.code}/${reason.subcode})`;
       document.body.classList.remove("call");
     }
   });
   call.on("isMutedChanged", ({ muted }) => ($("mute").textContent = muted ? "Unmute" : "Mute"));
-  call.on("remoteParticipantsUpdated", ({ added }) => {
+  call.on("remoteParticipantsUpdated", ({ added, removed }) => {
     for (const p of added) {
       p.on("stateChanged", renderRoster);
       p.on("isMutedChanged", renderRoster);
       p.on("isSpeakingChanged", renderRoster);
+      p.on("videoStreamsUpdated", ({ added, removed }) => {
+        for (const s of removed) void hideVideo(call, p.identifier, s.kind);
+        for (const s of added) void showVideo(call, p.identifier, s.kind);
+      });
+      for (const s of p.videoStreams) void showVideo(call, p.identifier, s.kind);
+    }
+    for (const p of removed) {
+      for (const kind of [VideoStreamKind.Video, VideoStreamKind.ScreenShare]) void hideVideo(call, p.identifier, kind);
     }
     renderRoster();
   });
+  call.on("localVideoStreamsUpdated", () => {
+    const kinds = call.localVideoStreams.map((s) => s.kind);
+    $("camera").textContent = kinds.includes(VideoStreamKind.Video) ? "Camera off" : "Camera on";
+    $("share").textContent = kinds.includes(VideoStreamKind.ScreenShare) ? "Stop sharing" : "Share screen";
+  });
   renderRoster();
+}
+
+// Remote videos: cameras take the free camera slots, a screen share the one share slot.
+const shown = new Map(); // `${id}/${kind}` → { slot, renderer, el }
+
+async function showVideo(call, id, kind) {
+  const key = `${id}/${kind}`;
+  if (shown.has(key)) return;
+  const used = [...shown.values()].filter((v) => v.kind === kind).map((v) => v.slot);
+  const slots = kind === VideoStreamKind.ScreenShare ? 1 : VIDEO_SLOTS;
+  const slot = [...Array(slots).keys()].find((i) => !used.includes(i));
+  if (slot === undefined) return log(`no free ${VideoStreamKind[kind]} slot for ${id}`);
+  const entry = { kind, slot };
+  shown.set(key, entry);
+  try {
+    const stream = await call.subscribeVideo(id, kind, slot);
+    entry.renderer = new VideoStreamRenderer(stream);
+    entry.el = entry.renderer.createView({ scalingMode: "Fit" });
+    entry.el.dataset.id = id;
+    entry.el.dataset.kind = VideoStreamKind[kind];
+    $("videos").appendChild(entry.el);
+  } catch (e) {
+    shown.delete(key);
+    log(`cannot show ${VideoStreamKind[kind]} of ${id}: ${e.message}`);
+  }
+}
+
+async function hideVideo(call, id, kind) {
+  const key = `${id}/${kind}`;
+  const entry = shown.get(key);
+  if (!entry) return;
+  shown.delete(key);
+  entry.renderer?.dispose();
+  if (call.state !== CallState.Disconnected) await call.unsubscribeVideo(kind, entry.slot).catch(() => undefined);
 }
 
 function renderRoster() {
@@ -144,6 +197,28 @@ $("reject").onclick = guarded(async () => {
 });
 $("mute").onclick = guarded(() => (app.call.isMuted ? app.call.unmute() : app.call.mute()));
 $("hold").onclick = guarded(() => (app.call.state === CallState.LocalHold ? app.call.resume() : app.call.hold()));
+let camera;
+let screen;
+$("camera").onclick = guarded(async () => {
+  const call = app.call;
+  const on = call.localVideoStreams.find((s) => s.kind === VideoStreamKind.Video);
+  if (on) return call.stopVideo(on);
+  camera ??= new LocalVideoStream({ camera: "" });
+  await call.startVideo(camera);
+});
+$("share").onclick = guarded(async () => {
+  const call = app.call;
+  const on = call.localVideoStreams.find((s) => s.kind === VideoStreamKind.ScreenShare);
+  if (on) {
+    await call.stopVideo(on);
+    on.release();
+    screen = undefined;
+    return;
+  }
+  // Whole screen, a window or a tab: the browser's picker decides.
+  screen = new LocalVideoStream({ screen: { video: true } });
+  await call.startVideo(screen);
+});
 $("hangup").onclick = guarded(() => app.call?.hangUp());
 
 async function fillDevices() {

@@ -316,7 +316,10 @@ export class Call extends Emitter<CallEvents> {
       throw new CallingError(EndReasons.BAD_REQUEST, "a stream of this kind is already being sent");
     }
     this.videoOn.set(stream.kind, stream);
-    await this.media?.setVideoTrack(stream.kind, await stream.track());
+    const track = await stream.track();
+    // The source ended (the browser's "Stop sharing", a camera unplugged): stop the stream.
+    track.addEventListener("ended", () => void this.stopVideo(stream).catch(() => undefined));
+    await this.media?.setVideoTrack(stream.kind, track);
     this.emit("localVideoStreamsUpdated", { added: [stream], removed: [] });
     if (this.ready) {
       try {

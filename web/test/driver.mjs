@@ -25,6 +25,9 @@ function args(wav) {
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
+    // getDisplayMedia picks this page's own tab without a picker.
+    "--auto-select-tab-capture-source-by-title=acscalling",
+    "--auto-accept-this-tab-capture",
   ];
   if (wav) a.push(`--use-file-for-fake-audio-capture=${wav}`);
   return a;
