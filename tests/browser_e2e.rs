@@ -34,7 +34,12 @@ fn probe() -> String {
 /// Opens the sample page in browser `name`, signs in with a dev token (the page's button)
 /// and returns the browser user's id. Audio processing is off so the tone arrives as is.
 fn sign_in(b: &mut Browsers, svc: &Service, name: &str) -> String {
-    b.open(name, &format!("http://{}/", svc.http_addr), BROWSER_HZ);
+    sign_in_with(b, svc, name, BROWSER_HZ)
+}
+
+/// [`sign_in`] with a `freq` Hz tone as the browser's microphone.
+fn sign_in_with(b: &mut Browsers, svc: &Service, name: &str, freq: f32) -> String {
+    b.open(name, &format!("http://{}/", svc.http_addr), freq);
     b.click(name, "#signin");
     let id = b.wait_for(
         name,
@@ -693,4 +698,118 @@ fn the_echo_bot_shows_a_browser_its_own_camera() {
         json!(null),
         T,
     );
+}
+
+#[test]
+fn two_browsers_and_two_native_users_in_one_group_call() {
+    let svc = service();
+    let group = uuid::Uuid::new_v4().to_string();
+    let natives = [
+        Party::new(&svc, "Nat1", 440.0, false),
+        Party::new(&svc, "Nat2", 550.0, false),
+    ];
+    let mut b = Browsers::start();
+    let browsers = [
+        ("web1", sign_in_with(&mut b, &svc, "web1", 660.0), 660.0f32),
+        ("web2", sign_in_with(&mut b, &svc, "web2", 770.0), 770.0f32),
+    ];
+    let calls: Vec<_> = natives.iter().map(|p| p.join(&group)).collect();
+    for (name, _, _) in &browsers {
+        b.fill(name, "#group", &group);
+        b.click(name, "#join");
+        wait_call_state(&mut b, name, "Connected");
+    }
+    assert!(wait_until(T, || calls
+        .iter()
+        .all(|c| c.state() == CallState::Connected)));
+    let everyone: Vec<String> = natives
+        .iter()
+        .map(|p| p.id.clone())
+        .chain(browsers.iter().map(|b| b.1.clone()))
+        .collect();
+
+    // Rosters agree: each party lists the three others, connected.
+    for (i, call) in calls.iter().enumerate() {
+        let others: Vec<&String> = everyone.iter().filter(|id| **id != natives[i].id).collect();
+        assert!(
+            wait_until(T, || others.iter().all(|id| call
+                .remote_participants()
+                .iter()
+                .any(|p| p.identifier() == id.as_str()
+                    && p.state()
+                        == acscalling::protocol::ParticipantState::Connected))),
+            "native {i}'s roster"
+        );
+    }
+    for (name, me, _) in &browsers {
+        let others: Vec<&String> = everyone.iter().filter(|id| *id != me).collect();
+        b.wait_for(
+            name,
+            "(ids) => ids.every(id => [...document.querySelectorAll('#roster li')].some(li => \
+             li.dataset.id === id && li.dataset.state === 'Connected'))",
+            json!(others),
+            T,
+        );
+    }
+
+    // Everyone hears everyone (3 others: the service forwards the 3 loudest, all of them).
+    for (i, p) in natives.iter().enumerate() {
+        for f in [440.0, 550.0, 660.0, 770.0] {
+            if f == p.freq {
+                continue;
+            }
+            p.hears(f, 0.005)
+                .unwrap_or_else(|pw| panic!("native {i} does not hear {f} Hz: {pw:?}"));
+        }
+    }
+    for (name, _, mine) in &browsers {
+        for f in [440.0, 550.0, 660.0, 770.0] {
+            if f != *mine {
+                assert_browser_hears(&mut b, name, f);
+            }
+        }
+    }
+
+    // Dominant speaker: with everyone but one muted, all four name that one first — a
+    // native, then a browser.
+    let dominant_native =
+        |call: &acscalling::client::Call| call.dominant_speakers().speakers.first().cloned();
+    for speaker in [natives[0].id.clone(), browsers[1].1.clone()] {
+        for (i, c) in calls.iter().enumerate() {
+            c.set_muted(natives[i].id != speaker).unwrap();
+        }
+        for (name, me, _) in &browsers {
+            let mute = *me != speaker;
+            b.eval(
+                name,
+                "async (m) => { const c = window.acsSample.call; \
+                 if (c.isMuted !== m) await (m ? c.mute() : c.unmute()); }",
+                json!(mute),
+            );
+        }
+        assert!(
+            wait_until(Duration::from_secs(15), || calls
+                .iter()
+                .enumerate()
+                .all(|(i, c)| natives[i].id == speaker
+                    || dominant_native(c).as_deref() == Some(speaker.as_str()))),
+            "natives' dominant speaker is {speaker}: {:?}",
+            calls
+                .iter()
+                .map(|c| c.dominant_speakers())
+                .collect::<Vec<_>>()
+        );
+        for (name, me, _) in &browsers {
+            if *me == speaker {
+                continue;
+            }
+            b.wait_for(
+                name,
+                "(id) => window.acsSample.call.dominantSpeakers[0] === id",
+                json!(speaker),
+                Duration::from_secs(15),
+            );
+        }
+        println!("dominant speaker agreed by all: {speaker}");
+    }
 }

@@ -39,7 +39,7 @@ export interface CallEvents {
   stateChanged: { state: CallState; reason: EndReason; message?: string };
   isMutedChanged: { muted: boolean };
   remoteParticipantsUpdated: { added: RemoteParticipant[]; removed: RemoteParticipant[] };
-  dominantSpeakersChanged: { speakers: string[] };
+  dominantSpeakersChanged: { speakers: string[]; timestampMs: number };
   /** Whose audio sits in which receive slot (index = slot; null: empty). */
   audioSlotsChanged: { slots: (string | null)[] };
   localVideoStreamsUpdated: { added: LocalVideoStream[]; removed: LocalVideoStream[] };
@@ -74,6 +74,7 @@ export class Call extends Emitter<CallEvents> {
   private setupTimer?: ReturnType<typeof setTimeout>;
   private participants = new Map<string, RemoteParticipant>();
   private _dominant: string[] = [];
+  private _dominantAt = 0;
   private _audioSlots: (string | null)[] = [];
   private videoOn = new Map<VideoStreamKind, LocalVideoStream>();
   private restarting = false;
@@ -118,9 +119,13 @@ export class Call extends Emitter<CallEvents> {
   get remoteParticipants(): RemoteParticipant[] {
     return [...this.participants.values()];
   }
-  /** Raw ids, dominant first. */
+  /** Raw ids, dominant first (empty while nobody speaks). */
   get dominantSpeakers(): string[] {
     return [...this._dominant];
+  }
+  /** When the service ranked the dominant speakers (Unix ms; 0 before the first ranking). */
+  get dominantSpeakersTimestamp(): number {
+    return this._dominantAt;
   }
   get audioSlots(): (string | null)[] {
     return [...this._audioSlots];
@@ -404,8 +409,9 @@ export class Call extends Emitter<CallEvents> {
         break;
       case "dominant_speakers":
         this._dominant = msg.speakers;
+        this._dominantAt = msg.timestamp_ms;
         for (const p of this.participants.values()) p.setSpeaking(msg.speakers.includes(p.identifier));
-        this.emit("dominantSpeakersChanged", { speakers: [...msg.speakers] });
+        this.emit("dominantSpeakersChanged", { speakers: [...msg.speakers], timestampMs: msg.timestamp_ms });
         break;
       case "media_lost":
         void this.restartIce();
