@@ -50,6 +50,8 @@ export interface CallContext {
   selfId: string;
   request(body: ClientRequest): Promise<Reply>;
   microphone(): Promise<MediaStreamTrack>;
+  /** A PeerConnection for the call, its offer ready when the agent had a spare. */
+  takeMedia(): CallMedia;
   speakerId(): string;
   /** The call ended: forget it. */
   ended(call: Call): void;
@@ -174,7 +176,8 @@ export class Call extends Emitter<CallEvents> {
       },
     );
     mic.catch(() => undefined); // handled below; never an unhandled rejection
-    const media = new CallMedia(undefined, (s) => this.onMedia(s));
+    const media = this.ctx.takeMedia();
+    media.onState = (s) => this.onMedia(s);
     this.media = media;
     let joined = false;
     try {
@@ -186,7 +189,7 @@ export class Call extends Emitter<CallEvents> {
       for (const [kind, stream] of this.videoOn) {
         await media.setVideoTrack(kind, await stream.track());
       }
-      const offer_sdp = await media.offer();
+      const offer_sdp = await media.firstOffer();
       this.mark("offer");
       if (this.ended) return;
       const body: ClientRequest =

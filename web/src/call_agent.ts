@@ -2,6 +2,7 @@
 // joins and receives.
 
 import { Call, CallContext, CallOptions } from "./call";
+import { CallMedia } from "./media";
 import type { DeviceManager } from "./device_manager";
 import { Emitter } from "./events";
 import {
@@ -37,6 +38,8 @@ export class CallAgent extends Emitter<CallAgentEvents> {
   private _userId = "";
   private refreshTimer?: ReturnType<typeof setTimeout>;
   private disposed = false;
+  /** A PeerConnection with its offer made, for the next call (replaced when taken). */
+  private spare?: CallMedia;
 
   /** @internal Use CallClient.createCallAgent. */
   constructor(
@@ -60,6 +63,7 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     });
     const welcome = await this.signaling.connect();
     this._userId = welcome.userId;
+    this.spare = new CallMedia(undefined).prepare();
     this.scheduleRefresh();
     return welcome;
   }
@@ -114,6 +118,8 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.refreshTimer);
+    this.spare?.close();
+    this.spare = undefined;
     await Promise.all([...this._calls.values()].map((c) => c.hangUp().catch(() => undefined)));
     this.signaling?.close();
   }
@@ -123,6 +129,15 @@ export class CallAgent extends Emitter<CallAgentEvents> {
       selfId: this._userId,
       request: (body) => this.signaling.request(body),
       microphone: () => this.devices.openMicrophone(),
+      takeMedia: () => {
+        const media = this.spare ?? new CallMedia(undefined);
+        // The next call's, made once this one's setup is under way.
+        this.spare = undefined;
+        setTimeout(() => {
+          if (!this.disposed && !this.spare) this.spare = new CallMedia(undefined).prepare();
+        }, 500);
+        return media;
+      },
       speakerId: () => this.devices.selectedSpeaker?.id ?? "",
       ended: (c) => {
         if (this._calls.get(c.id) === c) {

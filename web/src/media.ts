@@ -32,10 +32,11 @@ export class CallMedia {
   private sinkId = "";
   private playing = true;
 
-  constructor(
-    private mic: MediaStreamTrack | undefined,
-    private readonly onState: (s: MediaState) => void,
-  ) {
+  /** Where connection state changes go (set by the call that takes this media). */
+  onState: (s: MediaState) => void = () => undefined;
+  private offered?: Promise<string>;
+
+  constructor(private mic: MediaStreamTrack | undefined) {
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
     this.audio.push(
       this.pc.addTransceiver(mic ?? "audio", { direction: "sendrecv" }),
@@ -69,6 +70,20 @@ export class CallMedia {
         this.onState("connecting");
       }
     };
+  }
+
+  /** Makes the first offer now (a spare made before any call: building 13 transceivers, the
+   * offer and setLocalDescription cost Chromium 70–140 ms). */
+  prepare(): this {
+    this.offered ??= this.offer();
+    this.offered.catch(() => undefined);
+    return this;
+  }
+
+  /** The first offer: the prepared one, or made now. */
+  firstOffer(): Promise<string> {
+    this.offered ??= this.offer();
+    return this.offered;
   }
 
   /** The offer to send the service. It goes out at once, without our candidates: the SFU
