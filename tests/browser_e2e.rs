@@ -109,8 +109,9 @@ fn assert_browser_silent_at(b: &mut Browsers, name: &str, freq: f32, max: f64) {
 
 #[test]
 fn browser_calls_the_echo_bot_and_hears_itself() {
-    let svc = service();
+    // First: the browsers run one test at a time; nothing else starts before.
     let mut b = Browsers::start();
+    let svc = service();
     sign_in(&mut b, &svc, "alice");
     b.fill("alice", "#target", "8:echo123");
     b.click("alice", "#call");
@@ -151,9 +152,10 @@ fn browser_calls_the_echo_bot_and_hears_itself() {
 
 #[test]
 fn browser_calls_a_native_user_and_both_hear_each_other() {
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
-    let mut b = Browsers::start();
     let alice = sign_in(&mut b, &svc, "alice");
     b.fill("alice", "#target", &bob.id);
     b.click("alice", "#call");
@@ -209,8 +211,9 @@ fn browser_calls_a_native_user_and_both_hear_each_other() {
 
 #[test]
 fn a_native_user_calls_the_browser_and_the_browser_accepts() {
-    let svc = service();
+    // First: the browsers run one test at a time; nothing else starts before.
     let mut b = Browsers::start();
+    let svc = service();
     let browser_id = sign_in(&mut b, &svc, "bob");
     let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
     let call = alice.call(&browser_id);
@@ -263,8 +266,9 @@ fn a_native_user_calls_the_browser_and_the_browser_accepts() {
 
 #[test]
 fn bad_input_from_the_browser_gets_clear_errors() {
-    let svc = service();
+    // First: the browsers run one test at a time; nothing else starts before.
     let mut b = Browsers::start();
+    let svc = service();
     sign_in(&mut b, &svc, "eve");
     // The SDK refuses a malformed id before sending anything.
     let err = b
@@ -314,6 +318,8 @@ fn bad_input_from_the_browser_gets_clear_errors() {
 
 #[test]
 fn a_browser_joins_a_group_call_of_two_native_users() {
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
     let svc = service();
     let group = uuid::Uuid::new_v4().to_string();
     let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
@@ -323,7 +329,6 @@ fn a_browser_joins_a_group_call_of_two_native_users() {
     assert!(wait_until(T, || acall.state() == CallState::Connected
         && ccall.state() == CallState::Connected));
 
-    let mut b = Browsers::start();
     let me = sign_in(&mut b, &svc, "bob");
     b.fill("bob", "#group", &group);
     b.click("bob", "#join");
@@ -400,9 +405,10 @@ fn browser_and_native_send_each_other_h264_video() {
     use parking_lot::Mutex;
     use std::sync::Arc;
 
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
-    let mut b = Browsers::start();
     let alice = sign_in(&mut b, &svc, "alice");
     b.fill("alice", "#target", &bob.id);
     b.click("alice", "#call");
@@ -584,9 +590,10 @@ fn a_browser_shares_its_screen_with_a_native_user() {
     use parking_lot::Mutex;
     use std::sync::Arc;
 
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
-    let mut b = Browsers::start();
     let alice = sign_in(&mut b, &svc, "alice");
     b.fill("alice", "#target", &bob.id);
     b.click("alice", "#call");
@@ -664,8 +671,9 @@ fn a_browser_shares_its_screen_with_a_native_user() {
 
 #[test]
 fn the_echo_bot_shows_a_browser_its_own_camera() {
-    let svc = service();
+    // First: the browsers run one test at a time; nothing else starts before.
     let mut b = Browsers::start();
+    let svc = service();
     sign_in(&mut b, &svc, "alice");
     b.fill("alice", "#target", "8:echo123");
     b.click("alice", "#call");
@@ -702,13 +710,14 @@ fn the_echo_bot_shows_a_browser_its_own_camera() {
 
 #[test]
 fn two_browsers_and_two_native_users_in_one_group_call() {
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
     let svc = service();
     let group = uuid::Uuid::new_v4().to_string();
     let natives = [
         Party::new(&svc, "Nat1", 440.0, false),
         Party::new(&svc, "Nat2", 550.0, false),
     ];
-    let mut b = Browsers::start();
     let browsers = [
         ("web1", sign_in_with(&mut b, &svc, "web1", 660.0), 660.0f32),
         ("web2", sign_in_with(&mut b, &svc, "web2", 770.0), 770.0f32),

@@ -68,8 +68,11 @@ pub fn tone_wav(freq: f32) -> PathBuf {
     path
 }
 
-/// The driver process and the browsers it has open.
+/// The driver process and the browsers it has open. One at a time per test binary: a few
+/// Chromiums plus the service and native parties side by side on two cores starve each
+/// other's audio and timers.
 pub struct Browsers {
+    _serial: std::sync::MutexGuard<'static, ()>,
     child: Child,
     stdin: Option<ChildStdin>,
     replies: mpsc::Receiver<Value>,
@@ -79,6 +82,8 @@ pub struct Browsers {
 impl Browsers {
     /// Builds the bundle and starts the driver.
     pub fn start() -> Browsers {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         build_bundle();
         let web = web_dir();
         let mut child = Command::new("node")
@@ -109,6 +114,7 @@ impl Browsers {
             .expect("the browser driver started");
         assert_eq!(ready["value"], "ready", "{ready}");
         Browsers {
+            _serial: serial,
             stdin: child.stdin.take(),
             child,
             replies,
