@@ -667,6 +667,34 @@ fn a_browser_shares_its_screen_with_a_native_user() {
         "the share became unavailable"
     );
     assert!(bob.saw_video(&alice, VideoStreamKind::ScreenShare, false));
+
+    // The native side shares now: a second share from the browser gets the service's clear
+    // refusal (403, naming who shares), and the browser stops sending it.
+    let cam = common::video::PatternCamera::start(9_000, 320, 180, 10);
+    bcall
+        .start_video_from(VideoStreamKind::ScreenShare, cam.bus.clone(), 10.0)
+        .unwrap();
+    b.wait_for(
+        "alice",
+        "(id) => window.acsSample.call.remoteParticipants.some(p => p.identifier === id \
+         && p.videoStreams.some(s => s.kind === 1))",
+        json!(bob.id),
+        T,
+    );
+    let err = b.eval(
+        "alice",
+        "async () => { const m = await import('/sdk/acscalling.js'); const c = window.acsSample.call; \
+         try { await c.startVideo(new m.LocalVideoStream({ screen: true })); return null; } \
+         catch (e) { return { code: e.code, message: e.message, \
+           sending: c.localVideoStreams.some(s => s.kind === 1) }; } }",
+        json!(null),
+    );
+    assert_eq!(err["code"], 403, "{err}");
+    assert!(
+        err["message"].as_str().unwrap_or("").contains(&bob.id),
+        "{err}"
+    );
+    assert_eq!(err["sending"], false, "{err}");
 }
 
 #[test]
