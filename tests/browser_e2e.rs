@@ -850,3 +850,41 @@ fn two_browsers_and_two_native_users_in_one_group_call() {
         println!("dominant speaker agreed by all: {speaker}");
     }
 }
+
+#[test]
+fn the_sample_page_over_https_calls_the_echo_bot_over_wss() {
+    let mut b = Browsers::start();
+    let dir = std::env::temp_dir().join(format!("acs-web-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let web = web_dir().display().to_string();
+    let svc = Service::start_tls_with(&cert, &key, &["--web-dir", &web, "--dev-tokens"]);
+    b.open_with(
+        "alice",
+        &format!("https://{}/", svc.http_addr),
+        BROWSER_HZ,
+        true,
+    );
+    b.click("alice", "#signin");
+    b.wait_for(
+        "alice",
+        "() => window.acsSample.agent && location.protocol === 'https:'",
+        json!(null),
+        T,
+    );
+    b.eval(
+        "alice",
+        "async () => { (await window.acsSample.client.getDeviceManager()).audioConstraints = \
+         { echoCancellation: false, noiseSuppression: false, autoGainControl: false }; }",
+        json!(null),
+    );
+    b.fill("alice", "#target", "8:echo123");
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    assert_browser_hears(&mut b, "alice", BROWSER_HZ);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -164,11 +164,16 @@ impl Browsers {
 
     /// Opens browser `name` on `url` with a `freq` Hz tone as its microphone.
     pub fn open(&mut self, name: &str, url: &str, freq: f32) {
+        self.open_with(name, url, freq, false);
+    }
+
+    /// [`Self::open`]; `insecure_tls` accepts a self-signed certificate (https tests).
+    pub fn open_with(&mut self, name: &str, url: &str, freq: f32, insecure_tls: bool) {
         let wav = tone_wav(freq);
         self.cmd(
             name,
             "open",
-            json!({ "url": url, "wav": wav.display().to_string() }),
+            json!({ "url": url, "wav": wav.display().to_string(), "insecureTls": insecure_tls }),
         );
     }
 

@@ -34,8 +34,9 @@ function args(wav) {
 }
 
 const commands = {
-  /** Launches browser `name` (microphone: `wav`, looped) and opens `url`. */
-  async open({ name, url, wav }) {
+  /** Launches browser `name` (microphone: `wav`, looped) and opens `url`; `insecureTls`
+   * accepts the service's self-signed certificate (tests of https). */
+  async open({ name, url, wav, insecureTls }) {
     if (browsers.has(name)) throw new Error(`browser ${name} is already open`);
     const dir = mkdtempSync(join(tmpdir(), "acs-chromium-"));
     const context = await chromium.launchPersistentContext(dir, {
@@ -44,6 +45,7 @@ const commands = {
       args: args(wav),
       ignoreDefaultArgs: ["--mute-audio"],
       permissions: ["microphone", "camera"],
+      ignoreHTTPSErrors: insecureTls === true,
     });
     const page = context.pages()[0] ?? (await context.newPage());
     const b = { context, page, dir, console: [] };
