@@ -888,3 +888,41 @@ fn the_sample_page_over_https_calls_the_echo_bot_over_wss() {
     assert_browser_hears(&mut b, "alice", BROWSER_HZ);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_short_token_is_refreshed_and_the_call_outlives_it() {
+    let mut b = Browsers::start();
+    let svc = service();
+    let user = svc.create_user();
+    let token = svc.token_for(&user, Some(6));
+    b.open("alice", &format!("http://{}/", svc.http_addr), BROWSER_HZ);
+    // The app's own agent: a 6 s token, refreshed from the dev endpoint by the SDK.
+    b.eval(
+        "alice",
+        "async ({ token, user }) => { const m = await import('/sdk/acscalling.js'); \
+         window.refreshes = 0; \
+         const cred = new m.TokenCredential({ token, tokenRefresher: async () => { \
+           window.refreshes++; const r = await fetch('/dev/token', { method: 'POST', \
+             body: JSON.stringify({ id: user }) }); return (await r.json()).token; } }); \
+         const agent = await new m.CallClient().createCallAgent(cred, { displayName: 'Short' }); \
+         window.shortAgent = agent; window.shortCall = agent.startCall(['8:echo123']); }",
+        json!({ "token": token, "user": user }),
+    );
+    b.wait_for(
+        "alice",
+        "() => window.shortCall.state === 5",
+        json!(null),
+        T,
+    );
+    // Past the first token's expiry: refreshed, still connected, the call still up.
+    std::thread::sleep(Duration::from_secs(9));
+    let st = b.eval(
+        "alice",
+        "async () => ({ refreshes: window.refreshes, agent: window.shortAgent.connectionState, \
+           call: window.shortCall.state })",
+        json!(null),
+    );
+    assert!(st["refreshes"].as_u64().unwrap_or(0) >= 1, "{st}");
+    assert_eq!(st["agent"], 1, "agent connected: {st}");
+    assert_eq!(st["call"], 5, "call connected: {st}");
+}

@@ -19,7 +19,6 @@ export class CallClient {
     const agent = new CallAgent(credential, options, devices);
     await agent.connect();
     this.agents.add(agent);
-    agent.on("connectionStateChanged", () => undefined);
     return agent;
   }
 
