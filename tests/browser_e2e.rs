@@ -926,3 +926,83 @@ fn a_short_token_is_refreshed_and_the_call_outlives_it() {
     assert_eq!(st["agent"], 1, "agent connected: {st}");
     assert_eq!(st["call"], 5, "call connected: {st}");
 }
+
+#[test]
+fn a_browser_call_survives_a_five_second_network_cut() {
+    use common::netcut::Netcut;
+    let mut b = Browsers::start();
+    let net = Netcut::new();
+    let port = Netcut::free_udp_port().to_string();
+    let public = net.udp_addr.to_string();
+    let web = web_dir().display().to_string();
+    let svc = Service::start_with(&[
+        "--web-dir",
+        &web,
+        "--dev-tokens",
+        "--media-port",
+        &port,
+        "--media-public",
+        &public,
+        "--echo-delay-ms",
+        "20",
+    ]);
+    net.set_targets(
+        svc.http_addr.parse().unwrap(),
+        format!("127.0.0.1:{port}").parse().unwrap(),
+    );
+    b.open("alice", &format!("http://{}/", svc.http_addr), BROWSER_HZ);
+    // The page comes from the service; signaling and media go through the cuttable relay.
+    b.eval(
+        "alice",
+        "async (url) => { const m = await import('/sdk/acscalling.js'); \
+         const r = await fetch('/dev/token', { method: 'POST' }); const t = await r.json(); \
+         const client = new m.CallClient(); \
+         (await client.getDeviceManager()).audioConstraints = \
+           { echoCancellation: false, noiseSuppression: false, autoGainControl: false }; \
+         const agent = await client.createCallAgent(new m.TokenCredential(t.token), { serviceUrl: url }); \
+         window.states = []; agent.on('connectionStateChanged', (e) => window.states.push(e.state)); \
+         window.acsSample.agent = agent; window.acsSample.call = agent.startCall(['8:echo123']); }",
+        json!(net.ws_url()),
+    );
+    b.wait_for(
+        "alice",
+        "() => window.acsSample.call.state === 5",
+        json!(null),
+        T,
+    );
+    assert_browser_hears(&mut b, "alice", BROWSER_HZ);
+
+    net.cut();
+    // The SDK notices the silence (4 s) and reconnects.
+    b.wait_for(
+        "alice",
+        "() => window.states.includes(3)",
+        json!(null),
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    net.restore();
+    let back = std::time::Instant::now();
+    b.wait_for(
+        "alice",
+        "() => window.acsSample.agent.connectionState === 1",
+        json!(null),
+        T,
+    );
+    println!(
+        "browser signaling back {} ms after the network",
+        back.elapsed().as_millis()
+    );
+    // Same call, still connected; its echo is heard again.
+    let st = b.eval(
+        "alice",
+        "async () => ({ call: window.acsSample.call.state, states: window.states })",
+        json!(null),
+    );
+    assert_eq!(st["call"], 5, "{st}");
+    assert_browser_hears(&mut b, "alice", BROWSER_HZ);
+    println!(
+        "browser audio back within {} ms of the network",
+        back.elapsed().as_millis()
+    );
+}

@@ -52,7 +52,7 @@ export class CallAgent extends Emitter<CallAgentEvents> {
 
   /** @internal Connects and authenticates. */
   async connect(): Promise<Welcome> {
-    const url = this.options.serviceUrl ?? defaultServiceUrl();
+    const url = signalingUrl(this.options.serviceUrl ?? defaultServiceUrl());
     this.signaling = new Signaling(url, this.options.displayName ?? "", {
       message: (m) => this.onMessage(m),
       state: (s, reason, message) => this.onState(s, reason, message),
@@ -207,8 +207,19 @@ export class CallAgent extends Emitter<CallAgentEvents> {
   }
 }
 
+/** The native SDK's rule: `ws(s)://host:port` gets `/signaling` appended; a URL with a path
+ * is used as it is; anything else is refused with a clear error. */
+export function signalingUrl(url: string): string {
+  const m = /^(wss?):\/\/([^/]*)(\/.*)?$/.exec(url.trim());
+  if (!m) {
+    throw new CallingError(EndReasons.BAD_REQUEST, `service url '${url}' must start with ws:// or wss://`);
+  }
+  if (!m[2]) throw new CallingError(EndReasons.BAD_REQUEST, `service url '${url}' has no host`);
+  return m[3] ? url.trim() : `${url.trim()}/signaling`;
+}
+
 function defaultServiceUrl(): string {
   const l = globalThis.location;
   if (!l) throw new CallingError(EndReasons.BAD_REQUEST, "no serviceUrl and no page location");
-  return `${l.protocol === "https:" ? "wss:" : "ws:"}//${l.host}/signaling`;
+  return `${l.protocol === "https:" ? "wss:" : "ws:"}//${l.host}`;
 }
