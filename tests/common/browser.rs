@@ -236,3 +236,156 @@ impl Drop for Browsers {
         let _ = self.child.wait();
     }
 }
+
+// ---- what the browser tests share: the service, signing in on the sample page, what a
+// page's call hears and shows ----
+
+use super::{wait_until, Service};
+
+pub const T: Duration = Duration::from_secs(20);
+/// The browser's microphone tone and the native party's.
+pub const BROWSER_HZ: f32 = 660.0;
+pub const NATIVE_HZ: f32 = 440.0;
+
+/// A service serving the browser client, with dev tokens and a short echo delay.
+pub fn service() -> Service {
+    let web = web_dir().display().to_string();
+    Service::start_with(&["--web-dir", &web, "--dev-tokens", "--echo-delay-ms", "200"])
+}
+
+/// The tone measurement of web/test/audio_probe.js.
+pub fn probe() -> String {
+    std::fs::read_to_string(web_dir().join("test/audio_probe.js")).expect("audio_probe.js")
+}
+
+/// Opens the sample page in browser `name`, signs in with a dev token (the page's button)
+/// and returns the browser user's id. Audio processing is off so the tone arrives as is.
+pub fn sign_in(b: &mut Browsers, svc: &Service, name: &str) -> String {
+    sign_in_with(b, svc, name, BROWSER_HZ)
+}
+
+/// [`sign_in`] with a `freq` Hz tone as the browser's microphone.
+pub fn sign_in_with(b: &mut Browsers, svc: &Service, name: &str, freq: f32) -> String {
+    b.open(name, &format!("http://{}/", svc.http_addr), freq);
+    b.click(name, "#signin");
+    let id = b.wait_for(
+        name,
+        "() => window.acsSample.agent && window.acsSample.agent.userId",
+        json!(null),
+        T,
+    );
+    b.eval(
+        name,
+        "async () => { (await window.acsSample.client.getDeviceManager()).audioConstraints = \
+         { echoCancellation: false, noiseSuppression: false, autoGainControl: false }; }",
+        json!(null),
+    );
+    id.as_str().expect("user id").to_string()
+}
+
+/// Waits until the page's call is in `state` (a CallState name); the call's setup time
+/// (created → Connected, ms) when it is Connected.
+pub fn wait_call_state(b: &mut Browsers, name: &str, state: &str) -> Value {
+    b.wait_for(
+        name,
+        "(s) => { const c = window.acsSample.call; \
+         return c && document.getElementById('state').textContent === s \
+         && { setup_ms: c.connectedAt !== undefined ? c.connectedAt - c.createdAt : null, \
+              steps: c.setupTimings, reason: c.callEndReason }; }",
+        json!(state),
+        T,
+    )
+}
+
+/// Levels (dB) of `freq` and of a control frequency in what the browser's call receives.
+pub fn browser_hears(b: &mut Browsers, name: &str, freq: f32) -> (f64, f64) {
+    let v = b.eval(name, &probe(), json!({ "freq": freq, "ms": 1500 }));
+    (
+        v["tone"].as_f64().unwrap_or(-999.0),
+        v["control"].as_f64().unwrap_or(-999.0),
+    )
+}
+
+/// The browser hears `freq` loud and clear: well above silence and above its surroundings.
+/// Returns its level (dB).
+pub fn assert_browser_hears(b: &mut Browsers, name: &str, freq: f32) -> f64 {
+    let mut last = (0.0, 0.0);
+    let heard = wait_until(Duration::from_secs(8), || {
+        last = browser_hears(b, name, freq);
+        last.0 > -60.0 && last.0 - last.1 > 20.0
+    });
+    assert!(
+        heard,
+        "browser {name} does not hear {freq} Hz: tone {:.1} dB, control {:.1} dB",
+        last.0, last.1
+    );
+    println!(
+        "browser {name} hears {freq} Hz at {:.1} dB (control {:.1} dB)",
+        last.0, last.1
+    );
+    last.0
+}
+
+/// The browser does not hear `freq`: its level stays below `max` dB (codec noise and the
+/// analyser's leakage from a loud tone nearby stay far below a tone that is really there).
+pub fn assert_browser_silent_at(b: &mut Browsers, name: &str, freq: f32, max: f64) {
+    let (tone, _) = browser_hears(b, name, freq);
+    println!("browser {name}: {freq} Hz at {tone:.1} dB (must stay below {max:.1})");
+    assert!(tone < max, "browser {name} hears {freq} Hz: {tone:.1} dB");
+}
+
+/// Mean R, G, B of what the page shows or captures: a `<video>` (`selector`) or the call's
+/// local stream of `kind` (0 camera, 1 screen share), drawn on a 320x180 canvas.
+pub const PAGE_RGB: &str = "async ({ selector, kind }) => { let v = selector && document.querySelector(selector); \
+    let tmp = null; if (!v) { const s = window.acsSample.call.localVideoStreams.find(s => s.kind === kind); \
+      tmp = v = document.createElement('video'); v.muted = true; \
+      v.srcObject = new MediaStream([await s.mediaStreamTrack()]); await v.play(); } \
+    const c = document.createElement('canvas'); c.width = 320; c.height = 180; \
+    const g = c.getContext('2d'); g.drawImage(v, 0, 0, 320, 180); \
+    const d = g.getImageData(0, 0, 320, 180).data; const m = [0, 0, 0]; \
+    for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i + 1]; m[2] += d[i + 2]; } \
+    if (tmp) tmp.srcObject = null; return m.map(x => x / (d.length / 4)); }";
+
+pub fn page_rgb(b: &mut Browsers, name: &str, selector: Option<&str>, kind: u32) -> [f64; 3] {
+    let v = b.eval(
+        name,
+        PAGE_RGB,
+        json!({ "selector": selector, "kind": kind }),
+    );
+    serde_json::from_value(v).expect("mean colour")
+}
+
+/// Mean R, G, B of an I420 frame as a renderer shows it (BT.601 limited range, clamped like
+/// a browser does; compare colours in RGB: a saturated picture's YUV does not survive the
+/// round trip through RGB).
+pub fn mean_rgb(f: &acscalling::media::video::VideoFrame) -> [f64; 3] {
+    let (w, h) = (f.width as usize, f.height as usize);
+    let cw = w.div_ceil(2);
+    let mut sum = [0f64; 3];
+    let mut n = 0f64;
+    for y in (0..h).step_by(4) {
+        for x in (0..w).step_by(4) {
+            let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
+            let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
+            let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
+            let rgb = [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u];
+            for i in 0..3 {
+                sum[i] += rgb[i].clamp(0.0, 255.0);
+            }
+            n += 1.0;
+        }
+    }
+    sum.map(|c| c / n)
+}
+
+/// Two mean colours are the same picture's (codec and scaling differences aside): no
+/// channel further apart than `tolerance`.
+pub fn assert_same_colour(what: &str, have: [f64; 3], want: [f64; 3], tolerance: f64) {
+    println!("{what}: shown {have:.0?}, source {want:.0?}");
+    assert!(
+        have.iter()
+            .zip(want)
+            .all(|(a, b)| (a - b).abs() < tolerance),
+        "{what}: shown {have:.0?}, source {want:.0?}"
+    );
+}
