@@ -5,8 +5,12 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # pulseaudio + pulseaudio-utils: the private sound server of scripts/sound-server.sh (real-device
 # tests); libwebrtc-audio-processing-dev: echo cancellation (webrtc-audio-processing 0.5);
-# sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests.
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio"
+# sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests; chromium: the
+# browser client (web/) and its tests in a real browser (Debian's Chromium, driven by
+# playwright-core from npm; Playwright never downloads a browser here).
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium"
+# Node.js and npm from Debian only where the machine has none (an existing Node stays).
+command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -16,3 +20,8 @@ if [ -n "$missing" ]; then
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# The browser SDK's build tools and test driver (exact versions from web/package-lock.json).
+if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
+  echo "== npm ci (web/)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -81,6 +81,12 @@ pub struct Config {
     /// `--signaling-flood-close`, `--signaling-max-message-bytes`,
     /// `--signaling-max-frame-bytes`; see `rate_limit.rs`).
     pub limits: crate::rate_limit::Limits,
+    /// Serve the browser SDK bundle and the sample page from this directory (`--web-dir`,
+    /// the repository's `web/` once built).
+    pub web_dir: Option<PathBuf>,
+    /// `POST /dev/token` issues a user and a token to loopback clients without the access
+    /// key (`--dev-tokens`): for the sample page on a developer's machine only.
+    pub dev_tokens: bool,
 }
 
 /// Default of `--database`: in the working directory.
@@ -118,6 +124,8 @@ impl Default for Config {
             pstn_user_caller_ids: Vec::new(),
             database: DEFAULT_DATABASE.to_string(),
             limits: crate::rate_limit::Limits::default(),
+            web_dir: None,
+            dev_tokens: false,
         }
     }
 }
@@ -142,7 +150,8 @@ pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
 [--rest-rate-limit 200 (per client IP per second, 0 = none)] [--rest-burst 400] \
 [--signaling-rate-limit 20 (per connection per second, 0 = none)] [--signaling-burst 100] \
 [--signaling-flood-close 200 (refusals in 10 s, 0 = never)] [--signaling-max-message-bytes 262144] \
-[--signaling-max-frame-bytes 1048576]\n\
+[--signaling-max-frame-bytes 1048576] [--web-dir web (the browser SDK and sample page)] \
+[--dev-tokens (POST /dev/token for loopback clients: development only)]\n\
 The config file holds the same settings in TOML (see service/src/config_file.rs); flags given \
 on the command line come after it.";
 
@@ -248,6 +257,21 @@ impl Config {
                         return Err(bad(&v));
                     }
                     c.database = v;
+                }
+                "--web-dir" => {
+                    let v = value()?;
+                    if v.is_empty() {
+                        return Err(bad(&v));
+                    }
+                    c.web_dir = Some(PathBuf::from(v));
+                }
+                // A switch: alone it means on; `=true`/`=false` (the config file's form).
+                "--dev-tokens" => {
+                    c.dev_tokens = match inline.as_deref() {
+                        None | Some("true") => true,
+                        Some("false") => false,
+                        Some(v) => return Err(bad(v)),
+                    };
                 }
                 "--tls-cert" => c.tls_cert = Some(PathBuf::from(value()?)),
                 "--tls-key" => c.tls_key = Some(PathBuf::from(value()?)),
@@ -441,6 +465,30 @@ mod tests {
         };
         assert_eq!(c.media_public, Some("127.0.0.1:7000".parse().unwrap()));
         assert!(Config::parse(args("--media-public 127.0.0.1"), None).is_err());
+    }
+
+    #[test]
+    fn browser_flags() {
+        let Ok(Command::Run(c)) = Config::parse(args(""), None) else {
+            panic!("parse")
+        };
+        assert!(c.web_dir.is_none() && !c.dev_tokens);
+        let Ok(Command::Run(c)) = Config::parse(args("--dev-tokens --web-dir web"), None) else {
+            panic!("parse")
+        };
+        assert!(c.dev_tokens);
+        assert_eq!(c.web_dir, Some(PathBuf::from("web")));
+        let Ok(Command::Run(c)) = Config::parse(args("--dev-tokens=false"), None) else {
+            panic!("parse")
+        };
+        assert!(!c.dev_tokens);
+        assert!(Config::parse(args("--dev-tokens=yes"), None).is_err());
+        assert!(Config::parse(args("--web-dir="), None).is_err());
+        let flags = crate::config_file::flags_from_toml("dev_tokens = true\nweb_dir = \"web\"\n")
+            .expect("toml");
+        let mut c = Config::default();
+        assert!(!c.apply(flags).expect("flags"));
+        assert!(c.dev_tokens && c.web_dir.is_some());
     }
 
     #[test]

@@ -135,7 +135,11 @@ fn push_scalar(flags: &mut Vec<String>, flag: &str, at: &str, value: &Value) -> 
         Value::String(s) => s.clone(),
         Value::Integer(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
-        Value::Boolean(b) => b.to_string(),
+        // A switch takes its value inline (`--dev-tokens=false`): alone it means on.
+        Value::Boolean(b) => {
+            flags.push(format!("{flag}={b}"));
+            return Ok(());
+        }
         _ => return Err(format!("{at}: expected a string, number or boolean")),
     };
     flags.push(flag.to_string());

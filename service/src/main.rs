@@ -27,6 +27,7 @@ mod shutdown;
 mod signaling;
 mod store;
 mod video_requests;
+mod web;
 
 use axum::serve::ListenerExt;
 use std::io::Write;
@@ -146,6 +147,12 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         );
         sfu.simulate_loss(config.simulate_loss_percent);
     }
+    if config.dev_tokens {
+        log::warn!(
+            "--dev-tokens: POST /dev/token issues users and tokens to any loopback client \
+             without the access key (development only)"
+        );
+    }
     let media_addr = sfu.local_addr();
     let numbers = Arc::new(
         phone_numbers::NumberPlan::with_store(&config.pstn_caller_ids, Arc::clone(&store))
@@ -188,6 +195,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
+        .merge(web::routes(config.web_dir.as_deref(), config.dev_tokens))
         .with_state(Arc::clone(&state))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(rate_limit::RestLimiter::new(

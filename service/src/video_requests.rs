@@ -32,6 +32,26 @@ impl Hub {
         let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SetVideo) else {
             return;
         };
+        // One screen share per call at a time (ACS's rule): a second one is refused, and the
+        // participant sharing is named.
+        if kind == VideoStreamKind::ScreenShare && on {
+            let sharing = st.calls.get(call_id).and_then(|call| {
+                call.participants.iter().enumerate().find(|(i, p)| {
+                    *i != idx
+                        && p.kind != Kind::EchoBot
+                        && p.screen_sharing
+                        && p.state != crate::protocol::ParticipantState::Disconnected
+                })
+            });
+            if let Some((_, p)) = sharing {
+                let why = format!(
+                    "{} is already sharing a screen in this call: one screen share at a time",
+                    p.id
+                );
+                st.respond(conn, req, Err(ErrorBody::new(EndReason::FORBIDDEN, why)));
+                return;
+            }
+        }
         let mut echo = None;
         if let Some(call) = st.calls.get_mut(call_id) {
             if let Some(p) = call.participants.get_mut(idx) {

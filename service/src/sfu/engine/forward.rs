@@ -1,7 +1,8 @@
 //! Forwarding: what the engine does with a session's events — connection changes, audio
 //! along its precomputed routes, video to its subscribers, keyframe requests.
 
-use str0m::media::{MediaData, Mid};
+use str0m::format::PayloadParams;
+use str0m::media::{MediaData, Mid, Pt};
 use str0m::{Event, IceConnectionState};
 
 use super::super::session::Session;
@@ -152,12 +153,40 @@ fn write_media(rx: &mut Session, mid: Mid, data: &MediaData) {
     let Some(w) = rx.rtc.writer(mid) else {
         return;
     };
-    let Some(pt) = w.match_params(data.params) else {
+    let negotiated: Vec<PayloadParams> = w.payload_params().copied().collect();
+    let Some(pt) = forward_pt(&data.params, w.match_params(data.params), &negotiated) else {
         return;
     };
     if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
         log::debug!("forward video write failed: {e}");
     }
+}
+
+/// The payload type to forward a frame with `params` as, into a slot whose negotiated
+/// payload types are `negotiated`: the best match of str0m's config (`matched`) when the
+/// receiver negotiated it, else the receiver's payload type of the same codec and H.264
+/// packetization mode. Chromium sends H.264 as Baseline (`profile-level-id=42001f`) and the
+/// native SDK receives Constrained Baseline (`42e01f`) only: the exact match is a payload type
+/// the native side never negotiated, and forwarding with it lost every frame. The bitstream
+/// of either decodes the same (Chromium's encoder is OpenH264 too).
+pub(super) fn forward_pt(
+    params: &PayloadParams,
+    matched: Option<Pt>,
+    negotiated: &[PayloadParams],
+) -> Option<Pt> {
+    if let Some(pt) = matched.filter(|pt| negotiated.iter().any(|p| p.pt() == *pt)) {
+        return Some(pt);
+    }
+    let want = params.spec();
+    negotiated
+        .iter()
+        .find(|p| {
+            let have = p.spec();
+            have.codec == want.codec
+                && have.format.packetization_mode.unwrap_or(0)
+                    == want.format.packetization_mode.unwrap_or(0)
+        })
+        .map(|p| p.pt())
 }
 
 /// Writes one forwarded frame into a receiver's slot, with the receiver's payload type.
@@ -173,5 +202,56 @@ fn write_audio(rx: &mut Session, mid: Mid, data: &MediaData) {
     }
     if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
         log::debug!("forward write failed: {e}");
+    }
+}
+
+#[cfg(test)]
+mod pt_tests {
+    use super::forward_pt;
+    use str0m::format::{Codec, CodecSpec, FormatParams, PayloadParams};
+    use str0m::media::{Frequency, Pt};
+
+    fn h264(pt: u8, profile: u32, mode: u8) -> PayloadParams {
+        PayloadParams::new(
+            Pt::new_with_value(pt),
+            None,
+            CodecSpec {
+                codec: Codec::H264,
+                clock_rate: Frequency::NINETY_KHZ,
+                channels: None,
+                format: FormatParams {
+                    level_asymmetry_allowed: Some(true),
+                    packetization_mode: Some(mode),
+                    profile_level_id: Some(profile),
+                    ..Default::default()
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn chromium_baseline_h264_goes_to_a_native_constrained_baseline_slot() {
+        // Chromium sends 42001f; the native receiver negotiated 42e01f only (pt 102 here).
+        let from_chromium = h264(102, 0x42001f, 1);
+        let native_slot = [h264(102, 0x42e01f, 1)];
+        // str0m's best match is its own 42001f entry (pt 127), which the slot never
+        // negotiated: the slot's own H.264 payload type is used instead.
+        let exact = Some(Pt::new_with_value(127));
+        assert_eq!(
+            forward_pt(&from_chromium, exact, &native_slot),
+            Some(Pt::new_with_value(102))
+        );
+        // A negotiated exact match wins.
+        let both = [h264(125, 0x42e01f, 1), h264(127, 0x42001f, 1)];
+        assert_eq!(
+            forward_pt(&from_chromium, exact, &both),
+            Some(Pt::new_with_value(127))
+        );
+        // Another packetization mode is not a substitute; nothing negotiated: nothing sent.
+        assert_eq!(
+            forward_pt(&from_chromium, None, &[h264(96, 0x42e01f, 0)]),
+            None
+        );
+        assert_eq!(forward_pt(&from_chromium, exact, &[]), None);
     }
 }

@@ -1,0 +1,550 @@
+// One call: its lifecycle (the same visible states as the native SDK's src/client/state.rs
+// and machine/), its roster, and its media (media.ts).
+
+import { Emitter } from "./events";
+import { CallMedia, MediaState } from "./media";
+import { RemoteParticipant } from "./participant";
+import {
+  CallState,
+  CallingError,
+  ClientRequest,
+  EndReason,
+  EndReasons,
+  ParticipantInfo,
+  ServerMessage,
+  VideoStreamKind,
+  callStateOf,
+  isRawId,
+  wireKind,
+} from "./protocol";
+import type { Reply } from "./signaling";
+import type { LocalVideoStream } from "./local_video_stream";
+
+/** 1:1 and group setup (the seed's table): the call must be connected by then. */
+const SETUP_TIMEOUT_MS = 85_000;
+
+/** Options of startCall, join and accept. */
+export interface CallOptions {
+  audioOptions?: {
+    /** Start muted. */
+    muted?: boolean;
+  };
+  videoOptions?: {
+    /** Send this camera from the start. */
+    localVideoStreams?: LocalVideoStream[];
+  };
+}
+
+export interface CallEvents {
+  stateChanged: { state: CallState; reason: EndReason; message?: string };
+  isMutedChanged: { muted: boolean };
+  remoteParticipantsUpdated: { added: RemoteParticipant[]; removed: RemoteParticipant[] };
+  dominantSpeakersChanged: { speakers: string[]; timestampMs: number };
+  /** Whose audio sits in which receive slot (index = slot; null: empty). */
+  audioSlotsChanged: { slots: (string | null)[] };
+  localVideoStreamsUpdated: { added: LocalVideoStream[]; removed: LocalVideoStream[] };
+}
+
+/** What a call needs from its agent (and nothing more). */
+export interface CallContext {
+  selfId: string;
+  request(body: ClientRequest): Promise<Reply>;
+  microphone(): Promise<MediaStreamTrack>;
+  /** A PeerConnection for the call, its offer ready when the agent had a spare. */
+  takeMedia(): CallMedia;
+  speakerId(): string;
+  /** The call ended: forget it. */
+  ended(call: Call): void;
+}
+
+type Setup =
+  | { kind: "start"; targets: string[] }
+  | { kind: "join"; groupId: string }
+  | { kind: "accept" };
+
+export class Call extends Emitter<CallEvents> {
+  private _state: CallState;
+  private server: CallState;
+  private mediaConnected = false;
+  private localHold = false;
+  private _muted = false;
+  private _endReason: EndReason = { code: 0, subcode: 0 };
+  private media?: CallMedia;
+  /** The service answered and the transport is set up. */
+  private ready = false;
+  private establishing = false;
+  private setupTimer?: ReturnType<typeof setTimeout>;
+  private participants = new Map<string, RemoteParticipant>();
+  private _dominant: string[] = [];
+  private _dominantAt = 0;
+  private _audioSlots: (string | null)[] = [];
+  private videoOn = new Map<VideoStreamKind, LocalVideoStream>();
+  private restarting = false;
+  /** When the call was created (performance.now()), for setup figures. */
+  readonly createdAt = performance.now();
+  /** When it first became Connected (performance.now()). */
+  connectedAt?: number;
+  /** Milliseconds from creation to each setup step: microphone open, offer made (ICE
+   * candidates gathered), the service's answer applied, media connected, Connected. */
+  readonly setupTimings: {
+    microphone?: number;
+    offer?: number;
+    answer?: number;
+    media?: number;
+    connected?: number;
+  } = {};
+
+  /** @internal */
+  constructor(
+    private readonly ctx: CallContext,
+    readonly id: string,
+    readonly direction: "outgoing" | "incoming",
+    state: CallState,
+    /** A group call joined by id (its id is the group id). */
+    readonly isGroup: boolean,
+  ) {
+    super();
+    this._state = state;
+    this.server = state;
+  }
+
+  get state(): CallState {
+    return this._state;
+  }
+  get isMuted(): boolean {
+    return this._muted;
+  }
+  /** Why the call ended (meaningful once Disconnected). */
+  get callEndReason(): EndReason {
+    return this._endReason;
+  }
+  get remoteParticipants(): RemoteParticipant[] {
+    return [...this.participants.values()];
+  }
+  /** Raw ids, dominant first (empty while nobody speaks). */
+  get dominantSpeakers(): string[] {
+    return [...this._dominant];
+  }
+  /** When the service ranked the dominant speakers (Unix ms; 0 before the first ranking). */
+  get dominantSpeakersTimestamp(): number {
+    return this._dominantAt;
+  }
+  get audioSlots(): (string | null)[] {
+    return [...this._audioSlots];
+  }
+  /** What the call receives: one audio track per receive slot (for meters, recording). */
+  get remoteAudioStream(): MediaStream | undefined {
+    return this.media?.remoteAudio;
+  }
+  /** The PeerConnection's statistics (RTCPeerConnection.getStats). */
+  async getStats(): Promise<RTCStatsReport | undefined> {
+    return this.media?.pc.getStats();
+  }
+  get localVideoStreams(): LocalVideoStream[] {
+    return [...this.videoOn.values()];
+  }
+
+  // ---- the host's commands ----
+
+  /** @internal Places the call, joins the group or accepts: media, offer, answer. */
+  establish(setup: Setup, options: CallOptions | undefined): void {
+    this.establishing = true;
+    this._muted = options?.audioOptions?.muted ?? false;
+    for (const v of options?.videoOptions?.localVideoStreams ?? []) this.videoOn.set(v.kind, v);
+    this.setupTimer = setTimeout(() => {
+      if ([CallState.Connecting, CallState.Ringing, CallState.EarlyMedia].includes(this._state)) {
+        this.abandon(
+          this.mediaConnected ? EndReasons.NO_ANSWER : EndReasons.MEDIA_TIMEOUT,
+          "the call was not connected in time",
+        );
+      }
+    }, SETUP_TIMEOUT_MS);
+    this.serverSays(CallState.Connecting);
+    void this.runSetup(setup);
+  }
+
+  private async runSetup(setup: Setup): Promise<void> {
+    // The microphone opens (~100 ms in Chromium) while the offer goes to the service: the
+    // track joins the sendrecv m-line of slot 0 afterwards, without renegotiation.
+    const mic = this.ctx.microphone().then(
+      (track) => {
+        this.mark("microphone");
+        return track;
+      },
+      (e: unknown) => {
+        throw new CallingError(EndReasons.MEDIA_FAILED, `no microphone: ${errorText(e)}`);
+      },
+    );
+    mic.catch(() => undefined); // handled below; never an unhandled rejection
+    const media = this.ctx.takeMedia();
+    media.onState = (s) => this.onMedia(s);
+    this.media = media;
+    let joined = false;
+    try {
+      await media.setSpeaker(this.ctx.speakerId());
+    } catch (e) {
+      console.warn("acscalling: cannot select the speaker", e);
+    }
+    try {
+      for (const [kind, stream] of this.videoOn) {
+        await media.setVideoTrack(kind, await stream.track());
+      }
+      const offer_sdp = await media.firstOffer();
+      this.mark("offer");
+      if (this.ended) return;
+      const body: ClientRequest =
+        setup.kind === "start"
+          ? { type: "start_call", call_id: this.id, targets: setup.targets, offer_sdp }
+          : setup.kind === "join"
+            ? { type: "join_group_call", group_id: this.id, offer_sdp }
+            : { type: "accept", call_id: this.id, offer_sdp };
+      const reply = await this.ctx.request(body);
+      joined = true;
+      if (this.ended) return;
+      if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
+      await media.answer(reply.answerSdp);
+      this.mark("answer");
+      this.ready = true;
+      if (this._muted) this.fire({ type: "set_muted", call_id: this.id, muted: true });
+      for (const kind of this.videoOn.keys()) {
+        this.fire({ type: "set_video", call_id: this.id, kind: wireKind(kind), on: true });
+      }
+      const track = await mic;
+      if (this.ended) {
+        track.stop();
+        return;
+      }
+      await media.replaceMicrophone(track, this._muted);
+      if (this.localHold) await media.setSending(false);
+    } catch (e) {
+      const err =
+        e instanceof CallingError
+          ? e
+          : new CallingError(EndReasons.MEDIA_FAILED, `media setup failed: ${errorText(e)}`);
+      // Once the service took us into the call, leave it there too; a refusal of the
+      // service (its reason stands) or a failure before it knew ends the call here only.
+      if (joined) this.abandon(err.reason, err.message);
+      else this.end(err.reason, err.message);
+    }
+  }
+
+  /** Accepts a ringing incoming call. */
+  async accept(options?: CallOptions): Promise<void> {
+    if (this.direction !== "incoming" || this._state !== CallState.Incoming || this.establishing) {
+      throw new CallingError(EndReasons.BAD_REQUEST, "only a ringing incoming call can be accepted");
+    }
+    this.establish({ kind: "accept" }, options);
+  }
+
+  /** Declines a ringing incoming call. */
+  async reject(): Promise<void> {
+    if (this.direction !== "incoming" || this._state !== CallState.Incoming) {
+      throw new CallingError(EndReasons.BAD_REQUEST, "only a ringing incoming call can be rejected");
+    }
+    this.fire({ type: "reject", call_id: this.id });
+    this.end(EndReasons.DECLINED);
+  }
+
+  /** Leaves the call (or ends it for everyone). Resolves once the service answered. */
+  async hangUp(options?: { forEveryone?: boolean }): Promise<void> {
+    if (this.ended) return;
+    if (this._state === CallState.Incoming && !this.establishing) return this.reject();
+    this.serverSays(CallState.Disconnecting);
+    await this.media?.setSending(false).catch(() => undefined);
+    try {
+      await this.ctx.request({
+        type: "hang_up",
+        call_id: this.id,
+        for_everyone: options?.forEveryone ?? false,
+      });
+    } catch {
+      // The service is unreachable or already forgot the call: it is over here anyway.
+    }
+    this.end(EndReasons.LOCAL_HANGUP);
+  }
+
+  async mute(): Promise<void> {
+    await this.setMuted(true);
+  }
+  async unmute(): Promise<void> {
+    await this.setMuted(false);
+  }
+
+  private async setMuted(muted: boolean): Promise<void> {
+    this.requireLive();
+    if (this._muted === muted) return;
+    this._muted = muted;
+    this.media?.setMuted(muted);
+    this.emit("isMutedChanged", { muted });
+    if (this.ready) await this.ctx.request({ type: "set_muted", call_id: this.id, muted });
+  }
+
+  /** Puts the call on hold: nothing sent, nothing played, the others see Hold. */
+  async hold(): Promise<void> {
+    if (![CallState.Connected, CallState.RemoteHold].includes(this._state)) {
+      throw new CallingError(EndReasons.BAD_REQUEST, `cannot hold a call in state ${CallState[this._state]}`);
+    }
+    await this.setHold(true);
+  }
+
+  async resume(): Promise<void> {
+    if (this._state !== CallState.LocalHold) {
+      throw new CallingError(EndReasons.BAD_REQUEST, `cannot resume a call in state ${CallState[this._state]}`);
+    }
+    await this.setHold(false);
+  }
+
+  private async setHold(hold: boolean): Promise<void> {
+    await this.media?.setSending(!hold);
+    this.media?.setPlaying(!hold);
+    this.localHold = hold;
+    this.refresh();
+    await this.ctx.request({ type: "set_hold", call_id: this.id, hold });
+  }
+
+  /** Invites `target` (raw id) into the call; a 1:1 call becomes a group call. */
+  async addParticipant(target: string): Promise<void> {
+    this.requireLive();
+    if (!isRawId(target)) {
+      throw new CallingError(EndReasons.BAD_REQUEST, `invalid identifier '${target}': expected 8:acs:<id>, 4:+<digits> or 8:echo123`);
+    }
+    await this.ctx.request({ type: "add_participant", call_id: this.id, target: target.trim() });
+  }
+
+  /** Removes `target` from the call (it ends with 0/5300). */
+  async removeParticipant(target: string): Promise<void> {
+    this.requireLive();
+    await this.ctx.request({ type: "remove_participant", call_id: this.id, target });
+  }
+
+  /** Starts sending `stream` (a camera, or a screen share) to the call. */
+  async startVideo(stream: LocalVideoStream): Promise<void> {
+    this.requireLive();
+    if (this.videoOn.has(stream.kind)) {
+      throw new CallingError(EndReasons.BAD_REQUEST, "a stream of this kind is already being sent");
+    }
+    this.videoOn.set(stream.kind, stream);
+    const track = await stream.track();
+    // The source ended (the browser's "Stop sharing", a camera unplugged): stop the stream.
+    track.addEventListener("ended", () => void this.stopVideo(stream).catch(() => undefined));
+    await this.media?.setVideoTrack(stream.kind, track);
+    this.emit("localVideoStreamsUpdated", { added: [stream], removed: [] });
+    if (this.ready) {
+      try {
+        await this.ctx.request({ type: "set_video", call_id: this.id, kind: wireKind(stream.kind), on: true });
+      } catch (e) {
+        await this.stopVideo(stream);
+        throw e;
+      }
+    }
+  }
+
+  /** Stops sending `stream`. */
+  async stopVideo(stream: LocalVideoStream): Promise<void> {
+    if (this.videoOn.get(stream.kind) !== stream) return;
+    this.videoOn.delete(stream.kind);
+    await this.media?.setVideoTrack(stream.kind, null);
+    this.emit("localVideoStreamsUpdated", { added: [], removed: [stream] });
+    if (this.ready && !this.ended) {
+      await this.ctx.request({ type: "set_video", call_id: this.id, kind: wireKind(stream.kind), on: false });
+    }
+  }
+
+  /** Receives `participant`'s `kind` stream in receive slot `slot` and returns it as a
+   * MediaStream to show in a <video> (or with VideoStreamRenderer). */
+  async subscribeVideo(participant: string, kind: VideoStreamKind, slot = 0): Promise<MediaStream> {
+    this.requireLive();
+    const t = this.media?.videoSlot(kind, slot);
+    if (!t) throw new CallingError(EndReasons.BAD_REQUEST, `no ${VideoStreamKind[kind]} receive slot ${slot}`);
+    await this.ctx.request({ type: "subscribe_video", call_id: this.id, participant, kind: wireKind(kind), slot });
+    return new MediaStream([t.receiver.track]);
+  }
+
+  /** Stops receiving into `slot` of `kind`. */
+  async unsubscribeVideo(kind: VideoStreamKind, slot = 0): Promise<void> {
+    this.requireLive();
+    await this.ctx.request({ type: "unsubscribe_video", call_id: this.id, kind: wireKind(kind), slot });
+  }
+
+  /** Switches the microphone (DeviceManager.selectMicrophone calls this). */
+  async replaceMicrophone(track: MediaStreamTrack): Promise<void> {
+    if (this.media) await this.media.replaceMicrophone(track, this._muted);
+    else track.stop();
+  }
+
+  /** Plays the call on another speaker. */
+  async setSpeaker(deviceId: string): Promise<void> {
+    await this.media?.setSpeaker(deviceId);
+  }
+
+  // ---- what the service and the transport say ----
+
+  /** @internal A message of the service about this call. */
+  handle(msg: ServerMessage): void {
+    switch (msg.type) {
+      case "call_state": {
+        const state = callStateOf(msg.state);
+        if (state === CallState.Disconnected) {
+          this.end(msg.end_reason ?? EndReasons.REMOTE_HANGUP);
+        } else {
+          this.serverSays(state);
+        }
+        break;
+      }
+      case "roster":
+        this.applyRoster(msg.participants, false);
+        break;
+      case "participant_updated":
+        this.applyRoster([msg.participant], false);
+        break;
+      case "participants_updated":
+        this.applyRoster(msg.participants, false);
+        break;
+      case "participant_removed":
+        this.applyRoster([msg.participant], true);
+        break;
+      case "participants_removed":
+        this.applyRoster(msg.participants, true);
+        break;
+      case "audio_slots":
+        this._audioSlots = msg.slots;
+        this.emit("audioSlotsChanged", { slots: [...msg.slots] });
+        break;
+      case "dominant_speakers":
+        this._dominant = msg.speakers;
+        this._dominantAt = msg.timestamp_ms;
+        for (const p of this.participants.values()) p.setSpeaking(msg.speakers.includes(p.identifier));
+        this.emit("dominantSpeakersChanged", { speakers: [...msg.speakers], timestampMs: msg.timestamp_ms });
+        break;
+      case "media_lost":
+        void this.restartIce();
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** @internal The caller of an incoming call (before accept). */
+  addCaller(info: ParticipantInfo): void {
+    this.applyRoster([info], false);
+  }
+
+  /** @internal The agent's session is gone (the service restarted or the window passed). */
+  sessionLost(): void {
+    this.end(EndReasons.SESSION_LOST, "the service no longer holds this call");
+  }
+
+  private applyRoster(infos: ParticipantInfo[], removed: boolean): void {
+    const added: RemoteParticipant[] = [];
+    const gone: RemoteParticipant[] = [];
+    for (const info of infos) {
+      if (info.id === this.ctx.selfId) continue;
+      const p = this.participants.get(info.id);
+      if (removed) {
+        if (!p) continue;
+        this.participants.delete(info.id);
+        p.gone(info.end_reason);
+        gone.push(p);
+      } else if (p) {
+        p.update(info);
+      } else {
+        const np = new RemoteParticipant(info);
+        this.participants.set(info.id, np);
+        added.push(np);
+      }
+    }
+    if (added.length || gone.length) {
+      this.emit("remoteParticipantsUpdated", { added, removed: gone });
+    }
+  }
+
+  private onMedia(s: MediaState): void {
+    if (s === "connected") {
+      if (this.setupTimings.media === undefined) this.mark("media");
+      this.mediaConnected = true;
+      this.refresh();
+    } else if (s === "failed") {
+      void this.restartIce();
+    } else if (s === "closed" && !this.ended) {
+      this.abandon(EndReasons.MEDIA_FAILED, "the media connection closed");
+    }
+  }
+
+  /** ICE restart on the same PeerConnection (new offer, the SFU's answer). */
+  private async restartIce(): Promise<void> {
+    if (!this.media || this.restarting || this.ended || !this.ready) return;
+    this.restarting = true;
+    try {
+      const offer_sdp = await this.media.offer(true);
+      const reply = await this.ctx.request({ type: "restart_ice", call_id: this.id, offer_sdp });
+      if (reply.answerSdp && !this.ended) await this.media.answer(reply.answerSdp);
+    } catch (e) {
+      console.warn("acscalling: ICE restart failed", e);
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  private mark(step: keyof Call["setupTimings"]): void {
+    this.setupTimings[step] = Math.round((performance.now() - this.createdAt) * 10) / 10;
+  }
+
+  private get ended(): boolean {
+    return this._state === CallState.Disconnected;
+  }
+
+  private requireLive(): void {
+    if (this.ended) throw new CallingError(EndReasons.BAD_REQUEST, "the call has ended");
+  }
+
+  private serverSays(state: CallState): void {
+    this.server = state;
+    this.refresh();
+  }
+
+  /** The visible state (src/client/state.rs): Connected needs media, our hold wins. */
+  private refresh(): void {
+    if (this.ended) return;
+    let s: CallState = this.server === CallState.LocalHold ? CallState.Connected : this.server;
+    if ((s === CallState.Connected || s === CallState.RemoteHold) && !this.mediaConnected) {
+      s = CallState.Connecting;
+    } else if ((s === CallState.Connected || s === CallState.RemoteHold) && this.localHold) {
+      s = CallState.LocalHold;
+    }
+    if (s === this._state) return;
+    this._state = s;
+    if (s === CallState.Connected && this.connectedAt === undefined) {
+      this.connectedAt = performance.now();
+      this.mark("connected");
+      clearTimeout(this.setupTimer);
+    }
+    this.emit("stateChanged", { state: s, reason: { code: 0, subcode: 0 } });
+  }
+
+  /** Leaves the call in the service (fire and forget) and ends it here. */
+  private abandon(reason: EndReason, message: string): void {
+    if (this.ended) return;
+    this.fire({ type: "hang_up", call_id: this.id, for_everyone: false });
+    this.end(reason, message);
+  }
+
+  /** Ends the call with `reason` (idempotent): media released, last state event. */
+  private end(reason: EndReason, message?: string): void {
+    if (this.ended) return;
+    clearTimeout(this.setupTimer);
+    this._endReason = { code: reason.code, subcode: reason.subcode };
+    this._state = CallState.Disconnected;
+    this.media?.close();
+    this.videoOn.clear();
+    this.emit("stateChanged", { state: CallState.Disconnected, reason: this._endReason, message });
+    this.ctx.ended(this);
+  }
+
+  private fire(body: ClientRequest): void {
+    this.ctx.request(body).catch((e) => console.warn(`acscalling: ${body.type} failed`, e));
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
