@@ -576,3 +576,102 @@ fn a_browser_call_survives_a_five_second_network_cut() {
         back.elapsed().as_millis()
     );
 }
+
+#[test]
+fn a_browser_group_call_is_rejoined_after_a_service_restart() {
+    let mut b = Browsers::start();
+    let dir = std::env::temp_dir().join(format!("acs-browser-restart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("service.db").display().to_string();
+    let listen = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let web = web_dir().display().to_string();
+    let args = [
+        "--web-dir",
+        &web,
+        "--dev-tokens",
+        "--listen",
+        &listen,
+        "--database",
+        &db,
+    ];
+    let svc = Service::start_with(&args);
+    let group = uuid::Uuid::new_v4().to_string();
+    let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
+    let acall = alice.join(&group);
+    let bob = sign_in(&mut b, &svc, "bob");
+    b.fill("bob", "#group", &group);
+    b.click("bob", "#join");
+    wait_call_state(&mut b, "bob", "Connected");
+    assert!(wait_until(T, || acall.state() == CallState::Connected
+        && acall.remote_participants().len() == 1));
+    assert_browser_hears(&mut b, "bob", NATIVE_HZ);
+    // Bob mutes: the restarted service must learn it from his rejoin.
+    b.eval(
+        "bob",
+        "async () => window.acsSample.call.mute()",
+        json!(null),
+    );
+
+    // The service dies and comes back on the same address with the same store.
+    let pid = svc.pid().unwrap();
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    drop(svc);
+    std::thread::sleep(Duration::from_secs(1));
+    let svc = Service::start_with(&args);
+    let back = std::time::Instant::now();
+    // The page's agent reconnects by itself; its group call is joined again: the same Call
+    // object, Connected (never shown Connecting), still muted.
+    b.wait_for(
+        "bob",
+        "() => window.acsSample.agent.connectionState === 1",
+        json!(null),
+        T,
+    );
+    let st = b.wait_for(
+        "bob",
+        "(g) => { const c = window.acsSample.call; return c.id === g && c.state === 5 \
+         && c.audioSlots.length > 0 && { muted: c.isMuted, state: c.state }; }",
+        json!(group),
+        T,
+    );
+    assert_eq!(st["muted"], true, "{st}");
+    assert!(wait_until(T, || alice.agent.connection_state()
+        == acscalling::client::AgentConnectionState::Connected
+        && !acall.is_reconnecting()));
+    assert_eq!(acall.state(), CallState::Connected);
+    // Someone joining now sees Bob muted (announced with his rejoin).
+    let dave = Party::new(&svc, "Dave", 550.0, false);
+    let dcall = dave.join(&group);
+    assert!(wait_until(T, || dcall
+        .remote_participants()
+        .iter()
+        .any(|p| p.identifier() == bob && p.is_muted())));
+    // Audio both ways again: Bob hears Alice; Bob unmutes and Alice hears him.
+    assert_browser_hears(&mut b, "bob", NATIVE_HZ);
+    b.eval(
+        "bob",
+        "async () => window.acsSample.call.unmute()",
+        json!(null),
+    );
+    alice
+        .hears(BROWSER_HZ, 0.01)
+        .unwrap_or_else(|p| panic!("alice does not hear the browser after the restart: {p:?}"));
+    println!(
+        "browser group call rejoined: audio both ways {} ms after the service came back",
+        back.elapsed().as_millis()
+    );
+    acall.hang_up(false).unwrap();
+    dcall.hang_up(false).unwrap();
+    drop(svc);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -53,6 +53,8 @@ export interface CallContext {
   /** A PeerConnection for the call, its offer ready when the agent had a spare. */
   takeMedia(): CallMedia;
   speakerId(): string;
+  /** The service's reconnect window (ms). */
+  reconnectWindowMs(): number;
   /** The call ended: forget it. */
   ended(call: Call): void;
 }
@@ -80,6 +82,10 @@ export class Call extends Emitter<CallEvents> {
   private _audioSlots: (string | null)[] = [];
   private videoOn = new Map<VideoStreamKind, LocalVideoStream>();
   private restarting = false;
+  /** Joining again after the service restarted (its Connecting for the new join is not shown). */
+  private rejoining = false;
+  /** After a rejoin: participants of the old roster the restarted service has not mentioned. */
+  private rejoinUnseen?: Set<string>;
   /** When the call was created (performance.now()), for setup figures. */
   readonly createdAt = performance.now();
   /** When it first became Connected (performance.now()). */
@@ -384,7 +390,9 @@ export class Call extends Emitter<CallEvents> {
     switch (msg.type) {
       case "call_state": {
         const state = callStateOf(msg.state);
-        if (state === CallState.Disconnected) {
+        if (this.rejoining && state === CallState.Connecting) {
+          // The restarted service sets the rejoined call up: nothing the host must see.
+        } else if (state === CallState.Disconnected) {
           this.end(msg.end_reason ?? EndReasons.REMOTE_HANGUP);
         } else {
           this.serverSays(state);
@@ -429,9 +437,93 @@ export class Call extends Emitter<CallEvents> {
     this.applyRoster([info], false);
   }
 
-  /** @internal The agent's session is gone (the service restarted or the window passed). */
+  /** @internal The agent's session is gone (the service restarted or the window passed). A
+   * connected or held group call is joined again under its id (as the native SDK does:
+   * src/client/call_network.rs); other calls end 503/10008. */
   sessionLost(): void {
+    const group = this.isGroup || this.participants.size > 1;
+    if (group && this.ready && [CallState.Connected, CallState.LocalHold].includes(this._state)) {
+      void this.rejoin();
+      return;
+    }
     this.end(EndReasons.SESSION_LOST, "the service no longer holds this call");
+  }
+
+  /** Joins the group again on the restarted service with a new PeerConnection, announcing
+   * mute and video with the join; hold is told again; whoever of the old roster the service
+   * never mentions within its reconnect window is removed with 408/10006. (Remote video
+   * shown before must be subscribed again: its tracks belonged to the old PeerConnection.) */
+  private async rejoin(): Promise<void> {
+    if (this.rejoining || this.ended) return;
+    this.rejoining = true;
+    this.rejoinUnseen = new Set(this.participants.keys());
+    const old = this.media;
+    if (old) old.onState = () => undefined;
+    const media = this.ctx.takeMedia();
+    try {
+      const mic = this.ctx.microphone();
+      mic.catch(() => undefined);
+      await media.setSpeaker(old?.speaker ?? this.ctx.speakerId());
+      for (const [kind, stream] of this.videoOn) {
+        // The track moves to the new PeerConnection: the old one must not stop it.
+        await old?.setVideoTrack(kind, null);
+        await media.setVideoTrack(kind, await stream.track());
+      }
+      const offer_sdp = await media.firstOffer();
+      const reply = await this.ctx.request({
+        type: "join_group_call",
+        group_id: this.id,
+        offer_sdp,
+        state: {
+          muted: this._muted,
+          video: this.videoOn.has(VideoStreamKind.Video),
+          screen_sharing: this.videoOn.has(VideoStreamKind.ScreenShare),
+        },
+      });
+      if (this.ended) {
+        media.close();
+        return;
+      }
+      if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
+      media.onState = (s) => this.onMedia(s);
+      this.media = media;
+      await media.answer(reply.answerSdp);
+      await media.replaceMicrophone(await mic, this._muted);
+      if (this.localHold) {
+        await media.setSending(false);
+        media.setPlaying(false);
+        this.fire({ type: "set_hold", call_id: this.id, hold: true });
+      }
+      old?.close();
+      const window = this.ctx.reconnectWindowMs();
+      setTimeout(() => this.forgetUnseen(), window);
+    } catch (e) {
+      media.close();
+      this.end(EndReasons.SESSION_LOST, `the call could not be joined again: ${errorText(e)}`);
+    } finally {
+      this.rejoining = false;
+    }
+  }
+
+  /** The reconnect window passed since the rejoin: who never came back is gone. */
+  private forgetUnseen(): void {
+    const unseen = this.rejoinUnseen;
+    this.rejoinUnseen = undefined;
+    if (!unseen || this.ended) return;
+    const gone: ParticipantInfo[] = [];
+    for (const id of unseen) {
+      const p = this.participants.get(id);
+      if (p) {
+        gone.push({
+          id,
+          display_name: p.displayName,
+          state: "Disconnected",
+          muted: false,
+          end_reason: EndReasons.INACTIVE,
+        });
+      }
+    }
+    if (gone.length) this.applyRoster(gone, true);
   }
 
   private applyRoster(infos: ParticipantInfo[], removed: boolean): void {
@@ -439,6 +531,7 @@ export class Call extends Emitter<CallEvents> {
     const gone: RemoteParticipant[] = [];
     for (const info of infos) {
       if (info.id === this.ctx.selfId) continue;
+      this.rejoinUnseen?.delete(info.id);
       const p = this.participants.get(info.id);
       if (removed) {
         if (!p) continue;

@@ -139,6 +139,7 @@ export class CallAgent extends Emitter<CallAgentEvents> {
         return media;
       },
       speakerId: () => this.devices.selectedSpeaker?.id ?? "",
+      reconnectWindowMs: () => this.signaling.reconnectWindowMs,
       ended: (c) => {
         if (this._calls.get(c.id) === c) {
           this._calls.delete(c.id);

@@ -123,6 +123,13 @@ export interface ErrorBody {
   message: string;
 }
 
+/** What a rejoining party already has going (JoinGroupCall.state). */
+export interface JoinState {
+  muted: boolean;
+  video: boolean;
+  screen_sharing: boolean;
+}
+
 export interface Resume {
   session: string;
   last_seq: number;
@@ -131,7 +138,7 @@ export interface Resume {
 /** Messages to the service; requests get their `req` from the signaling layer. */
 export type ClientRequest =
   | { type: "start_call"; call_id: string; targets: string[]; offer_sdp: string }
-  | { type: "join_group_call"; group_id: string; offer_sdp: string }
+  | { type: "join_group_call"; group_id: string; offer_sdp: string; state?: JoinState }
   | { type: "accept"; call_id: string; offer_sdp: string }
   | { type: "reject"; call_id: string }
   | { type: "hang_up"; call_id: string; for_everyone: boolean }

@@ -61,6 +61,10 @@ export class Signaling {
   private lastSeq = 0;
   private session?: string;
   private resumeSecs = 120;
+  /** How long the service keeps a dropped session (its reconnect window), in ms. */
+  get reconnectWindowMs(): number {
+    return this.resumeSecs * 1000;
+  }
   private closedByUs = false;
   private lastHeard = 0;
   private heartbeat?: ReturnType<typeof setInterval>;

@@ -153,9 +153,17 @@ fn write_media(rx: &mut Session, mid: Mid, data: &MediaData) {
     let Some(w) = rx.rtc.writer(mid) else {
         return;
     };
-    let negotiated: Vec<PayloadParams> = w.payload_params().copied().collect();
-    let Some(pt) = forward_pt(&data.params, w.match_params(data.params), &negotiated) else {
-        return;
+    let matched = w.match_params(data.params);
+    let pt = match matched {
+        // The usual case, on every frame: no allocation.
+        Some(pt) if w.payload_params().any(|p| p.pt() == pt) => pt,
+        _ => {
+            let negotiated: Vec<PayloadParams> = w.payload_params().copied().collect();
+            let Some(pt) = forward_pt(&data.params, matched, &negotiated) else {
+                return;
+            };
+            pt
+        }
     };
     if let Err(e) = w.write(pt, data.network_time, data.time, data.data.clone()) {
         log::debug!("forward video write failed: {e}");
