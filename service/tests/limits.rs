@@ -186,11 +186,17 @@ async fn oversized_messages_are_refused_and_a_frame_over_the_cap_closes() {
     let r = pings(&mut c, 2, 1).await;
     assert!(r[0].get("error").is_none());
 
-    // 2 MiB: over the frame cap: closed with 413.
-    let pad = "x".repeat(2 * 1024 * 1024);
-    c.send(json!({"type": "ping", "req": 3, "pad": pad})).await;
-    let e = c.expect("error").await;
-    assert_eq!(e["error"]["code"], 413, "{e}");
+    // Over the 1 MiB frame cap: closed with 413. The service reads the frame's header, says
+    // why and closes without reading the rest, so a client still writing the frame can get
+    // a reset instead (CI saw it with 2 MiB on a loaded machine): a little over the cap fits
+    // the socket buffers, and a reset write must still find the connection closed.
+    let pad = "x".repeat(1024 * 1024 + 64 * 1024);
+    if c.try_send(json!({"type": "ping", "req": 3, "pad": pad}))
+        .await
+    {
+        let e = c.expect("error").await;
+        assert_eq!(e["error"]["code"], 413, "{e}");
+    }
     assert!(c.closed().await);
 
     // A Hello over the limit is refused too.

@@ -151,6 +151,15 @@ impl Client {
         self.send_raw(&v.to_string()).await;
     }
 
+    /// Sends and says whether the write went through (a peer that closes on us mid-write
+    /// resets the connection).
+    pub async fn try_send(&mut self, v: Value) -> bool {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .is_ok()
+    }
+
     pub async fn send_raw(&mut self, s: &str) {
         self.ws
             .send(Message::Text(s.to_string().into()))
@@ -208,12 +217,15 @@ impl Client {
         .await
     }
 
-    /// True when the server closed the connection (after optional messages).
+    /// True when the server closed the connection (after optional messages) within 5 s;
+    /// false when it is still open then.
     pub async fn closed(&mut self) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
-            match self.next_within(Duration::from_secs(5)).await {
-                None => return true,
-                Some(_) => continue,
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
             }
         }
     }
