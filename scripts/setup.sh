@@ -7,8 +7,9 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # tests); libwebrtc-audio-processing-dev: echo cancellation (webrtc-audio-processing 0.5);
 # sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests; chromium: the
 # browser client (web/) and its tests in a real browser (Debian's Chromium, driven by
-# playwright-core from npm; Playwright never downloads a browser here).
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium"
+# playwright-core from npm; Playwright never downloads a browser here); xvfb: a private X
+# display for real screen capture in the browser tests.
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb"
 # Node.js and npm from Debian only where the machine has none (an existing Node stays).
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""

@@ -11,7 +11,9 @@
 # `acs_room2` are "rooms": what a test plays into them (`pacat -d acs_room`) is what the
 # microphones `acs_room.monitor` (default source) and `acs_room2.monitor` capture. Every sink's
 # `.monitor` records what was played to it (`parec -d acs_spk.monitor`), so a test hears what
-# the library played.
+# the library played. `acs_mic` and `acs_mic2` are the same two rooms as plain sources: Chromium
+# lists no monitor sources as microphones (the browser tests pick them by their descriptions,
+# ACS-Mic and ACS-Mic-2).
 # The socket sits in a private 0700 folder, so clients need no cookie (auth-anonymous=1).
 # Needs Debian's `pulseaudio` package (scripts/setup.sh installs it).
 set -euo pipefail
@@ -42,6 +44,8 @@ case "${1:-}" in
       -L 'module-null-sink sink_name=acs_spk2 rate=48000 sink_properties=device.description=ACS-Speaker-2' \
       -L 'module-null-sink sink_name=acs_room rate=48000 sink_properties=device.description=ACS-Room' \
       -L 'module-null-sink sink_name=acs_room2 rate=48000 sink_properties=device.description=ACS-Room-2' \
+      -L 'module-remap-source source_name=acs_mic master=acs_room.monitor source_properties=device.description=ACS-Mic' \
+      -L 'module-remap-source source_name=acs_mic2 master=acs_room2.monitor source_properties=device.description=ACS-Mic-2' \
       -L 'module-native-protocol-unix auth-anonymous=1' \
       -L 'module-always-sink' \
       </dev/null >/dev/null 2>&1 &

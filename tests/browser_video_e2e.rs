@@ -13,6 +13,91 @@ use common::party::Party;
 use common::wait_until;
 use serde_json::json;
 
+/// Mean R, G, B of `BANDS` vertical bands across the lower half of a picture (the
+/// native test pattern's colour bars; its frame counter sits at the top).
+const BANDS: usize = 16;
+
+fn band_means(w: usize, h: usize, rgb: impl Fn(usize, usize) -> [f64; 3]) -> Vec<[f64; 3]> {
+    (0..BANDS)
+        .map(|band| {
+            let (x0, x1) = (band * w / BANDS + 2, (band + 1) * w / BANDS - 2);
+            let mut sum = [0f64; 3];
+            let mut n = 0.0;
+            for y in (h / 2..h * 9 / 10).step_by(2) {
+                for x in x0..x1 {
+                    let p = rgb(x, y);
+                    for c in 0..3 {
+                        sum[c] += p[c];
+                    }
+                    n += 1.0;
+                }
+            }
+            sum.map(|s| s / n)
+        })
+        .collect()
+}
+
+/// [`band_means`] of an I420 frame (BT.601 limited range, as `mean_rgb`).
+fn frame_bands(f: &acscalling::media::video::VideoFrame) -> Vec<[f64; 3]> {
+    let (w, h) = (f.width as usize, f.height as usize);
+    let cw = w.div_ceil(2);
+    band_means(w, h, |x, y| {
+        let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
+        let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
+        let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
+        [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u].map(|c| c.clamp(0.0, 255.0))
+    })
+}
+
+/// The pixels (R, G, B) of the rectangle `rect` ({x, y, w, h} in CSS pixels, `dpr` device
+/// pixels each) of the PNG screenshot at `path`: width, height, rows.
+fn screenshot_region(
+    path: &std::path::Path,
+    rect: &serde_json::Value,
+) -> (usize, usize, Vec<[u8; 3]>) {
+    let file = std::fs::File::open(path).expect("screenshot written");
+    let mut dec = png::Decoder::new(std::io::BufReader::new(file));
+    dec.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = dec.read_info().expect("a PNG screenshot");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("PNG pixels");
+    let channels = info.color_type.samples();
+    assert!(
+        channels >= 3,
+        "screenshot colour type {:?}",
+        info.color_type
+    );
+    let dpr = rect["dpr"].as_f64().unwrap_or(1.0);
+    let px = |k: &str| (rect[k].as_f64().expect("rect") * dpr).round() as usize;
+    let (x0, y0, w, h) = (px("x"), px("y"), px("w"), px("h"));
+    assert!(
+        x0 + w <= info.width as usize && y0 + h <= info.height as usize && w > 2 * BANDS * 4,
+        "video rectangle {rect} in a {}x{} screenshot",
+        info.width,
+        info.height
+    );
+    let mut out = Vec::with_capacity(w * h);
+    for y in y0..y0 + h {
+        for x in x0..x0 + w {
+            let i = y * info.line_size + x * channels;
+            out.push([buf[i], buf[i + 1], buf[i + 2]]);
+        }
+    }
+    (w, h, out)
+}
+
+/// The test pattern's frame number read back from screen pixels (their BT.601 luma).
+fn screen_counter(w: usize, h: usize, px: &[[u8; 3]]) -> Option<u32> {
+    let mut f = acscalling::media::video::VideoFrame::black(w as u32, h as u32).ok()?;
+    for (y, p) in f.y.iter_mut().zip(px) {
+        let [r, g, b] = p.map(f64::from);
+        *y = (16.0 + 0.257 * r + 0.504 * g + 0.098 * b)
+            .round()
+            .clamp(0.0, 255.0) as u8;
+    }
+    acscalling::media::video::read_counter(&f)
+}
+
 #[test]
 fn browser_and_native_send_each_other_h264_video() {
     use acscalling::media::video::BusFrame;
@@ -75,6 +160,38 @@ fn browser_and_native_send_each_other_h264_video() {
     let shown = page_rgb(&mut b, "alice", Some("#remote-video"), 0);
     let sent = mean_rgb(&acscalling::media::video::test_pattern(1_000, 320, 180).unwrap());
     assert_same_colour("native pattern in Chromium", shown, sent, 25.0);
+    // A screenshot of the sample page mid-call, kept as a test artefact and checked pixel by
+    // pixel: the remote video element shows the pattern, the roster lists Bob connected.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).expect("artefact dir");
+    let shot = dir.join("sample-page-remote-video.png");
+    let rect = b.eval(
+        "alice",
+        "(id) => { const r = document.getElementById('remote-video').getBoundingClientRect(); \
+         const li = [...document.querySelectorAll('#roster li')].find(li => li.dataset.id === id); \
+         return { x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height, \
+                  dpr: devicePixelRatio, roster: li ? li.dataset.state : null }; }",
+        json!(bob.id),
+    );
+    b.screenshot("alice", &shot);
+    println!("screenshot: {} ({rect})", shot.display());
+    assert_eq!(rect["roster"], "Connected", "the roster lists Bob: {rect}");
+    // The screenshot's video rectangle holds one frame of the pattern: its frame number
+    // reads back from the pixels, and its colour bars are that frame's, band by band.
+    let (w, h, region) = screenshot_region(&shot, &rect);
+    let counter = screen_counter(w, h, &region).expect("a frame number in the screenshot's video");
+    let want = frame_bands(&acscalling::media::video::test_pattern(counter, 320, 180).unwrap());
+    let have = band_means(w, h, |x, y| region[y * w + x].map(f64::from));
+    println!("screenshot shows pattern frame {counter}");
+    // Chromium's colour conversion differs from the BT.601 limited range used here by up to
+    // ~32 per channel on saturated bars (measured: green 191 vs 223); neighbouring bars
+    // differ by 150 or more in some channel, so 40 still tells every bar from the others.
+    for (i, (h, w)) in have.iter().zip(&want).enumerate() {
+        assert!(
+            h.iter().zip(w).all(|(a, b)| (a - b).abs() < 40.0),
+            "screenshot band {i}: {h:.0?}, pattern frame {counter} {w:.0?}\nscreenshot {have:.0?}\npattern {want:.0?}"
+        );
+    }
 
     // Browser → native: a camera the page draws (a canvas in a known magenta, 640x360, with
     // a moving bar so frames keep coming), encoded by Chromium, decoded by openh264.

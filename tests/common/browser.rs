@@ -177,6 +177,23 @@ impl Browsers {
         );
     }
 
+    /// Opens browser `name` on `url` with real devices instead of fake ones: the sound
+    /// server's microphones and speakers (call `sound::sound_server()` first) and real screen
+    /// capture, in a kiosk window filling `screen` (headless, 1280x720, when None).
+    pub fn open_real(&mut self, name: &str, url: &str, screen: Option<&super::xvfb::Xvfb>) {
+        let env: serde_json::Map<String, Value> = ["PULSE_SERVER", "XDG_RUNTIME_DIR"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), json!(v))))
+            .collect();
+        let (w, h) = screen.map_or((1280, 720), |x| (x.width, x.height));
+        self.cmd(
+            name,
+            "open",
+            json!({ "url": url, "real": { "display": screen.map(|x| x.display.clone()),
+                    "width": w, "height": h, "env": env } }),
+        );
+    }
+
     /// Evaluates the async arrow function `f` with `arg` in the page.
     pub fn eval(&mut self, name: &str, f: &str, arg: Value) -> Value {
         self.cmd(name, "eval", json!({ "fn": f, "arg": arg }))
@@ -205,6 +222,15 @@ impl Browsers {
             name,
             "fill",
             json!({ "selector": selector, "value": value }),
+        );
+    }
+
+    /// Chooses the option labelled `label` in the page's `<select>` `selector`.
+    pub fn select(&mut self, name: &str, selector: &str, label: &str) {
+        self.cmd(
+            name,
+            "select",
+            json!({ "selector": selector, "label": label }),
         );
     }
 
@@ -267,6 +293,11 @@ pub fn sign_in(b: &mut Browsers, svc: &Service, name: &str) -> String {
 /// [`sign_in`] with a `freq` Hz tone as the browser's microphone.
 pub fn sign_in_with(b: &mut Browsers, svc: &Service, name: &str, freq: f32) -> String {
     b.open(name, &format!("http://{}/", svc.http_addr), freq);
+    sign_in_opened(b, name)
+}
+
+/// Signs in on the sample page already open in browser `name` (see [`sign_in`]).
+pub fn sign_in_opened(b: &mut Browsers, name: &str) -> String {
     b.click(name, "#signin");
     let id = b.wait_for(
         name,
@@ -286,15 +317,25 @@ pub fn sign_in_with(b: &mut Browsers, svc: &Service, name: &str, freq: f32) -> S
 /// Waits until the page's call is in `state` (a CallState name); the call's setup time
 /// (created → Connected, ms) when it is Connected.
 pub fn wait_call_state(b: &mut Browsers, name: &str, state: &str) -> Value {
-    b.wait_for(
-        name,
-        "(s) => { const c = window.acsSample.call; \
+    let got = b.try_cmd(
+        "waitFor",
+        json!({ "name": name, "timeoutMs": T.as_millis() as u64, "arg": state,
+                "fn": "(s) => { const c = window.acsSample.call; \
          return c && document.getElementById('state').textContent === s \
          && { setup_ms: c.connectedAt !== undefined ? c.connectedAt - c.createdAt : null, \
-              steps: c.setupTimings, reason: c.callEndReason }; }",
-        json!(state),
-        T,
-    )
+              steps: c.setupTimings, reason: c.callEndReason }; }" }),
+    );
+    got.unwrap_or_else(|e| {
+        let now = b.try_eval(
+            name,
+            "() => ({ state: document.getElementById('state').textContent, \
+               reason: window.acsSample.call?.callEndReason ?? null, \
+               log: document.getElementById('log')?.textContent?.slice(-600) ?? null })",
+            json!(null),
+        );
+        let console = b.try_cmd("console", json!({ "name": name }));
+        panic!("browser {name}: the call is not {state}: {e}; now {now:?}; console {console:?}")
+    })
 }
 
 /// Levels (dB) of `freq` and of a control frequency in what the browser's call receives.

@@ -16,6 +16,7 @@ pub mod sipp;
 pub mod sipphones;
 pub mod sound;
 pub mod video;
+pub mod xvfb;
 
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
 

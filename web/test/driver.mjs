@@ -12,9 +12,8 @@ import { createInterface } from "node:readline";
 const CHROMIUM = process.env.ACS_CHROMIUM ?? "/usr/bin/chromium";
 const browsers = new Map(); // name → { context, page, dir }
 
-function args(wav) {
+function args(wav, real) {
   const a = [
-    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -22,27 +21,48 @@ function args(wav) {
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
-    // getDisplayMedia picks this page's own tab without a picker.
-    "--auto-select-tab-capture-source-by-title=acscalling",
-    "--auto-accept-this-tab-capture",
   ];
+  if (!real?.display) a.unshift("--headless");
+  if (real) {
+    // Real devices: the sound server's microphones and speakers (PULSE_SERVER), and real
+    // screen capture. getDisplayMedia({preferCurrentTab}) takes this tab; otherwise the
+    // picker takes the whole screen (the X display the browser runs on, `display`).
+    a.push(
+      "--auto-accept-this-tab-capture",
+      "--auto-select-desktop-capture-source=Entire screen",
+      `--window-size=${real.width},${real.height}`,
+      "--window-position=0,0",
+      "--kiosk",
+    );
+  } else {
+    a.push(
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      // getDisplayMedia picks this page's own tab without a picker.
+      "--auto-select-tab-capture-source-by-title=acscalling",
+      "--auto-accept-this-tab-capture",
+    );
+  }
   if (wav) a.push(`--use-file-for-fake-audio-capture=${wav}`);
   return a;
 }
 
 const commands = {
   /** Launches browser `name` (microphone: `wav`, looped) and opens `url`; `insecureTls`
-   * accepts the service's self-signed certificate (tests of https). */
-  async open({ name, url, wav, insecureTls }) {
+   * accepts the service's self-signed certificate (tests of https). With `real`
+   * ({ display, width, height, env }) the browser has no fake devices: it runs in a kiosk
+   * window on X display `display` (headless when null) with `env` added to its environment
+   * (PULSE_SERVER: the sound server's devices). */
+  async open({ name, url, wav, insecureTls, real }) {
     if (browsers.has(name)) throw new Error(`browser ${name} is already open`);
     const dir = mkdtempSync(join(tmpdir(), "acs-chromium-"));
     const context = await chromium.launchPersistentContext(dir, {
       executablePath: CHROMIUM,
-      headless: true,
-      args: args(wav),
+      headless: !real?.display,
+      args: args(wav, real),
+      env: real ? { ...process.env, ...(real.env ?? {}), ...(real.display ? { DISPLAY: real.display } : {}) } : undefined,
+      viewport: real ? null : undefined,
       ignoreDefaultArgs: ["--mute-audio"],
       permissions: ["microphone", "camera"],
       ignoreHTTPSErrors: insecureTls === true,
@@ -72,6 +92,11 @@ const commands = {
   },
   async fill({ name, selector, value }) {
     await get(name).page.fill(selector, value, { timeout: 10_000 });
+    return null;
+  },
+  /** Chooses the option labelled `label` in the <select> `selector` (fires its change). */
+  async select({ name, selector, label }) {
+    await get(name).page.selectOption(selector, { label }, { timeout: 10_000 });
     return null;
   },
   async text({ name, selector }) {
