@@ -577,6 +577,12 @@ fn a_browser_call_survives_a_five_second_network_cut() {
     );
 }
 
+/// The sample page's view of participant `id`'s camera once it has shown 5 frames: frames
+/// shown so far and size.
+const SHOWN_FRAMES: &str = "(id) => { const v = document.querySelector(`#videos video[data-id='${id}']`); \
+    const q = v && v.getVideoPlaybackQuality(); \
+    return q && q.totalVideoFrames >= 5 && v.videoWidth > 0 && { frames: q.totalVideoFrames, size: [v.videoWidth, v.videoHeight] }; }";
+
 #[test]
 fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     let mut b = Browsers::start();
@@ -612,6 +618,22 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     assert!(wait_until(T, || acall.state() == CallState::Connected
         && acall.remote_participants().len() == 1));
     assert_browser_hears(&mut b, "bob", NATIVE_HZ);
+    // Alice's camera: the sample page shows it by itself (a subscribe and a renderer view).
+    let cam = common::video::PatternCamera::start(5_000, 320, 180, 15);
+    acall
+        .start_video_from(
+            acscalling::protocol::VideoStreamKind::Video,
+            cam.bus.clone(),
+            15.0,
+        )
+        .unwrap();
+    b.wait_for("bob", SHOWN_FRAMES, json!(alice.id), T);
+    b.eval(
+        "bob",
+        "(id) => { window.aliceView = document.querySelector(`#videos video[data-id='${id}']`); \
+           window.aliceStream = window.aliceView.srcObject; }",
+        json!(alice.id),
+    );
     // Bob mutes: the restarted service must learn it from his rejoin.
     b.eval(
         "bob",
@@ -668,6 +690,22 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
         .unwrap_or_else(|p| panic!("alice does not hear the browser after the restart: {p:?}"));
     println!(
         "browser group call rejoined: audio both ways {} ms after the service came back",
+        back.elapsed().as_millis()
+    );
+    // Alice's video goes on in the same view, same MediaStream (now carrying the new
+    // connection's track): 10 more frames shown, with no subscribe by the page.
+    let before = b.eval("bob", SHOWN_FRAMES, json!(alice.id));
+    let after = b.wait_for(
+        "bob",
+        "(a) => { const v = window.aliceView; const q = v.getVideoPlaybackQuality(); \
+         return v.isConnected && v.srcObject === window.aliceStream \
+           && window.aliceStream.getVideoTracks()[0].readyState === 'live' \
+           && q.totalVideoFrames >= a.frames + 10 && { frames: q.totalVideoFrames, size: [v.videoWidth, v.videoHeight] }; }",
+        json!({ "frames": before["frames"] }),
+        T,
+    );
+    println!(
+        "alice's video in the browser's same view after the rejoin: {before} → {after}, {} ms after the service came back",
         back.elapsed().as_millis()
     );
     acall.hang_up(false).unwrap();

@@ -19,6 +19,7 @@ import {
 } from "./protocol";
 import type { Reply } from "./signaling";
 import type { LocalVideoStream } from "./local_video_stream";
+import { TRACK_REPLACED } from "./renderer";
 
 /** 1:1 and group setup (the seed's table): the call must be connected by then. */
 const SETUP_TIMEOUT_MS = 85_000;
@@ -86,6 +87,11 @@ export class Call extends Emitter<CallEvents> {
   private rejoining = false;
   /** After a rejoin: participants of the old roster the restarted service has not mentioned. */
   private rejoinUnseen?: Set<string>;
+  /** Remote video the host subscribed, by receive slot ("kind:slot"): the MediaStream handed
+   * out stays the host's across a rejoin (its track is swapped for the new connection's). */
+  private subscriptions = new Map<string, { participant: string; kind: VideoStreamKind; slot: number; stream: MediaStream }>();
+  /** After a rejoin: subscriptions to send again once their sender is back (by slot key). */
+  private resubscribe = new Set<string>();
   /** When the call was created (performance.now()), for setup figures. */
   readonly createdAt = performance.now();
   /** When it first became Connected (performance.now()). */
@@ -363,13 +369,44 @@ export class Call extends Emitter<CallEvents> {
     const t = this.media?.videoSlot(kind, slot);
     if (!t) throw new CallingError(EndReasons.BAD_REQUEST, `no ${VideoStreamKind[kind]} receive slot ${slot}`);
     await this.ctx.request({ type: "subscribe_video", call_id: this.id, participant, kind: wireKind(kind), slot });
-    return new MediaStream([t.receiver.track]);
+    const key = `${kind}:${slot}`;
+    this.resubscribe.delete(key);
+    const stream = new MediaStream([t.receiver.track]);
+    this.subscriptions.set(key, { participant, kind, slot, stream });
+    return stream;
   }
 
   /** Stops receiving into `slot` of `kind`. */
   async unsubscribeVideo(kind: VideoStreamKind, slot = 0): Promise<void> {
     this.requireLive();
+    this.subscriptions.delete(`${kind}:${slot}`);
+    this.resubscribe.delete(`${kind}:${slot}`);
     await this.ctx.request({ type: "unsubscribe_video", call_id: this.id, kind: wireKind(kind), slot });
+  }
+
+  /** After a rejoin: subscribes again, into the same slots of the new connection, to every
+   * stream the host showed whose sender the restarted service now lists as sending it; the
+   * host's MediaStream gets the new track (a `VideoStreamRenderer` view follows it). */
+  private resubscribeReady(): void {
+    if (this.rejoining || !this.media) return;
+    for (const key of [...this.resubscribe]) {
+      const sub = this.subscriptions.get(key);
+      const p = sub && this.participants.get(sub.participant);
+      if (!sub || !p) {
+        this.resubscribe.delete(key);
+        continue;
+      }
+      if (this.rejoinUnseen?.has(sub.participant) || !p.videoStreams.some((v) => v.kind === sub.kind)) continue;
+      const t = this.media.videoSlot(sub.kind, sub.slot);
+      if (!t) continue;
+      this.resubscribe.delete(key);
+      for (const old of sub.stream.getVideoTracks()) sub.stream.removeTrack(old);
+      sub.stream.addTrack(t.receiver.track);
+      sub.stream.dispatchEvent(new Event(TRACK_REPLACED));
+      this.ctx
+        .request({ type: "subscribe_video", call_id: this.id, participant: sub.participant, kind: wireKind(sub.kind), slot: sub.slot })
+        .catch((e) => console.warn(`acscalling: subscribing ${sub.participant} again failed`, e));
+    }
   }
 
   /** Switches the microphone (DeviceManager.selectMicrophone calls this). */
@@ -451,8 +488,8 @@ export class Call extends Emitter<CallEvents> {
 
   /** Joins the group again on the restarted service with a new PeerConnection, announcing
    * mute and video with the join; hold is told again; whoever of the old roster the service
-   * never mentions within its reconnect window is removed with 408/10006. (Remote video
-   * shown before must be subscribed again: its tracks belonged to the old PeerConnection.) */
+   * never mentions within its reconnect window is removed with 408/10006. Remote video the
+   * host subscribed is subscribed again into the same slots once its sender is back. */
   private async rejoin(): Promise<void> {
     if (this.rejoining || this.ended) return;
     this.rejoining = true;
@@ -495,6 +532,7 @@ export class Call extends Emitter<CallEvents> {
         this.fire({ type: "set_hold", call_id: this.id, hold: true });
       }
       old?.close();
+      this.resubscribe = new Set(this.subscriptions.keys());
       const window = this.ctx.reconnectWindowMs();
       setTimeout(() => this.forgetUnseen(), window);
     } catch (e) {
@@ -503,6 +541,7 @@ export class Call extends Emitter<CallEvents> {
     } finally {
       this.rejoining = false;
     }
+    this.resubscribeReady();
   }
 
   /** The reconnect window passed since the rejoin: who never came back is gone. */
@@ -549,6 +588,7 @@ export class Call extends Emitter<CallEvents> {
     if (added.length || gone.length) {
       this.emit("remoteParticipantsUpdated", { added, removed: gone });
     }
+    if (this.resubscribe.size) this.resubscribeReady();
   }
 
   private onMedia(s: MediaState): void {
