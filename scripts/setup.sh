@@ -8,8 +8,9 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests; chromium: the
 # browser client (web/) and its tests in a real browser (Debian's Chromium, driven by
 # playwright-core from npm; Playwright never downloads a browser here); xvfb: a private X
-# display for real screen capture in the browser tests.
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb"
+# display for real screen capture in the browser tests, openbox + x11-utils: a window manager
+# and windows (xmessage, xprop, xwininfo) to share.
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb openbox x11-utils"
 # Node.js and npm from Debian only where the machine has none (an existing Node stays).
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""

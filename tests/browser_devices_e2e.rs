@@ -340,3 +340,97 @@ fn a_browser_switches_its_real_microphone_and_speaker_mid_call() {
     );
     assert_eq!(bcall.state(), CallState::Connected);
 }
+
+#[test]
+fn a_browser_shares_one_application_window_and_closing_it_ends_the_share() {
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
+    let _sound = sound_server();
+    let mut screen = Xvfb::start(1280, 720);
+    screen.window_manager();
+    // Another application's window, in a known colour, beside the browser's.
+    const TITLE: &str = "acs-shared-window";
+    const GREEN: [f64; 3] = [30.0, 200.0, 60.0];
+    let window = screen.run(
+        "xmessage",
+        &[
+            "-geometry",
+            "400x300+820+360",
+            "-bg",
+            "#1ec83c",
+            "-fg",
+            "#1ec83c",
+            "-title",
+            TITLE,
+            " ",
+        ],
+    );
+    assert!(
+        wait_until(T, || screen.has_window(TITLE)),
+        "the window to share is shown"
+    );
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    b.open_real_picking(
+        "alice",
+        &format!("http://{}/", svc.http_addr),
+        Some(&screen),
+        TITLE,
+    );
+    let alice = sign_in_opened(&mut b, "alice");
+    pick_microphone(&mut b, "alice", "ACS-Mic");
+    b.fill("alice", "#target", &bob.id);
+    b.click("alice", "#call");
+    wait_call_state(&mut b, "alice", "Connected");
+    assert!(wait_until(T, || bob
+        .incoming
+        .lock()
+        .first()
+        .is_some_and(|c| c.state() == CallState::Connected)));
+    let bcall = bob.incoming.lock()[0].clone();
+
+    // "Share screen" on the page; the browser's picker takes that window.
+    b.click("alice", "#share");
+    let surface = b.wait_for(
+        "alice",
+        "async () => { const s = window.acsSample.call.localVideoStreams.find(s => s.kind === 1); \
+         return s && (await s.mediaStreamTrack()).getSettings().displaySurface; }",
+        json!(null),
+        T,
+    );
+    assert_eq!(surface, "window", "one window was captured");
+    let share = view_share(&bcall, &alice);
+    let mut last = None;
+    let shown = wait_until(T, || {
+        last = share.frames.lock().last().copied();
+        last.is_some_and(|(w, h, q)| {
+            (w, h) == (400, 300)
+                && q.iter()
+                    .all(|c| c.iter().zip(GREEN).all(|(a, b)| (a - b).abs() < 40.0))
+        })
+    });
+    assert!(
+        shown,
+        "the native side renders the 400x300 green window: last frame {last:.0?}; {:?}",
+        share.stream.stats()
+    );
+    println!(
+        "browser window share → native: {} frames, {last:.0?}",
+        share.frames.lock().len()
+    );
+
+    // The application closes its window: the capture ends, the SDK stops the share, the
+    // native side sees it end; the call goes on.
+    screen.stop(window);
+    assert!(
+        wait_until(T, || !share.stream.is_available()),
+        "closing the shared window ends the share"
+    );
+    b.wait_for(
+        "alice",
+        "() => !window.acsSample.call.localVideoStreams.some(s => s.kind === 1)",
+        json!(null),
+        T,
+    );
+    assert_eq!(bcall.state(), CallState::Connected);
+}

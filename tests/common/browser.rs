@@ -181,6 +181,17 @@ impl Browsers {
     /// server's microphones and speakers (call `sound::sound_server()` first) and real screen
     /// capture, in a kiosk window filling `screen` (headless, 1280x720, when None).
     pub fn open_real(&mut self, name: &str, url: &str, screen: Option<&super::xvfb::Xvfb>) {
+        self.open_real_picking(name, url, screen, "Entire screen");
+    }
+
+    /// [`Self::open_real`] whose screen-capture picker takes the window titled `pick`.
+    pub fn open_real_picking(
+        &mut self,
+        name: &str,
+        url: &str,
+        screen: Option<&super::xvfb::Xvfb>,
+        pick: &str,
+    ) {
         let env: serde_json::Map<String, Value> = ["PULSE_SERVER", "XDG_RUNTIME_DIR"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), json!(v))))
@@ -190,7 +201,7 @@ impl Browsers {
             name,
             "open",
             json!({ "url": url, "real": { "display": screen.map(|x| x.display.clone()),
-                    "width": w, "height": h, "env": env } }),
+                    "width": w, "height": h, "env": env, "pick": pick } }),
         );
     }
 

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 pub struct Xvfb {
     child: Child,
+    /// Programs started on the display (a window manager, windows): stopped first.
+    clients: Vec<Child>,
     /// The `DISPLAY` value, e.g. `:93`.
     pub display: String,
     pub width: u32,
@@ -47,6 +49,7 @@ impl Xvfb {
                 if Path::new(&socket).exists() {
                     return Xvfb {
                         child,
+                        clients: Vec::new(),
                         display,
                         width,
                         height,
@@ -61,8 +64,69 @@ impl Xvfb {
     }
 }
 
+impl Xvfb {
+    /// Starts `program` with `args` on this display; stopped (by pid) when the display is.
+    /// Returns its pid.
+    pub fn run(&mut self, program: &str, args: &[&str]) -> u32 {
+        let child = Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {program} on {}: {e}", self.display));
+        let pid = child.id();
+        self.clients.push(child);
+        pid
+    }
+
+    /// Starts openbox, a small window manager (applications list and capture windows
+    /// through it), and waits until it manages the screen.
+    pub fn window_manager(&mut self) {
+        self.run("openbox", &[]);
+        let end = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < end {
+            let out = Command::new("xprop")
+                .args([
+                    "-display",
+                    &self.display,
+                    "-root",
+                    "_NET_SUPPORTING_WM_CHECK",
+                ])
+                .output();
+            if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("window id")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("openbox did not start on {}", self.display);
+    }
+
+    /// Stops the client with `pid` started by [`Self::run`] (a window closes).
+    pub fn stop(&mut self, pid: u32) {
+        if let Some(i) = self.clients.iter().position(|c| c.id() == pid) {
+            let mut c = self.clients.remove(i);
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether a top-level window titled `title` is mapped on the display.
+    pub fn has_window(&self, title: &str) -> bool {
+        Command::new("xwininfo")
+            .args(["-display", &self.display, "-name", title])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        for mut c in self.clients.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

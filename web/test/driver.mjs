@@ -30,7 +30,7 @@ function args(wav, real) {
     // picker takes the whole screen (the X display the browser runs on, `display`).
     a.push(
       "--auto-accept-this-tab-capture",
-      "--auto-select-desktop-capture-source=Entire screen",
+      `--auto-select-desktop-capture-source=${real.pick ?? "Entire screen"}`,
       `--window-size=${real.width},${real.height}`,
       "--window-position=0,0",
       "--kiosk",
@@ -51,9 +51,10 @@ function args(wav, real) {
 const commands = {
   /** Launches browser `name` (microphone: `wav`, looped) and opens `url`; `insecureTls`
    * accepts the service's self-signed certificate (tests of https). With `real`
-   * ({ display, width, height, env }) the browser has no fake devices: it runs in a kiosk
-   * window on X display `display` (headless when null) with `env` added to its environment
-   * (PULSE_SERVER: the sound server's devices). */
+   * ({ display, width, height, env, pick }) the browser has no fake devices: it runs in a
+   * kiosk window on X display `display` (headless when null) with `env` added to its
+   * environment (PULSE_SERVER: the sound server's devices); the screen-capture picker takes
+   * the source titled `pick` (default: the entire screen). */
   async open({ name, url, wav, insecureTls, real }) {
     if (browsers.has(name)) throw new Error(`browser ${name} is already open`);
     const dir = mkdtempSync(join(tmpdir(), "acs-chromium-"));
