@@ -94,6 +94,8 @@ fn main() {
 
     // Browser → native.
     let (mut b_conn, mut n_conn, mut b_audio) = (Vec::new(), Vec::new(), Vec::new());
+    let step_names = ["offer", "answer", "media", "microphone", "connected"];
+    let mut steps: Vec<Vec<f64>> = vec![Vec::new(); step_names.len()];
     for i in 0..calls {
         let before = native.incoming.lock().len();
         let r = b.eval(
@@ -101,10 +103,15 @@ fn main() {
             "async (id) => { const start = Date.now(); \
              const c = window.acsSample.call = window.acsSample.agent.startCall([id]); \
              await new Promise(r => { const f = () => c.state === 5 ? r() : setTimeout(f, 1); f(); }); \
-             return { start, connected: Date.now() }; }",
+             return { start, connected: Date.now(), steps: c.setupTimings }; }",
             json!(native.id),
         );
         let start = r["start"].as_f64().unwrap_or(f64::NAN);
+        for (k, name) in step_names.iter().enumerate() {
+            if let Some(t) = r["steps"][name].as_f64() {
+                steps[k].push(t);
+            }
+        }
         let mut native_at = None;
         wait_until(T, || {
             let connected = native
@@ -144,6 +151,14 @@ fn main() {
         &mut n_conn,
     );
     report("browser → native: first audio at the browser", &mut b_audio);
+    // Where the browser's setup goes (ms from the call's creation): offer made, the
+    // service's answer applied, ICE + DTLS connected, microphone open, Connected.
+    for (k, name) in step_names.iter().enumerate() {
+        report(
+            &format!("browser → native: browser step '{name}' done"),
+            &mut steps[k],
+        );
+    }
 
     // Native → browser (the page accepts at once).
     let (mut n_conn, mut b_conn, mut b_audio) = (Vec::new(), Vec::new(), Vec::new());
