@@ -218,26 +218,13 @@ impl Call {
                 // Unavailable now: the roster update that said so releases the slot.
                 continue;
             }
-            let (kind, participant) = (stream.kind(), stream.participant_id().to_string());
-            let call = self.clone();
-            self.request(
-                move |req, call_id| ClientMessage::SubscribeVideo {
-                    req,
-                    call_id,
-                    participant,
-                    kind,
-                    slot: slot as u32,
-                },
-                move |r| {
-                    if let Err((_, err)) = r {
-                        log::info!(
-                            "{}'s video could not be received again after the rejoin: {err}",
-                            stream.participant_id()
-                        );
-                        let _ = call.unsubscribe_video(&stream);
-                    }
-                },
-            );
+            self.send_subscribe(&stream, slot, |call, s, err| {
+                log::info!(
+                    "{}'s video could not be received again after the rejoin: {err}",
+                    s.participant_id()
+                );
+                let _ = call.unsubscribe_video(s);
+            });
         }
     }
 

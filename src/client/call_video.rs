@@ -121,8 +121,25 @@ impl Call {
         let Some(slot) = self.0.media.take_slot(stream)? else {
             return Ok(());
         };
-        let kind = stream.kind();
-        let participant = stream.participant_id().to_string();
+        self.send_subscribe(stream, slot, |call, s, err| {
+            log::warn!(
+                "subscribing to {}'s video failed: {err}",
+                s.participant_id()
+            );
+            call.0.media.release_slot(s);
+        });
+        Ok(())
+    }
+
+    /// Asks the service to forward `stream` into our receive slot `slot`; `refused` runs
+    /// with the service's reason if it says no.
+    pub(crate) fn send_subscribe(
+        &self,
+        stream: &RemoteVideoStream,
+        slot: usize,
+        refused: impl FnOnce(&Call, &RemoteVideoStream, &str) + Send + 'static,
+    ) {
+        let (kind, participant) = (stream.kind(), stream.participant_id().to_string());
         let (call, s) = (self.clone(), stream.clone());
         self.request(
             move |req, call_id| ClientMessage::SubscribeVideo {
@@ -134,14 +151,9 @@ impl Call {
             },
             move |r| {
                 if let Err((_, err)) = r {
-                    log::warn!(
-                        "subscribing to {}'s video failed: {err}",
-                        s.participant_id()
-                    );
-                    call.0.media.release_slot(&s);
+                    refused(&call, &s, &err);
                 }
             },
         );
-        Ok(())
     }
 }
