@@ -7,11 +7,11 @@ import os
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Iterable, List, Optional, Union
 
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
-from .call import Call, RemoteParticipant, call_options, _enum
+from .call import Call, CallState, RemoteParticipant, call_options, _enum
 from .video import RemoteVideoStream
 from .devices import AudioDevice
 from .errors import check
@@ -20,6 +20,9 @@ from .events import ConnectionState, Event, EventKind, event_kind, typed_state, 
 log = logging.getLogger("acscalling")
 
 Handler = Callable[[Event], Any]
+
+if TYPE_CHECKING:
+    from .aio import EventStream
 
 
 class _AgentSink:
@@ -284,6 +287,64 @@ class CallAgent(Handle):
             )
         )
         return Call(out, self._client, agent=self)
+
+    # -- asyncio (see acscalling.aio) ----------------------------------------------------
+    def events(self, kinds: Optional[Collection[Union[int, EventKind]]] = None) -> "EventStream":
+        """An async iterator over this agent's events from now on (every call's, incoming
+        calls, connection changes); runs until closed. Call it inside a running event loop."""
+        from .aio import EventStream
+
+        return EventStream(self, None, kinds)
+
+    async def wait_connected_async(self, timeout: Optional[float] = None) -> None:
+        """Waits until connected to the service (aio.ConnectionFailedError if it gives up)."""
+        from .aio import wait_for_connection
+
+        await wait_for_connection(self, timeout)
+
+    async def start_call_async(
+        self,
+        participant_ids: Union[str, Iterable[str]],
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+        alternate_caller_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Call:
+        """start_call(), then waits until the call is CONNECTED (returned). Raises
+        aio.CallEndedError with the end reason if it ends first (declined: 603, ...)."""
+        call = self.start_call(participant_ids, microphone, speaker, muted, alternate_caller_id)
+        try:
+            await call.wait_for_state_async(CallState.CONNECTED, timeout=timeout)
+        except BaseException:
+            if call.state != CallState.DISCONNECTED:
+                try:
+                    call.hang_up()
+                except Exception:
+                    pass
+            raise
+        return call
+
+    async def join_async(
+        self,
+        group_id: str,
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Call:
+        """join(), then waits until the call is CONNECTED (returned)."""
+        call = self.join(group_id, microphone, speaker, muted)
+        await call.wait_for_state_async(CallState.CONNECTED, timeout=timeout)
+        return call
+
+    async def incoming_call_async(self, timeout: Optional[float] = None) -> Call:
+        """The next incoming call (state INCOMING) that arrives from now on."""
+        async with self.events([EventKind.INCOMING_CALL]) as stream:
+            ev = await stream.next(timeout)
+        assert ev.call is not None
+        call: Call = ev.call
+        return call
 
     def update_token(self, token: Union[str, bytes]) -> None:
         """Replaces the token (same user) before it expires."""

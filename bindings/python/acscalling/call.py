@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import Any, List, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Collection, List, NamedTuple, Optional, Union
 
 from . import _ffi
 from ._handles import Handle, c_str, get_string
 from .devices import AudioDevice
 from .video import LocalVideoStream, RemoteVideoStream, VideoSendStats, VideoStreamKind
 from .errors import check
+
+if TYPE_CHECKING:
+    from .aio import EventStream
+    from .events import EventKind
 
 
 class CallState(enum.IntEnum):
@@ -427,6 +431,52 @@ class Call(Handle):
         active = ctypes.c_bool()
         check(_ffi.lib().acs_call_get_audio_processing(self._p, ctypes.byref(o), ctypes.byref(active)))
         return bool(active.value)
+
+    # -- asyncio (see acscalling.aio) ----------------------------------------------------
+    def events(self, kinds: Optional[Collection[Union[int, "EventKind"]]] = None) -> "EventStream":
+        """An async iterator over this call's events (state changes, participants added and
+        removed, mute, DTMF, ...) from now on, ending after the DISCONNECTED state change.
+        Call it inside a running event loop; `kinds` keeps only those event kinds (the stream
+        still ends with the call). Close it (``aclose()`` / ``async with``) to unsubscribe."""
+        from .aio import EventStream
+
+        if self.agent is None:
+            raise ValueError("the call has no agent (a wrapper made without one)")
+        return EventStream(self.agent, self, kinds)
+
+    async def wait_for_state_async(self, *states: Union[CallState, int], timeout: Optional[float] = None) -> CallState:
+        """Waits until the call is in one of `states` (returned). Raises aio.CallEndedError if
+        it ends first, asyncio.TimeoutError after `timeout` seconds."""
+        from .aio import wait_for_call_state
+
+        return await wait_for_call_state(self, states, timeout)
+
+    async def accept_async(self, microphone: Optional[AudioDevice] = None, speaker: Optional[AudioDevice] = None,
+                           muted: bool = False, timeout: Optional[float] = None) -> None:
+        """accept(), then waits until CONNECTED."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.CONNECTED], timeout, lambda: self.accept(microphone, speaker, muted))
+
+    async def hang_up_async(self, for_everyone: bool = False, timeout: Optional[float] = None) -> EndReason:
+        """hang_up(), then waits until DISCONNECTED; returns the end reason."""
+        from .aio import wait_for_call_state
+
+        if self.state != CallState.DISCONNECTED:
+            await wait_for_call_state(self, [CallState.DISCONNECTED], timeout, lambda: self.hang_up(for_everyone))
+        return self.end_reason
+
+    async def hold_async(self, timeout: Optional[float] = None) -> None:
+        """hold(), then waits until LOCAL_HOLD."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.LOCAL_HOLD], timeout, self.hold)
+
+    async def resume_async(self, timeout: Optional[float] = None) -> None:
+        """resume(), then waits until CONNECTED."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.CONNECTED], timeout, self.resume)
 
     def __repr__(self) -> str:
         try:
