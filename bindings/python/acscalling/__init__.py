@@ -100,7 +100,8 @@ ECHO_BOT_ID = "8:echo123"
 
 def library_version() -> str:
     """acs_calling_version(): the loaded library's version."""
-    return _ffi.lib().acs_calling_version().decode("ascii")
+    version: bytes = _ffi.lib().acs_calling_version()
+    return version.decode("ascii")
 
 
 __all__ = [

@@ -7,7 +7,7 @@ import os
 import logging
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Iterable, List, Optional, Union, overload
 
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
@@ -30,7 +30,7 @@ class _AgentSink:
 
     def __init__(self, client: Any):
         self.ready = threading.Event()
-        self.agent_ref: Optional[weakref.ref] = None
+        self.agent_ref: "Optional[weakref.ref[CallAgent]]" = None
         self.client_ref = weakref.ref(client)
 
 
@@ -38,7 +38,7 @@ _sinks = Registry()
 _refreshers = Registry()
 
 
-def _on_event(user_data, event_ptr):
+def _on_event(user_data: Optional[int], event_ptr: Any) -> None:
     try:
         sink = _sinks.get(user_data)
         if sink is None:
@@ -78,7 +78,7 @@ def _on_event(user_data, event_ptr):
         log.exception("acscalling event callback failed")
 
 
-def _on_refresh(user_data, token_out, capacity):
+def _on_refresh(user_data: Optional[int], token_out: Any, capacity: int) -> int:
     try:
         fn = _refreshers.get(user_data)
         if fn is None:
@@ -111,7 +111,7 @@ class CallAgent(Handle):
     _close_order = 6
 
     def __init__(self, ptr: Any, client: Any, sink_key: int = 0, refresher_key: int = 0):
-        self._handlers: Dict[EventKind, List[Handler]] = {k: [] for k in EventKind}
+        self._handlers: Dict[int, List[Handler]] = {k: [] for k in EventKind}
         self._any: List[Handler] = []
         self._hlock = threading.Lock()
         self._sink_key = sink_key
@@ -166,7 +166,15 @@ class CallAgent(Handle):
         return agent
 
     # -- events --------------------------------------------------------------------------
-    def on(self, event: Union[str, EventKind], fn: Optional[Handler] = None):
+    @overload
+    def on(self, event: Union[str, EventKind], fn: Handler) -> Handler: ...
+
+    @overload
+    def on(self, event: Union[str, EventKind], fn: None = None) -> Callable[[Handler], Handler]: ...
+
+    def on(
+        self, event: Union[str, EventKind], fn: Optional[Handler] = None
+    ) -> Union[Handler, Callable[[Handler], Handler]]:
         """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
         "connection_state_changed", "call_mute_changed", "participant_added",
         "participant_removed", "participant_state_changed", "participant_mute_changed", or

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import TYPE_CHECKING, Any, Collection, List, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Collection, List, NamedTuple, Optional, Type, TypeVar, Union, cast
 
 from . import _ffi
 from ._handles import Handle, c_str, get_string
@@ -14,6 +14,7 @@ from .errors import check
 
 if TYPE_CHECKING:
     from .aio import EventStream
+    from .devices import AudioProcessing
     from .events import EventKind
 
 
@@ -129,15 +130,20 @@ class AudioStats(NamedTuple):
     frames_concealed: int
 
 
-def _enum(cls, value: int):
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def _enum(cls: Type[E], value: int) -> E:
+    """`cls(value)`; a number added to the library after these bindings were written comes back
+    as a plain int (typed as the IntEnum it compares like)."""
     try:
         return cls(value)
-    except ValueError:  # a state added to the library after this binding was written
-        return value
+    except ValueError:
+        return cast(E, value)
 
 
 def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevice], muted: bool,
-                 alternate_caller_id: Optional[bytes] = None):
+                 alternate_caller_id: Optional[bytes] = None) -> Optional[Any]:
     """An initialised acs_call_options (None when nothing differs from the defaults).
     `alternate_caller_id` is already encoded (c_str): the caller keeps it alive."""
     if microphone is None and speaker is None and not muted and alternate_caller_id is None:
@@ -411,7 +417,7 @@ class Call(Handle):
         check(_ffi.lib().acs_call_set_speaker(self._p, device._p))
 
     @property
-    def audio_processing(self):
+    def audio_processing(self) -> "AudioProcessing":
         """This call's AudioProcessing (echo cancellation etc.); set it to switch at once."""
         from .devices import AudioProcessing
 
@@ -420,7 +426,7 @@ class Call(Handle):
         return AudioProcessing._from_c(o)
 
     @audio_processing.setter
-    def audio_processing(self, settings) -> None:
+    def audio_processing(self, settings: "AudioProcessing") -> None:
         o = settings._to_c()
         check(_ffi.lib().acs_call_set_audio_processing(self._p, ctypes.byref(o)))
 

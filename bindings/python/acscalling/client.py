@@ -152,7 +152,7 @@ class CallClient(Handle):
         log: Union[LogSink, str, None] = "logging",
         log_level: Union[int, LogLevel, None] = None,
     ) -> None:
-        self._children: Dict[int, weakref.ref] = {}
+        self._children: "Dict[int, weakref.ref[Handle]]" = {}
         self._clock = threading.Lock()
         self._close_hooks: List[Callable[[], None]] = []
         self._device_manager: Optional[DeviceManager] = None
@@ -200,7 +200,8 @@ class CallClient(Handle):
     def _track(self, child: Handle) -> None:
         key = id(child)
 
-        def gone(_ref, key=key, children=self._children, lock=self._clock):
+        def gone(_ref: "weakref.ref[Handle]", key: int = key, children: "Dict[int, weakref.ref[Handle]]" = self._children,
+                 lock: threading.Lock = self._clock) -> None:
             with lock:
                 if children.get(key) is _ref:
                     del children[key]
