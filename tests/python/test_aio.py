@@ -208,6 +208,15 @@ def test_closing_a_stream_unsubscribes(service):
             assert len(agent._any) == before
             with pytest.raises(StopAsyncIteration):
                 await stream.__anext__()
+            # A reader waiting for the next event is woken by the close.
+            waiting_stream = agent.events()
+            reader = asyncio.create_task(waiting_stream.__anext__())
+            await asyncio.sleep(0.05)
+            assert not reader.done()
+            await waiting_stream.aclose()
+            with pytest.raises(StopAsyncIteration):
+                await asyncio.wait_for(reader, TIMEOUT)
+            assert len(agent._any) == before
             # Breaking out of `async with` unsubscribes too.
             call = agent.start_call(acscalling.ECHO_BOT_ID)
             async with call.events() as events:
@@ -215,7 +224,7 @@ def test_closing_a_stream_unsubscribes(service):
                     break
             assert len(agent._any) == before
             await call.hang_up_async(timeout=TIMEOUT)
-            del ev, events, stream
+            del ev, events, stream, waiting_stream, reader
             agent.close()
 
     run(main())

@@ -77,7 +77,7 @@ class EventStream:
         kinds: Optional[Collection[Union[EventKind, int]]] = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._queue: "asyncio.Queue[Event]" = asyncio.Queue()
+        self._queue: "asyncio.Queue[Optional[Event]]" = asyncio.Queue()  # None: closed
         self._agent = agent
         self._call = call
         self._kinds = frozenset(int(k) for k in kinds) if kinds is not None else None
@@ -97,24 +97,30 @@ class EventStream:
             if self._closed:
                 return
             try:
-                self._loop.call_soon_threadsafe(self._queue.put_nowait, ev)
+                self._loop.call_soon_threadsafe(self._put, ev)
             except RuntimeError:  # the loop is closed: nobody is listening any more
                 self._closed = True
+
+    # Runs on the loop's thread.
+    def _put(self, ev: Optional[Event]) -> None:
+        if not self._closed:
+            self._queue.put_nowait(ev)
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     def close(self) -> None:
-        """Unsubscribes (idempotent); events still queued are dropped."""
+        """Unsubscribes (idempotent): events still queued are dropped, and a coroutine waiting
+        in ``__anext__`` gets StopAsyncIteration. Call it on the loop's thread."""
         with self._lock:
-            if self._closed and self._queue.empty():
-                self._agent.off("*", self._on_event)
-                return
-            self._closed = True
+            was_closed, self._closed = self._closed, True
         self._agent.off("*", self._on_event)
+        if was_closed:
+            return
         while not self._queue.empty():
             self._queue.get_nowait()
+        self._queue.put_nowait(None)  # wakes a reader blocked in get()
 
     async def aclose(self) -> None:
         self.close()
@@ -130,6 +136,8 @@ class EventStream:
                 self.close()
                 raise StopAsyncIteration
             ev = await self._queue.get()
+            if ev is None:  # closed while waiting
+                raise StopAsyncIteration
             if self._call is not None and _is_call_end(ev):
                 self._ended = True
             if self._kinds is None or int(ev.kind) in self._kinds:
