@@ -33,7 +33,8 @@ class LogLevel(enum.IntEnum):
 
 #: Python logging level of each library level (TRACE is 5, below DEBUG, named "TRACE").
 TRACE = 5
-logging.addLevelName(TRACE, "TRACE")
+if logging.getLevelName(TRACE) == f"Level {TRACE}":  # unless the application named it already
+    logging.addLevelName(TRACE, "TRACE")
 _PY_LEVELS: Dict[int, int] = {
     _ffi.ACS_LOG_ERROR: logging.ERROR,
     _ffi.ACS_LOG_WARN: logging.WARNING,
