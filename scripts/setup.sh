@@ -9,8 +9,9 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # browser client (web/) and its tests in a real browser (Debian's Chromium, driven by
 # playwright-core from npm; Playwright never downloads a browser here); xvfb: a private X
 # display for real screen capture in the browser tests, openbox + x11-utils: a window manager
-# and windows (xmessage, xprop, xwininfo) to share.
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb openbox x11-utils"
+# and windows (xmessage, xprop, xwininfo) to share. patchelf: auditwheel repair of the Python
+# wheel (tests/python/test_wheel.py).
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb openbox x11-utils patchelf"
 # Node.js and npm from Debian only where the machine has none (an existing Node stays).
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
@@ -22,6 +23,10 @@ if [ -n "$missing" ]; then
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# The Python package's checks: mypy --strict, and auditwheel for the wheel's manylinux tag
+# (auditwheel 6.8 wants patchelf >= 0.14.5; Debian 12 ships 0.14.3, which 6.1-6.7 accept).
+python3 -c 'import mypy' 2>/dev/null || python3 -m pip install --quiet mypy
+python3 -m auditwheel --version >/dev/null 2>&1 || python3 -m pip install --quiet 'auditwheel>=6.1,<6.8'
 # The browser SDK's build tools and test driver (exact versions from web/package-lock.json).
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
   echo "== npm ci (web/)"

@@ -31,6 +31,8 @@ echo "== camera capture from a real V4L2 device (vivid, in a QEMU VM)"
 bash scripts/v4l2-vm-test.sh
 
 echo "== Python tests"
+python3 -m mypy --strict bindings/python/acscalling
+# tests/python/test_wheel.py builds the wheel with `cargo build --release --lib` in this target dir.
 python3 -m pytest -q tests/python
 
 echo "== C tests (ASan/UBSan)"

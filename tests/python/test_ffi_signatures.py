@@ -307,3 +307,10 @@ def test_frozen_first_versions_keep_their_layout():
                      ("acs_video_frame", "acs_rendered_video_frame")]:
         assert S[new]._fields_[0][0] == "struct_size"
         assert [f[0] for f in S[new]._fields_[1:]] == [f[0] for f in S[old]._fields_], new
+
+
+def test_every_constant_is_typed_for_type_checkers():
+    # _ffi sets the constants with globals().update(CONSTANTS) and names them again with bare
+    # annotations for mypy: both lists must agree, with the value's type.
+    annotated = {k: v for k, v in _ffi.__annotations__.items() if k.startswith("ACS_")}
+    assert annotated == {k: type(v).__name__ for k, v in _ffi.CONSTANTS.items()}

@@ -12,6 +12,8 @@ The library is found via $ACSCALLING_LIB, a copy inside this package, or a cargo
 directory above the package (see acscalling._ffi.find_library).
 """
 
+import logging as _logging
+
 from . import _ffi
 from ._ffi import LibraryNotFoundError
 from .agent import CallAgent
@@ -28,7 +30,9 @@ from .call import (
     RemoteParticipant,
     identifier_kind,
 )
-from .client import CallClient, LogLevel, live_handle_count, python_logging
+from . import aio
+from .aio import CallEndedError, ConnectionFailedError, EventStream
+from .client import LIB_LOGGER, CallClient, LogLevel, level_for_logger, live_handle_count, python_logging
 from .devices import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
@@ -86,12 +90,18 @@ from .video import (
 
 __version__ = "0.1.0"
 
+# Library log lines go to the "acscalling.lib" logger (CallClient(log="logging"), the default):
+# without a handler configured by the application they are dropped, not printed by logging's
+# last-resort handler.
+_logging.getLogger("acscalling").addHandler(_logging.NullHandler())
+
 ECHO_BOT_ID = "8:echo123"
 
 
 def library_version() -> str:
     """acs_calling_version(): the loaded library's version."""
-    return _ffi.lib().acs_calling_version().decode("ascii")
+    version: bytes = _ffi.lib().acs_calling_version()
+    return version.decode("ascii")
 
 
 __all__ = [
@@ -109,4 +119,5 @@ __all__ = [
     "VideoSourceKind", "VideoView", "ViewStats", "RemoteVideoStream", "VideoReceiveStats",
     "VideoSendStats", "VideoStreamKind", "CameraFormat", "CameraCaptureFormat",
     "DtmfTone", "IdentifierKind", "identifier_kind",
+    "aio", "CallEndedError", "ConnectionFailedError", "EventStream", "LIB_LOGGER", "level_for_logger",
 ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Type, TypeVar, Union
 
 from . import _ffi
 from .errors import InvalidArgumentError, check
 
 StrIn = Union[str, bytes]
+
+H = TypeVar("H", bound="Handle")
 
 
 def c_str(value: Optional[StrIn], what: str = "string") -> Optional[bytes]:
@@ -74,7 +76,7 @@ class Handle:
             client._track(self)
 
     @classmethod
-    def _borrowed(cls, ptr: Any, client: Any = None) -> Optional["Handle"]:
+    def _borrowed(cls: Type[H], ptr: Any, client: Any = None) -> Optional[H]:
         """Wraps a handle borrowed from a callback: retains it first (None for NULL)."""
         if not ptr_value(ptr):
             return None
@@ -107,10 +109,10 @@ class Handle:
         except Exception:
             pass  # interpreter shutdown or an already-gone library: nothing sensible to do
 
-    def __enter__(self):
+    def __enter__(self: H) -> H:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __eq__(self, other: object) -> bool:
@@ -155,11 +157,11 @@ class Registry:
             self._items.pop(key, None)
 
 
-def weak_method(fn: Callable) -> Callable:
+def weak_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A weak reference to a bound method, called like the method (no-op once it is gone)."""
     ref = weakref.WeakMethod(fn)
 
-    def call(*args, **kwargs):
+    def call(*args: Any, **kwargs: Any) -> Any:
         m = ref()
         return None if m is None else m(*args, **kwargs)
 

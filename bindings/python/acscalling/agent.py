@@ -7,11 +7,11 @@ import os
 import logging
 import threading
 import weakref
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Iterable, List, Optional, Union, overload
 
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
-from .call import Call, RemoteParticipant, call_options, _enum
+from .call import Call, CallState, RemoteParticipant, call_options, _enum
 from .video import RemoteVideoStream
 from .devices import AudioDevice
 from .errors import check
@@ -21,13 +21,16 @@ log = logging.getLogger("acscalling")
 
 Handler = Callable[[Event], Any]
 
+if TYPE_CHECKING:
+    from .aio import EventStream
+
 
 class _AgentSink:
     """What the C event callback needs to find the Python agent (looked up by user_data)."""
 
     def __init__(self, client: Any):
         self.ready = threading.Event()
-        self.agent_ref: Optional[weakref.ref] = None
+        self.agent_ref: "Optional[weakref.ref[CallAgent]]" = None
         self.client_ref = weakref.ref(client)
 
 
@@ -35,7 +38,7 @@ _sinks = Registry()
 _refreshers = Registry()
 
 
-def _on_event(user_data, event_ptr):
+def _on_event(user_data: Optional[int], event_ptr: Any) -> None:
     try:
         sink = _sinks.get(user_data)
         if sink is None:
@@ -75,7 +78,7 @@ def _on_event(user_data, event_ptr):
         log.exception("acscalling event callback failed")
 
 
-def _on_refresh(user_data, token_out, capacity):
+def _on_refresh(user_data: Optional[int], token_out: Any, capacity: int) -> int:
     try:
         fn = _refreshers.get(user_data)
         if fn is None:
@@ -108,7 +111,7 @@ class CallAgent(Handle):
     _close_order = 6
 
     def __init__(self, ptr: Any, client: Any, sink_key: int = 0, refresher_key: int = 0):
-        self._handlers: Dict[EventKind, List[Handler]] = {k: [] for k in EventKind}
+        self._handlers: Dict[int, List[Handler]] = {k: [] for k in EventKind}
         self._any: List[Handler] = []
         self._hlock = threading.Lock()
         self._sink_key = sink_key
@@ -163,7 +166,15 @@ class CallAgent(Handle):
         return agent
 
     # -- events --------------------------------------------------------------------------
-    def on(self, event: Union[str, EventKind], fn: Optional[Handler] = None):
+    @overload
+    def on(self, event: Union[str, EventKind], fn: Handler) -> Handler: ...
+
+    @overload
+    def on(self, event: Union[str, EventKind], fn: None = None) -> Callable[[Handler], Handler]: ...
+
+    def on(
+        self, event: Union[str, EventKind], fn: Optional[Handler] = None
+    ) -> Union[Handler, Callable[[Handler], Handler]]:
         """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
         "connection_state_changed", "call_mute_changed", "participant_added",
         "participant_removed", "participant_state_changed", "participant_mute_changed", or
@@ -284,6 +295,64 @@ class CallAgent(Handle):
             )
         )
         return Call(out, self._client, agent=self)
+
+    # -- asyncio (see acscalling.aio) ----------------------------------------------------
+    def events(self, kinds: Optional[Collection[Union[int, EventKind]]] = None) -> "EventStream":
+        """An async iterator over this agent's events from now on (every call's, incoming
+        calls, connection changes); runs until closed. Call it inside a running event loop."""
+        from .aio import EventStream
+
+        return EventStream(self, None, kinds)
+
+    async def wait_connected_async(self, timeout: Optional[float] = None) -> None:
+        """Waits until connected to the service (aio.ConnectionFailedError if it gives up)."""
+        from .aio import wait_for_connection
+
+        await wait_for_connection(self, timeout)
+
+    async def start_call_async(
+        self,
+        participant_ids: Union[str, Iterable[str]],
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+        alternate_caller_id: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> Call:
+        """start_call(), then waits until the call is CONNECTED (returned). Raises
+        aio.CallEndedError with the end reason if it ends first (declined: 603, ...)."""
+        call = self.start_call(participant_ids, microphone, speaker, muted, alternate_caller_id)
+        try:
+            await call.wait_for_state_async(CallState.CONNECTED, timeout=timeout)
+        except BaseException:
+            if call.state != CallState.DISCONNECTED:
+                try:
+                    call.hang_up()
+                except Exception:
+                    pass
+            raise
+        return call
+
+    async def join_async(
+        self,
+        group_id: str,
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+        timeout: Optional[float] = None,
+    ) -> Call:
+        """join(), then waits until the call is CONNECTED (returned)."""
+        call = self.join(group_id, microphone, speaker, muted)
+        await call.wait_for_state_async(CallState.CONNECTED, timeout=timeout)
+        return call
+
+    async def incoming_call_async(self, timeout: Optional[float] = None) -> Call:
+        """The next incoming call (state INCOMING) that arrives from now on."""
+        async with self.events([EventKind.INCOMING_CALL]) as stream:
+            ev = await stream.next(timeout)
+        assert ev.call is not None
+        call: Call = ev.call
+        return call
 
     def update_token(self, token: Union[str, bytes]) -> None:
         """Replaces the token (same user) before it expires."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import Any, List, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Collection, List, NamedTuple, Optional, Type, TypeVar, Union, cast
 
 from . import _ffi
 from ._handles import Handle, c_str, get_string
 from .devices import AudioDevice
 from .video import LocalVideoStream, RemoteVideoStream, VideoSendStats, VideoStreamKind
 from .errors import check
+
+if TYPE_CHECKING:
+    from .aio import EventStream
+    from .devices import AudioProcessing
+    from .events import EventKind
 
 
 class CallState(enum.IntEnum):
@@ -125,15 +130,20 @@ class AudioStats(NamedTuple):
     frames_concealed: int
 
 
-def _enum(cls, value: int):
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def _enum(cls: Type[E], value: int) -> E:
+    """`cls(value)`; a number added to the library after these bindings were written comes back
+    as a plain int (typed as the IntEnum it compares like)."""
     try:
         return cls(value)
-    except ValueError:  # a state added to the library after this binding was written
-        return value
+    except ValueError:
+        return cast(E, value)
 
 
 def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevice], muted: bool,
-                 alternate_caller_id: Optional[bytes] = None):
+                 alternate_caller_id: Optional[bytes] = None) -> Optional[Any]:
     """An initialised acs_call_options (None when nothing differs from the defaults).
     `alternate_caller_id` is already encoded (c_str): the caller keeps it alive."""
     if microphone is None and speaker is None and not muted and alternate_caller_id is None:
@@ -407,7 +417,7 @@ class Call(Handle):
         check(_ffi.lib().acs_call_set_speaker(self._p, device._p))
 
     @property
-    def audio_processing(self):
+    def audio_processing(self) -> "AudioProcessing":
         """This call's AudioProcessing (echo cancellation etc.); set it to switch at once."""
         from .devices import AudioProcessing
 
@@ -416,7 +426,7 @@ class Call(Handle):
         return AudioProcessing._from_c(o)
 
     @audio_processing.setter
-    def audio_processing(self, settings) -> None:
+    def audio_processing(self, settings: "AudioProcessing") -> None:
         o = settings._to_c()
         check(_ffi.lib().acs_call_set_audio_processing(self._p, ctypes.byref(o)))
 
@@ -427,6 +437,52 @@ class Call(Handle):
         active = ctypes.c_bool()
         check(_ffi.lib().acs_call_get_audio_processing(self._p, ctypes.byref(o), ctypes.byref(active)))
         return bool(active.value)
+
+    # -- asyncio (see acscalling.aio) ----------------------------------------------------
+    def events(self, kinds: Optional[Collection[Union[int, "EventKind"]]] = None) -> "EventStream":
+        """An async iterator over this call's events (state changes, participants added and
+        removed, mute, DTMF, ...) from now on, ending after the DISCONNECTED state change.
+        Call it inside a running event loop; `kinds` keeps only those event kinds (the stream
+        still ends with the call). Close it (``aclose()`` / ``async with``) to unsubscribe."""
+        from .aio import EventStream
+
+        if self.agent is None:
+            raise ValueError("the call has no agent (a wrapper made without one)")
+        return EventStream(self.agent, self, kinds)
+
+    async def wait_for_state_async(self, *states: Union[CallState, int], timeout: Optional[float] = None) -> CallState:
+        """Waits until the call is in one of `states` (returned). Raises aio.CallEndedError if
+        it ends first, asyncio.TimeoutError after `timeout` seconds."""
+        from .aio import wait_for_call_state
+
+        return await wait_for_call_state(self, states, timeout)
+
+    async def accept_async(self, microphone: Optional[AudioDevice] = None, speaker: Optional[AudioDevice] = None,
+                           muted: bool = False, timeout: Optional[float] = None) -> None:
+        """accept(), then waits until CONNECTED."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.CONNECTED], timeout, lambda: self.accept(microphone, speaker, muted))
+
+    async def hang_up_async(self, for_everyone: bool = False, timeout: Optional[float] = None) -> EndReason:
+        """hang_up(), then waits until DISCONNECTED; returns the end reason."""
+        from .aio import wait_for_call_state
+
+        if self.state != CallState.DISCONNECTED:
+            await wait_for_call_state(self, [CallState.DISCONNECTED], timeout, lambda: self.hang_up(for_everyone))
+        return self.end_reason
+
+    async def hold_async(self, timeout: Optional[float] = None) -> None:
+        """hold(), then waits until LOCAL_HOLD."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.LOCAL_HOLD], timeout, self.hold)
+
+    async def resume_async(self, timeout: Optional[float] = None) -> None:
+        """resume(), then waits until CONNECTED."""
+        from .aio import wait_for_call_state
+
+        await wait_for_call_state(self, [CallState.CONNECTED], timeout, self.resume)
 
     def __repr__(self) -> str:
         try:

@@ -6,6 +6,7 @@ import atexit
 import ctypes
 import enum
 import logging
+import re
 import threading
 import time
 import weakref
@@ -30,27 +31,88 @@ class LogLevel(enum.IntEnum):
     TRACE = _ffi.ACS_LOG_TRACE
 
 
-_PY_LEVELS = {1: logging.ERROR, 2: logging.WARNING, 3: logging.INFO, 4: logging.DEBUG, 5: logging.DEBUG}
+#: Python logging level of each library level (TRACE is 5, below DEBUG, named "TRACE").
+TRACE = 5
+if logging.getLevelName(TRACE) == f"Level {TRACE}":  # unless the application named it already
+    logging.addLevelName(TRACE, "TRACE")
+_PY_LEVELS: Dict[int, int] = {
+    _ffi.ACS_LOG_ERROR: logging.ERROR,
+    _ffi.ACS_LOG_WARN: logging.WARNING,
+    _ffi.ACS_LOG_INFO: logging.INFO,
+    _ffi.ACS_LOG_DEBUG: logging.DEBUG,
+    _ffi.ACS_LOG_TRACE: TRACE,
+}
+
+#: The logger library lines go to (a child of the package's ``acscalling`` logger).
+LIB_LOGGER = "acscalling.lib"
+
+LogSink = Callable[[int, str], Any]
 
 _log_targets = Registry()
 
+# The library hands every line to every client's sink. Clients that log to Python's logging
+# would each log the same line, so only one of them does: the oldest live one whose level lets
+# the line through. Maps the sink key -> its library log level.
+_logging_sinks: Dict[int, int] = {}
+_logging_lock = threading.Lock()
 
-def _on_log(user_data, level, message):
-    fn = _log_targets.get(user_data)
-    if fn is None:
-        return
-    try:
-        fn(int(level), message.decode("utf-8", "replace") if message else "")
-    except Exception:
-        pass  # a log sink must never break the library thread that logged
+_RUST_TARGET = re.compile(r"^\[([^\]]*)\] ")
 
 
-_LOG_CALLBACK = _ffi.acs_log_callback(_on_log)
+def level_for_logger(logger: Optional[logging.Logger] = None) -> LogLevel:
+    """The most verbose library level the logger (default ``acscalling.lib``) lets through now."""
+    eff = (logger or logging.getLogger(LIB_LOGGER)).getEffectiveLevel()
+    if eff <= TRACE:
+        return LogLevel.TRACE
+    if eff <= logging.DEBUG:
+        return LogLevel.DEBUG
+    if eff <= logging.INFO:
+        return LogLevel.INFO
+    if eff <= logging.WARNING:
+        return LogLevel.WARN
+    return LogLevel.ERROR
 
 
 def python_logging(level: int, message: str) -> None:
-    """A `log=` sink forwarding library lines to the `acscalling.lib` Python logger."""
-    logging.getLogger("acscalling.lib").log(_PY_LEVELS.get(level, logging.DEBUG), "%s", message)
+    """A `log=` sink forwarding library lines to the ``acscalling.lib`` Python logger.
+
+    Lines look like ``[rust::target] text``: the text is logged with the target in the record's
+    ``rust_target`` attribute. Levels: ERROR, WARNING, INFO, DEBUG and TRACE (5)."""
+    target = ""
+    m = _RUST_TARGET.match(message)
+    if m:
+        target, message = m.group(1), message[m.end():]
+    logging.getLogger(LIB_LOGGER).log(
+        _PY_LEVELS.get(level, logging.DEBUG), "%s", message, extra={"rust_target": target}
+    )
+
+
+def _on_log(user_data: Optional[int], level: int, message: Optional[bytes]) -> None:
+    # Runs on any library thread: nothing may propagate back into C (ctypes would only print
+    # it, but a sink that raises must not even do that for every line).
+    try:
+        fn = _log_targets.get(user_data)
+        if fn is None:
+            return
+        if fn is python_logging:
+            with _logging_lock:
+                chosen = min((k for k, lv in _logging_sinks.items() if lv >= level), default=None)
+            if chosen != user_data:
+                return
+        fn(int(level), message.decode("utf-8", "replace") if message else "")
+    except BaseException:
+        pass  # a log sink must never break the library thread that logged
+
+
+# Kept alive for the life of the process: the library may call it from any thread until every
+# client is gone, and a collected ctypes callback would be a jump into freed memory.
+_LOG_CALLBACK = _ffi.acs_log_callback(_on_log)
+
+
+def _forget_log_sink(key: int) -> None:
+    with _logging_lock:
+        _logging_sinks.pop(key, None)
+    _log_targets.remove(key)
 
 
 # Clients still open at interpreter exit are closed first, so that no library thread calls
@@ -72,7 +134,12 @@ class CallClient(Handle):
 
     dispatch="thread" (default): events are delivered on a library thread.
     dispatch="manual": events queue until you call dispatch_events() (or wait_for()).
-    log: a callable `log(level: int, message: str)` (see LogLevel), or `python_logging`.
+    log: "logging" (default): library lines go to the ``acscalling.lib`` Python logger, at
+    most as verbose as that logger's effective level when the client is created (set
+    ``logging.getLogger("acscalling").setLevel(logging.DEBUG)`` first to see DEBUG lines);
+    or a callable ``log(level: int, message: str)`` (see LogLevel); or None: no lines.
+    log_level: the most verbose LogLevel passed on (default: from the logger for "logging",
+    INFO for a callable).
     Closing the client closes every wrapper made from it (agents, calls, devices).
     """
 
@@ -83,10 +150,10 @@ class CallClient(Handle):
     def __init__(
         self,
         dispatch: str = "thread",
-        log: Optional[Callable[[int, str], Any]] = None,
-        log_level: Union[int, LogLevel] = LogLevel.INFO,
-    ):
-        self._children: Dict[int, weakref.ref] = {}
+        log: Union[LogSink, str, None] = "logging",
+        log_level: Union[int, LogLevel, None] = None,
+    ) -> None:
+        self._children: "Dict[int, weakref.ref[Handle]]" = {}
         self._clock = threading.Lock()
         self._close_hooks: List[Callable[[], None]] = []
         self._device_manager: Optional[DeviceManager] = None
@@ -100,20 +167,33 @@ class CallClient(Handle):
         check(L.acs_call_client_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts)))
         opts.dispatch_mode = modes[dispatch]
         log_key = 0
-        if log is not None:
-            log_key = _log_targets.add(log)
+        sink: Optional[LogSink]
+        if isinstance(log, str):
+            if log != "logging":
+                raise ValueError(f"log must be 'logging', a callable or None, not {log!r}")
+            sink = python_logging
+            if log_level is None:
+                log_level = level_for_logger()
+        else:
+            sink = log
+        if sink is not None:
+            level = int(LogLevel.INFO if log_level is None else log_level)
+            log_key = _log_targets.add(sink)
+            if sink is python_logging:
+                with _logging_lock:
+                    _logging_sinks[log_key] = level
             opts.log_callback = _LOG_CALLBACK
             opts.log_user_data = log_key
-            opts.log_level = int(log_level)
+            opts.log_level = level
         out = ctypes.POINTER(_ffi.acs_call_client)()
         try:
             check(L.acs_call_client_create(ctypes.byref(opts), ctypes.byref(out)))
         except Exception:
             if log_key:
-                _log_targets.remove(log_key)
+                _forget_log_sink(log_key)
             raise
         if log_key:
-            self._close_hooks.append(lambda: _log_targets.remove(log_key))
+            self._close_hooks.append(lambda: _forget_log_sink(log_key))
         super().__init__(out, None)
         _live_clients[id(self)] = self
 
@@ -121,7 +201,8 @@ class CallClient(Handle):
     def _track(self, child: Handle) -> None:
         key = id(child)
 
-        def gone(_ref, key=key, children=self._children, lock=self._clock):
+        def gone(_ref: "weakref.ref[Handle]", key: int = key, children: "Dict[int, weakref.ref[Handle]]" = self._children,
+                 lock: threading.Lock = self._clock) -> None:
             with lock:
                 if children.get(key) is _ref:
                     del children[key]
@@ -186,6 +267,26 @@ class CallClient(Handle):
         return CallAgent._create(
             self, service_url, token, display_name, token_refresher, on_event, ca_certificate
         )
+
+    async def create_call_agent_async(
+        self,
+        service_url: str,
+        token: Union[str, bytes],
+        display_name: Optional[Union[str, bytes]] = None,
+        token_refresher: Optional[Callable[[], Optional[str]]] = None,
+        on_event: Optional[Handler] = None,
+        ca_certificate: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> CallAgent:
+        """create_call_agent(), then waits until the agent is connected. Raises
+        aio.ConnectionFailedError (and closes the agent) when it cannot connect."""
+        agent = self.create_call_agent(service_url, token, display_name, token_refresher, on_event, ca_certificate)
+        try:
+            await agent.wait_connected_async(timeout)
+        except BaseException:
+            agent.close()
+            raise
+        return agent
 
     def dispatch_events(self, timeout: float = 0.0) -> int:
         """Manual dispatch: delivers queued events on this thread, waiting up to `timeout`

@@ -9,7 +9,7 @@ import logging
 import os
 import weakref
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
@@ -20,7 +20,7 @@ log = logging.getLogger("acscalling")
 SAMPLE_RATE = 48000  # every PCM buffer crossing the API
 FRAME_SAMPLES = 960  # one 20 ms mono frame
 
-PcmIn = Union[array.array, bytes, bytearray, memoryview, Sequence[int]]
+PcmIn = Union["array.array[int]", bytes, bytearray, memoryview, Sequence[int]]
 
 
 class DeviceKind(enum.IntEnum):
@@ -28,7 +28,7 @@ class DeviceKind(enum.IntEnum):
     SPEAKER = _ffi.ACS_DEVICE_KIND_SPEAKER
 
 
-def _pcm_buffer(samples: PcmIn):
+def _pcm_buffer(samples: PcmIn) -> Tuple[Any, int, Any]:
     """(ctypes int16 array, sample count, keep-alive) for PCM given as array('h'), bytes-like
     (native-endian int16) or a sequence of ints. array('h') is passed without a copy."""
     if isinstance(samples, array.array) and samples.typecode == "h":
@@ -63,7 +63,7 @@ def tone_power(samples: PcmIn, frequency_hz: float) -> float:
 _frame_targets = Registry()
 
 
-def _on_frame(user_data, samples, count, sample_rate, channels):
+def _on_frame(user_data: Optional[int], samples: Any, count: int, sample_rate: int, channels: int) -> None:
     fn = _frame_targets.get(user_data)
     if fn is None:
         return
@@ -126,7 +126,7 @@ class AudioDevice(Handle):
         check(_ffi.lib().acs_audio_device_push_pcm(self._p, buf, n // channels, channels, ctypes.byref(accepted)))
         return int(accepted.value)
 
-    def pull_pcm(self, max_samples: int = SAMPLE_RATE) -> array.array:
+    def pull_pcm(self, max_samples: int = SAMPLE_RATE) -> "array.array[int]":
         """Takes up to `max_samples` mono 48 kHz samples a pull speaker has played."""
         if max_samples <= 0:
             return array.array("h")
@@ -229,7 +229,7 @@ class AudioProcessing:
         return o
 
     @classmethod
-    def _from_c(cls, o) -> "AudioProcessing":
+    def _from_c(cls, o: Any) -> "AudioProcessing":
         return cls(bool(o.echo_cancellation), bool(o.noise_suppression), bool(o.auto_gain))
 
 
@@ -256,7 +256,7 @@ class DeviceEvent:
 _dm_targets = Registry()
 
 
-def _on_device_event(user_data, event_ptr):
+def _on_device_event(user_data: Optional[int], event_ptr: Any) -> None:
     try:
         ref = _dm_targets.get(user_data)
         dm = ref() if ref is not None else None
@@ -289,7 +289,7 @@ class DeviceManager(Handle):
     _release_name = "acs_device_manager_release"
     _close_order = 4
 
-    def _list(self, fn) -> List[AudioDevice]:
+    def _list(self, fn: Callable[..., int]) -> List[AudioDevice]:
         count = ctypes.c_size_t(0)
         status = fn(self._p, None, 0, ctypes.byref(count))
         for _ in range(8):
@@ -313,7 +313,7 @@ class DeviceManager(Handle):
     def speakers(self) -> List[AudioDevice]:
         return self._list(_ffi.lib().acs_device_manager_get_speakers)
 
-    def _selected(self, fn) -> Optional[AudioDevice]:
+    def _selected(self, fn: Callable[..., int]) -> Optional[AudioDevice]:
         out = ctypes.POINTER(_ffi.acs_audio_device)()
         status = fn(self._p, ctypes.byref(out))
         if status == _ffi.ACS_ERR_NOT_FOUND:
@@ -336,7 +336,7 @@ class DeviceManager(Handle):
     def set_speaker(self, device: AudioDevice) -> None:
         check(_ffi.lib().acs_device_manager_set_speaker(self._p, device._p))
 
-    def _create(self, fn, *args) -> AudioDevice:
+    def _create(self, fn: Callable[..., int], *args: Any) -> AudioDevice:
         out = ctypes.POINTER(_ffi.acs_audio_device)()
         check(fn(self._p, *args, ctypes.byref(out)))
         return AudioDevice(out, self._client)
@@ -345,7 +345,7 @@ class DeviceManager(Handle):
         """A virtual microphone playing a sine tone (`amplitude` 0..1)."""
         return self._create(_ffi.lib().acs_device_manager_create_tone_microphone, c_str(name, "name"), float(frequency_hz), float(amplitude))
 
-    def create_wav_microphone(self, name: str, path: Union[str, os.PathLike], looped: bool = True) -> AudioDevice:
+    def create_wav_microphone(self, name: str, path: Union[str, "os.PathLike[str]"], looped: bool = True) -> AudioDevice:
         """A virtual microphone reading a PCM16 WAV file (any rate, 1-2 channels)."""
         return self._create(_ffi.lib().acs_device_manager_create_wav_microphone, c_str(name, "name"), c_str(os.fspath(path), "path"), bool(looped))
 
@@ -353,7 +353,7 @@ class DeviceManager(Handle):
         """A virtual microphone fed by AudioDevice.push_pcm."""
         return self._create(_ffi.lib().acs_device_manager_create_push_microphone, c_str(name, "name"))
 
-    def create_wav_speaker(self, name: str, path: Union[str, os.PathLike]) -> AudioDevice:
+    def create_wav_speaker(self, name: str, path: Union[str, "os.PathLike[str]"]) -> AudioDevice:
         """A virtual speaker recording what it plays to a WAV file (48 kHz mono PCM16)."""
         return self._create(_ffi.lib().acs_device_manager_create_wav_speaker, c_str(name, "name"), c_str(os.fspath(path), "path"))
 
@@ -361,7 +361,7 @@ class DeviceManager(Handle):
         """A virtual speaker buffering up to `capacity_ms` of what it plays for pull_pcm."""
         return self._create(_ffi.lib().acs_device_manager_create_pull_speaker, c_str(name, "name"), int(capacity_ms))
 
-    def create_callback_speaker(self, name: str, fn: Callable[[array.array], Any]) -> AudioDevice:
+    def create_callback_speaker(self, name: str, fn: Callable[["array.array[int]"], Any]) -> AudioDevice:
         """A virtual speaker calling `fn(samples: array('h'))` with every played 20 ms frame
         (mono 48 kHz) on a media thread. Keep `fn` quick; don't call the library from it."""
         if not callable(fn):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
 from . import _ffi
 
@@ -138,7 +138,7 @@ def last_error_message() -> str:
     return buf.value.decode("utf-8", "replace")
 
 
-def error_for(status: int, message: str = None) -> AcsError:
+def error_for(status: int, message: Optional[str] = None) -> AcsError:
     """The exception for `status` (reads the thread's last error message unless given)."""
     if message is None:
         message = last_error_message()

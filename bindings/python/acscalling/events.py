@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Dict, Optional, Union
 
 from . import _ffi
-from .call import CallState, DtmfTone, EndReason, ParticipantState, _enum
+from .call import Call, CallState, DtmfTone, EndReason, ParticipantState, RemoteParticipant, _enum
+
+if TYPE_CHECKING:
+    from .agent import CallAgent
+    from .video import RemoteVideoStream
 
 
 class ConnectionState(enum.IntEnum):
@@ -59,22 +63,22 @@ class Event:
     `state` is a ConnectionState, CallState or ParticipantState according to `kind`."""
 
     kind: Union[EventKind, int]
-    agent: Any
-    call: Any = None
-    participant: Any = None
+    agent: "CallAgent"
+    call: Optional[Call] = None
+    participant: Optional[RemoteParticipant] = None
     state: int = 0
     code: int = 0
     subcode: int = 0
     flag: bool = False
     message: Optional[str] = None
     #: The RemoteVideoStream of REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED (`flag`: available).
-    stream: Any = None
+    stream: Optional["RemoteVideoStream"] = None
     #: The raw id of the participant of DTMF_RECEIVED ("4:+…"), else None.
     participant_id: Optional[str] = None
     #: The request id of DTMF_SEND_COMPLETED (what Call.send_dtmf returned), else 0.
     request_id: int = 0
     #: The DtmfTone of DTMF_RECEIVED and DTMF_SEND_COMPLETED, else None.
-    tone: Any = None
+    tone: Optional[DtmfTone] = None
 
     @property
     def succeeded(self) -> bool:
@@ -90,12 +94,12 @@ class Event:
         return self.kind.name.lower() if isinstance(self.kind, EventKind) else str(self.kind)
 
 
-def typed_tone(tone: int):
+def typed_tone(tone: int) -> Optional[DtmfTone]:
     """The DtmfTone of an event's dtmf_tone (None for -1: the event has none)."""
     return None if tone < 0 else _enum(DtmfTone, tone)
 
 
-def typed_state(kind: int, state: int):
+def typed_state(kind: int, state: int) -> int:
     if kind == EventKind.CONNECTION_STATE_CHANGED:
         return _enum(ConnectionState, state)
     if kind in (EventKind.INCOMING_CALL, EventKind.CALL_STATE_CHANGED):

@@ -122,14 +122,16 @@ class IdentityClient:
 
     def create_user(self) -> str:
         """POST /identities -> the new user's raw id ("8:acs:…")."""
-        return self._post("/identities")["id"]
+        uid: str = self._post("/identities")["id"]
+        return uid
 
     def issue_token(self, user_id: str, expires_in_secs: Optional[int] = None, scopes: Sequence[str] = ("voip",)) -> Dict[str, Any]:
         """POST /identities/{id}/token -> {"id", "token", "expires_on"}."""
-        return self._post(
+        issued: Dict[str, Any] = self._post(
             f"/identities/{self._id(user_id)}/token",
             {"scopes": list(scopes), "expires_in_secs": expires_in_secs},
         )
+        return issued
 
     def revoke(self, user_id: str) -> None:
         """POST /identities/{id}/revoke: invalidates every token of the user issued so far."""
@@ -144,11 +146,13 @@ class IdentityClient:
         """PUT /identities/{id}/phone-numbers/{number}: calls to the number ring the user, who may
         present it as caller id. Returns it in E.164 form (IdentityError 409: another user's)."""
         path = f"/identities/{self._id(user_id)}/phone-numbers/{urllib.parse.quote(number, safe='')}"
-        return self._request("PUT", path)["phone_number"]
+        number_e164: str = self._request("PUT", path)["phone_number"]
+        return number_e164
 
     def phone_numbers(self, user_id: str) -> List[str]:
         """GET /identities/{id}/phone-numbers: the numbers assigned to the user."""
-        return self._request("GET", f"/identities/{self._id(user_id)}/phone-numbers")["phone_numbers"]
+        numbers: List[str] = self._request("GET", f"/identities/{self._id(user_id)}/phone-numbers")["phone_numbers"]
+        return numbers
 
     def unassign_phone_number(self, user_id: str, number: str) -> None:
         """DELETE /identities/{id}/phone-numbers/{number} (IdentityError 404: not the user's)."""
@@ -159,7 +163,7 @@ class IdentityClient:
 class LocalService:
     """A running acscalling-service child process on 127.0.0.1 (ports chosen by the OS)."""
 
-    def __init__(self, proc: subprocess.Popen, access_key: str, http_host: str, http_port: int, media_host: str, media_port: int, stderr_path: Path):
+    def __init__(self, proc: "subprocess.Popen[bytes]", access_key: str, http_host: str, http_port: int, media_host: str, media_port: int, stderr_path: Path):
         self.proc = proc
         self.access_key = access_key
         self.http_host, self.http_port = http_host, http_port
@@ -200,7 +204,7 @@ class LocalService:
         first: List[str] = []
         got = threading.Event()
 
-        def pump():
+        def pump() -> None:
             # Reads the first line, then keeps draining stdout so the child never blocks on it.
             assert proc.stdout is not None
             for raw in proc.stdout:
@@ -229,7 +233,7 @@ class LocalService:
         return svc
 
     @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
+    def _kill(proc: "subprocess.Popen[bytes]") -> None:
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -251,5 +255,5 @@ class LocalService:
     def __enter__(self) -> "LocalService":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

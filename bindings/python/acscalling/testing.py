@@ -67,7 +67,8 @@ def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: floa
     """Polls `predicate` until truthy (and returns it); in manual dispatch mode pass `client`
     so that events are dispatched while waiting. Raises TimeoutError."""
     if client is not None:
-        return client.wait_for(predicate, timeout, interval, what)
+        value: T = client.wait_for(predicate, timeout, interval, what)
+        return value
     deadline = time.monotonic() + timeout
     while True:
         v = predicate()

@@ -20,7 +20,7 @@ import ctypes
 import enum
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 from ._handles import Handle, Registry, get_string
@@ -188,14 +188,14 @@ class VideoFrame:
     def __enter__(self) -> "VideoFrame":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f"<VideoFrame {self.width}x{self.height} {self.format.name} #{self.sequence}{' released' if self._closed else ''}>"
 
 
-def _plane_rows(fmt: PixelFormat, i: int, width: int, height: int):
+def _plane_rows(fmt: PixelFormat, i: int, width: int, height: int) -> Tuple[int, int]:
     """(rows, bytes per row) of plane `i` of a `fmt` frame."""
     cw, ch = (width + 1) // 2, (height + 1) // 2
     if fmt == PixelFormat.I420:
@@ -205,7 +205,9 @@ def _plane_rows(fmt: PixelFormat, i: int, width: int, height: int):
     return height, 4 * width
 
 
-def _frame_buffer(fmt: PixelFormat, width: int, height: int, planes: Sequence[BytesLike], strides: Optional[Sequence[int]]):
+def _frame_buffer(
+    fmt: PixelFormat, width: int, height: int, planes: Sequence[BytesLike], strides: Optional[Sequence[int]]
+) -> Tuple[Any, List[Any]]:
     """(acs_video_frame_buffer, keep-alive) for host planes."""
     fmt = PixelFormat(fmt)
     n = plane_count(fmt)
@@ -244,7 +246,7 @@ class LocalVideoStream(Handle):
     _release_name = "acs_local_video_stream_release"
 
     @classmethod
-    def _create(cls, fn, *args) -> "LocalVideoStream":
+    def _create(cls, fn: Callable[..., int], *args: Any) -> "LocalVideoStream":
         out = ctypes.POINTER(_ffi.acs_local_video_stream)()
         check(fn(*args, ctypes.byref(out)))
         return cls(out)
@@ -339,7 +341,7 @@ class LocalVideoStream(Handle):
 _view_targets = Registry()
 
 
-def _on_view_frame(user_data, frame_ptr):
+def _on_view_frame(user_data: Optional[int], frame_ptr: Any) -> None:
     raw = _ffi.acs_rendered_video_frame()
     # Ours from here on: the fields the library filled (its struct_size), up to ours.
     n = min(ctypes.sizeof(raw), frame_ptr.contents.struct_size)
@@ -492,7 +494,7 @@ class RemoteVideoStream(Handle):
     _retain_name = "acs_remote_video_stream_retain"
     _release_name = "acs_remote_video_stream_release"
 
-    def _flag(self, fn) -> bool:
+    def _flag(self, fn: Callable[..., int]) -> bool:
         v = ctypes.c_bool()
         check(fn(self._p, ctypes.byref(v)))
         return bool(v.value)
