@@ -12,7 +12,7 @@ mod common;
 use acscalling::protocol::{CallState, EndReason};
 use common::browser::*;
 use common::party::Party;
-use common::{wait_until, Service};
+use common::{wait_until, RestartableService, Service};
 use serde_json::json;
 use std::time::Duration;
 
@@ -586,28 +586,9 @@ const SHOWN_FRAMES: &str = "(id) => { const v = document.querySelector(`#videos 
 #[test]
 fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     let mut b = Browsers::start();
-    let dir = std::env::temp_dir().join(format!("acs-browser-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("service.db").display().to_string();
-    let listen = format!(
-        "127.0.0.1:{}",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
     let web = web_dir().display().to_string();
-    let args = [
-        "--web-dir",
-        &web,
-        "--dev-tokens",
-        "--listen",
-        &listen,
-        "--database",
-        &db,
-    ];
-    let svc = Service::start_with(&args);
+    let mut restartable = RestartableService::start(&["--web-dir", &web, "--dev-tokens"]);
+    let svc = restartable.service();
     let group = uuid::Uuid::new_v4().to_string();
     let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
     let acall = alice.join(&group);
@@ -642,14 +623,9 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     );
 
     // The service dies and comes back on the same address with the same store.
-    let pid = svc.pid().unwrap();
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    drop(svc);
+    restartable.kill9();
     std::thread::sleep(Duration::from_secs(1));
-    let svc = Service::start_with(&args);
+    let svc = restartable.restart();
     let back = std::time::Instant::now();
     // The page's agent reconnects by itself; its group call is joined again: the same Call
     // object, Connected (never shown Connecting), still muted.
@@ -710,6 +686,4 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     );
     acall.hang_up(false).unwrap();
     dcall.hang_up(false).unwrap();
-    drop(svc);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,7 @@ use acscalling::protocol::{CallState, EndReason, ParticipantState, VideoStreamKi
 use common::netcut::Netcut;
 use common::party::{Party, PartySpec};
 use common::video::{CounterReader, PatternCamera};
-use common::{wait_until, Service};
+use common::{wait_until, RestartableService, Service};
 
 const T: Duration = Duration::from_secs(20);
 
@@ -261,15 +261,6 @@ fn a_party_gone_longer_than_the_reconnect_window_is_removed() {
     net.restore();
 }
 
-/// A free TCP port on 127.0.0.1 (for a service restarted on the same address).
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The last agent connection change of `p`: (state, reason, message).
 fn last_connection_change(p: &Party) -> Option<(AgentConnectionState, EndReason, String)> {
     p.events().iter().rev().find_map(|e| match e {
@@ -324,14 +315,9 @@ fn sigterm_ends_every_call_with_a_reason_and_tells_the_agents() {
 fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
     let _one_at_a_time = serial();
     let _ = env_logger::builder().is_test(true).try_init();
-    let dir = std::env::temp_dir().join(format!("acs-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("service.db").display().to_string();
-    let listen = format!("127.0.0.1:{}", free_tcp_port());
-    let args = ["--listen", &listen, "--database", &db];
-    let svc = Service::start_with(&args);
-    let alice = Party::new(&svc, "alice", 700.0, false);
-    let bob = Party::new(&svc, "bob", 1100.0, true);
+    let mut svc = RestartableService::start(&[]);
+    let alice = Party::new(svc.service(), "alice", 700.0, false);
+    let bob = Party::new(svc.service(), "bob", 1100.0, true);
     let call = alice.call(&bob.id);
     assert!(wait_until(T, || call.state() == CallState::Connected));
     let bobs_call = bob.agent.calls().into_iter().next().unwrap();
@@ -344,16 +330,11 @@ fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
     }
 
     // The service dies (no goodbye) and comes back on the same address with the same store.
-    let pid = svc.pid().unwrap();
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    drop(svc);
+    svc.kill9();
     assert!(wait_until(T, || alice.agent.connection_state()
         == AgentConnectionState::Reconnecting));
     std::thread::sleep(Duration::from_secs(2));
-    let svc = Service::start_with(&args);
+    svc.restart();
     let back = Instant::now();
 
     // The agents reconnect by themselves (their users and tokens survived in the store).
@@ -404,8 +385,6 @@ fn a_service_restart_mid_call_rejoins_group_calls_and_ends_one_to_one_calls() {
     for g in [&ga, &gb] {
         g.hang_up(false).unwrap();
     }
-    drop(svc);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -413,24 +392,12 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
     // Alice mutes and renders Bob's camera, Erin holds, Carol does not come back.
     let _one_at_a_time = serial();
     let _ = env_logger::builder().is_test(true).try_init();
-    let dir = std::env::temp_dir().join(format!("acs-rejoin-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("service.db").display().to_string();
-    let listen = format!("127.0.0.1:{}", free_tcp_port());
     // A 3 s reconnect window: who is not back 3 s after the rejoin is removed.
-    let args = [
-        "--listen",
-        &listen,
-        "--database",
-        &db,
-        "--inactivity-timeout-secs",
-        "3",
-    ];
-    let svc = Service::start_with(&args);
-    let alice = Party::new(&svc, "alice", 700.0, false);
-    let bob = Party::new(&svc, "bob", 1100.0, false);
-    let carol = Party::new(&svc, "carol", 1500.0, false);
-    let erin = Party::new(&svc, "erin", 300.0, false);
+    let mut svc = RestartableService::start(&["--inactivity-timeout-secs", "3"]);
+    let alice = Party::new(svc.service(), "alice", 700.0, false);
+    let bob = Party::new(svc.service(), "bob", 1100.0, false);
+    let carol = Party::new(svc.service(), "carol", 1500.0, false);
+    let erin = Party::new(svc.service(), "erin", 300.0, false);
     let group = uuid::Uuid::new_v4().to_string();
     let (ga, gb, gc) = (alice.join(&group), bob.join(&group), carol.join(&group));
     let ge = erin.join(&group);
@@ -462,17 +429,12 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
 
     // The service dies; Carol's app closes while it is down (she never comes back).
     let before = churn::gauges();
-    let pid = svc.pid().unwrap();
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
-    drop(svc);
+    svc.kill9();
     assert!(wait_until(T, || alice.agent.connection_state()
         == AgentConnectionState::Reconnecting));
     carol.agent.dispose();
     std::thread::sleep(Duration::from_secs(1));
-    let svc = Service::start_with(&args);
+    let svc = svc.restart();
     let back = Instant::now();
     for p in [&alice, &bob, &erin] {
         assert!(wait_until(T, || p.agent.connection_state()
@@ -550,6 +512,4 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
     for g in [&ga, &gb, &ge, &gd] {
         g.hang_up(false).unwrap();
     }
-    drop(svc);
-    let _ = std::fs::remove_dir_all(&dir);
 }

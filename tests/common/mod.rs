@@ -248,6 +248,75 @@ impl Drop for Service {
     }
 }
 
+/// A service that dies and comes back as a crashed and restarted server does: the same
+/// address (a fixed port) and the same store (a database file in a private temp folder,
+/// removed when this is dropped).
+pub struct RestartableService {
+    dir: PathBuf,
+    args: Vec<String>,
+    svc: Option<Service>,
+}
+
+impl RestartableService {
+    /// Starts the service with `extra` flags besides `--listen` and `--database`.
+    pub fn start(extra: &[&str]) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("acs-restart-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut args = vec![
+            "--listen".to_string(),
+            format!("127.0.0.1:{port}"),
+            "--database".to_string(),
+            dir.join("service.db").display().to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut s = RestartableService {
+            dir,
+            args,
+            svc: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// The running service.
+    pub fn service(&self) -> &Service {
+        self.svc.as_ref().expect("the service is down")
+    }
+
+    /// Kills the service with SIGKILL (no goodbye to anyone) and reaps it.
+    pub fn kill9(&mut self) {
+        let svc = self.svc.take().expect("the service is down already");
+        let pid = svc.pid().expect("a service of ours");
+        let killed = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success(), "kill -9 {pid}");
+        drop(svc);
+    }
+
+    /// Starts the service again with the same flags (address and store).
+    pub fn restart(&mut self) -> &Service {
+        assert!(self.svc.is_none(), "the service is still running");
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        self.svc = Some(Service::start_with(&args));
+        self.service()
+    }
+}
+
+impl Drop for RestartableService {
+    fn drop(&mut self) {
+        drop(self.svc.take());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Polls `f` every 10 ms until it is true or `timeout` passes.
 pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = std::time::Instant::now() + timeout;
