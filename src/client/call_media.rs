@@ -321,6 +321,13 @@ impl CallMedia {
         }
     }
 
+    /// The media path just connected: the microphone's next frame goes out at once.
+    pub(crate) fn send_audio_now(&self) {
+        if let Some(e) = self.engine() {
+            e.send_now();
+        }
+    }
+
     /// Carries out one of the call's media commands.
     pub(crate) fn apply(&self, command: MediaCommand, rt: &Handle) {
         match command {

@@ -74,6 +74,10 @@ struct Shared {
     speaker: Mutex<SpeakerSink>,
     rx: Mutex<RxState>,
     rx_wake: Condvar,
+    /// Set by [`AudioEngine::send_now`]: the send thread's next tick happens at once and its
+    /// schedule restarts from there.
+    kick: Mutex<bool>,
+    kick_wake: Condvar,
     counters: Counters,
     /// Echo cancellation etc. for a real microphone: the settings, and the send thread's and
     /// the playout thread's handles on one processor (None while off or the mic is virtual).
@@ -170,6 +174,8 @@ impl AudioEngine {
                 rephase_at: None,
             }),
             rx_wake: Condvar::new(),
+            kick: Mutex::new(false),
+            kick_wake: Condvar::new(),
             counters: Counters::default(),
             processing: Mutex::new(AudioProcessing::default()),
             apm_capture: Mutex::new(None),
@@ -248,6 +254,15 @@ impl AudioEngine {
     }
 
     /// Hold on the send side: `false` sends nothing at all.
+    /// Sends the next frame now instead of at the next 20 ms tick, and keeps the schedule
+    /// from there (the media path just connected: the first frame goes out at once, not up
+    /// to 20 ms later). A real microphone clocks the thread by itself; this changes nothing
+    /// there.
+    pub fn send_now(&self) {
+        *self.0.shared.kick.lock() = true;
+        self.0.shared.kick_wake.notify_all();
+    }
+
     pub fn set_sending(&self, sending: bool) {
         self.0.shared.sending.store(sending, Ordering::Relaxed);
     }
@@ -354,6 +369,10 @@ impl AudioEngine {
             let _rx = sh.rx.lock();
             sh.rx_wake.notify_all();
         }
+        {
+            let _kick = sh.kick.lock();
+            sh.kick_wake.notify_all();
+        }
         let threads: Vec<_> = self.0.threads.lock().drain(..).collect();
         let me = std::thread::current().id();
         for t in threads {
@@ -379,6 +398,22 @@ enum Source {
     Cpal(Arc<CaptureRing>),
 }
 
+/// Waits until `next` (the send thread's tick), or less when [`AudioEngine::send_now`] asks
+/// (or the engine stops); the tick's time.
+fn wait_tick(sh: &Shared, next: Instant) -> Instant {
+    let mut kicked = sh.kick.lock();
+    loop {
+        if std::mem::take(&mut *kicked) {
+            return Instant::now();
+        }
+        let now = Instant::now();
+        if now >= next || !sh.running.load(Ordering::Relaxed) {
+            return next;
+        }
+        sh.kick_wake.wait_for(&mut kicked, next - now);
+    }
+}
+
 fn send_loop(
     sh: Arc<Shared>,
     mut sink: Box<dyn FnMut(EncodedAudioFrame) + Send>,
@@ -402,9 +437,8 @@ fn send_loop(
                 let now = Instant::now();
                 if now > next + MAX_BEHIND {
                     next = now;
-                } else if next > now {
-                    std::thread::sleep(next - now);
                 }
+                next = wait_tick(&sh, next);
                 d.read_virtual_frame(&mut frame);
             }
             Source::Cpal(ring) => {

@@ -38,13 +38,15 @@ pub(super) const OPUS_PT: u8 = 111;
 pub(super) const OPUS_CLOCK_RATE: u32 = 48_000;
 
 /// ICE connectivity-check interval. The default (200 ms) delays DTLS by one full interval on
-/// loopback; 5 ms gives ~15-20 ms from new() to Connected against str0m (see MEDIA-NOTES.md).
-/// Only the checking phase runs at this rate; once connected ICE ticks at the keepalive
-/// interval.
-const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(5);
-/// Binding requests per candidate pair at that interval: 500 x 5 ms = 2.5 s before a pair
+/// loopback (see MEDIA-NOTES.md). The controlling agent nominates a pair on the tick after its
+/// first successful check, so the interval is paid twice before DTLS: 5 ms gave a 1:1 setup of
+/// ~22 ms, 1 ms ~14 ms (call_bench). Only the checking phase runs at this rate (on a real
+/// network about one check per millisecond of round trip per pair); once connected ICE ticks
+/// at the keepalive interval.
+const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(1);
+/// Binding requests per candidate pair at that interval: 2500 x 1 ms = 2.5 s before a pair
 /// is given up, a bit longer than the default 7 x 200 ms.
-const ICE_MAX_BINDING_REQUESTS: u16 = 500;
+const ICE_MAX_BINDING_REQUESTS: u16 = 2500;
 /// Consent keep-alives while connected: often enough that a muted call with nothing to
 /// receive still hears from the SFU well within [`ICE_DISCONNECTED_TIMEOUT`].
 const ICE_KEEPALIVE: Duration = Duration::from_millis(250);
