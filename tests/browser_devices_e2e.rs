@@ -43,7 +43,6 @@ const SHOW_PATTERN: &str = "(q) => { const d = document.createElement('div'); d.
 /// [`mean_rgb`]).
 fn quadrant_colours(f: &VideoFrame) -> [[f64; 3]; 4] {
     let (w, h) = (f.width as usize, f.height as usize);
-    let cw = w.div_ceil(2);
     let mut out = [[0f64; 3]; 4];
     for (q, colour) in out.iter_mut().enumerate() {
         let (x0, y0) = ((q % 2) * w / 2, (q / 2) * h / 2);
@@ -51,12 +50,9 @@ fn quadrant_colours(f: &VideoFrame) -> [[f64; 3]; 4] {
         let mut n = 0f64;
         for y in ys.step_by(2) {
             for x in xs.clone().step_by(2) {
-                let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
-                let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
-                let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
-                let rgb = [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u];
+                let rgb = rgb_at(f, x, y);
                 for i in 0..3 {
-                    colour[i] += rgb[i].clamp(0.0, 255.0);
+                    colour[i] += rgb[i];
                 }
                 n += 1.0;
             }
@@ -75,19 +71,12 @@ struct ShareView {
 }
 
 fn view_share(call: &acscalling::client::Call, who: &str) -> ShareView {
-    let mut stream = None;
-    assert!(
-        wait_until(T, || {
-            stream = call
-                .remote_participants()
-                .into_iter()
-                .find(|p| p.identifier() == who)
-                .map(|p| p.video_stream(VideoStreamKind::ScreenShare));
-            stream.as_ref().is_some_and(|s| s.is_available())
-        }),
-        "the browser's screen share became available to the native side"
+    let stream = available_stream(
+        call,
+        who,
+        VideoStreamKind::ScreenShare,
+        "the browser's screen share became available to the native side",
     );
-    let stream = stream.unwrap();
     let frames = Arc::new(Mutex::new(Vec::new()));
     let f2 = frames.clone();
     let sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
@@ -157,15 +146,7 @@ fn a_browser_shares_a_real_tab_and_the_whole_screen_and_the_native_user_sees_the
     );
     let alice = sign_in_opened(&mut b, "alice");
     pick_microphone(&mut b, "alice", "ACS-Mic");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    wait_call_state(&mut b, "alice", "Connected");
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
     b.eval("alice", SHOW_PATTERN, json!(QUADRANTS));
 
     // This tab (getDisplayMedia's preferCurrentTab, accepted without a prompt). A click
@@ -258,15 +239,7 @@ fn a_browser_switches_its_real_microphone_and_speaker_mid_call() {
     );
     pick_microphone(&mut b, "alice", "ACS-Mic");
     b.select("alice", "#speaker", "ACS-Speaker");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    wait_call_state(&mut b, "alice", "Connected");
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
 
     // The first microphone and the first speaker.
     bob.hears(500.0, 0.01)
@@ -379,15 +352,7 @@ fn a_browser_shares_one_application_window_and_closing_it_ends_the_share() {
     );
     let alice = sign_in_opened(&mut b, "alice");
     pick_microphone(&mut b, "alice", "ACS-Mic");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    wait_call_state(&mut b, "alice", "Connected");
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
 
     // "Share screen" on the page; the browser's picker takes that window.
     b.click("alice", "#share");

@@ -66,19 +66,11 @@ fn browser_calls_a_native_user_and_both_hear_each_other() {
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
     let alice = sign_in(&mut b, &svc, "alice");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    let connected = wait_call_state(&mut b, "alice", "Connected");
+    let (connected, bcall) = browser_calls_native(&mut b, "alice", &bob);
     println!(
         "browser → native: browser Connected {:.1} ms after startCall",
         connected["setup_ms"].as_f64().unwrap_or(f64::NAN)
     );
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
     assert!(bcall
         .remote_participants()
         .iter()

@@ -39,14 +39,7 @@ fn band_means(w: usize, h: usize, rgb: impl Fn(usize, usize) -> [f64; 3]) -> Vec
 
 /// [`band_means`] of an I420 frame (BT.601 limited range, as `mean_rgb`).
 fn frame_bands(f: &acscalling::media::video::VideoFrame) -> Vec<[f64; 3]> {
-    let (w, h) = (f.width as usize, f.height as usize);
-    let cw = w.div_ceil(2);
-    band_means(w, h, |x, y| {
-        let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
-        let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
-        let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
-        [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u].map(|c| c.clamp(0.0, 255.0))
-    })
+    band_means(f.width as usize, f.height as usize, |x, y| rgb_at(f, x, y))
 }
 
 /// The pixels (R, G, B) of the rectangle `rect` ({x, y, w, h} in CSS pixels, `dpr` device
@@ -111,15 +104,7 @@ fn browser_and_native_send_each_other_h264_video() {
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
     let alice = sign_in(&mut b, &svc, "alice");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    wait_call_state(&mut b, "alice", "Connected");
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
 
     // Native → browser: the native pattern camera (320x180), decoded by Chromium.
     let cam = PatternCamera::start(1_000, 320, 180, 15);
@@ -206,19 +191,7 @@ fn browser_and_native_send_each_other_h264_video() {
          await window.acsSample.call.startVideo(new m.LocalVideoStream({ track })); }",
         json!(null),
     );
-    let mut stream = None;
-    assert!(
-        wait_until(T, || {
-            stream = bcall
-                .remote_participants()
-                .into_iter()
-                .find(|p| p.identifier() == alice)
-                .map(|p| p.video_stream(VideoStreamKind::Video));
-            stream.as_ref().is_some_and(|s| s.is_available())
-        }),
-        "the browser's camera became available to the native side"
-    );
-    let stream = stream.unwrap();
+    let stream = available_stream(&bcall, &alice, VideoStreamKind::Video, "the browser's camera became available to the native side");
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s2 = sizes.clone();
     let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
@@ -272,15 +245,7 @@ fn a_browser_shares_its_screen_with_a_native_user() {
     let svc = service();
     let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
     let alice = sign_in(&mut b, &svc, "alice");
-    b.fill("alice", "#target", &bob.id);
-    b.click("alice", "#call");
-    wait_call_state(&mut b, "alice", "Connected");
-    assert!(wait_until(T, || bob
-        .incoming
-        .lock()
-        .first()
-        .is_some_and(|c| c.state() == CallState::Connected)));
-    let bcall = bob.incoming.lock()[0].clone();
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
 
     // "Share screen" on the page (a real click: getDisplayMedia needs a user gesture).
     // With Chromium's fake devices the capture is its fake display, a known pattern; the
@@ -292,19 +257,7 @@ fn a_browser_shares_its_screen_with_a_native_user() {
         json!(null),
         T,
     );
-    let mut stream = None;
-    assert!(
-        wait_until(T, || {
-            stream = bcall
-                .remote_participants()
-                .into_iter()
-                .find(|p| p.identifier() == alice)
-                .map(|p| p.video_stream(VideoStreamKind::ScreenShare));
-            stream.as_ref().is_some_and(|s| s.is_available())
-        }),
-        "the browser's screen share became available to the native side"
-    );
-    let stream = stream.unwrap();
+    let stream = available_stream(&bcall, &alice, VideoStreamKind::ScreenShare, "the browser's screen share became available to the native side");
     let frames = Arc::new(Mutex::new(Vec::new()));
     let f2 = frames.clone();
     let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {

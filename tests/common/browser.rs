@@ -412,22 +412,73 @@ pub fn page_rgb(b: &mut Browsers, name: &str, selector: Option<&str>, kind: u32)
 /// round trip through RGB).
 pub fn mean_rgb(f: &acscalling::media::video::VideoFrame) -> [f64; 3] {
     let (w, h) = (f.width as usize, f.height as usize);
-    let cw = w.div_ceil(2);
     let mut sum = [0f64; 3];
     let mut n = 0f64;
     for y in (0..h).step_by(4) {
         for x in (0..w).step_by(4) {
-            let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
-            let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
-            let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
-            let rgb = [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u];
+            let rgb = rgb_at(f, x, y);
             for i in 0..3 {
-                sum[i] += rgb[i].clamp(0.0, 255.0);
+                sum[i] += rgb[i];
             }
             n += 1.0;
         }
     }
     sum.map(|c| c / n)
+}
+
+/// R, G, B of pixel (`x`, `y`) of an I420 frame (BT.601 limited range, clamped to 0..255).
+pub fn rgb_at(f: &acscalling::media::video::VideoFrame, x: usize, y: usize) -> [f64; 3] {
+    let (w, cw) = (f.width as usize, (f.width as usize).div_ceil(2));
+    let yy = 1.164 * (f64::from(f.y[y * w + x]) - 16.0);
+    let u = f64::from(f.u[(y / 2) * cw + x / 2]) - 128.0;
+    let v = f64::from(f.v[(y / 2) * cw + x / 2]) - 128.0;
+    [yy + 1.596 * v, yy - 0.392 * u - 0.813 * v, yy + 2.017 * u].map(|c| c.clamp(0.0, 255.0))
+}
+
+/// Browser `name` calls native `callee` from the sample page (its "Call" button): once both
+/// sides are Connected, the page's setup figures ([`wait_call_state`]) and the native call.
+pub fn browser_calls_native(
+    b: &mut Browsers,
+    name: &str,
+    callee: &super::party::Party,
+) -> (Value, acscalling::client::Call) {
+    b.fill(name, "#target", &callee.id);
+    b.click(name, "#call");
+    let connected = wait_call_state(b, name, "Connected");
+    assert!(
+        wait_until(T, || callee
+            .incoming
+            .lock()
+            .first()
+            .is_some_and(|c| c.state() == acscalling::protocol::CallState::Connected)),
+        "{} does not see the browser's call Connected",
+        callee.id
+    );
+    let call = callee.incoming.lock()[0].clone();
+    (connected, call)
+}
+
+/// `who`'s stream of `kind` as `call` sees it, once it is available (`what` says what
+/// failed when it never is).
+pub fn available_stream(
+    call: &acscalling::client::Call,
+    who: &str,
+    kind: acscalling::protocol::VideoStreamKind,
+    what: &str,
+) -> acscalling::client::RemoteVideoStream {
+    let mut stream = None;
+    assert!(
+        wait_until(T, || {
+            stream = call
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == who)
+                .map(|p| p.video_stream(kind));
+            stream.as_ref().is_some_and(|s| s.is_available())
+        }),
+        "{what}"
+    );
+    stream.expect("available")
 }
 
 /// Two mean colours are the same picture's (codec and scaling differences aside): no
