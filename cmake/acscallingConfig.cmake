@@ -9,7 +9,8 @@
 #    is <repo>/include; the library is taken from ACSCALLING_LIB_DIR (CMake or environment
 #    variable) or else from cargo's target directory (`cargo metadata`) + /debug, or
 #    + /${ACSCALLING_PROFILE} (e.g. release). Build it first: cargo build [--release].
-#  - installed (`make -C examples-c install PREFIX=...`): <libdir>/cmake/acscalling/.
+#  - installed (`scripts/install.sh --prefix ...` after cargo cinstall, or
+#    `make -C examples-c install PREFIX=...`): <libdir>/cmake/acscalling/.
 #
 # Sets acscalling_VERSION, acscalling_INCLUDE_DIR, acscalling_LIBRARY_DIR.
 

@@ -399,6 +399,7 @@ public:
     /** Adopts @p owned; device-event callbacks keep their storage in @p registry. */
     DeviceManager(acs_device_manager* owned, std::shared_ptr<detail::Registry> registry) noexcept
         : Handle(owned), registry_(std::move(registry)) {}
+    /** Moves the reference and the callback. */
     DeviceManager(DeviceManager&&) noexcept = default;
     /** Closes this owner's device-event callback, releases, and takes @p o's. */
     DeviceManager& operator=(DeviceManager&& o) noexcept {
@@ -744,7 +745,9 @@ public:
     /** Adopts @p owned whose C callback (if any) is @p slot. */
     Agent(acs_call_agent* owned, std::shared_ptr<detail::EventSlot> slot) noexcept
         : Handle(owned), slot_(std::move(slot)) {}
+    /** Moves the reference and the callback. */
     Agent(Agent&&) noexcept = default;
+    /** Stops this owner's callback, releases, and takes @p o's reference and callback. */
     Agent& operator=(Agent&& o) noexcept {
         if (this != &o) {
             close_callback();
@@ -828,8 +831,9 @@ public:
         detail::check(acs_call_client_create(&o, &c), "acs_call_client_create");
         reset(c);
     }
+    /** Moves the reference and the callbacks' storage. */
     Client(Client&&) noexcept = default;
-    /** Shuts the client down (the last reference), then frees the callbacks' storage. */
+    /** Shuts this client down (the last reference), then takes @p o's. */
     Client& operator=(Client&& o) noexcept {
         if (this != &o) {
             reset(o.release());

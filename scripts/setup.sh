@@ -7,8 +7,9 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # tests); libwebrtc-audio-processing-dev: echo cancellation (webrtc-audio-processing 0.5);
 # sip-tester (SIPp), baresip, kamailio: the real SIP peers of the PSTN tests; chromium: the
 # browser client (web/) and its tests in a real browser (Debian's Chromium, driven by
-# playwright-core from npm; Playwright never downloads a browser here).
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium"
+# playwright-core from npm; Playwright never downloads a browser here); doxygen: the C API
+# reference (scripts/docs.sh).
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium doxygen"
 # Node.js and npm from Debian only where the machine has none (an existing Node stays).
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
@@ -20,6 +21,13 @@ if [ -n "$missing" ]; then
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
+# cargo-c (cargo cinstall, scripts/install.sh), only when missing. Debian's cargo-c 0.9.14 is
+# built on cargo 0.66 and cannot read this Cargo.lock (version 4); 0.10.24 is the newest that
+# builds with rust 1.95 (0.10.26 needs 1.97).
+if ! command -v cargo-cinstall >/dev/null; then
+  echo "== cargo install cargo-c"
+  cargo install cargo-c --version 0.10.24 --locked
+fi
 # The browser SDK's build tools and test driver (exact versions from web/package-lock.json).
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
   echo "== npm ci (web/)"
