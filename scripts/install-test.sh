@@ -55,6 +55,7 @@ echo "install took $(( $(date +%s) - start )) s"
 step "installed files, links, SONAME"
 for f in include/acscalling.h include/acscalling.hpp lib/libacscalling.a lib/pkgconfig/acscalling.pc \
          lib/cmake/acscalling/acscallingConfig.cmake lib/cmake/acscalling/acscallingConfigVersion.cmake \
+         lib/cmake/acscalling/acscalling-static-deps.cmake \
          "lib/libacscalling.so.$version"; do
     [ -f "$prefix/$f" ] || fail "missing $f"
 done
