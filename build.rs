@@ -12,7 +12,7 @@ fn main() {
     let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets it");
     let mut config = config;
     config.after_includes = Some(format!(
-        "\n#define ACS_CALLING_VERSION_STRING \"{version}\"\n{}",
+        "\n/** Version of the library this header declares, \"major.minor.patch\" (equals Cargo.toml). */\n#define ACS_CALLING_VERSION_STRING \"{version}\"\n{}",
         sized_init_macros(&crate_dir.join("src/ffi"))
     ));
     match cbindgen::Builder::new()
@@ -57,7 +57,8 @@ fn sized_init_macros(ffi_dir: &std::path::Path) -> String {
             };
             if let Some(ty) = name.strip_suffix("_init_sized") {
                 out.push_str(&format!(
-                    "#define {}_INIT(p) {name}((p), sizeof(*(p)))\n",
+                    "/** Initialises the {ty} at `p` with its defaults: {name}(p, sizeof *p). */\n\
+                     #define {}_INIT(p) {name}((p), sizeof(*(p)))\n",
                     ty.to_uppercase()
                 ));
             }

@@ -9,7 +9,8 @@
 #    is <repo>/include; the library is taken from ACSCALLING_LIB_DIR (CMake or environment
 #    variable) or else from cargo's target directory (`cargo metadata`) + /debug, or
 #    + /${ACSCALLING_PROFILE} (e.g. release). Build it first: cargo build [--release].
-#  - installed (`make -C examples-c install PREFIX=...`): <libdir>/cmake/acscalling/.
+#  - installed (`scripts/install.sh --prefix ...` after cargo cinstall, or
+#    `make -C examples-c install PREFIX=...`): <libdir>/cmake/acscalling/.
 #
 # Sets acscalling_VERSION, acscalling_INCLUDE_DIR, acscalling_LIBRARY_DIR.
 
@@ -96,10 +97,14 @@ endif()
 if(EXISTS "${_acs_static}")
   include(CMakeFindDependencyMacro)
   find_dependency(Threads)
-  # What the Rust standard library needs (`cargo rustc -- --print native-static-libs`).
-  # Given as -l flags, which CMake keeps after the archive (a bare "m" was dropped from the
-  # link line, leaving the archive's libm symbols unresolved).
-  set(ACSCALLING_STATIC_DEPS "Threads::Threads;-ldl;-lm;-lrt;-lutil;-lgcc_s"
+  # What the archive's native code and the Rust standard library need (`cargo rustc --
+  # --print native-static-libs`). Given as -l flags, which CMake keeps after the archive (a
+  # bare "m" was dropped from the link line, leaving the archive's libm symbols unresolved).
+  # An install by scripts/install.sh writes the list cargo-c put in acscalling.pc's
+  # Libs.private into acscalling-static-deps.cmake beside this file.
+  set(_acs_static_deps "Threads::Threads;-lasound;-lwebrtc_audio_processing;-lstdc++;-ldl;-lm;-lrt;-lutil;-lgcc_s")
+  include("${CMAKE_CURRENT_LIST_DIR}/acscalling-static-deps.cmake" OPTIONAL)
+  set(ACSCALLING_STATIC_DEPS "${_acs_static_deps}"
       CACHE STRING "System libraries libacscalling.a needs")
   add_library(acscalling::acscalling_static STATIC IMPORTED)
   set_target_properties(acscalling::acscalling_static PROPERTIES

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 version=$(sed -n 's/^#define ACS_CALLING_VERSION_STRING "\(.*\)"$/\1/p' "$repo/include/acscalling.h")
 [ -n "$version" ] || { echo "$0: no ACS_CALLING_VERSION_STRING in include/acscalling.h" >&2; exit 1; }
 # From `cargo rustc --lib --crate-type staticlib -- --print native-static-libs` (Linux).
-libs_private=${ACSCALLING_LIBS_PRIVATE:--lpthread -ldl -lm -lrt -lutil -lgcc_s}
+libs_private=${ACSCALLING_LIBS_PRIVATE:--lasound -lwebrtc_audio_processing -lstdc++ -lpthread -ldl -lm -lrt -lutil -lgcc_s}
 mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 sed -e "s|@prefix@|$prefix|g" -e "s|@libdir@|$libdir|g" -e "s|@includedir@|$includedir|g" \

@@ -1802,8 +1802,8 @@ static bool header_functions(const char *path, name_set *out) {
         }
         while (*p == ' ' || *p == '\t') p++;
         if (strncmp(p, "//", 2) == 0 || *p == '#') continue;
-        if (strncmp(p, "/*", 2) == 0 && !strstr(p, "*/")) {
-            in_comment = true;
+        if (strncmp(p, "/*", 2) == 0) {  /* a comment line, or the start of a block */
+            in_comment = strstr(p + 2, "*/") == NULL;
             continue;
         }
         if (strncmp(p, "typedef", 7) == 0) continue;

@@ -31,7 +31,15 @@ def structs(h):
     return out
 
 
+def strip_comments(h):
+    """The header without its comments (/* */ and /** */ doc blocks, // lines), so that only
+    declarations count and a doc comment's wording never reads as a field or function."""
+    h = re.sub(r"/\*.*?\*/", "", h, flags=re.S)
+    return re.sub(r"//[^\n]*", "", h)
+
+
 def check(old_h, new_h, lib):
+    old_h, new_h = strip_comments(old_h), strip_comments(new_h)
     problems = []
     oc, nc = constants(old_h), constants(new_h)
     for k, v in oc.items():

@@ -10,8 +10,8 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 # playwright-core from npm; Playwright never downloads a browser here); xvfb: a private X
 # display for real screen capture in the browser tests, openbox + x11-utils: a window manager
 # and windows (xmessage, xprop, xwininfo) to share. patchelf: auditwheel repair of the Python
-# wheel (tests/python/test_wheel.py).
-PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb openbox x11-utils patchelf"
+# wheel (tests/python/test_wheel.py). doxygen: the C API reference (scripts/docs.sh).
+PKGS="pkg-config libasound2-dev nasm cmake libclang-dev clang gcc g++ python3 python3-pip python3-venv pulseaudio pulseaudio-utils libwebrtc-audio-processing-dev valgrind sip-tester baresip kamailio chromium xvfb openbox x11-utils patchelf doxygen"
 # Node.js and npm from Debian only where the machine has none (an existing Node stays).
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 missing=""
@@ -27,6 +27,13 @@ python3 -c 'import pytest' 2>/dev/null || python3 -m pip install --quiet pytest
 # (auditwheel 6.8 wants patchelf >= 0.14.5; Debian 12 ships 0.14.3, which 6.1-6.7 accept).
 python3 -c 'import mypy' 2>/dev/null || python3 -m pip install --quiet mypy
 python3 -m auditwheel --version >/dev/null 2>&1 || python3 -m pip install --quiet 'auditwheel>=6.1,<6.8'
+# cargo-c (cargo cinstall, scripts/install.sh), only when missing. Debian's cargo-c 0.9.14 is
+# built on cargo 0.66 and cannot read this Cargo.lock (version 4); 0.10.24 is the newest that
+# builds with rust 1.95 (0.10.26 needs 1.97).
+if ! command -v cargo-cinstall >/dev/null; then
+  echo "== cargo install cargo-c"
+  cargo install cargo-c --version 0.10.24 --locked
+fi
 # The browser SDK's build tools and test driver (exact versions from web/package-lock.json).
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then
   echo "== npm ci (web/)"

@@ -38,6 +38,12 @@ python3 -m pytest -q tests/python
 echo "== C tests (ASan/UBSan)"
 python3 tests/run_c_tests_with_service.py
 
+echo "== C library installed (cargo cinstall into a temporary prefix; pkg-config, CMake, static; samples against the service)"
+bash scripts/install-test.sh
+
+echo "== C API reference (Doxygen; an undocumented export fails)"
+bash scripts/docs.sh
+
 echo "== fuzzing (FUZZ_SECONDS per target; the corpus replay ran with the Rust tests)"
 if [ -n "${FUZZ_SECONDS:-}" ]; then
   bash scripts/fuzz.sh "$FUZZ_SECONDS"

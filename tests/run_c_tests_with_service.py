@@ -5,6 +5,9 @@
     python3 tests/run_c_tests_with_service.py               # the whole suite
     python3 tests/run_c_tests_with_service.py test_phone    # only these test programs of
                                                             # examples-c (built first)
+    python3 tests/run_c_tests_with_service.py -- CMD ARG... # CMD with the ACS_TEST_*
+                                                            # variables of the service
+                                                            # (scripts/install-test.sh)
 """
 import json
 import os
@@ -62,6 +65,8 @@ def main() -> int:
         if sipp is not None:
             env["ACS_TEST_PHONE"] = PHONE
         only = sys.argv[1:]
+        if only[:1] == ["--"]:
+            return subprocess.call(only[1:], env=env)
         if not only:
             return subprocess.call(["bash", os.path.join(ROOT, "examples-c", "run_c_tests.sh")], env=env)
         examples = os.path.join(ROOT, "examples-c")

@@ -34,9 +34,11 @@ pub struct acs_call_agent_options {
     pub display_name: *const c_char,
     /// Receives every event of this agent and its calls (may be NULL).
     pub event_callback: acs_event_callback,
+    /// Passed to event_callback as its first argument.
     pub event_user_data: *mut c_void,
     /// Called a minute before the token expires (may be NULL).
     pub token_refresher: acs_token_refresher,
+    /// Passed to token_refresher as its first argument.
     pub token_refresher_user_data: *mut c_void,
     /// PEM file with the CA certificate of a wss:// service with a private or self-signed
     /// certificate (copied; may be NULL: public web roots are always trusted). A file that

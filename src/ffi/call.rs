@@ -11,29 +11,47 @@ use std::ffi::c_char;
 
 /// Call states (ACS numbering).
 pub const ACS_CALL_STATE_NONE: i32 = 0;
+/// Early media: the callee plays audio (e.g. a phone announcement) before answering.
 pub const ACS_CALL_STATE_EARLY_MEDIA: i32 = 1;
+/// An incoming call not yet accepted or rejected.
 pub const ACS_CALL_STATE_INCOMING: i32 = 2;
+/// The call is being set up.
 pub const ACS_CALL_STATE_CONNECTING: i32 = 3;
+/// The callee is being alerted.
 pub const ACS_CALL_STATE_RINGING: i32 = 4;
+/// The call is connected: media flows.
 pub const ACS_CALL_STATE_CONNECTED: i32 = 5;
+/// This side put the call on hold (acs_call_hold).
 pub const ACS_CALL_STATE_LOCAL_HOLD: i32 = 6;
+/// The call is ending.
 pub const ACS_CALL_STATE_DISCONNECTING: i32 = 7;
+/// The call ended; acs_call_get_end_reason says why.
 pub const ACS_CALL_STATE_DISCONNECTED: i32 = 8;
+/// Waiting in the lobby of a group call.
 pub const ACS_CALL_STATE_IN_LOBBY: i32 = 9;
+/// The other side put the call on hold.
 pub const ACS_CALL_STATE_REMOTE_HOLD: i32 = 10;
 
 /// Participant states (ACS numbering).
 pub const ACS_PARTICIPANT_STATE_IDLE: i32 = 0;
+/// The participant plays early media before answering.
 pub const ACS_PARTICIPANT_STATE_EARLY_MEDIA: i32 = 1;
+/// The participant is being connected.
 pub const ACS_PARTICIPANT_STATE_CONNECTING: i32 = 2;
+/// The participant is in the call.
 pub const ACS_PARTICIPANT_STATE_CONNECTED: i32 = 3;
+/// The participant put the call on hold.
 pub const ACS_PARTICIPANT_STATE_HOLD: i32 = 4;
+/// The participant waits in the lobby.
 pub const ACS_PARTICIPANT_STATE_IN_LOBBY: i32 = 5;
+/// The participant left; acs_remote_participant_get_end_reason says why.
 pub const ACS_PARTICIPANT_STATE_DISCONNECTED: i32 = 6;
+/// The participant is being alerted.
 pub const ACS_PARTICIPANT_STATE_RINGING: i32 = 7;
 
 /// Call directions.
 pub const ACS_CALL_DIRECTION_OUTGOING: i32 = 0;
+/// A call this agent received.
 pub const ACS_CALL_DIRECTION_INCOMING: i32 = 1;
 
 /// Options for starting or accepting a call. Initialise with acs_call_options_init.
@@ -360,9 +378,13 @@ pub unsafe extern "C" fn acs_call_get_remote_participant(
 /// byte, for hosts compiled against it; new code uses acs_call_audio_statistics.
 #[repr(C)]
 pub struct acs_call_audio_stats {
+    /// 20 ms audio frames sent.
     pub frames_sent: u64,
+    /// Audio frames received from the network.
     pub frames_received: u64,
+    /// Audio frames played to the speaker.
     pub frames_played: u64,
+    /// Frames concealed (packet loss concealment) because none arrived in time.
     pub frames_concealed: u64,
 }
 
@@ -377,9 +399,13 @@ pub struct acs_call_audio_statistics {
     /// (acs_call_audio_statistics_init sets it). The library writes no more, and sets it to
     /// what it wrote.
     pub struct_size: u32,
+    /// 20 ms audio frames sent.
     pub frames_sent: u64,
+    /// Audio frames received from the network.
     pub frames_received: u64,
+    /// Audio frames played to the speaker.
     pub frames_played: u64,
+    /// Frames concealed (packet loss concealment) because none arrived in time.
     pub frames_concealed: u64,
 }
 

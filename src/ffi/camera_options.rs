@@ -52,7 +52,9 @@ pub struct acs_camera_capture_format {
     pub struct_size: u32,
     /// ACS_CAMERA_FORMAT_* (never ANY).
     pub format: i32,
+    /// Width of the captured frames, in pixels.
     pub width: u32,
+    /// Height of the captured frames, in pixels.
     pub height: u32,
     /// The driver's frame rate; 0 when it does not say.
     pub fps: f64,

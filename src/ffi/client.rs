@@ -23,6 +23,7 @@ pub struct acs_call_client_options {
     pub dispatch_mode: i32,
     /// Receives library log lines from any thread; must not call into the library. May be NULL.
     pub log_callback: acs_log_callback,
+    /// Passed to log_callback as its first argument.
     pub log_user_data: *mut c_void,
     /// Most verbose level passed to log_callback (ACS_LOG_ERROR .. ACS_LOG_TRACE; another
     /// number is ACS_ERR_INVALID_ARGUMENT).

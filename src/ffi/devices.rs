@@ -14,6 +14,7 @@ pub const ACS_MAX_PCM_FRAMES: usize = 28800000;
 
 /// Device kinds.
 pub const ACS_DEVICE_KIND_MICROPHONE: i32 = 0;
+/// A speaker (playback device).
 pub const ACS_DEVICE_KIND_SPEAKER: i32 = 1;
 
 /// Receives every 20 ms frame a callback speaker plays: `samples` mono 48 kHz PCM16,

@@ -90,6 +90,7 @@ pub struct acs_event {
     pub struct_size: u32,
     /// ACS_EVENT_*.
     pub kind: i32,
+    /// The agent the event belongs to (NULL for device events).
     pub agent: *mut acs_call_agent,
     /// NULL for agent-level events.
     pub call: *mut acs_call,

@@ -12,22 +12,35 @@ use std::ffi::c_char;
 
 /// DTMF tones (ACS's DtmfTone), numbered as RFC 4733 numbers the telephone events.
 pub const ACS_DTMF_TONE_0: i32 = 0;
+/// The `1` key.
 pub const ACS_DTMF_TONE_1: i32 = 1;
+/// The `2` key.
 pub const ACS_DTMF_TONE_2: i32 = 2;
+/// The `3` key.
 pub const ACS_DTMF_TONE_3: i32 = 3;
+/// The `4` key.
 pub const ACS_DTMF_TONE_4: i32 = 4;
+/// The `5` key.
 pub const ACS_DTMF_TONE_5: i32 = 5;
+/// The `6` key.
 pub const ACS_DTMF_TONE_6: i32 = 6;
+/// The `7` key.
 pub const ACS_DTMF_TONE_7: i32 = 7;
+/// The `8` key.
 pub const ACS_DTMF_TONE_8: i32 = 8;
+/// The `9` key.
 pub const ACS_DTMF_TONE_9: i32 = 9;
 /// The `*` key.
 pub const ACS_DTMF_TONE_STAR: i32 = 10;
 /// The `#` key.
 pub const ACS_DTMF_TONE_POUND: i32 = 11;
+/// The `A` key (the fourth column of a 16-key keypad).
 pub const ACS_DTMF_TONE_A: i32 = 12;
+/// The `B` key (the fourth column of a 16-key keypad).
 pub const ACS_DTMF_TONE_B: i32 = 13;
+/// The `C` key (the fourth column of a 16-key keypad).
 pub const ACS_DTMF_TONE_C: i32 = 14;
+/// The `D` key (the fourth column of a 16-key keypad).
 pub const ACS_DTMF_TONE_D: i32 = 15;
 /// Hook flash (ACS's DtmfTone.Flash, RFC 4733 event 16): named for completeness, but the
 /// service's phone gateway does not carry it, so acs_call_send_dtmf refuses it with

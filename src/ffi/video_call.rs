@@ -40,12 +40,15 @@ pub struct acs_video_receive_stats {
     /// Set by the host: sizeof(acs_video_receive_stats) as it was compiled (0 counts as the
     /// first version's size). The library writes no more, and sets it to what it wrote.
     pub struct_size: u32,
+    /// RTP packets received.
     pub packets: u64,
     /// Packets dropped because the decoder fell behind.
     pub packets_dropped: u64,
+    /// Frames decoded.
     pub frames_decoded: u64,
     /// Frames lost (incomplete, or undecodable until the next keyframe).
     pub frames_lost: u64,
+    /// Keyframe requests (PLI) sent to the sender.
     pub keyframe_requests: u64,
     /// Time spent decoding, in microseconds.
     pub decode_micros: u64,
@@ -60,21 +63,27 @@ pub struct acs_video_send_stats {
     /// size before nacked_packets and last_loss_estimate were appended). The library writes
     /// no more, and sets it to what it wrote.
     pub struct_size: u32,
+    /// Frames encoded.
     pub frames_encoded: u64,
     /// Frames the transport could not take (not connected, congested).
     pub frames_dropped: u64,
     /// Frames skipped by the encoder (busy, or above the frame rate).
     pub frames_skipped: u64,
+    /// Keyframes encoded.
     pub keyframes: u64,
     /// Keyframe requests (PLI/FIR) from the receivers.
     pub keyframe_requests: u64,
+    /// Encoded bytes sent.
     pub bytes: u64,
     /// Current bitrate target (adapted from the receivers' loss reports).
     pub bitrate_bps: u32,
-    /// Reception reports received (RTCP), and the loss fraction of the last one (0..=255).
+    /// Reception reports (RTCP) received.
     pub loss_reports: u64,
+    /// The loss fraction of the last reception report (0..=255, RTCP's fraction lost).
     pub last_fraction_lost: u8,
+    /// Width of the encoded frames, in pixels.
     pub width: u32,
+    /// Height of the encoded frames, in pixels.
     pub height: u32,
     /// Time spent encoding, in microseconds.
     pub encode_micros: u64,
