@@ -29,10 +29,11 @@ python3 -c 'import mypy' 2>/dev/null || python3 -m pip install --quiet mypy
 python3 -m auditwheel --version >/dev/null 2>&1 || python3 -m pip install --quiet 'auditwheel>=6.1,<6.8'
 # cargo-c (cargo cinstall, scripts/install.sh), only when missing. Debian's cargo-c 0.9.14 is
 # built on cargo 0.66 and cannot read this Cargo.lock (version 4); 0.10.24 is the newest that
-# builds with rust 1.95 (0.10.26 needs 1.97).
+# builds with rust 1.95 (0.10.26 needs 1.97). A debug build of the tool: it only drives cargo,
+# and its optimised build (cargo as a library, ~300 crates) costs a cold CI run far more time.
 if ! command -v cargo-cinstall >/dev/null; then
   echo "== cargo install cargo-c"
-  cargo install cargo-c --version 0.10.24 --locked
+  cargo install cargo-c --version 0.10.24 --locked --debug
 fi
 # The browser SDK's build tools and test driver (exact versions from web/package-lock.json).
 if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; then

@@ -1,14 +1,17 @@
 """Builds the native library with cargo and ships it inside the package.
 
 The package stays pure ctypes: there is no Python extension module. `build_py` runs
-`cargo build --release --lib` on the crate at the repository root (../../Cargo.toml) and copies
+`cargo build --release --lib --target <host>` on the crate at the repository root
+(../../Cargo.toml) and copies
 `libacscalling.so` next to the Python files, where `acscalling._ffi.find_library` looks for it.
 The wheel is tagged `py3-none-<platform>` (any Python 3, this platform): run `auditwheel repair`
 on it for a manylinux tag.
 
 Environment:
-  CARGO_TARGET_DIR            where cargo builds (default: the workspace's `target/`, so a
-                              release build already made there is reused, not redone)
+  CARGO_TARGET_DIR            where cargo builds (default: the workspace's `target/`). The
+                              build names the host triple as cargo-c's `cargo cinstall` does
+                              (scripts/install.sh), so the two share one release build in
+                              `<target dir>/<host triple>/release` instead of making two.
   ACSCALLING_CARGO            the cargo binary (default: `cargo` on PATH)
   ACSCALLING_PREBUILT_LIB     copy this library instead of running cargo
   ACSCALLING_NO_STRIP=1       keep the debug info (release has `debug = 1`) in the copy
@@ -58,6 +61,16 @@ def _target_dir() -> Path:
     return Path(json.loads(out)["target_directory"])
 
 
+def _host_triple() -> str:
+    """rustc's host triple (e.g. x86_64-unknown-linux-gnu)."""
+    rustc = shutil.which("rustc") or "rustc"
+    out = subprocess.run([rustc, "-vV"], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("host: "):
+            return line[len("host: "):].strip()
+    raise SystemExit("rustc -vV printed no host triple")
+
+
 def build_native_library() -> Path:
     """Builds (or reuses) the release library and returns its path."""
     prebuilt = os.environ.get("ACSCALLING_PREBUILT_LIB")
@@ -71,10 +84,11 @@ def build_native_library() -> Path:
             f"{CRATE_MANIFEST} not found: build the package from a checkout of libacscalling "
             "(the Rust crate is the repository root), or set ACSCALLING_PREBUILT_LIB"
         )
-    cmd = [_cargo(), "build", "--release", "--lib", "--manifest-path", str(CRATE_MANIFEST)]
+    host = _host_triple()
+    cmd = [_cargo(), "build", "--release", "--lib", "--target", host, "--manifest-path", str(CRATE_MANIFEST)]
     print("running " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-    path = _target_dir() / "release" / LIB_NAME
+    path = _target_dir() / host / "release" / LIB_NAME
     if not path.is_file():
         raise SystemExit(f"cargo finished but {path} does not exist")
     return path
