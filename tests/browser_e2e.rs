@@ -582,9 +582,9 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
     let mut restartable = RestartableService::start(&["--web-dir", &web, "--dev-tokens"]);
     let svc = restartable.service();
     let group = uuid::Uuid::new_v4().to_string();
-    let alice = Party::new(&svc, "Alice", NATIVE_HZ, false);
+    let alice = Party::new(svc, "Alice", NATIVE_HZ, false);
     let acall = alice.join(&group);
-    let bob = sign_in(&mut b, &svc, "bob");
+    let bob = sign_in(&mut b, svc, "bob");
     b.fill("bob", "#group", &group);
     b.click("bob", "#join");
     wait_call_state(&mut b, "bob", "Connected");
@@ -640,7 +640,7 @@ fn a_browser_group_call_is_rejoined_after_a_service_restart() {
         && !acall.is_reconnecting()));
     assert_eq!(acall.state(), CallState::Connected);
     // Someone joining now sees Bob muted (announced with his rejoin).
-    let dave = Party::new(&svc, "Dave", 550.0, false);
+    let dave = Party::new(svc, "Dave", 550.0, false);
     let dcall = dave.join(&group);
     assert!(wait_until(T, || dcall
         .remote_participants()

@@ -479,7 +479,7 @@ fn a_rejoined_group_call_keeps_video_mute_and_hold_and_drops_who_never_came_back
     );
     // Someone joining now sees what the restarted service was told: Alice muted, Bob
     // sending video (announced with the rejoin, not a blip later), Erin on hold.
-    let dave = Party::new(&svc, "dave", 1900.0, false);
+    let dave = Party::new(svc, "dave", 1900.0, false);
     let gd = dave.join(&group);
     let seen_by_dave = |who: &str| {
         gd.remote_participants()
