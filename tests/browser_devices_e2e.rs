@@ -62,11 +62,14 @@ fn quadrant_colours(f: &VideoFrame) -> [[f64; 3]; 4] {
     out
 }
 
+/// A rendered frame's width, height and quadrant colours.
+type Seen = (u32, u32, [[f64; 3]; 4]);
+
 /// The native side's screen-share stream of `who`, once available, with every rendered
 /// frame's size and quadrant colours collected.
 struct ShareView {
     stream: acscalling::client::RemoteVideoStream,
-    frames: Arc<Mutex<Vec<(u32, u32, [[f64; 3]; 4])>>>,
+    frames: Arc<Mutex<Vec<Seen>>>,
     _sub: acscalling::media::video::BusSubscription,
 }
 

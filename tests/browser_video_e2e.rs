@@ -7,7 +7,6 @@
 //! `cargo test --workspace --test browser_video_e2e`.
 mod common;
 
-use acscalling::protocol::CallState;
 use common::browser::*;
 use common::party::Party;
 use common::wait_until;
@@ -191,7 +190,12 @@ fn browser_and_native_send_each_other_h264_video() {
          await window.acsSample.call.startVideo(new m.LocalVideoStream({ track })); }",
         json!(null),
     );
-    let stream = available_stream(&bcall, &alice, VideoStreamKind::Video, "the browser's camera became available to the native side");
+    let stream = available_stream(
+        &bcall,
+        &alice,
+        VideoStreamKind::Video,
+        "the browser's camera became available to the native side",
+    );
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s2 = sizes.clone();
     let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
@@ -257,7 +261,12 @@ fn a_browser_shares_its_screen_with_a_native_user() {
         json!(null),
         T,
     );
-    let stream = available_stream(&bcall, &alice, VideoStreamKind::ScreenShare, "the browser's screen share became available to the native side");
+    let stream = available_stream(
+        &bcall,
+        &alice,
+        VideoStreamKind::ScreenShare,
+        "the browser's screen share became available to the native side",
+    );
     let frames = Arc::new(Mutex::new(Vec::new()));
     let f2 = frames.clone();
     let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {

@@ -446,11 +446,9 @@ pub fn browser_calls_native(
     b.click(name, "#call");
     let connected = wait_call_state(b, name, "Connected");
     assert!(
-        wait_until(T, || callee
-            .incoming
-            .lock()
-            .first()
-            .is_some_and(|c| c.state() == acscalling::protocol::CallState::Connected)),
+        wait_until(T, || callee.incoming.lock().first().is_some_and(|c| c
+            .state()
+            == acscalling::protocol::CallState::Connected)),
         "{} does not see the browser's call Connected",
         callee.id
     );
