@@ -16,6 +16,7 @@ mod config_file;
 mod group_requests;
 mod identity;
 mod media_setup;
+mod metrics;
 mod phone_calls;
 mod phone_calls_in;
 mod phone_number_routes;
@@ -195,6 +196,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
+        .merge(metrics::routes())
         .merge(web::routes(config.web_dir.as_deref(), config.dev_tokens))
         .with_state(Arc::clone(&state))
         .layer(axum::middleware::from_fn_with_state(

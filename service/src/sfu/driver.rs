@@ -2,13 +2,15 @@
 //! channel. Everything it learns goes into the engine with `now`; whatever the engine queued
 //! to send leaves in one batch per pass.
 
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::engine::Engine;
-use super::SfuCommand;
+use super::{SfuCommand, SfuCounters};
 
 /// Datagrams read per wake-up before the receivers are polled.
 const RECV_BATCH: usize = 64;
@@ -18,6 +20,7 @@ pub async fn run(
     mut engine: Engine,
     socket: UdpSocket,
     mut commands: mpsc::UnboundedReceiver<SfuCommand>,
+    counters: Arc<SfuCounters>,
 ) {
     let mut buf = vec![0u8; 2048];
     if let Ok(addr) = socket.local_addr() {
@@ -34,7 +37,11 @@ pub async fn run(
                 // forwarded to: one select and timer check per batch, not per packet.
                 for _ in 0..RECV_BATCH {
                     match socket.try_recv_from(&mut buf) {
-                        Ok((n, source)) => engine.handle_datagram(&buf[..n], source, Instant::now()),
+                        Ok((n, source)) => {
+                            counters.datagrams_in.fetch_add(1, Relaxed);
+                            counters.bytes_in.fetch_add(n as u64, Relaxed);
+                            engine.handle_datagram(&buf[..n], source, Instant::now());
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         // ICMP port unreachable etc. show up as errors on some platforms.
                         Err(e) => log::debug!("udp recv: {e}"),
@@ -48,7 +55,16 @@ pub async fn run(
             _ = tokio::time::sleep_until(deadline.into()) => {}
         }
         engine.handle_timeout(Instant::now());
-        engine.transmits().flush(&socket);
+        let out = engine.transmits();
+        let (n, bytes) = (out.packets().len(), out.packets().iter().map(|(d, _)| d.len()).sum::<usize>());
+        let dropped = out.flush(&socket);
+        if n > 0 {
+            counters.datagrams_out.fetch_add(n as u64, Relaxed);
+            counters.bytes_out.fetch_add(bytes as u64, Relaxed);
+        }
+        if dropped > 0 {
+            counters.send_dropped.fetch_add(dropped as u64, Relaxed);
+        }
     }
     log::info!("SFU stopped");
 }

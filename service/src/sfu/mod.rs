@@ -14,6 +14,8 @@ pub mod speakers;
 mod video;
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
@@ -104,11 +106,25 @@ pub enum SfuEvent {
     },
 }
 
+/// The SFU's traffic so far, counted by its loop (relaxed atomics: one add per datagram) and
+/// read by `/metrics`.
+#[derive(Debug, Default)]
+pub struct SfuCounters {
+    /// Datagrams (and their bytes) read from the media socket: ICE, DTLS, RTP, RTCP.
+    pub datagrams_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    /// Datagrams (and bytes) handed to the socket, and those a full socket buffer dropped.
+    pub datagrams_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub send_dropped: AtomicU64,
+}
+
 /// Cheap, clonable access to the SFU loop.
 #[derive(Debug, Clone)]
 pub struct SfuHandle {
     commands: mpsc::UnboundedSender<SfuCommand>,
     local_addr: SocketAddr,
+    counters: Arc<SfuCounters>,
 }
 
 impl SfuHandle {
@@ -122,6 +138,7 @@ impl SfuHandle {
             Self {
                 commands,
                 local_addr,
+                counters: Arc::default(),
             },
             rx,
         )
@@ -130,6 +147,11 @@ impl SfuHandle {
     /// The SFU's UDP address (also its host candidate).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The SFU's traffic counters.
+    pub fn counters(&self) -> &SfuCounters {
+        &self.counters
     }
 
     /// Creates a session and returns the SDP answer.
@@ -245,6 +267,8 @@ pub async fn start_advertising(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = oneshot::channel();
+    let counters = Arc::new(SfuCounters::default());
+    let loop_counters = Arc::clone(&counters);
     // The SFU gets a thread (and a single-threaded runtime) of its own: on the service's
     // shared runtime every forwarded packet woke another worker, which cost more than the
     // forwarding itself; here socket, timers and sessions live on one thread, no hand-offs.
@@ -285,7 +309,7 @@ pub async fn start_advertising(
                     mix_above,
                     std::time::Instant::now(),
                 );
-                driver::run(engine, socket, cmd_rx).await;
+                driver::run(engine, socket, cmd_rx, loop_counters).await;
             });
         })?;
     let local_addr = ready_rx
@@ -295,6 +319,7 @@ pub async fn start_advertising(
         SfuHandle {
             commands: cmd_tx,
             local_addr,
+            counters,
         },
         ev_rx,
     ))
