@@ -70,7 +70,10 @@ fn metrics_need_the_access_key_and_count_calls_participants_and_traffic() {
 
     let alice = Party::new(&svc, "alice", 440.0, false);
     let bob = Party::new(&svc, "bob", 660.0, true);
-    assert!(wait_until(T, || get(&scrape(&svc), "acs_signaling_connections") == 2.0));
+    assert!(wait_until(T, || get(
+        &scrape(&svc),
+        "acs_signaling_connections"
+    ) == 2.0));
     let call = alice.call(&bob.id);
     assert!(wait_until(T, || call.state() == CallState::Connected));
     let mut during = scrape(&svc);
@@ -105,9 +108,12 @@ fn metrics_need_the_access_key_and_count_calls_participants_and_traffic() {
     call.hang_up(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Disconnected));
     assert!(wait_until(T, || get(&scrape(&svc), "acs_calls") == 0.0));
-    drop(alice);
-    drop(bob);
-    assert!(wait_until(T, || get(&scrape(&svc), "acs_signaling_connections") == 0.0));
+    alice.agent.dispose();
+    bob.agent.dispose();
+    assert!(wait_until(T, || get(
+        &scrape(&svc),
+        "acs_signaling_connections"
+    ) == 0.0));
     let after = scrape(&svc);
     assert_eq!(get(&after, "acs_participants{state=\"Connected\"}"), 0.0);
     assert_eq!(get(&after, "acs_participants_media_connected"), 0.0);

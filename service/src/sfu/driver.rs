@@ -55,15 +55,17 @@ pub async fn run(
             _ = tokio::time::sleep_until(deadline.into()) => {}
         }
         engine.handle_timeout(Instant::now());
-        let out = engine.transmits();
-        let (n, bytes) = (out.packets().len(), out.packets().iter().map(|(d, _)| d.len()).sum::<usize>());
-        let dropped = out.flush(&socket);
-        if n > 0 {
-            counters.datagrams_out.fetch_add(n as u64, Relaxed);
-            counters.bytes_out.fetch_add(bytes as u64, Relaxed);
+        let sent = engine.transmits().flush(&socket);
+        if sent.datagrams > 0 {
+            counters
+                .datagrams_out
+                .fetch_add(sent.datagrams as u64, Relaxed);
+            counters.bytes_out.fetch_add(sent.bytes as u64, Relaxed);
         }
-        if dropped > 0 {
-            counters.send_dropped.fetch_add(dropped as u64, Relaxed);
+        if sent.dropped > 0 {
+            counters
+                .send_dropped
+                .fetch_add(sent.dropped as u64, Relaxed);
         }
     }
     log::info!("SFU stopped");

@@ -32,15 +32,28 @@ impl Outbox {
     }
 
     /// Sends everything queued. A full socket buffer drops what does not fit, as a network
-    /// would; returns how many datagrams were dropped.
-    pub fn flush(&mut self, socket: &UdpSocket) -> usize {
-        let mut dropped = 0;
+    /// would; returns what was handed to the socket and what was dropped.
+    pub fn flush(&mut self, socket: &UdpSocket) -> Flushed {
+        let mut done = Flushed {
+            datagrams: self.packets.len(),
+            bytes: self.packets.iter().map(|(d, _)| d.len()).sum(),
+            dropped: 0,
+        };
         for chunk in self.packets.chunks(BATCH) {
-            dropped += send_batch(socket, chunk);
+            done.dropped += send_batch(socket, chunk);
         }
         self.packets.clear();
-        dropped
+        done
     }
+}
+
+/// What one [`Outbox::flush`] sent: datagrams and bytes queued, and how many of those the
+/// socket's full buffer dropped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Flushed {
+    pub datagrams: usize,
+    pub bytes: usize,
+    pub dropped: usize,
 }
 
 #[cfg(target_os = "linux")]
