@@ -8,10 +8,11 @@ The wheel is tagged `py3-none-<platform>` (any Python 3, this platform): run `au
 on it for a manylinux tag.
 
 Environment:
-  CARGO_TARGET_DIR            where cargo builds (default: the workspace's `target/`). The
-                              build names the host triple as cargo-c's `cargo cinstall` does
-                              (scripts/install.sh), so the two share one release build in
-                              `<target dir>/<host triple>/release` instead of making two.
+  CARGO_TARGET_DIR            where cargo builds (default: the workspace's `target/`), for
+                              the host triple, into `<target dir>/<host triple>/release` as
+                              cargo-c's `cargo cinstall` does (scripts/install.sh). The two do
+                              not share artifacts all the same: cargo-c embeds its own cargo,
+                              whose artifact hashes differ, so each makes its release build.
   ACSCALLING_CARGO            the cargo binary (default: `cargo` on PATH)
   ACSCALLING_PREBUILT_LIB     copy this library instead of running cargo
   ACSCALLING_NO_STRIP=1       keep the debug info (release has `debug = 1`) in the copy
