@@ -250,6 +250,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                 req,
                 group_id: ctx.group_id.clone(),
                 offer_sdp: offer.sdp.clone(),
+                media: None,
                 state: None,
             },
             ctx.group_id.clone(),
@@ -260,6 +261,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                     req,
                     call_id: call_id.clone(),
                     offer_sdp: offer.sdp.clone(),
+                    media: None,
                 },
                 call_id,
             ),
@@ -272,6 +274,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                         call_id: call_id.clone(),
                         targets: vec![target],
                         offer_sdp: offer.sdp.clone(),
+                        media: None,
                         caller_id: None,
                     },
                     call_id,
@@ -286,6 +289,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
             req: r,
             error,
             answer_sdp,
+            ..
         } if *r == req => Some(match (error, answer_sdp) {
             (Some(e), _) => Err(format!("join: {} ({}/{})", e.message, e.code, e.subcode)),
             (None, Some(a)) => Ok(a.clone()),

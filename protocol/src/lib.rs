@@ -13,6 +13,9 @@ pub use identifier::Identifier;
 /// Version of the signaling protocol spoken on the WebSocket.
 pub const PROTOCOL_VERSION: u32 = 2;
 
+/// Most media sessions one connection may hold prepared (`PrepareMedia`) at once.
+pub const MAX_PREPARED_MEDIA: usize = 2;
+
 /// The raw id of the echo bot: a server-side participant that plays back what it hears.
 pub const ECHO_BOT_ID: &str = "8:echo123";
 
@@ -183,6 +186,9 @@ impl EndReason {
     pub const RATE_LIMITED: EndReason = EndReason::new(429, 0);
     /// A signaling message larger than the service accepts.
     pub const MESSAGE_TOO_LARGE: EndReason = EndReason::new(413, 0);
+    /// A call request named a prepared media session (`PrepareMedia`) that is unknown to
+    /// this connection or no longer usable: the client offers anew.
+    pub const MEDIA_NOT_PREPARED: EndReason = EndReason::new(400, 10010);
 }
 
 /// A participant as the service describes it in rosters.
@@ -233,7 +239,14 @@ pub enum ClientMessage {
         req: u64,
         call_id: String,
         targets: Vec<String>,
+        /// Empty when `media` names a prepared session.
+        #[serde(default)]
         offer_sdp: String,
+        /// A media session made ahead by `PrepareMedia` (already connected, or on its way):
+        /// the call takes it instead of a new one from `offer_sdp`, and the Response carries
+        /// no answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<u64>,
         /// The number (`4:+…`) phone targets see as the caller (ACS's alternate caller id);
         /// it must be one the service lets this user present. Absent: the deployment's
         /// default number, or the user's own assigned number.
@@ -245,7 +258,12 @@ pub enum ClientMessage {
     JoinGroupCall {
         req: u64,
         group_id: String,
+        /// As in `StartCall`.
+        #[serde(default)]
         offer_sdp: String,
+        /// As in `StartCall`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<u64>,
         /// What the joiner already has going (a rejoin after the service restarted): the
         /// others see it muted or sending from the start, not a blip of "unmuted, no
         /// video" until its `SetMuted`/`SetVideo` arrive.
@@ -278,7 +296,12 @@ pub enum ClientMessage {
     Accept {
         req: u64,
         call_id: String,
+        /// As in `StartCall`.
+        #[serde(default)]
         offer_sdp: String,
+        /// As in `StartCall`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<u64>,
     },
     /// Decline an incoming call.
     Reject { req: u64, call_id: String },
@@ -328,6 +351,12 @@ pub enum ClientMessage {
     RefreshToken { req: u64, token: String },
     /// Keep-alive.
     Ping { req: u64 },
+    /// Connect a media session to the SFU before any call (ICE + DTLS done ahead), to be
+    /// named in the next `StartCall`/`Accept`/`JoinGroupCall` as `media`: the call then
+    /// starts without waiting for its media transport. The Response carries the answer and
+    /// the session's id (`media_id`). A connection holds at most [`MAX_PREPARED_MEDIA`]:
+    /// a new one replaces its oldest. They end with the connection.
+    PrepareMedia { req: u64, offer_sdp: String },
     /// ICE restart of the call's media: an offer with new ICE credentials on the same
     /// PeerConnection; the Response carries the SFU's answer.
     RestartIce {
@@ -406,9 +435,12 @@ pub enum ServerMessage {
         req: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ErrorBody>,
-        /// The SFU's answer for `StartCall`/`Accept`.
+        /// The SFU's answer for `StartCall`/`Accept`/`JoinGroupCall`/`PrepareMedia`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answer_sdp: Option<String>,
+        /// `PrepareMedia`: the prepared session, for a call request's `media`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media_id: Option<u64>,
     },
     /// Somebody calls this user.
     IncomingCall {

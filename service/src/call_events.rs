@@ -5,9 +5,51 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::calls::{Hub, Kind};
+use crate::calls::{Hub, HubState, Kind};
 use crate::protocol::{EndReason, ParticipantState, ServerMessage, ECHO_BOT_ID};
 use crate::sfu::{SfuEvent, SlotSource};
+
+impl HubState {
+    /// `pid`'s media connected: it becomes Connected and everyone is told. While its join
+    /// request is still being answered (a prepared session can connect before that), this
+    /// waits for [`HubState::finish_setup`], so the joiner hears of its call in order.
+    pub(crate) fn media_up(&mut self, call_id: &str, pid: &str) {
+        let Some(idx) = self.calls.get_mut(call_id).and_then(|c| {
+            let i = c.find(pid)?;
+            let p = &mut c.participants[i];
+            p.media_connected = true;
+            p.media_lost = false;
+            if p.setting_up {
+                return None;
+            }
+            // A phone is Connected when it answers, not when its bridge connects.
+            if p.state == ParticipantState::Connecting && p.kind == Kind::User {
+                p.state = ParticipantState::Connected;
+            }
+            Some(i)
+        }) else {
+            return;
+        };
+        self.announce(call_id, idx);
+        self.update_call_states(call_id);
+    }
+
+    /// The join request of `pid` has been answered and followed up: media that connected
+    /// meanwhile ([`HubState::media_up`]) takes effect now.
+    pub(crate) fn finish_setup(&mut self, call_id: &str, pid: &str) {
+        let Some(p) = self
+            .calls
+            .get_mut(call_id)
+            .and_then(|c| c.find(pid).map(|i| &mut c.participants[i]))
+        else {
+            return;
+        };
+        let was = std::mem::replace(&mut p.setting_up, false);
+        if was && p.media_connected {
+            self.media_up(call_id, pid);
+        }
+    }
+}
 
 impl Hub {
     /// Feeds SFU events into the hub until the SFU stops.
@@ -26,23 +68,9 @@ impl Hub {
         match ev {
             SfuEvent::MediaConnected(s) => {
                 let Some((call_id, pid)) = st.sessions.get(&s).cloned() else {
-                    return;
+                    return; // a prepared session outside calls, or one already gone
                 };
-                let Some(idx) = st.calls.get_mut(&call_id).and_then(|c| {
-                    let i = c.find(&pid)?;
-                    let p = &mut c.participants[i];
-                    p.media_connected = true;
-                    p.media_lost = false;
-                    // A phone is Connected when it answers, not when its bridge connects.
-                    if p.state == ParticipantState::Connecting && p.kind == Kind::User {
-                        p.state = ParticipantState::Connected;
-                    }
-                    Some(i)
-                }) else {
-                    return;
-                };
-                st.announce(&call_id, idx);
-                st.update_call_states(&call_id);
+                st.media_up(&call_id, &pid);
             }
             SfuEvent::MediaDisconnected(s) => {
                 // The participant may come back (network blip): it is removed only if its

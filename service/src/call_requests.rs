@@ -6,12 +6,12 @@ use crate::refusals::bad;
 use std::sync::Arc;
 
 use crate::calls::{echo_participant, Call, ConnId, Hub, Participant};
-use crate::media_setup::{Attach, Reservation, Setup};
+use crate::media_setup::{Attach, MediaOffer, Reservation, Setup};
 use crate::phone_calls::gone_info;
 use crate::protocol::{
     CallState, EndReason, ErrorBody, Identifier, ParticipantState, ServerMessage,
 };
-use crate::sfu::{CallKey, SessionId};
+use crate::sfu::CallKey;
 
 /// What happens to one `StartCall` target.
 enum TargetOutcome {
@@ -29,7 +29,7 @@ impl Hub {
         req: u64,
         call_id: String,
         targets: Vec<String>,
-        offer_sdp: String,
+        media: MediaOffer,
         caller_id: Option<String>,
     ) {
         let Some((user, name)) = self.conn_user(conn) else {
@@ -85,8 +85,10 @@ impl Hub {
                     None
                 }
                 Ok(()) => {
+                    let Some(session) = st.media_session(conn, req, &media) else {
+                        return;
+                    };
                     let key = CallKey(st.next());
-                    let session = SessionId(st.next());
                     let epoch = st.next();
                     let caller = Participant::joining(&user, &name, conn, session, epoch);
                     st.calls.insert(
@@ -120,7 +122,7 @@ impl Hub {
             user: &user,
             reservation,
         };
-        let Some((mut st, idx)) = self.attach_media(attach, offer_sdp, echo).await else {
+        let Some((mut st, idx)) = self.attach_media(attach, media, echo).await else {
             return;
         };
 
@@ -266,6 +268,7 @@ impl Hub {
                 participants: roster,
             },
         );
+        st.finish_setup(&call_id, &user);
         st.end_if_alone(&self.sfu, &call_id, last_failure);
     }
 
@@ -274,7 +277,13 @@ impl Hub {
     }
 
     /// `Accept`: a ringing callee joins with its offer.
-    pub async fn accept(self: &Arc<Self>, conn: ConnId, req: u64, call_id: String, offer: String) {
+    pub async fn accept(
+        self: &Arc<Self>,
+        conn: ConnId,
+        req: u64,
+        call_id: String,
+        media: MediaOffer,
+    ) {
         let Some((user, _)) = self.conn_user(conn) else {
             return;
         };
@@ -284,13 +293,16 @@ impl Hub {
                 st.respond(conn, req, Err(e));
                 return;
             }
-            let session = SessionId(st.next());
+            let Some(session) = st.media_session(conn, req, &media) else {
+                return;
+            };
             let found = st.calls.get_mut(&call_id).and_then(|call| {
                 let key = call.key;
                 let idx = call.find(&user)?;
                 let p = &mut call.participants[idx];
                 // Leaves Ringing now so the ring timer and other devices cannot take it.
                 p.state = ParticipantState::Connecting;
+                p.setting_up = true;
                 p.conn = Some(conn);
                 p.session = Some(session);
                 Some((key, p.epoch))
@@ -319,7 +331,7 @@ impl Hub {
             user: &user,
             reservation,
         };
-        let Some((mut st, idx)) = self.attach_media(attach, offer, false).await else {
+        let Some((mut st, idx)) = self.attach_media(attach, media, false).await else {
             return;
         };
         // The user's other devices stop ringing.
@@ -335,6 +347,7 @@ impl Hub {
         }
         self.answer_inbound_legs(&mut st, &call_id);
         st.welcome_joiner(conn, &call_id, &user, idx);
+        st.finish_setup(&call_id, &user);
         drop(st);
         self.spawn_media_timer(&call_id, &user, epoch);
     }

@@ -83,6 +83,9 @@ pub(crate) struct Participant {
     pub conn: Option<ConnId>,
     pub session: Option<SessionId>,
     pub media_connected: bool,
+    /// Its join request is being answered: media that connects meanwhile waits for
+    /// `finish_setup` (see `call_events.rs`).
+    pub setting_up: bool,
     /// The SFU lost this participant's media; it is removed if it stays lost.
     pub media_lost: bool,
     /// Last `CallState` sent to this participant.
@@ -180,6 +183,8 @@ pub(crate) struct HubState {
     pub legs: HashMap<crate::sip::LegId, crate::phone_calls::Leg>,
     /// The service is shutting down: no new calls.
     pub draining: bool,
+    /// Media sessions made ahead (`PrepareMedia`), not in any call yet, by owner.
+    pub prepared: HashMap<SessionId, ConnId>,
 }
 
 impl HubState {
@@ -206,11 +211,13 @@ impl HubState {
                 req,
                 error: None,
                 answer_sdp,
+                media_id: None,
             },
             Err(e) => ServerMessage::Response {
                 req,
                 error: Some(e),
                 answer_sdp: None,
+                media_id: None,
             },
         };
         self.send(conn, msg);
@@ -554,6 +561,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         session: None,
         media_connected: true,
         media_lost: false,
+        setting_up: false,
         call_state: None,
         epoch,
         leg: None,
@@ -651,6 +659,16 @@ impl Hub {
         };
         if last {
             st.user_conns.remove(&c.user_id);
+        }
+        let prepared: Vec<SessionId> = st
+            .prepared
+            .iter()
+            .filter(|(_, c)| **c == conn)
+            .map(|(s, _)| *s)
+            .collect();
+        for s in prepared {
+            st.prepared.remove(&s);
+            self.sfu.remove_session(s);
         }
         let leaving: Vec<(String, String)> = st
             .calls

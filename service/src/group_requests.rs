@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use crate::authz::Action;
 use crate::calls::{Call, ConnId, Hub, HubState, Participant};
-use crate::media_setup::{Attach, Reservation, Setup};
+use crate::media_setup::{Attach, MediaOffer, Reservation, Setup};
 use crate::protocol::{
     EndReason, ErrorBody, Identifier, JoinState, ParticipantState, ServerMessage, VideoStreamKind,
 };
 use crate::refusals::{bad, not_in_call};
-use crate::sfu::{CallKey, SessionId};
+use crate::sfu::CallKey;
 
 fn call_full(max: usize) -> ErrorBody {
     ErrorBody::new(
@@ -44,7 +44,7 @@ impl Hub {
         conn: ConnId,
         req: u64,
         group_id: String,
-        offer_sdp: String,
+        media: MediaOffer,
         state: JoinState,
     ) {
         let Some((user, name)) = self.conn_user(conn) else {
@@ -79,7 +79,9 @@ impl Hub {
                     None
                 }
                 Ok(()) => {
-                    let session = SessionId(st.next());
+                    let Some(session) = st.media_session(conn, req, &media) else {
+                        return;
+                    };
                     let epoch = st.next();
                     if !st.calls.contains_key(&group_id) {
                         let key = CallKey(st.next());
@@ -126,11 +128,12 @@ impl Hub {
             user: &user,
             reservation,
         };
-        let Some((mut st, idx)) = self.attach_media(attach, offer_sdp, false).await else {
+        let Some((mut st, idx)) = self.attach_media(attach, media, false).await else {
             return;
         };
         st.tell_connecting(conn, &group_id, idx);
         st.welcome_joiner(conn, &group_id, &user, idx);
+        st.finish_setup(&group_id, &user);
         drop(st);
         log::info!("call {group_id}: {user} joins");
         self.spawn_media_timer(&group_id, &user, epoch);

@@ -6,9 +6,30 @@
 use parking_lot::MutexGuard;
 
 use crate::calls::{ConnId, Hub, HubState, Kind, Participant};
-use crate::protocol::{CallState, EndReason, ErrorBody, ParticipantState, ServerMessage};
+use crate::protocol::{
+    CallState, EndReason, ErrorBody, ParticipantState, ServerMessage, MAX_PREPARED_MEDIA,
+};
 use crate::refusals::{bad, not_in_call};
-use crate::sfu::{CallKey, SessionId, SfuHandle};
+use crate::sfu::{CallKey, SessionId, SfuError, SfuHandle};
+
+/// Where a joiner's media session comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaOffer {
+    /// A new session from this WebRTC offer.
+    Sdp(String),
+    /// A session the same connection made ahead with `PrepareMedia`.
+    Prepared(SessionId),
+}
+
+impl MediaOffer {
+    /// What a call request carries: a prepared session when it names one, else its offer.
+    pub fn of(offer_sdp: String, media: Option<u64>) -> Self {
+        match media {
+            Some(id) => Self::Prepared(SessionId(id)),
+            None => Self::Sdp(offer_sdp),
+        }
+    }
+}
 
 /// Which request reserved the session, and so what a failure undoes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +77,7 @@ impl Participant {
             conn: Some(conn),
             session: Some(session),
             state: ParticipantState::Connecting,
+            setting_up: true,
             ..Self::ringing(id, display_name.to_string(), epoch)
         }
     }
@@ -75,6 +97,7 @@ impl Participant {
             session: None,
             media_connected: false,
             media_lost: false,
+            setting_up: false,
             call_state: None,
             epoch,
             leg: None,
@@ -83,6 +106,33 @@ impl Participant {
 }
 
 impl HubState {
+    /// The session a join request will use: a new id, or the connection's prepared session
+    /// (taken out of the prepared set). `None` (answered with an error): the request named
+    /// a prepared session this connection does not hold.
+    pub(crate) fn media_session(
+        &mut self,
+        conn: ConnId,
+        req: u64,
+        media: &MediaOffer,
+    ) -> Option<SessionId> {
+        match media {
+            MediaOffer::Sdp(_) => Some(SessionId(self.next())),
+            MediaOffer::Prepared(id) => {
+                if self.prepared.get(id) == Some(&conn) {
+                    self.prepared.remove(id);
+                    Some(*id)
+                } else {
+                    let e = ErrorBody::new(
+                        EndReason::MEDIA_NOT_PREPARED,
+                        format!("no prepared media session {}", id.0),
+                    );
+                    self.respond(conn, req, Err(e));
+                    None
+                }
+            }
+        }
+    }
+
     /// A joiner whose media session was just created is `Connecting` (it sees this before
     /// anything else of the call).
     pub(crate) fn tell_connecting(&mut self, conn: ConnId, call_id: &str, idx: usize) {
@@ -144,6 +194,57 @@ impl HubState {
 }
 
 impl Hub {
+    /// `PrepareMedia`: a media session for this connection's next call, created outside any
+    /// call (alone under a call key of its own), so ICE and DTLS finish before the call.
+    pub async fn prepare_media(&self, conn: ConnId, req: u64, offer_sdp: String) {
+        let (session, key) = {
+            let mut st = self.state.lock();
+            if !st.conns.contains_key(&conn) {
+                return;
+            }
+            // A client that prepared and then offered anyway leaves sessions behind: the
+            // oldest goes (ids grow with time).
+            let mut held: Vec<SessionId> = st
+                .prepared
+                .iter()
+                .filter(|(_, c)| **c == conn)
+                .map(|(s, _)| *s)
+                .collect();
+            held.sort();
+            while held.len() >= MAX_PREPARED_MEDIA {
+                let oldest = held.remove(0);
+                st.prepared.remove(&oldest);
+                self.sfu.remove_session(oldest);
+            }
+            let session = SessionId(st.next());
+            let key = CallKey(st.next());
+            st.prepared.insert(session, conn);
+            (session, key)
+        };
+        let answer = self.sfu.add_session(session, key, offer_sdp, false).await;
+        let mut st = self.state.lock();
+        if st.prepared.get(&session) != Some(&conn) {
+            // The connection closed meanwhile.
+            self.sfu.remove_session(session);
+            return;
+        }
+        match answer {
+            Ok(answer) => st.send(
+                conn,
+                ServerMessage::Response {
+                    req,
+                    error: None,
+                    answer_sdp: Some(answer),
+                    media_id: Some(session.0),
+                },
+            ),
+            Err(e) => {
+                st.prepared.remove(&session);
+                st.respond(conn, req, Err(bad(e.to_string())));
+            }
+        }
+    }
+
     /// Creates the reserved session in the SFU and attaches it: on success the request is
     /// answered with the SDP answer and the lock is handed back with the participant's
     /// index, for the request's own follow-up. On failure (SFU error, or the participant
@@ -151,14 +252,26 @@ impl Hub {
     pub(crate) async fn attach_media(
         &self,
         a: Attach<'_>,
-        offer_sdp: String,
+        media: MediaOffer,
         echo: bool,
     ) -> Option<(MutexGuard<'_, HubState>, usize)> {
         let (setup, conn, req, call_id, r) = (a.setup, a.conn, a.req, a.call_id, a.reservation);
-        let answer = self
-            .sfu
-            .add_session(r.session, r.key, offer_sdp, echo)
-            .await;
+        // A new session answers with SDP; a prepared one (the client has its answer) says
+        // whether it is connected already.
+        let prepared = matches!(media, MediaOffer::Prepared(_));
+        let (answer, connected) = match media {
+            MediaOffer::Sdp(offer_sdp) => (
+                self.sfu
+                    .add_session(r.session, r.key, offer_sdp, echo)
+                    .await
+                    .map(Some),
+                false,
+            ),
+            MediaOffer::Prepared(id) => match self.sfu.attach_session(id, r.key, echo).await {
+                Ok(connected) => (Ok(None), connected),
+                Err(e) => (Err(e), false),
+            },
+        };
         let mut st = self.state.lock();
         let Some(idx) = st.holder_of(call_id, a.user, r.session) else {
             // Left (or the connection closed) while the SFU answered.
@@ -173,11 +286,28 @@ impl Hub {
         };
         match answer {
             Ok(answer) => {
-                st.respond(conn, req, Ok(Some(answer)));
+                if connected {
+                    if let Some(p) = st
+                        .calls
+                        .get_mut(call_id)
+                        .and_then(|c| c.participants.get_mut(idx))
+                    {
+                        p.media_connected = true;
+                    }
+                }
+                st.respond(conn, req, Ok(answer));
                 Some((st, idx))
             }
             Err(e) => {
-                let error = bad(e.to_string());
+                // A prepared session that failed is of no further use: the client offers
+                // anew.
+                self.sfu.remove_session(r.session);
+                let error = match (&e, prepared) {
+                    (SfuError::BadOffer(_), true) => {
+                        ErrorBody::new(EndReason::MEDIA_NOT_PREPARED, e.to_string())
+                    }
+                    _ => bad(e.to_string()),
+                };
                 st.roll_back(&self.sfu, &a, idx, error);
                 None
             }
@@ -196,9 +326,15 @@ mod tests {
     use crate::calls::{HubConfig, Outbound};
     use crate::identity::IdentityStore;
     use crate::protocol::ECHO_BOT_ID;
-    use crate::sfu::{SfuCommand, SfuError};
+    use crate::sfu::{SfuCommand, SfuError, SfuEvent};
 
     const GROUP: &str = "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
+
+    impl From<&str> for MediaOffer {
+        fn from(sdp: &str) -> Self {
+            MediaOffer::Sdp(sdp.to_string())
+        }
+    }
 
     fn hub() -> (Arc<Hub>, UnboundedReceiver<SfuCommand>) {
         let (sfu, commands) = SfuHandle::detached();
@@ -282,7 +418,7 @@ mod tests {
         let msgs = messages(&mut a_rx);
         assert!(matches!(
             &msgs[0],
-            ServerMessage::Response { req: 1, error: None, answer_sdp: Some(s) } if s == "answer"
+            ServerMessage::Response { req: 1, error: None, answer_sdp: Some(s), .. } if s == "answer"
         ));
         assert!(matches!(
             &msgs[1],
@@ -440,5 +576,220 @@ mod tests {
         assert_eq!(error_code(&last), Some(EndReason::NOT_FOUND.code));
         assert!(removed_sessions(&mut sfu).contains(&session));
         assert!(hub.state.lock().sessions.is_empty());
+    }
+
+    /// Takes the next `AttachSession` from the fake SFU and answers it.
+    async fn answer_attach(
+        commands: &mut UnboundedReceiver<SfuCommand>,
+        answer: Result<bool, SfuError>,
+    ) -> (SessionId, CallKey) {
+        loop {
+            match commands.recv().await.expect("an SFU command") {
+                SfuCommand::AttachSession {
+                    id, call, reply, ..
+                } => {
+                    let _ = reply.send(answer);
+                    return (id, call);
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// `PrepareMedia` for `conn`; returns the prepared session's id.
+    async fn prepare(
+        hub: &Arc<Hub>,
+        sfu: &mut UnboundedReceiver<SfuCommand>,
+        conn: ConnId,
+        rx: &mut UnboundedReceiver<Outbound>,
+    ) -> u64 {
+        let h = Arc::clone(hub);
+        let task = tokio::spawn(async move { h.prepare_media(conn, 5, "offer".into()).await });
+        answer_add(sfu, Ok("answer".into())).await;
+        task.await.expect("prepare");
+        match messages(rx).pop() {
+            Some(ServerMessage::Response {
+                req: 5,
+                error: None,
+                answer_sdp: Some(a),
+                media_id: Some(id),
+            }) if a == "answer" => id,
+            m => panic!("{m:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prepared_session_is_moved_into_the_call_and_connects_in_order() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let media = prepare(&hub, &mut sfu, a, &mut a_rx).await;
+        // Not part of any call yet.
+        assert!(hub.state.lock().sessions.is_empty());
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            let media = MediaOffer::Prepared(SessionId(media));
+            h.start_call(a, 1, "c1".into(), vec![ECHO_BOT_ID.into()], media, None)
+                .await
+        });
+        // Already connected when attached: the caller hears Connecting, then the roster, then
+        // its own Connected, never the other way round.
+        let (id, key) = answer_attach(&mut sfu, Ok(true)).await;
+        call.await.expect("start_call");
+        assert_eq!(id, SessionId(media));
+        let msgs = messages(&mut a_rx);
+        assert!(
+            matches!(
+                &msgs[0],
+                ServerMessage::Response {
+                    req: 1,
+                    error: None,
+                    answer_sdp: None,
+                    ..
+                }
+            ),
+            "{msgs:?}"
+        );
+        let states: Vec<CallState> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                ServerMessage::CallState { state, .. } => Some(*state),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [CallState::Connecting, CallState::Connected],
+            "{msgs:?}"
+        );
+        let connecting = msgs.iter().position(|m| {
+            matches!(
+                m,
+                ServerMessage::CallState {
+                    state: CallState::Connecting,
+                    ..
+                }
+            )
+        });
+        let roster = msgs
+            .iter()
+            .position(|m| matches!(m, ServerMessage::Roster { .. }));
+        assert!(connecting < roster, "{msgs:?}");
+        let st = hub.state.lock();
+        assert_eq!(st.calls["c1"].key, key);
+        assert!(st.calls["c1"].participants[0].media_connected);
+        assert!(st.prepared.is_empty());
+    }
+
+    #[tokio::test]
+    async fn media_that_connects_while_the_join_is_answered_waits_for_its_follow_up() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let media = prepare(&hub, &mut sfu, a, &mut a_rx).await;
+        let h = Arc::clone(&hub);
+        let join = tokio::spawn(async move {
+            let media = MediaOffer::Prepared(SessionId(media));
+            h.join_group_call(a, 3, GROUP.into(), media, Default::default())
+                .await
+        });
+        // The SFU reports the session connected before it answers the move.
+        loop {
+            match sfu.recv().await.expect("an SFU command") {
+                SfuCommand::AttachSession { id, reply, .. } => {
+                    hub.on_sfu_event(SfuEvent::MediaConnected(id));
+                    let _ = reply.send(Ok(false));
+                    break;
+                }
+                _ => continue,
+            }
+        }
+        join.await.expect("join");
+        let msgs = messages(&mut a_rx);
+        let states: Vec<CallState> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                ServerMessage::CallState { state, .. } => Some(*state),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [CallState::Connecting, CallState::Connected],
+            "{msgs:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_or_foreign_prepared_session_is_refused_as_not_prepared() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let (b, mut b_rx) = connect(&hub, "8:acs:b");
+        let bobs = prepare(&hub, &mut sfu, b, &mut b_rx).await;
+        for media in [bobs, 999] {
+            let media = MediaOffer::Prepared(SessionId(media));
+            hub.start_call(a, 1, "c1".into(), vec![ECHO_BOT_ID.into()], media, None)
+                .await;
+            let msgs = messages(&mut a_rx);
+            assert!(
+                matches!(&msgs[..], [ServerMessage::Response { error: Some(e), .. }]
+                    if (e.code, e.subcode) == (400, 10010)),
+                "{msgs:?}"
+            );
+        }
+        let st = hub.state.lock();
+        assert!(st.calls.is_empty());
+        assert_eq!(st.prepared.len(), 1, "Bob's stays his");
+    }
+
+    #[tokio::test]
+    async fn a_dead_prepared_session_is_not_prepared_and_the_call_is_undone() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let media = prepare(&hub, &mut sfu, a, &mut a_rx).await;
+        let h = Arc::clone(&hub);
+        let call = tokio::spawn(async move {
+            let media = MediaOffer::Prepared(SessionId(media));
+            h.start_call(a, 1, "c1".into(), vec![ECHO_BOT_ID.into()], media, None)
+                .await
+        });
+        answer_attach(&mut sfu, Err(SfuError::BadOffer("gone".into()))).await;
+        call.await.expect("start_call");
+        let msgs = messages(&mut a_rx);
+        assert!(
+            matches!(&msgs[..], [ServerMessage::Response { error: Some(e), .. }]
+                if (e.code, e.subcode) == (400, 10010)),
+            "{msgs:?}"
+        );
+        assert!(removed_sessions(&mut sfu).contains(&SessionId(media)));
+        let st = hub.state.lock();
+        assert!(st.calls.is_empty() && st.sessions.is_empty() && st.keys.is_empty());
+    }
+
+    #[tokio::test]
+    async fn prepared_sessions_are_bounded_per_connection_and_end_with_it() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:a");
+        let mut ids = Vec::new();
+        for _ in 0..MAX_PREPARED_MEDIA {
+            ids.push(prepare(&hub, &mut sfu, a, &mut a_rx).await);
+        }
+        // One more: the oldest is removed from the SFU before the new one is added.
+        let h = Arc::clone(&hub);
+        let task = tokio::spawn(async move { h.prepare_media(a, 6, "offer".into()).await });
+        match sfu.recv().await.expect("an SFU command") {
+            SfuCommand::RemoveSession { id } => assert_eq!(id, SessionId(ids[0])),
+            c => panic!("{c:?}"),
+        }
+        let newest = answer_add(&mut sfu, Ok("answer".into())).await;
+        task.await.expect("prepare");
+        ids.push(newest.0);
+        let held: Vec<SessionId> = hub.state.lock().prepared.keys().copied().collect();
+        assert_eq!(held.len(), MAX_PREPARED_MEDIA);
+        assert!(!held.contains(&SessionId(ids[0])));
+        hub.unregister(a, EndReason::LOCAL_HANGUP);
+        let removed = removed_sessions(&mut sfu);
+        for id in &ids[1..] {
+            assert!(removed.contains(&SessionId(*id)), "{removed:?}");
+        }
+        assert!(hub.state.lock().prepared.is_empty());
     }
 }

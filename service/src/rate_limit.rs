@@ -318,6 +318,7 @@ impl SignalingGate {
                 req,
                 error: Some(refusal),
                 answer_sdp: None,
+                media_id: None,
             },
             None => ServerMessage::Error { error: refusal },
         })

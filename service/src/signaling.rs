@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::calls::{ConnId, Outbound};
 use crate::identity::unix_now;
+use crate::media_setup::MediaOffer;
 use crate::protocol::{
     ClientMessage, EndReason, ErrorBody, NumberedRef, ServerMessage, PROTOCOL_VERSION,
 };
@@ -445,12 +446,14 @@ async fn handle_text(
             req,
             error,
             answer_sdp: None,
+            media_id: None,
         }));
     };
     if hub.is_draining() {
         if let ClientMessage::StartCall { req, .. }
         | ClientMessage::Accept { req, .. }
         | ClientMessage::JoinGroupCall { req, .. }
+        | ClientMessage::PrepareMedia { req, .. }
         | ClientMessage::AddParticipant { req, .. } = msg
         {
             respond(
@@ -475,24 +478,35 @@ async fn handle_text(
             call_id,
             targets,
             offer_sdp,
+            media,
             caller_id,
         } => {
-            hub.start_call(conn, req, call_id, targets, offer_sdp, caller_id)
+            let media = MediaOffer::of(offer_sdp, media);
+            hub.start_call(conn, req, call_id, targets, media, caller_id)
                 .await
         }
         ClientMessage::Accept {
             req,
             call_id,
             offer_sdp,
-        } => hub.accept(conn, req, call_id, offer_sdp).await,
+            media,
+        } => {
+            hub.accept(conn, req, call_id, MediaOffer::of(offer_sdp, media))
+                .await
+        }
         ClientMessage::JoinGroupCall {
             req,
             group_id,
             offer_sdp,
+            media,
             state,
         } => {
-            hub.join_group_call(conn, req, group_id, offer_sdp, state.unwrap_or_default())
+            let media = MediaOffer::of(offer_sdp, media);
+            hub.join_group_call(conn, req, group_id, media, state.unwrap_or_default())
                 .await
+        }
+        ClientMessage::PrepareMedia { req, offer_sdp } => {
+            hub.prepare_media(conn, req, offer_sdp).await
         }
         ClientMessage::AddParticipant {
             req,

@@ -423,18 +423,21 @@ impl Call {
                             call_id: id,
                             targets,
                             offer_sdp: sdp,
+                            media: None,
                             caller_id,
                         },
                         Setup::Join => ClientMessage::JoinGroupCall {
                             req,
                             group_id: id,
                             offer_sdp: sdp,
+                            media: None,
                             state: None,
                         },
                         Setup::Accept => ClientMessage::Accept {
                             req,
                             call_id: id,
                             offer_sdp: sdp,
+                            media: None,
                         },
                     })
                     .await?;

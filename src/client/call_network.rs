@@ -190,6 +190,7 @@ impl Call {
                 req,
                 group_id,
                 offer_sdp,
+                media: None,
                 state: Some(state),
             })
             .await?;

@@ -251,6 +251,7 @@ impl Signaling {
                         req,
                         error,
                         answer_sdp,
+                        ..
                     } => {
                         if let Some(waiter) = reader.pending.lock().remove(&req) {
                             let _ = waiter.send(match error {

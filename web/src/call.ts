@@ -10,6 +10,7 @@ import {
   ClientRequest,
   EndReason,
   EndReasons,
+  MediaRequest,
   ParticipantInfo,
   ServerMessage,
   VideoStreamKind,
@@ -51,8 +52,11 @@ export interface CallContext {
   selfId: string;
   request(body: ClientRequest): Promise<Reply>;
   microphone(): Promise<MediaStreamTrack>;
-  /** A PeerConnection for the call, its offer ready when the agent had a spare. */
+  /** A PeerConnection for the call: the agent's spare (offer made, media connected ahead)
+   * when it has one. */
   takeMedia(): CallMedia;
+  /** A new PeerConnection, nothing prepared (when the spare's session is refused). */
+  freshMedia(): CallMedia;
   speakerId(): string;
   /** The service's reconnect window (ms). */
   reconnectWindowMs(): number;
@@ -94,6 +98,9 @@ export class Call extends Emitter<CallEvents> {
   private resubscribe = new Set<string>();
   /** When the call was created (performance.now()), for setup figures. */
   readonly createdAt = performance.now();
+  /** Its media was connected ahead (the agent's prepared session), so its setup waited
+   * for no transport; false when it offered. */
+  mediaPrepared = false;
   /** When it first became Connected (performance.now()). */
   connectedAt?: number;
   /** Milliseconds from creation to each setup step: microphone open, offer made (ICE
@@ -188,35 +195,31 @@ export class Call extends Emitter<CallEvents> {
       },
     );
     mic.catch(() => undefined); // handled below; never an unhandled rejection
-    const media = this.ctx.takeMedia();
-    media.onState = (s) => this.onMedia(s);
-    this.media = media;
     let joined = false;
     try {
-      await media.setSpeaker(this.ctx.speakerId());
-    } catch (e) {
-      console.warn("acscalling: cannot select the speaker", e);
-    }
-    try {
-      for (const [kind, stream] of this.videoOn) {
-        await media.setVideoTrack(kind, await stream.track());
-      }
-      const offer_sdp = await media.firstOffer();
-      this.mark("offer");
-      if (this.ended) return;
-      const body: ClientRequest =
+      const prepare = async (m: CallMedia): Promise<void> => {
+        m.onState = (s) => this.onMedia(s);
+        this.media = m;
+        try {
+          await m.setSpeaker(this.ctx.speakerId());
+        } catch (e) {
+          console.warn("acscalling: cannot select the speaker", e);
+        }
+        for (const [kind, stream] of this.videoOn) {
+          await m.setVideoTrack(kind, await stream.track());
+        }
+      };
+      const media = await this.connectMedia(prepare, (m): ClientRequest =>
         setup.kind === "start"
-          ? { type: "start_call", call_id: this.id, targets: setup.targets, offer_sdp }
+          ? { type: "start_call", call_id: this.id, targets: setup.targets, ...m }
           : setup.kind === "join"
-            ? { type: "join_group_call", group_id: this.id, offer_sdp }
-            : { type: "accept", call_id: this.id, offer_sdp };
-      const reply = await this.ctx.request(body);
-      joined = true;
-      if (this.ended) return;
-      if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
-      await media.answer(reply.answerSdp);
-      this.mark("answer");
+            ? { type: "join_group_call", group_id: this.id, ...m }
+            : { type: "accept", call_id: this.id, ...m },
+        () => (joined = true),
+      );
+      if (!media) return;
       this.ready = true;
+      if (media.pc.connectionState === "connected") this.onMedia("connected");
       if (this._muted) this.fire({ type: "set_muted", call_id: this.id, muted: true });
       for (const kind of this.videoOn.keys()) {
         this.fire({ type: "set_video", call_id: this.id, kind: wireKind(kind), on: true });
@@ -496,35 +499,35 @@ export class Call extends Emitter<CallEvents> {
     this.rejoinUnseen = new Set(this.participants.keys());
     const old = this.media;
     if (old) old.onState = () => undefined;
-    const media = this.ctx.takeMedia();
+    let media: CallMedia | undefined;
     try {
       const mic = this.ctx.microphone();
       mic.catch(() => undefined);
-      await media.setSpeaker(old?.speaker ?? this.ctx.speakerId());
-      for (const [kind, stream] of this.videoOn) {
-        // The track moves to the new PeerConnection: the old one must not stop it.
-        await old?.setVideoTrack(kind, null);
-        await media.setVideoTrack(kind, await stream.track());
-      }
-      const offer_sdp = await media.firstOffer();
-      const reply = await this.ctx.request({
+      const prepare = async (m: CallMedia): Promise<void> => {
+        media = m;
+        await m.setSpeaker(old?.speaker ?? this.ctx.speakerId());
+        for (const [kind, stream] of this.videoOn) {
+          // The track moves to the new PeerConnection: the old one must not stop it.
+          await old?.setVideoTrack(kind, null);
+          await m.setVideoTrack(kind, await stream.track());
+        }
+      };
+      const state = {
+        muted: this._muted,
+        video: this.videoOn.has(VideoStreamKind.Video),
+        screen_sharing: this.videoOn.has(VideoStreamKind.ScreenShare),
+      };
+      const joined = await this.connectMedia(prepare, (m): ClientRequest => ({
         type: "join_group_call",
         group_id: this.id,
-        offer_sdp,
-        state: {
-          muted: this._muted,
-          video: this.videoOn.has(VideoStreamKind.Video),
-          screen_sharing: this.videoOn.has(VideoStreamKind.ScreenShare),
-        },
-      });
-      if (this.ended) {
-        media.close();
-        return;
-      }
-      if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
+        state,
+        ...m,
+      }), () => undefined);
+      if (!joined) return;
+      media = joined;
       media.onState = (s) => this.onMedia(s);
       this.media = media;
-      await media.answer(reply.answerSdp);
+      if (media.pc.connectionState === "connected") this.onMedia("connected");
       await media.replaceMicrophone(await mic, this._muted);
       if (this.localHold) {
         await media.setSending(false);
@@ -536,7 +539,7 @@ export class Call extends Emitter<CallEvents> {
       const window = this.ctx.reconnectWindowMs();
       setTimeout(() => this.forgetUnseen(), window);
     } catch (e) {
-      media.close();
+      media?.close();
       this.end(EndReasons.SESSION_LOST, `the call could not be joined again: ${errorText(e)}`);
     } finally {
       this.rejoining = false;
@@ -601,6 +604,60 @@ export class Call extends Emitter<CallEvents> {
     } else if (s === "closed" && !this.ended) {
       this.abandon(EndReasons.MEDIA_FAILED, "the media connection closed");
     }
+  }
+
+  /** Sends the call's join request with its media: the agent's spare session when it was
+   * connected ahead (nothing to answer, no transport to wait for), else a fresh offer whose
+   * answer is applied here. A prepared session the service no longer knows (400/10010) is
+   * dropped for a fresh PeerConnection. `prepare` readies each PeerConnection before it is
+   * used (speaker, video tracks); `joined` is called once the service took the request.
+   * Returns the media in use, or undefined if the call ended meanwhile (the media is closed
+   * then). */
+  private async connectMedia(
+    prepare: (m: CallMedia) => Promise<void>,
+    request: (m: MediaRequest) => ClientRequest,
+    joined: () => void,
+  ): Promise<CallMedia | undefined> {
+    let media = this.ctx.takeMedia();
+    await prepare(media);
+    const prepared = await media.preparedSession();
+    if (prepared !== undefined && !this.ended) {
+      this.mark("offer");
+      try {
+        await this.ctx.request(request({ media: prepared }));
+        joined();
+        this.mediaPrepared = true;
+        this.mark("answer");
+        return media;
+      } catch (e) {
+        const r = EndReasons.MEDIA_NOT_PREPARED;
+        if (!(e instanceof CallingError) || e.code !== r.code || e.subcode !== r.subcode) throw e;
+        console.info("acscalling: the prepared media session is gone; offering anew");
+      }
+    }
+    this.mediaPrepared = false;
+    if (prepared !== undefined || media.pc.remoteDescription) {
+      // Its offer was answered for the prepared session: a new PeerConnection offers.
+      media.close();
+      media = this.ctx.freshMedia();
+      await prepare(media);
+    }
+    const offer_sdp = await media.firstOffer();
+    this.mark("offer");
+    if (this.ended) {
+      media.close();
+      return undefined;
+    }
+    const reply = await this.ctx.request(request({ offer_sdp }));
+    joined();
+    if (this.ended) {
+      media.close();
+      return undefined;
+    }
+    if (!reply.answerSdp) throw new CallingError(EndReasons.INTERNAL, "the service sent no SDP answer");
+    await media.answer(reply.answerSdp);
+    this.mark("answer");
+    return media;
   }
 
   /** ICE restart on the same PeerConnection (new offer, the SFU's answer). */

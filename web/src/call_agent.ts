@@ -63,7 +63,7 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     });
     const welcome = await this.signaling.connect();
     this._userId = welcome.userId;
-    this.spare = new CallMedia(undefined).prepare();
+    this.spare = this.newSpare();
     this.scheduleRefresh();
     return welcome;
   }
@@ -113,6 +113,17 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     return call;
   }
 
+  /** Readies the next call's media now (it is otherwise made shortly after each call
+   * starts): a PeerConnection connected to the service ahead, so the next startCall, join
+   * or accept waits for no transport. Call it when a call is likely (a dial pad opens).
+   * Resolves true once that media is connected, false if the service could not prepare it
+   * within `waitMs` (calls still work: they offer as before). */
+  async prepareMedia(waitMs = 5000): Promise<boolean> {
+    this.requireConnected();
+    this.spare ??= this.newSpare();
+    return this.spare.whenPrepared(waitMs);
+  }
+
   /** Hangs up every call and closes the connection. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -122,6 +133,11 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     this.spare = undefined;
     await Promise.all([...this._calls.values()].map((c) => c.hangUp().catch(() => undefined)));
     this.signaling?.close();
+  }
+
+  /** The next call's PeerConnection: its offer made and its media connected ahead. */
+  private newSpare(): CallMedia {
+    return new CallMedia(undefined).prepare().preconnect((body) => this.signaling.request(body));
   }
 
   private newCall(id: string, dir: "outgoing" | "incoming", state: CallState, group: boolean): Call {
@@ -134,10 +150,11 @@ export class CallAgent extends Emitter<CallAgentEvents> {
         // The next call's, made once this one's setup is under way.
         this.spare = undefined;
         setTimeout(() => {
-          if (!this.disposed && !this.spare) this.spare = new CallMedia(undefined).prepare();
+          if (!this.disposed && !this.spare) this.spare = this.newSpare();
         }, 500);
         return media;
       },
+      freshMedia: () => new CallMedia(undefined),
       speakerId: () => this.devices.selectedSpeaker?.id ?? "",
       reconnectWindowMs: () => this.signaling.reconnectWindowMs,
       ended: (c) => {

@@ -6,7 +6,8 @@
 // The browser always offers and the SFU (ice-lite) answers; nobody renegotiates when
 // participants come and go: the service says by signaling whose stream sits in which slot.
 
-import { AUDIO_SLOTS, VIDEO_SLOTS, VideoStreamKind } from "./protocol";
+import { AUDIO_SLOTS, VIDEO_SLOTS, VideoStreamKind, type ClientRequest } from "./protocol";
+import type { Reply } from "./signaling";
 
 
 /** What the transport reports. */
@@ -35,6 +36,8 @@ export class CallMedia {
   /** Where connection state changes go (set by the call that takes this media). */
   onState: (s: MediaState) => void = () => undefined;
   private offered?: Promise<string>;
+  private preparedId?: Promise<number | undefined>;
+  private preparedGivenUp = false;
 
   constructor(private mic: MediaStreamTrack | undefined) {
     this.pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
@@ -78,6 +81,55 @@ export class CallMedia {
     this.offered ??= this.offer();
     this.offered.catch(() => undefined);
     return this;
+  }
+
+  /** Connects this PeerConnection to the SFU before any call (`prepare_media`): offer,
+   * answer, ICE and DTLS happen now, and the next call names the session instead of
+   * offering (its setup then waits for nobody's transport). Resolves to the session's id,
+   * or undefined when the service refused (the call then offers as before). */
+  preconnect(request: (body: ClientRequest) => Promise<Reply>): this {
+    this.preparedId ??= (async () => {
+      const offer_sdp = await this.firstOffer();
+      const reply = await request({ type: "prepare_media", offer_sdp });
+      // Too late: the call went ahead with this offer (see preparedSession).
+      if (this.preparedGivenUp || reply.mediaId === undefined || !reply.answerSdp) return undefined;
+      await this.answer(reply.answerSdp);
+      return reply.mediaId;
+    })().catch((e: unknown) => {
+      console.warn("acscalling: media could not be prepared", e);
+      return undefined;
+    });
+    return this;
+  }
+
+  /** The prepared session's id when this media was connected ahead and is still usable
+   * (not failed or closed), else undefined. A preparation still unanswered after
+   * `waitMs` (the service is slow or away) is given up: the call offers instead. */
+  async preparedSession(waitMs = 1000): Promise<number | undefined> {
+    if (!this.preparedId) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), waitMs)));
+    const id = await Promise.race([this.preparedId, late]);
+    clearTimeout(timer);
+    if (id === "late") {
+      this.preparedGivenUp = true;
+      return undefined;
+    }
+    const s = this.pc.connectionState;
+    return id !== undefined && s !== "failed" && s !== "closed" ? id : undefined;
+  }
+
+  /** Resolves true once this media was prepared and its transport connected (false when
+   * it was not prepared, failed, or `waitMs` passed). */
+  async whenPrepared(waitMs: number): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
+    if ((await this.preparedSession(waitMs)) === undefined) return false;
+    while (this.pc.connectionState !== "connected") {
+      const s = this.pc.connectionState;
+      if (s === "failed" || s === "closed" || performance.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
   }
 
   /** The first offer: the prepared one, or made now. */

@@ -84,6 +84,7 @@ export const EndReasons = {
   SERVICE_SHUTDOWN: { code: 503, subcode: 10009 },
   RATE_LIMITED: { code: 429, subcode: 0 },
   MESSAGE_TOO_LARGE: { code: 413, subcode: 0 },
+  MEDIA_NOT_PREPARED: { code: 400, subcode: 10010 },
 } as const satisfies Record<string, EndReason>;
 
 /** An error from the service or the SDK: an end reason and a message. */
@@ -135,11 +136,16 @@ export interface Resume {
   last_seq: number;
 }
 
+/** How a call request brings its media: a new offer, or a session prepared ahead
+ * (`prepare_media`; its answer is applied already). */
+export type MediaRequest = { offer_sdp: string; media?: undefined } | { media: number; offer_sdp?: undefined };
+
 /** Messages to the service; requests get their `req` from the signaling layer. */
 export type ClientRequest =
-  | { type: "start_call"; call_id: string; targets: string[]; offer_sdp: string }
-  | { type: "join_group_call"; group_id: string; offer_sdp: string; state?: JoinState }
-  | { type: "accept"; call_id: string; offer_sdp: string }
+  | ({ type: "start_call"; call_id: string; targets: string[] } & MediaRequest)
+  | ({ type: "join_group_call"; group_id: string; state?: JoinState } & MediaRequest)
+  | ({ type: "accept"; call_id: string } & MediaRequest)
+  | { type: "prepare_media"; offer_sdp: string }
   | { type: "reject"; call_id: string }
   | { type: "hang_up"; call_id: string; for_everyone: boolean }
   | { type: "set_muted"; call_id: string; muted: boolean }
@@ -173,7 +179,7 @@ export type ServerMessage = { seq?: number } & (
       resumed?: boolean;
       resume_secs?: number;
     }
-  | { type: "response"; req: number; error?: ErrorBody; answer_sdp?: string }
+  | { type: "response"; req: number; error?: ErrorBody; answer_sdp?: string; media_id?: number }
   | { type: "incoming_call"; call_id: string; caller: ParticipantInfo; others: string[] }
   | { type: "call_state"; call_id: string; state: WireCallState; end_reason?: EndReason }
   | { type: "roster"; call_id: string; participants: ParticipantInfo[] }

@@ -34,6 +34,8 @@ export interface Welcome {
 /** What the service answered to a request. */
 export interface Reply {
   answerSdp?: string;
+  /** `prepare_media`: the prepared session's id. */
+  mediaId?: number;
 }
 
 export interface SignalingHandlers {
@@ -197,7 +199,7 @@ export class Signaling {
             new CallingError({ code: msg.error.code, subcode: msg.error.subcode }, msg.error.message),
           );
         } else {
-          p.resolve({ answerSdp: msg.answer_sdp });
+          p.resolve({ answerSdp: msg.answer_sdp, mediaId: msg.media_id });
         }
         return;
       }

@@ -276,6 +276,14 @@ impl Engine {
                 }
                 let _ = reply.send(result);
             }
+            SfuCommand::AttachSession {
+                id,
+                call,
+                echo,
+                reply,
+            } => {
+                let _ = reply.send(self.attach_session(id, call, echo));
+            }
             SfuCommand::RemoveSession { id } => {
                 if let Some(mut s) = self.sessions.remove(&id) {
                     s.rtc.disconnect();
@@ -283,18 +291,7 @@ impl Engine {
                     self.keyframe_asked.retain(|(s, _), _| *s != id);
                     self.echoing.retain(|x| *x != id);
                     self.by_addr.retain(|_, v| *v != id);
-                    if let Some(list) = self.calls.get_mut(&s.call) {
-                        list.retain(|x| *x != id);
-                        if list.is_empty() {
-                            self.calls.remove(&s.call);
-                            self.speakers.remove(&s.call);
-                            self.mixers.remove(&s.call);
-                        }
-                    }
-                    if let Some(sp) = self.speakers.get_mut(&s.call) {
-                        sp.detector.remove(id);
-                    }
-                    self.recompute_call(s.call);
+                    self.leave_call(id, s.call);
                     log::info!("session {} removed", id.0);
                 }
             }
@@ -325,6 +322,58 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Takes `id` out of `call`'s members (the call is forgotten when it empties) and
+    /// recomputes what the others receive.
+    fn leave_call(&mut self, id: SessionId, call: CallKey) {
+        if let Some(list) = self.calls.get_mut(&call) {
+            list.retain(|x| *x != id);
+            if list.is_empty() {
+                self.calls.remove(&call);
+                self.speakers.remove(&call);
+                self.mixers.remove(&call);
+            }
+        }
+        if let Some(sp) = self.speakers.get_mut(&call) {
+            sp.detector.remove(id);
+        }
+        self.recompute_call(call);
+    }
+
+    /// Moves a prepared session into `call` (see [`SfuCommand::AttachSession`]).
+    fn attach_session(
+        &mut self,
+        id: SessionId,
+        call: CallKey,
+        echo: bool,
+    ) -> Result<bool, super::SfuError> {
+        let gone = || super::SfuError::BadOffer("the prepared media session is gone".into());
+        let s = self.sessions.get_mut(&id).ok_or_else(gone)?;
+        if !s.rtc.is_alive() {
+            return Err(gone());
+        }
+        let from = std::mem::replace(&mut s.call, call);
+        if echo {
+            s.echo = Some(EchoQueue::new(self.echo_delay));
+        }
+        let connected = s.connected;
+        if echo && !self.echoing.contains(&id) {
+            self.echoing.push(id);
+        }
+        if from != call {
+            self.leave_call(id, from);
+            self.calls.entry(call).or_default().push(id);
+        }
+        self.recompute_call(call);
+        self.mark(id);
+        log::info!(
+            "session {} moved from call {} to call {}",
+            id.0,
+            from.0,
+            call.0
+        );
+        Ok(connected)
     }
 
     /// Re-ranks every call's speakers: reports dominant-speaker changes and moves the

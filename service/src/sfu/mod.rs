@@ -63,6 +63,16 @@ pub enum SfuCommand {
         echo: bool,
         reply: oneshot::Sender<Result<String, SfuError>>,
     },
+    /// Move a session made ahead (`PrepareMedia`: alone in a call key of its own) into
+    /// `call`. The reply says whether its media is already connected; an unknown or dead
+    /// session is an error.
+    AttachSession {
+        id: SessionId,
+        call: CallKey,
+        /// As in `AddSession`.
+        echo: bool,
+        reply: oneshot::Sender<Result<bool, SfuError>>,
+    },
     /// Close and forget a session.
     RemoveSession { id: SessionId },
     /// ICE restart: the session's peer offers new ICE credentials; the reply is the answer.
@@ -168,6 +178,25 @@ impl SfuHandle {
                 id,
                 call,
                 offer_sdp,
+                echo,
+                reply,
+            })
+            .map_err(|_| SfuError::Gone)?;
+        rx.await.map_err(|_| SfuError::Gone)?
+    }
+
+    /// Moves a prepared session into `call`; `Ok(true)` when its media is connected already.
+    pub async fn attach_session(
+        &self,
+        id: SessionId,
+        call: CallKey,
+        echo: bool,
+    ) -> Result<bool, SfuError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(SfuCommand::AttachSession {
+                id,
+                call,
                 echo,
                 reply,
             })

@@ -29,6 +29,11 @@ struct Client {
 
 impl Client {
     fn join(engine: &mut Engine, id: u64, port: u16, now: Instant) -> Self {
+        Self::join_key(engine, id, port, CallKey(1), now)
+    }
+
+    /// Joins under `call` (a key of its own: a prepared session outside calls).
+    fn join_key(engine: &mut Engine, id: u64, port: u16, call: CallKey, now: Instant) -> Self {
         let addr = SocketAddr::from(([10, 0, 0, 2], port));
         let mut rtc = Rtc::builder()
             .clear_codecs()
@@ -48,7 +53,7 @@ impl Client {
         engine.handle_command(
             SfuCommand::AddSession {
                 id: SessionId(id),
-                call: CallKey(1),
+                call,
                 offer_sdp: offer.to_sdp_string(),
                 echo: false,
                 reply,
@@ -190,4 +195,116 @@ fn two_sessions_connect_get_each_other_in_a_slot_and_hear_each_other() {
     }
     assert!(clients[1].received > 0, "the listener receives audio");
     assert_eq!(clients[0].received, 0, "the speaker hears nothing");
+}
+
+/// Connects the clients, feeding events to `seen` until `done` says so (or 4 s pass).
+fn run_until(
+    engine: &mut Engine,
+    clients: &mut [Client],
+    events: &mut mpsc::UnboundedReceiver<SfuEvent>,
+    now: &mut Instant,
+    mut done: impl FnMut(&SfuEvent) -> bool,
+) -> bool {
+    for _ in 0..400 {
+        pass(engine, clients, *now);
+        while let Ok(ev) = events.try_recv() {
+            if done(&ev) {
+                return true;
+            }
+        }
+        *now += Duration::from_millis(10);
+    }
+    false
+}
+
+#[test]
+fn prepared_sessions_connect_alone_and_hear_each_other_once_attached_to_one_call() {
+    let mut now = Instant::now();
+    let (mut engine, mut events) = engine(now);
+    // Two sessions prepared ahead, each alone under a key of its own.
+    let mut clients = vec![
+        Client::join_key(&mut engine, 1, 5001, CallKey(100), now),
+        Client::join_key(&mut engine, 2, 5002, CallKey(200), now),
+    ];
+    let mut connected = Vec::new();
+    assert!(run_until(
+        &mut engine,
+        &mut clients,
+        &mut events,
+        &mut now,
+        |ev| {
+            if let SfuEvent::MediaConnected(id) = ev {
+                connected.push(*id);
+            }
+            connected.len() == 2
+        }
+    ));
+    for n in 0..5 {
+        now += Duration::from_millis(20);
+        clients[0].speak(now, n);
+        pass(&mut engine, &mut clients, now);
+    }
+    assert_eq!(clients[1].received, 0, "apart, nobody hears anybody");
+
+    // Both move into call 1: connected already, so the reply says so, and the slots follow.
+    for id in [1, 2] {
+        let (reply, mut rx) = oneshot::channel();
+        engine.handle_command(
+            SfuCommand::AttachSession {
+                id: SessionId(id),
+                call: CallKey(1),
+                echo: false,
+                reply,
+            },
+            now,
+        );
+        assert!(
+            matches!(rx.try_recv(), Ok(Ok(true))),
+            "session {id} attached, connected"
+        );
+    }
+    let mut slots = std::collections::HashMap::new();
+    let hears = |slots: &std::collections::HashMap<SessionId, super::super::Slots>, me, other| {
+        slots
+            .get(&SessionId(me))
+            .is_some_and(|s| s.contains(&Some(SlotSource::Session(SessionId(other)))))
+    };
+    assert!(run_until(
+        &mut engine,
+        &mut clients,
+        &mut events,
+        &mut now,
+        |ev| {
+            if let SfuEvent::SlotsChanged { id, slots: s, .. } = ev {
+                slots.insert(*id, *s);
+            }
+            hears(&slots, 1, 2) && hears(&slots, 2, 1)
+        }
+    ));
+    for n in 5..15 {
+        now += Duration::from_millis(20);
+        clients[0].speak(now, n);
+        pass(&mut engine, &mut clients, now);
+    }
+    for _ in 0..5 {
+        now += Duration::from_millis(20);
+        pass(&mut engine, &mut clients, now);
+    }
+    assert!(
+        clients[1].received > 0,
+        "together, the listener receives audio"
+    );
+
+    // An unknown session cannot be attached.
+    let (reply, mut rx) = oneshot::channel();
+    engine.handle_command(
+        SfuCommand::AttachSession {
+            id: SessionId(9),
+            call: CallKey(1),
+            echo: false,
+            reply,
+        },
+        now,
+    );
+    assert!(matches!(rx.try_recv(), Ok(Err(_))));
 }
