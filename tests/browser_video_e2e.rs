@@ -374,3 +374,101 @@ fn the_echo_bot_shows_a_browser_its_own_camera() {
         T,
     );
 }
+
+/// Camera switching mid-call from the sample page's picker: two of Chromium's fake cameras
+/// (fake_device_0 draws on green (10, 153, 3), fake_device_2, an MJPEG camera, on a darker
+/// green (1, 127, 1); fake_device_1 is a Y16 depth camera whose frames WebRTC does not encode)
+/// go to the native participant one after the other on the same m-line (no renegotiation),
+/// and frames keep coming.
+#[test]
+fn a_browser_switches_its_camera_mid_call_and_the_native_user_sees_the_other_one() {
+    use acscalling::media::video::BusFrame;
+    use acscalling::protocol::VideoStreamKind;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    // First: the browsers run one test at a time; nothing else starts before.
+    let mut b = Browsers::start();
+    let svc = service();
+    let bob = Party::new(&svc, "Bob", NATIVE_HZ, true);
+    let alice = sign_in(&mut b, &svc, "alice");
+    let (_, bcall) = browser_calls_native(&mut b, "alice", &bob);
+
+    b.click("alice", "#camera");
+    let cameras = b.wait_for(
+        "alice",
+        "() => { const o = [...document.querySelectorAll('#cameraPick option')]; \
+         return o.length === 3 && o.every(x => x.value) && o.map(x => x.textContent); }",
+        json!(null),
+        T,
+    );
+    println!("the page lists the cameras {cameras}");
+    let stream = available_stream(
+        &bcall,
+        &alice,
+        VideoStreamKind::Video,
+        "the browser's camera became available to the native side",
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let _sub = stream.frames().subscribe(Arc::new(move |f: &BusFrame| {
+        s2.lock().push(mean_rgb(&f.frame));
+    }));
+    stream.subscribe().unwrap();
+    // The median green of the last 10 frames from `from` on (None: fewer frames).
+    let green_of = |from: usize| {
+        let seen = seen.lock();
+        let mut g: Vec<f64> = seen.get(from..)?.iter().map(|c| c[1]).collect();
+        if g.len() < 10 {
+            return None;
+        }
+        let n = g.len();
+        let mut last = g.split_off(n - 10);
+        last.sort_by(f64::total_cmp);
+        Some(last[5])
+    };
+    let camera = |b: &mut Browsers| {
+        b.eval(
+            "alice",
+            "async () => { const c = window.acsSample.call; const r = await c.getStats(); \
+             let mid = null; r.forEach(s => { if (s.type === 'outbound-rtp' && s.kind === 'video' \
+               && s.framesEncoded > 0) mid = s.mid; }); \
+             return { mid, camera: c.localVideoStreams[0].cameraId }; }",
+            json!(null),
+        )
+    };
+    assert!(wait_until(T, || green_of(0).is_some()));
+    let g0 = green_of(0).unwrap_or_default();
+    let before = camera(&mut b);
+
+    // Pick the other camera on the page: frames keep coming, from the other camera.
+    b.select("alice", "#cameraPick", "fake_device_2");
+    let n = seen.lock().len();
+    let switched = wait_until(T, || green_of(n).is_some_and(|g| g < g0 - 12.0));
+    let g1 = green_of(n);
+    let after = camera(&mut b);
+    println!(
+        "camera switched: before {before} green {g0:.0}, after {after} green {g1:?}; \
+         {} frames after the switch",
+        seen.lock().len() - n
+    );
+    assert!(
+        g0 > 135.0,
+        "fake_device_0 (green 153) reaches the native side: {g0}"
+    );
+    assert!(
+        switched,
+        "fake_device_2 (green 127) reaches the native side: {g1:?}, {:?}",
+        seen.lock().last()
+    );
+    assert_eq!(
+        before["mid"], after["mid"],
+        "the same m-line carries the new camera"
+    );
+    assert_ne!(
+        before["camera"], after["camera"],
+        "the stream's camera changed"
+    );
+    // Still the same stream to the native side (no unavailable/available blip).
+    assert!(stream.is_available());
+}

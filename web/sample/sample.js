@@ -203,8 +203,11 @@ $("camera").onclick = guarded(async () => {
   const call = app.call;
   const on = call.localVideoStreams.find((s) => s.kind === VideoStreamKind.Video);
   if (on) return call.stopVideo(on);
-  camera ??= new LocalVideoStream({ camera: "" });
+  camera ??= new LocalVideoStream({ camera: $("cameraPick").value });
   await call.startVideo(camera);
+  // With camera permission the browser names its cameras: list them, this one picked.
+  await fillDevices();
+  $("cameraPick").value = camera.cameraId || $("cameraPick").value;
 });
 $("share").onclick = guarded(async () => {
   const call = app.call;
@@ -235,4 +238,6 @@ async function fillDevices() {
   };
   fill($("mic"), await dm.getMicrophones(), (d) => dm.selectMicrophone(d));
   fill($("speaker"), await dm.getSpeakers(), (d) => dm.selectSpeaker(d));
+  // A camera picked mid-call switches the stream being sent (no renegotiation).
+  fill($("cameraPick"), await dm.getCameras(), (d) => camera?.switchSource(d));
 }

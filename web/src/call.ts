@@ -86,6 +86,8 @@ export class Call extends Emitter<CallEvents> {
   private _dominantAt = 0;
   private _audioSlots: (string | null)[] = [];
   private videoOn = new Map<VideoStreamKind, LocalVideoStream>();
+  /** Stops each sent stream's source switches reaching this call. */
+  private detachVideo = new Map<VideoStreamKind, () => void>();
   private restarting = false;
   /** Joining again after the service restarted (its Connecting for the new join is not shown). */
   private rejoining = false;
@@ -339,10 +341,16 @@ export class Call extends Emitter<CallEvents> {
       throw new CallingError(EndReasons.BAD_REQUEST, "a stream of this kind is already being sent");
     }
     this.videoOn.set(stream.kind, stream);
-    const track = await stream.track();
-    // The source ended (the browser's "Stop sharing", a camera unplugged): stop the stream.
-    track.addEventListener("ended", () => void this.stopVideo(stream).catch(() => undefined));
-    await this.media?.setVideoTrack(stream.kind, track);
+    const send = async (track: MediaStreamTrack): Promise<void> => {
+      // The source ended (the browser's "Stop sharing", a camera unplugged): stop the stream.
+      track.addEventListener("ended", () => void this.stopVideo(stream).catch(() => undefined));
+      const old = this.media?.videoTrack(stream.kind);
+      await this.media?.setVideoTrack(stream.kind, track);
+      old?.stop();
+    };
+    // The host switches the camera (LocalVideoStream.switchSource): the new one goes out.
+    this.detachVideo.set(stream.kind, stream.attach(send));
+    await send(await stream.track());
     this.emit("localVideoStreamsUpdated", { added: [stream], removed: [] });
     if (this.ready) {
       try {
@@ -358,6 +366,8 @@ export class Call extends Emitter<CallEvents> {
   async stopVideo(stream: LocalVideoStream): Promise<void> {
     if (this.videoOn.get(stream.kind) !== stream) return;
     this.videoOn.delete(stream.kind);
+    this.detachVideo.get(stream.kind)?.();
+    this.detachVideo.delete(stream.kind);
     await this.media?.setVideoTrack(stream.kind, null);
     this.emit("localVideoStreamsUpdated", { added: [], removed: [stream] });
     if (this.ready && !this.ended) {

@@ -203,6 +203,11 @@ export class CallMedia {
     if (t) await t.sender.replaceTrack(track);
   }
 
+  /** The track sent as our `kind` stream (null: none). */
+  videoTrack(kind: VideoStreamKind): MediaStreamTrack | null {
+    return this.videoSend.get(kind)?.sender.track ?? null;
+  }
+
   /** The receive transceiver of video slot `slot` of `kind`. */
   videoSlot(kind: VideoStreamKind, slot: number): RTCRtpTransceiver | undefined {
     return this.videoRecv.find((v) => v.kind === kind && v.slot === slot)?.transceiver;

@@ -38,7 +38,9 @@ function args(wav, real) {
   } else {
     a.push(
       "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
+      // Three fake cameras (camera switching): fake_device_0 and fake_device_2 (MJPEG) draw on
+      // different greens; fake_device_1 is a Y16 depth camera WebRTC does not encode.
+      "--use-fake-device-for-media-stream=device-count=3",
       // getDisplayMedia picks this page's own tab without a picker.
       "--auto-select-tab-capture-source-by-title=acscalling",
       "--auto-accept-this-tab-capture",
