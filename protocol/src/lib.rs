@@ -129,6 +129,34 @@ pub enum ParticipantState {
     Ringing = 7,
 }
 
+impl ParticipantState {
+    /// Every state, in numbering order.
+    pub const ALL: [ParticipantState; 8] = [
+        Self::Idle,
+        Self::EarlyMedia,
+        Self::Connecting,
+        Self::Connected,
+        Self::Hold,
+        Self::InLobby,
+        Self::Disconnected,
+        Self::Ringing,
+    ];
+
+    /// The state's name, as it goes on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "Idle",
+            Self::EarlyMedia => "EarlyMedia",
+            Self::Connecting => "Connecting",
+            Self::Connected => "Connected",
+            Self::Hold => "Hold",
+            Self::InLobby => "InLobby",
+            Self::Disconnected => "Disconnected",
+            Self::Ringing => "Ringing",
+        }
+    }
+}
+
 /// Why a call ended or a participant left: a SIP-like code plus a subcode, as ACS reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct EndReason {
@@ -566,6 +594,15 @@ pub struct TokenRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn participant_state_names_are_the_wire_names_and_all_lists_every_state() {
+        for (i, s) in ParticipantState::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i, "ALL is in numbering order");
+            let wire = serde_json::to_string(s).unwrap();
+            assert_eq!(wire, format!("\"{}\"", s.as_str()));
+        }
+    }
 
     #[test]
     fn messages_round_trip_as_tagged_json() {

@@ -52,26 +52,13 @@ struct HubCounts {
     phone_legs: usize,
 }
 
-fn state_name(s: ParticipantState) -> &'static str {
-    match s {
-        ParticipantState::Idle => "Idle",
-        ParticipantState::EarlyMedia => "EarlyMedia",
-        ParticipantState::Connecting => "Connecting",
-        ParticipantState::Connected => "Connected",
-        ParticipantState::Hold => "Hold",
-        ParticipantState::InLobby => "InLobby",
-        ParticipantState::Disconnected => "Disconnected",
-        ParticipantState::Ringing => "Ringing",
-    }
-}
-
 fn hub_counts(state: &AppState) -> HubCounts {
     let st = state.hub.state.lock();
     let mut participants = BTreeMap::new();
     let mut media_connected = 0;
     for call in st.calls.values() {
         for p in &call.participants {
-            *participants.entry(state_name(p.state)).or_insert(0) += 1;
+            *participants.entry(p.state.as_str()).or_insert(0) += 1;
             media_connected += usize::from(p.media_connected);
         }
     }
@@ -101,20 +88,10 @@ fn render(state: &AppState) -> String {
         "Calls the service holds (ringing or connected).",
         &one(hub.calls as f64),
     );
-    let all_states = [
-        ParticipantState::Ringing,
-        ParticipantState::Connecting,
-        ParticipantState::Connected,
-        ParticipantState::Hold,
-        ParticipantState::InLobby,
-        ParticipantState::EarlyMedia,
-        ParticipantState::Idle,
-        ParticipantState::Disconnected,
-    ];
-    let by_state: Vec<(String, f64)> = all_states
+    let by_state: Vec<(String, f64)> = ParticipantState::ALL
         .iter()
         .map(|s| {
-            let name = state_name(*s);
+            let name = s.as_str();
             let n = hub.participants.get(name).copied().unwrap_or(0);
             (format!("{{state=\"{name}\"}}"), n as f64)
         })
@@ -209,8 +186,27 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Clock ticks per second of /proc's CPU times (USER_HZ: 100 on Linux).
-const TICKS_PER_SEC: f64 = 100.0;
+/// Clock ticks per second of /proc's CPU times (USER_HZ), from sysconf.
+fn ticks_per_sec() -> f64 {
+    // SAFETY: sysconf reads a configuration value; it has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 {
+        hz as f64
+    } else {
+        100.0
+    }
+}
+
+/// Bytes per page of /proc's `statm`, from sysconf.
+fn page_size() -> f64 {
+    // SAFETY: as in ticks_per_sec.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        size as f64
+    } else {
+        4096.0
+    }
+}
 
 /// User + system ticks of a /proc `stat` line (fields 14 and 15; the name in parentheses may
 /// hold spaces, so fields are counted after its closing parenthesis).
@@ -224,6 +220,7 @@ fn stat_ticks(stat: &str) -> Option<u64> {
 /// CPU seconds of each thread of this process, summed by thread name (Linux /proc).
 fn thread_cpu_seconds() -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
+    let hz = ticks_per_sec();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return out;
     };
@@ -236,7 +233,7 @@ fn thread_cpu_seconds() -> BTreeMap<String, f64> {
             continue;
         };
         if let Some(ticks) = stat_ticks(&stat) {
-            *out.entry(name.trim().to_string()).or_insert(0.0) += ticks as f64 / TICKS_PER_SEC;
+            *out.entry(name.trim().to_string()).or_insert(0.0) += ticks as f64 / hz;
         }
     }
     out
@@ -245,10 +242,10 @@ fn thread_cpu_seconds() -> BTreeMap<String, f64> {
 /// The process's CPU seconds and resident bytes (Linux /proc).
 fn process_cpu_and_rss() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let cpu = stat_ticks(&stat)? as f64 / TICKS_PER_SEC;
+    let cpu = stat_ticks(&stat)? as f64 / ticks_per_sec();
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: f64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some((cpu, pages * 4096.0))
+    Some((cpu, pages * page_size()))
 }
 
 #[cfg(test)]

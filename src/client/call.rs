@@ -123,11 +123,7 @@ impl MediaEvents for CallInner {
     fn on_transport_state(self: Arc<Self>, state: TransportState) {
         let call = Call(self);
         match state {
-            TransportState::Connected => {
-                // The first frame goes out now, not at the send thread's next 20 ms tick.
-                call.0.media.send_audio_now();
-                call.on_media_path(true)
-            }
+            TransportState::Connected => call.on_media_path(true),
             TransportState::Disconnected => call.on_media_path(false),
             TransportState::Failed => call.drive(|m, _| m.media_failed()),
             TransportState::Connecting | TransportState::Closed => {}

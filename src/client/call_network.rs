@@ -108,6 +108,8 @@ impl Call {
     pub(crate) fn on_media_path(&self, connected: bool) {
         let now = Instant::now();
         if connected {
+            // The first frame goes out now, not at the send thread's next 20 ms tick.
+            self.0.media.send_audio_now();
             self.drive(|m, _| m.media_connected_now());
         } else {
             self.drive(|m, _| m.media_interrupted(now));

@@ -34,18 +34,24 @@ pub async fn run(
                     log::warn!("udp: {e}");
                 }
                 // A batch of datagrams, then one pass over the receivers they were
-                // forwarded to: one select and timer check per batch, not per packet.
+                // forwarded to: one select and timer check per batch, not per packet
+                // (and one counter update per batch).
+                let (mut datagrams, mut bytes) = (0u64, 0u64);
                 for _ in 0..RECV_BATCH {
                     match socket.try_recv_from(&mut buf) {
                         Ok((n, source)) => {
-                            counters.datagrams_in.fetch_add(1, Relaxed);
-                            counters.bytes_in.fetch_add(n as u64, Relaxed);
+                            datagrams += 1;
+                            bytes += n as u64;
                             engine.handle_datagram(&buf[..n], source, Instant::now());
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         // ICMP port unreachable etc. show up as errors on some platforms.
                         Err(e) => log::debug!("udp recv: {e}"),
                     }
+                }
+                if datagrams > 0 {
+                    counters.datagrams_in.fetch_add(datagrams, Relaxed);
+                    counters.bytes_in.fetch_add(bytes, Relaxed);
                 }
             }
             cmd = commands.recv() => match cmd {

@@ -116,8 +116,8 @@ pub enum SfuEvent {
     },
 }
 
-/// The SFU's traffic so far, counted by its loop (relaxed atomics: one add per datagram) and
-/// read by `/metrics`.
+/// The SFU's traffic so far, counted by its loop (relaxed atomics: one add per batch of
+/// datagrams) and read by `/metrics`.
 #[derive(Debug, Default)]
 pub struct SfuCounters {
     /// Datagrams (and their bytes) read from the media socket: ICE, DTLS, RTP, RTCP.

@@ -12,11 +12,14 @@ const BATCH: usize = 64;
 #[derive(Default)]
 pub struct Outbox {
     packets: Vec<(Vec<u8>, SocketAddr)>,
+    /// Bytes of the queued datagrams (summed as they are queued).
+    bytes: usize,
 }
 
 impl Outbox {
     /// Queues one datagram.
     pub fn push(&mut self, data: Vec<u8>, to: SocketAddr) {
+        self.bytes += data.len();
         self.packets.push((data, to));
     }
 
@@ -29,6 +32,7 @@ impl Outbox {
     /// Forgets everything queued (what a driver does after sending it).
     pub fn clear(&mut self) {
         self.packets.clear();
+        self.bytes = 0;
     }
 
     /// Sends everything queued. A full socket buffer drops what does not fit, as a network
@@ -36,13 +40,13 @@ impl Outbox {
     pub fn flush(&mut self, socket: &UdpSocket) -> Flushed {
         let mut done = Flushed {
             datagrams: self.packets.len(),
-            bytes: self.packets.iter().map(|(d, _)| d.len()).sum(),
+            bytes: self.bytes,
             dropped: 0,
         };
         for chunk in self.packets.chunks(BATCH) {
             done.dropped += send_batch(socket, chunk);
         }
-        self.packets.clear();
+        self.clear();
         done
     }
 }
