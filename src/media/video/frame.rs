@@ -430,11 +430,14 @@ mod tests {
 
     #[test]
     fn conversions_agree_with_the_bt601_reference_at_odd_sizes_and_padded_strides() {
+        // 135 and 333 wide: whole SIMD blocks, then a tail ending in an odd pixel.
         for (w, h, pad) in [
             (33usize, 17usize, 12usize),
             (64, 36, 0),
             (7, 5, 4),
             (1, 1, 0),
+            (135, 7, 8),
+            (333, 4, 0),
         ] {
             let stride = 4 * w + pad;
             let rgba = colourful(w, h, stride);
