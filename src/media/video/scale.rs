@@ -1,5 +1,9 @@
 //! Fitting a frame into a view: the scaling modes' geometry (pure arithmetic, unit-tested)
 //! and a bilinear I420 scaler that applies it, optionally mirrored.
+//!
+//! The scaler is our own on purpose: fast_image_resize 6.1 (bilinear, one 8-bit plane, the
+//! way I420 is scaled) measured 3-5x slower than this loop for 1280x720 -> 640x360 luma
+//! (1.4-1.8 ms against 0.3-0.5 ms, both at opt-level 2 on a busy 2-core x86_64, 2026-12).
 
 use super::frame::{chroma_size, VideoFrame};
 use crate::media::MediaError;
