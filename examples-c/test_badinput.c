@@ -924,6 +924,11 @@ SWEEP(acs_call_get_remote_participant) {
 INIT(acs_call_audio_statistics_init)
 INIT_SIZED(acs_call_audio_statistics_init_sized, acs_call_audio_statistics)
 STRUCT_GETTER(acs_call_get_audio_statistics, K_CALL, acs_call_audio_statistics, ACS_CALL_AUDIO_STATISTICS_INIT)
+INIT_SIZED(acs_call_media_statistics_init_sized, acs_call_media_statistics)
+STRUCT_GETTER(acs_call_get_media_statistics, K_CALL, acs_call_media_statistics, ACS_CALL_MEDIA_STATISTICS_INIT)
+SWEEP(acs_call_set_media_statistics_interval) {
+    FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_set_media_statistics_interval(h_, 200));
+}
 GETTER(acs_call_get_audio_stats, K_CALL, acs_call_audio_stats)
 INIT(acs_audio_processing_options_init)
 INIT_SIZED(acs_audio_processing_options_init_sized, acs_audio_processing_options)
@@ -1688,6 +1693,8 @@ static const entry SWEEPS[] = {
     EK(acs_call_get_id, K_CALL), EK(acs_call_get_remote_participant_count, K_CALL),
     EK(acs_call_get_remote_participant, K_CALL), E(acs_call_audio_statistics_init),
     E(acs_call_audio_statistics_init_sized), EK(acs_call_get_audio_statistics, K_CALL),
+    E(acs_call_media_statistics_init_sized), EK(acs_call_get_media_statistics, K_CALL),
+    EK(acs_call_set_media_statistics_interval, K_CALL),
     EK(acs_call_get_audio_stats, K_CALL), E(acs_audio_processing_options_init),
     E(acs_audio_processing_options_init_sized), E(acs_device_manager_set_audio_processing),
     E(acs_device_manager_get_audio_processing), EK(acs_call_set_audio_processing, K_CALL),

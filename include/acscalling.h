@@ -78,6 +78,8 @@
 #define ACS_CALL_OPTIONS_INIT(p) acs_call_options_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_call_audio_statistics at `p` with its defaults: acs_call_audio_statistics_init_sized(p, sizeof *p). */
 #define ACS_CALL_AUDIO_STATISTICS_INIT(p) acs_call_audio_statistics_init_sized((p), sizeof(*(p)))
+/** Initialises the acs_call_media_statistics at `p` with its defaults: acs_call_media_statistics_init_sized(p, sizeof *p). */
+#define ACS_CALL_MEDIA_STATISTICS_INIT(p) acs_call_media_statistics_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_camera_options at `p` with its defaults: acs_camera_options_init_sized(p, sizeof *p). */
 #define ACS_CAMERA_OPTIONS_INIT(p) acs_camera_options_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_camera_capture_format at `p` with its defaults: acs_camera_capture_format_init_sized(p, sizeof *p). */
@@ -425,6 +427,12 @@
  * reconnect window (120 s) ends with 408/10006.
  */
 #define ACS_EVENT_CALL_NETWORK_RECONNECT 14
+
+/**
+ * A media statistics sample of `call` was taken (every interval set with
+ * acs_call_set_media_statistics_interval): read it with acs_call_get_media_statistics.
+ */
+#define ACS_EVENT_CALL_MEDIA_STATISTICS 15
 
 /**
  * `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
@@ -971,6 +979,107 @@ typedef struct {
    */
   uint64_t frames_concealed;
 } acs_call_audio_stats;
+
+/**
+ * A call's media statistics (acs_call_get_media_statistics): a sample of its
+ * PeerConnection's RTP, RTCP and ICE statistics and of its audio and video engines, taken
+ * every interval (1 s, or what acs_call_set_media_statistics_interval set). Bitrates and
+ * the send frame rate are over the last interval; counters since the media started.
+ * Initialise with ACS_CALL_MEDIA_STATISTICS_INIT(p).
+ */
+typedef struct {
+  /**
+   * Set by the host: sizeof(acs_call_media_statistics) as it was compiled. The library
+   * writes no more, and sets it to what it wrote.
+   */
+  uint32_t struct_size;
+  /**
+   * When the sample was taken (Unix ms).
+   */
+  uint64_t timestamp_ms;
+  /**
+   * Round-trip time to the service's media server in ms (ICE consent checks); -1 when
+   * not measured yet.
+   */
+  double rtt_ms;
+  /**
+   * Audio RTP packets sent.
+   */
+  uint64_t audio_packets_sent;
+  /**
+   * Audio RTP bytes sent.
+   */
+  uint64_t audio_bytes_sent;
+  /**
+   * Audio send bitrate over the last interval (RTP payload, bits per second).
+   */
+  uint64_t audio_send_bitrate_bps;
+  /**
+   * Audio RTP packets received (every receive slot).
+   */
+  uint64_t audio_packets_received;
+  /**
+   * Audio packets lost on the way to us (RFC 3550 cumulative; may be negative with
+   * duplicates).
+   */
+  int64_t audio_packets_lost;
+  /**
+   * The largest interarrival jitter of the audio receive slots, in ms.
+   */
+  double audio_jitter_ms;
+  /**
+   * Audio receive bitrate over the last interval.
+   */
+  uint64_t audio_receive_bitrate_bps;
+  /**
+   * Audio frames played to the speaker.
+   */
+  uint64_t audio_frames_played;
+  /**
+   * Audio frames concealed because none arrived in time.
+   */
+  uint64_t audio_frames_concealed;
+  /**
+   * Video RTP packets sent (camera and screen share).
+   */
+  uint64_t video_packets_sent;
+  /**
+   * Video send bitrate over the last interval.
+   */
+  uint64_t video_send_bitrate_bps;
+  /**
+   * Camera frames encoded per second over the last interval.
+   */
+  double video_send_fps;
+  /**
+   * Width of the last encoded camera frame (0 when no camera is sent).
+   */
+  uint32_t video_send_width;
+  /**
+   * Height of the last encoded camera frame (0 when no camera is sent).
+   */
+  uint32_t video_send_height;
+  /**
+   * Incoming video streams with packets (subscribed cameras and screen share).
+   */
+  uint32_t video_receive_streams;
+  /**
+   * Video RTP packets received.
+   */
+  uint64_t video_packets_received;
+  /**
+   * Video packets lost on the way to us.
+   */
+  int64_t video_packets_lost;
+  /**
+   * The largest interarrival jitter of the incoming video streams, in ms.
+   */
+  double video_jitter_ms;
+  /**
+   * Video receive bitrate over the last interval.
+   */
+  uint64_t video_receive_bitrate_bps;
+} acs_call_media_statistics;
 
 /**
  * How to capture a camera. Initialise with acs_camera_options_init (640x360 at 30 fps,
@@ -1806,6 +1915,26 @@ acs_status acs_remote_participant_is_muted(acs_remote_participant *p, bool *out_
  * Why the participant left (0/0 while present).
  */
 acs_status acs_remote_participant_get_end_reason(acs_remote_participant *p, int32_t *out_code, int32_t *out_subcode);
+
+/**
+ * As acs_call_audio_statistics_init_sized, for acs_call_media_statistics
+ * (ACS_CALL_MEDIA_STATISTICS_INIT(p) passes sizeof *p).
+ */
+acs_status acs_call_media_statistics_init_sized(acs_call_media_statistics *stats, size_t size);
+
+/**
+ * Reads the call's newest media statistics sample, written up to out_stats->struct_size.
+ * ACS_ERR_INVALID_STATE before the first sample (one interval after the media
+ * connected).
+ */
+acs_status acs_call_get_media_statistics(const acs_call *call, acs_call_media_statistics *out_stats);
+
+/**
+ * Samples the call's media statistics every `interval_ms` (at least 100) and raises
+ * ACS_EVENT_CALL_MEDIA_STATISTICS after each sample; 0 stops the events (the call goes on
+ * sampling every second for acs_call_get_media_statistics).
+ */
+acs_status acs_call_set_media_statistics_interval(acs_call *call, uint32_t interval_ms);
 
 /**
  * Fills `options` with the defaults: 640x360 at 30 fps, any format.

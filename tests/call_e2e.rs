@@ -389,3 +389,92 @@ fn state_events_are_changes_in_the_documented_order() {
         "group join"
     );
 }
+
+/// ACS's media statistics: a call samples its RTP, RTCP and ICE statistics and its engines
+/// every interval the host sets, raises an event after each sample, and the sample says
+/// what flows (audio both ways, camera video out and in).
+#[test]
+fn media_statistics_are_sampled_every_interval_and_describe_the_media() {
+    use acscalling::protocol::VideoStreamKind;
+    use common::video::PatternCamera;
+    let svc = Service::start();
+    let alice = Party::new(&svc, "Alice", 440.0, false);
+    let bob = Party::new(&svc, "Bob", 660.0, true);
+    let call = alice.call(&bob.id);
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    let bcall = bob.incoming.lock()[0].clone();
+    // Alice sends a 320x180 camera at 15 fps; Bob receives it.
+    let cam = PatternCamera::start(1, 320, 180, 15);
+    call.start_video_from(VideoStreamKind::Video, cam.bus.clone(), 15.0)
+        .unwrap();
+    let mut stream = None;
+    assert!(wait_until(T, || {
+        stream = bcall
+            .remote_participants()
+            .iter()
+            .flat_map(|p| p.video_streams())
+            .find(|s| s.kind() == VideoStreamKind::Video && s.is_available());
+        stream.is_some()
+    }));
+    stream.unwrap().subscribe().unwrap();
+
+    alice.clear_events();
+    call.set_media_statistics_interval(Some(Duration::from_millis(200)));
+    bcall.set_media_statistics_interval(Some(Duration::from_millis(200)));
+    let samples = |p: &Party| {
+        p.events()
+            .iter()
+            .filter(|e| matches!(e, AgentEvent::MediaStatistics { .. }))
+            .count()
+    };
+    let started = std::time::Instant::now();
+    assert!(wait_until(T, || samples(&alice) >= 10 && samples(&bob) >= 10));
+    let per_sec = samples(&alice) as f64 / started.elapsed().as_secs_f64();
+    let a = call.media_statistics().expect("a sample");
+    let b = bcall.media_statistics().expect("a sample");
+    println!("alice: {a:?}\nbob: {b:?}\n{per_sec:.1} samples/s");
+    // Every 200 ms, not every second (a lax bound: a loaded machine runs late).
+    assert!(per_sec > 2.0, "{per_sec} samples per second");
+    // Audio both ways: Opus at ~32 kbps in 50 packets a second.
+    for s in [&a, &b] {
+        assert!(
+            s.audio_packets_sent > 50 && s.audio_packets_received > 50,
+            "{s:?}"
+        );
+        assert!(s.audio_send_bitrate_bps > 8_000, "{s:?}");
+        assert!(s.audio_receive_bitrate_bps > 8_000, "{s:?}");
+        assert!(s.audio_frames_played > 50, "{s:?}");
+        assert!((0.0..100.0).contains(&s.audio_jitter_ms), "{s:?}");
+        assert!(s.audio_packets_lost >= 0, "{s:?}");
+        let rtt = s.rtt_ms.expect("a round trip measured");
+        assert!((0.0..100.0).contains(&rtt), "{s:?}");
+    }
+    // Alice's camera out, Bob's one video stream in.
+    assert_eq!(
+        (a.video_send_width, a.video_send_height),
+        (320, 180),
+        "{a:?}"
+    );
+    assert!(
+        a.video_packets_sent > 0 && a.video_send_bitrate_bps > 0,
+        "{a:?}"
+    );
+    assert!(a.video_send_fps > 5.0, "{a:?}");
+    assert_eq!(b.video_receive_streams, 1, "{b:?}");
+    assert!(
+        b.video_packets_received > 0 && b.video_receive_bitrate_bps > 0,
+        "{b:?}"
+    );
+    // Events stop when the host asks; the sample keeps being refreshed.
+    call.set_media_statistics_interval(None);
+    std::thread::sleep(Duration::from_millis(300));
+    let n = samples(&alice);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        samples(&alice),
+        n,
+        "no events after the interval was cleared"
+    );
+    assert!(call.media_statistics().unwrap().timestamp_ms > a.timestamp_ms);
+    call.hang_up(false).unwrap();
+}

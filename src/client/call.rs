@@ -85,6 +85,8 @@ pub(crate) struct CallInner {
     /// After a rejoin: participants of the old roster the restarted service has not
     /// mentioned yet (removed if it never does within the reconnect window).
     pub(super) rejoin_unseen: Mutex<Option<std::collections::HashSet<String>>>,
+    /// Media statistics: the newest sample and the host's interval (`call_stats.rs`).
+    pub(super) stats: Mutex<super::call_stats::StatsState>,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -154,9 +156,11 @@ impl Call {
                 timer,
                 network: Mutex::new(Default::default()),
                 rejoin_unseen: Mutex::new(None),
+                stats: Mutex::new(Default::default()),
             }
         }));
         call.spawn_timer();
+        call.spawn_stats_sampler();
         call
     }
 

@@ -26,6 +26,8 @@ pub(crate) enum CallNotice {
     /// The call started (true) or stopped (false) reconnecting: its signaling link or media
     /// path was lost, or both are back.
     NetworkReconnect(bool),
+    /// A media statistics sample was taken (the host asked for them).
+    MediaStatistics,
 }
 
 /// The participant objects of one call.

@@ -100,6 +100,9 @@ pub enum AgentEvent {
     /// the call goes on and recovers by itself) or has recovered (false). ACS's
     /// `networkReconnect` user-facing diagnostic: Poor while reconnecting, Good after.
     NetworkReconnect { call: Call, reconnecting: bool },
+    /// A media statistics sample of `call` was taken ([`Call::media_statistics`] reads it);
+    /// every interval set with [`Call::set_media_statistics_interval`].
+    MediaStatistics { call: Call },
 }
 
 impl AgentEvent {
@@ -142,6 +145,7 @@ impl AgentEvent {
                 }
             }
             CallNotice::DominantSpeakers => AgentEvent::DominantSpeakersChanged { call },
+            CallNotice::MediaStatistics => AgentEvent::MediaStatistics { call },
             CallNotice::NetworkReconnect(reconnecting) => {
                 AgentEvent::NetworkReconnect { call, reconnecting }
             }

@@ -602,3 +602,135 @@ c_numbers! {
         CallDirection::Incoming => ACS_CALL_DIRECTION_INCOMING,
     }
 }
+
+/// A call's media statistics (acs_call_get_media_statistics): a sample of its
+/// PeerConnection's RTP, RTCP and ICE statistics and of its audio and video engines, taken
+/// every interval (1 s, or what acs_call_set_media_statistics_interval set). Bitrates and
+/// the send frame rate are over the last interval; counters since the media started.
+/// Initialise with ACS_CALL_MEDIA_STATISTICS_INIT(p).
+#[repr(C)]
+#[derive(Default)]
+pub struct acs_call_media_statistics {
+    /// Set by the host: sizeof(acs_call_media_statistics) as it was compiled. The library
+    /// writes no more, and sets it to what it wrote.
+    pub struct_size: u32,
+    /// When the sample was taken (Unix ms).
+    pub timestamp_ms: u64,
+    /// Round-trip time to the service's media server in ms (ICE consent checks); -1 when
+    /// not measured yet.
+    pub rtt_ms: f64,
+    /// Audio RTP packets sent.
+    pub audio_packets_sent: u64,
+    /// Audio RTP bytes sent.
+    pub audio_bytes_sent: u64,
+    /// Audio send bitrate over the last interval (RTP payload, bits per second).
+    pub audio_send_bitrate_bps: u64,
+    /// Audio RTP packets received (every receive slot).
+    pub audio_packets_received: u64,
+    /// Audio packets lost on the way to us (RFC 3550 cumulative; may be negative with
+    /// duplicates).
+    pub audio_packets_lost: i64,
+    /// The largest interarrival jitter of the audio receive slots, in ms.
+    pub audio_jitter_ms: f64,
+    /// Audio receive bitrate over the last interval.
+    pub audio_receive_bitrate_bps: u64,
+    /// Audio frames played to the speaker.
+    pub audio_frames_played: u64,
+    /// Audio frames concealed because none arrived in time.
+    pub audio_frames_concealed: u64,
+    /// Video RTP packets sent (camera and screen share).
+    pub video_packets_sent: u64,
+    /// Video send bitrate over the last interval.
+    pub video_send_bitrate_bps: u64,
+    /// Camera frames encoded per second over the last interval.
+    pub video_send_fps: f64,
+    /// Width of the last encoded camera frame (0 when no camera is sent).
+    pub video_send_width: u32,
+    /// Height of the last encoded camera frame (0 when no camera is sent).
+    pub video_send_height: u32,
+    /// Incoming video streams with packets (subscribed cameras and screen share).
+    pub video_receive_streams: u32,
+    /// Video RTP packets received.
+    pub video_packets_received: u64,
+    /// Video packets lost on the way to us.
+    pub video_packets_lost: i64,
+    /// The largest interarrival jitter of the incoming video streams, in ms.
+    pub video_jitter_ms: f64,
+    /// Video receive bitrate over the last interval.
+    pub video_receive_bitrate_bps: u64,
+}
+
+extensible!(acs_call_media_statistics, first_version_ends_with: video_receive_bitrate_bps,
+    defaults: acs_call_media_statistics { rtt_ms: -1.0, ..Default::default() });
+
+/// As acs_call_audio_statistics_init_sized, for acs_call_media_statistics
+/// (ACS_CALL_MEDIA_STATISTICS_INIT(p) passes sizeof *p).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_media_statistics_init_sized(
+    stats: *mut acs_call_media_statistics,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(stats, size, "stats") })
+}
+
+/// Reads the call's newest media statistics sample, written up to out_stats->struct_size.
+/// ACS_ERR_INVALID_STATE before the first sample (one interval after the media
+/// connected).
+#[no_mangle]
+pub unsafe extern "C" fn acs_call_get_media_statistics(
+    call: *const acs_call,
+    out_stats: *mut acs_call_media_statistics,
+) -> acs_status {
+    guard(|| {
+        let call = handles::call(call)?;
+        // SAFETY: NULL or the host's struct of struct_size bytes.
+        unsafe { check_out(out_stats, "out_stats") }?;
+        let s = call.media_statistics().ok_or_else(|| {
+            crate::error::Error::InvalidState("no media statistics sample yet".into())
+        })?;
+        let v = acs_call_media_statistics {
+            struct_size: 0,
+            timestamp_ms: s.timestamp_ms,
+            rtt_ms: s.rtt_ms.unwrap_or(-1.0),
+            audio_packets_sent: s.audio_packets_sent,
+            audio_bytes_sent: s.audio_bytes_sent,
+            audio_send_bitrate_bps: s.audio_send_bitrate_bps,
+            audio_packets_received: s.audio_packets_received,
+            audio_packets_lost: s.audio_packets_lost,
+            audio_jitter_ms: s.audio_jitter_ms,
+            audio_receive_bitrate_bps: s.audio_receive_bitrate_bps,
+            audio_frames_played: s.audio_frames_played,
+            audio_frames_concealed: s.audio_frames_concealed,
+            video_packets_sent: s.video_packets_sent,
+            video_send_bitrate_bps: s.video_send_bitrate_bps,
+            video_send_fps: s.video_send_fps,
+            video_send_width: s.video_send_width,
+            video_send_height: s.video_send_height,
+            video_receive_streams: s.video_receive_streams,
+            video_packets_received: s.video_packets_received,
+            video_packets_lost: s.video_packets_lost,
+            video_jitter_ms: s.video_jitter_ms,
+            video_receive_bitrate_bps: s.video_receive_bitrate_bps,
+        };
+        // SAFETY: as above.
+        unsafe { write_out(out_stats, v, "out_stats") }
+    })
+}
+
+/// Samples the call's media statistics every `interval_ms` (at least 100) and raises
+/// ACS_EVENT_CALL_MEDIA_STATISTICS after each sample; 0 stops the events (the call goes on
+/// sampling every second for acs_call_get_media_statistics).
+#[no_mangle]
+pub extern "C" fn acs_call_set_media_statistics_interval(
+    call: *mut acs_call,
+    interval_ms: u32,
+) -> acs_status {
+    guard(|| {
+        let call = handles::call(call)?;
+        call.set_media_statistics_interval(
+            (interval_ms > 0).then(|| std::time::Duration::from_millis(interval_ms.into())),
+        );
+        Ok(())
+    })
+}

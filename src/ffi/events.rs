@@ -65,6 +65,9 @@ pub const ACS_EVENT_DTMF_SEND_COMPLETED: i32 = 13;
 /// ACS_NETWORK_RECONNECT_GOOD when both are back. A call that cannot recover within the
 /// reconnect window (120 s) ends with 408/10006.
 pub const ACS_EVENT_CALL_NETWORK_RECONNECT: i32 = 14;
+/// A media statistics sample of `call` was taken (every interval set with
+/// acs_call_set_media_statistics_interval): read it with acs_call_get_media_statistics.
+pub const ACS_EVENT_CALL_MEDIA_STATISTICS: i32 = 15;
 /// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
 pub const ACS_NETWORK_RECONNECT_GOOD: i32 = 0;
 /// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: reconnecting.
@@ -303,6 +306,10 @@ pub(crate) fn deliver_event(
         }
         AgentEvent::DominantSpeakersChanged { call } => {
             e.kind = ACS_EVENT_DOMINANT_SPEAKERS_CHANGED;
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::MediaStatistics { call } => {
+            e.kind = ACS_EVENT_CALL_MEDIA_STATISTICS;
             held.push(Object::Call(call.clone()));
         }
         AgentEvent::NetworkReconnect { call, reconnecting } => {

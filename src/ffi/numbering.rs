@@ -28,7 +28,7 @@ pub(crate) use c_numbers;
 
 /// Every event kind, in the order they were added: agent and call events below 100, device
 /// manager events from 100.
-const EVENT_KINDS: [i32; 18] = [
+const EVENT_KINDS: [i32; 19] = [
     ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED,
     ACS_EVENT_INCOMING_CALL,
     ACS_EVENT_CALL_STATE_CHANGED,
@@ -47,6 +47,7 @@ const EVENT_KINDS: [i32; 18] = [
     ACS_EVENT_DTMF_RECEIVED,
     ACS_EVENT_DTMF_SEND_COMPLETED,
     ACS_EVENT_CALL_NETWORK_RECONNECT,
+    ACS_EVENT_CALL_MEDIA_STATISTICS,
 ];
 
 // Event kinds are the library's own numbers (ACS has none): each one distinct and never
@@ -67,5 +68,6 @@ const _: () = {
         i += 1;
     }
     assert!(ACS_EVENT_CALL_NETWORK_RECONNECT < ACS_EVENT_AUDIO_DEVICE_ADDED);
+    assert!(ACS_EVENT_CALL_MEDIA_STATISTICS < ACS_EVENT_AUDIO_DEVICE_ADDED);
     assert!(ACS_EVENT_AUDIO_DEVICE_ADDED == 100);
 };

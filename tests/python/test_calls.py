@@ -138,6 +138,32 @@ def test_call_connects_and_audio_flows_both_ways(alice, bob, connected):
     assert stats.frames_sent > 0 and stats.frames_received > 0 and stats.frames_played > 0
 
 
+def test_media_statistics_events_and_sample(alice, bob, connected):
+    """ACS's media statistics through the C ABI: events every interval set, each naming the
+    call, and a sample that describes the audio flowing both ways."""
+    a_call, _ = connected
+    assert hears(bob, ALICE_HZ)
+    a_call.set_media_statistics_interval(200)
+    alice.wait(lambda: len([e for e in alice.events.of(EventKind.MEDIA_STATISTICS) if e.call == a_call]) >= 5,
+               "five media statistics events")
+    s = a_call.media_statistics
+    assert s is not None
+    assert s.audio_packets_sent > 50 and s.audio_packets_received > 50, s
+    assert s.audio_send_bitrate_bps > 8000 and s.audio_receive_bitrate_bps > 8000, s
+    assert s.audio_frames_played > 50 and s.audio_packets_lost >= 0, s
+    assert 0 <= s.audio_jitter_ms < 100, s
+    assert s.rtt_ms is not None and 0 <= s.rtt_ms < 100, s
+    assert s.video_packets_sent == 0 and s.video_receive_streams == 0, s
+    # 0 stops the events; the sample keeps being refreshed.
+    a_call.set_media_statistics_interval(0)
+    alice.wait(lambda: a_call.media_statistics.timestamp_ms > s.timestamp_ms, "a newer sample")
+    n = len(alice.events.of(EventKind.MEDIA_STATISTICS))
+    alice.wait(lambda: a_call.media_statistics.timestamp_ms > s.timestamp_ms + 1000, "a sample a second on")
+    assert len(alice.events.of(EventKind.MEDIA_STATISTICS)) <= n + 1
+    with pytest.raises(ValueError):
+        a_call.set_media_statistics_interval(-1)
+
+
 def test_mute_and_unmute(alice, bob, connected):
     a_call, b_call = connected
     hears(bob, ALICE_HZ)

@@ -95,6 +95,7 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_DTMF_RECEIVED": 12,
     "ACS_EVENT_DTMF_SEND_COMPLETED": 13,
     "ACS_EVENT_CALL_NETWORK_RECONNECT": 14,
+    "ACS_EVENT_CALL_MEDIA_STATISTICS": 15,
     "ACS_NETWORK_RECONNECT_GOOD": 0,
     "ACS_NETWORK_RECONNECT_POOR": 1,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
@@ -223,6 +224,7 @@ ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED: int
 ACS_EVENT_DTMF_RECEIVED: int
 ACS_EVENT_DTMF_SEND_COMPLETED: int
 ACS_EVENT_CALL_NETWORK_RECONNECT: int
+ACS_EVENT_CALL_MEDIA_STATISTICS: int
 ACS_NETWORK_RECONNECT_GOOD: int
 ACS_NETWORK_RECONNECT_POOR: int
 ACS_EVENT_AUDIO_DEVICE_ADDED: int
@@ -447,6 +449,33 @@ class acs_call_audio_statistics(Structure):
     ]
 
 
+class acs_call_media_statistics(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("timestamp_ms", c_uint64),
+        ("rtt_ms", c_double),
+        ("audio_packets_sent", c_uint64),
+        ("audio_bytes_sent", c_uint64),
+        ("audio_send_bitrate_bps", c_uint64),
+        ("audio_packets_received", c_uint64),
+        ("audio_packets_lost", c_int64),
+        ("audio_jitter_ms", c_double),
+        ("audio_receive_bitrate_bps", c_uint64),
+        ("audio_frames_played", c_uint64),
+        ("audio_frames_concealed", c_uint64),
+        ("video_packets_sent", c_uint64),
+        ("video_send_bitrate_bps", c_uint64),
+        ("video_send_fps", c_double),
+        ("video_send_width", c_uint32),
+        ("video_send_height", c_uint32),
+        ("video_receive_streams", c_uint32),
+        ("video_packets_received", c_uint64),
+        ("video_packets_lost", c_int64),
+        ("video_jitter_ms", c_double),
+        ("video_receive_bitrate_bps", c_uint64),
+    ]
+
+
 acs_log_callback = CFUNCTYPE(None, c_void_p, c_int32, c_char_p)
 
 
@@ -607,6 +636,7 @@ STRUCTS = {
     "acs_add_participant_options": acs_add_participant_options,
     "acs_call_audio_stats": acs_call_audio_stats,
     "acs_call_audio_statistics": acs_call_audio_statistics,
+    "acs_call_media_statistics": acs_call_media_statistics,
     "acs_call_client_options": acs_call_client_options,
     "acs_audio_processing_options": acs_audio_processing_options,
     "acs_video_frame": acs_video_frame,
@@ -691,6 +721,9 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_call_audio_statistics_init": (_S, [_P(acs_call_audio_statistics)]),
     "acs_call_audio_statistics_init_sized": (_S, [_P(acs_call_audio_statistics), c_size_t]),
     "acs_call_get_audio_statistics": (_S, [_call, _P(acs_call_audio_statistics)]),
+    "acs_call_media_statistics_init_sized": (_S, [_P(acs_call_media_statistics), c_size_t]),
+    "acs_call_get_media_statistics": (_S, [_call, _P(acs_call_media_statistics)]),
+    "acs_call_set_media_statistics_interval": (_S, [_call, c_uint32]),
     "acs_remote_participant_retain": (_S, [_rp]),
     "acs_remote_participant_release": (_S, [_rp]),
     "acs_remote_participant_get_identifier": (_S, [_rp, _buf, c_size_t, _P(c_size_t)]),

@@ -130,6 +130,34 @@ class AudioStats(NamedTuple):
     frames_concealed: int
 
 
+class MediaStatistics(NamedTuple):
+    """One media statistics sample of a call (Call.media_statistics): RTP, RTCP and ICE
+    statistics and the engines' counters. Bitrates and the send frame rate are over the last
+    interval; counters since the media started. `rtt_ms` is None until measured."""
+
+    timestamp_ms: int
+    rtt_ms: Optional[float]
+    audio_packets_sent: int
+    audio_bytes_sent: int
+    audio_send_bitrate_bps: int
+    audio_packets_received: int
+    audio_packets_lost: int
+    audio_jitter_ms: float
+    audio_receive_bitrate_bps: int
+    audio_frames_played: int
+    audio_frames_concealed: int
+    video_packets_sent: int
+    video_send_bitrate_bps: int
+    video_send_fps: float
+    video_send_width: int
+    video_send_height: int
+    video_receive_streams: int
+    video_packets_received: int
+    video_packets_lost: int
+    video_jitter_ms: float
+    video_receive_bitrate_bps: int
+
+
 E = TypeVar("E", bound=enum.IntEnum)
 
 
@@ -312,6 +340,29 @@ class Call(Handle):
         check(_ffi.lib().acs_call_audio_statistics_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
         check(_ffi.lib().acs_call_get_audio_statistics(self._p, ctypes.byref(s)))
         return AudioStats(s.frames_sent, s.frames_received, s.frames_played, s.frames_concealed)
+
+    @property
+    def media_statistics(self) -> Optional[MediaStatistics]:
+        """The newest media statistics sample, or None before the first one (one interval
+        after the media connected)."""
+        s = _ffi.acs_call_media_statistics()
+        L = _ffi.lib()
+        check(L.acs_call_media_statistics_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
+        status = L.acs_call_get_media_statistics(self._p, ctypes.byref(s))
+        if status == _ffi.ACS_ERR_INVALID_STATE:
+            return None
+        check(status)
+        names = [f[0] for f in s._fields_ if f[0] != "struct_size"]
+        values = {name: getattr(s, name) for name in names}
+        rtt = values.pop("rtt_ms")
+        return MediaStatistics(rtt_ms=None if rtt < 0 else rtt, **values)
+
+    def set_media_statistics_interval(self, interval_ms: int) -> None:
+        """Samples every `interval_ms` (at least 100) and raises a MEDIA_STATISTICS event
+        after each sample; 0 stops the events (sampling goes on every second)."""
+        if not 0 <= interval_ms <= 0xFFFFFFFF:
+            raise ValueError(f"interval_ms out of range: {interval_ms}")
+        check(_ffi.lib().acs_call_set_media_statistics_interval(self._p, interval_ms))
 
     # -- control -------------------------------------------------------------------------
     def accept(self, microphone: Optional[AudioDevice] = None, speaker: Optional[AudioDevice] = None, muted: bool = False) -> None:

@@ -40,6 +40,10 @@ class EventKind(enum.IntEnum):
     #: The service answered Call.send_dtmf: `request_id` (what it returned), `tone`, and
     #: `reason` (0, 0) sent, else why not (`message`).
     DTMF_SEND_COMPLETED = _ffi.ACS_EVENT_DTMF_SEND_COMPLETED
+    #: The call started (`flag` True) or stopped reconnecting (ACS's networkReconnect).
+    NETWORK_RECONNECT = _ffi.ACS_EVENT_CALL_NETWORK_RECONNECT
+    #: A media statistics sample of `call` was taken: read `call.media_statistics`.
+    MEDIA_STATISTICS = _ffi.ACS_EVENT_CALL_MEDIA_STATISTICS
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to

@@ -29,7 +29,9 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+use webrtc::peer_connection::{
+    PeerConnection, RTCSessionDescription, RTCStatsReport, StatsSelector,
+};
 use webrtc::rtp_transceiver::RtpTransceiver;
 
 /// How long `create_offer` waits for host candidate gathering (host-only: normally < 5 ms).
@@ -291,6 +293,14 @@ impl MediaTransport {
     /// Last state reported through [`TransportEvents::on_state`], if any.
     pub fn state(&self) -> Option<TransportState> {
         self.0.shared.state()
+    }
+
+    /// The PeerConnection's W3C statistics (RTP streams, candidate pairs, RTCP reports).
+    pub async fn rtc_stats(&self) -> RTCStatsReport {
+        self.0
+            .pc
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await
     }
 
     /// Counters for tests and benchmarks.
