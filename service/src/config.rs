@@ -1,6 +1,5 @@
-//! Command-line configuration of the service.
-//!
-//! Parsed by hand (no clap) to keep the build light on the shared 2-core machine.
+//! Command-line configuration of the service: clap flags, each also settable from the
+//! environment (`ACS_<FLAG>`) and from a TOML file (`--config`, `config_file.rs`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -87,6 +86,8 @@ pub struct Config {
     /// `POST /dev/token` issues a user and a token to loopback clients without the access
     /// key (`--dev-tokens`): for the sample page on a developer's machine only.
     pub dev_tokens: bool,
+    /// Log lines as JSON objects (`--log-format json`).
+    pub json_logs: bool,
 }
 
 /// Default of `--database`: in the working directory.
@@ -126,6 +127,7 @@ impl Default for Config {
             limits: crate::rate_limit::Limits::default(),
             web_dir: None,
             dev_tokens: false,
+            json_logs: false,
         }
     }
 }
@@ -135,69 +137,246 @@ pub const DEFAULT_MIX_ABOVE: usize = 100;
 /// Default of `--batch-roster-above`.
 pub const DEFAULT_BATCH_ROSTER_ABOVE: usize = 50;
 
-/// Usage text printed by `--help` and on argument errors.
-pub const USAGE: &str = "usage: acscalling-service [--config FILE.toml] \
-[--database acscalling-service.db (or :memory:)] [--listen 127.0.0.1:0] [--media-ip 127.0.0.1] \
-[--media-port 0] [--media-public IP:PORT] [--access-key KEY (or env ACS_ACCESS_KEY)] [--tls-cert PEM --tls-key PEM] \
-[--setup-timeout-secs 85] [--promote-timeout-secs 115] [--inactivity-timeout-secs 120] \
-[--max-participants 350] [--forwarded-speakers 3] [--mix-above 100] [--batch-roster-above 50] \
-[--echo-delay-ms 1000] [--token-warning-secs 60] [--simulate-loss-percent 0] \
-[--sip-listen 127.0.0.1:5060] [--sip-listen-tls 127.0.0.1:5061 (with --tls-cert/--tls-key)] \
-[--sip-trunk name=HOST[:PORT][;transport=udp|tcp|tls][;ca=PEM][;user=U][;password=P][;register]\
-[;domain=D][;srtp=off|optional|mandatory]]... \
-[--sip-allow IP]... [--pstn-caller-id +15550000000]... [--pstn-setup-timeout-secs 115] \
-[--pstn-number +15551230001=8:acs:USER]... [--pstn-user-caller-id 8:acs:USER=+15551230009]... \
-[--rest-rate-limit 200 (per client IP per second, 0 = none)] [--rest-burst 400] \
-[--signaling-rate-limit 20 (per connection per second, 0 = none)] [--signaling-burst 100] \
-[--signaling-flood-close 200 (refusals in 10 s, 0 = never)] [--signaling-max-message-bytes 262144] \
-[--signaling-max-frame-bytes 1048576] [--web-dir web (the browser SDK and sample page)] \
-[--dev-tokens (POST /dev/token for loopback clients: development only)]\n\
-The config file holds the same settings in TOML (see service/src/config_file.rs); flags given \
-on the command line come after it.";
+/// The command line (clap), every flag optional: what is not given keeps the config file's
+/// value, then the default of [`Config::default`]. Each flag can also come from the
+/// environment as `ACS_` + its name in upper snake case (`--media-port` → `ACS_MEDIA_PORT`):
+/// the command line wins over the environment, the environment over the config file.
+#[derive(clap::Parser, Debug, Default)]
+#[command(
+    name = "acscalling-service",
+    version,
+    about = "The acscalling calling service: signaling (WebSocket), identities and tokens \
+             (REST), the SFU (WebRTC over UDP), the echo bot and a SIP gateway to the phone network.",
+    after_help = "Every flag can also be set in the environment as ACS_<FLAG_NAME> \
+                  (--media-port: ACS_MEDIA_PORT) and in the TOML file of --config \
+                  (see service/acscalling-service.example.toml). The command line wins over \
+                  the environment, the environment over the file; list flags add up.",
+    args_override_self = true
+)]
+struct Flags {
+    /// A TOML file with the same settings (repeatable; later files win).
+    #[arg(long, value_name = "FILE")]
+    config: Vec<PathBuf>,
+    /// The SQLite database of users, tokens and numbers (":memory:" for one that dies with
+    /// the process). [default: acscalling-service.db]
+    #[arg(long, value_name = "PATH", value_parser = non_empty)]
+    database: Option<String>,
+    /// HTTP/WebSocket listen address. [default: 127.0.0.1:0]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// IP of the SFU's UDP socket, also its host candidate. [default: 127.0.0.1]
+    #[arg(long, value_name = "IP")]
+    media_ip: Option<IpAddr>,
+    /// UDP port of the SFU (0: any). [default: 0]
+    #[arg(long, value_name = "PORT")]
+    media_port: Option<u16>,
+    /// Address announced to peers instead of the bound one (a NAT or load balancer).
+    #[arg(long, value_name = "IP:PORT")]
+    media_public: Option<SocketAddr>,
+    /// HMAC key of tokens and of the REST API.
+    #[arg(long, value_name = "KEY", value_parser = non_empty)]
+    access_key: Option<String>,
+    /// PEM certificate chain for wss/https (with --tls-key).
+    #[arg(long, value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for wss/https (with --tls-cert).
+    #[arg(long, value_name = "PEM")]
+    tls_key: Option<PathBuf>,
+    /// Ringing and media setup timeout. [default: 85]
+    #[arg(long, value_name = "SECS")]
+    setup_timeout_secs: Option<u64>,
+    /// Ringing timeout of a participant added to a 1:1 call. [default: 115]
+    #[arg(long, value_name = "SECS")]
+    promote_timeout_secs: Option<u64>,
+    /// A participant without media and signaling this long is removed; also the reconnect
+    /// window of a dropped signaling session. [default: 120]
+    #[arg(long, value_name = "SECS")]
+    inactivity_timeout_secs: Option<u64>,
+    /// Most participants in one call (at least 2). [default: 350]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    max_participants: Option<u64>,
+    /// Receive slots the SFU forwards the loudest speakers into (1..=4). [default: 3]
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=crate::protocol::AUDIO_SLOTS as u64))]
+    forwarded_speakers: Option<u64>,
+    /// Calls with more participants are mixed by the SFU. [default: 100]
+    #[arg(long, value_name = "N")]
+    mix_above: Option<usize>,
+    /// Calls with more participants get roster changes batched every 250 ms. [default: 50]
+    #[arg(long, value_name = "N")]
+    batch_roster_above: Option<usize>,
+    /// Delay of the echo bot 8:echo123. [default: 1000]
+    #[arg(long, value_name = "MS")]
+    echo_delay_ms: Option<u64>,
+    /// How long before a token expires the agent is warned. [default: 60]
+    #[arg(long, value_name = "SECS")]
+    token_warning_secs: Option<u64>,
+    /// Drop this percentage of received media datagrams (fault injection; 0..=100). [default: 0]
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
+    simulate_loss_percent: Option<f64>,
+    /// SIP listen address (UDP and TCP) of the PSTN gateway.
+    #[arg(long, value_name = "ADDR")]
+    sip_listen: Option<SocketAddr>,
+    /// SIP-over-TLS listen address (with --tls-cert/--tls-key).
+    #[arg(long, value_name = "ADDR")]
+    sip_listen_tls: Option<SocketAddr>,
+    /// A SIP trunk (repeatable): name=HOST[:PORT][;transport=udp|tcp|tls][;ca=PEM][;user=U]
+    /// [;password=P][;register][;domain=D][;srtp=off|optional|mandatory].
+    #[arg(long, value_name = "TRUNK", value_parser = trunk)]
+    sip_trunk: Vec<String>,
+    /// An address allowed to send INVITEs besides the trunks (repeatable).
+    #[arg(long, value_name = "IP")]
+    sip_allow: Vec<IpAddr>,
+    /// A number any user may present as caller id (repeatable; the first is the default).
+    #[arg(long, value_name = "+E164", value_parser = caller_id)]
+    pstn_caller_id: Vec<String>,
+    /// A phone that has not answered this long is cancelled. [default: 115]
+    #[arg(long, value_name = "SECS")]
+    pstn_setup_timeout_secs: Option<u64>,
+    /// A number assigned to a user at start, +E164=8:acs:USER (repeatable).
+    #[arg(long, value_name = "NUMBER=USER", value_parser = number_for_user)]
+    pstn_number: Vec<(String, String)>,
+    /// A further number a user may present, 8:acs:USER=+E164 (repeatable).
+    #[arg(long, value_name = "USER=NUMBER", value_parser = user_for_number)]
+    pstn_user_caller_id: Vec<(String, String)>,
+    /// REST requests per client IP per second (0: no limit). [default: 200]
+    #[arg(long, value_name = "RATE", value_parser = rate_flag)]
+    rest_rate_limit: Option<f64>,
+    /// REST burst. [default: 400]
+    #[arg(long, value_name = "N", value_parser = rate_flag)]
+    rest_burst: Option<f64>,
+    /// Signaling messages per connection per second (0: no limit). [default: 20]
+    #[arg(long, value_name = "RATE", value_parser = rate_flag)]
+    signaling_rate_limit: Option<f64>,
+    /// Signaling burst. [default: 100]
+    #[arg(long, value_name = "N", value_parser = rate_flag)]
+    signaling_burst: Option<f64>,
+    /// Refusals within 10 s that close a connection (0: never). [default: 200]
+    #[arg(long, value_name = "N")]
+    signaling_flood_close: Option<u32>,
+    /// Largest signaling message. [default: 262144]
+    #[arg(long, value_name = "BYTES")]
+    signaling_max_message_bytes: Option<usize>,
+    /// Largest WebSocket frame. [default: 1048576]
+    #[arg(long, value_name = "BYTES")]
+    signaling_max_frame_bytes: Option<usize>,
+    /// Serve the browser SDK bundle and the sample page from this directory (web/).
+    #[arg(long, value_name = "DIR", value_parser = non_empty)]
+    web_dir: Option<String>,
+    /// POST /dev/token issues users and tokens to loopback clients without the access key
+    /// (development only).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL",
+          value_parser = clap::builder::BoolishValueParser::new(),
+          require_equals = true)]
+    dev_tokens: Option<bool>,
+    /// Log lines as text or as JSON objects (one per line). [default: text]
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+}
+
+fn non_empty(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn percent(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| "expected a percentage in 0..=100".into())
+}
+
+fn rate_flag(v: &str) -> Result<f64, String> {
+    rate(v).ok_or_else(|| "expected a number in 0..=1000000".into())
+}
+
+fn trunk(v: &str) -> Result<String, String> {
+    crate::sip::TrunkConfig::parse(v).map_err(|e| e.to_string())?;
+    Ok(v.to_string())
+}
+
+fn caller_id(v: &str) -> Result<String, String> {
+    crate::phone_numbers::normalize(v).ok_or_else(|| "expected a phone number (+E164)".into())
+}
+
+fn number_for_user(v: &str) -> Result<(String, String), String> {
+    number_and_user(v).ok_or_else(|| "expected +E164=8:acs:USER".into())
+}
+
+fn user_for_number(v: &str) -> Result<(String, String), String> {
+    let (user, n) = v.split_once('=').ok_or("expected 8:acs:USER=+E164")?;
+    let (n, user) = number_and_user(&format!("{n}={user}")).ok_or("expected 8:acs:USER=+E164")?;
+    Ok((user, n))
+}
 
 /// What the command line asked for.
 #[derive(Debug)]
 pub enum Command {
     /// Run the service.
     Run(Box<Config>),
-    /// Print usage and exit.
-    Help,
+    /// Print this (help or version) and exit.
+    Help(String),
+}
+
+/// The environment variable of a flag: `--media-port` → `ACS_MEDIA_PORT`.
+fn env_name(long: &str) -> String {
+    format!("ACS_{}", long.to_ascii_uppercase().replace('-', "_"))
 }
 
 impl Config {
-    /// Parses `args` (without the program name). `env_key` is the value of `ACS_ACCESS_KEY`.
-    pub fn parse<I: IntoIterator<Item = String>>(
+    /// Parses `args` (without the program name), reading the environment with `env`.
+    pub fn parse_with_env<I: IntoIterator<Item = String>>(
         args: I,
-        env_key: Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Command, String> {
-        let mut c = Config {
-            access_key: env_key.filter(|k| !k.is_empty()),
-            ..Config::default()
+        use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<String> = args.into_iter().collect();
+        let command = Flags::command();
+        let program = || "acscalling-service".to_string();
+        // The files named by --config, first: each must parse on its own (its errors name it).
+        let cli = match command
+            .clone()
+            .try_get_matches_from(std::iter::once(program()).chain(args.iter().cloned()))
+        {
+            Ok(m) => m,
+            Err(e) => return help_or_error(e),
         };
-        // `--config FILE` first: its settings are flags that come before the command line's.
-        let mut cli = Vec::new();
-        let mut files = Vec::new();
-        let mut it = args.into_iter();
-        while let Some(a) = it.next() {
-            if a == "--config" {
-                files.push(it.next().ok_or("--config needs a value")?);
-            } else if let Some(f) = a.strip_prefix("--config=") {
-                files.push(f.to_string());
-            } else {
-                cli.push(a);
+        let files: Vec<PathBuf> = cli
+            .get_many::<PathBuf>("config")
+            .map(|v| v.cloned().collect())
+            .unwrap_or_default();
+        let mut combined = vec![program()];
+        for f in &files {
+            let flags = crate::config_file::flags_from_file(f)?;
+            let name = f.display();
+            if flags.iter().any(|a| a.starts_with("--config")) {
+                return Err(format!("config file {name}: a file cannot name another"));
+            }
+            command
+                .clone()
+                .try_get_matches_from(std::iter::once(program()).chain(flags.iter().cloned()))
+                .map_err(|e| format!("config file {name}: {}", clap_message(&e)))?;
+            combined.extend(flags);
+        }
+        // The environment, over the files.
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "config" {
+                continue;
+            }
+            if let Some(v) = env(&env_name(long)).filter(|v| !v.is_empty()) {
+                combined.push(format!("--{long}={v}"));
             }
         }
-        for f in files {
-            let flags = crate::config_file::flags_from_file(std::path::Path::new(&f))?;
-            if c.apply(flags)
-                .map_err(|e| format!("config file {f}: {e}"))?
-            {
-                return Err(format!("config file {f}: --help is not a setting"));
-            }
-        }
-        if c.apply(cli)? {
-            return Ok(Command::Help);
-        }
+        combined.extend(args);
+        let matches = command
+            .try_get_matches_from(combined)
+            .map_err(|e| clap_message(&e))?;
+        let f = Flags::from_arg_matches(&matches).map_err(|e| clap_message(&e))?;
+        let c = Config::from_flags(f);
         if c.tls_cert.is_some() != c.tls_key.is_some() {
             return Err("--tls-cert and --tls-key go together".into());
         }
@@ -208,200 +387,94 @@ impl Config {
         Ok(Command::Run(Box::new(c)))
     }
 
-    /// Applies flags in order; `Ok(true)` when help was asked for.
-    fn apply(&mut self, args: Vec<String>) -> Result<bool, String> {
-        let c = self;
-        let mut it = args.into_iter();
-        while let Some(flag) = it.next() {
-            if flag == "--help" || flag == "-h" {
-                return Ok(true);
-            }
-            let (name, inline) = match flag.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (flag.clone(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            let bad = |v: &str| format!("invalid value for {name}: '{v}'");
-            match name.as_str() {
-                "--listen" => {
-                    let v = value()?;
-                    c.listen = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--media-ip" => {
-                    let v = value()?;
-                    c.media_ip = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--media-port" => {
-                    let v = value()?;
-                    c.media_port = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--media-public" => {
-                    let v = value()?;
-                    c.media_public = Some(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--access-key" => {
-                    let v = value()?;
-                    if v.is_empty() {
-                        return Err(bad(&v));
-                    }
-                    c.access_key = Some(v);
-                }
-                "--database" => {
-                    let v = value()?;
-                    if v.is_empty() {
-                        return Err(bad(&v));
-                    }
-                    c.database = v;
-                }
-                "--web-dir" => {
-                    let v = value()?;
-                    if v.is_empty() {
-                        return Err(bad(&v));
-                    }
-                    c.web_dir = Some(PathBuf::from(v));
-                }
-                // A switch: alone it means on; `=true`/`=false` (the config file's form).
-                "--dev-tokens" => {
-                    c.dev_tokens = match inline.as_deref() {
-                        None | Some("true") => true,
-                        Some("false") => false,
-                        Some(v) => return Err(bad(v)),
-                    };
-                }
-                "--tls-cert" => c.tls_cert = Some(PathBuf::from(value()?)),
-                "--tls-key" => c.tls_key = Some(PathBuf::from(value()?)),
-                "--setup-timeout-secs" => {
-                    let v = value()?;
-                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
-                    c.setup_timeout = Duration::from_secs(s.max(1));
-                }
-                "--max-participants" => {
-                    let v = value()?;
-                    c.max_participants = v.parse().map_err(|_| bad(&v))?;
-                    if c.max_participants < 2 {
-                        return Err(bad(&v));
-                    }
-                }
-                "--promote-timeout-secs" => {
-                    let v = value()?;
-                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
-                    c.promote_timeout = Duration::from_secs(s.max(1));
-                }
-                "--inactivity-timeout-secs" => {
-                    let v = value()?;
-                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
-                    c.inactivity_timeout = Duration::from_secs(s.max(1));
-                }
-                "--forwarded-speakers" => {
-                    let v = value()?;
-                    let n: usize = v.parse().map_err(|_| bad(&v))?;
-                    if !(1..=crate::protocol::AUDIO_SLOTS).contains(&n) {
-                        return Err(bad(&v));
-                    }
-                    c.forwarded_speakers = n;
-                }
-                "--simulate-loss-percent" => {
-                    let v = value()?;
-                    let p: f64 = v.parse().map_err(|_| bad(&v))?;
-                    if !(0.0..=100.0).contains(&p) {
-                        return Err(bad(&v));
-                    }
-                    c.simulate_loss_percent = p;
-                }
-                "--mix-above" => {
-                    let v = value()?;
-                    c.mix_above = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--batch-roster-above" => {
-                    let v = value()?;
-                    c.batch_roster_above = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--echo-delay-ms" => {
-                    let v = value()?;
-                    c.echo_delay = Duration::from_millis(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--token-warning-secs" => {
-                    let v = value()?;
-                    c.token_warning = Duration::from_secs(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--sip-listen" => {
-                    let v = value()?;
-                    c.sip_listen = Some(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--sip-listen-tls" => {
-                    let v = value()?;
-                    c.sip_listen_tls = Some(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--sip-trunk" => {
-                    let v = value()?;
-                    crate::sip::TrunkConfig::parse(&v)
-                        .map_err(|e| format!("invalid value for {name}: {e}"))?;
-                    c.sip_trunks.push(v);
-                }
-                "--sip-allow" => {
-                    let v = value()?;
-                    c.sip_allow.push(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--pstn-caller-id" => {
-                    let v = value()?;
-                    let n = crate::phone_numbers::normalize(&v).ok_or_else(|| bad(&v))?;
-                    c.pstn_caller_ids.push(n);
-                }
-                "--pstn-setup-timeout-secs" => {
-                    let v = value()?;
-                    let s: u64 = v.parse().map_err(|_| bad(&v))?;
-                    c.pstn_setup_timeout = Duration::from_secs(s.max(1));
-                }
-                "--pstn-number" => {
-                    let v = value()?;
-                    let (n, user) = number_and_user(&v).ok_or_else(|| bad(&v))?;
-                    c.pstn_numbers.push((n, user));
-                }
-                "--pstn-user-caller-id" => {
-                    let v = value()?;
-                    let (user, n) = v.split_once('=').ok_or_else(|| bad(&v))?;
-                    let (n, user) =
-                        number_and_user(&format!("{n}={user}")).ok_or_else(|| bad(&v))?;
-                    c.pstn_user_caller_ids.push((user, n));
-                }
-                "--rest-rate-limit" => {
-                    let v = value()?;
-                    c.limits.rest_rate = rate(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--rest-burst" => {
-                    let v = value()?;
-                    c.limits.rest_burst = rate(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--signaling-rate-limit" => {
-                    let v = value()?;
-                    c.limits.signaling_rate = rate(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--signaling-burst" => {
-                    let v = value()?;
-                    c.limits.signaling_burst = rate(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--signaling-flood-close" => {
-                    let v = value()?;
-                    c.limits.flood_close = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--signaling-max-message-bytes" => {
-                    let v = value()?;
-                    c.limits.max_message = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--signaling-max-frame-bytes" => {
-                    let v = value()?;
-                    c.limits.max_frame = v.parse().map_err(|_| bad(&v))?;
-                }
-                other => return Err(format!("unknown argument '{other}'")),
-            }
-        }
-        Ok(false)
+    /// [`Config::parse_with_env`] with an environment that holds only `ACS_ACCESS_KEY`
+    /// (`env_key`).
+    pub fn parse<I: IntoIterator<Item = String>>(
+        args: I,
+        env_key: Option<String>,
+    ) -> Result<Command, String> {
+        Self::parse_with_env(args, &|name| {
+            (name == "ACS_ACCESS_KEY")
+                .then(|| env_key.clone())
+                .flatten()
+        })
     }
+
+    /// The defaults with what the flags set.
+    fn from_flags(f: Flags) -> Config {
+        let d = Config::default();
+        let secs = |v: Option<u64>, d: Duration| v.map_or(d, |s| Duration::from_secs(s.max(1)));
+        let limits = crate::rate_limit::Limits {
+            rest_rate: f.rest_rate_limit.unwrap_or(d.limits.rest_rate),
+            rest_burst: f.rest_burst.unwrap_or(d.limits.rest_burst),
+            signaling_rate: f.signaling_rate_limit.unwrap_or(d.limits.signaling_rate),
+            signaling_burst: f.signaling_burst.unwrap_or(d.limits.signaling_burst),
+            flood_close: f.signaling_flood_close.unwrap_or(d.limits.flood_close),
+            max_message: f
+                .signaling_max_message_bytes
+                .unwrap_or(d.limits.max_message),
+            max_frame: f.signaling_max_frame_bytes.unwrap_or(d.limits.max_frame),
+        };
+        Config {
+            listen: f.listen.unwrap_or(d.listen),
+            media_ip: f.media_ip.unwrap_or(d.media_ip),
+            media_port: f.media_port.unwrap_or(d.media_port),
+            media_public: f.media_public.or(d.media_public),
+            access_key: f.access_key.or(d.access_key),
+            tls_cert: f.tls_cert,
+            tls_key: f.tls_key,
+            setup_timeout: secs(f.setup_timeout_secs, d.setup_timeout),
+            max_participants: f
+                .max_participants
+                .map_or(d.max_participants, |n| n as usize),
+            echo_delay: f.echo_delay_ms.map_or(d.echo_delay, Duration::from_millis),
+            token_warning: f
+                .token_warning_secs
+                .map_or(d.token_warning, Duration::from_secs),
+            promote_timeout: secs(f.promote_timeout_secs, d.promote_timeout),
+            inactivity_timeout: secs(f.inactivity_timeout_secs, d.inactivity_timeout),
+            forwarded_speakers: f
+                .forwarded_speakers
+                .map_or(d.forwarded_speakers, |n| n as usize),
+            simulate_loss_percent: f.simulate_loss_percent.unwrap_or(d.simulate_loss_percent),
+            mix_above: f.mix_above.unwrap_or(d.mix_above),
+            batch_roster_above: f.batch_roster_above.unwrap_or(d.batch_roster_above),
+            sip_listen: f.sip_listen,
+            sip_listen_tls: f.sip_listen_tls,
+            sip_trunks: f.sip_trunk,
+            sip_allow: f.sip_allow,
+            pstn_caller_ids: f.pstn_caller_id,
+            pstn_setup_timeout: secs(f.pstn_setup_timeout_secs, d.pstn_setup_timeout),
+            pstn_numbers: f.pstn_number,
+            pstn_user_caller_ids: f.pstn_user_caller_id,
+            database: f.database.unwrap_or(d.database),
+            limits,
+            web_dir: f.web_dir.map(PathBuf::from),
+            dev_tokens: f.dev_tokens.unwrap_or(d.dev_tokens),
+            json_logs: f.log_format.as_deref() == Some("json"),
+        }
+    }
+}
+
+/// Help and version are not errors: they are printed and the service exits 0.
+fn help_or_error(e: clap::Error) -> Result<Command, String> {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Command::Help(e.to_string())),
+        _ => Err(clap_message(&e)),
+    }
+}
+
+/// clap's message without its usage lines and colours.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    text.lines()
+        .take_while(|l| !l.trim_start().starts_with("Usage:"))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// A rate or burst: a finite number in 0..=1e6.
@@ -482,12 +555,13 @@ mod tests {
             panic!("parse")
         };
         assert!(!c.dev_tokens);
-        assert!(Config::parse(args("--dev-tokens=yes"), None).is_err());
+        assert!(Config::parse(args("--dev-tokens=maybe"), None).is_err());
         assert!(Config::parse(args("--web-dir="), None).is_err());
         let flags = crate::config_file::flags_from_toml("dev_tokens = true\nweb_dir = \"web\"\n")
             .expect("toml");
-        let mut c = Config::default();
-        assert!(!c.apply(flags).expect("flags"));
+        let Ok(Command::Run(c)) = Config::parse(flags, None) else {
+            panic!("parse")
+        };
         assert!(c.dev_tokens && c.web_dir.is_some());
     }
 
@@ -603,7 +677,7 @@ caller_ids = ["+15550000000"]
         );
         std::fs::write(&file, "listen = \"nope\"\n").unwrap();
         let e = Config::parse(args(&format!("--config {f}")), None).unwrap_err();
-        assert!(e.contains("invalid value for --listen"), "{e}");
+        assert!(e.contains("invalid value 'nope' for '--listen"), "{e}");
         assert!(Config::parse(args("--config"), None).is_err());
         assert!(Config::parse(args("--config /nonexistent.toml"), None).is_err());
         assert!(Config::parse(args("--pstn-number +1555=alice"), None).is_err());
@@ -650,13 +724,106 @@ caller_ids = ["+15550000000"]
         };
         assert_eq!(c.sip_listen_tls.unwrap().port(), 5061);
         assert_eq!(c.sip_trunks.len(), 1);
+        let Ok(Command::Help(help)) = Config::parse(args("--help"), None) else {
+            panic!("help")
+        };
         assert!(
-            USAGE.contains("--sip-listen-tls") && USAGE.contains("srtp=off|optional|mandatory")
+            help.contains("--sip-listen-tls") && help.contains("srtp=off|optional|mandatory"),
+            "{help}"
         );
         let e = Config::parse(args("--sip-listen-tls 127.0.0.1:5061"), None).unwrap_err();
         assert!(e.contains("--tls-cert"), "{e}");
         assert!(Config::parse(args("--sip-listen-tls nope"), None).is_err());
         assert!(Config::parse(args("--sip-trunk p=h;srtp=always"), None).is_err());
         assert!(Config::parse(args("--sip-trunk p=h;transport=tls;ca="), None).is_err());
+    }
+
+    #[test]
+    fn the_environment_sits_between_the_file_and_the_command_line() {
+        let dir = std::env::temp_dir().join(format!("acs-config-env-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("service.toml");
+        std::fs::write(
+            &file,
+            "echo_delay_ms = 20\nmax_participants = 10\nmix_above = 7\n",
+        )
+        .unwrap();
+        let env = |name: &str| match name {
+            "ACS_ECHO_DELAY_MS" => Some("30".to_string()),
+            "ACS_MAX_PARTICIPANTS" => Some("40".to_string()),
+            "ACS_LOG_FORMAT" => Some("json".to_string()),
+            "ACS_PSTN_CALLER_ID" => Some("+15550000002".to_string()),
+            _ => None,
+        };
+        let f = file.display().to_string();
+        let Ok(Command::Run(c)) =
+            Config::parse_with_env(args(&format!("--config {f} --max-participants 50")), &env)
+        else {
+            panic!("parse")
+        };
+        assert_eq!(c.mix_above, 7, "the file");
+        assert_eq!(
+            c.echo_delay,
+            Duration::from_millis(30),
+            "the environment over the file"
+        );
+        assert_eq!(
+            c.max_participants, 50,
+            "the command line over the environment"
+        );
+        assert!(c.json_logs);
+        assert_eq!(c.pstn_caller_ids, vec!["+15550000002"]);
+        // A bad value in the environment is refused, naming the flag.
+        let bad = |name: &str| (name == "ACS_MEDIA_PORT").then(|| "nope".to_string());
+        let e = Config::parse_with_env(args(""), &bad).unwrap_err();
+        assert!(e.contains("--media-port"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn help_version_and_log_format() {
+        let Ok(Command::Help(help)) = Config::parse(args("-h"), None) else {
+            panic!("help")
+        };
+        assert!(
+            help.contains("--media-port") && help.contains("ACS_"),
+            "{help}"
+        );
+        let Ok(Command::Help(v)) = Config::parse(args("--version"), None) else {
+            panic!("version")
+        };
+        assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
+        let Ok(Command::Run(c)) = Config::parse(args("--log-format json"), None) else {
+            panic!("parse")
+        };
+        assert!(c.json_logs);
+        let e = Config::parse(args("--log-format xml"), None).unwrap_err();
+        assert!(e.contains("xml") && e.contains("json"), "{e}");
+    }
+
+    #[test]
+    fn the_example_configuration_file_parses_to_the_defaults() {
+        let f = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/acscalling-service.example.toml"
+        );
+        let Ok(Command::Run(c)) = Config::parse(args(&format!("--config {f}")), None) else {
+            panic!("the example file does not parse")
+        };
+        let d = Config::default();
+        assert_eq!(c.listen, d.listen);
+        assert_eq!(c.database, d.database);
+        assert_eq!(c.limits, d.limits);
+        assert_eq!(
+            (c.setup_timeout, c.promote_timeout, c.inactivity_timeout),
+            (d.setup_timeout, d.promote_timeout, d.inactivity_timeout)
+        );
+        assert_eq!(c.max_participants, d.max_participants);
+        assert_eq!(
+            (c.mix_above, c.batch_roster_above),
+            (d.mix_above, d.batch_roster_above)
+        );
+        assert_eq!(c.pstn_setup_timeout, d.pstn_setup_timeout);
+        assert!(!c.json_logs && !c.dev_tokens);
     }
 }

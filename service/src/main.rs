@@ -39,7 +39,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::calls::{Hub, HubConfig};
-use crate::config::{Command, Config, USAGE};
+use crate::config::{Command, Config};
 use crate::identity::IdentityStore;
 
 /// State shared by every HTTP handler.
@@ -51,22 +51,41 @@ pub struct AppState {
     pub sessions: sessions::Sessions,
 }
 
+/// Log lines on stderr: text, or one JSON object per line (`--log-format json`) with the
+/// time (RFC 3339, ms), level, target and message, for log collectors.
+fn init_logging(json: bool) {
+    let mut b = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if json {
+        b.format(|buf, record| {
+            use std::io::Write;
+            let line = serde_json::json!({
+                "ts": buf.timestamp_millis().to_string(),
+                "level": record.level().as_str(),
+                "target": record.target(),
+                "msg": record.args().to_string(),
+            });
+            writeln!(buf, "{line}")
+        });
+    } else {
+        b.format_timestamp_millis();
+    }
+    b.init();
+}
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
     let args = std::env::args().skip(1);
-    let config = match Config::parse(args, std::env::var("ACS_ACCESS_KEY").ok()) {
+    let config = match Config::parse_with_env(args, &|name| std::env::var(name).ok()) {
         Ok(Command::Run(c)) => *c,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
+        Ok(Command::Help(text)) => {
+            print!("{text}");
             return;
         }
         Err(e) => {
-            eprintln!("{e}\n{USAGE}");
+            eprintln!("error: {e}\nFor more information, try '--help'.");
             std::process::exit(2);
         }
     };
+    init_logging(config.json_logs);
     if let Err(e) = shutdown::install() {
         eprintln!("cannot watch for SIGINT/SIGTERM: {e}");
         std::process::exit(1);
