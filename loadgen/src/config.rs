@@ -1,5 +1,4 @@
-//! Command line of `acscalling-loadgen` (parsed by hand, like the service's, to keep the
-//! build light).
+//! Command line of `acscalling-loadgen` (clap; flags also from the environment).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -98,149 +97,220 @@ pub struct Config {
     pub chart: Option<PathBuf>,
 }
 
-/// Usage text.
-pub const USAGE: &str = "usage: acscalling-loadgen (--service-bin PATH | --service http://HOST:PORT [--service-pid PID])
-    [--access-key KEY] [-n N | --sweep 100,350,700,1000] [--speakers 3] [--group-id UUID]
-    [--ramp-per-sec 50] [--settle-secs 3] [--hold-secs 20] [--join-timeout-secs 20]
-    [--threads 1] [--signaling-threads 1] [--muted silence|nothing|dtx|both] [--call group|echo|pairs]
-    [--local-ip 127.0.0.1] [--service-arg ARG]... [--service-log PATH] [--nice N]
-    [--sdk-clients 3] [--chart acscalling-loadgen-sweep.html|none]";
+/// The command line (clap). Every flag can also come from the environment
+/// (`ACS_LOADGEN_<FLAG>`, and the access key from `ACS_ACCESS_KEY`); the command line wins.
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "acscalling-loadgen",
+    version,
+    about = "Load generator of acscalling-service: N participants (signaling, ICE, DTLS, SRTP, \
+             Opus) in one group call, echo calls or pairs of 1:1 calls, with loss, join times \
+             and the service's CPU measured; real SDK clients check what users hear.",
+    after_help = "Every flag can also be set in the environment as ACS_LOADGEN_<FLAG> \
+                  (--hold-secs: ACS_LOADGEN_HOLD_SECS); the access key as ACS_ACCESS_KEY."
+)]
+struct Flags {
+    /// Start this service binary for every run (and stop it after).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "ACS_LOADGEN_SERVICE_BIN",
+        required_unless_present = "service",
+        conflicts_with = "service"
+    )]
+    service_bin: Option<PathBuf>,
+    /// Use a running service at this address (needs --access-key).
+    #[arg(long, value_name = "http://HOST:PORT", env = "ACS_LOADGEN_SERVICE")]
+    service: Option<String>,
+    /// PID of a running service, for its CPU and memory figures.
+    #[arg(
+        long,
+        value_name = "PID",
+        env = "ACS_LOADGEN_SERVICE_PID",
+        requires = "service"
+    )]
+    service_pid: Option<u32>,
+    /// Access key of the service's REST API (a spawned service gets a fresh one).
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "ACS_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    access_key: Option<String>,
+    /// Participants (one run).
+    #[arg(short = 'n', value_name = "N", env = "ACS_LOADGEN_N", value_parser = size,
+          conflicts_with = "sweep")]
+    n: Option<usize>,
+    /// Participant counts of a sweep, in order. [default: 100]
+    #[arg(long, value_name = "N,N,...", env = "ACS_LOADGEN_SWEEP", value_delimiter = ',',
+          value_parser = size)]
+    sweep: Vec<usize>,
+    /// Participants who speak; the others are muted.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ACS_LOADGEN_SPEAKERS",
+        default_value_t = 3
+    )]
+    speakers: usize,
+    /// Group id (a fresh UUID per run when unset).
+    #[arg(long, value_name = "UUID", env = "ACS_LOADGEN_GROUP_ID")]
+    group_id: Option<String>,
+    /// Joins started per second.
+    #[arg(long, value_name = "RATE", env = "ACS_LOADGEN_RAMP_PER_SEC", default_value = "50",
+          value_parser = positive)]
+    ramp_per_sec: f64,
+    /// Wait after everyone joined before measuring.
+    #[arg(long, value_name = "SECS", env = "ACS_LOADGEN_SETTLE_SECS", default_value = "3",
+          value_parser = secs_flag)]
+    settle_secs: Duration,
+    /// Measuring window.
+    #[arg(long, value_name = "SECS", env = "ACS_LOADGEN_HOLD_SECS", default_value = "20",
+          value_parser = secs_flag)]
+    hold_secs: Duration,
+    /// A join not connected by then counts as failed.
+    #[arg(long, value_name = "SECS", env = "ACS_LOADGEN_JOIN_TIMEOUT_SECS", default_value = "20",
+          value_parser = secs_flag)]
+    join_timeout_secs: Duration,
+    /// Media threads driving the sessions.
+    #[arg(long, value_name = "N", env = "ACS_LOADGEN_THREADS", default_value = "1",
+          value_parser = size)]
+    threads: usize,
+    /// Worker threads of the signaling runtime.
+    #[arg(long, value_name = "N", env = "ACS_LOADGEN_SIGNALING_THREADS", default_value = "1",
+          value_parser = size)]
+    signaling_threads: usize,
+    /// What muted participants send (both: one run with silence, one with nothing).
+    #[arg(long, value_name = "WHAT", env = "ACS_LOADGEN_MUTED", default_value = "silence",
+          value_parser = ["silence", "nothing", "none", "dtx", "both"])]
+    muted: String,
+    /// Which calls: one group call, calls to the echo bot, or pairs of 1:1 calls.
+    #[arg(long, value_name = "MODE", env = "ACS_LOADGEN_CALL", default_value = "group",
+          value_parser = ["group", "echo", "pairs"])]
+    call: String,
+    /// Local address of the participants' sockets.
+    #[arg(
+        long,
+        value_name = "IP",
+        env = "ACS_LOADGEN_LOCAL_IP",
+        default_value = "127.0.0.1"
+    )]
+    local_ip: IpAddr,
+    /// An argument for a spawned service (repeatable: --service-arg --mix-above
+    /// --service-arg 50).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    service_arg: Vec<String>,
+    /// Where a spawned service's log goes. [default: $TMPDIR/acscalling-loadgen-service.log]
+    #[arg(long, value_name = "PATH", env = "ACS_LOADGEN_SERVICE_LOG")]
+    service_log: Option<PathBuf>,
+    /// Niceness of this tool and a spawned service (-20..=19; negative needs root).
+    #[arg(long, value_name = "N", env = "ACS_LOADGEN_NICE", default_value_t = 0,
+          allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-20..=19))]
+    nice: i32,
+    /// Real SDK clients that join in the measuring window and check what users hear.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "ACS_LOADGEN_SDK_CLIENTS",
+        default_value_t = 3
+    )]
+    sdk_clients: usize,
+    /// The sweep's HTML chart ("none": no chart).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "ACS_LOADGEN_CHART",
+        default_value = "acscalling-loadgen-sweep.html"
+    )]
+    chart: String,
+}
+
+fn size(v: &str) -> Result<usize, String> {
+    parse_size(v).ok_or_else(|| "expected a whole number above 0".into())
+}
+
+fn positive(v: &str) -> Result<f64, String> {
+    v.parse()
+        .ok()
+        .filter(|r: &f64| r.is_finite() && *r > 0.0)
+        .ok_or_else(|| "expected a number above 0".into())
+}
+
+fn secs_flag(v: &str) -> Result<Duration, String> {
+    secs(v).ok_or_else(|| "expected seconds (0 or more)".into())
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Box<Config>),
+    /// Help or version text to print.
+    Help(String),
+}
 
 impl Config {
-    /// Parses the arguments (without the program name). `Ok(None)` means `--help`.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Config>, String> {
-        let mut bin: Option<PathBuf> = None;
-        let mut url: Option<String> = None;
+    /// Parses the arguments (without the program name).
+    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Parsed, String> {
+        use clap::error::ErrorKind;
+        use clap::Parser;
+        let f = match Flags::try_parse_from(
+            std::iter::once("acscalling-loadgen".to_string()).chain(args),
+        ) {
+            Ok(f) => f,
+            Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+                return Ok(Parsed::Help(e.to_string()))
+            }
+            Err(e) => {
+                let text = e.render().to_string();
+                return Err(text
+                    .lines()
+                    .take_while(|l| !l.trim_start().starts_with("Usage:"))
+                    .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .trim_start_matches("error: ")
+                    .to_string());
+            }
+        };
         let mut c = Config {
             target: Target::Running(String::new()),
-            access_key: String::new(),
-            service_pid: None,
-            sizes: vec![100],
-            speakers: 3,
-            group_id: None,
-            ramp_per_sec: 50.0,
-            settle: Duration::from_secs(3),
-            hold: Duration::from_secs(20),
-            join_timeout: Duration::from_secs(20),
-            threads: 1,
-            signaling_threads: 1,
-            muted: vec![MutedMedia::Silence],
-            call: CallMode::Group,
-            local_ip: IpAddr::from([127, 0, 0, 1]),
-            service_args: Vec::new(),
-            service_log: std::env::temp_dir().join("acscalling-loadgen-service.log"),
-            nice: 0,
-            sdk_clients: 3,
-            chart: Some(PathBuf::from("acscalling-loadgen-sweep.html")),
+            access_key: f.access_key.unwrap_or_default(),
+            service_pid: f.service_pid,
+            sizes: match (f.n, f.sweep.is_empty()) {
+                (Some(n), _) => vec![n],
+                (None, false) => f.sweep,
+                (None, true) => vec![100],
+            },
+            speakers: f.speakers,
+            group_id: f.group_id,
+            ramp_per_sec: f.ramp_per_sec,
+            settle: f.settle_secs,
+            hold: f.hold_secs,
+            join_timeout: f.join_timeout_secs,
+            threads: f.threads,
+            signaling_threads: f.signaling_threads,
+            muted: match f.muted.as_str() {
+                "nothing" | "none" => vec![MutedMedia::Nothing],
+                "dtx" => vec![MutedMedia::Dtx],
+                "both" => vec![MutedMedia::Silence, MutedMedia::Nothing],
+                _ => vec![MutedMedia::Silence],
+            },
+            call: match f.call.as_str() {
+                "echo" => CallMode::Echo,
+                "pairs" => CallMode::Pairs,
+                _ => CallMode::Group,
+            },
+            local_ip: f.local_ip,
+            service_args: f.service_arg,
+            service_log: f
+                .service_log
+                .unwrap_or_else(|| std::env::temp_dir().join("acscalling-loadgen-service.log")),
+            nice: f.nice,
+            sdk_clients: f.sdk_clients,
+            chart: (f.chart != "none").then(|| PathBuf::from(f.chart)),
         };
-        let mut it = args.into_iter();
-        while let Some(flag) = it.next() {
-            if flag == "--help" || flag == "-h" {
-                return Ok(None);
-            }
-            let (name, inline) = match flag.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-                _ => (flag.clone(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| it.next())
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            let bad = |v: &str| format!("invalid value for {name}: '{v}'");
-            match name.as_str() {
-                "--service-bin" => bin = Some(PathBuf::from(value()?)),
-                "--service" => url = Some(value()?),
-                "--service-pid" => {
-                    let v = value()?;
-                    c.service_pid = Some(v.parse().map_err(|_| bad(&v))?);
-                }
-                "--access-key" => c.access_key = value()?,
-                "-n" => {
-                    let v = value()?;
-                    c.sizes = vec![parse_size(&v).ok_or_else(|| bad(&v))?];
-                }
-                "--sweep" => {
-                    let v = value()?;
-                    c.sizes = v
-                        .split(',')
-                        .map(|s| parse_size(s.trim()))
-                        .collect::<Option<Vec<_>>>()
-                        .filter(|s| !s.is_empty())
-                        .ok_or_else(|| bad(&v))?;
-                }
-                "--speakers" => {
-                    let v = value()?;
-                    c.speakers = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--group-id" => c.group_id = Some(value()?),
-                "--ramp-per-sec" => {
-                    let v = value()?;
-                    c.ramp_per_sec = v
-                        .parse()
-                        .ok()
-                        .filter(|r: &f64| *r > 0.0)
-                        .ok_or_else(|| bad(&v))?;
-                }
-                "--settle-secs" => c.settle = secs(&value()?).ok_or_else(|| bad("settle"))?,
-                "--hold-secs" => c.hold = secs(&value()?).ok_or_else(|| bad("hold"))?,
-                "--join-timeout-secs" => {
-                    c.join_timeout = secs(&value()?).ok_or_else(|| bad("join timeout"))?
-                }
-                "--threads" => {
-                    let v = value()?;
-                    c.threads = parse_size(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--signaling-threads" => {
-                    let v = value()?;
-                    c.signaling_threads = parse_size(&v).ok_or_else(|| bad(&v))?;
-                }
-                "--sdk-clients" => {
-                    let v = value()?;
-                    c.sdk_clients = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--muted" => {
-                    let v = value()?;
-                    c.muted = match v.as_str() {
-                        "silence" => vec![MutedMedia::Silence],
-                        "nothing" | "none" => vec![MutedMedia::Nothing],
-                        "dtx" => vec![MutedMedia::Dtx],
-                        "both" => vec![MutedMedia::Silence, MutedMedia::Nothing],
-                        _ => return Err(bad(&v)),
-                    };
-                }
-                "--call" => {
-                    let v = value()?;
-                    c.call = match v.as_str() {
-                        "group" => CallMode::Group,
-                        "echo" => CallMode::Echo,
-                        "pairs" => CallMode::Pairs,
-                        _ => return Err(bad(&v)),
-                    };
-                }
-                "--local-ip" => {
-                    let v = value()?;
-                    c.local_ip = v.parse().map_err(|_| bad(&v))?;
-                }
-                "--service-arg" => c.service_args.push(value()?),
-                "--chart" => {
-                    let v = value()?;
-                    c.chart = (v != "none").then(|| PathBuf::from(v));
-                }
-                "--service-log" => c.service_log = PathBuf::from(value()?),
-                "--nice" => {
-                    let v = value()?;
-                    c.nice = v
-                        .parse()
-                        .ok()
-                        .filter(|n: &i32| (-20..=19).contains(n))
-                        .ok_or_else(|| bad(&v))?;
-                }
-                other => return Err(format!("unknown argument '{other}'")),
-            }
-        }
-        c.target = match (bin, url) {
+        c.target = match (f.service_bin, f.service) {
             (Some(b), None) => {
                 if c.access_key.is_empty() {
                     c.access_key = format!("loadgen-{}", uuid::Uuid::new_v4().simple());
@@ -268,7 +338,7 @@ impl Config {
         if c.call == CallMode::Pairs && c.sizes.iter().any(|n| !n.is_multiple_of(2)) {
             return Err("--call pairs needs even participant counts (two per call)".into());
         }
-        Ok(Some(c))
+        Ok(Parsed::Run(Box::new(c)))
     }
 }
 
@@ -293,12 +363,14 @@ mod tests {
 
     #[test]
     fn parses_a_sweep_against_a_spawned_service() {
-        let c = Config::parse(args(
-            "--service-bin /x --sweep 100,350 --muted both --threads=2",
-        ))
-        .ok()
-        .flatten()
-        .expect("config");
+        let Ok(Parsed::Run(c)) = Config::parse(args(
+            "--service-bin /x --sweep 100,350 --muted both --threads=2 \
+             --service-arg --mix-above --service-arg 50 --nice -5",
+        )) else {
+            panic!("config")
+        };
+        assert_eq!(c.service_args, vec!["--mix-above", "50"]);
+        assert_eq!(c.nice, -5);
         assert_eq!(c.sizes, vec![100, 350]);
         assert_eq!(c.muted.len(), 2);
         assert_eq!(c.threads, 2);
@@ -310,16 +382,25 @@ mod tests {
     fn running_service_needs_a_key_and_one_target() {
         assert!(Config::parse(args("--service http://127.0.0.1:1")).is_err());
         assert!(Config::parse(args("--service-bin /x --service http://h:1")).is_err());
+        assert!(Config::parse(args("--service-bin /x --call triples")).is_err());
+        assert!(Config::parse(args("--service-bin /x --nice 30")).is_err());
+        assert!(Config::parse(args("--service-bin /x --bogus")).is_err());
+        assert!(
+            matches!(Config::parse(args("--help")), Ok(Parsed::Help(h)) if h.contains("--sweep"))
+        );
         assert!(Config::parse(args("--service-bin /x -n 0")).is_err());
         assert!(Config::parse(args("--service-bin /x --call pairs -n 5")).is_err());
-        let c = Config::parse(args("--service-bin /x --call pairs --sweep 100,400"))
-            .unwrap()
-            .unwrap();
+        let Ok(Parsed::Run(c)) =
+            Config::parse(args("--service-bin /x --call pairs --sweep 100,400"))
+        else {
+            panic!("config")
+        };
         assert_eq!(c.call, CallMode::Pairs);
-        let c = Config::parse(args("--service http://127.0.0.1:8080/ --access-key k -n 5"))
-            .ok()
-            .flatten()
-            .expect("config");
+        let Ok(Parsed::Run(c)) =
+            Config::parse(args("--service http://127.0.0.1:8080/ --access-key k -n 5"))
+        else {
+            panic!("config")
+        };
         assert!(matches!(c.target, Target::Running(ref h) if h == "127.0.0.1:8080"));
     }
 }

@@ -19,18 +19,18 @@ mod signaling;
 
 use std::sync::Arc;
 
-use crate::config::{Config, Target, USAGE};
+use crate::config::{Config, Parsed, Target};
 use crate::run::Endpoint;
 
 fn main() {
     let cfg = match Config::parse(std::env::args().skip(1)) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            println!("{USAGE}");
+        Ok(Parsed::Run(c)) => *c,
+        Ok(Parsed::Help(text)) => {
+            print!("{text}");
             return;
         }
         Err(e) => {
-            eprintln!("{e}\n{USAGE}");
+            eprintln!("error: {e}\nFor more information, try '--help'.");
             std::process::exit(2);
         }
     };
