@@ -104,6 +104,34 @@ fn metrics_need_the_access_key_and_count_calls_participants_and_traffic() {
     assert!(get(&later, "process_cpu_seconds_total") > 0.0);
     assert!(get(&later, "process_resident_memory_bytes") > 1e6);
 
+    // Per stream (str0m's ingress statistics every 2 s): each party's audio m-line, labelled
+    // with the call and the participant, with packets, jitter and loss.
+    let stream = |m: &HashMap<String, f64>, who: &str, what: &str| {
+        m.iter()
+            .filter(|(k, _)| {
+                k.starts_with(what)
+                    && k.contains(&format!("participant=\"{who}\""))
+                    && k.contains("kind=\"audio\"")
+                    && k.contains(&format!("call=\"{}\"", call.call_id()))
+            })
+            .map(|(_, v)| *v)
+            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+    };
+    let mut streams = later.clone();
+    assert!(wait_until(T, || {
+        streams = scrape(&svc);
+        [&alice.id, &bob.id].iter().all(|who| {
+            stream(&streams, who, "acs_stream_packets_received_total").unwrap_or(0.0) > 50.0
+        })
+    }));
+    for who in [&alice.id, &bob.id] {
+        let jitter = stream(&streams, who, "acs_stream_jitter_seconds").expect("jitter");
+        let loss = stream(&streams, who, "acs_stream_loss_ratio").expect("loss");
+        println!("{who}: jitter {jitter} s, loss {loss}");
+        assert!((0.0..0.1).contains(&jitter), "{who}: jitter {jitter}");
+        assert!((0.0..=1.0).contains(&loss), "{who}: loss {loss}");
+    }
+
     // The call ends and the parties leave: the gauges come back down.
     call.hang_up(false).unwrap();
     assert!(wait_until(T, || call.state() == CallState::Disconnected));

@@ -8,7 +8,7 @@
 //! of every service thread by name (the SFU's is `acs-sfu`) and of the process; resident
 //! memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -21,6 +21,8 @@ use axum::Router;
 
 use crate::identity::authorize;
 use crate::protocol::ParticipantState;
+use crate::sfu::quality::StreamQuality;
+use crate::sfu::SessionId;
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -152,6 +154,44 @@ fn render(state: &AppState) -> String {
         "Datagrams dropped because the media socket's send buffer was full.",
         &counter(&c.send_dropped),
     );
+    // Per stream the SFU receives: labelled by call, participant, kind and m-line.
+    let streams = stream_samples(state);
+    for (name, kind, help, pick) in [
+        (
+            "acs_stream_packets_received_total",
+            "counter",
+            "RTP packets the SFU received on a participant's stream.",
+            (|q: &StreamQuality| q.packets as f64) as fn(&StreamQuality) -> f64,
+        ),
+        (
+            "acs_stream_received_bytes_total",
+            "counter",
+            "Bytes the SFU received on a participant's stream.",
+            |q| q.bytes as f64,
+        ),
+        (
+            "acs_stream_jitter_seconds",
+            "gauge",
+            "Interarrival jitter (RFC 3550) of a participant's stream at the SFU.",
+            |q| q.jitter_seconds,
+        ),
+        (
+            "acs_stream_loss_ratio",
+            "gauge",
+            "Fraction of a participant's packets lost on the way to the SFU (last receiver report).",
+            |q| q.loss,
+        ),
+        (
+            "acs_stream_nacks_total",
+            "counter",
+            "Retransmissions the SFU asked of a participant's stream.",
+            |q| q.nacks as f64,
+        ),
+    ] {
+        let samples: Vec<(String, f64)> =
+            streams.iter().map(|(l, q)| (l.clone(), pick(q))).collect();
+        metric(name, kind, help, &samples);
+    }
     let threads: Vec<(String, f64)> = thread_cpu_seconds()
         .into_iter()
         .map(|(name, secs)| (format!("{{thread=\"{}\"}}", escape(&name)), secs))
@@ -176,6 +216,30 @@ fn render(state: &AppState) -> String {
             &one(rss),
         );
     }
+    out
+}
+
+/// Each stream the SFU measured, with its labels, in a stable order.
+fn stream_samples(state: &AppState) -> Vec<(String, StreamQuality)> {
+    let who: HashMap<SessionId, (String, String)> = state.hub.state.lock().sessions.clone();
+    let board = state.hub.sfu.quality().lock();
+    let mut out: Vec<(String, StreamQuality)> = Vec::new();
+    for (session, streams) in board.iter() {
+        let Some((call, participant)) = who.get(session) else {
+            continue; // a prepared session outside calls, or one leaving
+        };
+        for (mid, q) in streams {
+            let labels = format!(
+                "{{call=\"{}\",participant=\"{}\",kind=\"{}\",mid=\"{}\"}}",
+                escape(call),
+                escape(participant),
+                q.kind,
+                escape(mid)
+            );
+            out.push((labels, *q));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

@@ -90,6 +90,8 @@ pub struct Engine {
     mix_above: usize,
     /// The mixers of the mixed calls.
     mixers: HashMap<CallKey, mixing::CallMix>,
+    /// Per-stream statistics for `/metrics`.
+    quality: super::quality::QualityBoard,
 }
 
 impl Engine {
@@ -126,7 +128,14 @@ impl Engine {
             loss_rng: 0x9E37_79B9_7F4A_7C15,
             mix_above,
             mixers: HashMap::new(),
+            quality: Default::default(),
         }
+    }
+
+    /// Reports per-stream statistics into `board` (shared with `/metrics`).
+    pub fn with_quality(mut self, board: super::quality::QualityBoard) -> Self {
+        self.quality = board;
+        self
     }
 
     /// A datagram arrived from `source` at `now`.
@@ -292,6 +301,7 @@ impl Engine {
                     self.echoing.retain(|x| *x != id);
                     self.by_addr.retain(|_, v| *v != id);
                     self.leave_call(id, s.call);
+                    self.quality.lock().remove(&id);
                     log::info!("session {} removed", id.0);
                 }
             }

@@ -8,6 +8,7 @@ mod driver;
 pub(crate) mod engine;
 pub mod mixer;
 mod outbox;
+pub mod quality;
 mod session;
 pub mod slots;
 pub mod speakers;
@@ -135,6 +136,7 @@ pub struct SfuHandle {
     commands: mpsc::UnboundedSender<SfuCommand>,
     local_addr: SocketAddr,
     counters: Arc<SfuCounters>,
+    quality: quality::QualityBoard,
 }
 
 impl SfuHandle {
@@ -149,6 +151,7 @@ impl SfuHandle {
                 commands,
                 local_addr,
                 counters: Arc::default(),
+                quality: Arc::default(),
             },
             rx,
         )
@@ -162,6 +165,11 @@ impl SfuHandle {
     /// The SFU's traffic counters.
     pub fn counters(&self) -> &SfuCounters {
         &self.counters
+    }
+
+    /// What the SFU last measured of each session's incoming streams.
+    pub fn quality(&self) -> &quality::QualityBoard {
+        &self.quality
     }
 
     /// Creates a session and returns the SDP answer.
@@ -298,6 +306,8 @@ pub async fn start_advertising(
     let (ready_tx, ready_rx) = oneshot::channel();
     let counters = Arc::new(SfuCounters::default());
     let loop_counters = Arc::clone(&counters);
+    let quality = quality::QualityBoard::default();
+    let loop_quality = Arc::clone(&quality);
     // The SFU gets a thread (and a single-threaded runtime) of its own: on the service's
     // shared runtime every forwarded packet woke another worker, which cost more than the
     // forwarding itself; here socket, timers and sessions live on one thread, no hand-offs.
@@ -337,7 +347,8 @@ pub async fn start_advertising(
                     forwarded,
                     mix_above,
                     std::time::Instant::now(),
-                );
+                )
+                .with_quality(loop_quality);
                 driver::run(engine, socket, cmd_rx, loop_counters).await;
             });
         })?;
@@ -349,6 +360,7 @@ pub async fn start_advertising(
             commands: cmd_tx,
             local_addr,
             counters,
+            quality,
         },
         ev_rx,
     ))

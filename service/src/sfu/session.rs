@@ -86,6 +86,7 @@ impl Session {
             .clear_extension_map()
             .set_extension(1, Extension::AudioLevel)
             .set_extension(4, Extension::RtpMid)
+            .set_stats_interval(Some(super::quality::STATS_INTERVAL))
             .build(now);
         let candidate =
             Candidate::host(host, "udp").map_err(|e| SfuError::BadOffer(e.to_string()))?;

@@ -2,7 +2,7 @@
 //! along its precomputed routes, video to its subscribers, keyframe requests.
 
 use str0m::format::PayloadParams;
-use str0m::media::{MediaData, Mid, Pt};
+use str0m::media::{MediaData, MediaKind, Mid, Pt};
 use str0m::{Event, IceConnectionState};
 
 use super::super::session::Session;
@@ -62,6 +62,31 @@ impl Engine {
                 if let Some(src) = self.video.source_of(id, req.mid) {
                     self.request_keyframe(src.session, src.kind);
                 }
+            }
+            Event::MediaIngressStats(st) => {
+                let Some(s) = self.sessions.get(&id) else {
+                    return;
+                };
+                let Some(kind) = s.rtc.media(st.mid).map(|m| m.kind()) else {
+                    return;
+                };
+                let (kind, clock) = match kind {
+                    MediaKind::Audio => ("audio", 48_000.0),
+                    MediaKind::Video => ("video", 90_000.0),
+                };
+                let q = super::super::quality::StreamQuality {
+                    kind,
+                    packets: st.packets,
+                    bytes: st.bytes,
+                    jitter_seconds: f64::from(st.jitter) / clock,
+                    loss: st.loss.map_or(0.0, f64::from),
+                    nacks: st.nacks,
+                };
+                self.quality
+                    .lock()
+                    .entry(id)
+                    .or_default()
+                    .insert(st.mid.to_string(), q);
             }
             _ => {}
         }
