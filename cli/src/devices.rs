@@ -165,10 +165,7 @@ fn find(list: Vec<AudioDevice>, spec: &str, what: &str) -> CliResult<Option<Audi
         many => fail!(
             "'{spec}' matches {} {what}s: {} (give more of the name, or the id)",
             many.len(),
-            many.iter()
-                .map(|d| d.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            many.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
         ),
     }
 }

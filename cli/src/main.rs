@@ -156,7 +156,12 @@ pub struct TokenArgs {
     pub dev: bool,
     /// Use the identity API with the service's access key (creates a user unless --user;
     /// --dev wins when both are given).
-    #[arg(long, env = "ACS_ACCESS_KEY", hide_env_values = true, value_name = "KEY")]
+    #[arg(
+        long,
+        env = "ACS_ACCESS_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
     pub access_key: Option<String>,
     /// The user to issue the token for (default: a new user).
     #[arg(long, value_name = "8:acs:ID")]

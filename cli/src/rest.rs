@@ -107,7 +107,10 @@ pub fn dev_token(service_url: &str, user: Option<&str>) -> CliResult<Issued> {
         404 if resp.trim().is_empty() => fail!(
             "the service at {host} has no /dev/token (start it with --dev-tokens, or pass --token)"
         ),
-        _ => fail!("the service refused a dev token ({status}): {}", error_text(&resp)),
+        _ => fail!(
+            "the service refused a dev token ({status}): {}",
+            error_text(&resp)
+        ),
     }
 }
 
@@ -119,7 +122,10 @@ pub fn identity_token(service_url: &str, key: &str, user: Option<&str>) -> CliRe
         None => {
             let (status, resp) = request(&host, "/identities", Some(key), "{}")?;
             if status != 200 && status != 201 {
-                fail!("the service refused to create a user ({status}): {}", error_text(&resp));
+                fail!(
+                    "the service refused to create a user ({status}): {}",
+                    error_text(&resp)
+                );
             }
             field(&resp, "id")?
         }
@@ -131,7 +137,10 @@ pub fn identity_token(service_url: &str, key: &str, user: Option<&str>) -> CliRe
         r#"{"scopes":["voip"]}"#,
     )?;
     if status != 200 {
-        fail!("the service refused a token for {user} ({status}): {}", error_text(&resp));
+        fail!(
+            "the service refused a token for {user} ({status}): {}",
+            error_text(&resp)
+        );
     }
     Ok(Issued {
         user,

@@ -3,8 +3,8 @@
 use crate::devices::{self, CallDevices};
 use crate::{fail, stats, CallArgs, CallSettings, Cli, CliResult, EchoArgs, JoinArgs};
 use acscalling::client::{
-    AgentConnectionState, AgentEvent, AgentListener, Call, CallAgent, CallAgentOptions,
-    CallClient, CallClientOptions, CallOptions,
+    AgentConnectionState, AgentEvent, AgentListener, Call, CallAgent, CallAgentOptions, CallClient,
+    CallClientOptions, CallOptions,
 };
 use acscalling::media::audio::{tone_power, AudioDevice};
 use acscalling::protocol::{CallState, EndReason};
@@ -103,7 +103,9 @@ fn reason_text(reason: EndReason) -> String {
 fn sign_in(cli: &Cli) -> CliResult<Session> {
     let t0 = Instant::now();
     let Some(url) = cli.service_url.clone() else {
-        fail!("no service: pass --service-url URL or set ACS_SERVICE_URL (e.g. ws://127.0.0.1:8080)");
+        fail!(
+            "no service: pass --service-url URL or set ACS_SERVICE_URL (e.g. ws://127.0.0.1:8080)"
+        );
     };
     let token = match (&cli.token, cli.dev_token) {
         (Some(t), _) => t.trim().to_string(),
@@ -252,7 +254,13 @@ fn drain(speaker: &AudioDevice) -> Vec<i16> {
 
 /// Runs `call` (just placed at `placed`): prints its events, statistics and tone checks until
 /// the plan's time is over, Ctrl-C or the call ends; then hangs up.
-fn run(s: &Session, call: &Call, d: &CallDevices, plan: &Plan, placed: Instant) -> CliResult<Outcome> {
+fn run(
+    s: &Session,
+    call: &Call,
+    d: &CallDevices,
+    plan: &Plan,
+    placed: Instant,
+) -> CliResult<Outcome> {
     let t0 = s.t0;
     if let Some(every) = plan.stats_every {
         call.set_media_statistics_interval(Some(every));
@@ -276,7 +284,11 @@ fn run(s: &Session, call: &Call, d: &CallDevices, plan: &Plan, placed: Instant) 
                     reason,
                 } if c.object_id() == call.object_id() => {
                     if state == CallState::Disconnected {
-                        println!("{} call state: Disconnected ({})", at(t0), reason_text(reason));
+                        println!(
+                            "{} call state: Disconnected ({})",
+                            at(t0),
+                            reason_text(reason)
+                        );
                         ended = Some(reason);
                     } else {
                         println!("{} call state: {state:?}", at(t0));
@@ -361,7 +373,10 @@ fn run(s: &Session, call: &Call, d: &CallDevices, plan: &Plan, placed: Instant) 
                 if hung_up.is_some() {
                     fail!("the call was hung up before it connected");
                 }
-                fail!("the call ended before it connected ({})", reason_text(reason));
+                fail!(
+                    "the call ended before it connected ({})",
+                    reason_text(reason)
+                );
             }
             break;
         }
@@ -416,7 +431,11 @@ fn run(s: &Session, call: &Call, d: &CallDevices, plan: &Plan, placed: Instant) 
                 hung_up = Some(now);
             }
         } else if hung_up.is_some_and(|h| now - h > HANGUP_TIMEOUT) {
-            println!("{} the call did not end within {}s", at(t0), HANGUP_TIMEOUT.as_secs());
+            println!(
+                "{} the call did not end within {}s",
+                at(t0),
+                HANGUP_TIMEOUT.as_secs()
+            );
             if connected_at.is_none() {
                 fail!("the call did not connect");
             }
@@ -503,7 +522,7 @@ fn run_placed(
         seconds: settings.seconds.map(Duration::from_secs),
         stats_every: (settings.stats_interval_ms > 0)
             .then(|| Duration::from_millis(settings.stats_interval_ms)),
-        listen_for: d.tone_hz,
+        listen_for: None,
         wait_for_tone: false,
     };
     let out = run(s, &call, d, &plan, placed)?;
@@ -531,7 +550,7 @@ pub fn call(cli: &Cli, a: &CallArgs) -> CliResult<()> {
 
 /// `acscalling join`.
 pub fn join(cli: &Cli, a: &JoinArgs) -> CliResult<()> {
-    if uuid_like(&a.group).is_none() {
+    if !uuid_like(&a.group) {
         fail!("bad group id '{}': a group call's id is a UUID", a.group);
     }
     let s = sign_in(cli)?;
@@ -544,9 +563,33 @@ pub fn join(cli: &Cli, a: &JoinArgs) -> CliResult<()> {
 }
 
 /// Checks the shape of a UUID (8-4-4-4-12 hex digits, or 32 hex digits).
-fn uuid_like(s: &str) -> Option<()> {
+fn uuid_like(s: &str) -> bool {
     let hex: String = s.trim().chars().filter(|c| *c != '-').collect();
     let groups: Vec<usize> = s.trim().split('-').map(str::len).collect();
     let shape_ok = groups == [8, 4, 4, 4, 12] || groups == [32];
-    (shape_ok && hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(())
+    shape_ok && hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_ids_are_uuids() {
+        assert!(uuid_like("5b0f3a52-6a43-4d0c-9a53-0c1b7c2f1e11"));
+        assert!(uuid_like("5b0f3a526a434d0c9a530c1b7c2f1e11"));
+        assert!(!uuid_like("not-a-uuid"));
+        assert!(!uuid_like("5b0f3a52-6a43-4d0c-9a53-0c1b7c2f1e1g"));
+        assert!(!uuid_like(""));
+    }
+
+    #[test]
+    fn end_reasons_read_well() {
+        assert_eq!(reason_text(EndReason::new(0, 0)), "0/0: ended normally");
+        assert_eq!(
+            reason_text(EndReason::new(404, 4)),
+            "404/4: not found (unknown user or call)"
+        );
+        assert_eq!(reason_text(EndReason::new(599, 1)), "599/1");
+    }
 }

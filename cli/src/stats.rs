@@ -65,3 +65,50 @@ pub fn summary(s: &MediaStatistics) -> String {
         s.video_packets_received
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_audio_only_line() {
+        let s = MediaStatistics {
+            rtt_ms: Some(0.42),
+            audio_send_bitrate_bps: 33_250,
+            audio_receive_bitrate_bps: 32_900,
+            audio_packets_received: 99,
+            audio_packets_lost: 1,
+            audio_jitter_ms: 0.5,
+            ..MediaStatistics::default()
+        };
+        assert_eq!(
+            line(&s),
+            "rtt 0.4 ms | audio out 33.2 kbps in 32.9 kbps lost 1 (1.0%) jitter 0.5 ms"
+        );
+    }
+
+    #[test]
+    fn video_appears_when_there_is_some() {
+        let s = MediaStatistics {
+            video_packets_sent: 10,
+            video_send_bitrate_bps: 500_000,
+            video_send_fps: 29.7,
+            video_send_width: 640,
+            video_send_height: 480,
+            video_receive_streams: 2,
+            video_receive_bitrate_bps: 1_000_000,
+            video_packets_received: 100,
+            ..MediaStatistics::default()
+        };
+        let l = line(&s);
+        assert!(
+            l.starts_with("rtt - | audio out 0.0 kbps in 0.0 kbps lost 0 "),
+            "{l}"
+        );
+        assert!(l.contains("| video out 500.0 kbps 30 fps 640x480"), "{l}");
+        assert!(
+            l.contains("| video in 2 stream(s) 1000.0 kbps lost 0 (0.0%)"),
+            "{l}"
+        );
+    }
+}

@@ -114,7 +114,10 @@ impl Service {
     }
 
     fn token(&self, user: &str) -> String {
-        let (st, body) = self.post(&format!("/identities/{user}/token"), r#"{"scopes":["voip"]}"#);
+        let (st, body) = self.post(
+            &format!("/identities/{user}/token"),
+            r#"{"scopes":["voip"]}"#,
+        );
         assert_eq!(st, 200, "issue token: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         v["token"].as_str().expect("token").to_string()
@@ -131,7 +134,12 @@ impl Drop for Service {
 /// The tool, with no connection settings from the environment of whoever runs the tests.
 fn tool() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_acscalling"));
-    for v in ["ACS_SERVICE_URL", "ACS_TOKEN", "ACS_CA_CERT", "ACS_ACCESS_KEY"] {
+    for v in [
+        "ACS_SERVICE_URL",
+        "ACS_TOKEN",
+        "ACS_CA_CERT",
+        "ACS_ACCESS_KEY",
+    ] {
         c.env_remove(v);
     }
     c.env("RUST_BACKTRACE", "1");
@@ -156,7 +164,10 @@ fn run(mut c: Command) -> (Output, String, String) {
 
 /// A failure the way the tool should fail: one clear line, a non-zero exit, no panic.
 fn assert_clean_failure(out: &Output, stderr: &str, expected: &str) {
-    assert!(!out.status.success(), "expected a failure; stderr: {stderr}");
+    assert!(
+        !out.status.success(),
+        "expected a failure; stderr: {stderr}"
+    );
     assert!(
         stderr.contains("acscalling: error: ") && stderr.contains(expected),
         "stderr should say '{expected}': {stderr}"
@@ -172,7 +183,14 @@ fn devices_lists_the_virtual_devices() {
         c
     });
     assert!(out.status.success(), "stderr: {stderr}");
-    for want in ["Microphones:", "Speakers:", "Cameras:", "tone (440 Hz", "record (", "[virtual]"] {
+    for want in [
+        "Microphones:",
+        "Speakers:",
+        "Cameras:",
+        "tone (440 Hz",
+        "record (",
+        "[virtual]",
+    ] {
         assert!(stdout.contains(want), "no '{want}' in:\n{stdout}");
     }
     // The virtual camera is always there.
@@ -205,36 +223,9 @@ fn echo_test_hears_its_tone_come_back() {
 fn call_reaches_a_real_agent_who_hears_the_tone() {
     const FREQ: f32 = 660.0;
     let svc = Service::start();
-    let bob_id = svc.create_user();
-    // Bob: a real agent answering at once, with a tone of his own and a speaker we listen to.
-    let client = CallClient::new(CallClientOptions::default()).unwrap();
-    let bob_mic = AudioDevice::tone_microphone("bob-mic", 330.0, 0.5);
-    let bob_spk = AudioDevice::pull_speaker("bob-spk", 10_000);
-    let accept = CallOptions {
-        microphone: Some(bob_mic.clone()),
-        speaker: Some(bob_spk.clone()),
-        start_muted: false,
-    };
-    let incoming: Arc<parking_lot::Mutex<Vec<Call>>> = Arc::default();
-    let inc = incoming.clone();
-    let listener: AgentListener = Arc::new(move |_a, e| {
-        if let AgentEvent::IncomingCall { call } = e {
-            inc.lock().push(call.clone());
-            call.accept(accept.clone()).unwrap();
-        }
-    });
-    let bob = client
-        .create_call_agent(CallAgentOptions {
-            service_url: svc.url(),
-            token: svc.token(&bob_id),
-            display_name: "Bob".into(),
-            listener: Some(listener),
-            token_refresher: None,
-            ca_certificate: None,
-        })
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(20), || bob.connection_state()
-        == AgentConnectionState::Connected));
+    let bob = Bob::sign_in(&svc);
+    let bob_id = bob.id.clone();
+    let incoming = bob.incoming.clone();
 
     let mut c = tool_for(&svc);
     c.args([
@@ -262,21 +253,19 @@ fn call_reaches_a_real_agent_who_hears_the_tone() {
         "bob's call never connected"
     );
     let bob_call = incoming.lock()[0].clone();
+    let heard = bob.hears(FREQ);
     let names: Vec<String> = bob_call
         .remote_participants()
         .iter()
         .map(|p| p.display_name())
         .collect();
-    let mut powers = Vec::new();
-    let heard = wait_until(Duration::from_secs(8), || {
-        let p = tone_power(&listen(&bob_spk, 500), FREQ);
-        powers.push(p);
-        p > 0.01
-    });
     let out = child.wait_with_output().expect("the tool ends");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(heard, "bob did not hear the tool's tone: {powers:?}\n{stdout}");
+    assert!(
+        heard.is_ok(),
+        "bob did not hear the tool's tone: {heard:?}\n{stdout}"
+    );
     assert_eq!(names, ["CLI"], "bob's roster");
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     for want in [
@@ -293,7 +282,129 @@ fn call_reaches_a_real_agent_who_hears_the_tone() {
     // The tool hung up after its 6 s: bob's call ends too.
     assert!(wait_until(Duration::from_secs(10), || bob_call.state()
         == CallState::Disconnected));
-    client.shutdown();
+    drop(bob);
+}
+
+/// A real agent of a new user, answering calls at once with a 330 Hz tone and a speaker
+/// the test listens to.
+struct Bob {
+    client: CallClient,
+    agent: CallAgent,
+    id: String,
+    mic: AudioDevice,
+    speaker: AudioDevice,
+    incoming: Arc<parking_lot::Mutex<Vec<Call>>>,
+}
+
+impl Bob {
+    fn sign_in(svc: &Service) -> Bob {
+        let id = svc.create_user();
+        let client = CallClient::new(CallClientOptions::default()).unwrap();
+        let mic = AudioDevice::tone_microphone("bob-mic", 330.0, 0.5);
+        let speaker = AudioDevice::pull_speaker("bob-spk", 10_000);
+        let accept = CallOptions {
+            microphone: Some(mic.clone()),
+            speaker: Some(speaker.clone()),
+            start_muted: false,
+        };
+        let incoming: Arc<parking_lot::Mutex<Vec<Call>>> = Arc::default();
+        let inc = incoming.clone();
+        let listener: AgentListener = Arc::new(move |_a, e| {
+            if let AgentEvent::IncomingCall { call } = e {
+                inc.lock().push(call.clone());
+                call.accept(accept.clone()).unwrap();
+            }
+        });
+        let agent = client
+            .create_call_agent(CallAgentOptions {
+                service_url: svc.url(),
+                token: svc.token(&id),
+                display_name: "Bob".into(),
+                listener: Some(listener),
+                token_refresher: None,
+                ca_certificate: None,
+            })
+            .unwrap();
+        assert!(wait_until(Duration::from_secs(20), || agent
+            .connection_state()
+            == AgentConnectionState::Connected));
+        Bob {
+            client,
+            agent,
+            id,
+            mic,
+            speaker,
+            incoming,
+        }
+    }
+
+    fn options(&self) -> CallOptions {
+        CallOptions {
+            microphone: Some(self.mic.clone()),
+            speaker: Some(self.speaker.clone()),
+            start_muted: false,
+        }
+    }
+
+    /// Waits up to 8 s for `freq` on Bob's speaker; the powers measured when it never comes.
+    fn hears(&self, freq: f32) -> Result<(), Vec<f32>> {
+        let mut powers = Vec::new();
+        let heard = wait_until(Duration::from_secs(8), || {
+            let p = tone_power(&listen(&self.speaker, 500), freq);
+            powers.push(p);
+            p > 0.01
+        });
+        heard.then_some(()).ok_or(powers)
+    }
+}
+
+impl Drop for Bob {
+    fn drop(&mut self) {
+        self.client.shutdown();
+    }
+}
+
+#[test]
+fn join_shares_a_group_call_with_a_real_agent() {
+    const FREQ: f32 = 550.0;
+    const GROUP: &str = "5b0f3a52-6a43-4d0c-9a53-0c1b7c2f1e11";
+    let svc = Service::start();
+    let bob = Bob::sign_in(&svc);
+    let bob_call = bob.agent.join(GROUP, bob.options()).unwrap();
+    assert!(wait_until(Duration::from_secs(20), || bob_call.state()
+        == CallState::Connected));
+    let mut c = tool_for(&svc);
+    c.args(["join", GROUP, "--tone", &FREQ.to_string(), "--seconds", "6"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = c.spawn().expect("run acscalling join");
+    assert!(
+        wait_until(Duration::from_secs(20), || bob_call
+            .remote_participants()
+            .iter()
+            .any(
+                |p| p.state() == acscalling::protocol::ParticipantState::Connected
+            )),
+        "the tool never joined bob's call"
+    );
+    let heard = bob.hears(FREQ);
+    let out = child.wait_with_output().expect("the tool ends");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        heard.is_ok(),
+        "bob did not hear the tool: {heard:?}\n{stdout}"
+    );
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    for want in [
+        format!("joining group call {GROUP}"),
+        "call state: Connected".to_string(),
+        format!("+ {} (Bob) joined", bob.id),
+        "] stats rtt ".to_string(),
+    ] {
+        assert!(stdout.contains(&want), "no '{want}' in:\n{stdout}");
+    }
+    let _ = bob_call.hang_up(false);
 }
 
 /// Drops what `spk` played so far, waits `ms`, returns what it played meanwhile.
