@@ -16,7 +16,8 @@
  * Covered: client (thread or manual dispatch), device manager (lists, selection, virtual
  * devices, PCM push/pull, device events), agents (options, events, start/join calls, token
  * update), calls (accept/reject/hang up, mute, hold, devices, participants, DTMF, group
- * participants, audio statistics, starting/stopping a local video stream), remote
+ * participants, audio statistics, media statistics and their ACS_EVENT_CALL_MEDIA_STATISTICS
+ * interval, starting/stopping a local video stream), remote
  * participants, cameras, virtual/pushed local video streams. Not covered (use the C API
  * through get()): video renderers and views, remote video streams, camera options and
  * capture formats, audio processing options, the log callback, token refreshers and the
@@ -712,6 +713,29 @@ public:
         detail::check(ACS_CALL_AUDIO_STATISTICS_INIT(&st), "acs_call_audio_statistics_init_sized");
         detail::check(acs_call_get_audio_statistics(must("audio_statistics"), &st), "acs_call_get_audio_statistics");
         return st;
+    }
+    /**
+     * The call's newest media statistics sample (RTT, audio and video packets, loss, jitter,
+     * bitrates; see acs_call_media_statistics). Throws an ACS_ERR_INVALID_STATE acs::Error
+     * before the first sample (when that comes: acs_call_get_media_statistics). Inside an
+     * event callback, read it for the event's borrowed call with
+     * acs::Call::retain(event.call).media_statistics().
+     */
+    acs_call_media_statistics media_statistics() const {
+        acs_call_media_statistics st;
+        detail::check(ACS_CALL_MEDIA_STATISTICS_INIT(&st), "acs_call_media_statistics_init_sized");
+        detail::check(acs_call_get_media_statistics(must("media_statistics"), &st), "acs_call_get_media_statistics");
+        return st;
+    }
+    /**
+     * Samples the media statistics every @p interval_ms (at least 100) and raises
+     * ACS_EVENT_CALL_MEDIA_STATISTICS for this call after each sample, through the agent's
+     * AgentOptions::on_event (read the sample with media_statistics()); 0 stops the events
+     * (acs_call_set_media_statistics_interval).
+     */
+    void set_media_statistics_interval(uint32_t interval_ms) {
+        detail::check(acs_call_set_media_statistics_interval(must("set_media_statistics_interval"), interval_ms),
+                      "acs_call_set_media_statistics_interval");
     }
     /** Sends @p stream as the call's video. */
     void start_video(const LocalVideoStream& stream) {
