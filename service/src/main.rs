@@ -13,6 +13,7 @@ mod call_requests;
 mod calls;
 mod config;
 mod config_file;
+mod dashboard;
 mod group_requests;
 mod identity;
 mod media_setup;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub config: Config,
     /// Resumable signaling sessions.
     pub sessions: sessions::Sessions,
+    /// The history behind `/dashboard`'s charts.
+    pub dashboard: dashboard::Dashboard,
 }
 
 /// Log lines on stderr: text, or one JSON object per line (`--log-format json`) with the
@@ -209,13 +212,16 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         hub,
         config: config.clone(),
         sessions: sessions::Sessions::default(),
+        dashboard: dashboard::Dashboard::default(),
     });
+    dashboard::Dashboard::spawn_sampler(&state);
     let app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
         .merge(metrics::routes())
+        .merge(dashboard::routes())
         .merge(web::routes(config.web_dir.as_deref(), config.dev_tokens))
         .with_state(Arc::clone(&state))
         .layer(axum::middleware::from_fn_with_state(

@@ -282,7 +282,7 @@ fn stat_ticks(stat: &str) -> Option<u64> {
 }
 
 /// CPU seconds of each thread of this process, summed by thread name (Linux /proc).
-fn thread_cpu_seconds() -> BTreeMap<String, f64> {
+pub(crate) fn thread_cpu_seconds() -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let hz = ticks_per_sec();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {

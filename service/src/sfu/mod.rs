@@ -33,6 +33,9 @@ pub struct VideoSource {
     pub kind: VideoStreamKind,
 }
 
+/// The SFU thread's name (`/metrics` and the dashboard read its CPU time by it).
+pub const THREAD_NAME: &str = "acs-sfu";
+
 /// Identifies one participant's media session (unique for the life of the process).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(pub u64);
@@ -312,7 +315,7 @@ pub async fn start_advertising(
     // shared runtime every forwarded packet woke another worker, which cost more than the
     // forwarding itself; here socket, timers and sessions live on one thread, no hand-offs.
     std::thread::Builder::new()
-        .name("acs-sfu".into())
+        .name(THREAD_NAME.into())
         .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
