@@ -983,7 +983,8 @@ typedef struct {
 /**
  * A call's media statistics (acs_call_get_media_statistics): a sample of its
  * PeerConnection's RTP, RTCP and ICE statistics and of its audio and video engines, taken
- * every interval (1 s, or what acs_call_set_media_statistics_interval set). Bitrates and
+ * every interval (1 s, or what acs_call_set_media_statistics_interval set) once the host
+ * has asked for statistics (a call nobody asks about is not sampled). Bitrates and
  * the send frame rate are over the last interval; counters since the media started.
  * Initialise with ACS_CALL_MEDIA_STATISTICS_INIT(p).
  */
@@ -1924,15 +1925,15 @@ acs_status acs_call_media_statistics_init_sized(acs_call_media_statistics *stats
 
 /**
  * Reads the call's newest media statistics sample, written up to out_stats->struct_size.
- * ACS_ERR_INVALID_STATE before the first sample (one interval after the media
- * connected).
+ * ACS_ERR_INVALID_STATE before the first sample: the first call starts the sampler, which
+ * takes a sample at once when the call's media is up (then every interval), so poll again.
  */
 acs_status acs_call_get_media_statistics(const acs_call *call, acs_call_media_statistics *out_stats);
 
 /**
  * Samples the call's media statistics every `interval_ms` (at least 100) and raises
- * ACS_EVENT_CALL_MEDIA_STATISTICS after each sample; 0 stops the events (the call goes on
- * sampling every second for acs_call_get_media_statistics).
+ * ACS_EVENT_CALL_MEDIA_STATISTICS after each sample (the first at once); 0 stops the
+ * events (the call goes on sampling every second for acs_call_get_media_statistics).
  */
 acs_status acs_call_set_media_statistics_interval(acs_call *call, uint32_t interval_ms);
 

@@ -297,6 +297,9 @@ fn run(
                         let now = Instant::now();
                         connected_at = Some(now);
                         out.setup = Some(now - placed);
+                        // The first read starts the call's sampler: the totals printed at
+                        // the end come from it.
+                        let _ = call.media_statistics();
                         println!(
                             "{} connected: setup took {} ms",
                             at(t0),

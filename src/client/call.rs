@@ -160,7 +160,6 @@ impl Call {
             }
         }));
         call.spawn_timer();
-        call.spawn_stats_sampler();
         call
     }
 

@@ -13,7 +13,7 @@ use crate::protocol::CallState;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use webrtc::peer_connection::RTCStatsReport;
+use webrtc::peer_connection::{RTCStatsReport, RTCStatsReportEntry};
 
 /// How often a call samples its statistics when the host has not chosen.
 pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(1);
@@ -69,13 +69,35 @@ fn bitrate(bytes: u64, before: u64, secs: f64) -> u64 {
     (bytes.saturating_sub(before) as f64 * 8.0 / secs).round() as u64
 }
 
-/// A sample from `report` and the engines; rates against `prev` (taken at `prev_at`).
+/// A sample with the counters its successor's rates are computed against.
+#[derive(Debug, Clone)]
+pub(crate) struct Baseline {
+    pub stats: MediaStatistics,
+    pub at: Instant,
+    pub audio_received_bytes: u64,
+    pub video_received_bytes: u64,
+    pub video_sent_bytes: u64,
+    pub frames_encoded: u64,
+}
+
+/// Interarrival jitter in ms from rtc 0.21's value, which is in RTP timestamp units (not
+/// the seconds its documentation says): divided by the stream codec's clock rate (Opus 48
+/// per ms, video 90); `fallback_hz` when the report names no codec.
+fn jitter_ms(report: &RTCStatsReport, codec_id: &str, jitter: f64, fallback_hz: u32) -> f64 {
+    let hz = match report.get(codec_id) {
+        Some(RTCStatsReportEntry::Codec(c)) if c.clock_rate > 0 => c.clock_rate,
+        _ => fallback_hz,
+    };
+    jitter * 1000.0 / f64::from(hz)
+}
+
+/// A sample from `report` and the engines; rates against `prev`.
 pub(crate) fn sample(
     report: &RTCStatsReport,
     engines: &EngineCounters,
-    prev: Option<&(MediaStatistics, Instant, u64, u64, u64, u64)>,
+    prev: Option<&Baseline>,
     now: Instant,
-) -> (MediaStatistics, u64, u64, u64, u64) {
+) -> Baseline {
     let mut s = MediaStatistics {
         timestamp_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -100,13 +122,14 @@ pub(crate) fn sample(
     }
     for i in report.inbound_rtp_streams() {
         let r = &i.received_rtp_stream_stats;
-        // rtc 0.21 fills `jitter` from its receiver report, in RTP timestamp units (not the
-        // seconds its documentation says): Opus counts 48 per ms, video 90.
+        let codec = &r.rtp_stream_stats.codec_id;
         match r.rtp_stream_stats.kind {
             RtpCodecKind::Audio => {
                 s.audio_packets_received += r.packets_received;
                 s.audio_packets_lost += r.packets_lost;
-                s.audio_jitter_ms = s.audio_jitter_ms.max(r.jitter / 48.0);
+                s.audio_jitter_ms = s
+                    .audio_jitter_ms
+                    .max(jitter_ms(report, codec, r.jitter, 48_000));
                 a_in_bytes += i.bytes_received;
             }
             RtpCodecKind::Video => {
@@ -115,7 +138,9 @@ pub(crate) fn sample(
                 }
                 s.video_packets_received += r.packets_received;
                 s.video_packets_lost += r.packets_lost;
-                s.video_jitter_ms = s.video_jitter_ms.max(r.jitter / 90.0);
+                s.video_jitter_ms = s
+                    .video_jitter_ms
+                    .max(jitter_ms(report, codec, r.jitter, 90_000));
                 v_in_bytes += i.bytes_received;
             }
             _ => {}
@@ -134,17 +159,24 @@ pub(crate) fn sample(
         s.video_send_width = c.width;
         s.video_send_height = c.height;
     }
-    if let Some((p, at, pa_in, pv_in, pv_out, p_frames)) = prev {
-        let secs = now.duration_since(*at).as_secs_f64();
-        s.audio_send_bitrate_bps = bitrate(s.audio_bytes_sent, p.audio_bytes_sent, secs);
-        s.audio_receive_bitrate_bps = bitrate(a_in_bytes, *pa_in, secs);
-        s.video_receive_bitrate_bps = bitrate(v_in_bytes, *pv_in, secs);
-        s.video_send_bitrate_bps = bitrate(v_out_bytes, *pv_out, secs);
+    if let Some(p) = prev {
+        let secs = now.duration_since(p.at).as_secs_f64();
+        s.audio_send_bitrate_bps = bitrate(s.audio_bytes_sent, p.stats.audio_bytes_sent, secs);
+        s.audio_receive_bitrate_bps = bitrate(a_in_bytes, p.audio_received_bytes, secs);
+        s.video_receive_bitrate_bps = bitrate(v_in_bytes, p.video_received_bytes, secs);
+        s.video_send_bitrate_bps = bitrate(v_out_bytes, p.video_sent_bytes, secs);
         if secs > 0.0 {
-            s.video_send_fps = frames.saturating_sub(*p_frames) as f64 / secs;
+            s.video_send_fps = frames.saturating_sub(p.frames_encoded) as f64 / secs;
         }
     }
-    (s, a_in_bytes, v_in_bytes, v_out_bytes, frames)
+    Baseline {
+        stats: s,
+        at: now,
+        audio_received_bytes: a_in_bytes,
+        video_received_bytes: v_in_bytes,
+        video_sent_bytes: v_out_bytes,
+        frames_encoded: frames,
+    }
 }
 
 /// A call's sampler: the newest sample, what rates are computed against, and whether the
@@ -152,18 +184,22 @@ pub(crate) fn sample(
 #[derive(Default)]
 pub(crate) struct StatsState {
     /// Newest sample, with when it was taken and the byte/frame counters behind its rates.
-    latest: Option<(MediaStatistics, Instant, u64, u64, u64, u64)>,
+    latest: Option<Baseline>,
     /// The host's interval (None: the default, and no events).
     events_every: Option<Duration>,
-    /// Wakes the sampler when the interval changes.
+    /// Wakes the sampler when the interval changes; None until the sampler runs.
     changed: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Call {
-    /// The newest media statistics sample (None before the call's media has been sampled:
-    /// the first comes one interval after the media connects).
+    /// The newest media statistics sample. A call samples only once its host has asked:
+    /// the first read (or [`Self::set_media_statistics_interval`]) starts the sampler and
+    /// returns None; a sample is taken at once, then every interval (none while the call's
+    /// media is not up; the first sample's bitrates are zero: they need two).
     pub fn media_statistics(&self) -> Option<MediaStatistics> {
-        self.0.stats.lock().latest.as_ref().map(|l| l.0.clone())
+        let mut st = self.0.stats.lock();
+        self.start_stats_sampler(&mut st);
+        st.latest.as_ref().map(|l| l.stats.clone())
     }
 
     /// Samples every `interval` (at least 100 ms) and reports each sample to the host as a
@@ -171,35 +207,47 @@ impl Call {
     pub fn set_media_statistics_interval(&self, interval: Option<Duration>) {
         let mut st = self.0.stats.lock();
         st.events_every = interval.map(|i| i.max(MIN_STATS_INTERVAL));
-        if let Some(n) = &st.changed {
-            n.notify_one();
+        match &st.changed {
+            Some(n) => n.notify_one(),
+            None => self.start_stats_sampler(&mut st),
         }
     }
 
-    /// Starts the call's sampler (on the runtime; it ends with the call).
-    pub(super) fn spawn_stats_sampler(&self) {
+    /// Starts the call's sampler on the runtime unless it runs (it ends with the call).
+    /// Calls nobody asks about are not sampled: a report costs a pass over every stream.
+    fn start_stats_sampler(&self, st: &mut StatsState) {
+        if st.changed.is_some() {
+            return;
+        }
         let notify = Arc::new(tokio::sync::Notify::new());
-        self.0.stats.lock().changed = Some(Arc::clone(&notify));
+        st.changed = Some(Arc::clone(&notify));
         let weak: Weak<CallInner> = Arc::downgrade(&self.0);
         self.0.ctx.rt.spawn(async move {
+            // The first sample at once (the host is waiting for it), then every interval.
+            let mut wait = Duration::ZERO;
             loop {
-                let every = match weak.upgrade() {
-                    Some(c) => c
-                        .stats
-                        .lock()
-                        .events_every
-                        .unwrap_or(DEFAULT_STATS_INTERVAL),
-                    None => return,
-                };
                 tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = notify.notified() => continue,
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = notify.notified() => {
+                        // A new interval: the next sample one new interval on.
+                        wait = match weak.upgrade() {
+                            Some(c) => c.stats.lock().events_every.unwrap_or(DEFAULT_STATS_INTERVAL),
+                            None => return,
+                        };
+                        continue;
+                    }
                 }
                 let Some(c) = weak.upgrade() else { return };
                 let call = Call(c);
                 if call.state() == CallState::Disconnected {
                     return;
                 }
+                wait = call
+                    .0
+                    .stats
+                    .lock()
+                    .events_every
+                    .unwrap_or(DEFAULT_STATS_INTERVAL);
                 let Some(transport) = call.0.media.transport() else {
                     continue;
                 };
@@ -214,9 +262,7 @@ impl Call {
                 let now = Instant::now();
                 let events = {
                     let mut st = call.0.stats.lock();
-                    let (s, a_in, v_in, v_out, frames) =
-                        sample(&report, &engines, st.latest.as_ref(), now);
-                    st.latest = Some((s, now, a_in, v_in, v_out, frames));
+                    st.latest = Some(sample(&report, &engines, st.latest.as_ref(), now));
                     st.events_every.is_some()
                 };
                 if events {

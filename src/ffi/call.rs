@@ -605,7 +605,8 @@ c_numbers! {
 
 /// A call's media statistics (acs_call_get_media_statistics): a sample of its
 /// PeerConnection's RTP, RTCP and ICE statistics and of its audio and video engines, taken
-/// every interval (1 s, or what acs_call_set_media_statistics_interval set). Bitrates and
+/// every interval (1 s, or what acs_call_set_media_statistics_interval set) once the host
+/// has asked for statistics (a call nobody asks about is not sampled). Bitrates and
 /// the send frame rate are over the last interval; counters since the media started.
 /// Initialise with ACS_CALL_MEDIA_STATISTICS_INIT(p).
 #[repr(C)]
@@ -675,8 +676,8 @@ pub unsafe extern "C" fn acs_call_media_statistics_init_sized(
 }
 
 /// Reads the call's newest media statistics sample, written up to out_stats->struct_size.
-/// ACS_ERR_INVALID_STATE before the first sample (one interval after the media
-/// connected).
+/// ACS_ERR_INVALID_STATE before the first sample: the first call starts the sampler, which
+/// takes a sample at once when the call's media is up (then every interval), so poll again.
 #[no_mangle]
 pub unsafe extern "C" fn acs_call_get_media_statistics(
     call: *const acs_call,
@@ -719,8 +720,8 @@ pub unsafe extern "C" fn acs_call_get_media_statistics(
 }
 
 /// Samples the call's media statistics every `interval_ms` (at least 100) and raises
-/// ACS_EVENT_CALL_MEDIA_STATISTICS after each sample; 0 stops the events (the call goes on
-/// sampling every second for acs_call_get_media_statistics).
+/// ACS_EVENT_CALL_MEDIA_STATISTICS after each sample (the first at once); 0 stops the
+/// events (the call goes on sampling every second for acs_call_get_media_statistics).
 #[no_mangle]
 pub extern "C" fn acs_call_set_media_statistics_interval(
     call: *mut acs_call,

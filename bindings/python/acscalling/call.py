@@ -343,8 +343,9 @@ class Call(Handle):
 
     @property
     def media_statistics(self) -> Optional[MediaStatistics]:
-        """The newest media statistics sample, or None before the first one (one interval
-        after the media connected)."""
+        """The newest media statistics sample, or None before the first one. The first read
+        (or set_media_statistics_interval) starts the call's sampler, which takes a sample
+        at once when the media is up and then every interval: poll again."""
         s = _ffi.acs_call_media_statistics()
         L = _ffi.lib()
         check(L.acs_call_media_statistics_init_sized(ctypes.byref(s), ctypes.sizeof(s)))
