@@ -154,6 +154,11 @@ impl Drop for CameraCapture {
     }
 }
 
+/// The camera went away (unplugged, or its driver unbound): ENODEV, or ENXIO.
+fn unplugged(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO))
+}
+
 /// The capture time of a buffer as an `Instant`: drivers stamp buffers with
 /// CLOCK_MONOTONIC, the clock `Instant` reads on Linux. Other stamps (or none): now.
 // The casts are needed where time_t or suseconds_t is 32-bit.
@@ -258,7 +263,7 @@ fn capture_loop(
             Ok(None) => continue,
             Err(e) => {
                 errors += 1;
-                let gone = matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO));
+                let gone = unplugged(&e);
                 if gone || errors >= MAX_CONSECUTIVE_ERRORS {
                     let why = if gone {
                         format!("disconnected ({e})")
@@ -295,8 +300,14 @@ fn capture_loop(
             }
         }
         if let Err(e) = dev.requeue(d.index) {
-            log::warn!("camera {label}: VIDIOC_QBUF failed, capture stops: {e}");
-            result = Err(format!("VIDIOC_QBUF failed: {e}"));
+            // An unplug can surface here as well as at DQBUF: the same reason either way.
+            let why = if unplugged(&e) {
+                format!("disconnected (VIDIOC_QBUF: {e})")
+            } else {
+                format!("VIDIOC_QBUF failed: {e}")
+            };
+            log::warn!("camera {label}: capture stops: {why}");
+            result = Err(why);
             break;
         }
     }
