@@ -617,6 +617,11 @@
 #define ACS_VIDEO_SOURCE_CAMERA 2
 
 /**
+ * Local video source: a monitor or window of the screen.
+ */
+#define ACS_VIDEO_SOURCE_SCREEN 3
+
+/**
  * A camera (real, virtual or host-pushed frames).
  */
 #define ACS_VIDEO_STREAM_KIND_VIDEO 0

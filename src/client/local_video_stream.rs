@@ -11,12 +11,20 @@
 
 use crate::error::{Error, Result};
 use crate::media::camera::Camera;
+use crate::media::video::screen::{self, CaptureStats, ScreenCapture, ScreenSource, ShareState};
 use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig, MAX_FPS};
 use crate::media::video::v4l2::{CameraCapture, CameraConfig, CaptureFormat};
 use crate::media::video::FrameBus;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+/// The monitors and application windows that can be shared (X11, the display `$DISPLAY`
+/// names), each with a thumbnail fitting `thumbnail` (width, height) when asked for.
+/// `Error::Device` when there is no X display to connect to.
+pub fn list_screen_sources(thumbnail: Option<(u32, u32)>) -> Result<Vec<ScreenSource>> {
+    screen::list_sources(thumbnail).map_err(Error::from)
+}
 
 /// What feeds a local video stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +35,8 @@ pub enum VideoSourceKind {
     Pushed,
     /// A V4L2 camera, by id (`v4l2:/dev/videoN`).
     Camera(String),
+    /// A monitor or window of the screen, by source id (`x11:monitor:0`, `x11:window:N`).
+    Screen(String),
 }
 
 /// What produces the frames; dropping it stops its thread (and closes a camera).
@@ -34,6 +44,7 @@ enum Producer {
     /// Held for its Drop only.
     Virtual(#[allow(dead_code)] VirtualCamera),
     Camera(CameraCapture),
+    Screen(ScreenCapture),
 }
 
 struct Source {
@@ -147,6 +158,10 @@ impl LocalVideoStream {
     pub fn source_error(&self) -> Option<String> {
         match &self.inner.source.lock().producer {
             Some(Producer::Camera(c)) => c.failure(),
+            Some(Producer::Screen(c)) => match c.state() {
+                ShareState::Ended(why) => Some(why),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -173,6 +188,44 @@ impl LocalVideoStream {
             Some(Producer::Virtual(cam)),
         );
         Ok(())
+    }
+
+    /// A stream of a monitor or window (an id from [`list_screen_sources`]), captured at
+    /// up to `fps` frames a second (screen content: a few frames a second keep text sharp
+    /// at a low bitrate; 1..=60). `Error::Device` when the display or the source is not
+    /// there.
+    pub fn from_screen(source_id: &str, fps: u32) -> Result<Self> {
+        let s = Self::pushed();
+        s.switch_to_screen(source_id, fps)?;
+        Ok(s)
+    }
+
+    /// Switches to a monitor or window of the screen (see [`Self::from_screen`]); the
+    /// current source stays when it cannot be captured.
+    pub fn switch_to_screen(&self, source_id: &str, fps: u32) -> Result<()> {
+        let capture = ScreenCapture::start(source_id, fps, self.bus()).map_err(Error::from)?;
+        self.replace(
+            VideoSourceKind::Screen(source_id.to_string()),
+            Some(Producer::Screen(capture)),
+        );
+        Ok(())
+    }
+
+    /// Where a screen source stands (active, paused while its window is minimised, or
+    /// ended: the window closed); None for other sources.
+    pub fn share_state(&self) -> Option<ShareState> {
+        match &self.inner.source.lock().producer {
+            Some(Producer::Screen(c)) => Some(c.state()),
+            _ => None,
+        }
+    }
+
+    /// Grabs, published frames and unchanged grabs of a screen source; None for others.
+    pub fn screen_capture_stats(&self) -> Option<CaptureStats> {
+        match &self.inner.source.lock().producer {
+            Some(Producer::Screen(c)) => Some(c.stats()),
+            _ => None,
+        }
     }
 
     /// Switches to host-pushed frames.

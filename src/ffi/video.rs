@@ -24,6 +24,8 @@ pub const ACS_VIDEO_SOURCE_VIRTUAL: i32 = 0;
 pub const ACS_VIDEO_SOURCE_PUSHED: i32 = 1;
 /// Local video source: a camera.
 pub const ACS_VIDEO_SOURCE_CAMERA: i32 = 2;
+/// Local video source: a monitor or window of the screen.
+pub const ACS_VIDEO_SOURCE_SCREEN: i32 = 3;
 
 /// Receives each frame a view renders, on the view's own thread (never the producer's):
 /// `frame` is the host's to release with acs_video_frame_release (now, or later from any
@@ -286,6 +288,7 @@ pub unsafe extern "C" fn acs_local_video_stream_get_source_kind(
             VideoSourceKind::Virtual(_) => ACS_VIDEO_SOURCE_VIRTUAL,
             VideoSourceKind::Pushed => ACS_VIDEO_SOURCE_PUSHED,
             VideoSourceKind::Camera(_) => ACS_VIDEO_SOURCE_CAMERA,
+            VideoSourceKind::Screen(_) => ACS_VIDEO_SOURCE_SCREEN,
         };
         out(out_kind, k, "out_kind")
     })

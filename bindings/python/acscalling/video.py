@@ -79,6 +79,7 @@ class VideoSourceKind(enum.IntEnum):
     VIRTUAL = _ffi.ACS_VIDEO_SOURCE_VIRTUAL
     PUSHED = _ffi.ACS_VIDEO_SOURCE_PUSHED
     CAMERA = _ffi.ACS_VIDEO_SOURCE_CAMERA
+    SCREEN = _ffi.ACS_VIDEO_SOURCE_SCREEN
 
 
 @dataclass

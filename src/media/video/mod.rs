@@ -12,6 +12,7 @@ pub mod h264;
 pub mod pattern;
 pub mod renderer;
 pub mod scale;
+pub mod screen;
 pub mod source;
 pub mod v4l2;
 
@@ -23,5 +24,6 @@ pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
 pub use pattern::{read_counter, test_pattern};
 pub use renderer::{RenderedFrame, VideoRenderer, VideoView, ViewCallback, ViewConfig, ViewStats};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
+pub use screen::{ScreenCapture, ScreenSource, ScreenSourceKind, ShareState};
 pub use source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
 pub use v4l2::{CameraCapture, CameraConfig, CameraFormat};
