@@ -161,11 +161,12 @@ enum {
     K_LVS,
     K_RENDERER,
     K_VIEW,
+    K_SCREEN,
     NKINDS
 };
 static const char *const KIND_NAME[NKINDS] = {
     "client", "agent", "call", "participant", "device manager", "audio device", "camera",
-    "remote video stream", "local video stream", "renderer", "view"};
+    "remote video stream", "local video stream", "renderer", "view", "screen source"};
 
 static void *g_live[NKINDS];
 static void *g_stale[NKINDS];
@@ -554,6 +555,15 @@ static void make_stale(const service_args *svc) {
         acs_call_hang_up(call, false);
         wait_ended(call);
     }
+    {
+        /* A screen source, when there is an X display (the sweeps run without one too). */
+        acs_screen_source *src[64];
+        size_t nsrc = 0;
+        if (acs_screen_sources_get(0, 0, src, 64, &nsrc) == ACS_OK && nsrc > 0) {
+            g_stale[K_SCREEN] = src[nsrc - 1];
+            for (size_t i = 0; i < nsrc && i < 64; i++) acs_screen_source_release(src[i]);
+        }
+    }
     g_stale[K_CLIENT] = c;
     g_stale[K_DM] = dm;
     g_stale[K_AUDIO] = mic;
@@ -612,6 +622,14 @@ static void make_live(const service_args *svc) {
     g_live[K_LVS] = g_virtual_stream;
     g_live[K_RENDERER] = g_renderer;
     g_live[K_VIEW] = g_view;
+    {
+        acs_screen_source *src[64];
+        size_t nsrc = 0;
+        if (acs_screen_sources_get(0, 0, src, 64, &nsrc) == ACS_OK && nsrc > 0) {
+            g_live[K_SCREEN] = src[0];
+            for (size_t i = 1; i < nsrc && i < 64; i++) acs_screen_source_release(src[i]);
+        }
+    }
 }
 
 static void release_live(void) {
@@ -623,6 +641,7 @@ static void release_live(void) {
     acs_remote_participant_release(g_participant);
     acs_call_release(g_call);
     acs_call_agent_release(g_agent);
+    acs_screen_source_release(g_live[K_SCREEN]);
     acs_video_view_release(g_view);
     acs_video_renderer_release(g_renderer);
     acs_local_video_stream_release(g_pushed_stream);
@@ -1344,6 +1363,69 @@ SWEEP(acs_audio_tone_power) {
         BAD(whatf("frequency %g", (double)bad_f[i]), acs_audio_tone_power(g_pcm, 960, bad_f[i], &p));
 }
 
+/* --- screen sources --- */
+SWEEP(acs_screen_sources_get) {
+    acs_screen_source *src[4];
+    size_t n;
+    BAD("out_count NULL", acs_screen_sources_get(0, 0, src, 4, NULL));
+    BAD("thumbnail 1x1", acs_screen_sources_get(1, 1, src, 4, &n));
+    BAD("thumbnail 0x64", acs_screen_sources_get(0, 64, src, 4, &n));
+    BAD("thumbnail 5000x5000", acs_screen_sources_get(5000, 5000, src, 4, &n));
+    for (size_t i = 0; i < NHUGE; i++)
+        if (HUGE_SIZES[i] > (size_t)PTRDIFF_MAX / sizeof(void *))
+            BAD(whatf("capacity %zu", HUGE_SIZES[i]), acs_screen_sources_get(0, 0, src, HUGE_SIZES[i], &n));
+    if (LIVE(K_SCREEN)) BAD("capacity 0 with sources", acs_screen_sources_get(0, 0, src, 0, &n));
+}
+RETAIN(acs_screen_source_retain, K_SCREEN)
+RELEASE(acs_screen_source_release, K_SCREEN)
+STRING_GETTER(acs_screen_source_get_id, K_SCREEN)
+STRING_GETTER(acs_screen_source_get_title, K_SCREEN)
+STRING_GETTER(acs_screen_source_get_application, K_SCREEN)
+GETTER(acs_screen_source_get_kind, K_SCREEN, int32_t)
+SWEEP(acs_screen_source_get_geometry) {
+    int32_t x, y;
+    uint32_t w, h;
+    bool m;
+    FOR_BAD_HANDLES(K_SCREEN) BAD(hd_, acs_screen_source_get_geometry(h_, &x, &y, &w, &h, &m));
+}
+SWEEP(acs_screen_source_get_thumbnail) {
+    uint8_t buf[64];
+    uint32_t w, h;
+    FOR_BAD_HANDLES(K_SCREEN)
+        BAD(hd_, acs_screen_source_get_thumbnail(h_, ACS_PIXEL_FORMAT_RGBA, buf, 16, sizeof buf, &w, &h));
+    if (!LIVE(K_SCREEN)) return;
+    BAD("format 99", acs_screen_source_get_thumbnail(LIVE(K_SCREEN), 99, buf, 16, sizeof buf, &w, &h));
+    BAD("out_width NULL", acs_screen_source_get_thumbnail(LIVE(K_SCREEN), ACS_PIXEL_FORMAT_RGBA, buf, 16, sizeof buf, NULL, &h));
+    /* listed without thumbnails: none to copy */
+    BAD("no thumbnail", acs_screen_source_get_thumbnail(LIVE(K_SCREEN), ACS_PIXEL_FORMAT_RGBA, buf, 16, sizeof buf, &w, &h));
+}
+SWEEP(acs_local_video_stream_create_from_screen) {
+    acs_local_video_stream *out = SENTINEL;
+    const char *ids[] = {"", "x11:", "x11:window:zz", "x11:monitor:-1", "wayland:0", "x11:window:4294967295"};
+    BAD("source_id NULL", acs_local_video_stream_create_from_screen(NULL, 10, &out));
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        BAD(whatf("source_id '%s'", ids[i]), acs_local_video_stream_create_from_screen(ids[i], 10, &out));
+    BAD("bad UTF-8", acs_local_video_stream_create_from_screen("x11:\xff\xfe", 10, &out));
+    BAD("fps 0", acs_local_video_stream_create_from_screen("x11:monitor:0", 0, &out));
+    BAD("fps 61", acs_local_video_stream_create_from_screen("x11:monitor:0", 61, &out));
+    BAD("out NULL", acs_local_video_stream_create_from_screen("x11:monitor:0", 10, NULL));
+    CHECK_UNWRITTEN(out);
+}
+SWEEP(acs_local_video_stream_switch_source_screen) {
+    FOR_BAD_HANDLES(K_LVS) BAD(hd_, acs_local_video_stream_switch_source_screen(h_, "x11:monitor:0", 10));
+    BAD("source_id NULL", acs_local_video_stream_switch_source_screen(g_pushed_stream, NULL, 10));
+    BAD("source_id 'x11:window:zz'", acs_local_video_stream_switch_source_screen(g_pushed_stream, "x11:window:zz", 10));
+    BAD("fps 0", acs_local_video_stream_switch_source_screen(g_pushed_stream, "x11:monitor:0", 0));
+}
+SWEEP(acs_local_video_stream_get_share_state) {
+    int32_t st;
+    char buf[64];
+    size_t needed;
+    FOR_BAD_HANDLES(K_LVS) BAD(hd_, acs_local_video_stream_get_share_state(h_, &st, buf, sizeof buf, &needed));
+    BAD("not a screen", acs_local_video_stream_get_share_state(g_virtual_stream, &st, buf, sizeof buf, &needed));
+    BAD("out_state NULL", acs_local_video_stream_get_share_state(g_virtual_stream, NULL, buf, sizeof buf, &needed));
+}
+
 /* --- cameras --- */
 RETAIN(acs_camera_retain, K_CAMERA)
 RELEASE(acs_camera_release, K_CAMERA)
@@ -1737,6 +1819,12 @@ static const entry SWEEPS[] = {
     E(acs_audio_device_release), E(acs_audio_device_get_id), E(acs_audio_device_get_name),
     E(acs_audio_device_get_kind), E(acs_audio_device_is_default), E(acs_audio_device_is_virtual),
     E(acs_audio_device_push_pcm), E(acs_audio_device_pull_pcm), E(acs_audio_tone_power),
+    E(acs_screen_sources_get), E(acs_screen_source_retain), E(acs_screen_source_release),
+    E(acs_screen_source_get_id), E(acs_screen_source_get_title),
+    E(acs_screen_source_get_application), E(acs_screen_source_get_kind),
+    E(acs_screen_source_get_geometry), E(acs_screen_source_get_thumbnail),
+    E(acs_local_video_stream_create_from_screen), E(acs_local_video_stream_switch_source_screen),
+    E(acs_local_video_stream_get_share_state),
     E(acs_camera_retain), E(acs_camera_release), E(acs_camera_get_id), E(acs_camera_get_name),
     E(acs_camera_is_default), E(acs_camera_options_init), E(acs_camera_options_init_sized),
     E(acs_camera_capture_format_init), E(acs_camera_capture_format_init_sized),

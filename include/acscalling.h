@@ -595,6 +595,32 @@
 #define ACS_IDENTIFIER_KIND_PHONE_NUMBER 2
 
 /**
+ * Screen source: a monitor.
+ */
+#define ACS_SCREEN_SOURCE_MONITOR 0
+
+/**
+ * Screen source: an application window.
+ */
+#define ACS_SCREEN_SOURCE_WINDOW 1
+
+/**
+ * A screen share's source captures (frames flow).
+ */
+#define ACS_SHARE_STATE_ACTIVE 0
+
+/**
+ * A screen share's window is minimised or off the screen: no frames until it is back.
+ */
+#define ACS_SHARE_STATE_PAUSED 1
+
+/**
+ * A screen share's source is gone (its window closed): switch the stream's source or stop
+ * sharing.
+ */
+#define ACS_SHARE_STATE_ENDED 2
+
+/**
  * The longest string argument accepted, in bytes before the NUL: no identifier, token, URL,
  * name or path comes near it. A longer one is ACS_ERR_INVALID_ARGUMENT, and the library
  * reads no further than this many bytes (+1) looking for the NUL.
@@ -721,6 +747,11 @@ typedef struct acs_remote_participant acs_remote_participant;
  * Opaque remote video stream handle (a remote participant's camera or screen share).
  */
 typedef struct acs_remote_video_stream acs_remote_video_stream;
+
+/**
+ * Opaque screen source handle: a monitor or window that can be shared, as listed.
+ */
+typedef struct acs_screen_source acs_screen_source;
 
 /**
  * Opaque video renderer handle (one stream, many views).
@@ -2401,6 +2432,86 @@ acs_status acs_rendered_video_frame_release(acs_rendered_video_frame *frame);
  * acs_video_frame_read_test_pattern_counter does.
  */
 acs_status acs_rendered_video_frame_read_test_pattern_counter(const acs_rendered_video_frame *frame, uint32_t *out_counter);
+
+/**
+ * Lists the monitors and application windows that can be shared (X11: the display
+ * `DISPLAY` names; monitors first), each with a thumbnail fitting
+ * `thumbnail_width` x `thumbnail_height` (0 x 0: none, which is faster). Up to `capacity`
+ * handles (+1 each: release them), the total in `out_count`; ACS_ERR_BUFFER_TOO_SMALL
+ * (with `out_count` set) if they don't fit. ACS_ERR_DEVICE when there is no X display.
+ */
+acs_status acs_screen_sources_get(uint32_t thumbnail_width, uint32_t thumbnail_height, acs_screen_source **out_sources, size_t capacity, size_t *out_count);
+
+/**
+ * Adds a reference to the screen source.
+ */
+acs_status acs_screen_source_retain(acs_screen_source *source);
+
+/**
+ * Drops a reference. NULL is OK.
+ */
+acs_status acs_screen_source_release(acs_screen_source *source);
+
+/**
+ * The source's id (`x11:monitor:<n>`, `x11:window:<xid>`), for
+ * acs_local_video_stream_create_from_screen.
+ */
+acs_status acs_screen_source_get_id(acs_screen_source *source, char *buf, size_t capacity, size_t *needed);
+
+/**
+ * The monitor's output name, or the window's title (UTF-8; may be empty).
+ */
+acs_status acs_screen_source_get_title(acs_screen_source *source, char *buf, size_t capacity, size_t *needed);
+
+/**
+ * The window's application (its WM_CLASS class); empty for a monitor.
+ */
+acs_status acs_screen_source_get_application(acs_screen_source *source, char *buf, size_t capacity, size_t *needed);
+
+/**
+ * ACS_SCREEN_SOURCE_MONITOR or ACS_SCREEN_SOURCE_WINDOW.
+ */
+acs_status acs_screen_source_get_kind(acs_screen_source *source, int32_t *out_kind);
+
+/**
+ * Where the source was on the screen when listed (pixels; a window's client area) and
+ * whether it was minimised. Any out-pointer may be NULL.
+ */
+acs_status acs_screen_source_get_geometry(acs_screen_source *source, int32_t *out_x, int32_t *out_y, uint32_t *out_width, uint32_t *out_height, bool *out_minimized);
+
+/**
+ * Copies the source's thumbnail (listed with a thumbnail size) into `buf` as
+ * `format` (ACS_PIXEL_FORMAT_*) with rows `stride` bytes apart; its size in
+ * `out_width`/`out_height` (both required). Call with `buf` NULL to learn the size:
+ * ACS_ERR_BUFFER_TOO_SMALL unless `capacity` holds the picture. ACS_ERR_NOT_FOUND when
+ * there is no thumbnail (none asked for, or the window was minimised).
+ */
+acs_status acs_screen_source_get_thumbnail(acs_screen_source *source, int32_t format, uint8_t *buf, size_t stride, size_t capacity, uint32_t *out_width, uint32_t *out_height);
+
+/**
+ * Creates a local video stream that captures screen source `source_id` (an id from
+ * acs_screen_source_get_id) at up to `fps` frames a second (1..=60; screen content reads
+ * well at 5-15). A window is followed as it moves and resizes; while it is minimised the
+ * share pauses, and when it closes the share ends (acs_local_video_stream_get_share_state
+ * says which and why). Only changed pictures are encoded (plus one a second). Share it
+ * with acs_call_start_screen_sharing. ACS_ERR_DEVICE when there is no X display or no such
+ * source; ACS_ERR_INVALID_ARGUMENT for a malformed id or rate.
+ */
+acs_status acs_local_video_stream_create_from_screen(const char *source_id, uint32_t fps, acs_local_video_stream **out_stream);
+
+/**
+ * Switches the stream to screen source `source_id` (as in
+ * acs_local_video_stream_create_from_screen); the current source stays when it cannot
+ * be captured.
+ */
+acs_status acs_local_video_stream_switch_source_screen(acs_local_video_stream *stream, const char *source_id, uint32_t fps);
+
+/**
+ * Where the stream's screen source stands: ACS_SHARE_STATE_* in `out_state`, and why when
+ * paused or ended as a string out (`buf` may be NULL with `capacity` 0 to skip it).
+ * ACS_ERR_INVALID_STATE when the stream's source is not a screen.
+ */
+acs_status acs_local_video_stream_get_share_state(acs_local_video_stream *stream, int32_t *out_state, char *buf, size_t capacity, size_t *needed);
 
 /**
  * A static, human-readable name for a status code (never NULL).

@@ -48,6 +48,11 @@ pub struct acs_remote_video_stream {
     _private: [u8; 0],
 }
 
+/// Opaque screen source handle: a monitor or window that can be shared, as listed.
+pub struct acs_screen_source {
+    _private: [u8; 0],
+}
+
 /// Opaque local video stream handle (virtual camera, pushed frames or a camera).
 pub struct acs_local_video_stream {
     _private: [u8; 0],
@@ -77,6 +82,14 @@ pub(crate) enum Object {
     VideoView(VideoView),
     /// A rendered frame lent to the host (acs_video_frame.internal).
     VideoFrame(Arc<HeldFrame>),
+    /// A listed monitor or window (acs_screen_sources_get).
+    ScreenSource(Arc<HeldScreenSource>),
+}
+
+/// A listed screen source with its handle number.
+pub(crate) struct HeldScreenSource {
+    pub id: u64,
+    pub source: crate::media::video::ScreenSource,
 }
 
 impl Object {
@@ -95,6 +108,7 @@ impl Object {
             Object::VideoRenderer(o) => o.object_id(),
             Object::VideoView(o) => o.object_id(),
             Object::VideoFrame(o) => o.id,
+            Object::ScreenSource(o) => o.id,
             Object::AudioDevice(_) | Object::Camera(_) => {
                 let key = self.device_key().unwrap_or_default();
                 if let Some(&n) = t.device_numbers.get(&key) {
@@ -130,6 +144,7 @@ impl Object {
             Object::VideoRenderer(_) => Kind::VideoRenderer,
             Object::VideoView(_) => Kind::VideoView,
             Object::VideoFrame(_) => Kind::VideoFrame,
+            Object::ScreenSource(_) => Kind::ScreenSource,
         }
     }
 }
@@ -149,6 +164,7 @@ pub(crate) enum Kind {
     VideoRenderer,
     VideoView,
     VideoFrame,
+    ScreenSource,
 }
 
 impl Kind {
@@ -167,6 +183,7 @@ impl Kind {
             Kind::VideoRenderer => "acs_video_renderer",
             Kind::VideoView => "acs_video_view",
             Kind::VideoFrame => "acs_video_frame",
+            Kind::ScreenSource => "acs_screen_source",
         }
     }
 }
@@ -375,6 +392,12 @@ typed_lookup!(
 typed_lookup!(audio_device, acs_audio_device, AudioDevice, AudioDevice);
 
 typed_lookup!(camera, acs_camera, Camera, Camera);
+typed_lookup!(
+    screen_source,
+    acs_screen_source,
+    ScreenSource,
+    Arc<HeldScreenSource>
+);
 typed_lookup!(
     remote_video_stream,
     acs_remote_video_stream,

@@ -24,6 +24,7 @@ pub mod log;
 mod numbering;
 pub mod phone;
 pub mod rendered_frame;
+pub mod screen;
 pub(crate) mod sized;
 pub mod status;
 pub(crate) mod strings;

@@ -76,6 +76,10 @@ from .video import (
     CameraCaptureFormat,
     CameraFormat,
     LocalVideoStream,
+    ScreenSource,
+    ScreenSourceKind,
+    ShareState,
+    list_screen_sources,
     PixelFormat,
     RemoteVideoStream,
     ScalingMode,
@@ -106,6 +110,7 @@ def library_version() -> str:
 
 
 __all__ = [
+    "ScreenSource", "ScreenSourceKind", "ShareState", "list_screen_sources",
     "AcsError", "AcsIOError", "AudioDevice", "AudioProcessing", "AudioStats", "Camera",
     "DeviceAccess", "DeviceEvent", "DeviceEventKind", "Permission", "PermissionState", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",

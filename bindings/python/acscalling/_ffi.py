@@ -126,6 +126,11 @@ CONSTANTS: Dict[str, object] = {
     "ACS_VIDEO_SOURCE_PUSHED": 1,
     "ACS_VIDEO_SOURCE_CAMERA": 2,
     "ACS_VIDEO_SOURCE_SCREEN": 3,
+    "ACS_SCREEN_SOURCE_MONITOR": 0,
+    "ACS_SCREEN_SOURCE_WINDOW": 1,
+    "ACS_SHARE_STATE_ACTIVE": 0,
+    "ACS_SHARE_STATE_PAUSED": 1,
+    "ACS_SHARE_STATE_ENDED": 2,
     "ACS_VIDEO_STREAM_KIND_VIDEO": 0,
     "ACS_VIDEO_STREAM_KIND_SCREEN_SHARE": 1,
     "ACS_MAX_INCOMING_VIDEO_STREAMS": 6,
@@ -256,6 +261,11 @@ ACS_VIDEO_SOURCE_VIRTUAL: int
 ACS_VIDEO_SOURCE_PUSHED: int
 ACS_VIDEO_SOURCE_CAMERA: int
 ACS_VIDEO_SOURCE_SCREEN: int
+ACS_SCREEN_SOURCE_MONITOR: int
+ACS_SCREEN_SOURCE_WINDOW: int
+ACS_SHARE_STATE_ACTIVE: int
+ACS_SHARE_STATE_PAUSED: int
+ACS_SHARE_STATE_ENDED: int
 ACS_VIDEO_STREAM_KIND_VIDEO: int
 ACS_VIDEO_STREAM_KIND_SCREEN_SHARE: int
 ACS_MAX_INCOMING_VIDEO_STREAMS: int
@@ -339,6 +349,10 @@ class acs_camera(Structure):
     """Opaque camera handle."""
 
 
+class acs_screen_source(Structure):
+    """Opaque screen source handle (a monitor or window that can be shared)."""
+
+
 class acs_remote_participant(Structure):
     """Opaque RemoteParticipant handle."""
 
@@ -366,6 +380,7 @@ OPAQUE_TYPES = {
     "acs_call_client": acs_call_client,
     "acs_device_manager": acs_device_manager,
     "acs_camera": acs_camera,
+    "acs_screen_source": acs_screen_source,
     "acs_remote_participant": acs_remote_participant,
     "acs_remote_video_stream": acs_remote_video_stream,
     "acs_local_video_stream": acs_local_video_stream,
@@ -671,6 +686,7 @@ _client = _P(acs_call_client)
 _dm = _P(acs_device_manager)
 _rp = _P(acs_remote_participant)
 _cam = _P(acs_camera)
+_scr = _P(acs_screen_source)
 _apo = _P(acs_audio_processing_options)
 _lvs = _P(acs_local_video_stream)
 _rvs = _P(acs_remote_video_stream)
@@ -783,6 +799,18 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_device_manager_set_camera": (_S, [_dm, _cam]),
     "acs_device_manager_get_selected_camera": (_S, [_dm, _P(_cam)]),
     "acs_device_manager_ask_device_permission": (_S, [_dm, c_int32, _P(c_int32), _buf, c_size_t, _P(c_size_t)]),
+    "acs_screen_sources_get": (_S, [c_uint32, c_uint32, _P(_scr), c_size_t, _P(c_size_t)]),
+    "acs_screen_source_retain": (_S, [_scr]),
+    "acs_screen_source_release": (_S, [_scr]),
+    "acs_screen_source_get_id": (_S, [_scr, _buf, c_size_t, _P(c_size_t)]),
+    "acs_screen_source_get_title": (_S, [_scr, _buf, c_size_t, _P(c_size_t)]),
+    "acs_screen_source_get_application": (_S, [_scr, _buf, c_size_t, _P(c_size_t)]),
+    "acs_screen_source_get_kind": (_S, [_scr, _P(c_int32)]),
+    "acs_screen_source_get_geometry": (_S, [_scr, _P(c_int32), _P(c_int32), _P(c_uint32), _P(c_uint32), _P(c_bool)]),
+    "acs_screen_source_get_thumbnail": (_S, [_scr, c_int32, _P(c_uint8), c_size_t, c_size_t, _P(c_uint32), _P(c_uint32)]),
+    "acs_local_video_stream_create_from_screen": (_S, [c_char_p, c_uint32, _P(_lvs)]),
+    "acs_local_video_stream_switch_source_screen": (_S, [_lvs, c_char_p, c_uint32]),
+    "acs_local_video_stream_get_share_state": (_S, [_lvs, _P(c_int32), _buf, c_size_t, _P(c_size_t)]),
     "acs_camera_retain": (_S, [_cam]),
     "acs_camera_release": (_S, [_cam]),
     "acs_camera_get_id": (_S, [_cam, _buf, c_size_t, _P(c_size_t)]),

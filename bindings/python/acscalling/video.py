@@ -236,6 +236,95 @@ def _frame_buffer(
     return b, keep
 
 
+class ScreenSourceKind(enum.IntEnum):
+    MONITOR = _ffi.ACS_SCREEN_SOURCE_MONITOR
+    WINDOW = _ffi.ACS_SCREEN_SOURCE_WINDOW
+
+
+class ShareState(enum.IntEnum):
+    """Where a screen share's source stands (LocalVideoStream.share_state)."""
+
+    ACTIVE = _ffi.ACS_SHARE_STATE_ACTIVE
+    #: The window is minimised or off the screen: no frames until it is back.
+    PAUSED = _ffi.ACS_SHARE_STATE_PAUSED
+    #: The source is gone (its window closed).
+    ENDED = _ffi.ACS_SHARE_STATE_ENDED
+
+
+@dataclass(frozen=True)
+class ScreenSource:
+    """A monitor or application window that can be shared (list_screen_sources), as it was
+    when listed. `thumbnail` is RGBA, `thumbnail_width` x `thumbnail_height`, when asked for."""
+
+    id: str
+    kind: ScreenSourceKind
+    title: str
+    application: str
+    x: int
+    y: int
+    width: int
+    height: int
+    minimized: bool
+    thumbnail: Optional[bytes]
+    thumbnail_width: int
+    thumbnail_height: int
+
+
+def _screen_source(p: Any) -> ScreenSource:
+    lib = _ffi.lib()
+    kind = ctypes.c_int32(0)
+    check(lib.acs_screen_source_get_kind(p, ctypes.byref(kind)))
+    x, y = ctypes.c_int32(0), ctypes.c_int32(0)
+    w, h = ctypes.c_uint32(0), ctypes.c_uint32(0)
+    minimized = ctypes.c_bool(False)
+    check(lib.acs_screen_source_get_geometry(p, ctypes.byref(x), ctypes.byref(y), ctypes.byref(w),
+                                             ctypes.byref(h), ctypes.byref(minimized)))
+    tw, th = ctypes.c_uint32(0), ctypes.c_uint32(0)
+    thumb: Optional[bytes] = None
+    status = lib.acs_screen_source_get_thumbnail(p, _ffi.ACS_PIXEL_FORMAT_RGBA, None, 0, 0,
+                                                 ctypes.byref(tw), ctypes.byref(th))
+    if status == _ffi.ACS_ERR_BUFFER_TOO_SMALL:
+        stride = tw.value * 4
+        buf = (ctypes.c_uint8 * (stride * th.value))()
+        check(lib.acs_screen_source_get_thumbnail(p, _ffi.ACS_PIXEL_FORMAT_RGBA, buf, stride, len(buf),
+                                                  ctypes.byref(tw), ctypes.byref(th)))
+        thumb = bytes(buf)
+    elif status != _ffi.ACS_ERR_NOT_FOUND:
+        check(status)
+    return ScreenSource(
+        id=get_string(lib.acs_screen_source_get_id, p),
+        kind=ScreenSourceKind(kind.value),
+        title=get_string(lib.acs_screen_source_get_title, p),
+        application=get_string(lib.acs_screen_source_get_application, p),
+        x=x.value, y=y.value, width=w.value, height=h.value, minimized=bool(minimized.value),
+        thumbnail=thumb, thumbnail_width=tw.value if thumb else 0,
+        thumbnail_height=th.value if thumb else 0)
+
+
+def list_screen_sources(thumbnail: Optional[Tuple[int, int]] = None) -> List[ScreenSource]:
+    """The monitors and application windows that can be shared (X11: the display DISPLAY
+    names; monitors first), each with an RGBA thumbnail fitting `thumbnail` (width, height)
+    when given. DeviceError when there is no X display."""
+    fn = _ffi.lib().acs_screen_sources_get
+    tw, th = thumbnail if thumbnail else (0, 0)
+    count = ctypes.c_size_t(0)
+    cap = 16
+    for _ in range(8):
+        arr = (ctypes.POINTER(_ffi.acs_screen_source) * cap)()
+        status = fn(int(tw), int(th), arr, cap, ctypes.byref(count))
+        if status == _ffi.ACS_ERR_BUFFER_TOO_SMALL:
+            cap = max(count.value, cap * 2)
+            continue
+        check(status)
+        try:
+            return [_screen_source(arr[i]) for i in range(count.value)]
+        finally:
+            for i in range(count.value):
+                _ffi.lib().acs_screen_source_release(arr[i])
+    check(status)
+    return []  # unreachable
+
+
 class LocalVideoStream(Handle):
     """A local video source behind one stream: the virtual camera, pushed frames or a camera.
 
@@ -274,6 +363,39 @@ class LocalVideoStream(Handle):
         o = _camera_options(width, height, fps, format)
         return cls._create(_ffi.lib().acs_local_video_stream_create_from_camera_with_options,
                            camera._p, ctypes.byref(o))
+
+    @classmethod
+    def from_screen(cls, source_id: str, fps: int = 10) -> "LocalVideoStream":
+        """A stream capturing a monitor or window (a ScreenSource id) at up to `fps` frames
+        a second (1..=60): a window is followed as it moves and resizes, pauses while
+        minimised and ends when it closes (share_state). Share it with
+        Call.start_screen_sharing. DeviceError when there is no X display or no such
+        source; InvalidArgumentError for a malformed id or rate."""
+        return cls._create(_ffi.lib().acs_local_video_stream_create_from_screen,
+                           source_id.encode("utf-8"), int(fps))
+
+    def switch_source_screen(self, source_id: str, fps: int = 10) -> None:
+        """Switches to capturing a monitor or window (see from_screen); the current source
+        stays when it cannot be captured."""
+        check(_ffi.lib().acs_local_video_stream_switch_source_screen(
+            self._p, source_id.encode("utf-8"), int(fps)))
+
+    @property
+    def share_state(self) -> Optional[Tuple[ShareState, str]]:
+        """(ACTIVE, "") while a screen source captures, (PAUSED, why) while its window is
+        minimised, (ENDED, why) once it closed; None when the source is not a screen."""
+        lib = _ffi.lib()
+        state = ctypes.c_int32(0)
+        needed = ctypes.c_size_t(0)
+        status = lib.acs_local_video_stream_get_share_state(self._p, ctypes.byref(state), None, 0,
+                                                            ctypes.byref(needed))
+        if status == _ffi.ACS_ERR_INVALID_STATE:
+            return None
+        check(status)
+        buf = ctypes.create_string_buffer(max(needed.value, 1) + 64)
+        check(lib.acs_local_video_stream_get_share_state(self._p, ctypes.byref(state), buf, len(buf),
+                                                         ctypes.byref(needed)))
+        return ShareState(state.value), buf.value.decode("utf-8", "replace")
 
     def push_frame(self, data: Union[BytesLike, Sequence[BytesLike]], width: int, height: int,
                    format: PixelFormat = PixelFormat.RGBA, strides: Optional[Sequence[int]] = None) -> None:
