@@ -40,7 +40,7 @@ fn start_xvfb(w: u32, h: u32) -> (Child, String) {
         if std::path::Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
             continue;
         }
-        let child = Command::new("Xvfb")
+        let mut child = Command::new("Xvfb")
             .args([
                 &format!(":{n}"),
                 "-screen",
@@ -60,6 +60,8 @@ fn start_xvfb(w: u32, h: u32) -> (Child, String) {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = child.kill();
+        let _ = child.wait();
     }
     panic!("no free display");
 }
