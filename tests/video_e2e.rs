@@ -7,7 +7,7 @@ mod common;
 
 use acscalling::client::*;
 use acscalling::protocol::{CallState, VideoStreamKind};
-use common::party::{Party, PartySpec};
+use common::party::Party;
 use common::video::{CounterReader, PatternCamera};
 use common::{wait_until, Service};
 use std::time::Duration;
@@ -16,31 +16,12 @@ const T: Duration = Duration::from_secs(20);
 
 /// A party whose calls join muted (a 440 Hz tone at 0.3 when unmuted, a 2 s speaker).
 fn party(svc: &Service, name: &str) -> Party {
-    Party::with(
-        svc,
-        PartySpec {
-            amplitude: 0.3,
-            speaker_ms: 2_000,
-            ..PartySpec::new(name, 440.0)
-        },
-    )
+    common::video::video_party(svc, name)
 }
 
 /// The camera stream of participant `who` in `call`, once it is there.
 fn stream_of(call: &Call, who: &str) -> RemoteVideoStream {
-    let mut found = None;
-    assert!(
-        wait_until(T, || {
-            found = call
-                .remote_participants()
-                .into_iter()
-                .find(|p| p.identifier() == who)
-                .map(|p| p.video_stream(VideoStreamKind::Video));
-            found.as_ref().is_some_and(|s| s.is_available())
-        }),
-        "{who}'s camera became available"
-    );
-    found.unwrap()
+    common::video::stream_of(call, who, VideoStreamKind::Video)
 }
 
 /// Frames per second with strictly increasing counters over `window`.

@@ -121,3 +121,39 @@ impl CounterReader {
         self.seen.lock().clear();
     }
 }
+
+// ---- video call parties ----
+
+use super::party::{Party, PartySpec};
+use super::{wait_until, Service};
+use acscalling::client::{Call, RemoteVideoStream};
+use acscalling::protocol::VideoStreamKind;
+
+/// A party for video tests: a quiet tone, a short speaker buffer.
+pub fn video_party(svc: &Service, name: &str) -> Party {
+    Party::with(
+        svc,
+        PartySpec {
+            amplitude: 0.3,
+            speaker_ms: 2_000,
+            ..PartySpec::new(name, 440.0)
+        },
+    )
+}
+
+/// Participant `who`'s stream of `kind` in `call`, once it is available (20 s at most).
+pub fn stream_of(call: &Call, who: &str, kind: VideoStreamKind) -> RemoteVideoStream {
+    let mut found = None;
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            found = call
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == who)
+                .map(|p| p.video_stream(kind));
+            found.as_ref().is_some_and(|s| s.is_available())
+        }),
+        "{who}'s {kind:?} became available"
+    );
+    found.unwrap()
+}

@@ -7,8 +7,8 @@
 //! moves and resizes. A minimised (or unmapped) window pauses the share; a closed window
 //! ends it, with the reason in [`ScreenCapture::state`]. Frames are taken at the requested
 //! rate but published only when the picture changed (plus one a second, so a receiver that
-//! asks for a keyframe gets a picture): a still screen costs a grab and a compare, no
-//! conversion or encoding.
+//! asks for a keyframe gets a picture). XDamage says when the screen changed: a still
+//! screen is not even grabbed (without the extension, a grab and a compare per tick).
 //!
 //! Ids: `x11:monitor:<index>` (RandR's monitor order) and `x11:window:<decimal XID>`, on the
 //! display `$DISPLAY` names. Wayland sessions (the XDG desktop portal + PipeWire) are not
@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use x11rb::connection::Connection;
+use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
 use x11rb::protocol::randr::ConnectionExt as _;
 use x11rb::protocol::xproto::{Atom, AtomEnum, ConnectionExt as _, ImageFormat, MapState, Window};
+use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
 use super::{FrameBus, PixelFormat, VideoFrame};
@@ -251,6 +253,33 @@ impl Display {
         (cw >= 2 && ch >= 2).then_some((x0 as i16, y0 as i16, cw as u16, ch as u16))
     }
 
+    /// Starts watching the screen for changes (XDamage on the root window): the id, or None
+    /// when the server has no DAMAGE extension (then every tick grabs).
+    fn watch_damage(&self) -> Option<u32> {
+        self.conn.damage_query_version(1, 1).ok()?.reply().ok()?;
+        let id = self.conn.generate_id().ok()?;
+        self.conn
+            .damage_create(id, self.root, ReportLevel::NON_EMPTY)
+            .ok()?
+            .check()
+            .ok()?;
+        Some(id)
+    }
+
+    /// Whether the screen changed since the last call (drains the damage events and, when
+    /// there were some, clears the damage so the next change reports again).
+    fn damaged(&self, damage: u32) -> bool {
+        let mut dirty = false;
+        while let Ok(Some(ev)) = self.conn.poll_for_event() {
+            dirty |= matches!(ev, Event::DamageNotify(_));
+        }
+        if dirty {
+            let _ = self.conn.damage_subtract(damage, 0u32, 0u32);
+            let _ = self.conn.flush();
+        }
+        dirty
+    }
+
     /// The pixels of a root-window rectangle as BGRX (32 bits per pixel), or why not.
     fn grab(&self, x: i16, y: i16, w: u16, h: u16) -> Result<Vec<u8>, MediaError> {
         let r = self
@@ -380,7 +409,7 @@ pub struct CaptureStats {
     pub grabs: u64,
     /// Frames published (changed, or the once-a-second refresh).
     pub published: u64,
-    /// Grabs dropped because nothing changed.
+    /// Ticks without a new picture (no damage, or a grab equal to the last).
     pub unchanged: u64,
 }
 
@@ -486,7 +515,11 @@ fn set_state(s: &Shared, label: &str, new: ShareState) {
 fn run(d: Display, target: Target, fps: u32, bus: Arc<FrameBus>, s: &Shared, label: &str) {
     let period = Duration::from_secs_f64(1.0 / f64::from(fps));
     let mut last: Option<(u16, u16, Vec<u8>)> = None;
+    let mut last_frame: Option<Arc<VideoFrame>> = None;
+    let mut last_rect = None;
     let mut last_published = Instant::now() - REFRESH;
+    // With XDamage a still screen is not even grabbed: only the refresh is re-sent.
+    let damage = d.watch_damage();
     let mut next = Instant::now();
     while !s.stop.load(Ordering::Acquire) {
         let now = Instant::now();
@@ -533,6 +566,22 @@ fn run(d: Display, target: Target, fps: u32, bus: Arc<FrameBus>, s: &Shared, lab
             next = Instant::now() + PAUSED_POLL;
             continue;
         };
+        let moved = last_rect != Some((cx, cy, cw, ch));
+        last_rect = Some((cx, cy, cw, ch));
+        if let Some(dmg) = damage {
+            if !d.damaged(dmg) && !moved && last_frame.is_some() {
+                set_state(s, label, ShareState::Active);
+                s.unchanged.fetch_add(1, Ordering::Relaxed);
+                if last_published.elapsed() >= REFRESH {
+                    if let Some(f) = &last_frame {
+                        bus.publish(Arc::clone(f));
+                        s.published.fetch_add(1, Ordering::Relaxed);
+                        last_published = Instant::now();
+                    }
+                }
+                continue;
+            }
+        }
         let px = match d.grab(cx, cy, cw, ch) {
             Ok(px) => px,
             Err(e) => {
@@ -556,7 +605,9 @@ fn run(d: Display, target: Target, fps: u32, bus: Arc<FrameBus>, s: &Shared, lab
         }
         match to_i420(&px, cw, ch) {
             Ok(frame) => {
-                bus.publish(Arc::new(frame));
+                let frame = Arc::new(frame);
+                last_frame = Some(Arc::clone(&frame));
+                bus.publish(frame);
                 s.published.fetch_add(1, Ordering::Relaxed);
                 last_published = Instant::now();
             }
