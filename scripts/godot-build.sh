@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the Godot GDNative plugin of examples-godot/ (examples-godot/native/acs_godot.c)
+# with gcc against include/acscalling.h and Godot 3.2's GDNative headers (fetched by
+# scripts/godot-headers.sh), linking libacscalling: $ACSCALLING_LIB, else
+# target/debug/libacscalling.so. Output: examples-godot/bin/libacs_godot.so, next to a
+# libacscalling.so.0 link to the library it was built against (found through
+# RPATH=$ORIGIN, so the project runs from the repository without installing anything).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIB="${ACSCALLING_LIB:-$PWD/target/debug/libacscalling.so}"
+[ -f "$LIB" ] || { echo "libacscalling not found at $LIB: run cargo build (or set ACSCALLING_LIB)" >&2; exit 1; }
+LIB="$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB")"
+HEADERS="$(scripts/godot-headers.sh)"
+OUT=examples-godot/bin
+mkdir -p "$OUT"
+# The plugin needs the library's soname; point it at the library under test.
+ln -sfn "$LIB" "$OUT/libacscalling.so.0"
+gcc -std=c11 -O1 -g -fPIC -shared -Wall -Wextra -Werror \
+  -Iinclude -isystem "$HEADERS" \
+  -o "$OUT/libacs_godot.so" examples-godot/native/acs_godot.c \
+  "$OUT/libacscalling.so.0" -lpthread -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined
+echo "$PWD/$OUT/libacs_godot.so"
