@@ -557,7 +557,7 @@ METHOD(m_pull_audio) {
     if (!arg_is(args, n, 0, GODOT_VARIANT_TYPE_INT)) {
         refuse(self, ACS_ERR_INVALID_ARGUMENT, "pull_audio(max_frames: int)");
     } else if (self->speaker != NULL) {
-        godot_int want = api->godot_variant_as_int(args[0]);
+        int64_t want = api->godot_variant_as_int(args[0]);
         if (want > MAX_AUDIO_FRAMES) want = MAX_AUDIO_FRAMES;
         if (want > 0) {
             acs_status st = acs_audio_device_pull_pcm(self->speaker, self->pcm, (size_t)want, &got);
@@ -618,7 +618,7 @@ METHOD(m_push_video) {
         !arg_is(args, n, 2, GODOT_VARIANT_TYPE_INT))
         return v_int(refuse(self, ACS_ERR_INVALID_ARGUMENT, "push_video(rgba: PoolByteArray, width: int, height: int)"));
     if (self->outgoing == NULL) return v_int(refuse(self, ACS_ERR_INVALID_STATE, "call start() first"));
-    godot_int w = api->godot_variant_as_int(args[1]), h = api->godot_variant_as_int(args[2]);
+    int64_t w = api->godot_variant_as_int(args[1]), h = api->godot_variant_as_int(args[2]);
     if (w < 1 || h < 1 || w > MAX_VIDEO_SIDE || h > MAX_VIDEO_SIDE)
         return v_int(refuse(self, ACS_ERR_INVALID_ARGUMENT, "push_video: width and height must be 1..8192"));
     godot_pool_byte_array data = api->godot_variant_as_pool_byte_array(args[0]);
@@ -654,7 +654,7 @@ METHOD(m_set_remote_view_size) {
     acs_godot *self = user_data;
     if (!arg_is(args, n, 0, GODOT_VARIANT_TYPE_INT) || !arg_is(args, n, 1, GODOT_VARIANT_TYPE_INT))
         return v_int(refuse(self, ACS_ERR_INVALID_ARGUMENT, "set_remote_view_size(width: int, height: int)"));
-    godot_int w = api->godot_variant_as_int(args[0]), h = api->godot_variant_as_int(args[1]);
+    int64_t w = api->godot_variant_as_int(args[0]), h = api->godot_variant_as_int(args[1]);
     if (w < 1 || h < 1 || w > MAX_VIDEO_SIDE || h > MAX_VIDEO_SIDE)
         return v_int(refuse(self, ACS_ERR_INVALID_ARGUMENT, "set_remote_view_size: 1..8192"));
     self->view_width = (uint32_t)w;

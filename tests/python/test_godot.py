@@ -1,0 +1,196 @@
+"""Godot 3.2 as a host of libacscalling (issue 20): the demo project examples-godot/ runs in
+the headless godot3-server, its GDNative plugin (C, over include/acscalling.h only) places a
+call to a native peer started here (1:1, or by joining a group call), with every event
+pumped from the game loop (ACS_DISPATCH_MANUAL).
+
+Checked, from both sides:
+ - audio both ways: the peer hears the tone Godot generates and pushes as PCM; Godot hears
+   the peer's tone in what it pulls (and feeds to an AudioStreamGenerator);
+ - video both ways: the peer's test-pattern counter is read back by GDScript out of the
+   pixels of the ImageTexture the frames were copied into (increasing, and equal to the
+   library's own reading); the peer renders the picture Godot pushes and sees its colour;
+ - mute reaches the peer; hang-up ends the call with 0/0;
+ - every callback ran on the game thread, inside pump();
+ - Godot releases everything: the library reports 0 live handles, the engine exits 0.
+
+Skipped only when godot3-server is not installed (`apt-get install godot3-server`).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import acscalling
+from acscalling import EventKind, LocalVideoStream, PixelFormat, ScalingMode, VideoStreamKind, _ffi
+from acscalling.testing import EventRecorder, tone_power
+from conftest import REPO, service_binary_or_skip
+
+GODOT = shutil.which("godot3-server")
+if GODOT is None:
+    pytest.skip("godot3-server is not installed (apt-get install godot3-server)", allow_module_level=True)
+service_binary_or_skip()
+
+PROJECT = REPO / "examples-godot"
+GODOT_HZ, PEER_HZ = 440.0, 660.0
+HEARD = 0.01  # tone power: a 0.3-amplitude sine is about 0.04, silence about 0
+CALL_SECONDS = 6  # how long Godot stays connected before it mutes and hangs up
+GODOT_COLOUR = (51, 153, 230)  # Color(0.2, 0.6, 0.9): the picture Godot draws headless
+RUN_TIMEOUT = 50.0
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    """Builds the GDNative plugin against the library the Python binding loaded."""
+    env = dict(os.environ, ACSCALLING_LIB=str(_ffi.library_path()))
+    r = subprocess.run([str(REPO / "scripts" / "godot-build.sh")], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"plugin build failed:\n{r.stdout}\n{r.stderr}"
+    return r.stdout.strip().splitlines()[-1]
+
+
+class Peer:
+    """The native party: a 660 Hz tone microphone, a pull speaker and the virtual camera's
+    test pattern; it accepts Godot's call and renders Godot's video."""
+
+    def __init__(self, service):
+        self.client = acscalling.CallClient()
+        self.events = EventRecorder()
+        self.user_id, token = service.identity.create_user_with_token()
+        dm = self.client.device_manager
+        self.mic = dm.create_tone_microphone("peer tone", PEER_HZ, 0.5)
+        self.speaker = dm.create_pull_speaker("peer speaker", 3000)
+        self.agent = self.client.create_call_agent(service.service_url, token, "Native peer", on_event=self.events)
+        self.agent.on("incoming_call", lambda ev: ev.call.accept(microphone=self.mic, speaker=self.speaker))
+        self.client.wait_for(lambda: self.agent.connection_state == acscalling.ConnectionState.CONNECTED, 20.0,
+                             what="peer signed in")
+        self.camera = LocalVideoStream.virtual(320, 180, 15)
+        self.call = None
+        self.video_started = False
+        self.godot_stream = self.renderer = self.view = None
+        self.godot_frames = 0
+        self.godot_colours = []
+        self.powers = []
+        self.saw_godot_muted = False
+        self._pcm = []
+
+    def tick(self, godot_id):
+        """One step of the peer's loop while Godot runs."""
+        if self.call is None:
+            incoming = self.events.find(EventKind.INCOMING_CALL)
+            if incoming is not None:
+                self.call = incoming.call
+        if self.call is None:
+            return
+        if not self.video_started and self.call.state == acscalling.CallState.CONNECTED:
+            self.call.start_video(self.camera)
+            self.video_started = True
+        godot = next((p for p in self.call.remote_participants if p.identifier == godot_id), None)
+        if godot is not None and godot.is_muted:
+            self.saw_godot_muted = True
+        if self.view is None and godot is not None:
+            s = godot.video_stream(VideoStreamKind.VIDEO)
+            if s.is_available:
+                self.godot_stream, self.renderer = s, s.create_renderer()
+                self.view = self.renderer.create_view(64, 36, PixelFormat.RGBA, ScalingMode.STRETCH)
+        if self.view is not None:
+            frame = self.view.take_latest_frame()
+            if frame is not None:
+                with frame:
+                    self.godot_frames += 1
+                    self.godot_colours.append(tuple(frame.pixel(4, 4)[:3]))
+        # Godot's tone, 0.4 s at a time while it is not muted.
+        pcm = self.speaker.pull_pcm(48000)
+        self._pcm.extend(pcm)
+        if len(self._pcm) >= 19200:
+            self.powers.append(tone_power(self._pcm, GODOT_HZ))
+            self._pcm = []
+
+    def close(self):
+        for h in (self.view, self.renderer, self.godot_stream):
+            if h is not None:
+                h.close()
+        if self.call is not None and self.call.state != acscalling.CallState.DISCONNECTED:
+            self.call.hang_up()
+        errors = list(self.client.callback_errors)
+        self.client.close()
+        self.camera.close()
+        self.events.clear()
+        assert not errors, f"peer event handlers raised: {errors!r}"
+
+
+def run_godot(service, plugin, tmp_path, godot_env, peer, godot_id):
+    result_file = tmp_path / "godot-result.json"
+    log_file = tmp_path / "godot.log"
+    env = dict(os.environ, ACS_SERVICE_URL=service.service_url, ACS_RESULT_FILE=str(result_file),
+               ACS_CALL_SECONDS=str(CALL_SECONDS), ACS_SEND_HZ=str(GODOT_HZ), ACS_EXPECT_HZ=str(PEER_HZ),
+               ACS_DISPLAY_NAME="Godot", LC_ALL="C.UTF-8", **godot_env)
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen([GODOT, "--path", str(PROJECT)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while proc.poll() is None and time.monotonic() < deadline:
+                peer.tick(godot_id)
+                time.sleep(0.02)
+            timed_out = proc.poll() is None
+        finally:
+            if proc.poll() is None:
+                proc.kill()  # by pid: the process this test started
+            proc.wait(10)
+    log_text = log_file.read_text(errors="replace")
+    assert not timed_out, f"godot3-server did not finish within {RUN_TIMEOUT} s; log:\n{log_text[-4000:]}"
+    assert result_file.exists(), f"godot3-server wrote no result (exit {proc.returncode}); log:\n{log_text[-4000:]}"
+    return proc.returncode, json.loads(result_file.read_text()), log_text
+
+
+@pytest.mark.parametrize("mode", ["call", "group"])
+def test_godot_calls_a_native_peer_with_audio_and_video_both_ways(service, plugin, tmp_path, mode):
+    peer = Peer(service)
+    try:
+        godot_id, godot_token = service.identity.create_user_with_token()
+        if mode == "call":
+            godot_env = {"ACS_TOKEN": godot_token, "ACS_CALLEE": peer.user_id}
+        else:
+            group = str(uuid.uuid4())
+            peer.call = peer.agent.join(group, microphone=peer.mic, speaker=peer.speaker)
+            godot_env = {"ACS_TOKEN": godot_token, "ACS_GROUP_ID": group}
+        rc, r, log = run_godot(service, plugin, tmp_path, godot_env, peer, godot_id)
+        summary = {k: v for k, v in r.items() if k != "events"}
+        summary["counters"] = r["counters"][:3] + ["…"] + r["counters"][-3:]
+        print(f"godot ({mode}): {summary}")
+        print(f"peer: powers of {GODOT_HZ:g} Hz {[round(p, 4) for p in peer.powers]}, "
+              f"{peer.godot_frames} frames from Godot, colours {peer.godot_colours[-3:]}")
+
+        assert rc == 0 and r["errors"] == [], f"exit {rc}, errors {r['errors']}; log:\n{log[-3000:]}"
+        assert r["stage"] == "disconnected" and r["end_code"] == [0, 0], r
+        # Every callback ran inside pump() on the game thread.
+        assert r["callbacks"] > 0 and r["off_thread_callbacks"] == 0, r
+        # Nothing leaked: Godot released every handle before quitting.
+        assert r["live_handles_after_shutdown"] == 0, r
+        assert peer.user_id in r["roster_seen"], r["roster_seen"]
+
+        # Audio, peer -> Godot: the peer's tone in what Godot pulled (and played).
+        assert max(r["powers"], default=0) > HEARD, r["powers"]
+        assert r["generator_frames"] > 48000, "the call's audio reached the AudioStreamGenerator"
+        # Audio, Godot -> peer: the tone Godot generated and pushed.
+        assert max(peer.powers, default=0) > HEARD, peer.powers
+        assert r["audio_frames_pushed"] > 48000 * (CALL_SECONDS - 1)
+
+        # Video, peer -> Godot's texture: counters read out of the texture's pixels increase.
+        counters = r["counters"]
+        assert len(counters) >= 2 * CALL_SECONDS, f"{len(counters)} frames read back, {r['unreadable_frames']} unreadable"
+        assert counters == sorted(counters) and counters[-1] > counters[0], counters
+        assert r["counter_mismatches"] == 0, "the texture's counter differs from the library's reading"
+        assert r["frame_info"]["width"] == 320 and r["frame_info"]["height"] == 180, r["frame_info"]
+        # Video, Godot -> peer: the picture Godot pushed, in its colour.
+        assert peer.godot_frames >= 2 * CALL_SECONDS, peer.godot_frames
+        assert any(all(abs(c - e) < 40 for c, e in zip(col, GODOT_COLOUR)) for col in peer.godot_colours), peer.godot_colours[-5:]
+        assert r["video_frames_pushed"] > 10 * CALL_SECONDS, r["video_frames_pushed"]
+
+        # Mute: Godot saw its own mute event, the peer saw Godot muted.
+        assert r["mute_event"] and peer.saw_godot_muted
+    finally:
+        peer.close()
