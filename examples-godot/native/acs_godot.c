@@ -329,7 +329,6 @@ static GDCALLINGCONV void acs_godot_destroy(godot_object *owner, void *method_da
  * Creates the client (manual dispatch), the virtual devices, the outgoing video stream and
  * the agent, which signs in in the background (see agent_connection_state_changed). */
 static acs_status do_start(acs_godot *self, const char *url, const char *token, const char *name) {
-    if (self->client != NULL) return refuse(self, ACS_ERR_INVALID_STATE, "start() was already called");
     if (self->pcm == NULL) return refuse(self, ACS_ERR_INTERNAL, "out of memory");
     self->game_thread = pthread_self();
 
@@ -359,11 +358,12 @@ static acs_status do_start(acs_godot *self, const char *url, const char *token, 
 METHOD(m_start) {
     UNUSED_METHOD_ARGS;
     acs_godot *self = user_data;
+    if (self->client != NULL) return v_int(refuse(self, ACS_ERR_INVALID_STATE, "start() was already called"));
     char *url = arg_utf8(args, n, 0), *token = arg_utf8(args, n, 1), *name = arg_utf8(args, n, 2);
     acs_status st = (url == NULL || token == NULL)
                         ? refuse(self, ACS_ERR_INVALID_ARGUMENT, "start(service_url: String, token: String, display_name: String)")
                         : do_start(self, url, token, name);
-    if (st != ACS_OK && self->client != NULL) release_all(self); /* half-started: undo */
+    if (st != ACS_OK) release_all(self); /* half-started: undo what this call created */
     free(url);
     free(token);
     free(name);

@@ -194,3 +194,28 @@ def test_godot_calls_a_native_peer_with_audio_and_video_both_ways(service, plugi
         assert r["mute_event"] and peer.saw_godot_muted
     finally:
         peer.close()
+
+
+def test_bad_input_from_scripts_is_refused_not_crashed(plugin, tmp_path):
+    """examples-godot/badinput.gd calls every plugin method with missing, wrong-typed and
+    out-of-range arguments, before start, started and after shutdown: all refused, 0 handles."""
+    result_file = tmp_path / "badinput.json"
+    env = dict(os.environ, ACS_RESULT_FILE=str(result_file), LC_ALL="C.UTF-8")
+    r = subprocess.run([GODOT, "--path", str(PROJECT), "-s", "badinput.gd"], env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert result_file.exists(), f"exit {r.returncode}; log:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
+    result = json.loads(result_file.read_text())
+    assert r.returncode == 0 and result["failures"] == [] and result["checks"] > 40, result
+
+
+def test_csharp_pinvoke_sample_signs_in(service, tmp_path):
+    """The C# P/Invoke sample (the shape of a Unity plugin) compiles with mono's mcs, signs in
+    pumping events in manual dispatch, and leaves no live handle. Optional: needs mono-mcs."""
+    if shutil.which("mcs") is None or shutil.which("mono") is None:
+        pytest.skip("mono-mcs is not installed (optional: apt-get install mono-mcs)")
+    _, token = service.identity.create_user_with_token()
+    env = dict(os.environ, ACSCALLING_LIB=str(_ffi.library_path()))
+    r = subprocess.run([str(REPO / "scripts" / "godot-csharp-sample.sh"), service.service_url, token], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
+    assert "connection state 1" in r.stdout and "live handles after release: 0" in r.stdout, r.stdout
