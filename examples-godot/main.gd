@@ -286,7 +286,12 @@ func show_remote_video():
 	if unattended:
 		# Proof that the frames reached the texture: the counter the sender's test pattern
 		# draws, read back out of the texture's own pixels.
-		var counter := TestPattern.read_counter(texture.get_data())
+		var pixels: Image = texture.get_data()
+		var counter := TestPattern.read_counter(pixels)
+		pixels.lock()
+		var c := pixels.get_pixel(4, 4)
+		pixels.unlock()
+		result["texture_pixel"] = [c.r8, c.g8, c.b8]
 		if counter < 0:
 			result["unreadable_frames"] += 1
 		else:

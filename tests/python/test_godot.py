@@ -122,18 +122,20 @@ class Peer:
         assert not errors, f"peer event handlers raised: {errors!r}"
 
 
-def run_godot(service, plugin, tmp_path, godot_env, peer, godot_id):
+def run_godot(service, plugin, tmp_path, godot_env, peer=None, godot_id=None):
     result_file = tmp_path / "godot-result.json"
     log_file = tmp_path / "godot.log"
     env = dict(os.environ, ACS_SERVICE_URL=service.service_url, ACS_RESULT_FILE=str(result_file),
                ACS_CALL_SECONDS=str(CALL_SECONDS), ACS_SEND_HZ=str(GODOT_HZ), ACS_EXPECT_HZ=str(PEER_HZ),
-               ACS_DISPLAY_NAME="Godot", LC_ALL="C.UTF-8", **godot_env)
+               ACS_DISPLAY_NAME="Godot", LC_ALL="C.UTF-8")
+    env.update(godot_env)
     with open(log_file, "wb") as log:
         proc = subprocess.Popen([GODOT, "--path", str(PROJECT)], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + RUN_TIMEOUT
             while proc.poll() is None and time.monotonic() < deadline:
-                peer.tick(godot_id)
+                if peer is not None:
+                    peer.tick(godot_id)
                 time.sleep(0.02)
             timed_out = proc.poll() is None
         finally:
@@ -194,6 +196,22 @@ def test_godot_calls_a_native_peer_with_audio_and_video_both_ways(service, plugi
         assert r["mute_event"] and peer.saw_godot_muted
     finally:
         peer.close()
+
+
+def test_godot_calls_the_echo_bot_and_gets_its_own_audio_and_picture_back(service, plugin, tmp_path):
+    """Godot calls 8:echo123: its own 440 Hz tone comes back, and its own picture lands in
+    the texture (in its colour)."""
+    _, token = service.identity.create_user_with_token()
+    rc, r, log = run_godot(service, plugin, tmp_path,
+                           {"ACS_TOKEN": token, "ACS_CALLEE": "8:echo123", "ACS_EXPECT_HZ": str(GODOT_HZ)})
+    print(f"godot (echo): powers {r['powers']}, frames {r.get('frame_info')}, pixel {r.get('texture_pixel')}")
+    assert rc == 0 and r["errors"] == [], f"exit {rc}, errors {r['errors']}; log:\n{log[-3000:]}"
+    assert r["stage"] == "disconnected" and r["end_code"] == [0, 0], r
+    assert "8:echo123" in r["roster_seen"], r["roster_seen"]
+    assert max(r["powers"], default=0) > HEARD, r["powers"]
+    assert r["frame_info"]["frames_taken"] >= 2 * CALL_SECONDS, r["frame_info"]
+    assert all(abs(c - e) < 40 for c, e in zip(r["texture_pixel"], GODOT_COLOUR)), r["texture_pixel"]
+    assert r["off_thread_callbacks"] == 0 and r["live_handles_after_shutdown"] == 0, r
 
 
 def test_bad_input_from_scripts_is_refused_not_crashed(plugin, tmp_path):
