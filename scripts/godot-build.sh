@@ -15,7 +15,11 @@ OUT=examples-godot/bin
 mkdir -p "$OUT"
 # The plugin needs the library's soname; point it at the library under test.
 ln -sfn "$LIB" "$OUT/libacscalling.so.0"
-gcc -std=c11 -O1 -g -fPIC -shared -Wall -Wextra -Werror \
+# ACS_GODOT_SANITIZE=1: with ASan/UBSan (run Godot with LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+# and ASAN_OPTIONS=detect_leaks=0: the engine's own allocations at exit are not ours to judge).
+SAN=""
+[ "${ACS_GODOT_SANITIZE:-0}" = 1 ] && SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+gcc -std=c11 -O1 -g -fPIC -shared -Wall -Wextra -Werror $SAN \
   -Iinclude -isystem "$HEADERS" \
   -o "$OUT/libacs_godot.so" examples-godot/native/acs_godot.c \
   "$OUT/libacscalling.so.0" -lpthread -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined

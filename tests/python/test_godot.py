@@ -43,6 +43,16 @@ GODOT_COLOUR = (51, 153, 230)  # Color(0.2, 0.6, 0.9): the picture Godot draws h
 RUN_TIMEOUT = 50.0
 
 
+def engine_env(**extra):
+    """The environment Godot runs in. With ACS_GODOT_SANITIZE=1 the plugin is built with
+    ASan/UBSan (scripts/godot-build.sh) and the engine runs with the ASan runtime preloaded."""
+    env = dict(os.environ, LC_ALL="C.UTF-8", **extra)
+    if os.environ.get("ACS_GODOT_SANITIZE") == "1":
+        asan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+        env.update(LD_PRELOAD=asan, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
+    return env
+
+
 @pytest.fixture(scope="module")
 def plugin():
     """Builds the GDNative plugin against the library the Python binding loaded."""
@@ -125,9 +135,9 @@ class Peer:
 def run_godot(service, plugin, tmp_path, godot_env, peer=None, godot_id=None):
     result_file = tmp_path / "godot-result.json"
     log_file = tmp_path / "godot.log"
-    env = dict(os.environ, ACS_SERVICE_URL=service.service_url, ACS_RESULT_FILE=str(result_file),
-               ACS_CALL_SECONDS=str(CALL_SECONDS), ACS_SEND_HZ=str(GODOT_HZ), ACS_EXPECT_HZ=str(PEER_HZ),
-               ACS_DISPLAY_NAME="Godot", LC_ALL="C.UTF-8")
+    env = engine_env(ACS_SERVICE_URL=service.service_url, ACS_RESULT_FILE=str(result_file),
+                     ACS_CALL_SECONDS=str(CALL_SECONDS), ACS_SEND_HZ=str(GODOT_HZ), ACS_EXPECT_HZ=str(PEER_HZ),
+                     ACS_DISPLAY_NAME="Godot")
     env.update(godot_env)
     with open(log_file, "wb") as log:
         proc = subprocess.Popen([GODOT, "--path", str(PROJECT)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -218,7 +228,7 @@ def test_bad_input_from_scripts_is_refused_not_crashed(plugin, tmp_path):
     """examples-godot/badinput.gd calls every plugin method with missing, wrong-typed and
     out-of-range arguments, before start, started and after shutdown: all refused, 0 handles."""
     result_file = tmp_path / "badinput.json"
-    env = dict(os.environ, ACS_RESULT_FILE=str(result_file), LC_ALL="C.UTF-8")
+    env = engine_env(ACS_RESULT_FILE=str(result_file))
     r = subprocess.run([GODOT, "--path", str(PROJECT), "-s", "badinput.gd"], env=env, capture_output=True,
                        text=True, timeout=60)
     assert result_file.exists(), f"exit {r.returncode}; log:\n{r.stdout[-3000:]}{r.stderr[-3000:]}"
