@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Godot GDNative plugin of examples-godot/ (examples-godot/native/acs_godot.c)
+# Builds the Godot GDNative plugin of examples-godot/ (examples-godot/native/*.c)
 # with gcc against include/acscalling.h and Godot 3.2's GDNative headers (fetched by
 # scripts/godot-headers.sh), linking libacscalling: $ACSCALLING_LIB, else
 # target/debug/libacscalling.so. Output: examples-godot/bin/libacs_godot.so, next to a
@@ -19,8 +19,9 @@ ln -sfn "$LIB" "$OUT/libacscalling.so.0"
 # and ASAN_OPTIONS=detect_leaks=0: the engine's own allocations at exit are not ours to judge).
 SAN=""
 [ "${ACS_GODOT_SANITIZE:-0}" = 1 ] && SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-gcc -std=c11 -O1 -g -fPIC -shared -Wall -Wextra -Werror $SAN \
+# -fvisibility=hidden: only the GDNative entry points (GDN_EXPORT) leave the plugin.
+gcc -std=c11 -O1 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror $SAN \
   -Iinclude -isystem "$HEADERS" \
-  -o "$OUT/libacs_godot.so" examples-godot/native/acs_godot.c \
+  -o "$OUT/libacs_godot.so" examples-godot/native/*.c \
   "$OUT/libacscalling.so.0" -lpthread -Wl,-rpath,'$ORIGIN' -Wl,--no-undefined
 echo "$PWD/$OUT/libacs_godot.so"
