@@ -15,6 +15,7 @@ extends Control
 #   ACS_GROUP_ID                 a group call to join
 #   ACS_RESULT_FILE              set: run unattended (call, measure, mute, hang up, quit)
 #                                and write what was measured there as JSON (the test)
+#   ACS_ANSWER=1                 unattended: place no call, answer the first incoming one
 #   ACS_CALL_SECONDS             unattended: how long to stay connected (default 6)
 #   ACS_SEND_HZ / ACS_EXPECT_HZ  the tone this side sends / expects to hear (440 / 660)
 
@@ -53,6 +54,7 @@ var heard := PoolVector2Array()
 var call_started_msec := -1
 var stage := "signing in"
 var muted := false
+var incoming := false  # an incoming call rings: the Call button answers it
 
 
 func _ready():
@@ -138,6 +140,14 @@ func on_event(ev: Dictionary):
 					start_unattended_call()
 			elif ev["code"] != 0:
 				finish("sign-in failed: %d/%d %s" % [ev["code"], ev["subcode"], ev["message"]])
+		"incoming_call":
+			if ev.get("kept", false):
+				incoming = true
+				show_status("Incoming call: press Answer")
+				$Buttons/Call.text = "Answer"
+				$Buttons/Call.disabled = false
+				if unattended and env("ACS_ANSWER", "") == "1":
+					_on_call()
 		"call_state_changed":
 			show_status("Call state %d" % ev["state"])
 			$Buttons/Mute.disabled = ev["state"] != CALL_CONNECTED
@@ -177,7 +187,12 @@ func show_status(text: String):
 # ---------------------------------------------------------------- buttons -------------
 
 func _on_call():
-	check(acs.call_user($Buttons/Callee.text), "call")
+	if incoming:
+		incoming = false
+		$Buttons/Call.text = "Call"
+		check(acs.accept(), "accept")
+	else:
+		check(acs.call_user($Buttons/Callee.text), "call")
 
 
 func _on_join():
@@ -304,7 +319,9 @@ func show_remote_video():
 
 func start_unattended_call():
 	var group := env("ACS_GROUP_ID", "")
-	if group != "":
+	if env("ACS_ANSWER", "") == "1":
+		stage = "waiting for a call"  # answered from the incoming_call event
+	elif group != "":
 		stage = "joining"
 		if not check(acs.join_group(group), "join_group"):
 			finish("join_group failed")

@@ -82,6 +82,20 @@ static void on_event(void *user_data, const acs_event *ev) {
         dict_set(&d, "participant", id);
     }
 
+    if (ev->kind == ACS_EVENT_INCOMING_CALL && ev->call != NULL) {
+        /* Kept (retained) when no call is in progress, for accept()/reject(); a call that
+         * comes in during another is left ringing (it times out on its own). */
+        bool idle = self->call == NULL;
+        int32_t state = ACS_CALL_STATE_NONE;
+        if (!idle && acs_call_get_state(self->call, &state) == ACS_OK) idle = state == ACS_CALL_STATE_DISCONNECTED;
+        if (idle && acs_call_retain(ev->call) == ACS_OK) {
+            stop_remote_video(self);
+            acs_call_release(self->call);
+            self->call = ev->call;
+        }
+        dict_set(&d, "kept", v_bool(self->call == ev->call));
+    }
+
     if (ev->kind == ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED && ev->remote_video_stream != NULL &&
         ev->state == ACS_VIDEO_STREAM_KIND_VIDEO) {
         if (ev->flag && self->view == NULL) {
@@ -261,6 +275,52 @@ METHOD(m_set_muted) {
     return v_int(st == ACS_OK ? st : fail(self, st, mute ? "acs_call_mute" : "acs_call_unmute"));
 }
 
+/* The incoming call kept by the event callback, or NULL (with the reason recorded). */
+static acs_call *incoming_call(acs_godot *self) {
+    int32_t state = ACS_CALL_STATE_NONE;
+    if (self->call == NULL) {
+        refuse(self, ACS_ERR_INVALID_STATE, "no incoming call");
+        return NULL;
+    }
+    acs_status st = acs_call_get_state(self->call, &state);
+    if (st != ACS_OK) {
+        fail(self, st, "acs_call_get_state");
+        return NULL;
+    }
+    if (state != ACS_CALL_STATE_INCOMING) {
+        refuse(self, ACS_ERR_INVALID_STATE, "the call is not ringing here");
+        return NULL;
+    }
+    return self->call;
+}
+
+/* accept() -> int: answers the incoming call (incoming_call event) with the engine's audio
+ * and sends the game's video. */
+METHOD(m_accept) {
+    UNUSED_METHOD_ARGS;
+    acs_godot *self = user_data;
+    acs_call *call = incoming_call(self);
+    if (call == NULL) return v_int(ACS_ERR_INVALID_STATE);
+    acs_call_options opts;
+    acs_status st = ACS_CALL_OPTIONS_INIT(&opts);
+    if (st != ACS_OK) return v_int(fail(self, st, "acs_call_options_init"));
+    opts.microphone = self->mic;
+    opts.speaker = self->speaker;
+    st = acs_call_accept(call, &opts);
+    if (st != ACS_OK) return v_int(fail(self, st, "acs_call_accept"));
+    return v_int(start_outgoing_video(self));
+}
+
+/* reject() -> int: declines the incoming call (the caller sees 603). */
+METHOD(m_reject) {
+    UNUSED_METHOD_ARGS;
+    acs_godot *self = user_data;
+    acs_call *call = incoming_call(self);
+    if (call == NULL) return v_int(ACS_ERR_INVALID_STATE);
+    acs_status st = acs_call_reject(call);
+    return v_int(st == ACS_OK ? st : fail(self, st, "acs_call_reject"));
+}
+
 /* hang_up() -> int: leaves the call; call_state_changed to 8 (DISCONNECTED) follows. */
 METHOD(m_hang_up) {
     UNUSED_METHOD_ARGS;
@@ -418,6 +478,8 @@ PLUGIN_EXPORT void godot_nativescript_init(void *handle) {
         {"call_user", m_call_user},
         {"join_group", m_join_group},
         {"set_muted", m_set_muted},
+        {"accept", m_accept},
+        {"reject", m_reject},
         {"hang_up", m_hang_up},
         {"call_state", m_call_state},
         {"pump", m_pump},
