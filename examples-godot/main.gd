@@ -54,6 +54,7 @@ var heard := PoolVector2Array()
 var call_started_msec := -1
 var stage := "signing in"
 var muted := false
+var viewport_has_pixels := OS.get_name() != "Server"
 var incoming := false  # an incoming call rings: the Call button answers it
 
 
@@ -270,8 +271,12 @@ func push_game_video():
 		return
 	video_next_msec = now + 1000 / VIDEO_FPS
 	video_frame += 1
-	var img: Image = get_viewport().get_texture().get_data()
-	if img == null or img.is_empty():
+	var img: Image = null
+	if viewport_has_pixels:
+		img = get_viewport().get_texture().get_data()
+		# The headless server's dummy renderer has none (and says so in an error each time).
+		viewport_has_pixels = img != null and not img.is_empty()
+	if not viewport_has_pixels:
 		img = game_image
 		img.fill(Color(0.2, 0.6, 0.9))
 		var x := (video_frame * 4) % int(VIDEO_SIZE.x - stamp.get_width())
