@@ -90,6 +90,8 @@
 #define ACS_ADD_PARTICIPANT_OPTIONS_INIT(p) acs_add_participant_options_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_rendered_video_frame at `p` with its defaults: acs_rendered_video_frame_init_sized(p, sizeof *p). */
 #define ACS_RENDERED_VIDEO_FRAME_INIT(p) acs_rendered_video_frame_init_sized((p), sizeof(*(p)))
+/** Initialises the acs_screen_capture_options at `p` with its defaults: acs_screen_capture_options_init_sized(p, sizeof *p). */
+#define ACS_SCREEN_CAPTURE_OPTIONS_INIT(p) acs_screen_capture_options_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_video_view_options at `p` with its defaults: acs_video_view_options_init_sized(p, sizeof *p). */
 #define ACS_VIDEO_VIEW_OPTIONS_INIT(p) acs_video_view_options_init_sized((p), sizeof(*(p)))
 /** Initialises the acs_video_view_statistics at `p` with its defaults: acs_video_view_statistics_init_sized(p, sizeof *p). */
@@ -433,6 +435,42 @@
  * acs_call_set_media_statistics_interval): read it with acs_call_get_media_statistics.
  */
 #define ACS_EVENT_CALL_MEDIA_STATISTICS 15
+
+/**
+ * One of this client's outgoing video streams of `call` changed: `state` is the
+ * ACS_OUTGOING_VIDEO_STATE_*, `video_stream_kind` says which (ACS_VIDEO_STREAM_KIND_VIDEO or
+ * _SCREEN_SHARE), `local_video_stream` is the stream sent (NULL when it was started from
+ * frames of another source). For _PAUSED and _FAILED, `code`/`subcode` and `message` say
+ * why: 403/0 the service refused it (a second screen share while another participant
+ * shares: "<id> is already sharing a screen in this call: one screen share at a time"),
+ * 408/10011 the service did not answer within the 40 s modality timeout, 0/10012 its
+ * source ended ("the window was closed"). A failed stream is no longer sent.
+ */
+#define ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED 16
+
+/**
+ * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
+ * others see it available); also when a paused source is back.
+ */
+#define ACS_OUTGOING_VIDEO_STATE_STARTED 1
+
+/**
+ * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the source is paused (a shared window
+ * is minimised or off the screen; `message` says which); the others keep its last picture.
+ */
+#define ACS_OUTGOING_VIDEO_STATE_PAUSED 2
+
+/**
+ * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the host stopped the stream
+ * (acs_call_stop_video, acs_call_stop_screen_sharing).
+ */
+#define ACS_OUTGOING_VIDEO_STATE_STOPPED 3
+
+/**
+ * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the stream stopped by itself;
+ * `code`/`subcode` and `message` say why.
+ */
+#define ACS_OUTGOING_VIDEO_STATE_FAILED 4
 
 /**
  * `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
@@ -848,6 +886,18 @@ typedef struct {
    * else -1.
    */
   int32_t dtmf_tone;
+  /**
+   * The ACS_VIDEO_STREAM_KIND_* of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED and
+   * ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else -1. This field and the next
+   * were appended for outgoing video events: read them only when `struct_size` covers
+   * them (struct_size >= offsetof(acs_event, local_video_stream) + sizeof(void *)).
+   */
+  int32_t video_stream_kind;
+  /**
+   * The stream of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED, when the call sends one
+   * (borrowed: retain it to keep it); else NULL.
+   */
+  acs_local_video_stream *local_video_stream;
 } acs_event;
 
 /**
@@ -1282,6 +1332,26 @@ typedef struct {
    */
   void *internal;
 } acs_rendered_video_frame;
+
+/**
+ * How a screen source is captured. Initialise with acs_screen_capture_options_init
+ * (15 frames a second, pointer shown).
+ */
+typedef struct {
+  /**
+   * sizeof(acs_screen_capture_options), set by the init function.
+   */
+  uint32_t struct_size;
+  /**
+   * Frames a second at most (1..=60). Screen content stays sharp at a few frames a
+   * second; only changed pictures are encoded (plus one a second).
+   */
+  uint32_t fps;
+  /**
+   * Draw the mouse pointer into the shared picture (X11: XFixes). false hides it.
+   */
+  bool show_cursor;
+} acs_screen_capture_options;
 
 /**
  * A frame the host pushes (acs_local_video_stream_push_frame). Initialise with
@@ -2434,6 +2504,21 @@ acs_status acs_rendered_video_frame_release(acs_rendered_video_frame *frame);
 acs_status acs_rendered_video_frame_read_test_pattern_counter(const acs_rendered_video_frame *frame, uint32_t *out_counter);
 
 /**
+ * Fills `options` with the defaults: 15 frames a second, pointer shown.
+ * Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+ * host compiled against an older header. Use ACS_SCREEN_CAPTURE_OPTIONS_INIT(p)
+ * (acs_screen_capture_options_init_sized).
+ */
+acs_status acs_screen_capture_options_init(acs_screen_capture_options *options);
+
+/**
+ * As acs_screen_capture_options_init, into the host's struct of `size` bytes
+ * (ACS_SCREEN_CAPTURE_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+ * conventions.
+ */
+acs_status acs_screen_capture_options_init_sized(acs_screen_capture_options *options, size_t size);
+
+/**
  * Lists the monitors and application windows that can be shared (X11: the display
  * `DISPLAY` names; monitors first), each with a thumbnail fitting
  * `thumbnail_width` x `thumbnail_height` (0 x 0: none, which is faster). Up to `capacity`
@@ -2493,11 +2578,20 @@ acs_status acs_screen_source_get_thumbnail(acs_screen_source *source, int32_t fo
  * acs_screen_source_get_id) at up to `fps` frames a second (1..=60; screen content reads
  * well at 5-15). A window is followed as it moves and resizes; while it is minimised the
  * share pauses, and when it closes the share ends (acs_local_video_stream_get_share_state
- * says which and why). Only changed pictures are encoded (plus one a second). Share it
- * with acs_call_start_screen_sharing. ACS_ERR_DEVICE when there is no X display or no such
+ * says which and why; a call sharing the stream raises
+ * ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED). Only changed pictures are encoded (plus one a
+ * second). The pointer is drawn in (acs_local_video_stream_create_from_screen_with_options
+ * can hide it). Share it with acs_call_start_screen_sharing. ACS_ERR_DEVICE when there is no X display or no such
  * source; ACS_ERR_INVALID_ARGUMENT for a malformed id or rate.
  */
 acs_status acs_local_video_stream_create_from_screen(const char *source_id, uint32_t fps, acs_local_video_stream **out_stream);
+
+/**
+ * As acs_local_video_stream_create_from_screen, captured as `options` ask (NULL: the
+ * defaults: 15 frames a second, pointer shown). ACS_ERR_INVALID_ARGUMENT for options not
+ * initialised or a rate outside 1..=60.
+ */
+acs_status acs_local_video_stream_create_from_screen_with_options(const char *source_id, const acs_screen_capture_options *options, acs_local_video_stream **out_stream);
 
 /**
  * Switches the stream to screen source `source_id` (as in
@@ -2505,6 +2599,12 @@ acs_status acs_local_video_stream_create_from_screen(const char *source_id, uint
  * be captured.
  */
 acs_status acs_local_video_stream_switch_source_screen(acs_local_video_stream *stream, const char *source_id, uint32_t fps);
+
+/**
+ * As acs_local_video_stream_switch_source_screen, captured as `options` ask (NULL: the
+ * defaults).
+ */
+acs_status acs_local_video_stream_switch_source_screen_with_options(acs_local_video_stream *stream, const char *source_id, const acs_screen_capture_options *options);
 
 /**
  * Where the stream's screen source stands: ACS_SHARE_STATE_* in `out_state`, and why when

@@ -5,14 +5,18 @@
 //! share follows the window as it moves and grows, sends only a refresh a second while the
 //! window is still, pauses while the window is minimised and ends with its reason when the
 //! window closes. A second participant's share is refused while one is active (ACS: one
-//! screen share per call).
+//! screen share per call). The sharer's host hears each of these as an
+//! OutgoingVideoStateChanged event with its reason; the pointer is drawn into the share
+//! unless the capture options hide it.
 mod common;
 
-use acscalling::client::{list_screen_sources, LocalVideoStream};
+use acscalling::client::{list_screen_sources, AgentEvent, LocalVideoStream, OutgoingVideoState};
 use acscalling::media::video::{
-    FrameBus, PixelFormat, ScreenSourceKind, ShareState, VideoFrame, VirtualCameraConfig,
+    CaptureOptions, FrameBus, PixelFormat, ScreenSourceKind, ShareState, VideoFrame,
+    VirtualCameraConfig,
 };
-use acscalling::protocol::VideoStreamKind;
+use acscalling::protocol::{EndReason, VideoStreamKind};
+use common::party::Party;
 use common::video::{stream_of, video_party};
 use common::xvfb::Xvfb;
 use common::{wait_until, Service};
@@ -139,6 +143,10 @@ impl TestWindow {
         self.conn.flush().unwrap();
     }
 
+    fn root(&self) -> Window {
+        self.conn.setup().roots[0].root
+    }
+
     fn close(self) {
         self.conn.destroy_window(self.id).unwrap();
         self.conn.flush().unwrap();
@@ -172,6 +180,53 @@ fn shows_quadrants(f: &VideoFrame) -> bool {
         .iter()
         .zip(QUADRANTS.iter())
         .all(|(got, (_, want))| got.iter().zip(want).all(|(g, w)| g.abs_diff(*w) <= 48))
+}
+
+/// The outgoing-video events `p` heard for its `kind` stream: (state, reason, message).
+fn outgoing(p: &Party, kind: VideoStreamKind) -> Vec<(OutgoingVideoState, EndReason, String)> {
+    p.events()
+        .into_iter()
+        .filter_map(|e| match e {
+            AgentEvent::OutgoingVideoStateChanged {
+                kind: k,
+                state,
+                reason,
+                message,
+                ..
+            } if k == kind => Some((state, reason, message)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until `p`'s last outgoing-video event of `kind` is `state`, and returns it.
+fn wait_outgoing(
+    p: &Party,
+    kind: VideoStreamKind,
+    state: OutgoingVideoState,
+) -> (OutgoingVideoState, EndReason, String) {
+    assert!(
+        wait_until(T, || outgoing(p, kind).last().is_some_and(|e| e.0 == state)),
+        "{kind:?}: no {state:?}: {:?}",
+        outgoing(p, kind)
+    );
+    outgoing(p, kind).pop().unwrap()
+}
+
+/// Pixels within `r` of (x, y) in `f` that are not `colour` (±48 per channel).
+fn off_colour_near(f: &VideoFrame, x: u32, y: u32, r: u32, colour: [u8; 3]) -> usize {
+    let mut rgba = vec![0u8; (f.width * f.height * 4) as usize];
+    f.export(PixelFormat::Rgba, &mut rgba, (f.width * 4) as usize)
+        .unwrap();
+    let mut n = 0;
+    for py in y.saturating_sub(r)..(y + r).min(f.height) {
+        for px in x.saturating_sub(r)..(x + r).min(f.width) {
+            let i = ((py * f.width + px) * 4) as usize;
+            let far = (0..3).any(|c| (i32::from(rgba[i + c]) - i32::from(colour[c])).abs() > 48);
+            n += usize::from(far);
+        }
+    }
+    n
 }
 
 #[test]
@@ -233,6 +288,13 @@ fn a_window_is_listed_shared_followed_paused_and_ended_beside_a_camera() {
     ca.start_video(&camera).unwrap();
     let share = LocalVideoStream::from_screen(&window.id, 10).unwrap();
     ca.start_screen_sharing(&share).unwrap();
+    // The service accepted both: Alice's host is told.
+    wait_outgoing(&alice, VideoStreamKind::Video, OutgoingVideoState::Started);
+    wait_outgoing(
+        &alice,
+        VideoStreamKind::ScreenShare,
+        OutgoingVideoState::Started,
+    );
     let remote_cam = stream_of(&cb, &alice.id, VideoStreamKind::Video);
     let remote_share = stream_of(&cb, &alice.id, VideoStreamKind::ScreenShare);
     remote_cam.subscribe().unwrap();
@@ -275,6 +337,14 @@ fn a_window_is_listed_shared_followed_paused_and_ended_beside_a_camera() {
         .find(|p| p.identifier() == carol.id)
         .map(|p| p.video_stream(VideoStreamKind::ScreenShare).is_available());
     assert_eq!(carol_seen, Some(false), "Bob must not see Carol's share");
+    // Carol's host hears why.
+    let (_, reason, why) = wait_outgoing(
+        &carol,
+        VideoStreamKind::ScreenShare,
+        OutgoingVideoState::Failed,
+    );
+    assert_eq!(reason, EndReason::FORBIDDEN);
+    assert!(why.contains("already sharing a screen"), "{why}");
     drop(carol_share);
 
     // 4. The window moves and grows: the share follows (size, colours).
@@ -310,6 +380,43 @@ fn a_window_is_listed_shared_followed_paused_and_ended_beside_a_camera() {
     );
     assert!((1..=5).contains(&published), "{before:?} {after:?}");
 
+    // 5b. The pointer over the window is drawn into the share (the window's top-left
+    //     quadrant is red; the default X pointer is black and white), and left out when
+    //     the capture options hide it.
+    let now = list_screen_sources(None).unwrap();
+    let placed = now.iter().find(|s| s.id == window.id).unwrap();
+    let (px, py) = (placed.x + 60, placed.y + 50);
+    win.conn
+        .warp_pointer(x11rb::NONE, win.root(), 0, 0, 0, 0, px as i16, py as i16)
+        .unwrap();
+    win.conn.flush().unwrap();
+    let (local, _l) = latest_of(&share.bus());
+    let red = QUADRANTS[0].1;
+    assert!(
+        wait_until(T, || local
+            .lock()
+            .as_ref()
+            .is_some_and(|f| off_colour_near(f, 60, 50, 12, red) >= 20)),
+        "no pointer drawn at (60, 50) of the shared window"
+    );
+    let hidden = LocalVideoStream::from_screen_with(
+        &window.id,
+        CaptureOptions {
+            fps: 10,
+            show_cursor: false,
+        },
+    )
+    .unwrap();
+    let (plain, _p) = latest_of(&hidden.bus());
+    assert!(wait_until(T, || plain.lock().is_some()));
+    let f = plain.lock().clone().unwrap();
+    assert_eq!(
+        off_colour_near(&f, 60, 50, 12, red),
+        0,
+        "the pointer shows although hidden"
+    );
+    drop(hidden);
+
     // 6. Minimised: paused; restored: active again.
     win.minimise();
     assert!(
@@ -320,11 +427,22 @@ fn a_window_is_listed_shared_followed_paused_and_ended_beside_a_camera() {
         "{:?}",
         share.share_state()
     );
+    let (_, _, why) = wait_outgoing(
+        &alice,
+        VideoStreamKind::ScreenShare,
+        OutgoingVideoState::Paused,
+    );
+    assert_eq!(why, "the window is minimised");
     win.restore();
     assert!(
         wait_until(T, || share.share_state() == Some(ShareState::Active)),
         "{:?}",
         share.share_state()
+    );
+    wait_outgoing(
+        &alice,
+        VideoStreamKind::ScreenShare,
+        OutgoingVideoState::Started,
     );
 
     // 7. Closed: the share ends with its reason.
@@ -338,6 +456,26 @@ fn a_window_is_listed_shared_followed_paused_and_ended_beside_a_camera() {
         share.share_state(),
         Some(ShareState::Ended("the window was closed".into()))
     );
+    // The call stops sharing: Alice's host hears why, Bob sees the share go.
+    let (_, reason, why) = wait_outgoing(
+        &alice,
+        VideoStreamKind::ScreenShare,
+        OutgoingVideoState::Failed,
+    );
+    assert_eq!(
+        (reason, why.as_str()),
+        (EndReason::SOURCE_ENDED, "the window was closed")
+    );
+    assert!(
+        wait_until(T, || !remote_share.is_available()),
+        "Bob still sees Alice's share"
+    );
+    assert!(ca
+        .local_video_stream(VideoStreamKind::ScreenShare)
+        .is_none());
+    // Alice stops her camera: Stopped.
+    ca.stop_video(VideoStreamKind::Video).unwrap();
+    wait_outgoing(&alice, VideoStreamKind::Video, OutgoingVideoState::Stopped);
     for c in [&ca, &cb, &cc] {
         c.hang_up(false).unwrap();
     }

@@ -217,6 +217,12 @@ impl EndReason {
     /// A call request named a prepared media session (`PrepareMedia`) that is unknown to
     /// this connection or no longer usable: the client offers anew.
     pub const MEDIA_NOT_PREPARED: EndReason = EndReason::new(400, 10010);
+    /// An outgoing video stream's announcement was not answered within the modality
+    /// timeout (40 s): the stream stopped.
+    pub const MODALITY_TIMEOUT: EndReason = EndReason::new(408, 10011);
+    /// An outgoing video stream's source ended by itself (a shared window closed, a
+    /// monitor or camera went away): the stream stopped.
+    pub const SOURCE_ENDED: EndReason = EndReason::new(0, 10012);
 }
 
 /// A participant as the service describes it in rosters.

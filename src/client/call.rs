@@ -324,6 +324,23 @@ impl Call {
                 let p = self.0.participants.lock().find(&participant);
                 return out.push(CallNotice::DtmfReceived(participant, p, tone));
             }
+            Notice::OutgoingVideo {
+                kind,
+                state,
+                reason,
+                message,
+            } => {
+                // Before the media commands of this step run: a failed stream's local
+                // stream is still there to name.
+                let stream = self.0.media.local_video_stream(kind);
+                return out.push(CallNotice::OutgoingVideo {
+                    kind,
+                    stream,
+                    state,
+                    reason,
+                    message,
+                });
+            }
             Notice::Roster(c) => c,
         };
         let mirrored = self.0.participants.lock().apply(change, |p| self.adopt(p));
@@ -372,7 +389,7 @@ impl Call {
                         kind,
                         on,
                     },
-                    move |r| call.drive(|m, _| m.video_answer(kind, on, r.map_err(|e| e.1))),
+                    move |r| call.drive(|m, _| m.video_answer(kind, on, r)),
                 );
             }
             Command::AddParticipant { target, caller_id } => {

@@ -5,7 +5,7 @@
 //! it what to do (`MediaCommand`) and hears the transport's state through `MediaEvents`.
 
 use super::link::{wait_up, Link};
-use super::local_video_stream::LocalVideoStream;
+use super::local_video_stream::{LocalVideoStream, SourceWatch};
 use super::machine::MediaCommand;
 use super::remote_video::RemoteVideoStream;
 use crate::error::{Error, Result};
@@ -15,7 +15,8 @@ use crate::media::transport::{
     VideoSender,
 };
 use crate::media::video::{
-    DecodeStats, EncodeStats, FrameBus, VideoDecodePipeline, VideoEncodePipeline, VideoPacket,
+    DecodeStats, EncodeStats, FrameBus, VideoContent, VideoDecodePipeline, VideoEncodePipeline,
+    VideoPacket,
 };
 use crate::protocol::{VideoStreamKind, AUDIO_SLOTS};
 use crate::signaling::Signaling;
@@ -44,6 +45,8 @@ struct Audio {
 struct Outgoing {
     /// The local stream it comes from (kept alive: its source runs while someone holds it).
     local: Option<LocalVideoStream>,
+    /// The call hears the local stream's source pause and end while this is held.
+    _watch: Option<SourceWatch>,
     pipeline: VideoEncodePipeline,
     /// The transport's sender once the call's media exists.
     sender: Arc<Mutex<Option<VideoSender>>>,
@@ -419,15 +422,22 @@ impl CallMedia {
         kind: VideoStreamKind,
         bus: Arc<FrameBus>,
         max_fps: f32,
-        local: Option<LocalVideoStream>,
+        local: Option<(LocalVideoStream, SourceWatch)>,
     ) -> Result<()> {
+        let (local, _watch) = local.unzip();
         let sender = Arc::new(Mutex::new(
             self.transport().and_then(|t| t.video_sender(kind)),
         ));
         let s = Arc::clone(&sender);
+        // A screen share is screen content (sharp text, a frame rate that gives way).
+        let content = match kind {
+            VideoStreamKind::Video => VideoContent::Camera,
+            VideoStreamKind::ScreenShare => VideoContent::Screen,
+        };
         let pipeline = VideoEncodePipeline::start(
             &bus,
             max_fps,
+            content,
             Box::new(move |frame, at, duration| {
                 s.lock()
                     .as_ref()
@@ -439,6 +449,7 @@ impl CallMedia {
             kind,
             Outgoing {
                 local,
+                _watch,
                 pipeline,
                 sender,
                 bus,

@@ -1,11 +1,13 @@
 //! The roster of a call as the objects the host holds: the machine's roster changes mirrored
 //! onto `RemoteParticipant`s, and the notices they make.
 
+use super::events::OutgoingVideoState;
+use super::local_video_stream::LocalVideoStream;
 use super::participant::RemoteParticipant;
 use super::phone::DtmfTone;
 use super::remote_video::RemoteVideoStream;
 use super::roster::RosterChange;
-use crate::protocol::{CallState, EndReason, ParticipantState};
+use crate::protocol::{CallState, EndReason, ParticipantState, VideoStreamKind};
 
 /// Something a call tells its host (the agent adds the call and delivers it as an event).
 #[derive(Clone)]
@@ -28,6 +30,14 @@ pub(crate) enum CallNotice {
     NetworkReconnect(bool),
     /// A media statistics sample was taken (the host asked for them).
     MediaStatistics,
+    /// An outgoing stream's state changed (see `AgentEvent::OutgoingVideoStateChanged`).
+    OutgoingVideo {
+        kind: VideoStreamKind,
+        stream: Option<LocalVideoStream>,
+        state: OutgoingVideoState,
+        reason: EndReason,
+        message: String,
+    },
 }
 
 /// The participant objects of one call.

@@ -4,10 +4,10 @@
 //! (which fails a stream whose announcement is unanswered after the modality timeout).
 
 use super::call::{Call, CallInner};
-use super::local_video_stream::{LocalVideoStream, VideoSourceKind};
+use super::local_video_stream::{LocalVideoStream, SourceWatch, VideoSourceKind};
 use super::remote_video::{RemoteVideoStream, StreamOwner};
 use crate::error::{Error, Result};
-use crate::media::video::{DecodeStats, EncodeStats, FrameBus};
+use crate::media::video::{DecodeStats, EncodeStats, FrameBus, ShareState};
 use crate::protocol::{ClientMessage, VideoStreamKind};
 use std::sync::Arc;
 
@@ -45,9 +45,26 @@ impl Call {
     fn start_local(&self, kind: VideoStreamKind, stream: &LocalVideoStream) -> Result<()> {
         let fps = match stream.source() {
             VideoSourceKind::Virtual(cfg) => (cfg.fps as f32).clamp(1.0, 60.0),
+            // The capture's own rate (a still screen sends only its changes anyway).
+            VideoSourceKind::Screen(_) => stream
+                .screen_capture_fps()
+                .map_or(30.0, |f| (f as f32).clamp(1.0, 60.0)),
             _ => 30.0,
         };
-        self.start_outgoing(kind, stream.bus(), fps, Some(stream.clone()))
+        // The source's pauses and end reach the machine on the source's own thread, in
+        // order (the machine decides what the host hears).
+        let weak = Arc::downgrade(&self.0);
+        let watch = stream.watch_source(Arc::new(move |state: &ShareState| {
+            if let Some(inner) = weak.upgrade() {
+                Call(inner).drive(|m, _| m.source_state(kind, state));
+            }
+        }));
+        self.start_outgoing(kind, stream.bus(), fps, Some((stream.clone(), watch)))?;
+        // A source paused (or ended) before the call took it.
+        if let Some(state) = stream.share_state().filter(|s| *s != ShareState::Active) {
+            self.drive(|m, _| m.source_state(kind, &state));
+        }
+        Ok(())
     }
 
     /// Sends the frames published on `bus` as this call's `kind` stream (camera or screen
@@ -67,7 +84,7 @@ impl Call {
         kind: VideoStreamKind,
         bus: Arc<FrameBus>,
         max_fps: f32,
-        local: Option<LocalVideoStream>,
+        local: Option<(LocalVideoStream, SourceWatch)>,
     ) -> Result<()> {
         self.require_live()?;
         if !(1.0..=60.0).contains(&max_fps) {

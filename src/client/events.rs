@@ -4,10 +4,11 @@ use super::call::{Call, CallNotice};
 pub use super::device_manager::DeviceListener;
 pub use super::device_watch::DeviceEvent;
 pub use super::dispatch::DispatchMode;
+use super::local_video_stream::LocalVideoStream;
 use super::participant::RemoteParticipant;
 use super::phone::DtmfTone;
 use super::remote_video::RemoteVideoStream;
-use crate::protocol::{CallState, EndReason, ParticipantState};
+use crate::protocol::{CallState, EndReason, ParticipantState, VideoStreamKind};
 
 /// Connection state of a CallAgent to the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,24 @@ pub enum AgentConnectionState {
     Connecting = 2,
     /// The link dropped; the agent reconnects and resumes its session (calls go on).
     Reconnecting = 3,
+}
+
+/// Where one of this client's outgoing video streams (camera video, screen share) stands,
+/// as [`AgentEvent::OutgoingVideoStateChanged`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum OutgoingVideoState {
+    /// The service accepted the stream: the others see it available. Also after a pause.
+    Started = 1,
+    /// Its source is paused (a shared window is minimised or off the screen): the others
+    /// keep the last picture until it is back.
+    Paused = 2,
+    /// The host stopped it.
+    Stopped = 3,
+    /// It stopped by itself: the service refused it (403: somebody else is sharing a
+    /// screen), did not answer in time (408/10011), or its source ended (0/10012: the shared
+    /// window closed).
+    Failed = 4,
 }
 
 /// Something that happened, delivered to the agent's listener.
@@ -103,6 +122,17 @@ pub enum AgentEvent {
     /// A media statistics sample of `call` was taken ([`Call::media_statistics`] reads it);
     /// every interval set with [`Call::set_media_statistics_interval`].
     MediaStatistics { call: Call },
+    /// One of this client's outgoing streams started, paused, stopped or failed;
+    /// `reason` and `message` say why (for `Failed`, `Paused`). `stream` is the local stream
+    /// sent, when it was started from one.
+    OutgoingVideoStateChanged {
+        call: Call,
+        kind: VideoStreamKind,
+        stream: Option<LocalVideoStream>,
+        state: OutgoingVideoState,
+        reason: EndReason,
+        message: String,
+    },
 }
 
 impl AgentEvent {
@@ -163,6 +193,20 @@ impl AgentEvent {
                     tone,
                 }
             }
+            CallNotice::OutgoingVideo {
+                kind,
+                stream,
+                state,
+                reason,
+                message,
+            } => AgentEvent::OutgoingVideoStateChanged {
+                call,
+                kind,
+                stream,
+                state,
+                reason,
+                message,
+            },
             CallNotice::VideoAvailability(participant, stream, available) => {
                 AgentEvent::RemoteVideoStreamAvailabilityChanged {
                     call,

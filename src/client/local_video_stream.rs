@@ -11,13 +11,15 @@
 
 use crate::error::{Error, Result};
 use crate::media::camera::Camera;
-use crate::media::video::screen::{self, CaptureStats, ScreenCapture, ScreenSource, ShareState};
+use crate::media::video::screen::{
+    self, CaptureOptions, CaptureStats, ScreenCapture, ScreenSource, ShareState, StateListener,
+};
 use crate::media::video::source::{PlaneFrame, VirtualCamera, VirtualCameraConfig, MAX_FPS};
 use crate::media::video::v4l2::{CameraCapture, CameraConfig, CaptureFormat};
 use crate::media::video::FrameBus;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// The monitors and application windows that can be shared (X11, the display `$DISPLAY`
 /// names), each with a thumbnail fitting `thumbnail` (width, height) when asked for.
@@ -61,6 +63,22 @@ struct Inner {
     switching: Mutex<()>,
     /// Source switches so far.
     switches: AtomicU64,
+    /// Who hears the source's state changes (a call sending the stream), by watch id.
+    watchers: Mutex<Vec<(u64, StateListener)>>,
+}
+
+/// Keeps a [`LocalVideoStream::watch_source`] listener registered; dropping it removes it.
+pub(crate) struct SourceWatch {
+    inner: Weak<Inner>,
+    id: u64,
+}
+
+impl Drop for SourceWatch {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.watchers.lock().retain(|(id, _)| *id != self.id);
+        }
+    }
 }
 
 /// A local video stream. Cheap to clone (Arc inside); equal clones share the bus.
@@ -87,6 +105,7 @@ impl LocalVideoStream {
                 source: Mutex::new(source),
                 switching: Mutex::new(()),
                 switches: AtomicU64::new(0),
+                watchers: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -178,6 +197,17 @@ impl LocalVideoStream {
         self.inner.switches.fetch_add(1, Ordering::AcqRel);
         drop(switching);
         drop(old); // stops the old source's thread, outside the lock
+                   // A new source starts out working: a watcher told of the old one's pause hears so.
+        self.tell_watchers(&ShareState::Active);
+    }
+
+    fn tell_watchers(&self, state: &ShareState) {
+        let watchers: Vec<StateListener> = (self.inner.watchers.lock().iter())
+            .map(|(_, l)| Arc::clone(l))
+            .collect();
+        for w in watchers {
+            w(state);
+        }
     }
 
     /// Switches to the virtual camera (counters restart at 0).
@@ -191,19 +221,50 @@ impl LocalVideoStream {
     }
 
     /// A stream of a monitor or window (an id from [`list_screen_sources`]), captured at
-    /// up to `fps` frames a second (screen content: a few frames a second keep text sharp
-    /// at a low bitrate; 1..=60). `Error::Device` when the display or the source is not
-    /// there.
+    /// up to `fps` frames a second with the pointer drawn in (screen content: a few frames
+    /// a second keep text sharp at a low bitrate; 1..=60). `Error::Device` when the display
+    /// or the source is not there.
     pub fn from_screen(source_id: &str, fps: u32) -> Result<Self> {
+        Self::from_screen_with(
+            source_id,
+            CaptureOptions {
+                fps,
+                ..CaptureOptions::default()
+            },
+        )
+    }
+
+    /// [`from_screen`](Self::from_screen) with options (rate, pointer shown or hidden).
+    pub fn from_screen_with(source_id: &str, options: CaptureOptions) -> Result<Self> {
         let s = Self::pushed();
-        s.switch_to_screen(source_id, fps)?;
+        s.switch_to_screen_with(source_id, options)?;
         Ok(s)
     }
 
     /// Switches to a monitor or window of the screen (see [`Self::from_screen`]); the
     /// current source stays when it cannot be captured.
     pub fn switch_to_screen(&self, source_id: &str, fps: u32) -> Result<()> {
-        let capture = ScreenCapture::start(source_id, fps, self.bus()).map_err(Error::from)?;
+        self.switch_to_screen_with(
+            source_id,
+            CaptureOptions {
+                fps,
+                ..CaptureOptions::default()
+            },
+        )
+    }
+
+    /// [`switch_to_screen`](Self::switch_to_screen) with options.
+    pub fn switch_to_screen_with(&self, source_id: &str, options: CaptureOptions) -> Result<()> {
+        // The capture thread tells the stream's watchers; a weak link, so a capture never
+        // keeps its own stream alive.
+        let weak = Arc::downgrade(&self.inner);
+        let listener: StateListener = Arc::new(move |state: &ShareState| {
+            if let Some(inner) = weak.upgrade() {
+                LocalVideoStream { inner }.tell_watchers(state);
+            }
+        });
+        let capture = ScreenCapture::start(source_id, options, self.bus(), Some(listener))
+            .map_err(Error::from)?;
         self.replace(
             VideoSourceKind::Screen(source_id.to_string()),
             Some(Producer::Screen(capture)),
@@ -211,11 +272,31 @@ impl LocalVideoStream {
         Ok(())
     }
 
+    /// Registers `listener` for the source's state changes (a screen source's pauses and
+    /// end), until the returned watch is dropped. It runs on the source's thread: it must
+    /// not block, nor drop the stream.
+    pub(crate) fn watch_source(&self, listener: StateListener) -> SourceWatch {
+        let id = crate::object_id::next_object_id();
+        self.inner.watchers.lock().push((id, listener));
+        SourceWatch {
+            inner: Arc::downgrade(&self.inner),
+            id,
+        }
+    }
+
     /// Where a screen source stands (active, paused while its window is minimised, or
     /// ended: the window closed); None for other sources.
     pub fn share_state(&self) -> Option<ShareState> {
         match &self.inner.source.lock().producer {
             Some(Producer::Screen(c)) => Some(c.state()),
+            _ => None,
+        }
+    }
+
+    /// The frame rate a screen source captures at; None for other sources.
+    pub fn screen_capture_fps(&self) -> Option<u32> {
+        match &self.inner.source.lock().producer {
+            Some(Producer::Screen(c)) => Some(c.options().fps),
             _ => None,
         }
     }

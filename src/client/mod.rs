@@ -32,7 +32,9 @@ pub use call_client::{CallClient, CallClientOptions};
 pub use call_group::AddParticipantOptions;
 pub use call_stats::MediaStatistics;
 pub use device_manager::{DeviceManager, MediaKind};
-pub use events::{AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode};
+pub use events::{
+    AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode, OutgoingVideoState,
+};
 pub use local_video_stream::{list_screen_sources, LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;
 pub use phone::{DtmfTone, IdentifierKind};

@@ -2,7 +2,7 @@
 
 use super::handles::{
     self, acs_audio_device, acs_call, acs_call_agent, acs_camera, acs_device_manager,
-    acs_remote_participant, acs_remote_video_stream, Object,
+    acs_local_video_stream, acs_remote_participant, acs_remote_video_stream, Object,
 };
 use super::host_ptr::HostPtr;
 use crate::client::{AgentEvent, CallAgent, DeviceEvent, DeviceManager};
@@ -68,6 +68,27 @@ pub const ACS_EVENT_CALL_NETWORK_RECONNECT: i32 = 14;
 /// A media statistics sample of `call` was taken (every interval set with
 /// acs_call_set_media_statistics_interval): read it with acs_call_get_media_statistics.
 pub const ACS_EVENT_CALL_MEDIA_STATISTICS: i32 = 15;
+/// One of this client's outgoing video streams of `call` changed: `state` is the
+/// ACS_OUTGOING_VIDEO_STATE_*, `video_stream_kind` says which (ACS_VIDEO_STREAM_KIND_VIDEO or
+/// _SCREEN_SHARE), `local_video_stream` is the stream sent (NULL when it was started from
+/// frames of another source). For _PAUSED and _FAILED, `code`/`subcode` and `message` say
+/// why: 403/0 the service refused it (a second screen share while another participant
+/// shares: "<id> is already sharing a screen in this call: one screen share at a time"),
+/// 408/10011 the service did not answer within the 40 s modality timeout, 0/10012 its
+/// source ended ("the window was closed"). A failed stream is no longer sent.
+pub const ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: i32 = 16;
+/// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
+/// others see it available); also when a paused source is back.
+pub const ACS_OUTGOING_VIDEO_STATE_STARTED: i32 = 1;
+/// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the source is paused (a shared window
+/// is minimised or off the screen; `message` says which); the others keep its last picture.
+pub const ACS_OUTGOING_VIDEO_STATE_PAUSED: i32 = 2;
+/// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the host stopped the stream
+/// (acs_call_stop_video, acs_call_stop_screen_sharing).
+pub const ACS_OUTGOING_VIDEO_STATE_STOPPED: i32 = 3;
+/// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the stream stopped by itself;
+/// `code`/`subcode` and `message` say why.
+pub const ACS_OUTGOING_VIDEO_STATE_FAILED: i32 = 4;
 /// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: the network is back.
 pub const ACS_NETWORK_RECONNECT_GOOD: i32 = 0;
 /// `state` of ACS_EVENT_CALL_NETWORK_RECONNECT: reconnecting.
@@ -129,6 +150,14 @@ pub struct acs_event {
     /// The ACS_DTMF_TONE_* of ACS_EVENT_DTMF_RECEIVED and ACS_EVENT_DTMF_SEND_COMPLETED;
     /// else -1.
     pub dtmf_tone: i32,
+    /// The ACS_VIDEO_STREAM_KIND_* of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED and
+    /// ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED; else -1. This field and the next
+    /// were appended for outgoing video events: read them only when `struct_size` covers
+    /// them (struct_size >= offsetof(acs_event, local_video_stream) + sizeof(void *)).
+    pub video_stream_kind: i32,
+    /// The stream of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED, when the call sends one
+    /// (borrowed: retain it to keep it); else NULL.
+    pub local_video_stream: *mut acs_local_video_stream,
 }
 
 fn empty_event() -> acs_event {
@@ -150,6 +179,8 @@ fn empty_event() -> acs_event {
         participant_id: std::ptr::null(),
         request_id: 0,
         dtmf_tone: -1,
+        video_stream_kind: -1,
+        local_video_stream: std::ptr::null_mut(),
     }
 }
 
@@ -331,6 +362,7 @@ pub(crate) fn deliver_event(
             e.kind = ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED;
             e.flag = *available;
             e.state = stream.kind() as i32;
+            e.video_stream_kind = stream.kind() as i32;
             held.push(Object::Call(call.clone()));
             held.push(Object::Participant(participant.clone()));
             held.push(Object::RemoteVideoStream(stream.clone()));
@@ -349,6 +381,26 @@ pub(crate) fn deliver_event(
                 message = CString::new(m.replace('\0', " ")).ok();
             }
             held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::OutgoingVideoStateChanged {
+            call,
+            kind,
+            stream,
+            state,
+            reason,
+            message: m,
+        } => {
+            e.kind = ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED;
+            e.state = *state as i32;
+            e.video_stream_kind = *kind as i32;
+            set_reason(&mut e, reason);
+            if !m.is_empty() {
+                message = CString::new(m.replace('\0', " ")).ok();
+            }
+            held.push(Object::Call(call.clone()));
+            if let Some(s) = stream {
+                held.push(Object::LocalVideoStream(s.clone()));
+            }
         }
         AgentEvent::DtmfReceived {
             call,
@@ -391,6 +443,10 @@ pub(crate) fn deliver_event(
                 Object::RemoteVideoStream(_) => {
                     e.remote_video_stream = handles::borrow(o.clone());
                     e.remote_video_stream.cast()
+                }
+                Object::LocalVideoStream(_) => {
+                    e.local_video_stream = handles::borrow(o.clone());
+                    e.local_video_stream.cast()
                 }
                 _ => return None,
             };

@@ -2,11 +2,13 @@
 //! windows that can be shared (X11), and local video streams that capture one of them.
 
 use super::handles::{self, acs_local_video_stream, acs_screen_source, HeldScreenSource, Object};
+use super::sized::{extensible, init_out, init_sized, read_in_or_default};
 use super::status::*;
 use super::strings::*;
+use super::video::stream_out;
 use super::video_frame::pixel_format;
 use crate::client::{list_screen_sources, LocalVideoStream};
-use crate::media::video::{ScreenSourceKind, ShareState};
+use crate::media::video::{CaptureOptions, ScreenSourceKind, ShareState};
 use std::ffi::c_char;
 use std::sync::Arc;
 
@@ -22,6 +24,62 @@ pub const ACS_SHARE_STATE_PAUSED: i32 = 1;
 /// A screen share's source is gone (its window closed): switch the stream's source or stop
 /// sharing.
 pub const ACS_SHARE_STATE_ENDED: i32 = 2;
+
+/// How a screen source is captured. Initialise with acs_screen_capture_options_init
+/// (15 frames a second, pointer shown).
+#[repr(C)]
+pub struct acs_screen_capture_options {
+    /// sizeof(acs_screen_capture_options), set by the init function.
+    pub struct_size: u32,
+    /// Frames a second at most (1..=60). Screen content stays sharp at a few frames a
+    /// second; only changed pictures are encoded (plus one a second).
+    pub fps: u32,
+    /// Draw the mouse pointer into the shared picture (X11: XFixes). false hides it.
+    pub show_cursor: bool,
+}
+
+extensible!(acs_screen_capture_options, first_version_ends_with: show_cursor, defaults: {
+    let d = CaptureOptions::default();
+    acs_screen_capture_options {
+        struct_size: 0,
+        fps: d.fps,
+        show_cursor: d.show_cursor,
+    }
+});
+
+/// Reads the host's options (NULL: the defaults).
+unsafe fn capture_options(options: *const acs_screen_capture_options) -> FfiResult<CaptureOptions> {
+    // SAFETY: NULL or the host's struct of struct_size bytes.
+    let o = unsafe { read_in_or_default(options, "options") }?;
+    Ok(CaptureOptions {
+        fps: o.fps,
+        show_cursor: o.show_cursor,
+    })
+}
+
+/// Fills `options` with the defaults: 15 frames a second, pointer shown.
+/// Writes today's whole struct (the library's sizeof): it overruns the shorter struct of a
+/// host compiled against an older header. Use ACS_SCREEN_CAPTURE_OPTIONS_INIT(p)
+/// (acs_screen_capture_options_init_sized).
+#[no_mangle]
+pub unsafe extern "C" fn acs_screen_capture_options_init(
+    options: *mut acs_screen_capture_options,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct.
+    guard(|| unsafe { init_out(options, "options") })
+}
+
+/// As acs_screen_capture_options_init, into the host's struct of `size` bytes
+/// (ACS_SCREEN_CAPTURE_OPTIONS_INIT(p) passes sizeof *p): see "Sized init" in the header's
+/// conventions.
+#[no_mangle]
+pub unsafe extern "C" fn acs_screen_capture_options_init_sized(
+    options: *mut acs_screen_capture_options,
+    size: usize,
+) -> acs_status {
+    // SAFETY: NULL or the host's struct of `size` bytes.
+    guard(|| unsafe { init_sized(options, size, "options") })
+}
 
 /// Lists the monitors and application windows that can be shared (X11: the display
 /// `DISPLAY` names; monitors first), each with a thumbnail fitting
@@ -157,24 +215,11 @@ pub unsafe extern "C" fn acs_screen_source_get_geometry(
 ) -> acs_status {
     guard(|| {
         let s = &handles::screen_source(source)?.source;
-        // SAFETY: each is NULL or the host's writable value.
-        unsafe {
-            if !out_x.is_null() {
-                *out_x = s.x;
-            }
-            if !out_y.is_null() {
-                *out_y = s.y;
-            }
-            if !out_width.is_null() {
-                *out_width = s.width;
-            }
-            if !out_height.is_null() {
-                *out_height = s.height;
-            }
-            if !out_minimized.is_null() {
-                *out_minimized = s.minimized;
-            }
-        }
+        out_opt(out_x, s.x);
+        out_opt(out_y, s.y);
+        out_opt(out_width, s.width);
+        out_opt(out_height, s.height);
+        out_opt(out_minimized, s.minimized);
         Ok(())
     })
 }
@@ -228,8 +273,10 @@ pub unsafe extern "C" fn acs_screen_source_get_thumbnail(
 /// acs_screen_source_get_id) at up to `fps` frames a second (1..=60; screen content reads
 /// well at 5-15). A window is followed as it moves and resizes; while it is minimised the
 /// share pauses, and when it closes the share ends (acs_local_video_stream_get_share_state
-/// says which and why). Only changed pictures are encoded (plus one a second). Share it
-/// with acs_call_start_screen_sharing. ACS_ERR_DEVICE when there is no X display or no such
+/// says which and why; a call sharing the stream raises
+/// ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED). Only changed pictures are encoded (plus one a
+/// second). The pointer is drawn in (acs_local_video_stream_create_from_screen_with_options
+/// can hide it). Share it with acs_call_start_screen_sharing. ACS_ERR_DEVICE when there is no X display or no such
 /// source; ACS_ERR_INVALID_ARGUMENT for a malformed id or rate.
 #[no_mangle]
 pub unsafe extern "C" fn acs_local_video_stream_create_from_screen(
@@ -240,11 +287,27 @@ pub unsafe extern "C" fn acs_local_video_stream_create_from_screen(
     guard(|| {
         let id = str_in(source_id, "source_id")?;
         need(out_stream, "out_stream")?;
-        let s = LocalVideoStream::from_screen(&id, fps)?;
-        out(
+        stream_out(LocalVideoStream::from_screen(&id, fps)?, out_stream)
+    })
+}
+
+/// As acs_local_video_stream_create_from_screen, captured as `options` ask (NULL: the
+/// defaults: 15 frames a second, pointer shown). ACS_ERR_INVALID_ARGUMENT for options not
+/// initialised or a rate outside 1..=60.
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_create_from_screen_with_options(
+    source_id: *const c_char,
+    options: *const acs_screen_capture_options,
+    out_stream: *mut *mut acs_local_video_stream,
+) -> acs_status {
+    guard(|| {
+        let id = str_in(source_id, "source_id")?;
+        // SAFETY: NULL or the host's initialised options.
+        let options = unsafe { capture_options(options) }?;
+        need(out_stream, "out_stream")?;
+        stream_out(
+            LocalVideoStream::from_screen_with(&id, options)?,
             out_stream,
-            handles::acquire(Object::LocalVideoStream(s)),
-            "out_stream",
         )
     })
 }
@@ -262,6 +325,23 @@ pub unsafe extern "C" fn acs_local_video_stream_switch_source_screen(
         let s = handles::local_video_stream(stream)?;
         let id = str_in(source_id, "source_id")?;
         Ok(s.switch_to_screen(&id, fps)?)
+    })
+}
+
+/// As acs_local_video_stream_switch_source_screen, captured as `options` ask (NULL: the
+/// defaults).
+#[no_mangle]
+pub unsafe extern "C" fn acs_local_video_stream_switch_source_screen_with_options(
+    stream: *mut acs_local_video_stream,
+    source_id: *const c_char,
+    options: *const acs_screen_capture_options,
+) -> acs_status {
+    guard(|| {
+        let s = handles::local_video_stream(stream)?;
+        let id = str_in(source_id, "source_id")?;
+        // SAFETY: NULL or the host's initialised options.
+        let options = unsafe { capture_options(options) }?;
+        Ok(s.switch_to_screen_with(&id, options)?)
     })
 }
 
@@ -290,14 +370,9 @@ pub unsafe extern "C" fn acs_local_video_stream_get_share_state(
             ShareState::Paused(w) => (ACS_SHARE_STATE_PAUSED, w),
             ShareState::Ended(w) => (ACS_SHARE_STATE_ENDED, w),
         };
-        // SAFETY: checked non-NULL.
-        unsafe { *out_state = code };
-        if buf.is_null() && capacity == 0 {
-            if !needed.is_null() {
-                // SAFETY: the host's writable value.
-                unsafe { *needed = why.len() + 1 };
-            }
-            return Ok(());
+        out_opt(out_state, code);
+        if buf.is_null() && capacity == 0 && needed.is_null() {
+            return Ok(()); // the state only
         }
         str_out(&why, buf, capacity, needed)
     })

@@ -81,6 +81,14 @@ pub(crate) fn str_out(s: &str, buf: *mut c_char, capacity: usize, needed: *mut u
     Ok(())
 }
 
+/// Writes an optional output value: nothing when `p` is NULL.
+pub(crate) fn out_opt<T>(p: *mut T, v: T) {
+    if !p.is_null() {
+        // SAFETY: non-NULL; the caller gives a writable value.
+        unsafe { p.write(v) };
+    }
+}
+
 /// Writes an output value, failing on NULL.
 pub(crate) fn out<T>(p: *mut T, v: T, what: &str) -> FfiResult {
     if p.is_null() {

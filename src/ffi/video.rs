@@ -102,7 +102,10 @@ pub struct acs_video_view_statistics {
 extensible!(acs_video_view_statistics, first_version_ends_with: frames_dropped,
     defaults: acs_video_view_statistics::default());
 
-fn stream_out(s: LocalVideoStream, out_stream: *mut *mut acs_local_video_stream) -> FfiResult {
+pub(crate) fn stream_out(
+    s: LocalVideoStream,
+    out_stream: *mut *mut acs_local_video_stream,
+) -> FfiResult {
     out(
         out_stream,
         handles::acquire(Object::LocalVideoStream(s)),

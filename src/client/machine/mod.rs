@@ -5,10 +5,12 @@
 //! driver (`Call`) feeds back through `handle_timeout`. Every transition and every timeout
 //! of the seed's table that applies to a call is unit-tested on synthetic time (tests.rs).
 
+use super::events::OutgoingVideoState;
 use super::phone::{any_phone, DtmfTone};
 use super::roster::{self, RosterChange};
 use super::state::{is_terminal, visible_state, CallStateInputs};
 use crate::error::{Error, Result};
+use crate::media::video::ShareState;
 use crate::protocol::{
     timeouts, CallState, EndReason, JoinState, ParticipantInfo, ParticipantState, VideoStreamKind,
 };
@@ -116,6 +118,13 @@ pub(crate) enum Notice {
         participant: String,
         tone: DtmfTone,
     },
+    /// An outgoing stream started, paused, stopped or failed; `reason` and `message` say why.
+    OutgoingVideo {
+        kind: VideoStreamKind,
+        state: OutgoingVideoState,
+        reason: EndReason,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +141,10 @@ struct Modality {
     on: bool,
     /// An announcement waits for the service's answer until then.
     deadline: Option<Instant>,
+    /// The service accepted it (the host was told `Started`).
+    started: bool,
+    /// Its source is paused (the host was told `Paused`).
+    paused: bool,
 }
 
 /// The call's lifecycle.
@@ -449,7 +462,8 @@ impl CallMachine {
 
     /// The host starts (`on`) or stops sending a `kind` stream. The service hears of it
     /// once the transport is set up; an announcement unanswered within the modality
-    /// timeout (40 s) stops the stream.
+    /// timeout (40 s) stops the stream. A start answered by the service is `Started` for
+    /// the host; a stop of a stream that was sent is `Stopped`.
     pub(crate) fn set_video(&mut self, kind: VideoStreamKind, on: bool, now: Instant) {
         if self.is_ended() {
             return;
@@ -458,9 +472,21 @@ impl CallMachine {
         if !on && !m.on {
             return;
         }
-        m.on = on;
+        let was_on = m.on;
+        *m = Modality {
+            on,
+            ..Modality::default()
+        };
         if self.transport_ready {
             self.announce(kind, on, now);
+        }
+        if was_on && !on {
+            self.tell_outgoing(
+                kind,
+                OutgoingVideoState::Stopped,
+                EndReason::LOCAL_HANGUP,
+                "",
+            );
         }
     }
 
@@ -469,21 +495,78 @@ impl CallMachine {
         self.send(Command::SetVideo { kind, on });
     }
 
-    /// The service's answer to a `SetVideo`: a refused start stops the stream.
+    fn tell_outgoing(
+        &mut self,
+        kind: VideoStreamKind,
+        state: OutgoingVideoState,
+        reason: EndReason,
+        message: &str,
+    ) {
+        self.notice(Notice::OutgoingVideo {
+            kind,
+            state,
+            reason,
+            message: message.to_string(),
+        });
+    }
+
+    /// The service's answer to a `SetVideo`: an accepted start is `Started`, a refused one
+    /// stops the stream and `Failed` carries the service's reason.
     pub(crate) fn video_answer(
         &mut self,
         kind: VideoStreamKind,
         on: bool,
-        result: std::result::Result<(), String>,
+        result: std::result::Result<(), (EndReason, String)>,
     ) {
         let m = &mut self.video[kind as usize];
-        if m.on != on {
-            return; // superseded by a later start/stop
+        if m.on != on || (on && m.deadline.is_none()) {
+            return; // superseded by a later start/stop, or already answered
         }
         m.deadline = None;
-        if let (Err(why), true) = (result, on) {
-            log::warn!("video {kind:?} could not be started: {why}");
-            self.stop_stream(kind);
+        match (result, on) {
+            (Ok(()), true) => {
+                m.started = true;
+                let paused = m.paused;
+                if !paused {
+                    self.tell_outgoing(kind, OutgoingVideoState::Started, EndReason::default(), "");
+                }
+            }
+            (Err((reason, why)), true) => {
+                log::warn!("video {kind:?} could not be started: {why}");
+                self.stop_stream(kind);
+                self.tell_outgoing(kind, OutgoingVideoState::Failed, reason, &why);
+            }
+            (_, false) => {}
+        }
+    }
+
+    /// The source of the `kind` stream paused (a minimised window), resumed, or ended (a
+    /// closed window: the stream stops, as if the service had refused it).
+    pub(crate) fn source_state(&mut self, kind: VideoStreamKind, state: &ShareState) {
+        if self.is_ended() || !self.video[kind as usize].on {
+            return;
+        }
+        let m = &mut self.video[kind as usize];
+        match state {
+            ShareState::Active => {
+                if std::mem::take(&mut m.paused) && m.started {
+                    self.tell_outgoing(kind, OutgoingVideoState::Started, EndReason::default(), "");
+                }
+            }
+            ShareState::Paused(why) => {
+                if !std::mem::replace(&mut m.paused, true) {
+                    self.tell_outgoing(kind, OutgoingVideoState::Paused, EndReason::default(), why);
+                }
+            }
+            ShareState::Ended(why) => {
+                self.stop_stream(kind);
+                self.tell_outgoing(
+                    kind,
+                    OutgoingVideoState::Failed,
+                    EndReason::SOURCE_ENDED,
+                    why,
+                );
+            }
         }
     }
 
@@ -700,11 +783,14 @@ impl CallMachine {
         for kind in [VideoStreamKind::Video, VideoStreamKind::ScreenShare] {
             let m = self.video[kind as usize];
             if m.on && m.deadline.is_some_and(|t| now >= t) {
-                log::warn!(
-                    "video {kind:?}: no answer in {} s (modality timeout)",
+                let why = format!(
+                    "the service did not answer in {} s (modality timeout)",
                     timeouts::MODALITY_SECS
                 );
+                log::warn!("video {kind:?}: {why}");
                 self.stop_stream(kind);
+                let reason = EndReason::MODALITY_TIMEOUT;
+                self.tell_outgoing(kind, OutgoingVideoState::Failed, reason, &why);
             }
         }
         let expired: Vec<String> = self

@@ -384,7 +384,80 @@ fn video_started_before_setup_is_announced_after_it_and_fails_after_the_40_s_mod
             on: false
         }]
     );
+    assert_eq!(
+        outgoing(&out),
+        vec![(
+            OutgoingVideoState::Failed,
+            EndReason::MODALITY_TIMEOUT,
+            "the service did not answer in 40 s (modality timeout)".to_string()
+        )]
+    );
     assert!(!m.is_ended(), "a failed modality does not end the call");
+}
+
+/// The outgoing-video notices of `out`: (state, reason, message).
+fn outgoing(out: &[Output]) -> Vec<(OutgoingVideoState, EndReason, String)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Notice(Notice::OutgoingVideo {
+                state,
+                reason,
+                message,
+                ..
+            }) => Some((*state, *reason, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_shared_source_that_pauses_resumes_and_ends_is_told_and_an_end_stops_the_stream() {
+    let now = t0();
+    let mut m = connected(now);
+    let kind = VideoStreamKind::ScreenShare;
+    let paused = ShareState::Paused("the window is minimised".into());
+    // Paused before the service answered: Started waits for the resume.
+    m.set_video(kind, true, now);
+    drain(&mut m);
+    m.source_state(kind, &paused);
+    m.video_answer(kind, true, Ok(()));
+    let out = drain(&mut m);
+    assert_eq!(
+        outgoing(&out),
+        vec![(
+            OutgoingVideoState::Paused,
+            EndReason::default(),
+            "the window is minimised".into()
+        )]
+    );
+    m.source_state(kind, &paused);
+    assert!(drain(&mut m).is_empty(), "told once");
+    m.source_state(kind, &ShareState::Active);
+    assert_eq!(
+        outgoing(&drain(&mut m)),
+        vec![(
+            OutgoingVideoState::Started,
+            EndReason::default(),
+            String::new()
+        )]
+    );
+    m.source_state(kind, &ShareState::Active);
+    assert!(drain(&mut m).is_empty());
+    m.source_state(kind, &ShareState::Ended("the window was closed".into()));
+    let out = drain(&mut m);
+    assert!(out.contains(&Output::Media(MediaCommand::StopVideo(kind))));
+    assert_eq!(sends(&out), vec![Command::SetVideo { kind, on: false }]);
+    assert_eq!(
+        outgoing(&out),
+        vec![(
+            OutgoingVideoState::Failed,
+            EndReason::SOURCE_ENDED,
+            "the window was closed".into()
+        )]
+    );
+    // A stream no longer sent hears nothing of its source.
+    m.source_state(kind, &paused);
+    assert!(drain(&mut m).is_empty());
 }
 
 #[test]
@@ -395,18 +468,43 @@ fn video_answers_accept_refuse_and_superseded() {
     m.set_video(kind, true, now);
     m.video_answer(kind, true, Ok(()));
     assert_eq!(m.poll_timeout(), None);
-    drain(&mut m);
-    // Refused: the stream stops.
+    assert_eq!(
+        outgoing(&drain(&mut m)),
+        vec![(
+            OutgoingVideoState::Started,
+            EndReason::default(),
+            String::new()
+        )]
+    );
+    // A second answer to the same start is ignored.
+    m.video_answer(kind, true, Ok(()));
+    assert!(drain(&mut m).is_empty());
+    // The host stops it: Stopped.
     m.set_video(kind, false, now);
+    assert_eq!(
+        outgoing(&drain(&mut m)),
+        vec![(
+            OutgoingVideoState::Stopped,
+            EndReason::LOCAL_HANGUP,
+            String::new()
+        )]
+    );
+    // Refused: the stream stops, Failed with the service's reason.
     m.set_video(kind, true, now);
     drain(&mut m);
-    m.video_answer(kind, true, Err("no".into()));
-    assert!(drain(&mut m).contains(&Output::Media(MediaCommand::StopVideo(kind))));
+    let why = "8:acs:carol is already sharing a screen in this call";
+    m.video_answer(kind, true, Err((EndReason::FORBIDDEN, why.into())));
+    let out = drain(&mut m);
+    assert!(out.contains(&Output::Media(MediaCommand::StopVideo(kind))));
+    assert_eq!(
+        outgoing(&out),
+        vec![(OutgoingVideoState::Failed, EndReason::FORBIDDEN, why.into())]
+    );
     // An answer to a start the host already stopped changes nothing.
     m.set_video(kind, true, now);
     m.set_video(kind, false, now);
     drain(&mut m);
-    m.video_answer(kind, true, Err("late".into()));
+    m.video_answer(kind, true, Err((EndReason::FORBIDDEN, "late".into())));
     assert!(drain(&mut m).is_empty());
     // Stopping what is not sent says nothing.
     m.set_video(VideoStreamKind::Video, false, now);

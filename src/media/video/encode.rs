@@ -9,7 +9,7 @@
 //!   re-created with the new target (its next frame is then a keyframe).
 
 use super::bus::{BusFrame, BusSubscription, FrameBus};
-use super::h264::{EncodedVideo, H264Encoder};
+use super::h264::{EncodedVideo, H264Encoder, VideoContent};
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -155,8 +155,14 @@ pub struct VideoEncodePipeline {
 }
 
 impl VideoEncodePipeline {
-    /// Subscribes to `bus` and encodes at most `max_fps` frames per second into `sink`.
-    pub fn start(bus: &Arc<FrameBus>, max_fps: f32, sink: EncodedSink) -> std::io::Result<Self> {
+    /// Subscribes to `bus` and encodes at most `max_fps` frames per second of `content`
+    /// into `sink`.
+    pub fn start(
+        bus: &Arc<FrameBus>,
+        max_fps: f32,
+        content: VideoContent,
+        sink: EncodedSink,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             waiting: Mutex::new(None),
             wake: Condvar::new(),
@@ -176,7 +182,7 @@ impl VideoEncodePipeline {
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("acs-video-enc".into())
-            .spawn(move || run(s, max_fps, sink))?;
+            .spawn(move || run(s, max_fps, content, sink))?;
         Ok(Self {
             shared,
             thread: Some(thread),
@@ -242,7 +248,7 @@ impl Drop for VideoEncodePipeline {
     }
 }
 
-fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
+fn run(shared: Arc<Shared>, max_fps: f32, content: VideoContent, sink: EncodedSink) {
     let min_interval = Duration::from_secs_f32(1.0 / max_fps.clamp(1.0, 60.0));
     let mut encoder: Option<(H264Encoder, u32, (u32, u32))> = None;
     let mut rate: Option<RateController> = None;
@@ -298,7 +304,7 @@ fn run(shared: Arc<Shared>, max_fps: f32, sink: EncodedSink) {
             }
         };
         if rebuild {
-            match H264Encoder::new(target, max_fps) {
+            match H264Encoder::for_content(target, max_fps, content) {
                 Ok(e) => encoder = Some((e, target, size)),
                 Err(e) => {
                     log::warn!("video encoder: {e}");
@@ -406,6 +412,7 @@ mod tests {
         let p = VideoEncodePipeline::start(
             &bus,
             30.0,
+            VideoContent::Camera,
             Box::new(move |e, _at, d| {
                 o.lock().push((e.keyframe, d));
                 true

@@ -4,7 +4,7 @@
 
 use openh264::decoder::Decoder;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode, UsageType,
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, QpRange, RateControlMode, UsageType,
 };
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
@@ -43,21 +43,54 @@ pub struct EncodedVideo {
     pub keyframe: bool,
 }
 
-/// A real-time H.264 encoder (camera usage, bitrate mode; it may skip a frame to hold the rate).
+/// What an encoder is tuned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VideoContent {
+    /// Camera pictures: smooth motion first (OpenH264's camera usage, any quantiser).
+    #[default]
+    Camera,
+    /// A shared screen: sharpness over frame rate. OpenH264's screen-content usage, and the
+    /// quantiser capped at [`SCREEN_MAX_QP`] so text stays legible: when the bitrate does
+    /// not suffice, the encoder skips frames (the rate drops) instead of blurring them, and
+    /// the picture is never scaled down.
+    Screen,
+}
+
+/// The coarsest quantiser a screen share's frames get (0..=51; 51 is the blurriest). At
+/// 32 small text stays readable (see benches/screen_bench.rs for the measured sharpness).
+pub const SCREEN_MAX_QP: u8 = 32;
+
+/// A real-time H.264 encoder (bitrate mode; it may skip a frame to hold the rate), tuned
+/// for camera pictures or screen content.
 pub struct H264Encoder {
     encoder: Encoder,
     keyframe_requested: bool,
 }
 
 impl H264Encoder {
-    /// An encoder aiming at `bitrate_bps` and at most `max_fps` frames per second.
+    /// A camera encoder aiming at `bitrate_bps` and at most `max_fps` frames per second.
     pub fn new(bitrate_bps: u32, max_fps: f32) -> Result<Self, MediaError> {
+        Self::for_content(bitrate_bps, max_fps, VideoContent::Camera)
+    }
+
+    /// An encoder for `content` aiming at `bitrate_bps` and at most `max_fps` frames per
+    /// second.
+    pub fn for_content(
+        bitrate_bps: u32,
+        max_fps: f32,
+        content: VideoContent,
+    ) -> Result<Self, MediaError> {
         let config = EncoderConfig::new()
             .bitrate(BitRate::from_bps(bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(max_fps))
-            .usage_type(UsageType::CameraVideoRealTime)
             .rate_control_mode(RateControlMode::Bitrate)
             .skip_frames(true);
+        let config = match content {
+            VideoContent::Camera => config.usage_type(UsageType::CameraVideoRealTime),
+            VideoContent::Screen => config
+                .usage_type(UsageType::ScreenContentRealTime)
+                .qp(QpRange::new(0, SCREEN_MAX_QP)),
+        };
         let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| codec_err("encoder", e))?;
         Ok(Self {

@@ -20,10 +20,12 @@ pub use bus::{BusFrame, BusSubscription, FrameBus, FrameSink};
 pub use decode::{DecodeStats, VideoDecodePipeline, VideoPacket};
 pub use encode::{EncodeStats, VideoEncodePipeline};
 pub use frame::{PixelFormat, VideoFrame};
-pub use h264::{EncodedVideo, H264Decoder, H264Encoder};
+pub use h264::{EncodedVideo, H264Decoder, H264Encoder, VideoContent, SCREEN_MAX_QP};
 pub use pattern::{read_counter, test_pattern};
 pub use renderer::{RenderedFrame, VideoRenderer, VideoView, ViewCallback, ViewConfig, ViewStats};
 pub use scale::{layout, scale, Layout, Rect, ScalingMode};
-pub use screen::{ScreenCapture, ScreenSource, ScreenSourceKind, ShareState};
+pub use screen::{
+    CaptureOptions, ScreenCapture, ScreenSource, ScreenSourceKind, ShareState, StateListener,
+};
 pub use source::{PlaneFrame, VirtualCamera, VirtualCameraConfig};
 pub use v4l2::{CameraCapture, CameraConfig, CameraFormat};
