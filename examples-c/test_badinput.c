@@ -1417,6 +1417,57 @@ SWEEP(acs_local_video_stream_switch_source_screen) {
     BAD("source_id 'x11:window:zz'", acs_local_video_stream_switch_source_screen(g_pushed_stream, "x11:window:zz", 10));
     BAD("fps 0", acs_local_video_stream_switch_source_screen(g_pushed_stream, "x11:monitor:0", 0));
 }
+INIT(acs_screen_capture_options_init)
+INIT_SIZED(acs_screen_capture_options_init_sized, acs_screen_capture_options)
+/* Screen capture options out of range, applied to `o` one at a time: returns false past
+   the end. (NULL options are the defaults, not an error.) */
+static bool bad_screen_options(int i, acs_screen_capture_options *o, const char **what) {
+    ACS_SCREEN_CAPTURE_OPTIONS_INIT(o);
+    switch (i) {
+    case 0: o->fps = 0; *what = "fps 0"; return true;
+    case 1: o->fps = 61; *what = "fps 61"; return true;
+    case 2: o->fps = UINT32_MAX; *what = "fps UINT32_MAX"; return true;
+    case 3: o->struct_size = 0; *what = "struct_size 0"; return true;
+    case 4: o->struct_size = 3; *what = "struct_size 3"; return true;
+    case 5: o->struct_size = 8; *what = "struct_size 8 (before show_cursor)"; return true;
+    case 6: o->struct_size = UINT32_MAX; *what = "struct_size UINT32_MAX"; return true;
+    default: return false;
+    }
+}
+SWEEP(acs_local_video_stream_create_from_screen_with_options) {
+    acs_local_video_stream *out = SENTINEL;
+    acs_screen_capture_options o;
+    const char *w;
+    const char *ids[] = {"", "x11:", "x11:window:zz", "x11:monitor:-1", "wayland:0", "x11:window:4294967295"};
+    ACS_SCREEN_CAPTURE_OPTIONS_INIT(&o);
+    BAD("source_id NULL", acs_local_video_stream_create_from_screen_with_options(NULL, &o, &out));
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        BAD(whatf("source_id '%s'", ids[i]), acs_local_video_stream_create_from_screen_with_options(ids[i], &o, &out));
+    BAD("bad UTF-8", acs_local_video_stream_create_from_screen_with_options("x11:\xff\xfe", &o, &out));
+    BAD("source_id 'x11:window:zz', NULL options", acs_local_video_stream_create_from_screen_with_options("x11:window:zz", NULL, &out));
+    for (int i = 0; bad_screen_options(i, &o, &w); i++)
+        BAD(w, acs_local_video_stream_create_from_screen_with_options("x11:monitor:0", &o, &out));
+    ACS_SCREEN_CAPTURE_OPTIONS_INIT(&o);
+    BAD("out NULL", acs_local_video_stream_create_from_screen_with_options("x11:monitor:0", &o, NULL));
+    BAD("out NULL, NULL options", acs_local_video_stream_create_from_screen_with_options("x11:monitor:0", NULL, NULL));
+    CHECK_UNWRITTEN(out);
+}
+SWEEP(acs_local_video_stream_switch_source_screen_with_options) {
+    acs_screen_capture_options o;
+    const char *w;
+    ACS_SCREEN_CAPTURE_OPTIONS_INIT(&o);
+    {
+        FOR_BAD_HANDLES(K_LVS) BAD(hd_, acs_local_video_stream_switch_source_screen_with_options(h_, "x11:monitor:0", &o));
+    }
+    {
+        FOR_BAD_HANDLES(K_LVS) BAD(whatf("%s, NULL options", hd_), acs_local_video_stream_switch_source_screen_with_options(h_, "x11:monitor:0", NULL));
+    }
+    BAD("source_id NULL", acs_local_video_stream_switch_source_screen_with_options(g_pushed_stream, NULL, &o));
+    BAD("source_id 'x11:window:zz'", acs_local_video_stream_switch_source_screen_with_options(g_pushed_stream, "x11:window:zz", &o));
+    BAD("bad UTF-8", acs_local_video_stream_switch_source_screen_with_options(g_pushed_stream, "x11:\xff\xfe", &o));
+    for (int i = 0; bad_screen_options(i, &o, &w); i++)
+        BAD(w, acs_local_video_stream_switch_source_screen_with_options(g_pushed_stream, "x11:monitor:0", &o));
+}
 SWEEP(acs_local_video_stream_get_share_state) {
     int32_t st;
     char buf[64];
@@ -1824,6 +1875,9 @@ static const entry SWEEPS[] = {
     E(acs_screen_source_get_application), E(acs_screen_source_get_kind),
     E(acs_screen_source_get_geometry), E(acs_screen_source_get_thumbnail),
     E(acs_local_video_stream_create_from_screen), E(acs_local_video_stream_switch_source_screen),
+    E(acs_screen_capture_options_init), E(acs_screen_capture_options_init_sized),
+    E(acs_local_video_stream_create_from_screen_with_options),
+    E(acs_local_video_stream_switch_source_screen_with_options),
     E(acs_local_video_stream_get_share_state),
     E(acs_camera_retain), E(acs_camera_release), E(acs_camera_get_id), E(acs_camera_get_name),
     E(acs_camera_is_default), E(acs_camera_options_init), E(acs_camera_options_init_sized),

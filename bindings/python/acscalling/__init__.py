@@ -71,7 +71,7 @@ from .errors import (
     last_error_message,
     status_to_string,
 )
-from .events import ConnectionState, Event, EventKind
+from .events import ConnectionState, Event, EventKind, OutgoingVideoState
 from .video import (
     CameraCaptureFormat,
     CameraFormat,
@@ -110,7 +110,7 @@ def library_version() -> str:
 
 
 __all__ = [
-    "ScreenSource", "ScreenSourceKind", "ShareState", "list_screen_sources",
+    "ScreenSource", "ScreenSourceKind", "ShareState", "list_screen_sources", "OutgoingVideoState",
     "AcsError", "AcsIOError", "AudioDevice", "AudioProcessing", "AudioStats", "Camera",
     "DeviceAccess", "DeviceEvent", "DeviceEventKind", "Permission", "PermissionState", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",

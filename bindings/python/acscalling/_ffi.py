@@ -96,6 +96,11 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_DTMF_SEND_COMPLETED": 13,
     "ACS_EVENT_CALL_NETWORK_RECONNECT": 14,
     "ACS_EVENT_CALL_MEDIA_STATISTICS": 15,
+    "ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED": 16,
+    "ACS_OUTGOING_VIDEO_STATE_STARTED": 1,
+    "ACS_OUTGOING_VIDEO_STATE_PAUSED": 2,
+    "ACS_OUTGOING_VIDEO_STATE_STOPPED": 3,
+    "ACS_OUTGOING_VIDEO_STATE_FAILED": 4,
     "ACS_NETWORK_RECONNECT_GOOD": 0,
     "ACS_NETWORK_RECONNECT_POOR": 1,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
@@ -231,6 +236,11 @@ ACS_EVENT_DTMF_RECEIVED: int
 ACS_EVENT_DTMF_SEND_COMPLETED: int
 ACS_EVENT_CALL_NETWORK_RECONNECT: int
 ACS_EVENT_CALL_MEDIA_STATISTICS: int
+ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: int
+ACS_OUTGOING_VIDEO_STATE_STARTED: int
+ACS_OUTGOING_VIDEO_STATE_PAUSED: int
+ACS_OUTGOING_VIDEO_STATE_STOPPED: int
+ACS_OUTGOING_VIDEO_STATE_FAILED: int
 ACS_NETWORK_RECONNECT_GOOD: int
 ACS_NETWORK_RECONNECT_POOR: int
 ACS_EVENT_AUDIO_DEVICE_ADDED: int
@@ -408,6 +418,8 @@ class acs_event(Structure):
         ("participant_id", c_char_p),
         ("request_id", c_uint64),
         ("dtmf_tone", c_int32),
+        ("video_stream_kind", c_int32),
+        ("local_video_stream", POINTER(acs_local_video_stream)),
     ]
 
 
@@ -606,6 +618,14 @@ class acs_camera_options(Structure):
     ]
 
 
+class acs_screen_capture_options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("fps", c_uint32),
+        ("show_cursor", c_bool),
+    ]
+
+
 class acs_camera_capture_format(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
@@ -661,6 +681,7 @@ STRUCTS = {
     "acs_video_frame_buffer": acs_video_frame_buffer,
     "acs_camera_options": acs_camera_options,
     "acs_camera_capture_format": acs_camera_capture_format,
+    "acs_screen_capture_options": acs_screen_capture_options,
     "acs_video_view_options": acs_video_view_options,
     "acs_video_view_stats": acs_video_view_stats,
     "acs_video_view_statistics": acs_video_view_statistics,
@@ -799,6 +820,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_device_manager_set_camera": (_S, [_dm, _cam]),
     "acs_device_manager_get_selected_camera": (_S, [_dm, _P(_cam)]),
     "acs_device_manager_ask_device_permission": (_S, [_dm, c_int32, _P(c_int32), _buf, c_size_t, _P(c_size_t)]),
+    "acs_screen_capture_options_init": (_S, [_P(acs_screen_capture_options)]),
+    "acs_screen_capture_options_init_sized": (_S, [_P(acs_screen_capture_options), c_size_t]),
     "acs_screen_sources_get": (_S, [c_uint32, c_uint32, _P(_scr), c_size_t, _P(c_size_t)]),
     "acs_screen_source_retain": (_S, [_scr]),
     "acs_screen_source_release": (_S, [_scr]),
@@ -809,7 +832,9 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_screen_source_get_geometry": (_S, [_scr, _P(c_int32), _P(c_int32), _P(c_uint32), _P(c_uint32), _P(c_bool)]),
     "acs_screen_source_get_thumbnail": (_S, [_scr, c_int32, _P(c_uint8), c_size_t, c_size_t, _P(c_uint32), _P(c_uint32)]),
     "acs_local_video_stream_create_from_screen": (_S, [c_char_p, c_uint32, _P(_lvs)]),
+    "acs_local_video_stream_create_from_screen_with_options": (_S, [c_char_p, _P(acs_screen_capture_options), _P(_lvs)]),
     "acs_local_video_stream_switch_source_screen": (_S, [_lvs, c_char_p, c_uint32]),
+    "acs_local_video_stream_switch_source_screen_with_options": (_S, [_lvs, c_char_p, _P(acs_screen_capture_options)]),
     "acs_local_video_stream_get_share_state": (_S, [_lvs, _P(c_int32), _buf, c_size_t, _P(c_size_t)]),
     "acs_camera_retain": (_S, [_cam]),
     "acs_camera_release": (_S, [_cam]),

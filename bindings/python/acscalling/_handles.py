@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Type, TypeVar, Union
 
 from . import _ffi
 from .errors import InvalidArgumentError, check
@@ -45,6 +45,25 @@ def get_string(fn: Callable[..., int], ptr: Any) -> str:
             return buf.value.decode("utf-8", "replace")
     check(status)
     return ""  # unreachable
+
+
+def list_handles(fn: Callable[[Any, int, Any], int], ctype: Any, capacity: int = 0) -> List[Any]:
+    """Calls a `(..., T **out, size_t capacity, size_t *out_count)` lister (`fn` takes the
+    last three) and returns the handle pointers (each owns the +1 reference the lister gave).
+    Starts with `capacity` (0: a size query with a NULL array first) and retries with a
+    bigger array while the list grows between calls (ACS_ERR_BUFFER_TOO_SMALL)."""
+    count = ctypes.c_size_t(0)
+    status = _ffi.ACS_ERR_BUFFER_TOO_SMALL
+    for _ in range(8):
+        arr = (ctypes.POINTER(ctype) * capacity)() if capacity else None
+        status = fn(arr, capacity, ctypes.byref(count))
+        if status == _ffi.ACS_OK and (arr is not None or count.value == 0):
+            return [arr[i] for i in range(count.value)] if arr is not None else []
+        if status not in (_ffi.ACS_OK, _ffi.ACS_ERR_BUFFER_TOO_SMALL):
+            check(status)
+        capacity = max(count.value, capacity * 2, 1)
+    check(status)
+    return []  # unreachable: check raised
 
 
 def ptr_value(ptr: Any) -> int:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Dict, Iterable, Lis
 from . import _ffi
 from ._handles import Handle, Registry, c_str, get_string
 from .call import Call, CallState, RemoteParticipant, call_options, _enum
-from .video import RemoteVideoStream
+from .video import LocalVideoStream, RemoteVideoStream, VideoStreamKind
 from .devices import AudioDevice
 from .errors import check
 from .events import ConnectionState, Event, EventKind, event_kind, typed_state, typed_tone
@@ -71,6 +71,12 @@ def _on_event(user_data: Optional[int], event_ptr: Any) -> None:
             ev.participant_id = e.participant_id.decode("utf-8", "replace") if e.participant_id else None
             ev.request_id = e.request_id
             ev.tone = typed_tone(e.dtmf_tone)
+        video_fields = e.struct_size >= _ffi.acs_event.local_video_stream.offset + ctypes.sizeof(ctypes.c_void_p)
+        if video_fields:
+            if e.video_stream_kind >= 0:
+                ev.video_stream_kind = _enum(VideoStreamKind, e.video_stream_kind)
+            if e.local_video_stream:
+                ev.local_stream = LocalVideoStream._borrowed(e.local_video_stream)
         if ev.call is not None:
             ev.call.agent = agent
         agent._deliver(ev)

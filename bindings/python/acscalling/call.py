@@ -386,6 +386,10 @@ class Call(Handle):
     def stop_video(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> None:
         check(_ffi.lib().acs_call_stop_video(self._p, int(kind)))
 
+    def stop_screen_sharing(self) -> None:
+        """Stops this call's screen share (stop_video(VideoStreamKind.SCREEN_SHARE))."""
+        self.stop_video(VideoStreamKind.SCREEN_SHARE)
+
     def is_sending_video(self, kind: VideoStreamKind = VideoStreamKind.VIDEO) -> bool:
         v = ctypes.c_bool()
         check(_ffi.lib().acs_call_is_sending_video(self._p, int(kind), ctypes.byref(v)))

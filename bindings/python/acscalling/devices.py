@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from ._handles import Handle, Registry, c_str, get_string
-from .errors import check, error_for
+from ._handles import Handle, Registry, c_str, get_string, list_handles
+from .errors import check
 
 log = logging.getLogger("acscalling")
 
@@ -290,19 +290,8 @@ class DeviceManager(Handle):
     _close_order = 4
 
     def _list(self, fn: Callable[..., int]) -> List[AudioDevice]:
-        count = ctypes.c_size_t(0)
-        status = fn(self._p, None, 0, ctypes.byref(count))
-        for _ in range(8):
-            if status == _ffi.ACS_OK and count.value == 0:
-                return []
-            if status not in (_ffi.ACS_OK, _ffi.ACS_ERR_BUFFER_TOO_SMALL):
-                check(status)
-            cap = count.value
-            arr = (ctypes.POINTER(_ffi.acs_audio_device) * cap)()
-            status = fn(self._p, arr, cap, ctypes.byref(count))
-            if status == _ffi.ACS_OK:
-                return [AudioDevice(arr[i], self._client) for i in range(count.value)]
-        raise error_for(status)
+        ptrs = list_handles(lambda arr, cap, count: int(fn(self._p, arr, cap, count)), _ffi.acs_audio_device)
+        return [AudioDevice(p, self._client) for p in ptrs]
 
     @property
     def microphones(self) -> List[AudioDevice]:
@@ -383,19 +372,8 @@ class DeviceManager(Handle):
     def cameras(self) -> List[Camera]:
         """Cameras (V4L2 capture nodes; empty on a machine without /dev/video*)."""
         fn = _ffi.lib().acs_device_manager_get_cameras
-        count = ctypes.c_size_t(0)
-        status = fn(self._p, None, 0, ctypes.byref(count))
-        for _ in range(8):
-            if status == _ffi.ACS_OK and count.value == 0:
-                return []
-            if status not in (_ffi.ACS_OK, _ffi.ACS_ERR_BUFFER_TOO_SMALL):
-                check(status)
-            cap = count.value
-            arr = (ctypes.POINTER(_ffi.acs_camera) * cap)()
-            status = fn(self._p, arr, cap, ctypes.byref(count))
-            if status == _ffi.ACS_OK:
-                return [Camera(arr[i], self._client) for i in range(count.value)]
-        raise error_for(status)
+        ptrs = list_handles(lambda arr, cap, count: int(fn(self._p, arr, cap, count)), _ffi.acs_camera)
+        return [Camera(p, self._client) for p in ptrs]
 
     @property
     def selected_camera(self) -> Optional[Camera]:

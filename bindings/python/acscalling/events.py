@@ -11,7 +11,7 @@ from .call import Call, CallState, DtmfTone, EndReason, ParticipantState, Remote
 
 if TYPE_CHECKING:
     from .agent import CallAgent
-    from .video import RemoteVideoStream
+    from .video import LocalVideoStream, RemoteVideoStream, VideoStreamKind
 
 
 class ConnectionState(enum.IntEnum):
@@ -20,6 +20,22 @@ class ConnectionState(enum.IntEnum):
     DISCONNECTED = _ffi.ACS_AGENT_CONNECTION_DISCONNECTED
     CONNECTED = _ffi.ACS_AGENT_CONNECTION_CONNECTED
     CONNECTING = _ffi.ACS_AGENT_CONNECTION_CONNECTING
+
+
+class OutgoingVideoState(enum.IntEnum):
+    """`state` of EventKind.OUTGOING_VIDEO_STATE_CHANGED."""
+
+    #: The service accepted the stream (the others see it available); also when a paused
+    #: source is back.
+    STARTED = _ffi.ACS_OUTGOING_VIDEO_STATE_STARTED
+    #: The source is paused (a shared window is minimised or off the screen; `message`).
+    PAUSED = _ffi.ACS_OUTGOING_VIDEO_STATE_PAUSED
+    #: The host stopped the stream (Call.stop_video, Call.stop_screen_sharing).
+    STOPPED = _ffi.ACS_OUTGOING_VIDEO_STATE_STOPPED
+    #: The stream stopped by itself; `reason` and `message` say why (403/0 another
+    #: participant already shares a screen, 408/10011 modality timeout, 0/10012 the
+    #: shared window was closed). It is no longer sent.
+    FAILED = _ffi.ACS_OUTGOING_VIDEO_STATE_FAILED
 
 
 class EventKind(enum.IntEnum):
@@ -44,6 +60,10 @@ class EventKind(enum.IntEnum):
     NETWORK_RECONNECT = _ffi.ACS_EVENT_CALL_NETWORK_RECONNECT
     #: A media statistics sample of `call` was taken: read `call.media_statistics`.
     MEDIA_STATISTICS = _ffi.ACS_EVENT_CALL_MEDIA_STATISTICS
+    #: One of this client's outgoing video streams of `call` changed: `state`
+    #: (OutgoingVideoState), `video_stream_kind` (VIDEO or SCREEN_SHARE), `local_stream`
+    #: (the LocalVideoStream sent, or None), and for PAUSED/FAILED `reason` and `message`.
+    OUTGOING_VIDEO_STATE_CHANGED = _ffi.ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -83,6 +103,12 @@ class Event:
     request_id: int = 0
     #: The DtmfTone of DTMF_RECEIVED and DTMF_SEND_COMPLETED, else None.
     tone: Optional[DtmfTone] = None
+    #: The VideoStreamKind of OUTGOING_VIDEO_STATE_CHANGED and
+    #: REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED, else None.
+    video_stream_kind: Optional["VideoStreamKind"] = None
+    #: The LocalVideoStream of OUTGOING_VIDEO_STATE_CHANGED (a reference of its own), when
+    #: the call sends one; else None.
+    local_stream: Optional["LocalVideoStream"] = None
 
     @property
     def succeeded(self) -> bool:
@@ -115,4 +141,6 @@ def typed_state(kind: int, state: int) -> int:
         EventKind.PARTICIPANT_SPEAKING_CHANGED,
     ):
         return _enum(ParticipantState, state)
+    if kind == EventKind.OUTGOING_VIDEO_STATE_CHANGED:
+        return _enum(OutgoingVideoState, state)
     return state

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from ._handles import Handle, Registry, get_string
+from ._handles import Handle, Registry, get_string, list_handles
 from .errors import InvalidArgumentError, NotFoundError, check
 
 log = logging.getLogger("acscalling")
@@ -307,22 +307,22 @@ def list_screen_sources(thumbnail: Optional[Tuple[int, int]] = None) -> List[Scr
     when given. DeviceError when there is no X display."""
     fn = _ffi.lib().acs_screen_sources_get
     tw, th = thumbnail if thumbnail else (0, 0)
-    count = ctypes.c_size_t(0)
-    cap = 16
-    for _ in range(8):
-        arr = (ctypes.POINTER(_ffi.acs_screen_source) * cap)()
-        status = fn(int(tw), int(th), arr, cap, ctypes.byref(count))
-        if status == _ffi.ACS_ERR_BUFFER_TOO_SMALL:
-            cap = max(count.value, cap * 2)
-            continue
-        check(status)
-        try:
-            return [_screen_source(arr[i]) for i in range(count.value)]
-        finally:
-            for i in range(count.value):
-                _ffi.lib().acs_screen_source_release(arr[i])
-    check(status)
-    return []  # unreachable
+    # Listing takes thumbnails: start with room for a desktop's worth, not a size query.
+    ptrs = list_handles(lambda arr, cap, count: int(fn(int(tw), int(th), arr, cap, count)),
+                        _ffi.acs_screen_source, 16)
+    try:
+        return [_screen_source(p) for p in ptrs]
+    finally:
+        for p in ptrs:
+            _ffi.lib().acs_screen_source_release(p)
+
+
+def _screen_options(fps: int, show_cursor: bool) -> _ffi.acs_screen_capture_options:
+    o = _ffi.acs_screen_capture_options()
+    check(_ffi.lib().acs_screen_capture_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)))
+    o.fps = int(fps)
+    o.show_cursor = bool(show_cursor)
+    return o
 
 
 class LocalVideoStream(Handle):
@@ -365,20 +365,23 @@ class LocalVideoStream(Handle):
                            camera._p, ctypes.byref(o))
 
     @classmethod
-    def from_screen(cls, source_id: str, fps: int = 10) -> "LocalVideoStream":
+    def from_screen(cls, source_id: str, fps: int = 10, show_cursor: bool = True) -> "LocalVideoStream":
         """A stream capturing a monitor or window (a ScreenSource id) at up to `fps` frames
-        a second (1..=60): a window is followed as it moves and resizes, pauses while
-        minimised and ends when it closes (share_state). Share it with
-        Call.start_screen_sharing. DeviceError when there is no X display or no such
-        source; InvalidArgumentError for a malformed id or rate."""
-        return cls._create(_ffi.lib().acs_local_video_stream_create_from_screen,
-                           source_id.encode("utf-8"), int(fps))
+        a second (1..=60), with the mouse pointer drawn in unless `show_cursor` is False: a
+        window is followed as it moves and resizes, pauses while minimised and ends when it
+        closes (share_state; a call sharing it raises OUTGOING_VIDEO_STATE_CHANGED). Share
+        it with Call.start_screen_sharing. DeviceError when there is no X display or no
+        such source; InvalidArgumentError for a malformed id or rate."""
+        o = _screen_options(fps, show_cursor)
+        return cls._create(_ffi.lib().acs_local_video_stream_create_from_screen_with_options,
+                           source_id.encode("utf-8"), ctypes.byref(o))
 
-    def switch_source_screen(self, source_id: str, fps: int = 10) -> None:
+    def switch_source_screen(self, source_id: str, fps: int = 10, show_cursor: bool = True) -> None:
         """Switches to capturing a monitor or window (see from_screen); the current source
         stays when it cannot be captured."""
-        check(_ffi.lib().acs_local_video_stream_switch_source_screen(
-            self._p, source_id.encode("utf-8"), int(fps)))
+        o = _screen_options(fps, show_cursor)
+        check(_ffi.lib().acs_local_video_stream_switch_source_screen_with_options(
+            self._p, source_id.encode("utf-8"), ctypes.byref(o)))
 
     @property
     def share_state(self) -> Optional[Tuple[ShareState, str]]:
