@@ -49,3 +49,17 @@ for p in godot3-server mono-mcs; do
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq godot3-server mono-mcs >/dev/null
   break
 done
+# Screen sharing in a Wayland session (cargo feature `wayland`; tests/screen_wayland_e2e.rs):
+# libpipewire-0.3-dev to link; for the test's private headless session (scripts/wayland-session.sh)
+# sway + swaybg, PipeWire + WirePlumber, xdg-desktop-portal + xdg-desktop-portal-wlr and a D-Bus;
+# meson, ninja and the -dev packages build Debian's xdg-desktop-portal-wlr 0.7 patched to cast
+# shared memory without a GPU (`wayland-session.sh build-portal`, cached in /var/cache/acscalling).
+WL_PKGS="libpipewire-0.3-dev sway swaybg pipewire wireplumber xdg-desktop-portal xdg-desktop-portal-wlr dbus meson ninja-build libdrm-dev libinih-dev libgbm-dev libwayland-dev wayland-protocols libsystemd-dev"
+wl_missing=""
+for p in $WL_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || wl_missing="$wl_missing $p"; done
+if [ -n "$wl_missing" ]; then
+  echo "== apt-get install$wl_missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $wl_missing >/dev/null
+fi
+$SUDO bash scripts/wayland-session.sh build-portal
