@@ -7,7 +7,8 @@
 # (LeakSanitizer on), no service needed.
 # Part 2 (when ACS_TEST_SERVICE_URL, ACS_TEST_TOKEN_A, ACS_TEST_TOKEN_B and
 # ACS_TEST_UNKNOWN_USER are set; a running acscalling-service): real calls, still under the
-# sanitizers, then the samples echo_call (thread and manual dispatch) and two_party.
+# sanitizers, then the samples echo_call (thread and manual dispatch), two_party, video_call,
+# screen_share (on a private Xvfb display: run_screen_share.sh) and group_call.
 #
 # Environment:
 #   ACSCALLING_LIB_DIR     library directory (default: cargo's target dir + /debug)
@@ -120,6 +121,10 @@ if [ ${#args[@]} -gt 0 ]; then
     step "sample: video_call (ASan/UBSan)"
     "$BUILD/video_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
         --token-b "$ACS_TEST_TOKEN_B" --group "$(python3 -c 'import uuid; print(uuid.uuid4())')" || status=1
+    # Needs an X display: the script starts Xvfb (+ openbox, an xmessage window) on a free
+    # display and stops it; without Xvfb it says why and skips.
+    step "sample: screen_share (C, ASan/UBSan) and two_party --screen-share (C++) on Xvfb"
+    bash "$HERE/run_screen_share.sh" || status=1
     if [ -n "${ACS_TEST_TOKEN_C:-}" ]; then
         step "sample: group_call (ASan/UBSan)"
         "$BUILD/group_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \

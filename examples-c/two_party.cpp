@@ -9,6 +9,10 @@
 // Two agents (Alice with a 440 Hz tone microphone, Bob with 660 Hz), pull speakers; Bob
 // accepts the incoming call; both hear each other; Alice's media statistics (one line, after
 // an ACS_EVENT_CALL_MEDIA_STATISTICS); mute/unmute; hold/resume; hang up.
+// With --screen-share (needs an X display: run_screen_share.sh starts Xvfb) it shares a
+// screen instead: acs::ScreenSource::list, LocalVideoStream::create_from_screen with
+// acs::ScreenCaptureOptions, Call::start_screen_sharing, and Alice's
+// ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED (STARTED, then STOPPED) in her inbox.
 // Exit code 0 when every step was verified.
 
 #include "acscalling.hpp"
@@ -17,6 +21,7 @@
 #include <cinttypes>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
@@ -230,13 +235,96 @@ void run(const std::string& url, const std::string& token_a, const std::string& 
     verify(alice_call.state() == ACS_CALL_STATE_DISCONNECTED, "Alice's call state is DISCONNECTED");
 }  // handles released here, in reverse order of declaration
 
+// Alice shares the first monitor (without the pointer) in a group call with Bob.
+void run_screen_share(const std::string& url, const std::string& token_a, const std::string& token_b) {
+    using acs::Event;
+    std::vector<acs::ScreenSource> sources = acs::ScreenSource::list();
+    std::string monitor;
+    for (const acs::ScreenSource& s : sources) {
+        acs::ScreenGeometry g = s.geometry();
+        std::printf("%-24s %-7s %-24s %-12s %ux%u%+d%+d\n", s.id().c_str(),
+                    s.kind() == ACS_SCREEN_SOURCE_MONITOR ? "monitor" : "window", s.title().c_str(),
+                    s.application().c_str(), g.width, g.height, g.x, g.y);
+        if (monitor.empty() && s.kind() == ACS_SCREEN_SOURCE_MONITOR) monitor = s.id();
+    }
+    verify(!monitor.empty(), "a monitor is listed");
+    if (monitor.empty()) return;
+    acs::ScreenCaptureOptions opts;
+    opts.fps = 5;
+    opts.show_cursor = false;
+
+    Inbox alice_inbox("alice"), bob_inbox("bob");
+    acs::Client client;
+    acs::LocalVideoStream share = acs::LocalVideoStream::create_from_screen(monitor, opts);
+    verify(share.source_kind() == ACS_VIDEO_SOURCE_SCREEN, "the stream captures the screen");
+    acs::ShareState st = share.share_state();
+    verify(st.state == ACS_SHARE_STATE_ACTIVE && st.reason.empty(), "its share state is ACTIVE");
+    acs::DeviceManager dm = client.device_manager();
+    acs::AudioDevice alice_mic = dm.create_tone_microphone("Alice 440 Hz", 440.0f, 0.5f);
+    acs::AudioDevice bob_mic = dm.create_tone_microphone("Bob 660 Hz", 660.0f, 0.5f);
+    acs::AudioDevice alice_spk = dm.create_pull_speaker("Alice speaker", 5000);
+    acs::AudioDevice bob_spk = dm.create_pull_speaker("Bob speaker", 5000);
+    acs::Agent alice = client.create_agent({url, token_a, "Alice", "", alice_inbox.callback()});
+    acs::Agent bob = client.create_agent({url, token_b, "Bob", "", bob_inbox.callback()});
+    for (Inbox* in : {&alice_inbox, &bob_inbox}) {
+        in->wait([](const Event& e) {
+            return e.kind == ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED && e.state == ACS_AGENT_CONNECTION_CONNECTED;
+        }, "the agent's connection");
+    }
+    acs::CallOptions alice_opts, bob_opts;
+    alice_opts.microphone = &alice_mic;
+    alice_opts.speaker = &alice_spk;
+    alice_opts.start_muted = true;
+    bob_opts.microphone = &bob_mic;
+    bob_opts.speaker = &bob_spk;
+    bob_opts.start_muted = true;
+    const std::string group = "0c0ffee0-5c2e-4e11-9a2b-" + std::to_string(100000000000LL + static_cast<long long>(std::time(nullptr)) % 900000000000LL);
+    acs::Call alice_call = alice.join(group, alice_opts);
+    acs::Call bob_call = bob.join(group, bob_opts);
+    alice_inbox.wait_call_state(alice_call, ACS_CALL_STATE_CONNECTED, "Alice CONNECTED");
+    bob_inbox.wait_call_state(bob_call, ACS_CALL_STATE_CONNECTED, "Bob CONNECTED");
+
+    alice_call.start_screen_sharing(share);
+    Event started = alice_inbox.wait([&](const Event& e) {
+        return e.kind == ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED && alice_call.is(e.call);
+    }, "Alice's outgoing video event");
+    verify(started.state == ACS_OUTGOING_VIDEO_STATE_STARTED &&
+               started.video_stream_kind == ACS_VIDEO_STREAM_KIND_SCREEN_SHARE && share.is(started.local_video_stream),
+           "Alice: OUTGOING_VIDEO_STATE_CHANGED STARTED for her screen share stream");
+    verify(alice_call.is_sending_video(ACS_VIDEO_STREAM_KIND_SCREEN_SHARE), "Alice sends a screen share");
+    bob_inbox.wait([](const Event& e) {
+        return e.kind == ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED && e.flag &&
+               e.video_stream_kind == ACS_VIDEO_STREAM_KIND_SCREEN_SHARE;
+    }, "Bob sees the share available");
+    verify(true, "Bob sees Alice's screen share available");
+
+    alice_call.stop_screen_sharing();
+    Event stopped = alice_inbox.wait([&](const Event& e) {
+        return e.kind == ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED && alice_call.is(e.call);
+    }, "Alice's outgoing video event");
+    verify(stopped.state == ACS_OUTGOING_VIDEO_STATE_STOPPED &&
+               stopped.video_stream_kind == ACS_VIDEO_STREAM_KIND_SCREEN_SHARE,
+           "Alice: OUTGOING_VIDEO_STATE_CHANGED STOPPED after stop_screen_sharing");
+    bob_inbox.wait([](const Event& e) {
+        return e.kind == ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED && !e.flag &&
+               e.video_stream_kind == ACS_VIDEO_STREAM_KIND_SCREEN_SHARE;
+    }, "Bob sees the share unavailable");
+    verify(true, "Bob sees Alice's screen share unavailable");
+    alice_call.hang_up();
+    bob_call.hang_up();
+    alice_inbox.wait_call_state(alice_call, ACS_CALL_STATE_DISCONNECTED, "Alice DISCONNECTED");
+    bob_inbox.wait_call_state(bob_call, ACS_CALL_STATE_DISCONNECTED, "Bob DISCONNECTED");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string url, token_a, token_b;
+    bool screen_share = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (i + 1 < argc && arg == "--service-url") url = argv[++i];
+        if (arg == "--screen-share") screen_share = true;
+        else if (i + 1 < argc && arg == "--service-url") url = argv[++i];
         else if (i + 1 < argc && arg == "--token-a") token_a = argv[++i];
         else if (i + 1 < argc && arg == "--token-b") token_b = argv[++i];
         else {
@@ -245,12 +333,14 @@ int main(int argc, char** argv) {
         }
     }
     if (url.empty() || token_a.empty() || token_b.empty()) {
-        std::fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token-a TOKEN --token-b TOKEN\n", argv[0]);
+        std::fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token-a TOKEN --token-b TOKEN [--screen-share]\n",
+                     argv[0]);
         return 2;
     }
     std::printf("libacscalling %s\n", acs::version().c_str());
     try {
-        run(url, token_a, token_b);
+        if (screen_share) run_screen_share(url, token_a, token_b);
+        else run(url, token_a, token_b);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -17,8 +17,10 @@
  * devices, PCM push/pull, device events), agents (options, events, start/join calls, token
  * update), calls (accept/reject/hang up, mute, hold, devices, participants, DTMF, group
  * participants, audio statistics, media statistics and their ACS_EVENT_CALL_MEDIA_STATISTICS
- * interval, starting/stopping a local video stream), remote
- * participants, cameras, virtual/pushed local video streams. Not covered (use the C API
+ * interval, starting/stopping a local video stream and a screen share), remote
+ * participants, cameras, virtual/pushed local video streams, screen sharing (acs::ScreenSource
+ * lists, LocalVideoStream::create_from_screen with acs::ScreenCaptureOptions, share state,
+ * ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED's fields in acs::Event). Not covered (use the C API
  * through get()): video renderers and views, remote video streams, camera options and
  * capture formats, audio processing options, the log callback, token refreshers and the
  * frozen first-version statistics structs.
@@ -236,6 +238,11 @@ struct Event {
     std::string participant_id;                       /**< raw id of the participant, "" if none */
     uint64_t request_id = 0;                          /**< ACS_EVENT_DTMF_SEND_COMPLETED's request id */
     int32_t dtmf_tone = -1;                           /**< ACS_DTMF_TONE_* of the DTMF events, else -1 */
+    /** ACS_VIDEO_STREAM_KIND_* of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED and
+        ACS_EVENT_REMOTE_VIDEO_STREAM_AVAILABILITY_CHANGED, else -1 */
+    int32_t video_stream_kind = -1;
+    /** The stream of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED (borrowed), or NULL */
+    acs_local_video_stream* local_video_stream = nullptr;
 
     Event() = default;
     /** Copies @p e (reading the appended fields only when its struct_size covers them). */
@@ -248,6 +255,10 @@ struct Event {
             participant_id = e.participant_id ? e.participant_id : "";
             request_id = e.request_id;
             dtmf_tone = e.dtmf_tone;
+        }
+        if (e.struct_size >= offsetof(acs_event, local_video_stream) + sizeof(void*)) {
+            video_stream_kind = e.video_stream_kind;
+            local_video_stream = e.local_video_stream;
         }
     }
 };
@@ -351,6 +362,108 @@ public:
     }
 };
 
+/** Where a screen source was when listed (acs_screen_source_get_geometry). */
+struct ScreenGeometry {
+    int32_t x = 0;          /**< left edge, pixels */
+    int32_t y = 0;          /**< top edge, pixels */
+    uint32_t width = 0;     /**< width, pixels (a window's client area) */
+    uint32_t height = 0;    /**< height, pixels */
+    bool minimized = false; /**< whether the window was minimised */
+};
+
+/** A monitor or window that can be shared (acs_screen_source), as listed by ScreenSource::list. */
+class ScreenSource : public detail::Handle<acs_screen_source, acs_screen_source_retain, acs_screen_source_release> {
+public:
+    using Handle::Handle;
+    /** An owner of a borrowed handle (adds a reference). */
+    static ScreenSource retain(acs_screen_source* borrowed) {
+        return ScreenSource(add_ref(borrowed, "acs_screen_source_retain"));
+    }
+    /**
+     * The monitors and windows of the X display (monitors first), each with a thumbnail
+     * fitting @p thumbnail_width x @p thumbnail_height (0 x 0: none, faster).
+     * Throws acs::Error (ACS_ERR_DEVICE) when there is no X display.
+     */
+    static std::vector<ScreenSource> list(uint32_t thumbnail_width = 0, uint32_t thumbnail_height = 0) {
+        std::vector<acs_screen_source*> raw(16);
+        size_t count = 0;
+        for (int tries = 0;; tries++) {
+            acs_status s = acs_screen_sources_get(thumbnail_width, thumbnail_height, raw.data(), raw.size(), &count);
+            if (s == ACS_ERR_BUFFER_TOO_SMALL && tries < 8) {
+                raw.resize(count + 4);  // more sources than room: once more with enough
+                continue;
+            }
+            detail::check(s, "acs_screen_sources_get");
+            break;
+        }
+        std::vector<ScreenSource> out;
+        out.reserve(count);
+        for (size_t i = 0; i < count; i++) out.emplace_back(raw[i]);
+        return out;
+    }
+    /** The id for LocalVideoStream::create_from_screen (`x11:monitor:<n>`, `x11:window:<xid>`). */
+    std::string id() const { return detail::get_string(acs_screen_source_get_id, must("id"), "acs_screen_source_get_id"); }
+    /** The monitor's output name or the window's title. */
+    std::string title() const {
+        return detail::get_string(acs_screen_source_get_title, must("title"), "acs_screen_source_get_title");
+    }
+    /** The window's application (WM_CLASS class); "" for a monitor. */
+    std::string application() const {
+        return detail::get_string(acs_screen_source_get_application, must("application"),
+                                  "acs_screen_source_get_application");
+    }
+    /** ACS_SCREEN_SOURCE_MONITOR or ACS_SCREEN_SOURCE_WINDOW. */
+    int32_t kind() const {
+        int32_t k = 0;
+        detail::check(acs_screen_source_get_kind(must("kind"), &k), "acs_screen_source_get_kind");
+        return k;
+    }
+    /** Where it was when listed. */
+    ScreenGeometry geometry() const {
+        ScreenGeometry g;
+        detail::check(acs_screen_source_get_geometry(must("geometry"), &g.x, &g.y, &g.width, &g.height, &g.minimized),
+                      "acs_screen_source_get_geometry");
+        return g;
+    }
+    /**
+     * The thumbnail as RGBA rows of 4 * @p width bytes; empty (and 0 x 0) when there is
+     * none (listed without a thumbnail size, or a minimised window).
+     */
+    std::vector<uint8_t> thumbnail_rgba(uint32_t& width, uint32_t& height) const {
+        width = height = 0;
+        acs_status s = acs_screen_source_get_thumbnail(must("thumbnail_rgba"), ACS_PIXEL_FORMAT_RGBA, nullptr, 0, 0,
+                                                       &width, &height);
+        if (s == ACS_ERR_NOT_FOUND) return {};
+        if (s != ACS_ERR_BUFFER_TOO_SMALL) detail::check(s, "acs_screen_source_get_thumbnail");
+        std::vector<uint8_t> px(size_t(width) * height * 4);
+        detail::check(acs_screen_source_get_thumbnail(get(), ACS_PIXEL_FORMAT_RGBA, px.data(), size_t(width) * 4,
+                                                      px.size(), &width, &height),
+                      "acs_screen_source_get_thumbnail");
+        return px;
+    }
+};
+
+/** How a screen source is captured (acs_screen_capture_options). */
+struct ScreenCaptureOptions {
+    uint32_t fps = 15;        /**< frames a second at most (1..=60) */
+    bool show_cursor = true;  /**< draw the mouse pointer into the picture */
+
+    /** The C struct, initialised to its defaults first. */
+    acs_screen_capture_options to_c() const {
+        acs_screen_capture_options o;
+        detail::check(ACS_SCREEN_CAPTURE_OPTIONS_INIT(&o), "acs_screen_capture_options_init_sized");
+        o.fps = fps;
+        o.show_cursor = show_cursor;
+        return o;
+    }
+};
+
+/** Where a screen share's source stands (LocalVideoStream::share_state). */
+struct ShareState {
+    int32_t state = ACS_SHARE_STATE_ACTIVE; /**< ACS_SHARE_STATE_* */
+    std::string reason;                      /**< why it is paused or ended ("" while active) */
+};
+
 /** A local video stream (acs_local_video_stream) to send with Call::start_video. */
 class LocalVideoStream
     : public detail::Handle<acs_local_video_stream, acs_local_video_stream_retain, acs_local_video_stream_release> {
@@ -377,6 +490,43 @@ public:
         acs_local_video_stream* s = nullptr;
         detail::check(acs_local_video_stream_create_from_camera(camera.get(), &s), "acs_local_video_stream_create_from_camera");
         return LocalVideoStream(s);
+    }
+    /**
+     * A stream capturing screen source @p source_id (ScreenSource::id) as @p options ask.
+     * Share it with Call::start_screen_sharing. Throws acs::Error: ACS_ERR_DEVICE without an
+     * X display or such a source, ACS_ERR_INVALID_ARGUMENT for a malformed id or rate.
+     */
+    static LocalVideoStream create_from_screen(const std::string& source_id,
+                                               const ScreenCaptureOptions& options = ScreenCaptureOptions()) {
+        acs_screen_capture_options o = options.to_c();
+        acs_local_video_stream* s = nullptr;
+        detail::check(acs_local_video_stream_create_from_screen_with_options(source_id.c_str(), &o, &s),
+                      "acs_local_video_stream_create_from_screen_with_options");
+        return LocalVideoStream(s);
+    }
+    /** Captures screen source @p source_id instead (the current source stays if it cannot). */
+    void switch_source_screen(const std::string& source_id, const ScreenCaptureOptions& options = ScreenCaptureOptions()) {
+        acs_screen_capture_options o = options.to_c();
+        detail::check(acs_local_video_stream_switch_source_screen_with_options(must("switch_source_screen"),
+                                                                              source_id.c_str(), &o),
+                      "acs_local_video_stream_switch_source_screen_with_options");
+    }
+    /** The screen source's state and why (throws ACS_ERR_INVALID_STATE when not a screen). */
+    ShareState share_state() const {
+        ShareState st;
+        for (;;) {
+            size_t needed = 0;
+            acs_status q = acs_local_video_stream_get_share_state(must("share_state"), &st.state, nullptr, 0, &needed);
+            if (q != ACS_ERR_BUFFER_TOO_SMALL) detail::check(q, "acs_local_video_stream_get_share_state");
+            if (needed <= 1) return st;
+            std::string buf(needed, '\0');
+            acs_status s = acs_local_video_stream_get_share_state(get(), &st.state, &buf[0], buf.size(), &needed);
+            if (s == ACS_ERR_BUFFER_TOO_SMALL) continue;  // the reason changed in between
+            detail::check(s, "acs_local_video_stream_get_share_state");
+            buf.resize(needed > 0 ? needed - 1 : 0);
+            st.reason = buf;
+            return st;
+        }
     }
     /** ACS_VIDEO_SOURCE_*. */
     int32_t source_kind() const {
@@ -741,6 +891,16 @@ public:
     void start_video(const LocalVideoStream& stream) {
         detail::check(acs_call_start_video(must("start_video"), stream.get()), "acs_call_start_video");
     }
+    /**
+     * Shares @p stream as the call's screen share; ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED
+     * says whether the service accepted it (STARTED) or not (FAILED with the reason).
+     */
+    void start_screen_sharing(const LocalVideoStream& stream) {
+        detail::check(acs_call_start_screen_sharing(must("start_screen_sharing"), stream.get()),
+                      "acs_call_start_screen_sharing");
+    }
+    /** Stops the screen share (stop_video(ACS_VIDEO_STREAM_KIND_SCREEN_SHARE)). */
+    void stop_screen_sharing() { stop_video(ACS_VIDEO_STREAM_KIND_SCREEN_SHARE); }
     /** Stops sending video of ACS_VIDEO_STREAM_KIND_*. */
     void stop_video(int32_t kind = ACS_VIDEO_STREAM_KIND_VIDEO) {
         detail::check(acs_call_stop_video(must("stop_video"), kind), "acs_call_stop_video");
