@@ -27,6 +27,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== Rust tests"
 cargo test --workspace
 
+echo "== screen sharing on Wayland (feature wayland: headless sway + xdg-desktop-portal-wlr + PipeWire)"
+cargo clippy --features wayland --lib --tests -- -D warnings
+cargo test --features wayland --lib screen::wayland
+cargo test --features wayland --test screen_wayland_e2e
+
 echo "== camera capture from a real V4L2 device (vivid, in a QEMU VM)"
 bash scripts/v4l2-vm-test.sh
 
