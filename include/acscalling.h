@@ -440,7 +440,7 @@
  * One of this client's outgoing video streams of `call` changed: `state` is the
  * ACS_OUTGOING_VIDEO_STATE_*, `video_stream_kind` says which (ACS_VIDEO_STREAM_KIND_VIDEO or
  * _SCREEN_SHARE), `local_video_stream` is the stream sent (NULL when it was started from
- * frames of another source). For _PAUSED and _FAILED, `code`/`subcode` and `message` say
+ * frames of another source; the stream a stop or failure is about, too). For _PAUSED and _FAILED, `code`/`subcode` and `message` say
  * why: 403/0 the service refused it (a second screen share while another participant
  * shares: "<id> is already sharing a screen in this call: one screen share at a time"),
  * 408/10011 the service did not answer within the 40 s modality timeout, 0/10012 its
@@ -462,7 +462,7 @@
 
 /**
  * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the host stopped the stream
- * (acs_call_stop_video, acs_call_stop_screen_sharing).
+ * (acs_call_stop_video with the stream's ACS_VIDEO_STREAM_KIND_*).
  */
 #define ACS_OUTGOING_VIDEO_STATE_STOPPED 3
 

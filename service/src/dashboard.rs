@@ -168,10 +168,7 @@ fn sample(state: &AppState) {
             st.calls.keys().cloned().collect(),
         )
     };
-    let sfu_cpu = crate::metrics::thread_cpu_seconds()
-        .get(crate::sfu::THREAD_NAME)
-        .copied()
-        .unwrap_or(0.0);
+    let sfu_cpu = crate::metrics::named_thread_cpu_seconds(crate::sfu::THREAD_NAME);
     let c = state.hub.sfu.counters();
     let (bytes_in, bytes_out) = (c.bytes_in.load(Relaxed), c.bytes_out.load(Relaxed));
     let board: Vec<(StreamKey, u64, StreamQuality)> = {

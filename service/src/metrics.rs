@@ -281,6 +281,44 @@ fn stat_ticks(stat: &str) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// CPU seconds of this process's threads named `name`, summed (Linux /proc). The threads'
+/// ids are remembered, so a caller that samples often (the dashboard, every 2 s) reads only
+/// their `stat` files; the list is looked up again when one of them is gone.
+pub(crate) fn named_thread_cpu_seconds(name: &str) -> f64 {
+    static TIDS: parking_lot::Mutex<BTreeMap<String, Vec<String>>> =
+        parking_lot::Mutex::new(BTreeMap::new());
+    let hz = ticks_per_sec();
+    let read = |tids: &[String]| -> Option<f64> {
+        let mut total = 0.0;
+        for tid in tids {
+            let dir = std::path::Path::new("/proc/self/task").join(tid);
+            let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+            if comm.trim() != name {
+                return None; // the id was reused by another thread
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+            total += stat_ticks(&stat)? as f64 / hz;
+        }
+        Some(total)
+    };
+    let mut cache = TIDS.lock();
+    if let Some(v) = cache.get(name).filter(|t| !t.is_empty()).and_then(|t| read(t)) {
+        return v;
+    }
+    let tids: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .map(|t| t.file_name().to_string_lossy().into_owned())
+        .collect();
+    let v = read(&tids).unwrap_or(0.0);
+    cache.insert(name.to_string(), tids);
+    v
+}
+
 /// CPU seconds of each thread of this process, summed by thread name (Linux /proc).
 pub(crate) fn thread_cpu_seconds() -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
@@ -328,6 +366,38 @@ mod tests {
         let threads = thread_cpu_seconds();
         assert!(!threads.is_empty());
         assert!(process_cpu_and_rss().is_some_and(|(_, rss)| rss > 0.0));
+    }
+
+    #[test]
+    fn a_named_threads_cpu_is_read_from_its_remembered_ids() {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = std::sync::Arc::clone(&stop);
+        let burner = std::thread::Builder::new()
+            .name("acs-test-burn".into())
+            .spawn(move || {
+                let mut x = 0u64;
+                while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+            })
+            .unwrap();
+        let t0 = std::time::Instant::now();
+        // Burn until /proc shows at least 0.05 s (a few ticks), then read it twice more.
+        while named_thread_cpu_seconds("acs-test-burn") < 0.05 {
+            assert!(t0.elapsed().as_secs() < 20, "the thread's CPU never showed");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let first = named_thread_cpu_seconds("acs-test-burn");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let again = named_thread_cpu_seconds("acs-test-burn");
+        assert!(again >= first, "{first} -> {again}");
+        let all = thread_cpu_seconds()["acs-test-burn"];
+        assert!((all - again).abs() < 0.5, "{all} vs {again}");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        burner.join().unwrap();
+        // Gone: its id no longer answers, the lookup finds none.
+        assert_eq!(named_thread_cpu_seconds("acs-test-burn"), 0.0);
+        assert_eq!(named_thread_cpu_seconds("no-such-thread"), 0.0);
     }
 
     #[test]

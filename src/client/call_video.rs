@@ -99,8 +99,10 @@ impl Call {
 
     /// Stops sending the `kind` stream (a no-op when it is not sent).
     pub fn stop_video(&self, kind: VideoStreamKind) -> Result<()> {
-        if self.0.media.stop_outgoing(kind) {
+        if self.0.media.is_sending_video(kind) {
+            // The machine first: the host's Stopped event names the stream still sent.
             self.drive(|m, now| m.set_video(kind, false, now));
+            self.0.media.stop_outgoing(kind);
         }
         Ok(())
     }
