@@ -302,16 +302,18 @@ pub(crate) fn named_thread_cpu_seconds(name: &str) -> f64 {
         Some(total)
     };
     let mut cache = TIDS.lock();
-    if let Some(v) = cache.get(name).filter(|t| !t.is_empty()).and_then(|t| read(t)) {
+    if let Some(v) = cache
+        .get(name)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| read(t))
+    {
         return v;
     }
     let tids: Vec<String> = std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)
-        })
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
         .map(|t| t.file_name().to_string_lossy().into_owned())
         .collect();
     let v = read(&tids).unwrap_or(0.0);

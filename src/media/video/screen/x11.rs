@@ -258,6 +258,20 @@ impl Display {
         c
     }
 
+    /// Sleeps until the server sends something (an event to read with [`Self::changes`]) or
+    /// `timeout` passed. Call after `changes` drained what was already read.
+    fn wait_event(&self, timeout: Duration) {
+        use std::os::fd::AsRawFd;
+        let mut fds = libc::pollfd {
+            fd: self.conn.stream().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe { libc::poll(&mut fds, 1, ms) };
+    }
+
     /// The pointer's current picture (premultiplied ARGB) and hot spot.
     fn cursor_image(&self) -> Option<CursorImage> {
         let r = self.conn.xfixes_get_cursor_image().ok()?.reply().ok()?;
@@ -402,6 +416,14 @@ struct Changes {
     cursor: bool,
 }
 
+impl Changes {
+    fn add(&mut self, c: Changes) {
+        self.damaged |= c.damaged;
+        self.screen |= c.screen;
+        self.cursor |= c.cursor;
+    }
+}
+
 /// The pointer's picture: premultiplied ARGB, `w`x`h`, drawn with its hot spot at the
 /// pointer's position.
 struct CursorImage {
@@ -506,17 +528,27 @@ fn run(d: Display, target: Target, options: CaptureOptions, bus: Arc<FrameBus>, 
     let mut last_frame: Option<Arc<VideoFrame>> = None;
     let mut last_published: Option<Instant> = None;
     let mut next = Instant::now();
+    let mut last_grab: Option<Instant> = None;
+    let mut pending = Changes::default();
     while !s.stopping() {
+        pending.add(d.changes(&watch));
         let now = Instant::now();
-        if next > now {
-            std::thread::sleep((next - now).min(Duration::from_millis(50)));
+        // A change on the screen is taken at once when the rate allows it (a keystroke or a
+        // click shows without waiting for the next tick); the ticks look after the pointer,
+        // a moved window and the refresh.
+        let grab_due = last_grab.map_or(now, |t| t + period);
+        let early = pending.damaged && watch.damage.is_some() && now >= grab_due;
+        if next > now && !early {
+            let until = if pending.damaged {
+                next.min(grab_due)
+            } else {
+                next
+            };
+            d.wait_event((until - now).min(Duration::from_millis(50)));
             continue;
         }
-        next += period;
-        if next < now {
-            next = now + period; // fell behind: no burst to catch up
-        }
-        let changes = d.changes(&watch);
+        next = now + period;
+        let changes = std::mem::take(&mut pending);
         let rect = match target {
             Target::Monitor(n) => {
                 if changes.screen || monitors.is_none() {
@@ -564,6 +596,7 @@ fn run(d: Display, target: Target, options: CaptureOptions, bus: Arc<FrameBus>, 
                 }
             };
             s.count_grab();
+            last_grab = Some(Instant::now());
             if grab.as_ref().is_none_or(|g| g.rect != r || g.px != px) {
                 grab = Some(Grab { rect: r, px });
                 shown = None; // new pixels: publish
