@@ -85,6 +85,8 @@ export const EndReasons = {
   RATE_LIMITED: { code: 429, subcode: 0 },
   MESSAGE_TOO_LARGE: { code: 413, subcode: 0 },
   MEDIA_NOT_PREPARED: { code: 400, subcode: 10010 },
+  MODALITY_TIMEOUT: { code: 408, subcode: 10011 },
+  SOURCE_ENDED: { code: 0, subcode: 10012 },
 } as const satisfies Record<string, EndReason>;
 
 /** An error from the service or the SDK: an end reason and a message. */
