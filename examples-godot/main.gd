@@ -5,8 +5,8 @@ extends Control
 # Everything runs on the game loop: _process pumps the library's events (the client is in
 # ACS_DISPATCH_MANUAL mode, so its callbacks run inside pump(), on this thread), feeds the
 # engine's audio to the call, plays the call's audio through an AudioStreamGenerator,
-# pushes the game's picture as outgoing video, and copies the newest remote frame into an
-# ImageTexture.
+# pushes the game's picture (the viewport, which game_view.gd draws) as outgoing video, and
+# copies the newest remote frame into an ImageTexture.
 #
 # Configuration comes from the environment (a game would take it from its own UI/backend):
 #   ACS_SERVICE_URL, ACS_TOKEN   the service and an access token (required)
@@ -24,7 +24,8 @@ const TestPattern = preload("res://test_pattern.gd")
 
 const MIX_RATE = 48000
 const VIDEO_FPS = 15
-const VIDEO_SIZE = Vector2(320, 180)
+const VIDEO_SIZE = Vector2(320, 180)  # the picture drawn when there are no viewport pixels
+const VIDEO_WIDTH = 320  # the viewport's picture is shrunk to this width (aspect kept)
 const POWER_WINDOW_FRAMES = 19200  # 0.4 s: one tone-power measurement
 const RUN_TIMEOUT_MSEC = 45000
 
@@ -67,6 +68,9 @@ func _ready():
 		"powers": [], "counters": [], "counter_mismatches": 0, "unreadable_frames": 0,
 		"generator_frames": 0, "audio_frames_pushed": 0, "events": [], "errors": [],
 		"roster_seen": [], "mute_event": false, "stage": stage,
+		"video_source": "", "viewport_frames": 0, "drawn_frames": 0, "viewport_size": [],
+		"viewport_read_us": 0, "viewport_convert_us": 0,
+		"video_driver": OS.get_video_driver_name(OS.get_current_video_driver()),
 	}
 	$RemoteVideo.texture = texture
 
@@ -262,9 +266,11 @@ func play_call_audio():
 
 # ---------------------------------------------------------------- video ---------------
 
-# The game's picture as the call's video, VIDEO_FPS times a second: the viewport's texture
-# when the engine renders one; a drawn picture on the headless server (its dummy renderer
-# has no viewport pixels).
+# The game's picture as the call's video, VIDEO_FPS times a second: the viewport's picture
+# (game_view.gd draws it) when the engine renders one; a drawn picture on the headless server
+# (its dummy renderer has no viewport pixels). The viewport is read back from the GPU
+# (bottom-up, RGB8 on GLES2, half floats on GLES3), shrunk to VIDEO_WIDTH first (so the flip
+# and the conversion to RGBA8 touch a tenth of the pixels), flipped and converted.
 func push_game_video():
 	var now := OS.get_ticks_msec()
 	if now < video_next_msec:
@@ -273,18 +279,31 @@ func push_game_video():
 	video_frame += 1
 	var img: Image = null
 	if viewport_has_pixels:
+		var t0 := OS.get_ticks_usec()
 		img = get_viewport().get_texture().get_data()
 		# The headless server's dummy renderer has none (and says so in an error each time).
 		viewport_has_pixels = img != null and not img.is_empty()
+		if viewport_has_pixels:
+			var w := img.get_width()
+			var h := img.get_height()
+			var t1 := OS.get_ticks_usec()
+			if w > VIDEO_WIDTH:
+				img.resize(VIDEO_WIDTH, int(round(VIDEO_WIDTH * h / float(w) / 2.0)) * 2, Image.INTERPOLATE_BILINEAR)
+			img.flip_y()  # GL reads the viewport bottom-up
+			if img.get_format() != Image.FORMAT_RGBA8:
+				img.convert(Image.FORMAT_RGBA8)
+			var t2 := OS.get_ticks_usec()
+			result["viewport_frames"] += 1
+			result["viewport_size"] = [w, h]
+			result["viewport_read_us"] += t1 - t0
+			result["viewport_convert_us"] += t2 - t1
 	if not viewport_has_pixels:
 		img = game_image
 		img.fill(Color(0.2, 0.6, 0.9))
 		var x := (video_frame * 4) % int(VIDEO_SIZE.x - stamp.get_width())
 		img.blit_rect(stamp, Rect2(Vector2.ZERO, stamp.get_size()), Vector2(x, 70))
-	else:
-		img.flip_y()  # GL reads the viewport bottom-up
-		if img.get_format() != Image.FORMAT_RGBA8:
-			img.convert(Image.FORMAT_RGBA8)
+		result["drawn_frames"] += 1
+	result["video_source"] = "viewport" if viewport_has_pixels else "drawn"
 	var st = acs.push_video(img.get_data(), img.get_width(), img.get_height())
 	if st != 0:
 		result["errors"].append("push_video: " + acs.last_error())
@@ -372,6 +391,7 @@ func finish(error: String):
 	result["callbacks"] = stats["callbacks"]
 	result["off_thread_callbacks"] = stats["off_thread_callbacks"]
 	result["video_frames_pushed"] = stats["video_frames_pushed"]
+	result["frames_drawn"] = Engine.get_frames_drawn()
 	result["live_handles_after_shutdown"] = acs.shutdown()
 	result["stage"] = stage
 	acs = null

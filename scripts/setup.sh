@@ -40,13 +40,15 @@ if [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules ]; 
   echo "== npm ci (web/)"
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# Game engines (examples-godot/, tests/python/test_godot.py): Debian's headless Godot 3.2.3 runs
-# the demo project; mono-mcs (with the mono runtime) builds and runs the C# P/Invoke sample.
-for p in godot3-server mono-mcs; do
+# Game engines (examples-godot/, tests/python/test_godot.py): Debian's Godot 3.2.3 runs the demo
+# project, headless (godot3-server) and windowed (godot3, on Xvfb with Mesa's llvmpipe software
+# GL from libgl1-mesa-dri: the viewport pushed as video); mono-mcs (with the mono runtime)
+# builds and runs the C# P/Invoke sample.
+for p in godot3-server godot3 libgl1-mesa-dri mono-mcs; do
   dpkg -s "$p" >/dev/null 2>&1 && continue
-  echo "== apt-get install godot3-server mono-mcs"
+  echo "== apt-get install godot3-server godot3 libgl1-mesa-dri mono-mcs"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq godot3-server mono-mcs >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq godot3-server godot3 libgl1-mesa-dri mono-mcs >/dev/null
   break
 done
 # Screen sharing in a Wayland session (cargo feature `wayland`; tests/screen_wayland_e2e.rs):
