@@ -787,6 +787,71 @@ SWEEP(acs_call_agent_update_token) {
     }
     FOR_BAD_STRINGS(true) BAD(sd_, acs_call_agent_update_token(g_agent, s_));
 }
+/* Push notifications: only refused inputs (a valid target would really be registered). */
+#define PUSH_URL "http://127.0.0.1:9/push"
+#define PUSH_SECRET "0123456789abcdef0123"
+SWEEP(acs_call_agent_register_push_notification) {
+    {
+        FOR_BAD_HANDLES(K_AGENT) BAD(hd_, acs_call_agent_register_push_notification(h_, PUSH_URL, PUSH_SECRET));
+    }
+    {
+        FOR_BAD_STRINGS(true) {
+            BAD(whatf("url %s", sd_), acs_call_agent_register_push_notification(g_agent, s_, PUSH_SECRET));
+            BAD(whatf("secret %s", sd_), acs_call_agent_register_push_notification(g_agent, PUSH_URL, s_));
+        }
+    }
+    static const char *const bad_urls[] = {"", "https://127.0.0.1:9/push", "http:///push", "ws://127.0.0.1:9",
+                                           "127.0.0.1:9/push", "http:// /push"};
+    for (size_t i = 0; i < sizeof bad_urls / sizeof bad_urls[0]; i++)
+        BAD(whatf("url '%s'", bad_urls[i]), acs_call_agent_register_push_notification(g_agent, bad_urls[i], PUSH_SECRET));
+    BAD("secret of 15 bytes", acs_call_agent_register_push_notification(g_agent, PUSH_URL, "0123456789abcde"));
+    BAD("empty secret", acs_call_agent_register_push_notification(g_agent, PUSH_URL, ""));
+    {
+        char long_secret[258];
+        memset(long_secret, 's', 257);
+        long_secret[257] = '\0';
+        BAD("secret of 257 bytes", acs_call_agent_register_push_notification(g_agent, PUSH_URL, long_secret));
+    }
+}
+SWEEP(acs_call_agent_unregister_push_notification) {
+    {
+        FOR_BAD_HANDLES(K_AGENT) BAD(hd_, acs_call_agent_unregister_push_notification(h_, PUSH_URL));
+    }
+    {
+        FOR_BAD_HANDLES(K_AGENT) BAD(whatf("%s, url NULL", hd_), acs_call_agent_unregister_push_notification(h_, NULL));
+    }
+    /* NULL is "every target": documented, so only the other bad strings */
+    FOR_BAD_STRINGS(false) BAD(whatf("url %s", sd_), acs_call_agent_unregister_push_notification(g_agent, s_));
+}
+SWEEP(acs_call_agent_handle_push_notification) {
+    /* well formed but signed with another secret (or forged): refused before any I/O */
+    static const char forged[] =
+        "{\"version\":1,\"data\":\"{\\\"kind\\\":\\\"incoming_call\\\",\\\"call_id\\\":\\\"c\\\","
+        "\\\"callee\\\":\\\"8:acs:x\\\",\\\"caller\\\":\\\"8:acs:y\\\",\\\"nonce\\\":\\\"n\\\","
+        "\\\"issued_at_ms\\\":0,\\\"expires_at_ms\\\":1}\","
+        "\"signature\":\"v1=00000000000000000000000000000000000000000000000000000000000000ff\"}";
+    {
+        FOR_BAD_HANDLES(K_AGENT) BAD(hd_, acs_call_agent_handle_push_notification(h_, forged, PUSH_SECRET));
+    }
+    {
+        FOR_BAD_STRINGS(true) {
+            BAD(whatf("payload %s", sd_), acs_call_agent_handle_push_notification(g_agent, s_, PUSH_SECRET));
+            BAD(whatf("secret %s", sd_), acs_call_agent_handle_push_notification(g_agent, forged, s_));
+        }
+    }
+    static const char *const garbage[] = {"", "{", "[]", "null", "{\"version\":1}",
+                                          "{\"version\":2,\"data\":\"\",\"signature\":\"v1=00\"}",
+                                          "{\"version\":1,\"data\":\"x\",\"signature\":\"v1=zz\"}",
+                                          "{\"version\":1,\"data\":\"x\",\"signature\":\"00\"}"};
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
+        BAD(whatf("payload '%s'", garbage[i]), acs_call_agent_handle_push_notification(g_agent, garbage[i], PUSH_SECRET));
+    BAD("forged payload", acs_call_agent_handle_push_notification(g_agent, forged, PUSH_SECRET));
+    BAD("empty secret", acs_call_agent_handle_push_notification(g_agent, forged, ""));
+    if (acs_call_agent_handle_push_notification(g_agent, forged, PUSH_SECRET) != ACS_ERR_UNAUTHORIZED)
+        fail("%s(forged payload) is not ACS_ERR_UNAUTHORIZED; last error: %s", FN, last_error());
+}
+#undef PUSH_URL
+#undef PUSH_SECRET
 GETTER(acs_call_agent_get_connection_state, K_AGENT, int32_t)
 STRING_GETTER(acs_call_agent_get_user_id, K_AGENT)
 GETTER(acs_call_agent_get_call_count, K_AGENT, size_t)
@@ -1814,6 +1879,8 @@ static const entry SWEEPS[] = {
     E(acs_call_agent_options_init), E(acs_call_agent_options_init_sized),
     E(acs_call_client_create_call_agent), E(acs_call_agent_set_event_callback),
     E(acs_call_agent_retain), E(acs_call_agent_release), E(acs_call_agent_update_token),
+    E(acs_call_agent_register_push_notification), E(acs_call_agent_unregister_push_notification),
+    E(acs_call_agent_handle_push_notification),
     E(acs_call_agent_get_connection_state), E(acs_call_agent_get_user_id),
     E(acs_call_agent_get_call_count), E(acs_call_agent_get_call), E(acs_call_agent_start_call),
     E(acs_call_agent_join),

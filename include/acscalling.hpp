@@ -243,6 +243,9 @@ struct Event {
     int32_t video_stream_kind = -1;
     /** The stream of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED (borrowed), or NULL */
     acs_local_video_stream* local_video_stream = nullptr;
+    /** ACS_EVENT_PUSH_NOTIFICATION: the push target's url of an (un)registration ("" when all
+        targets were unregistered), or the call id of ACS_PUSH_NOTIFICATION_CALL_REFUSED; else "" */
+    std::string push_subject;
 
     Event() = default;
     /** Copies @p e (reading the appended fields only when its struct_size covers them). */
@@ -259,6 +262,9 @@ struct Event {
         if (e.struct_size >= offsetof(acs_event, local_video_stream) + sizeof(void*)) {
             video_stream_kind = e.video_stream_kind;
             local_video_stream = e.local_video_stream;
+        }
+        if (e.struct_size >= offsetof(acs_event, push_subject) + sizeof(const char*)) {
+            push_subject = e.push_subject ? e.push_subject : "";
         }
     }
 };
@@ -954,6 +960,38 @@ public:
     /** Replaces the token (same user) before it expires. */
     void update_token(const std::string& token) {
         detail::check(acs_call_agent_update_token(must("update_token"), token.c_str()), "acs_call_agent_update_token");
+    }
+    /**
+     * Registers @p url (`http://host[:port]/path`) as a push target of the user, with @p secret
+     * (16 to 256 bytes) as the key of the notifications' HMAC-SHA256. Returns at once;
+     * ACS_EVENT_PUSH_NOTIFICATION (ACS_PUSH_NOTIFICATION_REGISTERED or _REGISTRATION_FAILED)
+     * follows (acs_call_agent_register_push_notification).
+     */
+    void register_push_notification(const std::string& url, const std::string& secret) {
+        detail::check(acs_call_agent_register_push_notification(must("register_push_notification"), url.c_str(), secret.c_str()),
+                      "acs_call_agent_register_push_notification");
+    }
+    /**
+     * Removes the push target @p url, or every target of the user when @p url is empty.
+     * Returns at once; ACS_EVENT_PUSH_NOTIFICATION (ACS_PUSH_NOTIFICATION_UNREGISTERED or
+     * _UNREGISTRATION_FAILED) follows (acs_call_agent_unregister_push_notification).
+     */
+    void unregister_push_notification(const std::string& url = std::string()) {
+        detail::check(acs_call_agent_unregister_push_notification(must("unregister_push_notification"),
+                                                                   url.empty() ? nullptr : url.c_str()),
+                      "acs_call_agent_unregister_push_notification");
+    }
+    /**
+     * Hands the agent a push notification: @p payload is the body the service POSTed,
+     * @p secret the one its target was registered with. Throws acs::Error with
+     * ACS_ERR_UNAUTHORIZED (forged), ACS_ERR_TIMEOUT (stale), ACS_ERR_INVALID_ARGUMENT
+     * (malformed, another user's) or ACS_ERR_INVALID_STATE (handled before in this process);
+     * then the call arrives as ACS_EVENT_INCOMING_CALL, or ACS_EVENT_PUSH_NOTIFICATION with
+     * ACS_PUSH_NOTIFICATION_CALL_REFUSED says why not (acs_call_agent_handle_push_notification).
+     */
+    void handle_push_notification(const std::string& payload, const std::string& secret) {
+        detail::check(acs_call_agent_handle_push_notification(must("handle_push_notification"), payload.c_str(), secret.c_str()),
+                      "acs_call_agent_handle_push_notification");
     }
     /** Calls one or more raw ids (users, phone numbers, "8:echo123"). */
     Call start_call(const std::vector<std::string>& participant_ids, const CallOptions& options = CallOptions()) {

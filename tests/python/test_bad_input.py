@@ -233,6 +233,16 @@ def test_invalid_utf8():
             agent.update_token(bad)
         with pytest.raises(acscalling.InvalidUtf8Error):
             agent.start_call([b"8:acs:" + bad])
+        secret = b"0123456789abcdef"
+        for call in (
+            lambda: agent.register_push_notification(b"http://127.0.0.1:9/" + bad, secret),
+            lambda: agent.register_push_notification("http://127.0.0.1:9/push", secret + bad),
+            lambda: agent.unregister_push_notification(b"http://127.0.0.1:9/" + bad),
+            lambda: agent.handle_push_notification(b'{"version":1,' + bad, secret),
+            lambda: agent.handle_push_notification(b"{}", secret + bad),
+        ):
+            with pytest.raises(acscalling.InvalidUtf8Error):
+                call()
 
 
 def test_embedded_nul_is_refused_before_the_library():

@@ -76,14 +76,16 @@ def test_dtmf_null_and_bogus_handles_are_errors_not_crashes(lib):
 
 def test_the_event_struct_grew_at_its_end():
     fields = [f[0] for f in _ffi.acs_event._fields_]
-    # Appended for phone calls, then for outgoing video events: each group after the last.
-    assert fields[-6:] == [
+    # Appended for phone calls, then for outgoing video events, then for push notifications:
+    # each group after the last.
+    assert fields[-7:] == [
         "remote_video_stream",
         "participant_id",
         "request_id",
         "dtmf_tone",
         "video_stream_kind",
         "local_video_stream",
+        "push_subject",
     ]
     opts = [f[0] for f in _ffi.acs_call_options._fields_]
     assert opts[-2:] == ["start_muted", "alternate_caller_id"]

@@ -97,10 +97,16 @@ CONSTANTS: Dict[str, object] = {
     "ACS_EVENT_CALL_NETWORK_RECONNECT": 14,
     "ACS_EVENT_CALL_MEDIA_STATISTICS": 15,
     "ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED": 16,
+    "ACS_EVENT_PUSH_NOTIFICATION": 17,
     "ACS_OUTGOING_VIDEO_STATE_STARTED": 1,
     "ACS_OUTGOING_VIDEO_STATE_PAUSED": 2,
     "ACS_OUTGOING_VIDEO_STATE_STOPPED": 3,
     "ACS_OUTGOING_VIDEO_STATE_FAILED": 4,
+    "ACS_PUSH_NOTIFICATION_REGISTERED": 1,
+    "ACS_PUSH_NOTIFICATION_REGISTRATION_FAILED": 2,
+    "ACS_PUSH_NOTIFICATION_UNREGISTERED": 3,
+    "ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED": 4,
+    "ACS_PUSH_NOTIFICATION_CALL_REFUSED": 5,
     "ACS_NETWORK_RECONNECT_GOOD": 0,
     "ACS_NETWORK_RECONNECT_POOR": 1,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
@@ -237,10 +243,16 @@ ACS_EVENT_DTMF_SEND_COMPLETED: int
 ACS_EVENT_CALL_NETWORK_RECONNECT: int
 ACS_EVENT_CALL_MEDIA_STATISTICS: int
 ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: int
+ACS_EVENT_PUSH_NOTIFICATION: int
 ACS_OUTGOING_VIDEO_STATE_STARTED: int
 ACS_OUTGOING_VIDEO_STATE_PAUSED: int
 ACS_OUTGOING_VIDEO_STATE_STOPPED: int
 ACS_OUTGOING_VIDEO_STATE_FAILED: int
+ACS_PUSH_NOTIFICATION_REGISTERED: int
+ACS_PUSH_NOTIFICATION_REGISTRATION_FAILED: int
+ACS_PUSH_NOTIFICATION_UNREGISTERED: int
+ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED: int
+ACS_PUSH_NOTIFICATION_CALL_REFUSED: int
 ACS_NETWORK_RECONNECT_GOOD: int
 ACS_NETWORK_RECONNECT_POOR: int
 ACS_EVENT_AUDIO_DEVICE_ADDED: int
@@ -420,6 +432,7 @@ class acs_event(Structure):
         ("dtmf_tone", c_int32),
         ("video_stream_kind", c_int32),
         ("local_video_stream", POINTER(acs_local_video_stream)),
+        ("push_subject", c_char_p),
     ]
 
 
@@ -915,6 +928,9 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_call_add_participant_with_options": (_S, [_call, c_char_p, _P(acs_add_participant_options), _P(_rp)]),
     "acs_remote_participant_get_identifier_kind": (_S, [_rp, _P(c_int32)]),
     "acs_identifier_get_kind": (_S, [c_char_p, _P(c_int32)]),
+    "acs_call_agent_register_push_notification": (_S, [_agent, c_char_p, c_char_p]),
+    "acs_call_agent_unregister_push_notification": (_S, [_agent, c_char_p]),
+    "acs_call_agent_handle_push_notification": (_S, [_agent, c_char_p, c_char_p]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import logging
 import threading
@@ -77,6 +78,9 @@ def _on_event(user_data: Optional[int], event_ptr: Any) -> None:
                 ev.video_stream_kind = _enum(VideoStreamKind, e.video_stream_kind)
             if e.local_video_stream:
                 ev.local_stream = LocalVideoStream._borrowed(e.local_video_stream)
+        push_fields = e.struct_size >= _ffi.acs_event.push_subject.offset + ctypes.sizeof(ctypes.c_char_p)
+        if push_fields and e.push_subject:
+            ev.push_subject = e.push_subject.decode("utf-8", "replace")
         if ev.call is not None:
             ev.call.agent = agent
         agent._deliver(ev)
@@ -183,8 +187,8 @@ class CallAgent(Handle):
     ) -> Union[Handler, Callable[[Handler], Handler]]:
         """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
         "connection_state_changed", "call_mute_changed", "participant_added",
-        "participant_removed", "participant_state_changed", "participant_mute_changed", or
-        "*" for all). Returns `fn`; without `fn`, returns a decorator."""
+        "participant_removed", "participant_state_changed", "participant_mute_changed",
+        "push_notification", ... any EventKind name in lower case, or "*" for all). Returns `fn`; without `fn`, returns a decorator."""
 
         def register(f: Handler) -> Handler:
             with self._hlock:
@@ -363,6 +367,49 @@ class CallAgent(Handle):
     def update_token(self, token: Union[str, bytes]) -> None:
         """Replaces the token (same user) before it expires."""
         check(_ffi.lib().acs_call_agent_update_token(self._p, c_str(token, "token")))
+
+    # -- push notifications (incoming calls while the app is not running) -----------------
+    def register_push_notification(self, url: Union[str, bytes], secret: Union[str, bytes]) -> None:
+        """Registers `url` (``http://host[:port]/path``; https is not supported) as a push
+        target of this agent's user, with `secret` (16 to 256 bytes) as the key of the
+        notifications' HMAC-SHA256. The service keeps it (it outlives the agent) until it is
+        unregistered; registering the same url again replaces its secret; at most 10 per user.
+
+        Returns at once (InvalidArgumentError for a bad url or secret); the event
+        PUSH_NOTIFICATION with state REGISTERED (``push_subject == url``) or
+        REGISTRATION_FAILED (`reason`, `message`) follows."""
+        check(
+            _ffi.lib().acs_call_agent_register_push_notification(
+                self._p, c_str(url, "url"), c_str(secret, "secret")
+            )
+        )
+
+    def unregister_push_notification(self, url: Optional[Union[str, bytes]] = None) -> None:
+        """Removes the push target `url` of this agent's user, or all of them (None). Returns
+        at once; PUSH_NOTIFICATION with state UNREGISTERED or UNREGISTRATION_FAILED (404/0: no
+        such target) follows."""
+        check(_ffi.lib().acs_call_agent_unregister_push_notification(self._p, c_str(url, "url")))
+
+    def handle_push_notification(self, payload: Union[str, bytes], secret: Union[str, bytes]) -> str:
+        """Hands this agent a push notification: `payload` is the body the service POSTed to
+        the push target (as received), `secret` the one the target was registered with.
+
+        Checked at once: UnauthorizedError when the signature does not match (forged, altered,
+        another secret), OperationTimeoutError when it is stale (past its expiry, at most 60 s
+        after it was sent), InvalidArgumentError when it is malformed or for another user,
+        InvalidStateError when this process handled it before. Then the call is claimed from
+        the service (the agent may still be connecting): it arrives as INCOMING_CALL, to
+        accept or reject as usual, or PUSH_NOTIFICATION with state CALL_REFUSED says why not
+        (410/10013 the call no longer rings, 409/10014 the notification was used before).
+
+        Returns the call's id (what CALL_REFUSED's `push_subject` and the incoming call's
+        `id` will be)."""
+        body = c_str(payload, "payload")
+        check(_ffi.lib().acs_call_agent_handle_push_notification(self._p, body, c_str(secret, "secret")))
+        # The library checked the signature and the format: the call id is there.
+        data = json.loads(json.loads(body or b"")["data"])
+        call_id: str = data["call_id"]
+        return call_id
 
     def close(self) -> None:
         """Releases the agent: its calls end and the connection closes."""

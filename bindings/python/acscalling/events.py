@@ -38,6 +38,26 @@ class OutgoingVideoState(enum.IntEnum):
     FAILED = _ffi.ACS_OUTGOING_VIDEO_STATE_FAILED
 
 
+class PushNotificationResult(enum.IntEnum):
+    """`state` of EventKind.PUSH_NOTIFICATION: how the service answered a push notification
+    request of the agent (CallAgent.register_push_notification, unregister_push_notification,
+    handle_push_notification)."""
+
+    #: The service keeps the push target (`push_subject` is its url).
+    REGISTERED = _ffi.ACS_PUSH_NOTIFICATION_REGISTERED
+    #: The service refused the push target; `reason` and `message` say why (400/0 a bad url
+    #: or secret, 403/0 too many targets).
+    REGISTRATION_FAILED = _ffi.ACS_PUSH_NOTIFICATION_REGISTRATION_FAILED
+    #: The push target `push_subject` (None: all of the user's targets) is removed.
+    UNREGISTERED = _ffi.ACS_PUSH_NOTIFICATION_UNREGISTERED
+    #: The removal failed (404/0: no such target).
+    UNREGISTRATION_FAILED = _ffi.ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED
+    #: The call of a handled notification (its id in `push_subject`) was not delivered: it no
+    #: longer rings for this user (410/10013) or the notification was used before, e.g. by
+    #: another process (409/10014). A delivered call raises INCOMING_CALL instead.
+    CALL_REFUSED = _ffi.ACS_PUSH_NOTIFICATION_CALL_REFUSED
+
+
 class EventKind(enum.IntEnum):
     CONNECTION_STATE_CHANGED = _ffi.ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED
     INCOMING_CALL = _ffi.ACS_EVENT_INCOMING_CALL
@@ -64,6 +84,10 @@ class EventKind(enum.IntEnum):
     #: (OutgoingVideoState), `video_stream_kind` (VIDEO or SCREEN_SHARE), `local_stream`
     #: (the LocalVideoStream sent, or None), and for PAUSED/FAILED `reason` and `message`.
     OUTGOING_VIDEO_STATE_CHANGED = _ffi.ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED
+    #: The service answered a push notification request of the agent: `state`
+    #: (PushNotificationResult), `push_subject` (the target url of an (un)registration, None
+    #: for "all"; the call id of CALL_REFUSED), and on failure `reason` and `message`.
+    PUSH_NOTIFICATION = _ffi.ACS_EVENT_PUSH_NOTIFICATION
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -84,7 +108,8 @@ def event_kind(name: Union[str, int, EventKind]) -> EventKind:
 @dataclass
 class Event:
     """One event. `call` and `participant` are wrappers that own a reference (safe to keep);
-    `state` is a ConnectionState, CallState or ParticipantState according to `kind`."""
+    `state` is a ConnectionState, CallState, ParticipantState, OutgoingVideoState or
+    PushNotificationResult according to `kind`."""
 
     kind: Union[EventKind, int]
     agent: "CallAgent"
@@ -109,6 +134,9 @@ class Event:
     #: The LocalVideoStream of OUTGOING_VIDEO_STATE_CHANGED (a reference of its own), when
     #: the call sends one; else None.
     local_stream: Optional["LocalVideoStream"] = None
+    #: PUSH_NOTIFICATION: the push target's url of an (un)registration (None when all targets
+    #: were unregistered), or the call id of PushNotificationResult.CALL_REFUSED; else None.
+    push_subject: Optional[str] = None
 
     @property
     def succeeded(self) -> bool:
@@ -143,4 +171,6 @@ def typed_state(kind: int, state: int) -> int:
         return _enum(ParticipantState, state)
     if kind == EventKind.OUTGOING_VIDEO_STATE_CHANGED:
         return _enum(OutgoingVideoState, state)
+    if kind == EventKind.PUSH_NOTIFICATION:
+        return _enum(PushNotificationResult, state)
     return state
