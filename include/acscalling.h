@@ -449,6 +449,14 @@
 #define ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED 16
 
 /**
+ * The service answered a push notification request of the agent: `state` is the
+ * ACS_PUSH_NOTIFICATION_* (registered, unregistered, or a handled notification's call
+ * refused), `code`/`subcode`/`message` say why on failure, `push_subject` names the target
+ * url or the call. See acs_call_agent_register_push_notification.
+ */
+#define ACS_EVENT_PUSH_NOTIFICATION 17
+
+/**
  * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
  * others see it available); also when a paused source is back.
  */
@@ -631,6 +639,37 @@
  * A phone number, "4:+15551234567".
  */
 #define ACS_IDENTIFIER_KIND_PHONE_NUMBER 2
+
+/**
+ * ACS_EVENT_PUSH_NOTIFICATION's `state`: the service keeps the push target
+ * (`push_subject` is its url).
+ */
+#define ACS_PUSH_NOTIFICATION_REGISTERED 1
+
+/**
+ * ACS_EVENT_PUSH_NOTIFICATION's `state`: the service refused the push target;
+ * `code`/`subcode`/`message` say why (400/0 a bad url or secret, 403/0 too many targets).
+ */
+#define ACS_PUSH_NOTIFICATION_REGISTRATION_FAILED 2
+
+/**
+ * ACS_EVENT_PUSH_NOTIFICATION's `state`: the push target `push_subject` (NULL: all of the
+ * user's targets) is removed.
+ */
+#define ACS_PUSH_NOTIFICATION_UNREGISTERED 3
+
+/**
+ * ACS_EVENT_PUSH_NOTIFICATION's `state`: the removal failed (404/0: no such target).
+ */
+#define ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED 4
+
+/**
+ * ACS_EVENT_PUSH_NOTIFICATION's `state`: the call of a handled notification (its id in
+ * `push_subject`) was not delivered: it no longer rings for this user (410/10013:
+ * answered elsewhere, cancelled, timed out) or the notification was used before
+ * (409/10014). A delivered call raises ACS_EVENT_INCOMING_CALL instead.
+ */
+#define ACS_PUSH_NOTIFICATION_CALL_REFUSED 5
 
 /**
  * Screen source: a monitor.
@@ -898,6 +937,13 @@ typedef struct {
    * (borrowed: retain it to keep it); else NULL.
    */
   acs_local_video_stream *local_video_stream;
+  /**
+   * ACS_EVENT_PUSH_NOTIFICATION: the push target's url of an (un)registration (NULL when
+   * all targets were unregistered), or the call id of ACS_PUSH_NOTIFICATION_CALL_REFUSED;
+   * else NULL. Appended for push notifications: read it only when `struct_size` covers it
+   * (struct_size >= offsetof(acs_event, push_subject) + sizeof(char *)).
+   */
+  const char *push_subject;
 } acs_event;
 
 /**
@@ -2463,6 +2509,36 @@ acs_status acs_remote_participant_get_identifier_kind(const acs_remote_participa
  * ACS_ERR_INVALID_UTF8.
  */
 acs_status acs_identifier_get_kind(const char *raw_id, int32_t *out_kind);
+
+/**
+ * Registers `url` (`http://host[:port]/path`) as a push target of the agent's user, with
+ * `secret` (16 to 256 bytes) as the key of the notifications' HMAC-SHA256. The target
+ * outlives the agent (the service stores it) until it is unregistered; registering the same
+ * url again replaces its secret; a user has at most 10. Returns at once
+ * (ACS_ERR_INVALID_ARGUMENT for a bad url or secret); ACS_EVENT_PUSH_NOTIFICATION with
+ * state ACS_PUSH_NOTIFICATION_REGISTERED or _REGISTRATION_FAILED follows.
+ */
+acs_status acs_call_agent_register_push_notification(acs_call_agent *agent, const char *url, const char *secret);
+
+/**
+ * Removes the push target `url` of the agent's user, or all of them when `url` is NULL.
+ * Returns at once; ACS_EVENT_PUSH_NOTIFICATION with state ACS_PUSH_NOTIFICATION_UNREGISTERED
+ * or _UNREGISTRATION_FAILED follows.
+ */
+acs_status acs_call_agent_unregister_push_notification(acs_call_agent *agent, const char *url);
+
+/**
+ * Hands the agent a push notification: `payload` is the body the service POSTed (as
+ * received), `secret` the one its target was registered with. Checked at once:
+ * ACS_ERR_UNAUTHORIZED when the signature does not match (forged, altered, another secret),
+ * ACS_ERR_TIMEOUT when it is stale (past its expiry, at most 60 s after it was sent),
+ * ACS_ERR_INVALID_ARGUMENT when it is malformed or for another user, ACS_ERR_INVALID_STATE
+ * when this process handled it before. Then the call is claimed from the service (the agent
+ * may still be connecting): it arrives as ACS_EVENT_INCOMING_CALL, to accept or reject as
+ * usual, or ACS_EVENT_PUSH_NOTIFICATION with state ACS_PUSH_NOTIFICATION_CALL_REFUSED says
+ * why not.
+ */
+acs_status acs_call_agent_handle_push_notification(acs_call_agent *agent, const char *payload, const char *secret);
 
 /**
  * Fills `frame` for acs_video_view_take_latest_rendered_frame: struct_size set, the rest

@@ -209,9 +209,14 @@ fn a_group_call_with_two_users_and_a_baresip_phone_everyone_hears_the_others() {
     assert!(
         wait_until(T, || bob
             .saw_state("4:+15551234567", ParticipantState::Connected)),
-        "{:?}\nbaresip: {}",
+        "bob: {:?} {:?} left {:?}\nalice: {:?} left {:?}\nbaresip: {}\nkamailio: {}",
         bob.call_log(),
-        phone.log()
+        bob.participant_states(),
+        bob.left(),
+        alice.participant_states(),
+        alice.left(),
+        phone.log(),
+        proxy.log()
     );
     for (who, party, freqs) in [
         ("alice", &alice, [523.0, 1100.0]),

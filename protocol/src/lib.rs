@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod identifier;
+pub mod push;
 pub use identifier::Identifier;
 
 /// Version of the signaling protocol spoken on the WebSocket.
@@ -223,6 +224,11 @@ impl EndReason {
     /// An outgoing video stream's source ended by itself (a shared window closed, a
     /// monitor or camera went away): the stream stopped.
     pub const SOURCE_ENDED: EndReason = EndReason::new(0, 10012);
+    /// A push notification's call no longer rings for this user (answered elsewhere,
+    /// cancelled, timed out).
+    pub const PUSH_CALL_GONE: EndReason = EndReason::new(410, 10013);
+    /// A push notification was handled before (its nonce is used).
+    pub const PUSH_ALREADY_HANDLED: EndReason = EndReason::new(409, 10014);
 }
 
 /// A participant as the service describes it in rosters.
@@ -397,6 +403,29 @@ pub enum ClientMessage {
         req: u64,
         call_id: String,
         offer_sdp: String,
+    },
+    /// Register a push target for this connection's user: when a call arrives for the user
+    /// and no agent of theirs is connected, the service POSTs a signed [`push::PushEnvelope`]
+    /// to `url` (http) with `secret` as the HMAC key. Registering a url again replaces its
+    /// secret. At most [`push::MAX_TARGETS_PER_USER`] per user.
+    RegisterPush {
+        req: u64,
+        url: String,
+        secret: String,
+    },
+    /// Remove this user's push target `url`, or all of them when `url` is `None`.
+    UnregisterPush {
+        req: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// The host handed the SDK a push notification (verified by the SDK): the service sends
+    /// the call's `IncomingCall` on this connection if the call still rings for this user
+    /// and the notification's nonce was not used before.
+    ClaimPush {
+        req: u64,
+        call_id: String,
+        nonce: String,
     },
 }
 

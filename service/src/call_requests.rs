@@ -17,6 +17,8 @@ use crate::sfu::CallKey;
 enum TargetOutcome {
     Echo,
     Ring,
+    /// A user with no agent connected but push targets: rings while they are notified.
+    Push,
     Dial,
     Gone(EndReason),
 }
@@ -141,7 +143,12 @@ impl Hub {
                 Identifier::EchoBot => TargetOutcome::Echo,
                 Identifier::PhoneNumber(_) => TargetOutcome::Dial,
                 Identifier::CommunicationUser(id) => {
-                    if st.user_conns.get(id).is_some_and(|c| !c.is_empty()) {
+                    if st.user_live(id) {
+                        TargetOutcome::Ring
+                    } else if self.has_push_targets(id) {
+                        TargetOutcome::Push
+                    } else if st.user_conns.get(id).is_some_and(|c| !c.is_empty()) {
+                        // Its session waits for a resume: the call rings when it is back.
                         TargetOutcome::Ring
                     } else if self.user_exists(id) {
                         TargetOutcome::Gone(EndReason::UNAVAILABLE)
@@ -166,7 +173,7 @@ impl Hub {
                         },
                     );
                 }
-                TargetOutcome::Ring => {
+                TargetOutcome::Ring | TargetOutcome::Push => {
                     let display_name = st
                         .user_conns
                         .get(&raw)
@@ -245,7 +252,7 @@ impl Hub {
                 })
                 .unwrap_or_default();
             for callee in ringing {
-                let others = everyone
+                let others: Vec<String> = everyone
                     .iter()
                     .filter(|id| **id != callee && **id != caller.id)
                     .cloned()
@@ -255,9 +262,15 @@ impl Hub {
                     &ServerMessage::IncomingCall {
                         call_id: call_id.clone(),
                         caller: caller.clone(),
-                        others,
+                        others: others.clone(),
                     },
                 );
+                if !st.user_live(&callee) {
+                    if let Some(idx) = st.calls.get(&call_id).and_then(|c| c.find(&callee)) {
+                        let timeout = self.config.setup_timeout;
+                        self.push_ring(&mut st, &call_id, idx, &caller, others, timeout);
+                    }
+                }
             }
         }
         let roster = st.roster(&call_id, &user);

@@ -57,6 +57,8 @@ pub(crate) struct Conn {
     pub user_id: String,
     pub display_name: String,
     pub tx: UnboundedSender<Outbound>,
+    /// A link carries it now (false while a dropped session waits for a resume).
+    pub live: bool,
 }
 
 /// Who a participant is.
@@ -94,6 +96,8 @@ pub(crate) struct Participant {
     pub epoch: u64,
     /// The SIP leg of a phone participant.
     pub leg: Option<crate::sip::LegId>,
+    /// Push notifications sent for this ringing user (one per push target).
+    pub push: Vec<crate::push::PushRing>,
 }
 
 impl Participant {
@@ -565,6 +569,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         call_state: None,
         epoch,
         leg: None,
+        push: Vec::new(),
     }
 }
 
@@ -576,6 +581,8 @@ pub struct Hub {
     pub(crate) identity: Arc<IdentityStore>,
     /// Phone numbers of users and of the deployment.
     pub numbers: Arc<crate::phone_numbers::NumberPlan>,
+    /// Push targets of users (incoming calls while no agent is connected).
+    pub push: Arc<crate::push::PushTargets>,
 }
 
 impl Hub {
@@ -601,6 +608,7 @@ impl Hub {
             config,
             identity,
             numbers,
+            push: Arc::default(),
         })
     }
 
@@ -634,6 +642,7 @@ impl Hub {
                 user_id: user_id.to_string(),
                 display_name: display_name.to_string(),
                 tx,
+                live: true,
             },
         );
         st.user_conns
@@ -641,6 +650,14 @@ impl Hub {
             .or_default()
             .push(id);
         id
+    }
+
+    /// Whether a link carries `conn` now (a dropped one waits for a resume): users with no
+    /// live connection are notified by push.
+    pub fn set_conn_live(&self, conn: ConnId, live: bool) {
+        if let Some(c) = self.state.lock().conns.get_mut(&conn) {
+            c.live = live;
+        }
     }
 
     /// A connection ended: its participants leave with `reason` (and so do ringing

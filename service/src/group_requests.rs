@@ -168,7 +168,9 @@ impl Hub {
                     if !self.identity.exists(u) {
                         return Err(ErrorBody::new(EndReason::NOT_FOUND, format!("no user {u}")));
                     }
-                    if st.user_conns.get(u).is_none_or(|c| c.is_empty()) {
+                    if st.user_conns.get(u).is_none_or(|c| c.is_empty())
+                        && !self.has_push_targets(u)
+                    {
                         return Err(ErrorBody::new(
                             EndReason::UNAVAILABLE,
                             format!("{u} is not connected"),
@@ -219,10 +221,18 @@ impl Hub {
                 &raw,
                 &ServerMessage::IncomingCall {
                     call_id: call_id.to_string(),
-                    caller,
-                    others,
+                    caller: caller.clone(),
+                    others: others.clone(),
                 },
             );
+            if !st.user_live(&raw) {
+                let timeout = if promoting {
+                    self.config.promote_timeout
+                } else {
+                    self.config.setup_timeout
+                };
+                self.push_ring(&mut st, call_id, idx, &caller, others, timeout);
+            }
         }
         // Everyone joined (the inviter included) sees the invitee ringing.
         let info = st.calls[call_id].participants[idx].info();

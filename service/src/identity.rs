@@ -409,6 +409,7 @@ async fn delete_identity(
     match state.identity.delete(&id) {
         Ok(()) => {
             state.hub.numbers.remove_user(&id);
+            state.hub.push.forget_user(&id);
             state
                 .hub
                 .close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");

@@ -22,6 +22,7 @@ mod phone_calls;
 mod phone_calls_in;
 mod phone_number_routes;
 mod phone_numbers;
+mod push;
 mod rate_limit;
 mod refusals;
 mod sessions;
@@ -204,6 +205,9 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Arc::clone(&identity),
         numbers,
     );
+    hub.push
+        .attach_store(Arc::clone(&store))
+        .map_err(|e| format!("push targets: {e}"))?;
     hub.spawn_sfu_events(sfu_events);
     let sip_addr = start_sip(&config, &hub).await?;
     hub.spawn_roster_batches();

@@ -101,6 +101,7 @@ impl Participant {
             call_state: None,
             epoch,
             leg: None,
+            push: Vec::new(),
         }
     }
 }

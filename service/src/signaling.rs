@@ -219,6 +219,7 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
         },
     };
     let conn = session.conn;
+    app.hub.set_conn_live(conn, true);
     let tx = session.tx.clone();
     let welcome = ServerMessage::Welcome {
         user_id: user.clone(),
@@ -261,6 +262,7 @@ async fn connection(socket: WebSocket, app: Arc<AppState>) {
         }
         LoopEnd::Dropped => {
             if session.drop_carrier(generation) {
+                app.hub.set_conn_live(conn, false);
                 let window = app.hub.config.inactivity_timeout;
                 log::info!(
                     "connection {} of {user} dropped; its session waits {window:?} for a resume",
@@ -575,6 +577,17 @@ async fn handle_text(
             call_id,
             offer_sdp,
         } => hub.restart_ice(conn, req, &call_id, offer_sdp).await,
+        ClientMessage::RegisterPush { req, url, secret } => {
+            hub.register_push(conn, req, &url, &secret)
+        }
+        ClientMessage::UnregisterPush { req, url } => {
+            hub.unregister_push(conn, req, url.as_deref())
+        }
+        ClientMessage::ClaimPush {
+            req,
+            call_id,
+            nonce,
+        } => hub.claim_push(conn, req, &call_id, &nonce),
     }
     None
 }

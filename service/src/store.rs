@@ -1,6 +1,7 @@
 //! The service's durable state in an embedded SQLite database (`--database PATH`, default
 //! `acscalling-service.db` in the working directory; `:memory:` only when asked): users,
 //! the ids of their live tokens (a revocation deletes them), phone numbers assigned to users,
+//! their push targets,
 //! and the generated access key when none is configured.
 //!
 //! The identity store and the number plan keep their maps in memory for the hot paths (every
@@ -30,6 +31,12 @@ CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens(user_id);
 CREATE TABLE IF NOT EXISTS phone_numbers (
     number TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS push_targets (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    PRIMARY KEY (user_id, url)
 );
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
@@ -203,6 +210,42 @@ impl Store {
             "DELETE FROM phone_numbers WHERE number = ?1",
             params![number],
         )?;
+        Ok(())
+    }
+
+    /// Every push target: (user, url, secret).
+    pub fn load_push_targets(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare("SELECT user_id, url, secret FROM push_targets")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds `user`'s push target `url`, or replaces its secret.
+    pub fn upsert_push_target(
+        &self,
+        user: &str,
+        url: &str,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.lock().execute(
+            "INSERT INTO push_targets (user_id, url, secret) VALUES (?1, ?2, ?3)
+             ON CONFLICT(user_id, url) DO UPDATE SET secret = excluded.secret",
+            params![user, url, secret],
+        )?;
+        Ok(())
+    }
+
+    /// Removes `user`'s push target `url`, or all of them.
+    pub fn delete_push_targets(&self, user: &str, url: Option<&str>) -> Result<(), StoreError> {
+        let conn = self.conn.lock();
+        match url {
+            Some(u) => conn.execute(
+                "DELETE FROM push_targets WHERE user_id = ?1 AND url = ?2",
+                params![user, u],
+            )?,
+            None => conn.execute("DELETE FROM push_targets WHERE user_id = ?1", params![user])?,
+        };
         Ok(())
     }
 

@@ -67,6 +67,8 @@ pub(crate) struct AgentInner {
     /// the service keeps it, and the last numbered message received on it.
     session: Mutex<Option<(String, Duration)>>,
     last_seq: Arc<AtomicU64>,
+    /// The link closed by `dispose`, for a client shutdown to let its close frame out.
+    closing: Mutex<Option<Arc<Signaling>>>,
 }
 
 /// Reconnect attempts: the first waits this long, each next one twice as long…
@@ -160,6 +162,7 @@ impl CallAgent {
             disposed: AtomicBool::new(false),
             session: Mutex::new(None),
             last_seq: Arc::new(AtomicU64::new(0)),
+            closing: Mutex::new(None),
         }));
         agent.emit(AgentEvent::ConnectionStateChanged {
             state: AgentConnectionState::Connecting,
@@ -606,6 +609,41 @@ impl CallAgent {
         *self.0.listener.lock() = listener;
     }
 
+    /// After `dispose`: whether its close frame went out (or there was none to send).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0
+            .closing
+            .lock()
+            .as_ref()
+            .is_none_or(|s| s.wait_flushed(std::time::Instant::now()))
+    }
+
+    /// After `dispose`: waits (blocking) until its close frame went out or `deadline`.
+    pub(crate) fn wait_closed(&self, deadline: std::time::Instant) {
+        let sig = self.0.closing.lock().take();
+        if let Some(sig) = sig {
+            sig.wait_flushed(deadline);
+        }
+    }
+
+    /// The link to the service, as requests wait on it.
+    pub(super) fn link_rx(&self) -> watch::Receiver<Link> {
+        self.0.link.subscribe()
+    }
+
+    /// The client's runtime.
+    pub(super) fn runtime(&self) -> &Handle {
+        &self.0.host.rt
+    }
+
+    /// Fails when the agent was disposed.
+    pub(super) fn check_live(&self) -> Result<()> {
+        if self.0.disposed.load(Ordering::SeqCst) {
+            return Err(Error::InvalidState("the call agent was disposed".into()));
+        }
+        Ok(())
+    }
+
     /// Process-unique id of this object.
     pub fn object_id(&self) -> u64 {
         self.0.id
@@ -728,6 +766,7 @@ impl CallAgent {
         }
         if let Some(sig) = sig {
             sig.close();
+            *self.0.closing.lock() = Some(sig);
         }
         self.0.link.send_replace(Link::Down(
             EndReason::LOCAL_HANGUP,

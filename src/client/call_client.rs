@@ -34,6 +34,38 @@ pub(crate) struct ClientInner {
     dispatch_thread: Mutex<Option<JoinHandle<()>>>,
     pub(crate) device_manager: DeviceManager,
     agents: Mutex<Vec<CallAgent>>,
+    /// Disposed agents whose close frame may still be on its way (see `shutdown`).
+    closing: Mutex<Vec<CallAgent>>,
+}
+
+/// How long a shutdown waits for the agents' close frames to go out.
+const CLOSE_FLUSH: Duration = Duration::from_millis(250);
+
+impl ClientInner {
+    /// Disposes every agent and lets their close frames out before the runtime stops
+    /// (bounded: a dead link costs at most CLOSE_FLUSH): cut without one, a link looks
+    /// dropped to the service, which keeps the session for a resume and rings it.
+    fn close_agents(&self) {
+        let agents: Vec<CallAgent> = std::mem::take(&mut *self.agents.lock());
+        for a in &agents {
+            a.dispose();
+        }
+        let deadline = std::time::Instant::now() + CLOSE_FLUSH;
+        let closing: Vec<CallAgent> = std::mem::take(&mut *self.closing.lock());
+        for a in agents.iter().chain(&closing) {
+            a.wait_closed(deadline);
+        }
+    }
+}
+
+impl Drop for ClientInner {
+    /// The last clone of a client dropped without `shutdown` (Rust hosts): its agents
+    /// close properly before the runtime goes.
+    fn drop(&mut self) {
+        if self.runtime.lock().is_some() {
+            self.close_agents();
+        }
+    }
 }
 
 /// Entry point of the SDK. Cheap to clone.
@@ -71,6 +103,7 @@ impl CallClient {
             dispatch_thread: Mutex::new(dispatch_thread),
             device_manager,
             agents: Mutex::new(Vec::new()),
+            closing: Mutex::new(Vec::new()),
         })))
     }
 
@@ -96,7 +129,17 @@ impl CallClient {
             devices: self.0.device_manager.clone(),
             forget: Box::new(move |id| {
                 if let Some(c) = client.upgrade() {
-                    c.agents.lock().retain(|a| a.object_id() != id);
+                    let mut agents = c.agents.lock();
+                    let gone: Vec<CallAgent> = agents
+                        .iter()
+                        .filter(|a| a.object_id() == id)
+                        .cloned()
+                        .collect();
+                    agents.retain(|a| a.object_id() != id);
+                    drop(agents);
+                    let mut closing = c.closing.lock();
+                    closing.retain(|a| !a.is_closed());
+                    closing.extend(gone);
                 }
             }),
         };
@@ -119,10 +162,7 @@ impl CallClient {
     /// Hangs up every call, disconnects every agent and stops the runtime and threads.
     /// Called by the FFI when the last handle is released; idempotent.
     pub fn shutdown(&self) {
-        let agents: Vec<CallAgent> = std::mem::take(&mut *self.0.agents.lock());
-        for a in &agents {
-            a.dispose();
-        }
+        self.0.close_agents();
         self.0.device_manager.shutdown();
         self.0.events.close();
         let on_dispatch_thread = self

@@ -39,6 +39,23 @@ pub enum OutgoingVideoState {
     Failed = 4,
 }
 
+/// What [`AgentEvent::PushNotification`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum PushNotificationResult {
+    /// The service keeps the push target (`register_push_notification`).
+    Registered = 1,
+    /// The service refused the push target (`reason`, `message` say why).
+    RegistrationFailed = 2,
+    /// The target(s) were removed (`unregister_push_notification`).
+    Unregistered = 3,
+    UnregistrationFailed = 4,
+    /// A handled notification's call no longer rings for this user (answered elsewhere,
+    /// cancelled, timed out: 410/10013) or the notification was used before (409/10014).
+    /// When the claim succeeds there is no such event: the incoming call is the answer.
+    CallRefused = 5,
+}
+
 /// Something that happened, delivered to the agent's listener.
 #[derive(Clone)]
 pub enum AgentEvent {
@@ -50,6 +67,15 @@ pub enum AgentEvent {
     },
     /// Somebody is calling; the call is in state `Incoming`.
     IncomingCall { call: Call },
+    /// The answer to a push notification request of this agent; `url` is the target of
+    /// (un)registrations (empty: all of them), `call_id` the call of a refused notification.
+    PushNotification {
+        result: PushNotificationResult,
+        reason: EndReason,
+        message: String,
+        url: String,
+        call_id: String,
+    },
     /// A call changed state; `reason` is the end reason once `Disconnected`.
     CallStateChanged {
         call: Call,

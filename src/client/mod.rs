@@ -1,6 +1,7 @@
 //! The Rust API: CallClient, CallAgent, Call, RemoteParticipant, DeviceManager and their
 //! state machines. The FFI layer (`crate::ffi`) is a thin skin over these types.
 
+mod agent_push;
 pub mod call;
 pub mod call_agent;
 mod call_audio;
@@ -33,7 +34,8 @@ pub use call_group::AddParticipantOptions;
 pub use call_stats::MediaStatistics;
 pub use device_manager::{DeviceManager, MediaKind};
 pub use events::{
-    AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode, OutgoingVideoState,
+    AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode,
+    OutgoingVideoState, PushNotificationResult,
 };
 pub use local_video_stream::{list_screen_sources, LocalVideoStream, VideoSourceKind};
 pub use participant::RemoteParticipant;

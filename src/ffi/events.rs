@@ -77,6 +77,11 @@ pub const ACS_EVENT_CALL_MEDIA_STATISTICS: i32 = 15;
 /// 408/10011 the service did not answer within the 40 s modality timeout, 0/10012 its
 /// source ended ("the window was closed"). A failed stream is no longer sent.
 pub const ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: i32 = 16;
+/// The service answered a push notification request of the agent: `state` is the
+/// ACS_PUSH_NOTIFICATION_* (registered, unregistered, or a handled notification's call
+/// refused), `code`/`subcode`/`message` say why on failure, `push_subject` names the target
+/// url or the call. See acs_call_agent_register_push_notification.
+pub const ACS_EVENT_PUSH_NOTIFICATION: i32 = 17;
 /// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
 /// others see it available); also when a paused source is back.
 pub const ACS_OUTGOING_VIDEO_STATE_STARTED: i32 = 1;
@@ -158,6 +163,11 @@ pub struct acs_event {
     /// The stream of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED, when the call sends one
     /// (borrowed: retain it to keep it); else NULL.
     pub local_video_stream: *mut acs_local_video_stream,
+    /// ACS_EVENT_PUSH_NOTIFICATION: the push target's url of an (un)registration (NULL when
+    /// all targets were unregistered), or the call id of ACS_PUSH_NOTIFICATION_CALL_REFUSED;
+    /// else NULL. Appended for push notifications: read it only when `struct_size` covers it
+    /// (struct_size >= offsetof(acs_event, push_subject) + sizeof(char *)).
+    pub push_subject: *const c_char,
 }
 
 fn empty_event() -> acs_event {
@@ -181,6 +191,7 @@ fn empty_event() -> acs_event {
         dtmf_tone: -1,
         video_stream_kind: -1,
         local_video_stream: std::ptr::null_mut(),
+        push_subject: std::ptr::null(),
     }
 }
 
@@ -248,6 +259,7 @@ pub(crate) fn deliver_event(
     let mut e = empty_event();
     let mut message = None;
     let mut participant_id = None;
+    let mut push_subject: Option<CString> = None;
     let mut held: Vec<Object> = vec![Object::Agent(agent.clone())];
     let set_reason = |e: &mut acs_event, r: &EndReason| {
         e.code = r.code;
@@ -264,6 +276,24 @@ pub(crate) fn deliver_event(
             set_reason(&mut e, reason);
             if !m.is_empty() {
                 message = CString::new(m.replace('\0', " ")).ok();
+            }
+        }
+        AgentEvent::PushNotification {
+            result,
+            reason,
+            message: m,
+            url,
+            call_id,
+        } => {
+            e.kind = ACS_EVENT_PUSH_NOTIFICATION;
+            e.state = *result as i32;
+            set_reason(&mut e, reason);
+            if !m.is_empty() {
+                message = CString::new(m.replace('\0', " ")).ok();
+            }
+            let subject = if call_id.is_empty() { url } else { call_id };
+            if !subject.is_empty() {
+                push_subject = CString::new(subject.replace('\0', " ")).ok();
             }
         }
         AgentEvent::IncomingCall { call } => {
@@ -422,6 +452,9 @@ pub(crate) fn deliver_event(
     }
     if let Some(id) = &participant_id {
         e.participant_id = id.as_ptr();
+    }
+    if let Some(s) = &push_subject {
+        e.push_subject = s.as_ptr();
     }
     // Borrowed handles: one reference each for the duration of the callback.
     let ptrs: Vec<*mut u8> = held

@@ -23,6 +23,7 @@ mod host_ptr;
 pub mod log;
 mod numbering;
 pub mod phone;
+pub mod push;
 pub mod rendered_frame;
 pub mod screen;
 pub(crate) mod sized;

@@ -73,6 +73,8 @@ pub struct Signaling {
     next_req: AtomicU64,
     pending: Pending,
     closed: AtomicBool,
+    /// The writer task ended (after a close frame: it was flushed).
+    writer_done: Arc<AtomicBool>,
 }
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
@@ -178,14 +180,18 @@ impl Signaling {
         let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
         let abandon = Arc::new(tokio::sync::Notify::new());
         let writer_abandon = Arc::clone(&abandon);
+        let writer_done = Arc::new(AtomicBool::new(false));
+        let done = Arc::clone(&writer_done);
         let sig = Arc::new(Signaling {
             tx,
             abandon,
             next_req: AtomicU64::new(1),
             pending: Arc::new(Mutex::new(HashMap::new())),
             closed: AtomicBool::new(false),
+            writer_done,
         });
         tokio::spawn(async move {
+            let _done = SetOnDrop(done);
             let mut heartbeat = tokio::time::interval(HEARTBEAT);
             heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -331,6 +337,29 @@ impl Signaling {
 
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Waits (blocking, polling) until the writer has flushed what was queued, the close
+    /// frame included, or `deadline` passes: a client shutting down its runtime right after
+    /// a close would otherwise cut the TCP connection first, and the service would take the
+    /// session for a dropped one and keep it for a resume.
+    pub fn wait_flushed(&self, deadline: std::time::Instant) -> bool {
+        while !self.writer_done.load(Ordering::SeqCst) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}
+
+/// Sets its flag when dropped (a task's end, however it ends).
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 

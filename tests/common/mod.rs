@@ -16,6 +16,7 @@ pub mod sipp;
 pub mod sipphones;
 pub mod sound;
 pub mod video;
+pub mod webhook;
 pub mod xvfb;
 
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
@@ -102,6 +103,16 @@ impl Service {
     }
 
     pub fn start_with(extra: &[&str]) -> Self {
+        Self::start_inner(extra, Stdio::inherit())
+    }
+
+    /// [`Service::start_with`], its log (stderr) written to `log` for the test to read.
+    pub fn start_logged(extra: &[&str], log: &std::path::Path) -> Self {
+        let f = std::fs::File::create(log).expect("service log file");
+        Self::start_inner(extra, Stdio::from(f))
+    }
+
+    fn start_inner(extra: &[&str], stderr: Stdio) -> Self {
         let mut child = Command::new(service_bin())
             .args([
                 "--listen",
@@ -119,7 +130,7 @@ impl Service {
             ])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start acscalling-service");
         let stdout = child.stdout.take().expect("stdout");

@@ -241,6 +241,11 @@ impl Party {
         self.left().iter().any(|(id, r)| id == who && *r == reason)
     }
 
+    /// (participant, state) of every addition and state change so far, for failure messages.
+    pub fn participant_states(&self) -> Vec<(String, ParticipantState)> {
+        self.states.lock().clone()
+    }
+
     /// Whether `who` was added in, or changed to, `state`.
     pub fn saw_state(&self, who: &str, state: ParticipantState) -> bool {
         self.states
