@@ -87,6 +87,8 @@ export const EndReasons = {
   MEDIA_NOT_PREPARED: { code: 400, subcode: 10010 },
   MODALITY_TIMEOUT: { code: 408, subcode: 10011 },
   SOURCE_ENDED: { code: 0, subcode: 10012 },
+  PUSH_CALL_GONE: { code: 410, subcode: 10013 },
+  PUSH_ALREADY_HANDLED: { code: 409, subcode: 10014 },
 } as const satisfies Record<string, EndReason>;
 
 /** An error from the service or the SDK: an end reason and a message. */
