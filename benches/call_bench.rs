@@ -93,6 +93,7 @@ fn main() {
             })),
             token_refresher: None,
             ca_certificate: None,
+            answer_transfers: false,
         })
         .unwrap();
     let a_connected: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
@@ -113,6 +114,7 @@ fn main() {
             })),
             token_refresher: None,
             ca_certificate: None,
+            answer_transfers: false,
         })
         .unwrap();
     let t = Duration::from_secs(20);

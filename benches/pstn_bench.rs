@@ -154,6 +154,7 @@ fn agent(client: &CallClient, svc: &Service, name: &str, listener: AgentListener
             listener: Some(listener),
             token_refresher: None,
             ca_certificate: None,
+            answer_transfers: false,
         })
         .expect("create agent");
     assert!(

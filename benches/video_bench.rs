@@ -105,6 +105,7 @@ fn agent_for(svc: &Service, client: &CallClient, name: &str) -> (String, CallAge
             listener: None,
             token_refresher: None,
             ca_certificate: None,
+            answer_transfers: false,
         })
         .unwrap();
     assert!(wait_until(T, || agent.connection_state()

@@ -132,6 +132,7 @@ fn sign_in(cli: &Cli) -> CliResult<Session> {
             listener: Some(listener),
             token_refresher: None,
             ca_certificate: cli.ca_cert.clone(),
+            answer_transfers: false,
         })
         .map_err(|e| match e {
             acscalling::error::Error::Unauthorized(m) => crate::CliError(format!("bad token: {m}")),

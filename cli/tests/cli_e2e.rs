@@ -323,6 +323,7 @@ impl Bob {
                 listener: Some(listener),
                 token_refresher: None,
                 ca_certificate: None,
+                answer_transfers: false,
             })
             .unwrap();
         assert!(wait_until(Duration::from_secs(20), || agent

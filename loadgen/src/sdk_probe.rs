@@ -159,6 +159,7 @@ fn start(cfg: &ProbeConfig, k: usize, token: &str) -> Result<Probe, String> {
             listener: None,
             token_refresher: None,
             ca_certificate: None,
+            answer_transfers: false,
         })
         .map_err(|e| e.to_string())?;
     if !wait(CONNECT_TIMEOUT, || {

@@ -158,6 +158,20 @@ impl ParticipantState {
     }
 }
 
+/// Where a call transfer stands (`TransferUpdated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferState {
+    /// The transferee was asked.
+    Requested,
+    /// The transferee accepted: the target rings.
+    Transferring,
+    /// The target answered: the transferor left, the transferee talks to the target.
+    Transferred,
+    /// It did not happen (`end_reason` says why); the call goes on as it was.
+    Failed,
+}
+
 /// Why a call ended or a participant left: a SIP-like code plus a subcode, as ACS reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct EndReason {
@@ -229,6 +243,12 @@ impl EndReason {
     pub const PUSH_CALL_GONE: EndReason = EndReason::new(410, 10013);
     /// A push notification was handled before (its nonce is used).
     pub const PUSH_ALREADY_HANDLED: EndReason = EndReason::new(409, 10014);
+    /// The transferor's call ended because its transfer completed.
+    pub const TRANSFERRED: EndReason = EndReason::new(0, 10015);
+    /// A transfer got no answer (transferee or target) within the transfer timeout (60 s).
+    pub const TRANSFER_TIMEOUT: EndReason = EndReason::new(408, 10016);
+    /// The transferee refused the transfer.
+    pub const TRANSFER_REFUSED: EndReason = EndReason::new(603, 10017);
 }
 
 /// A participant as the service describes it in rosters.
@@ -413,6 +433,21 @@ pub enum ClientMessage {
         url: String,
         secret: String,
     },
+    /// Transfer the other participant of this 1:1 call to `target` (a user or a phone
+    /// number): the transferee is asked, then `target` rings into the call; when it answers
+    /// the transferor leaves with [`EndReason::TRANSFERRED`]. Ends after
+    /// [`timeouts::TRANSFER_SECS`] without an answer.
+    Transfer {
+        req: u64,
+        call_id: String,
+        target: String,
+    },
+    /// The transferee's answer to `TransferRequested`.
+    AnswerTransfer {
+        req: u64,
+        call_id: String,
+        accept: bool,
+    },
     /// Remove this user's push target `url`, or all of them when `url` is `None`.
     UnregisterPush {
         req: u64,
@@ -573,6 +608,21 @@ pub enum ServerMessage {
     /// The SFU lost this agent's media in `call_id` (ICE consent lapsed there). The path
     /// does not come back by itself: the agent restarts ICE (`RestartIce`) once it can.
     MediaLost { call_id: String },
+    /// The other side of this 1:1 call asks to transfer this participant to `target`; answer
+    /// with `AnswerTransfer` (the SDK accepts by default).
+    TransferRequested {
+        call_id: String,
+        transferor: String,
+        target: String,
+    },
+    /// A transfer of this call moved on: sent to the transferor and the transferee.
+    TransferUpdated {
+        call_id: String,
+        state: TransferState,
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_reason: Option<EndReason>,
+    },
     /// The token will expire soon; send `RefreshToken`.
     TokenExpiring { expires_in_secs: u64 },
     /// A fatal error for the connection (the service closes it afterwards).

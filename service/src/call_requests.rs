@@ -99,6 +99,7 @@ impl Hub {
                             key,
                             participants: vec![caller],
                             group: false,
+                            transfer: None,
                         },
                     );
                     st.keys.insert(key, call_id.clone());

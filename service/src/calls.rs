@@ -41,6 +41,8 @@ pub struct HubConfig {
     pub setup_timeout: Duration,
     /// Ringing timeout of a participant added to a 1:1 call (promotion to a group call).
     pub promote_timeout: Duration,
+    /// A transfer not answered this long fails.
+    pub transfer_timeout: Duration,
     /// A participant whose media is lost and who sends no signaling this long is removed.
     pub inactivity_timeout: Duration,
     /// Most participants in a call.
@@ -155,6 +157,8 @@ pub(crate) struct Call {
     /// A group call (joined by group id, started with several targets, or promoted by an
     /// invite): it goes on while one participant remains; a 1:1 call ends with either side.
     pub group: bool,
+    /// A transfer under way (one at a time).
+    pub transfer: Option<crate::transfer::Transfer>,
 }
 
 impl Call {
@@ -396,6 +400,7 @@ impl HubState {
                 },
             );
         }
+        self.transfer_progress(call_id);
     }
 
     /// Removes participant `pid` from `call_id` with `reason`, notifies everyone, and ends
@@ -464,6 +469,7 @@ impl HubState {
             reason.code,
             reason.subcode
         );
+        self.transfer_participant_left(call_id, pid, reason);
         self.end_if_alone(sfu, call_id, reason);
     }
 

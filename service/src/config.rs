@@ -33,6 +33,9 @@ pub struct Config {
     pub token_warning: Duration,
     /// Ringing timeout of a participant added to a 1:1 call (`--promote-timeout-secs`).
     pub promote_timeout: Duration,
+    /// A call transfer not answered (by the transferee, then the target) this long fails
+    /// (`--transfer-timeout-secs`).
+    pub transfer_timeout: Duration,
     /// A participant with no media and no signaling this long is removed; also how long a
     /// dropped signaling session waits for its agent to resume it (the reconnect window,
     /// `--inactivity-timeout-secs`).
@@ -108,6 +111,7 @@ impl Default for Config {
             echo_delay: Duration::from_millis(1000),
             token_warning: Duration::from_secs(60),
             promote_timeout: Duration::from_secs(crate::protocol::timeouts::PROMOTE_SECS),
+            transfer_timeout: Duration::from_secs(crate::protocol::timeouts::TRANSFER_SECS),
             inactivity_timeout: Duration::from_secs(
                 crate::protocol::timeouts::PARTICIPANT_REMOVAL_SECS,
             ),
@@ -188,6 +192,9 @@ struct Flags {
     /// Ringing timeout of a participant added to a 1:1 call. [default: 115]
     #[arg(long, value_name = "SECS")]
     promote_timeout_secs: Option<u64>,
+    /// A call transfer not answered this long fails. [default: 60]
+    #[arg(long, value_name = "SECS")]
+    transfer_timeout_secs: Option<u64>,
     /// A participant without media and signaling this long is removed; also the reconnect
     /// window of a dropped signaling session. [default: 120]
     #[arg(long, value_name = "SECS")]
@@ -432,6 +439,7 @@ impl Config {
                 .token_warning_secs
                 .map_or(d.token_warning, Duration::from_secs),
             promote_timeout: secs(f.promote_timeout_secs, d.promote_timeout),
+            transfer_timeout: secs(f.transfer_timeout_secs, d.transfer_timeout),
             inactivity_timeout: secs(f.inactivity_timeout_secs, d.inactivity_timeout),
             forwarded_speakers: f
                 .forwarded_speakers

@@ -91,6 +91,7 @@ impl Hub {
                                 key,
                                 participants: Vec::new(),
                                 group: true,
+                                transfer: None,
                             },
                         );
                         st.keys.insert(key, group_id.clone());
@@ -152,6 +153,22 @@ impl Hub {
         let Some((me, _)) = st.authorize(conn, req, call_id, Action::AddParticipant) else {
             return;
         };
+        if let Err(e) = self.invite(&mut st, Some((conn, req)), call_id, &me, target, caller_id) {
+            st.respond(conn, req, Err(e));
+        }
+    }
+
+    /// Rings `target` into `call_id` on behalf of `me` (a 1:1 call becomes a group call);
+    /// `reply` is answered OK before the others hear of the invitee.
+    pub(crate) fn invite(
+        self: &Arc<Self>,
+        st: &mut HubState,
+        reply: Option<(ConnId, u64)>,
+        call_id: &str,
+        me: &str,
+        target: &str,
+        caller_id: Option<String>,
+    ) -> Result<(), ErrorBody> {
         let check = (|| {
             let id = Identifier::parse(target).map_err(|e| bad(e.to_string()))?;
             let raw = id.raw_id();
@@ -183,21 +200,14 @@ impl Hub {
             }
             Ok(raw)
         })();
-        let raw = match check {
-            Ok(r) => r,
-            Err(e) => {
-                st.respond(conn, req, Err(e));
-                return;
-            }
-        };
+        let raw = check?;
         if raw.starts_with("4:") {
-            self.add_phone(&mut st, conn, req, call_id, &me, &raw, caller_id);
-            return;
+            return self.add_phone(st, reply, call_id, me, &raw, caller_id);
         }
         let epoch = st.next();
         let display_name = st.display_name_of(&raw);
         let Some(call) = st.calls.get_mut(call_id) else {
-            return;
+            return Err(not_in_call(call_id));
         };
         let promoting = !call.group;
         call.group = true;
@@ -215,7 +225,9 @@ impl Hub {
             .filter(|p| p.id != me && p.id != raw)
             .map(|p| p.id.clone())
             .collect();
-        st.respond(conn, req, Ok(None));
+        if let Some((conn, req)) = reply {
+            st.respond(conn, req, Ok(None));
+        }
         if let Some(caller) = inviter {
             st.send_user(
                 &raw,
@@ -231,7 +243,7 @@ impl Hub {
                 } else {
                     self.config.setup_timeout
                 };
-                self.push_ring(&mut st, call_id, idx, &caller, others, timeout);
+                self.push_ring(st, call_id, idx, &caller, others, timeout);
             }
         }
         // Everyone joined (the inviter included) sees the invitee ringing.
@@ -245,7 +257,6 @@ impl Hub {
             },
         );
         st.update_call_states(call_id);
-        drop(st);
         log::info!(
             "call {call_id}: {me} invites {raw}{}",
             if promoting {
@@ -260,42 +271,31 @@ impl Hub {
             self.config.setup_timeout
         };
         self.spawn_ring_timer(call_id, &raw, epoch, timeout);
+        Ok(())
     }
 
     /// `AddParticipant` of a phone number: dials it into the call (a 1:1 call becomes a
     /// group call), with the caller id `me` may present.
-    #[allow(clippy::too_many_arguments)]
     fn add_phone(
         self: &Arc<Self>,
         st: &mut HubState,
-        conn: ConnId,
-        req: u64,
+        reply: Option<(ConnId, u64)>,
         call_id: &str,
         me: &str,
         raw: &str,
         caller_id: Option<String>,
-    ) {
-        let from = match self.numbers.caller_id_for(me, caller_id.as_deref()) {
-            Ok(f) => f,
-            Err(e) => {
-                st.respond(conn, req, Err(e));
-                return;
-            }
-        };
-        let idx = match self.dial_phone(st, call_id, raw, from) {
-            Ok(i) => i,
-            Err(e) => {
-                st.respond(conn, req, Err(e));
-                return;
-            }
-        };
+    ) -> Result<(), ErrorBody> {
+        let from = self.numbers.caller_id_for(me, caller_id.as_deref())?;
+        let idx = self.dial_phone(st, call_id, raw, from)?;
         let Some(call) = st.calls.get_mut(call_id) else {
-            return;
+            return Err(not_in_call(call_id));
         };
         let promoting = !call.group;
         call.group = true;
         let info = call.participants[idx].info();
-        st.respond(conn, req, Ok(None));
+        if let Some((conn, req)) = reply {
+            st.respond(conn, req, Ok(None));
+        }
         st.broadcast(
             call_id,
             None,
@@ -313,6 +313,7 @@ impl Hub {
                 ""
             }
         );
+        Ok(())
     }
 
     /// `RemoveParticipant`: `target` leaves with `REMOVED` (an invitation is cancelled).

@@ -29,6 +29,7 @@ mod sessions;
 mod shutdown;
 mod signaling;
 mod store;
+mod transfer;
 mod video_requests;
 mod web;
 
@@ -198,6 +199,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         HubConfig {
             setup_timeout: config.setup_timeout,
             promote_timeout: config.promote_timeout,
+            transfer_timeout: config.transfer_timeout,
             inactivity_timeout: config.inactivity_timeout,
             max_participants: config.max_participants,
             batch_roster_above: config.batch_roster_above,

@@ -342,6 +342,7 @@ mod tests {
         let config = HubConfig {
             setup_timeout: Duration::from_secs(85),
             promote_timeout: Duration::from_secs(115),
+            transfer_timeout: Duration::from_secs(60),
             inactivity_timeout: Duration::from_secs(120),
             max_participants: 10,
             batch_roster_above: 100,

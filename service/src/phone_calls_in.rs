@@ -60,6 +60,7 @@ impl Hub {
                 key,
                 participants: vec![phone, callee],
                 group: false,
+                transfer: None,
             },
         );
         st.keys.insert(key, call_id.clone());

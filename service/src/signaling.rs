@@ -583,6 +583,16 @@ async fn handle_text(
         ClientMessage::UnregisterPush { req, url } => {
             hub.unregister_push(conn, req, url.as_deref())
         }
+        ClientMessage::Transfer {
+            req,
+            call_id,
+            target,
+        } => hub.transfer(conn, req, &call_id, &target),
+        ClientMessage::AnswerTransfer {
+            req,
+            call_id,
+            accept,
+        } => hub.answer_transfer(conn, req, &call_id, accept),
         ClientMessage::ClaimPush {
             req,
             call_id,

@@ -48,6 +48,9 @@ pub struct CallAgentOptions {
     /// PEM file with the CA certificate of a `wss://` service whose certificate is private or
     /// self-signed (public web roots are always trusted).
     pub ca_certificate: Option<std::path::PathBuf>,
+    /// The host answers transfer requests itself (`Call::answer_transfer`); by default the
+    /// SDK accepts them at once.
+    pub answer_transfers: bool,
 }
 
 pub(crate) struct AgentInner {
@@ -57,6 +60,7 @@ pub(crate) struct AgentInner {
     display_name: String,
     service_url: String,
     ca_certificate: Option<std::path::PathBuf>,
+    answer_transfers: bool,
     token: Mutex<String>,
     listener: Mutex<Option<AgentListener>>,
     refresher: Option<TokenRefresher>,
@@ -154,6 +158,7 @@ impl CallAgent {
             display_name: o.display_name,
             service_url: url,
             ca_certificate: o.ca_certificate,
+            answer_transfers: o.answer_transfers,
             token: Mutex::new(o.token),
             listener: Mutex::new(o.listener),
             refresher: o.token_refresher,
@@ -406,6 +411,25 @@ impl CallAgent {
 
     fn on_server_message(&self, m: ServerMessage) {
         match m {
+            ServerMessage::TransferRequested {
+                call_id,
+                transferor,
+                target,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_transfer_requested(&transferor, &target, !self.0.answer_transfers);
+                }
+            }
+            ServerMessage::TransferUpdated {
+                call_id,
+                state,
+                target,
+                end_reason,
+            } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_transfer_updated(state, &target, end_reason.unwrap_or_default());
+                }
+            }
             ServerMessage::IncomingCall {
                 call_id,
                 caller,

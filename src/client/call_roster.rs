@@ -38,6 +38,17 @@ pub(crate) enum CallNotice {
         reason: EndReason,
         message: String,
     },
+    /// A transfer of the call moved on.
+    Transfer {
+        state: crate::protocol::TransferState,
+        target: String,
+        reason: EndReason,
+    },
+    /// The other side asks to transfer this participant.
+    TransferRequested {
+        transferor: String,
+        target: String,
+    },
 }
 
 /// The participant objects of one call.

@@ -67,6 +67,22 @@ pub enum AgentEvent {
     },
     /// Somebody is calling; the call is in state `Incoming`.
     IncomingCall { call: Call },
+    /// A transfer of `call` moved on (on the transferor's and the transferee's side):
+    /// `Requested`, `Transferring`, then `Transferred` or `Failed` with `reason`.
+    TransferStateChanged {
+        call: Call,
+        state: crate::protocol::TransferState,
+        target: String,
+        reason: EndReason,
+    },
+    /// The other side of `call` asks to transfer this participant to `target`. The SDK
+    /// accepts at once unless the agent answers transfers itself
+    /// (`CallAgentOptions::answer_transfers`: then `Call::answer_transfer`).
+    TransferRequested {
+        call: Call,
+        transferor: String,
+        target: String,
+    },
     /// The answer to a push notification request of this agent; `url` is the target of
     /// (un)registrations (empty: all of them), `call_id` the call of a refused notification.
     PushNotification {
@@ -165,6 +181,21 @@ impl AgentEvent {
     /// The event of `call`'s notice.
     pub(crate) fn from_notice(call: Call, notice: CallNotice) -> Self {
         match notice {
+            CallNotice::Transfer {
+                state,
+                target,
+                reason,
+            } => AgentEvent::TransferStateChanged {
+                call,
+                state,
+                target,
+                reason,
+            },
+            CallNotice::TransferRequested { transferor, target } => AgentEvent::TransferRequested {
+                call,
+                transferor,
+                target,
+            },
             CallNotice::State(state, reason) => AgentEvent::CallStateChanged {
                 call,
                 state,

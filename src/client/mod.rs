@@ -12,6 +12,7 @@ mod call_network;
 mod call_phone;
 mod call_roster;
 mod call_stats;
+mod call_transfer;
 mod call_video;
 pub mod device_manager;
 pub(crate) mod device_watch;

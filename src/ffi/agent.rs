@@ -134,6 +134,7 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
             listener,
             token_refresher,
             ca_certificate,
+            answer_transfers: false,
         })?;
         out(
             out_agent,

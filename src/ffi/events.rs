@@ -266,6 +266,9 @@ pub(crate) fn deliver_event(
         e.subcode = r.subcode;
     };
     match ev {
+        // Not in the C API yet (no acs_call_transfer): a C host's calls accept transfers
+        // (the SDK's default) and end with 0/10015 when transferred away.
+        AgentEvent::TransferStateChanged { .. } | AgentEvent::TransferRequested { .. } => return,
         AgentEvent::ConnectionStateChanged {
             state,
             reason,

@@ -28,6 +28,8 @@ pub struct PartySpec {
     pub auto_accept: bool,
     /// Signaling URL when not the service's own (e.g. through a [`Netcut`](super::netcut)).
     pub service_url: Option<String>,
+    /// Answer transfer requests with `Call::answer_transfer` (else the SDK accepts).
+    pub answer_transfers: bool,
 }
 
 impl PartySpec {
@@ -40,6 +42,7 @@ impl PartySpec {
             speaker_ms: 10_000,
             auto_accept: false,
             service_url: None,
+            answer_transfers: false,
         }
     }
 }
@@ -123,6 +126,7 @@ impl Party {
                 listener: Some(listener),
                 token_refresher: None,
                 ca_certificate: svc.tls_ca.clone(),
+                answer_transfers: spec.answer_transfers,
             })
             .unwrap();
         assert!(wait_until(CONNECT, || agent.connection_state()

@@ -89,6 +89,9 @@ export const EndReasons = {
   SOURCE_ENDED: { code: 0, subcode: 10012 },
   PUSH_CALL_GONE: { code: 410, subcode: 10013 },
   PUSH_ALREADY_HANDLED: { code: 409, subcode: 10014 },
+  TRANSFERRED: { code: 0, subcode: 10015 },
+  TRANSFER_TIMEOUT: { code: 408, subcode: 10016 },
+  TRANSFER_REFUSED: { code: 603, subcode: 10017 },
 } as const satisfies Record<string, EndReason>;
 
 /** An error from the service or the SDK: an end reason and a message. */
