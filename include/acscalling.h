@@ -457,6 +457,45 @@
 #define ACS_EVENT_PUSH_NOTIFICATION 17
 
 /**
+ * A transfer of `call` moved on (on the transferor's and the transferee's side): `state`
+ * is ACS_TRANSFER_STATE_*, `transfer_target` the target's raw id; once
+ * ACS_TRANSFER_STATE_FAILED, `code`/`subcode` say why (603/10017 the transferee refused,
+ * the target's reason when it declined or was unreachable, 408/10016 the 60 s transfer
+ * timeout, 400/0 a bad request) and the call goes on as it was. After
+ * ACS_TRANSFER_STATE_TRANSFERRED the transferor's call ends with 0/10015.
+ */
+#define ACS_EVENT_CALL_TRANSFER_STATE_CHANGED 18
+
+/**
+ * The other side of the 1:1 `call` (`participant`, `participant_id`) asks to transfer
+ * this participant to `transfer_target`. The library accepts at once unless the agent was
+ * created with `answer_transfers`: then answer with acs_call_answer_transfer.
+ */
+#define ACS_EVENT_CALL_TRANSFER_REQUESTED 19
+
+/**
+ * `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee is asked.
+ */
+#define ACS_TRANSFER_STATE_REQUESTED 1
+
+/**
+ * `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee accepted, the target
+ * rings.
+ */
+#define ACS_TRANSFER_STATE_TRANSFERRING 2
+
+/**
+ * `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the target answered; the transferor
+ * left.
+ */
+#define ACS_TRANSFER_STATE_TRANSFERRED 3
+
+/**
+ * `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: it did not happen (see `code`).
+ */
+#define ACS_TRANSFER_STATE_FAILED 4
+
+/**
  * `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
  * others see it available); also when a paused source is back.
  */
@@ -944,6 +983,12 @@ typedef struct {
    * (struct_size >= offsetof(acs_event, push_subject) + sizeof(char *)).
    */
   const char *push_subject;
+  /**
+   * ACS_EVENT_CALL_TRANSFER_STATE_CHANGED and ACS_EVENT_CALL_TRANSFER_REQUESTED: the raw
+   * id of the transfer's target ("8:acs:…", "4:+…"); else NULL. Appended for call
+   * transfer: read it only when `struct_size` covers it.
+   */
+  const char *transfer_target;
 } acs_event;
 
 /**
@@ -1001,6 +1046,12 @@ typedef struct {
    * cannot be opened is ACS_ERR_IO.
    */
   const char *ca_certificate_path;
+  /**
+   * The host answers transfer requests itself (ACS_EVENT_CALL_TRANSFER_REQUESTED, then
+   * acs_call_answer_transfer); false (the default): the library accepts them at once.
+   * Appended for call transfer.
+   */
+  bool answer_transfers;
 } acs_call_agent_options;
 
 /**
@@ -2700,6 +2751,23 @@ const char *acs_status_to_string(acs_status status);
  * to ask for the size. The message stays until the next error on this thread.
  */
 size_t acs_last_error_message(char *buf, size_t capacity);
+
+/**
+ * Transfers the other participant of this 1:1 call to `target` ("8:acs:…" or "4:+…").
+ * Returns at once (ACS_ERR_INVALID_ARGUMENT for a malformed id); on this side and the
+ * transferee's, ACS_EVENT_CALL_TRANSFER_STATE_CHANGED follows: REQUESTED (the transferee
+ * is asked; a phone is not), TRANSFERRING (the target rings), then TRANSFERRED — and this
+ * call ends with 0/10015 — or FAILED with the reason, the call going on as it was. No
+ * answer within the transfer timeout (60 s) is FAILED 408/10016.
+ */
+acs_status acs_call_transfer(acs_call *call, const char *target);
+
+/**
+ * Answers the transfer request of this call (ACS_EVENT_CALL_TRANSFER_REQUESTED) when its
+ * agent was created with `answer_transfers` (otherwise the library accepted it already):
+ * `accept` lets the target ring; a refusal fails the transfer with 603/10017.
+ */
+acs_status acs_call_answer_transfer(acs_call *call, bool accept);
 
 /**
  * Creates a local video stream fed by the virtual camera: a moving test pattern carrying a

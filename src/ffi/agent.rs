@@ -44,9 +44,13 @@ pub struct acs_call_agent_options {
     /// certificate (copied; may be NULL: public web roots are always trusted). A file that
     /// cannot be opened is ACS_ERR_IO.
     pub ca_certificate_path: *const c_char,
+    /// The host answers transfer requests itself (ACS_EVENT_CALL_TRANSFER_REQUESTED, then
+    /// acs_call_answer_transfer); false (the default): the library accepts them at once.
+    /// Appended for call transfer.
+    pub answer_transfers: bool,
 }
 
-// ca_certificate_path was appended (0.1.0 development).
+// ca_certificate_path and answer_transfers were appended (0.1.0 development).
 extensible!(acs_call_agent_options, first_version_ends_with: token_refresher_user_data, defaults: acs_call_agent_options {
     struct_size: 0,
     service_url: std::ptr::null(),
@@ -57,6 +61,7 @@ extensible!(acs_call_agent_options, first_version_ends_with: token_refresher_use
     token_refresher: None,
     token_refresher_user_data: std::ptr::null_mut(),
     ca_certificate_path: std::ptr::null(),
+    answer_transfers: false,
 });
 
 /// Fills `options` with defaults (all NULL).
@@ -134,7 +139,7 @@ pub unsafe extern "C" fn acs_call_client_create_call_agent(
             listener,
             token_refresher,
             ca_certificate,
-            answer_transfers: false,
+            answer_transfers: o.answer_transfers,
         })?;
         out(
             out_agent,

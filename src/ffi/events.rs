@@ -7,7 +7,7 @@ use super::handles::{
 use super::host_ptr::HostPtr;
 use crate::client::{AgentEvent, CallAgent, DeviceEvent, DeviceManager};
 use crate::media::audio::DeviceKind;
-use crate::protocol::EndReason;
+use crate::protocol::{EndReason, TransferState};
 use std::ffi::{c_char, c_void, CString};
 
 /// The agent's connection changed: `state` is ACS_AGENT_CONNECTION_*, `code`/`subcode` say
@@ -82,6 +82,27 @@ pub const ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: i32 = 16;
 /// refused), `code`/`subcode`/`message` say why on failure, `push_subject` names the target
 /// url or the call. See acs_call_agent_register_push_notification.
 pub const ACS_EVENT_PUSH_NOTIFICATION: i32 = 17;
+/// A transfer of `call` moved on (on the transferor's and the transferee's side): `state`
+/// is ACS_TRANSFER_STATE_*, `transfer_target` the target's raw id; once
+/// ACS_TRANSFER_STATE_FAILED, `code`/`subcode` say why (603/10017 the transferee refused,
+/// the target's reason when it declined or was unreachable, 408/10016 the 60 s transfer
+/// timeout, 400/0 a bad request) and the call goes on as it was. After
+/// ACS_TRANSFER_STATE_TRANSFERRED the transferor's call ends with 0/10015.
+pub const ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: i32 = 18;
+/// The other side of the 1:1 `call` (`participant`, `participant_id`) asks to transfer
+/// this participant to `transfer_target`. The library accepts at once unless the agent was
+/// created with `answer_transfers`: then answer with acs_call_answer_transfer.
+pub const ACS_EVENT_CALL_TRANSFER_REQUESTED: i32 = 19;
+/// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee is asked.
+pub const ACS_TRANSFER_STATE_REQUESTED: i32 = 1;
+/// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee accepted, the target
+/// rings.
+pub const ACS_TRANSFER_STATE_TRANSFERRING: i32 = 2;
+/// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the target answered; the transferor
+/// left.
+pub const ACS_TRANSFER_STATE_TRANSFERRED: i32 = 3;
+/// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: it did not happen (see `code`).
+pub const ACS_TRANSFER_STATE_FAILED: i32 = 4;
 /// `state` of ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED: the service accepted the stream (the
 /// others see it available); also when a paused source is back.
 pub const ACS_OUTGOING_VIDEO_STATE_STARTED: i32 = 1;
@@ -168,6 +189,10 @@ pub struct acs_event {
     /// else NULL. Appended for push notifications: read it only when `struct_size` covers it
     /// (struct_size >= offsetof(acs_event, push_subject) + sizeof(char *)).
     pub push_subject: *const c_char,
+    /// ACS_EVENT_CALL_TRANSFER_STATE_CHANGED and ACS_EVENT_CALL_TRANSFER_REQUESTED: the raw
+    /// id of the transfer's target ("8:acs:…", "4:+…"); else NULL. Appended for call
+    /// transfer: read it only when `struct_size` covers it.
+    pub transfer_target: *const c_char,
 }
 
 fn empty_event() -> acs_event {
@@ -192,6 +217,7 @@ fn empty_event() -> acs_event {
         video_stream_kind: -1,
         local_video_stream: std::ptr::null_mut(),
         push_subject: std::ptr::null(),
+        transfer_target: std::ptr::null(),
     }
 }
 
@@ -260,15 +286,47 @@ pub(crate) fn deliver_event(
     let mut message = None;
     let mut participant_id = None;
     let mut push_subject: Option<CString> = None;
+    let mut transfer_target: Option<CString> = None;
     let mut held: Vec<Object> = vec![Object::Agent(agent.clone())];
     let set_reason = |e: &mut acs_event, r: &EndReason| {
         e.code = r.code;
         e.subcode = r.subcode;
     };
     match ev {
-        // Not in the C API yet (no acs_call_transfer): a C host's calls accept transfers
-        // (the SDK's default) and end with 0/10015 when transferred away.
-        AgentEvent::TransferStateChanged { .. } | AgentEvent::TransferRequested { .. } => return,
+        AgentEvent::TransferStateChanged {
+            call,
+            state,
+            target,
+            reason,
+        } => {
+            e.kind = ACS_EVENT_CALL_TRANSFER_STATE_CHANGED;
+            e.state = match state {
+                TransferState::Requested => ACS_TRANSFER_STATE_REQUESTED,
+                TransferState::Transferring => ACS_TRANSFER_STATE_TRANSFERRING,
+                TransferState::Transferred => ACS_TRANSFER_STATE_TRANSFERRED,
+                TransferState::Failed => ACS_TRANSFER_STATE_FAILED,
+            };
+            set_reason(&mut e, reason);
+            transfer_target = CString::new(target.replace('\0', " ")).ok();
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::TransferRequested {
+            call,
+            transferor,
+            target,
+        } => {
+            e.kind = ACS_EVENT_CALL_TRANSFER_REQUESTED;
+            transfer_target = CString::new(target.replace('\0', " ")).ok();
+            participant_id = CString::new(transferor.replace('\0', " ")).ok();
+            if let Some(p) = call
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == transferor)
+            {
+                held.push(Object::Participant(p));
+            }
+            held.push(Object::Call(call.clone()));
+        }
         AgentEvent::ConnectionStateChanged {
             state,
             reason,
@@ -458,6 +516,9 @@ pub(crate) fn deliver_event(
     }
     if let Some(s) = &push_subject {
         e.push_subject = s.as_ptr();
+    }
+    if let Some(s) = &transfer_target {
+        e.transfer_target = s.as_ptr();
     }
     // Borrowed handles: one reference each for the duration of the callback.
     let ptrs: Vec<*mut u8> = held

@@ -29,6 +29,7 @@ pub mod screen;
 pub(crate) mod sized;
 pub mod status;
 pub(crate) mod strings;
+pub mod transfer;
 pub mod video;
 pub mod video_call;
 pub mod video_frame;
