@@ -231,3 +231,96 @@ fn a_transfer_nobody_answers_fails_after_the_transfer_timeout() {
         .hears(1100.0, 0.005)
         .unwrap_or_else(|p| panic!("alice hears bob: {p:?}"));
 }
+
+/// Alice transfers Bob to a phone (SIPp answering and echoing): the phone rings into the
+/// call, Alice leaves with 0/10015, Bob hears himself through the phone.
+#[test]
+fn alice_transfers_bob_to_a_phone_number() {
+    let mut sipp = common::sipp::Sipp::start("phone_answers.xml", &["-rtp_echo"]);
+    let svc = Service::with_trunk(&sipp.trunk(), &[]);
+    let (alice, bob, call, bobs) = connected_call(
+        &svc,
+        PartySpec {
+            auto_accept: true,
+            ..PartySpec::new("Bob", 1100.0)
+        },
+    );
+    const PHONE: &str = "4:+15551234567";
+    call.transfer(PHONE).unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Disconnected),
+        "alice {:?} / bob {:?} / sipp {}",
+        transfers(&alice),
+        transfers(&bob),
+        sipp.errors()
+    );
+    assert_eq!(call.end_reason(), EndReason::TRANSFERRED);
+    assert_eq!(
+        transfers(&alice).last().unwrap().0,
+        TransferState::Transferred
+    );
+    assert_eq!(transfers(&alice).last().unwrap().1, PHONE);
+    assert_eq!(bobs.state(), CallState::Connected);
+    bob.hears(1100.0, 0.01)
+        .unwrap_or_else(|p| panic!("bob hears himself through the phone: {p:?}"));
+    let ids: Vec<String> = bobs
+        .remote_participants()
+        .iter()
+        .map(|p| p.identifier().to_string())
+        .collect();
+    assert_eq!(ids, vec![PHONE.to_string()]);
+    bobs.hang_up(false).unwrap();
+    assert!(wait_until(T, || bobs.state() == CallState::Disconnected));
+    sipp.assert_passed(Duration::from_secs(10));
+}
+
+/// A phone calls Bob; Bob transfers the phone to Carol (a phone is not asked): Carol rings,
+/// answers, hears herself through the phone's echo; Bob leaves with 0/10015.
+#[test]
+fn bob_transfers_a_phone_caller_to_carol() {
+    let svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-allow", "127.0.0.1"]);
+    let sip = svc.sip_addr.clone().expect("the service printed sip=");
+    let bob = Party::new(&svc, "Bob", 1100.0, true);
+    let carol = Party::new(&svc, "Carol", 900.0, true);
+    let (st, body) = svc.request(
+        "PUT",
+        &format!("/identities/{}/phone-numbers/+15551230001", bob.id),
+        "",
+    );
+    assert_eq!(st, 200, "{body}");
+    let mut sipp = common::sipp::Sipp::start(
+        "phone_calls_in.xml",
+        &["-rtp_echo", "-s", "+15551230001", &sip],
+    );
+    assert!(
+        wait_until(T, || !bob.incoming.lock().is_empty()),
+        "sipp: {}",
+        sipp.errors()
+    );
+    let call = bob.incoming.lock()[0].clone();
+    assert!(wait_until(T, || call.state() == CallState::Connected));
+    call.transfer(&carol.id).unwrap();
+    assert!(
+        wait_until(T, || call.state() == CallState::Disconnected),
+        "bob {:?}",
+        transfers(&bob)
+    );
+    assert_eq!(call.end_reason(), EndReason::TRANSFERRED);
+    assert_eq!(
+        states(&bob),
+        vec![
+            TransferState::Requested,
+            TransferState::Transferring,
+            TransferState::Transferred
+        ]
+    );
+    let carols = carol.incoming.lock()[0].clone();
+    assert!(wait_until(T, || carols.state() == CallState::Connected));
+    carol
+        .hears(900.0, 0.01)
+        .unwrap_or_else(|p| panic!("carol hears herself through the phone: {p:?}"));
+    // The phone hangs up (6 s after it was answered): Carol's call ends, 1:1 again.
+    assert!(wait_until(T, || carols.state() == CallState::Disconnected));
+    assert_eq!(carols.end_reason(), EndReason::REMOTE_HANGUP);
+    sipp.assert_passed(Duration::from_secs(10));
+}
