@@ -422,3 +422,91 @@ fn a_killed_app_whose_session_waits_for_a_resume_is_notified_by_push() {
         .unwrap_or_else(|p| panic!("bob hears alice: {p:?}"));
     call.hang_up(false).unwrap();
 }
+
+/// A phone calls Bob's number while no agent of his is connected: the phone hears ringing,
+/// Bob's push target is notified, his app answers from the notification and hears himself
+/// through the phone's echo.
+#[test]
+fn a_phone_call_to_a_user_with_no_agent_is_pushed_and_answered() {
+    let svc = Service::start_with(&["--sip-listen", "127.0.0.1:0", "--sip-allow", "127.0.0.1"]);
+    let sip = svc.sip_addr.clone().expect("the service printed sip=");
+    let hook = Webhook::start();
+    let bob = Party::new(&svc, "Bob", 900.0, false);
+    let bob_id = bob.id.clone();
+    registered(&bob, &hook.url);
+    bob.agent.dispose();
+    drop(bob);
+    let (st, body) = svc.request(
+        "PUT",
+        &format!("/identities/{bob_id}/phone-numbers/+15551230001"),
+        "",
+    );
+    assert_eq!(st, 200, "{body}");
+    let mut sipp = common::sipp::Sipp::start(
+        "phone_calls_in.xml",
+        &["-rtp_echo", "-s", "+15551230001", &sip],
+    );
+    let posts = hook.wait_posts(1, T);
+    assert_eq!(posts.len(), 1, "sipp: {}", sipp.errors());
+    let data: PushCall = serde_json::from_str(
+        &serde_json::from_str::<PushEnvelope>(&posts[0].body)
+            .unwrap()
+            .data,
+    )
+    .unwrap();
+    assert_eq!(data.caller, "4:+15559876543");
+    let bob = Party::for_user(&svc, "Bob", &bob_id, 900.0, true);
+    bob.agent
+        .handle_push_notification(&posts[0].body, SECRET)
+        .unwrap();
+    assert!(wait_until(T, || !bob.incoming.lock().is_empty()));
+    let call = bob.incoming.lock()[0].clone();
+    assert!(
+        wait_until(T, || call.state() == CallState::Connected),
+        "{:?} / sipp: {}",
+        bob.call_log(),
+        sipp.errors()
+    );
+    bob.hears(900.0, 0.01)
+        .unwrap_or_else(|p| panic!("bob hears himself through the phone: {p:?}"));
+    assert!(wait_until(T, || call.state() == CallState::Disconnected));
+    sipp.assert_passed(Duration::from_secs(10));
+}
+
+/// Alice invites Bob, who has no agent connected, into her group call: he is notified, comes
+/// up from the notification and joins; Alice and Carol hear him and he hears them.
+#[test]
+fn a_group_invitation_reaches_a_user_with_no_agent_by_push() {
+    let svc = Service::start();
+    let hook = Webhook::start();
+    let bob = Party::new(&svc, "Bob", 900.0, false);
+    let bob_id = bob.id.clone();
+    registered(&bob, &hook.url);
+    bob.agent.dispose();
+    drop(bob);
+    let alice = Party::new(&svc, "Alice", 700.0, false);
+    let carol = Party::new(&svc, "Carol", 1100.0, false);
+    let group = uuid::Uuid::new_v4().to_string();
+    let a = alice.join(&group);
+    let c = carol.join(&group);
+    assert!(wait_until(T, || a.state() == CallState::Connected
+        && c.state() == CallState::Connected));
+    a.add_participant(&bob_id).unwrap();
+    let posts = hook.wait_posts(1, T);
+    assert_eq!(posts.len(), 1);
+    let bob = Party::for_user(&svc, "Bob", &bob_id, 900.0, true);
+    bob.agent
+        .handle_push_notification(&posts[0].body, SECRET)
+        .unwrap();
+    assert!(wait_until(T, || !bob.incoming.lock().is_empty()));
+    let b = bob.incoming.lock()[0].clone();
+    assert_eq!(b.call_id(), group);
+    assert!(wait_until(T, || b.state() == CallState::Connected));
+    for f in [700.0, 1100.0] {
+        bob.hears(f, 0.002)
+            .unwrap_or_else(|p| panic!("bob hears {f} Hz: {p:?}"));
+    }
+    alice
+        .hears(900.0, 0.002)
+        .unwrap_or_else(|p| panic!("alice hears bob: {p:?}"));
+}

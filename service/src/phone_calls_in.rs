@@ -31,7 +31,7 @@ impl Hub {
             gateway.reject(leg, 404);
             return;
         };
-        if st.user_conns.get(&user).is_none_or(|c| c.is_empty()) {
+        if st.user_conns.get(&user).is_none_or(|c| c.is_empty()) && !self.has_push_targets(&user) {
             log::info!("incoming call from {from} to {to}: {user} has no agent online");
             gateway.reject(leg, 480);
             return;
@@ -144,10 +144,17 @@ impl Hub {
                     &callee,
                     &ServerMessage::IncomingCall {
                         call_id: call_id.clone(),
-                        caller: caller_info,
+                        caller: caller_info.clone(),
                         others: Vec::new(),
                     },
                 );
+                // Nobody of the user's is connected now: its push targets are told.
+                if !st.user_live(&callee) {
+                    if let Some(i) = st.calls.get(&call_id).and_then(|c| c.find(&callee)) {
+                        let timeout = hub.config.setup_timeout;
+                        hub.push_ring(&mut st, &call_id, i, &caller_info, Vec::new(), timeout);
+                    }
+                }
                 drop(st);
                 hub.spawn_ring_timer(&call_id, &callee, ring_epoch, hub.config.setup_timeout);
             }
