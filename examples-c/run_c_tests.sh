@@ -8,7 +8,8 @@
 # Part 2 (when ACS_TEST_SERVICE_URL, ACS_TEST_TOKEN_A, ACS_TEST_TOKEN_B and
 # ACS_TEST_UNKNOWN_USER are set; a running acscalling-service): real calls, still under the
 # sanitizers, then the samples echo_call (thread and manual dispatch), two_party, video_call,
-# screen_share (on a private Xvfb display: run_screen_share.sh) and group_call.
+# screen_share (on a private Xvfb display: run_screen_share.sh), group_call and
+# transfer_call.
 #
 # Environment:
 #   ACSCALLING_LIB_DIR     library directory (default: cargo's target dir + /debug)
@@ -129,8 +130,14 @@ if [ ${#args[@]} -gt 0 ]; then
         step "sample: group_call (ASan/UBSan)"
         "$BUILD/group_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
             --token-b "$ACS_TEST_TOKEN_B" --token-c "$ACS_TEST_TOKEN_C" || status=1
+        step "sample: transfer_call (C, ASan/UBSan): refused, then accepted and answered"
+        "$BUILD/transfer_call" --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
+            --token-b "$ACS_TEST_TOKEN_B" --token-c "$ACS_TEST_TOKEN_C" || status=1
+        step "sample: two_party --transfer (C++: Call::transfer/answer_transfer, Event::transfer_target)"
+        "$BUILD/two_party" --transfer --service-url "$ACS_TEST_SERVICE_URL" --token-a "$ACS_TEST_TOKEN_A" \
+            --token-b "$ACS_TEST_TOKEN_B" --token-c "$ACS_TEST_TOKEN_C" || status=1
     else
-        step "sample: group_call needs ACS_TEST_TOKEN_C"
+        step "sample: group_call, transfer_call and two_party --transfer need ACS_TEST_TOKEN_C"
         status=1
     fi
 fi

@@ -1143,6 +1143,33 @@ SWEEP(acs_call_send_dtmf) {
     BAD("tone 17", acs_call_send_dtmf(g_call, 17, &id));
     BAD("tone FLASH", acs_call_send_dtmf(g_call, ACS_DTMF_TONE_FLASH, &id));
 }
+/* Call transfer: only refused inputs (a valid target would really be asked; an answer is
+ * sent to the service and refused there, asynchronously, when nothing is pending). */
+SWEEP(acs_call_transfer) {
+    {
+        FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_transfer(h_, "8:acs:00000000-0000-4000-8000-000000000001"));
+    }
+    {
+        FOR_BAD_HANDLES(K_CALL) BAD(whatf("%s, target NULL", hd_), acs_call_transfer(h_, NULL));
+    }
+    if (!g_call) return;
+    {
+        FOR_BAD_STRINGS(true) BAD(whatf("target %s", sd_), acs_call_transfer(g_call, s_));
+    }
+    static const char *const malformed[] = {"", " ", "nobody", "8:acs:", "8:acs:a b", "8:acs:x/y", "4:",
+                                            "4:+", "4:+12", "4:+1234567890123456", "4:+1555abc4567",
+                                            "8:echo", "acs:8:x", "\t"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        BAD(whatf("target '%s'", malformed[i]), acs_call_transfer(g_call, malformed[i]));
+    if (acs_call_transfer(g_call, "nobody") != ACS_ERR_INVALID_ARGUMENT)
+        fail("%s(malformed target) is not ACS_ERR_INVALID_ARGUMENT; last error: %s", FN, last_error());
+}
+SWEEP(acs_call_answer_transfer) {
+    FOR_BAD_HANDLES(K_CALL) {
+        BAD(whatf("%s, accept", hd_), acs_call_answer_transfer(h_, true));
+        BAD(whatf("%s, refuse", hd_), acs_call_answer_transfer(h_, false));
+    }
+}
 SWEEP(acs_identifier_get_kind) {
     int32_t kind;
     BAD("out NULL", acs_identifier_get_kind("8:echo123", NULL));
@@ -1910,7 +1937,7 @@ static const entry SWEEPS[] = {
     EK(acs_call_add_participant_with_options, K_CALL), EK(acs_call_remove_participant, K_CALL),
     EK(acs_call_is_group_call, K_CALL), EK(acs_call_get_dominant_speaker_count, K_CALL),
     EK(acs_call_get_dominant_speaker, K_CALL), EK(acs_call_send_dtmf, K_CALL),
-    E(acs_identifier_get_kind),
+    E(acs_identifier_get_kind), EK(acs_call_transfer, K_CALL), E(acs_call_answer_transfer),
     EK(acs_remote_participant_get_video_stream, K_PART), E(acs_remote_video_stream_retain),
     E(acs_remote_video_stream_release), EK(acs_remote_video_stream_get_kind, K_RVS),
     EK(acs_remote_video_stream_get_id, K_RVS), EK(acs_remote_video_stream_is_available, K_RVS),

@@ -13,6 +13,10 @@
 // screen instead: acs::ScreenSource::list, LocalVideoStream::create_from_screen with
 // acs::ScreenCaptureOptions, Call::start_screen_sharing, and Alice's
 // ACS_EVENT_OUTGOING_VIDEO_STATE_CHANGED (STARTED, then STOPPED) in her inbox.
+// With --transfer --token-c TOKEN_CAROL Alice transfers Bob to Carol instead: Bob's agent
+// has AgentOptions::answer_transfers, accepts the ACS_EVENT_CALL_TRANSFER_REQUESTED with
+// Call::answer_transfer, Carol answers; the events' Event::transfer_target is Carol, Alice's
+// call ends with 0/10015 and Bob and Carol hear each other.
 // Exit code 0 when every step was verified.
 
 #include "acscalling.hpp"
@@ -316,14 +320,98 @@ void run_screen_share(const std::string& url, const std::string& token_a, const 
     bob_inbox.wait_call_state(bob_call, ACS_CALL_STATE_DISCONNECTED, "Bob DISCONNECTED");
 }
 
+// Alice transfers Bob to Carol; Bob's host answers the request (AgentOptions::answer_transfers).
+void run_transfer(const std::string& url, const std::string& token_a, const std::string& token_b,
+                  const std::string& token_c) {
+    using acs::Event;
+    Inbox alice_inbox("alice"), bob_inbox("bob"), carol_inbox("carol");
+    acs::Client client;
+    acs::DeviceManager dm = client.device_manager();
+    acs::AudioDevice alice_mic = dm.create_tone_microphone("Alice 440 Hz", 440.0f, 0.5f);
+    acs::AudioDevice bob_mic = dm.create_tone_microphone("Bob 660 Hz", 660.0f, 0.5f);
+    acs::AudioDevice carol_mic = dm.create_tone_microphone("Carol 880 Hz", 880.0f, 0.5f);
+    acs::AudioDevice alice_spk = dm.create_pull_speaker("Alice speaker", 5000);
+    acs::AudioDevice bob_spk = dm.create_pull_speaker("Bob speaker", 5000);
+    acs::AudioDevice carol_spk = dm.create_pull_speaker("Carol speaker", 5000);
+
+    acs::AgentOptions bob_options{url, token_b, "Bob", "", bob_inbox.callback()};
+    verify(!bob_options.answer_transfers, "AgentOptions::answer_transfers defaults to false");
+    bob_options.answer_transfers = true;
+    acs::Agent alice = client.create_agent({url, token_a, "Alice", "", alice_inbox.callback()});
+    acs::Agent bob = client.create_agent(bob_options);
+    acs::Agent carol = client.create_agent({url, token_c, "Carol", "", carol_inbox.callback()});
+    for (Inbox* in : {&alice_inbox, &bob_inbox, &carol_inbox}) {
+        in->wait([](const Event& e) {
+            return e.kind == ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED && e.state == ACS_AGENT_CONNECTION_CONNECTED;
+        }, "the agent's connection");
+    }
+    const std::string alice_id = alice.user_id(), bob_id = bob.user_id(), carol_id = carol.user_id();
+    acs::CallOptions alice_opts, bob_opts, carol_opts;
+    alice_opts.microphone = &alice_mic;
+    alice_opts.speaker = &alice_spk;
+    bob_opts.microphone = &bob_mic;
+    bob_opts.speaker = &bob_spk;
+    carol_opts.microphone = &carol_mic;
+    carol_opts.speaker = &carol_spk;
+
+    acs::Call alice_call = alice.start_call({bob_id}, alice_opts);
+    bob_inbox.wait([](const Event& e) { return e.kind == ACS_EVENT_INCOMING_CALL; }, "the incoming call");
+    acs::Call bob_call = bob_inbox.take_incoming();
+    bob_call.accept(bob_opts);
+    alice_inbox.wait_call_state(alice_call, ACS_CALL_STATE_CONNECTED, "Alice CONNECTED");
+    bob_inbox.wait_call_state(bob_call, ACS_CALL_STATE_CONNECTED, "Bob CONNECTED");
+
+    try {
+        alice_call.transfer("nobody");
+        verify(false, "a malformed target is refused");
+    } catch (const acs::Error& e) {
+        verify(e.status() == ACS_ERR_INVALID_ARGUMENT, "a malformed target is refused: " + std::string(e.what()));
+    }
+    alice_call.transfer(carol_id);
+    // Bob's side: the transfer's REQUESTED state, then the request to answer.
+    auto is_state = [](int32_t state) {
+        return [state](const Event& e) { return e.kind == ACS_EVENT_CALL_TRANSFER_STATE_CHANGED && e.state == state; };
+    };
+    auto both_saw = [&](int32_t state) {
+        Event a = alice_inbox.wait(is_state(state), "Alice's transfer event");
+        Event b = bob_inbox.wait(is_state(state), "Bob's transfer event");
+        verify(alice_call.is(a.call) && a.transfer_target == carol_id && bob_call.is(b.call) &&
+                   b.transfer_target == carol_id,
+               "transfer state " + std::to_string(state) + " on both sides, transfer_target Carol");
+    };
+    both_saw(ACS_TRANSFER_STATE_REQUESTED);
+    Event req = bob_inbox.wait([](const Event& e) { return e.kind == ACS_EVENT_CALL_TRANSFER_REQUESTED; },
+                               "Bob's transfer request");
+    verify(bob_call.is(req.call) && req.participant_id == alice_id && req.transfer_target == carol_id,
+           "Bob: CALL_TRANSFER_REQUESTED from " + req.participant_id + " to " + req.transfer_target);
+    bob_call.answer_transfer(true);
+    carol_inbox.wait([](const Event& e) { return e.kind == ACS_EVENT_INCOMING_CALL; }, "Carol's incoming call");
+    acs::Call carol_call = carol_inbox.take_incoming();
+    carol_call.accept(carol_opts);
+    both_saw(ACS_TRANSFER_STATE_TRANSFERRING);
+    both_saw(ACS_TRANSFER_STATE_TRANSFERRED);
+    Event ended = alice_inbox.wait_call_state(alice_call, ACS_CALL_STATE_DISCONNECTED, "Alice DISCONNECTED");
+    verify(ended.code == 0 && ended.subcode == 10015,
+           "Alice's call ends with " + std::to_string(ended.code) + "/" + std::to_string(ended.subcode) +
+               " (0/10015 TRANSFERRED)");
+    carol_inbox.wait_call_state(carol_call, ACS_CALL_STATE_CONNECTED, "Carol CONNECTED");
+    verify(bob_call.state() == ACS_CALL_STATE_CONNECTED, "Bob's call goes on");
+    verify_hears("Bob", bob_spk, 880.0f);
+    verify_hears("Carol", carol_spk, 660.0f);
+    carol_call.hang_up();
+    bob_inbox.wait_call_state(bob_call, ACS_CALL_STATE_DISCONNECTED, "Bob DISCONNECTED");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string url, token_a, token_b;
-    bool screen_share = false;
+    std::string url, token_a, token_b, token_c;
+    bool screen_share = false, transfer = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg == "--screen-share") screen_share = true;
+        else if (arg == "--transfer") transfer = true;
+        else if (i + 1 < argc && arg == "--token-c") token_c = argv[++i];
         else if (i + 1 < argc && arg == "--service-url") url = argv[++i];
         else if (i + 1 < argc && arg == "--token-a") token_a = argv[++i];
         else if (i + 1 < argc && arg == "--token-b") token_b = argv[++i];
@@ -332,14 +420,15 @@ int main(int argc, char** argv) {
             break;
         }
     }
-    if (url.empty() || token_a.empty() || token_b.empty()) {
-        std::fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token-a TOKEN --token-b TOKEN [--screen-share]\n",
-                     argv[0]);
+    if (url.empty() || token_a.empty() || token_b.empty() || (transfer && token_c.empty())) {
+        std::fprintf(stderr, "usage: %s --service-url ws://HOST:PORT --token-a TOKEN --token-b TOKEN "
+                     "[--screen-share | --transfer --token-c TOKEN]\n", argv[0]);
         return 2;
     }
     std::printf("libacscalling %s\n", acs::version().c_str());
     try {
         if (screen_share) run_screen_share(url, token_a, token_b);
+        else if (transfer) run_transfer(url, token_a, token_b, token_c);
         else run(url, token_a, token_b);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -246,6 +246,9 @@ struct Event {
     /** ACS_EVENT_PUSH_NOTIFICATION: the push target's url of an (un)registration ("" when all
         targets were unregistered), or the call id of ACS_PUSH_NOTIFICATION_CALL_REFUSED; else "" */
     std::string push_subject;
+    /** ACS_EVENT_CALL_TRANSFER_STATE_CHANGED and ACS_EVENT_CALL_TRANSFER_REQUESTED: the raw id
+        of the transfer's target ("8:acs:…", "4:+…"); else "" */
+    std::string transfer_target;
 
     Event() = default;
     /** Copies @p e (reading the appended fields only when its struct_size covers them). */
@@ -265,6 +268,9 @@ struct Event {
         }
         if (e.struct_size >= offsetof(acs_event, push_subject) + sizeof(const char*)) {
             push_subject = e.push_subject ? e.push_subject : "";
+        }
+        if (e.struct_size >= offsetof(acs_event, transfer_target) + sizeof(const char*)) {
+            transfer_target = e.transfer_target ? e.transfer_target : "";
         }
     }
 };
@@ -857,6 +863,24 @@ public:
     void remove_participant(const RemoteParticipant& p) {
         detail::check(acs_call_remove_participant(must("remove_participant"), p.get()), "acs_call_remove_participant");
     }
+    /**
+     * Transfers the other participant of this 1:1 call to @p target ("8:acs:…" or "4:+…").
+     * Returns at once (acs::Error with ACS_ERR_INVALID_ARGUMENT for a malformed id);
+     * ACS_EVENT_CALL_TRANSFER_STATE_CHANGED follows here and on the transferee's side:
+     * REQUESTED, TRANSFERRING, then TRANSFERRED (this call ends with 0/10015) or FAILED with
+     * the reason, the call going on (acs_call_transfer).
+     */
+    void transfer(const std::string& target) {
+        detail::check(acs_call_transfer(must("transfer"), target.c_str()), "acs_call_transfer");
+    }
+    /**
+     * Answers the transfer request of this call (ACS_EVENT_CALL_TRANSFER_REQUESTED) when the
+     * agent was created with AgentOptions::answer_transfers: @p accept lets the target ring;
+     * a refusal fails the transfer with 603/10017 (acs_call_answer_transfer).
+     */
+    void answer_transfer(bool accept) {
+        detail::check(acs_call_answer_transfer(must("answer_transfer"), accept), "acs_call_answer_transfer");
+    }
     /** Sends an ACS_DTMF_TONE_*; returns the request id of its ACS_EVENT_DTMF_SEND_COMPLETED. */
     uint64_t send_dtmf(int32_t tone) {
         uint64_t id = 0;
@@ -926,6 +950,9 @@ struct AgentOptions {
     std::string display_name;         /**< name the others see ("" = none) */
     std::string ca_certificate_path;  /**< PEM CA of a private wss:// service ("" = none) */
     EventCallback on_event;           /**< every event of the agent and its calls (may be empty) */
+    /** The host answers transfer requests itself (ACS_EVENT_CALL_TRANSFER_REQUESTED, then
+        Call::answer_transfer); false (the default): the library accepts them at once */
+    bool answer_transfers = false;
 };
 
 /** A signed-in user (acs_call_agent): places and receives calls. */
@@ -1074,6 +1101,7 @@ public:
         o.token = options.token.c_str();
         o.display_name = options.display_name.empty() ? nullptr : options.display_name.c_str();
         o.ca_certificate_path = options.ca_certificate_path.empty() ? nullptr : options.ca_certificate_path.c_str();
+        o.answer_transfers = options.answer_transfers;
         std::shared_ptr<detail::EventSlot> slot;
         if (options.on_event) {
             slot = std::make_shared<detail::EventSlot>();

@@ -76,9 +76,9 @@ def test_dtmf_null_and_bogus_handles_are_errors_not_crashes(lib):
 
 def test_the_event_struct_grew_at_its_end():
     fields = [f[0] for f in _ffi.acs_event._fields_]
-    # Appended for phone calls, then for outgoing video events, then for push notifications:
-    # each group after the last.
-    assert fields[-7:] == [
+    # Appended for phone calls, then for outgoing video events, then for push notifications,
+    # then for call transfer: each group after the last.
+    assert fields[-8:] == [
         "remote_video_stream",
         "participant_id",
         "request_id",
@@ -86,9 +86,30 @@ def test_the_event_struct_grew_at_its_end():
         "video_stream_kind",
         "local_video_stream",
         "push_subject",
+        "transfer_target",
     ]
+    assert _ffi.acs_event.transfer_target.offset + ctypes.sizeof(ctypes.c_char_p) == ctypes.sizeof(_ffi.acs_event)
     opts = [f[0] for f in _ffi.acs_call_options._fields_]
     assert opts[-2:] == ["start_muted", "alternate_caller_id"]
+    agent_opts = [f[0] for f in _ffi.acs_call_agent_options._fields_]
+    assert agent_opts[-2:] == ["ca_certificate_path", "answer_transfers"]
+
+
+def test_agent_options_answer_transfers_defaults_to_false_and_older_sizes_are_accepted(lib):
+    # Today's size: answer_transfers is there, false (the library accepts transfers).
+    o = _ffi.acs_call_agent_options()
+    ctypes.memset(ctypes.byref(o), 0xA5, ctypes.sizeof(o))
+    assert lib.acs_call_agent_options_init_sized(ctypes.byref(o), ctypes.sizeof(o)) == _ffi.ACS_OK
+    assert o.struct_size == ctypes.sizeof(o) and o.answer_transfers is False
+    # A host of the header before call transfer: its struct ends with ca_certificate_path;
+    # the sized init fills that prefix and leaves the byte where answer_transfers is alone.
+    old_size = _ffi.acs_call_agent_options.answer_transfers.offset
+    o = _ffi.acs_call_agent_options()
+    ctypes.memset(ctypes.byref(o), 0xA5, ctypes.sizeof(o))
+    assert lib.acs_call_agent_options_init_sized(ctypes.byref(o), old_size) == _ffi.ACS_OK
+    assert o.struct_size == old_size and o.ca_certificate_path is None
+    raw = ctypes.string_at(ctypes.addressof(o), ctypes.sizeof(o))
+    assert raw[old_size] == 0xA5, "nothing written past the older struct"
 
 
 # ---- with the service ---------------------------------------------------------------------

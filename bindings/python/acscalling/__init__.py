@@ -71,7 +71,7 @@ from .errors import (
     last_error_message,
     status_to_string,
 )
-from .events import ConnectionState, Event, EventKind, OutgoingVideoState, PushNotificationResult
+from .events import ConnectionState, Event, EventKind, OutgoingVideoState, PushNotificationResult, TransferState
 from .video import (
     CameraCaptureFormat,
     CameraFormat,
@@ -111,7 +111,7 @@ def library_version() -> str:
 
 __all__ = [
     "ScreenSource", "ScreenSourceKind", "ShareState", "list_screen_sources", "OutgoingVideoState",
-    "PushNotificationResult",
+    "PushNotificationResult", "TransferState",
     "AcsError", "AcsIOError", "AudioDevice", "AudioProcessing", "AudioStats", "Camera",
     "DeviceAccess", "DeviceEvent", "DeviceEventKind", "Permission", "PermissionState", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",

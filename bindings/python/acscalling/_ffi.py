@@ -107,6 +107,12 @@ CONSTANTS: Dict[str, object] = {
     "ACS_PUSH_NOTIFICATION_UNREGISTERED": 3,
     "ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED": 4,
     "ACS_PUSH_NOTIFICATION_CALL_REFUSED": 5,
+    "ACS_EVENT_CALL_TRANSFER_STATE_CHANGED": 18,
+    "ACS_EVENT_CALL_TRANSFER_REQUESTED": 19,
+    "ACS_TRANSFER_STATE_REQUESTED": 1,
+    "ACS_TRANSFER_STATE_TRANSFERRING": 2,
+    "ACS_TRANSFER_STATE_TRANSFERRED": 3,
+    "ACS_TRANSFER_STATE_FAILED": 4,
     "ACS_NETWORK_RECONNECT_GOOD": 0,
     "ACS_NETWORK_RECONNECT_POOR": 1,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
@@ -253,6 +259,12 @@ ACS_PUSH_NOTIFICATION_REGISTRATION_FAILED: int
 ACS_PUSH_NOTIFICATION_UNREGISTERED: int
 ACS_PUSH_NOTIFICATION_UNREGISTRATION_FAILED: int
 ACS_PUSH_NOTIFICATION_CALL_REFUSED: int
+ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: int
+ACS_EVENT_CALL_TRANSFER_REQUESTED: int
+ACS_TRANSFER_STATE_REQUESTED: int
+ACS_TRANSFER_STATE_TRANSFERRING: int
+ACS_TRANSFER_STATE_TRANSFERRED: int
+ACS_TRANSFER_STATE_FAILED: int
 ACS_NETWORK_RECONNECT_GOOD: int
 ACS_NETWORK_RECONNECT_POOR: int
 ACS_EVENT_AUDIO_DEVICE_ADDED: int
@@ -433,6 +445,7 @@ class acs_event(Structure):
         ("video_stream_kind", c_int32),
         ("local_video_stream", POINTER(acs_local_video_stream)),
         ("push_subject", c_char_p),
+        ("transfer_target", c_char_p),
     ]
 
 
@@ -451,6 +464,7 @@ class acs_call_agent_options(Structure):
         ("token_refresher", acs_token_refresher),
         ("token_refresher_user_data", c_void_p),
         ("ca_certificate_path", c_char_p),
+        ("answer_transfers", c_bool),
     ]
 
 
@@ -933,6 +947,8 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_call_agent_handle_push_notification": (_S, [_agent, c_char_p, c_char_p]),
     "acs_status_to_string": (c_char_p, [acs_status]),
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
+    "acs_call_transfer": (_S, [_call, c_char_p]),
+    "acs_call_answer_transfer": (_S, [_call, c_bool]),
 }
 
 # --------------------------------------------------------------------------------------------

@@ -81,6 +81,9 @@ def _on_event(user_data: Optional[int], event_ptr: Any) -> None:
         push_fields = e.struct_size >= _ffi.acs_event.push_subject.offset + ctypes.sizeof(ctypes.c_char_p)
         if push_fields and e.push_subject:
             ev.push_subject = e.push_subject.decode("utf-8", "replace")
+        transfer_fields = e.struct_size >= _ffi.acs_event.transfer_target.offset + ctypes.sizeof(ctypes.c_char_p)
+        if transfer_fields and e.transfer_target:
+            ev.transfer_target = e.transfer_target.decode("utf-8", "replace")
         if ev.call is not None:
             ev.call.agent = agent
         agent._deliver(ev)
@@ -138,6 +141,7 @@ class CallAgent(Handle):
         token_refresher: Optional[Callable[[], Optional[str]]] = None,
         on_event: Optional[Handler] = None,
         ca_certificate: Optional[str] = None,
+        answer_transfers: bool = False,
     ) -> "CallAgent":
         L = _ffi.lib()
         opts = _ffi.acs_call_agent_options()
@@ -151,6 +155,7 @@ class CallAgent(Handle):
         opts.display_name = name_b
         ca_b = os.fsencode(ca_certificate) if ca_certificate else None
         opts.ca_certificate_path = ca_b
+        opts.answer_transfers = bool(answer_transfers)
         sink = _AgentSink(client)
         sink_key = _sinks.add(sink)
         opts.event_callback = _EVENT_CALLBACK
@@ -188,7 +193,7 @@ class CallAgent(Handle):
         """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
         "connection_state_changed", "call_mute_changed", "participant_added",
         "participant_removed", "participant_state_changed", "participant_mute_changed",
-        "push_notification", ... any EventKind name in lower case, or "*" for all). Returns `fn`; without `fn`, returns a decorator."""
+        "push_notification", "call_transfer_state_changed", "call_transfer_requested", ... any EventKind name in lower case, or "*" for all). Returns `fn`; without `fn`, returns a decorator."""
 
         def register(f: Handler) -> Handler:
             with self._hlock:

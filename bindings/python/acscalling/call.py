@@ -462,6 +462,23 @@ class Call(Handle):
         check(_ffi.lib().acs_call_send_dtmf(self._p, number, ctypes.byref(request)))
         return request.value
 
+    def transfer(self, target: str) -> None:
+        """Transfers the other participant of this 1:1 call to `target` (a user "8:acs:…" or
+        a phone number "4:+…"; ACS's `transfer`). Returns at once (InvalidArgumentError for a
+        malformed id); CALL_TRANSFER_STATE_CHANGED events follow here and on the transferee's
+        side: REQUESTED (the transferee is asked; a phone is not), TRANSFERRING (the target
+        rings), then TRANSFERRED, and this call ends with (0, 10015), or FAILED with the
+        reason, the call going on as it was. No answer within the service's transfer timeout
+        (60 s) is FAILED (408, 10016)."""
+        check(_ffi.lib().acs_call_transfer(self._p, c_str(target, "target")))
+
+    def answer_transfer(self, accept: bool) -> None:
+        """Answers the transfer request of this call (CALL_TRANSFER_REQUESTED) when the agent
+        was created with ``answer_transfers=True`` (otherwise the library accepted it
+        already): `accept` lets the target ring; a refusal fails the transfer with
+        (603, 10017) on both sides and the call goes on."""
+        check(_ffi.lib().acs_call_answer_transfer(self._p, bool(accept)))
+
     def remove_participant(self, participant: RemoteParticipant) -> None:
         """Removes a participant; it leaves with end reason (0, 5300)."""
         check(_ffi.lib().acs_call_remove_participant(self._p, participant._p))

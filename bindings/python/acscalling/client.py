@@ -255,6 +255,7 @@ class CallClient(Handle):
         token_refresher: Optional[Callable[[], Optional[str]]] = None,
         on_event: Optional[Handler] = None,
         ca_certificate: Optional[str] = None,
+        answer_transfers: bool = False,
     ) -> CallAgent:
         """Creates an agent that connects to the service in the background.
 
@@ -263,9 +264,14 @@ class CallClient(Handle):
         `on_event` receives every event, including the first ones (Connecting/Connected)
         which may arrive before this method returns. `ca_certificate` is a PEM file to trust
         for a wss:// service with a private or self-signed certificate.
+
+        `answer_transfers`: False (the default), the library accepts a transfer request of
+        the other side of a 1:1 call at once (CALL_TRANSFER_REQUESTED is only news); True,
+        the host answers each with Call.answer_transfer.
         """
         return CallAgent._create(
-            self, service_url, token, display_name, token_refresher, on_event, ca_certificate
+            self, service_url, token, display_name, token_refresher, on_event, ca_certificate,
+            answer_transfers,
         )
 
     async def create_call_agent_async(
@@ -277,10 +283,12 @@ class CallClient(Handle):
         on_event: Optional[Handler] = None,
         ca_certificate: Optional[str] = None,
         timeout: Optional[float] = None,
+        answer_transfers: bool = False,
     ) -> CallAgent:
         """create_call_agent(), then waits until the agent is connected. Raises
         aio.ConnectionFailedError (and closes the agent) when it cannot connect."""
-        agent = self.create_call_agent(service_url, token, display_name, token_refresher, on_event, ca_certificate)
+        agent = self.create_call_agent(service_url, token, display_name, token_refresher, on_event, ca_certificate,
+                                       answer_transfers)
         try:
             await agent.wait_connected_async(timeout)
         except BaseException:

@@ -58,6 +58,22 @@ class PushNotificationResult(enum.IntEnum):
     CALL_REFUSED = _ffi.ACS_PUSH_NOTIFICATION_CALL_REFUSED
 
 
+class TransferState(enum.IntEnum):
+    """`state` of EventKind.CALL_TRANSFER_STATE_CHANGED (on the transferor's and the
+    transferee's side)."""
+
+    #: The transferee is asked (a phone is not).
+    REQUESTED = _ffi.ACS_TRANSFER_STATE_REQUESTED
+    #: The transferee accepted; the target rings.
+    TRANSFERRING = _ffi.ACS_TRANSFER_STATE_TRANSFERRING
+    #: The target answered; the transferor left (its call ends with 0/10015, TRANSFERRED).
+    TRANSFERRED = _ffi.ACS_TRANSFER_STATE_TRANSFERRED
+    #: It did not happen; `reason` says why (603/10017 the transferee refused, the target's
+    #: reason when it declined (603/0) or was unreachable, 408/10016 the transfer timeout,
+    #: 400/0 a bad request). The call goes on as it was.
+    FAILED = _ffi.ACS_TRANSFER_STATE_FAILED
+
+
 class EventKind(enum.IntEnum):
     CONNECTION_STATE_CHANGED = _ffi.ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED
     INCOMING_CALL = _ffi.ACS_EVENT_INCOMING_CALL
@@ -88,6 +104,15 @@ class EventKind(enum.IntEnum):
     #: (PushNotificationResult), `push_subject` (the target url of an (un)registration, None
     #: for "all"; the call id of CALL_REFUSED), and on failure `reason` and `message`.
     PUSH_NOTIFICATION = _ffi.ACS_EVENT_PUSH_NOTIFICATION
+    #: A transfer of `call` moved on: `state` (TransferState), `transfer_target` (the
+    #: target's raw id), and once FAILED `reason`. Raised on the transferor's side
+    #: (Call.transfer) and the transferee's.
+    CALL_TRANSFER_STATE_CHANGED = _ffi.ACS_EVENT_CALL_TRANSFER_STATE_CHANGED
+    #: The other side of the 1:1 `call` (`participant`, `participant_id`: the transferor)
+    #: asks to transfer this participant to `transfer_target`. The library accepts at once
+    #: unless the agent was created with ``answer_transfers=True``: then answer with
+    #: Call.answer_transfer.
+    CALL_TRANSFER_REQUESTED = _ffi.ACS_EVENT_CALL_TRANSFER_REQUESTED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -108,8 +133,8 @@ def event_kind(name: Union[str, int, EventKind]) -> EventKind:
 @dataclass
 class Event:
     """One event. `call` and `participant` are wrappers that own a reference (safe to keep);
-    `state` is a ConnectionState, CallState, ParticipantState, OutgoingVideoState or
-    PushNotificationResult according to `kind`."""
+    `state` is a ConnectionState, CallState, ParticipantState, OutgoingVideoState,
+    PushNotificationResult or TransferState according to `kind`."""
 
     kind: Union[EventKind, int]
     agent: "CallAgent"
@@ -137,6 +162,9 @@ class Event:
     #: PUSH_NOTIFICATION: the push target's url of an (un)registration (None when all targets
     #: were unregistered), or the call id of PushNotificationResult.CALL_REFUSED; else None.
     push_subject: Optional[str] = None
+    #: CALL_TRANSFER_STATE_CHANGED and CALL_TRANSFER_REQUESTED: the raw id of the transfer's
+    #: target ("8:acs:…", "4:+…"); else None.
+    transfer_target: Optional[str] = None
 
     @property
     def succeeded(self) -> bool:
@@ -173,4 +201,6 @@ def typed_state(kind: int, state: int) -> int:
         return _enum(OutgoingVideoState, state)
     if kind == EventKind.PUSH_NOTIFICATION:
         return _enum(PushNotificationResult, state)
+    if kind == EventKind.CALL_TRANSFER_STATE_CHANGED:
+        return _enum(TransferState, state)
     return state
