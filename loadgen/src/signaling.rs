@@ -252,6 +252,7 @@ async fn join(ctx: &Arc<RunCtx>, idx: usize) -> Result<(Ws, String), String> {
                 offer_sdp: offer.sdp.clone(),
                 media: None,
                 state: None,
+                room: false,
             },
             ctx.group_id.clone(),
         ),

@@ -158,6 +158,51 @@ impl ParticipantState {
     }
 }
 
+/// A participant's role in a room (ACS rooms): what the service lets it do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything: add and remove participants, end the meeting for everyone.
+    Organizer,
+    /// Speaks, shares, adds and removes participants.
+    Presenter,
+    /// Speaks and shares; cannot change the roster.
+    Attendee,
+    /// Listens and watches only: cannot unmute, send video or share.
+    Consumer,
+}
+
+/// REST: one listed participant of a room.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoomParticipant {
+    pub id: String,
+    pub role: Role,
+}
+
+/// REST: body of `POST /rooms`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoomRequest {
+    /// Unix seconds; absent: now.
+    #[serde(default)]
+    pub valid_from: Option<u64>,
+    /// Unix seconds; absent: 180 days after `valid_from` (ACS's longest).
+    #[serde(default)]
+    pub valid_until: Option<u64>,
+    #[serde(default)]
+    pub participants: Vec<RoomParticipant>,
+}
+
+/// REST: a room, as `POST /rooms` and `GET /rooms/{id}` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoomResponse {
+    pub id: String,
+    pub valid_from: u64,
+    pub valid_until: u64,
+    pub participants: Vec<RoomParticipant>,
+    /// `http://<service>/meet/<id>`: what `CallAgent::join_room` also takes.
+    pub join_url: String,
+}
+
 /// Where a call transfer stands (`TransferUpdated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -329,6 +374,10 @@ pub enum ClientMessage {
         /// video" until its `SetMuted`/`SetVideo` arrive.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         state: Option<JoinState>,
+        /// `group_id` is a room (`POST /rooms`): the service checks its validity window and
+        /// gives the joiner the role the room lists for it.
+        #[serde(default, skip_serializing_if = "is_false")]
+        room: bool,
     },
     /// Invite `target` (raw id) into an ongoing call; a 1:1 call becomes a group call.
     AddParticipant {

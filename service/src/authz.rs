@@ -21,7 +21,7 @@
 //!    refusal.
 
 use crate::calls::{ConnId, HubState};
-use crate::protocol::{EndReason, ErrorBody, ParticipantState};
+use crate::protocol::{EndReason, ErrorBody, ParticipantState, Role};
 
 /// What a client asks to do on an existing call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +92,41 @@ pub(crate) fn participant(
         };
         return Err(forbidden(call_id, action, why));
     };
-    // Rule 3: every participant may change the roster (no roles yet), whatever `action`.
+    // Rule 3: in a room, the role decides (see `role_allows`); elsewhere every participant
+    // may change the roster.
+    if let Some(role) = call.participants[idx].role {
+        if !role_allows(role, action) {
+            return Err(forbidden(
+                call_id,
+                action,
+                &format!("a room's {} may not", role_name(role)),
+            ));
+        }
+    }
     Ok((call.participants[idx].id.clone(), idx))
+}
+
+/// What a room role may do: organizers everything; presenters all but ending the meeting
+/// for everyone; attendees not change the roster; consumers only listen and watch (no video,
+/// no roster changes; unmuting is refused by `set_muted`).
+pub(crate) fn role_allows(role: Role, action: Action) -> bool {
+    match action {
+        Action::EndForEveryone => role == Role::Organizer,
+        Action::AddParticipant | Action::RemoveParticipant => {
+            matches!(role, Role::Organizer | Role::Presenter)
+        }
+        Action::SetVideo | Action::SendDtmf => role != Role::Consumer,
+        _ => true,
+    }
+}
+
+pub(crate) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Organizer => "organizer",
+        Role::Presenter => "presenter",
+        Role::Attendee => "attendee",
+        Role::Consumer => "consumer",
+    }
 }
 
 /// Rule 4: `user` is invited to `call_id` and its phone still rings — or the refusal.

@@ -452,6 +452,24 @@ impl Hub {
         let Some((_, idx)) = st.authorize(conn, req, call_id, Action::SetMuted) else {
             return;
         };
+        let consumer = st
+            .calls
+            .get(call_id)
+            .and_then(|c| c.participants.get(idx))
+            .is_some_and(|p| p.role == Some(crate::protocol::Role::Consumer));
+        if consumer && !muted {
+            st.respond(
+                conn,
+                req,
+                Err(ErrorBody::new(
+                    EndReason::FORBIDDEN,
+                    format!(
+                        "not allowed to unmute in call '{call_id}': a room's consumer listens only"
+                    ),
+                )),
+            );
+            return;
+        }
         if let Some(p) = st
             .calls
             .get_mut(call_id)

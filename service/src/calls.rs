@@ -100,6 +100,8 @@ pub(crate) struct Participant {
     pub leg: Option<crate::sip::LegId>,
     /// Push notifications sent for this ringing user (one per push target).
     pub push: Vec<crate::push::PushRing>,
+    /// Its role when the call is a room's.
+    pub role: Option<crate::protocol::Role>,
 }
 
 impl Participant {
@@ -576,6 +578,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         epoch,
         leg: None,
         push: Vec::new(),
+        role: None,
     }
 }
 
@@ -589,6 +592,8 @@ pub struct Hub {
     pub numbers: Arc<crate::phone_numbers::NumberPlan>,
     /// Push targets of users (incoming calls while no agent is connected).
     pub push: Arc<crate::push::PushTargets>,
+    /// Rooms (`/rooms`): group calls with a validity window and roles.
+    pub rooms: Arc<crate::rooms::Rooms>,
 }
 
 impl Hub {
@@ -615,6 +620,7 @@ impl Hub {
             identity,
             numbers,
             push: Arc::default(),
+            rooms: Arc::default(),
         })
     }
 

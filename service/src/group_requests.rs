@@ -46,10 +46,32 @@ impl Hub {
         group_id: String,
         media: MediaOffer,
         state: JoinState,
+        room: bool,
     ) {
         let Some((user, name)) = self.conn_user(conn) else {
             return;
         };
+        let role = if room {
+            match self.rooms.role_of(group_id.trim(), &user) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    let reason = match e {
+                        crate::rooms::RoomRefusal::Unknown(_) => EndReason::NOT_FOUND,
+                        _ => EndReason::FORBIDDEN,
+                    };
+                    log::info!("{user} may not join room {group_id}: {e}");
+                    self.state.lock().respond(
+                        conn,
+                        req,
+                        Err(ErrorBody::new(reason, e.to_string())),
+                    );
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let listen_only = role == Some(crate::protocol::Role::Consumer);
         let prepared = {
             let mut st = self.state.lock();
             let check = (|| {
@@ -99,9 +121,13 @@ impl Hub {
                     let call = st.calls.get_mut(&group_id).expect("inserted above");
                     let key = call.key;
                     let mut me = Participant::joining(&user, &name, conn, session, epoch);
-                    me.muted = state.muted;
-                    me.set_sending(VideoStreamKind::Video, state.video);
-                    me.set_sending(VideoStreamKind::ScreenShare, state.screen_sharing);
+                    me.muted = state.muted || listen_only;
+                    me.role = role;
+                    me.set_sending(VideoStreamKind::Video, state.video && !listen_only);
+                    me.set_sending(
+                        VideoStreamKind::ScreenShare,
+                        state.screen_sharing && !listen_only,
+                    );
                     // An invited user who joins by id takes its invitation's place.
                     match call.find(&user) {
                         Some(i) => call.participants[i] = me,
@@ -132,6 +158,12 @@ impl Hub {
         let Some((mut st, idx)) = self.attach_media(attach, media, false).await else {
             return;
         };
+        if listen_only {
+            // A consumer's media goes nowhere, whatever its client sends.
+            if let Some(s) = st.calls[&group_id].participants[idx].session {
+                self.sfu.set_listen_only(s, true);
+            }
+        }
         st.tell_connecting(conn, &group_id, idx);
         st.welcome_joiner(conn, &group_id, &user, idx);
         st.finish_setup(&group_id, &user);

@@ -25,6 +25,7 @@ mod phone_numbers;
 mod push;
 mod rate_limit;
 mod refusals;
+mod rooms;
 mod sessions;
 mod shutdown;
 mod signaling;
@@ -226,6 +227,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .route("/signaling", get(signaling::ws_handler))
         .merge(identity::routes())
         .merge(phone_number_routes::routes())
+        .merge(rooms::routes())
         .merge(metrics::routes())
         .merge(dashboard::routes())
         .merge(web::routes(config.web_dir.as_deref(), config.dev_tokens))

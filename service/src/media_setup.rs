@@ -102,6 +102,7 @@ impl Participant {
             epoch,
             leg: None,
             push: Vec::new(),
+            role: None,
         }
     }
 }
@@ -503,7 +504,7 @@ mod tests {
         let (a, mut a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
         let join = tokio::spawn(async move {
-            h.join_group_call(a, 3, GROUP.into(), "bad".into(), Default::default())
+            h.join_group_call(a, 3, GROUP.into(), "bad".into(), Default::default(), false)
                 .await
         });
         answer_add(&mut sfu, Err(SfuError::BadOffer("no audio".into()))).await;
@@ -521,8 +522,15 @@ mod tests {
         let (a, _a_rx) = connect(&hub, "8:acs:a");
         let h = Arc::clone(&hub);
         let join = tokio::spawn(async move {
-            h.join_group_call(a, 3, GROUP.into(), "offer".into(), Default::default())
-                .await
+            h.join_group_call(
+                a,
+                3,
+                GROUP.into(),
+                "offer".into(),
+                Default::default(),
+                false,
+            )
+            .await
         });
         // The connection closes before the SFU's answer arrives.
         let session = loop {
@@ -690,7 +698,7 @@ mod tests {
         let h = Arc::clone(&hub);
         let join = tokio::spawn(async move {
             let media = MediaOffer::Prepared(SessionId(media));
-            h.join_group_call(a, 3, GROUP.into(), media, Default::default())
+            h.join_group_call(a, 3, GROUP.into(), media, Default::default(), false)
                 .await
         });
         // The SFU reports the session connected before it answers the move.

@@ -502,9 +502,10 @@ async fn handle_text(
             offer_sdp,
             media,
             state,
+            room,
         } => {
             let media = MediaOffer::of(offer_sdp, media);
-            hub.join_group_call(conn, req, group_id, media, state.unwrap_or_default())
+            hub.join_group_call(conn, req, group_id, media, state.unwrap_or_default(), room)
                 .await
         }
         ClientMessage::PrepareMedia { req, offer_sdp } => {

@@ -87,6 +87,8 @@ pub(crate) struct CallInner {
     pub(super) rejoin_unseen: Mutex<Option<std::collections::HashSet<String>>>,
     /// Media statistics: the newest sample and the host's interval (`call_stats.rs`).
     pub(super) stats: Mutex<super::call_stats::StatsState>,
+    /// A room's call (joined with `join_room`).
+    pub(super) room: std::sync::atomic::AtomicBool,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -157,6 +159,7 @@ impl Call {
                 network: Mutex::new(Default::default()),
                 rejoin_unseen: Mutex::new(None),
                 stats: Mutex::new(Default::default()),
+                room: std::sync::atomic::AtomicBool::new(false),
             }
         }));
         call.spawn_timer();
@@ -448,6 +451,7 @@ impl Call {
                             offer_sdp: sdp,
                             media: None,
                             state: None,
+                            room: call.0.room.load(std::sync::atomic::Ordering::SeqCst),
                         },
                         Setup::Accept => ClientMessage::Accept {
                             req,

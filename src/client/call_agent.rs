@@ -745,6 +745,25 @@ impl CallAgent {
     /// Joins the group call `group_id` (a UUID shared by its participants; the first to join
     /// creates it). Returns at once; progress arrives as events. The call's id is the group id.
     pub fn join(&self, group_id: &str, options: CallOptions) -> Result<Call> {
+        self.join_as(group_id, options, false)
+    }
+
+    /// Joins room `locator` — its id, or its link `http(s)://<service>/meet/<id>` — created
+    /// with the service's `POST /rooms`. Returns at once; the service refuses (the call ends
+    /// with 403 and a message) outside the room's validity window or for a user it does not
+    /// list (404 for an unknown room). The joiner gets its listed role: a consumer joins
+    /// muted and can neither unmute nor send video; attendees cannot add or remove others;
+    /// only an organizer can end the meeting for everyone.
+    pub fn join_room(&self, locator: &str, options: CallOptions) -> Result<Call> {
+        let t = locator.trim();
+        let id = match t.find("/meet/") {
+            Some(i) => t[i + "/meet/".len()..].trim_end_matches('/'),
+            None => t,
+        };
+        self.join_as(id, options, true)
+    }
+
+    fn join_as(&self, group_id: &str, options: CallOptions, room: bool) -> Result<Call> {
         if self.0.disposed.load(Ordering::SeqCst) {
             return Err(Error::InvalidState("the call agent was disposed".into()));
         }
@@ -762,6 +781,7 @@ impl CallAgent {
             return Err(Error::InvalidState(format!("already in group call {gid}")));
         }
         let call = Call::outgoing(self.call_context(), gid, true, options)?;
+        call.0.room.store(room, Ordering::SeqCst);
         self.0.calls.lock().push(call.clone());
         call.start(Setup::Join);
         Ok(call)

@@ -194,6 +194,7 @@ impl Call {
                 offer_sdp,
                 media: None,
                 state: Some(state),
+                room: self.0.room.load(std::sync::atomic::Ordering::SeqCst),
             })
             .await?;
         let answer = reply

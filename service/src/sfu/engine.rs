@@ -316,6 +316,11 @@ impl Engine {
                 Ok(None) => {}
                 Err(e) => log::warn!("video slot: {e}"),
             },
+            SfuCommand::SetListenOnly { id, on } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.listen_only = on;
+                }
+            }
             SfuCommand::SetHold { id, hold } => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.held = hold;

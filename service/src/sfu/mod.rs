@@ -87,6 +87,8 @@ pub enum SfuCommand {
     },
     /// Stop (or resume) forwarding to and from a session.
     SetHold { id: SessionId, hold: bool },
+    /// A listen-only session's media is dropped on arrival (it still receives).
+    SetListenOnly { id: SessionId, on: bool },
     /// Drop this percentage of received media datagrams (fault injection).
     SimulateLoss { percent: f64 },
     /// Forward `source`'s video into the video receive slot `slot` of `kind` of session `id`
@@ -258,6 +260,11 @@ impl SfuHandle {
     /// Puts a session on hold or resumes it.
     pub fn set_hold(&self, id: SessionId, hold: bool) {
         let _ = self.commands.send(SfuCommand::SetHold { id, hold });
+    }
+
+    /// Makes a session listen-only (its media is dropped on arrival) or not.
+    pub fn set_listen_only(&self, id: SessionId, on: bool) {
+        let _ = self.commands.send(SfuCommand::SetListenOnly { id, on });
     }
 }
 

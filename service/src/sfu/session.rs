@@ -31,6 +31,9 @@ pub struct Session {
     /// DTLS completed once (ICE coming back reconnects the session).
     pub ever_connected: bool,
     pub held: bool,
+    /// Receives but sends nothing to anyone (a room's consumer): its audio and video are
+    /// dropped on arrival.
+    pub listen_only: bool,
     /// str0m's next timeout.
     pub timeout: Instant,
     /// When this session's live entry in the engine's timer heap is due (at most one live
@@ -111,6 +114,7 @@ impl Session {
                 connected: false,
                 ever_connected: false,
                 held: false,
+                listen_only: false,
                 timeout: now,
                 scheduled: None,
                 dirty: true,

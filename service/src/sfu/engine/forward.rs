@@ -97,7 +97,7 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(&id) else {
             return;
         };
-        if s.audio_mids.first() != Some(&data.mid) || s.held {
+        if s.audio_mids.first() != Some(&data.mid) || s.held || s.listen_only {
             return;
         }
         let call = s.call;
@@ -141,7 +141,11 @@ impl Engine {
     /// is on hold). An incomplete frame is not forwarded; the publisher is asked for a
     /// keyframe instead, so receivers never decode across a gap.
     fn on_video(&mut self, id: SessionId, kind: VideoStreamKind, data: MediaData) {
-        if self.sessions.get(&id).is_none_or(|s| s.held) {
+        if self
+            .sessions
+            .get(&id)
+            .is_none_or(|s| s.held || s.listen_only)
+        {
             return;
         }
         if !data.contiguous {
