@@ -15,18 +15,21 @@ pub fn free_udp_port() -> u16 {
         .expect("a free UDP port")
 }
 
-/// Two consecutive free even UDP ports (RTP and RTCP for SIPp's media).
+/// Four consecutive free UDP ports from an even one: SIPp's media binds audio RTP and RTCP
+/// there and video RTP and RTCP at the next two (all four held at once while checked).
 pub fn free_media_port() -> u16 {
     for _ in 0..200 {
         let p = free_udp_port() & !1;
-        if p > 1024
-            && UdpSocket::bind(("127.0.0.1", p)).is_ok()
-            && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
-        {
-            return p;
+        if p > 1024 && p < 65530 {
+            let held: Vec<_> = (p..p + 4)
+                .map(|q| UdpSocket::bind(("127.0.0.1", q)))
+                .collect();
+            if held.iter().all(Result::is_ok) {
+                return p;
+            }
         }
     }
-    panic!("no free media port pair");
+    panic!("no free media port quadruple");
 }
 
 pub struct Sipp {
@@ -72,7 +75,25 @@ impl Sipp {
         sipp
     }
 
+    /// Starts SIPp; when one of its ports was taken between our check and its bind (other
+    /// tests run beside), starts it again on fresh ports.
     fn spawn(scenario: PathBuf, calls: usize, timeout: Duration, extra: &[&str]) -> Sipp {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut sipp = Self::spawn_once(scenario.clone(), calls, timeout, extra);
+            let exited = matches!(sipp.child.try_wait(), Ok(Some(_)));
+            let errors = sipp.errors();
+            let port_taken = errors.contains("Unable to bind") || errors.contains("already in use");
+            if !(exited && port_taken) || attempt >= 5 {
+                return sipp;
+            }
+            eprintln!("sipp could not bind its ports (attempt {attempt}), again: {errors}");
+            let _ = std::fs::remove_dir_all(&sipp.log_dir);
+        }
+    }
+
+    fn spawn_once(scenario: PathBuf, calls: usize, timeout: Duration, extra: &[&str]) -> Sipp {
         let port = free_udp_port();
         let media_port = free_media_port();
         let log_dir = std::env::temp_dir().join(format!("sipp-{}-{port}", std::process::id()));
