@@ -474,6 +474,22 @@
 #define ACS_EVENT_CALL_TRANSFER_REQUESTED 19
 
 /**
+ * Another participant muted this one in `call` (acs_call_mute_participant on its side):
+ * `participant_id` is who (`participant` too, when in the roster). The microphone is muted
+ * already (ACS_EVENT_CALL_MUTE_CHANGED came first); the service drops this participant's
+ * audio until it unmutes (acs_call_unmute), which a room's consumer may not.
+ */
+#define ACS_EVENT_CALL_MUTED_BY_OTHERS 20
+
+/**
+ * The service refused a request of this participant on others in `call`: `state` is the
+ * ACS_CALL_ACTION_*, `participant_id` the participant it named (NULL for "all"),
+ * `code`/`subcode`/`message` why (403 the room role does not allow it, 404 nobody by
+ * that id waits in the lobby or is in the call, 400 not a user, 503 no link).
+ */
+#define ACS_EVENT_CALL_ACTION_FAILED 21
+
+/**
  * `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee is asked.
  */
 #define ACS_TRANSFER_STATE_REQUESTED 1
@@ -709,6 +725,47 @@
  * (409/10014). A delivered call raises ACS_EVENT_INCOMING_CALL instead.
  */
 #define ACS_PUSH_NOTIFICATION_CALL_REFUSED 5
+
+/**
+ * acs_remote_participant_get_role: not a room's call.
+ */
+#define ACS_ROOM_ROLE_NONE 0
+
+/**
+ * Everything: admit, remove, mute others, end the meeting for everyone.
+ */
+#define ACS_ROOM_ROLE_ORGANIZER 1
+
+/**
+ * Speaks, shares, admits, adds, removes and mutes others.
+ */
+#define ACS_ROOM_ROLE_PRESENTER 2
+
+/**
+ * Speaks and shares; cannot change the roster (also whoever was admitted from the lobby).
+ */
+#define ACS_ROOM_ROLE_ATTENDEE 3
+
+/**
+ * Listens and watches only: cannot unmute, send video or share.
+ */
+#define ACS_ROOM_ROLE_CONSUMER 4
+
+/**
+ * `state` of ACS_EVENT_CALL_ACTION_FAILED: acs_call_admit or acs_call_admit_all.
+ */
+#define ACS_CALL_ACTION_ADMIT 1
+
+/**
+ * `state` of ACS_EVENT_CALL_ACTION_FAILED: acs_call_reject_participant.
+ */
+#define ACS_CALL_ACTION_REJECT 2
+
+/**
+ * `state` of ACS_EVENT_CALL_ACTION_FAILED: acs_call_mute_participant or
+ * acs_call_mute_all_remote_participants.
+ */
+#define ACS_CALL_ACTION_MUTE_OTHERS 3
 
 /**
  * Screen source: a monitor.
@@ -2629,6 +2686,56 @@ acs_status acs_rendered_video_frame_release(acs_rendered_video_frame *frame);
  * acs_video_frame_read_test_pattern_counter does.
  */
 acs_status acs_rendered_video_frame_read_test_pattern_counter(const acs_rendered_video_frame *frame, uint32_t *out_counter);
+
+/**
+ * Joins the room `locator` — its id, or its link "http(s)://<service>/meet/<id>" — made
+ * with the service's POST /rooms. Returns at once with the call (+1 reference: release
+ * it); progress arrives as events. The service refuses (the call ends with 403 and a
+ * message) outside the room's validity window or for a user it does not list, unless the
+ * room has a lobby: then the call's state is ACS_CALL_STATE_IN_LOBBY until an organizer
+ * or presenter admits it (CONNECTED, as an attendee) or turns it away (403/10018), or the
+ * lobby timeout (15 min by default) ends the wait (408/10019). An unknown room is 404.
+ * ACS_ERR_INVALID_ARGUMENT when the locator names no room id (a UUID).
+ */
+acs_status acs_call_agent_join_room(acs_call_agent *agent, const char *locator, const acs_call_options *options, acs_call **out_call);
+
+/**
+ * Admits `participant`, waiting in the lobby (ACS_PARTICIPANT_STATE_IN_LOBBY), into the
+ * call as an attendee. ACS_ERR_NOT_FOUND when it is not waiting in this call's lobby;
+ * a refusal by the service (403: only organizers and presenters admit) arrives as
+ * ACS_EVENT_CALL_ACTION_FAILED.
+ */
+acs_status acs_call_admit(acs_call *call, acs_remote_participant *participant);
+
+/**
+ * Admits everyone waiting in the lobby (nobody waiting is not an error).
+ */
+acs_status acs_call_admit_all(acs_call *call);
+
+/**
+ * Turns `participant` away from the lobby: its call ends with 403/10018, the others see
+ * it removed with that reason. ACS_ERR_NOT_FOUND when it is not waiting in the lobby.
+ */
+acs_status acs_call_reject_participant(acs_call *call, acs_remote_participant *participant);
+
+/**
+ * Mutes `participant` (a user in the call): its microphone is muted, it gets
+ * ACS_EVENT_CALL_MUTED_BY_OTHERS, the service drops its audio until it unmutes (which it
+ * may, unless it is a room's consumer), everyone sees it muted. In a room only organizers
+ * and presenters may (refusal: ACS_EVENT_CALL_ACTION_FAILED 403); in other calls, anyone.
+ * ACS_ERR_NOT_FOUND when it is not in this call.
+ */
+acs_status acs_call_mute_participant(acs_call *call, acs_remote_participant *participant);
+
+/**
+ * Mutes every other user in the call, as acs_call_mute_participant does one.
+ */
+acs_status acs_call_mute_all_remote_participants(acs_call *call);
+
+/**
+ * The participant's ACS_ROOM_ROLE_* (ACS_ROOM_ROLE_NONE outside rooms).
+ */
+acs_status acs_remote_participant_get_role(acs_remote_participant *p, int32_t *out_role);
 
 /**
  * Fills `options` with the defaults: 15 frames a second, pointer shown.

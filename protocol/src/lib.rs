@@ -74,6 +74,8 @@ pub mod timeouts {
     pub const MODALITY_SECS: u64 = 40;
     /// Call transfer.
     pub const TRANSFER_SECS: u64 = 60;
+    /// Waiting in a room's lobby (ours; ACS names none): nobody admitted the joiner.
+    pub const LOBBY_SECS: u64 = 900;
     /// 1:1 call establishment.
     pub const ONE_TO_ONE_SETUP_SECS: u64 = 85;
     /// Group call establishment.
@@ -190,6 +192,11 @@ pub struct RoomRequest {
     pub valid_until: Option<u64>,
     #[serde(default)]
     pub participants: Vec<RoomParticipant>,
+    /// People the room does not list may ask to join: they wait in the lobby (call and
+    /// participant state `InLobby`) until an organizer or presenter admits them (as
+    /// attendees) or turns them away. Without it they are refused (403).
+    #[serde(default)]
+    pub lobby: bool,
 }
 
 /// REST: a room, as `POST /rooms` and `GET /rooms/{id}` answer.
@@ -201,6 +208,9 @@ pub struct RoomResponse {
     pub participants: Vec<RoomParticipant>,
     /// `http://<service>/meet/<id>`: what `CallAgent::join_room` also takes.
     pub join_url: String,
+    /// Unlisted people wait in the lobby (see [`RoomRequest::lobby`]).
+    #[serde(default)]
+    pub lobby: bool,
 }
 
 /// Where a call transfer stands (`TransferUpdated`).
@@ -294,6 +304,10 @@ impl EndReason {
     pub const TRANSFER_TIMEOUT: EndReason = EndReason::new(408, 10016);
     /// The transferee refused the transfer.
     pub const TRANSFER_REFUSED: EndReason = EndReason::new(603, 10017);
+    /// An organizer or presenter turned this participant away from a room's lobby.
+    pub const LOBBY_REJECTED: EndReason = EndReason::new(403, 10018);
+    /// Nobody admitted this participant from a room's lobby within the lobby timeout.
+    pub const LOBBY_TIMEOUT: EndReason = EndReason::new(408, 10019);
 }
 
 /// A participant as the service describes it in rosters.
@@ -313,6 +327,9 @@ pub struct ParticipantInfo {
     /// Set when `state` is `Disconnected`: why the participant left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+    /// Its role when the call is a room's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -511,6 +528,31 @@ pub enum ClientMessage {
         call_id: String,
         nonce: String,
     },
+    /// Admit `participants` (raw ids) waiting in the room's lobby, or everyone waiting when
+    /// `all`; organizers and presenters only.
+    AdmitParticipants {
+        req: u64,
+        call_id: String,
+        #[serde(default)]
+        participants: Vec<String>,
+        #[serde(default)]
+        all: bool,
+    },
+    /// Turn `participant` away from the room's lobby (it leaves with `LOBBY_REJECTED`).
+    RejectParticipant {
+        req: u64,
+        call_id: String,
+        participant: String,
+    },
+    /// Mute `participants` (raw ids), or everyone else when empty (ACS
+    /// `muteAllRemoteParticipants`). In a room, organizers and presenters only; in other
+    /// calls, any participant. The muted are told (`MutedByOthers`) and may unmute.
+    MuteParticipants {
+        req: u64,
+        call_id: String,
+        #[serde(default)]
+        participants: Vec<String>,
+    },
 }
 
 /// What an agent asks for when it reconnects: the session of its `Welcome`, and the `seq` of
@@ -672,6 +714,9 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         end_reason: Option<EndReason>,
     },
+    /// Another participant (`by`) muted this one: the SDK mutes its microphone, and the
+    /// service drops its audio until it unmutes itself.
+    MutedByOthers { call_id: String, by: String },
     /// The token will expire soon; send `RefreshToken`.
     TokenExpiring { expires_in_secs: u64 },
     /// A fatal error for the connection (the service closes it afterwards).

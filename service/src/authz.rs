@@ -12,9 +12,11 @@
 //!    of the same user, an invitee whose phone still rings, a former participant and any
 //!    other client get `403` with the reason, and the call is left as it was.
 //! 3. Changing the roster — adding participants, removing another participant, ending the
-//!    call for everyone — is open to every participant, on the same terms as rule 2: the
-//!    service has no roles (organizer, presenter) yet. When it gets them, [`participant`]
-//!    is the one place that changes; admitting from a lobby will follow this rule.
+//!    call for everyone, muting others — is open to every participant of an ordinary call.
+//!    In a room the participant's role decides ([`role_allows`]): organizers and presenters
+//!    change the roster, admit from the lobby and mute others; only organizers end the
+//!    meeting for everyone. Somebody waiting in the lobby may only hang up and set up its
+//!    own media.
 //! 4. An invitee whose phone rings may only answer (`Accept`) or decline (`Reject`) its own
 //!    invitation; anyone else who tries gets `403`.
 //! 5. A call id that does not exist is `404`, not `403`: a stale or mistyped id is not a
@@ -37,6 +39,9 @@ pub(crate) enum Action {
     RestartIce,
     AddParticipant,
     RemoveParticipant,
+    /// Admit from or turn away from a room's lobby.
+    Admit,
+    MuteOthers,
 }
 
 impl Action {
@@ -54,6 +59,8 @@ impl Action {
             Action::RestartIce => "restart ICE",
             Action::AddParticipant => "add participants",
             Action::RemoveParticipant => "remove participants",
+            Action::Admit => "admit or reject people waiting in the lobby",
+            Action::MuteOthers => "mute others",
         }
     }
 }
@@ -92,6 +99,19 @@ pub(crate) fn participant(
         };
         return Err(forbidden(call_id, action, why));
     };
+    // Somebody waiting in the lobby may only leave or set up its own media.
+    if call.participants[idx].in_lobby
+        && !matches!(
+            action,
+            Action::HangUp
+                | Action::SetMuted
+                | Action::SetVideo
+                | Action::RestartIce
+                | Action::UnsubscribeVideo
+        )
+    {
+        return Err(forbidden(call_id, action, "you wait in the lobby"));
+    }
     // Rule 3: in a room, the role decides (see `role_allows`); elsewhere every participant
     // may change the roster.
     if let Some(role) = call.participants[idx].role {
@@ -112,7 +132,7 @@ pub(crate) fn participant(
 pub(crate) fn role_allows(role: Role, action: Action) -> bool {
     match action {
         Action::EndForEveryone => role == Role::Organizer,
-        Action::AddParticipant | Action::RemoveParticipant => {
+        Action::AddParticipant | Action::RemoveParticipant | Action::Admit | Action::MuteOthers => {
             matches!(role, Role::Organizer | Role::Presenter)
         }
         Action::SetVideo | Action::SendDtmf => role != Role::Consumer,

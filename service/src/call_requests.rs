@@ -476,6 +476,10 @@ impl Hub {
             .and_then(|c| c.participants.get_mut(idx))
         {
             p.muted = muted;
+            // Unmuting lifts a mute by others (`lobby.rs`): its audio goes through again.
+            if let (false, Some(s)) = (muted, p.session) {
+                self.sfu.set_audio_blocked(s, false);
+            }
         }
         st.respond(conn, req, Ok(None));
         st.announce(call_id, idx);

@@ -43,6 +43,8 @@ pub struct HubConfig {
     pub promote_timeout: Duration,
     /// A transfer not answered this long fails.
     pub transfer_timeout: Duration,
+    /// Waiting in a room's lobby this long, not admitted, ends the wait.
+    pub lobby_timeout: Duration,
     /// A participant whose media is lost and who sends no signaling this long is removed.
     pub inactivity_timeout: Duration,
     /// Most participants in a call.
@@ -102,6 +104,9 @@ pub(crate) struct Participant {
     pub push: Vec<crate::push::PushRing>,
     /// Its role when the call is a room's.
     pub role: Option<crate::protocol::Role>,
+    /// Waits in the room's lobby (state `InLobby`): its media goes nowhere and it hears
+    /// nothing, it gets no roster, the others see it waiting (`lobby.rs`).
+    pub in_lobby: bool,
 }
 
 impl Participant {
@@ -114,6 +119,7 @@ impl Participant {
             video: self.video,
             screen_sharing: self.screen_sharing,
             end_reason: None,
+            role: self.role,
         }
     }
 
@@ -146,7 +152,7 @@ impl Participant {
     fn active(&self) -> bool {
         match self.kind {
             Kind::EchoBot => true,
-            Kind::User => self.media_connected && !self.held,
+            Kind::User => self.media_connected && !self.held && !self.in_lobby,
             Kind::Phone => self.state == ParticipantState::Connected,
         }
     }
@@ -239,7 +245,7 @@ impl HubState {
             return;
         };
         for p in &call.participants {
-            if p.joined() && Some(p.id.as_str()) != except {
+            if p.joined() && !p.in_lobby && Some(p.id.as_str()) != except {
                 if let Some(c) = p.conn {
                     self.send(c, msg.clone());
                 }
@@ -271,10 +277,12 @@ impl HubState {
         self.broadcast(call_id, Some(&p.id), &msg);
     }
 
-    /// Roster of `call` as seen by `viewer` (everyone but the viewer).
+    /// Roster of `call` as seen by `viewer` (everyone but the viewer; nobody while the
+    /// viewer waits in the lobby).
     pub fn roster(&self, call_id: &str, viewer: &str) -> Vec<ParticipantInfo> {
         self.calls
             .get(call_id)
+            .filter(|c| c.find(viewer).is_none_or(|i| !c.participants[i].in_lobby))
             .map(|c| {
                 c.participants
                     .iter()
@@ -305,7 +313,12 @@ impl HubState {
                 participants: roster,
             },
         );
-        if let Some(d) = self.dominant.get(call_id) {
+        let waits = self
+            .calls
+            .get(call_id)
+            .and_then(|c| c.participants.get(idx))
+            .is_some_and(|p| p.in_lobby);
+        if let Some(d) = self.dominant.get(call_id).filter(|_| !waits) {
             self.send(conn, d.clone());
         }
         self.announce(call_id, idx);
@@ -358,7 +371,9 @@ impl HubState {
                 }
                 let others_active = active - usize::from(p.active());
                 let others_held = held - usize::from(p.held);
-                Some(if p.held {
+                Some(if p.in_lobby {
+                    CallState::InLobby
+                } else if p.held {
                     CallState::LocalHold
                 } else if p.media_connected && others_active > 0 {
                     CallState::Connected
@@ -579,6 +594,7 @@ pub(crate) fn echo_participant(epoch: u64) -> Participant {
         leg: None,
         push: Vec::new(),
         role: None,
+        in_lobby: false,
     }
 }
 

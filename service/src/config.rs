@@ -36,6 +36,9 @@ pub struct Config {
     /// A call transfer not answered (by the transferee, then the target) this long fails
     /// (`--transfer-timeout-secs`).
     pub transfer_timeout: Duration,
+    /// Somebody waiting in a room's lobby this long leaves with 408/10019
+    /// (`--lobby-timeout-secs`).
+    pub lobby_timeout: Duration,
     /// A participant with no media and no signaling this long is removed; also how long a
     /// dropped signaling session waits for its agent to resume it (the reconnect window,
     /// `--inactivity-timeout-secs`).
@@ -112,6 +115,7 @@ impl Default for Config {
             token_warning: Duration::from_secs(60),
             promote_timeout: Duration::from_secs(crate::protocol::timeouts::PROMOTE_SECS),
             transfer_timeout: Duration::from_secs(crate::protocol::timeouts::TRANSFER_SECS),
+            lobby_timeout: Duration::from_secs(crate::protocol::timeouts::LOBBY_SECS),
             inactivity_timeout: Duration::from_secs(
                 crate::protocol::timeouts::PARTICIPANT_REMOVAL_SECS,
             ),
@@ -195,6 +199,9 @@ struct Flags {
     /// A call transfer not answered this long fails. [default: 60]
     #[arg(long, value_name = "SECS")]
     transfer_timeout_secs: Option<u64>,
+    /// Somebody waiting in a room's lobby this long, not admitted, leaves. [default: 900]
+    #[arg(long, value_name = "SECS")]
+    lobby_timeout_secs: Option<u64>,
     /// A participant without media and signaling this long is removed; also the reconnect
     /// window of a dropped signaling session. [default: 120]
     #[arg(long, value_name = "SECS")]
@@ -440,6 +447,7 @@ impl Config {
                 .map_or(d.token_warning, Duration::from_secs),
             promote_timeout: secs(f.promote_timeout_secs, d.promote_timeout),
             transfer_timeout: secs(f.transfer_timeout_secs, d.transfer_timeout),
+            lobby_timeout: secs(f.lobby_timeout_secs, d.lobby_timeout),
             inactivity_timeout: secs(f.inactivity_timeout_secs, d.inactivity_timeout),
             forwarded_speakers: f
                 .forwarded_speakers

@@ -51,8 +51,8 @@ impl Hub {
         let Some((user, name)) = self.conn_user(conn) else {
             return;
         };
-        let role = if room {
-            match self.rooms.role_of(group_id.trim(), &user) {
+        let entry = if room {
+            match self.rooms.entry_of(group_id.trim(), &user) {
                 Ok(r) => Some(r),
                 Err(e) => {
                     let reason = match e {
@@ -71,6 +71,11 @@ impl Hub {
         } else {
             None
         };
+        let in_lobby = entry == Some(crate::rooms::Entry::Lobby);
+        let role = entry.map(|e| match e {
+            crate::rooms::Entry::Listed(r) => r,
+            crate::rooms::Entry::Lobby => crate::protocol::Role::Attendee,
+        });
         let listen_only = role == Some(crate::protocol::Role::Consumer);
         let prepared = {
             let mut st = self.state.lock();
@@ -118,11 +123,18 @@ impl Hub {
                         );
                         st.keys.insert(key, group_id.clone());
                     }
+                    // Somebody waiting in the lobby is alone in an SFU call of its own until
+                    // admitted: it hears nothing and nobody hears it (`lobby.rs` moves it in).
+                    let lobby_key = in_lobby.then(|| CallKey(st.next()));
                     let call = st.calls.get_mut(&group_id).expect("inserted above");
-                    let key = call.key;
+                    let key = lobby_key.unwrap_or(call.key);
                     let mut me = Participant::joining(&user, &name, conn, session, epoch);
                     me.muted = state.muted || listen_only;
                     me.role = role;
+                    if in_lobby {
+                        me.in_lobby = true;
+                        me.state = ParticipantState::InLobby;
+                    }
                     me.set_sending(VideoStreamKind::Video, state.video && !listen_only);
                     me.set_sending(
                         VideoStreamKind::ScreenShare,
@@ -168,7 +180,12 @@ impl Hub {
         st.welcome_joiner(conn, &group_id, &user, idx);
         st.finish_setup(&group_id, &user);
         drop(st);
-        log::info!("call {group_id}: {user} joins");
+        if in_lobby {
+            log::info!("call {group_id}: {user} waits in the lobby");
+            self.spawn_lobby_timer(&group_id, &user, epoch);
+        } else {
+            log::info!("call {group_id}: {user} joins");
+        }
         self.spawn_media_timer(&group_id, &user, epoch);
     }
 

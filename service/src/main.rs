@@ -16,6 +16,7 @@ mod config_file;
 mod dashboard;
 mod group_requests;
 mod identity;
+mod lobby;
 mod media_setup;
 mod metrics;
 mod phone_calls;
@@ -201,6 +202,7 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
             setup_timeout: config.setup_timeout,
             promote_timeout: config.promote_timeout,
             transfer_timeout: config.transfer_timeout,
+            lobby_timeout: config.lobby_timeout,
             inactivity_timeout: config.inactivity_timeout,
             max_participants: config.max_participants,
             batch_roster_above: config.batch_roster_above,

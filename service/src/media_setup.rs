@@ -103,6 +103,7 @@ impl Participant {
             leg: None,
             push: Vec::new(),
             role: None,
+            in_lobby: false,
         }
     }
 }
@@ -344,6 +345,7 @@ mod tests {
             setup_timeout: Duration::from_secs(85),
             promote_timeout: Duration::from_secs(115),
             transfer_timeout: Duration::from_secs(60),
+            lobby_timeout: Duration::from_secs(900),
             inactivity_timeout: Duration::from_secs(120),
             max_participants: 10,
             batch_roster_above: 100,

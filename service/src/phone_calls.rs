@@ -562,5 +562,6 @@ pub(crate) fn gone_info(raw: &str, reason: EndReason) -> ParticipantInfo {
         video: false,
         screen_sharing: false,
         end_reason: Some(reason),
+        role: None,
     }
 }

@@ -6,7 +6,8 @@
 //! removes it. Joining (`JoinGroupCall` with `room`) is refused outside the window (403) and
 //! to anyone not listed (403); a joiner gets its listed role, which the service enforces
 //! ([`crate::authz`]): consumers listen and watch only, attendees cannot change the roster,
-//! presenters can, organizers can also end the meeting for everyone.
+//! presenters can, organizers can also end the meeting for everyone. A room made with
+//! `lobby` lets unlisted people ask to join: they wait in its lobby ([`crate::lobby`]).
 //!
 //! Rooms live in memory (a restart forgets them).
 
@@ -33,6 +34,17 @@ pub struct Room {
     pub valid_from: u64,
     pub valid_until: u64,
     pub roles: HashMap<String, Role>,
+    /// Unlisted people wait in the lobby instead of being refused.
+    pub lobby: bool,
+}
+
+/// How a joiner enters a room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Listed: straight in with its role.
+    Listed(Role),
+    /// Not listed, the room has a lobby: waits there; admitted as an attendee.
+    Lobby,
 }
 
 /// Every room, by id.
@@ -60,8 +72,8 @@ pub enum RoomRefusal {
 }
 
 impl Rooms {
-    /// The role of `user` in room `id` now, or why it may not join.
-    pub fn role_of(&self, id: &str, user: &str) -> Result<Role, RoomRefusal> {
+    /// How `user` enters room `id` now, or why it may not join.
+    pub fn entry_of(&self, id: &str, user: &str) -> Result<Entry, RoomRefusal> {
         let rooms = self.0.lock();
         let room = rooms
             .get(id)
@@ -81,13 +93,14 @@ impl Rooms {
                 now,
             });
         }
-        room.roles
-            .get(user)
-            .copied()
-            .ok_or_else(|| RoomRefusal::NotListed {
+        match room.roles.get(user) {
+            Some(role) => Ok(Entry::Listed(*role)),
+            None if room.lobby => Ok(Entry::Lobby),
+            None => Err(RoomRefusal::NotListed {
                 id: id.to_string(),
                 user: user.to_string(),
-            })
+            }),
+        }
     }
 
     fn response(id: &str, room: &Room, base: &str) -> RoomResponse {
@@ -106,6 +119,7 @@ impl Rooms {
             valid_until: room.valid_until,
             participants,
             join_url: format!("{base}/meet/{id}"),
+            lobby: room.lobby,
         }
     }
 }
@@ -183,6 +197,7 @@ async fn create_room(
         valid_from,
         valid_until,
         roles,
+        lobby: req.lobby,
     };
     let body = Rooms::response(&id, &room, &base_url(&headers));
     state.hub.rooms.0.lock().insert(id.clone(), room);

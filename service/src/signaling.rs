@@ -517,6 +517,22 @@ async fn handle_text(
             target,
             caller_id,
         } => hub.add_participant(conn, req, &call_id, &target, caller_id),
+        ClientMessage::AdmitParticipants {
+            req,
+            call_id,
+            participants,
+            all,
+        } => hub.admit(conn, req, &call_id, &participants, all).await,
+        ClientMessage::RejectParticipant {
+            req,
+            call_id,
+            participant,
+        } => hub.reject_from_lobby(conn, req, &call_id, &participant),
+        ClientMessage::MuteParticipants {
+            req,
+            call_id,
+            participants,
+        } => hub.mute_others(conn, req, &call_id, &participants),
         ClientMessage::SendDtmf {
             req,
             call_id,

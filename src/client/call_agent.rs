@@ -420,6 +420,11 @@ impl CallAgent {
                     c.on_transfer_requested(&transferor, &target, !self.0.answer_transfers);
                 }
             }
+            ServerMessage::MutedByOthers { call_id, by } => {
+                if let Some(c) = self.find_call(&call_id) {
+                    c.on_muted_by_others(&by);
+                }
+            }
             ServerMessage::TransferUpdated {
                 call_id,
                 state,

@@ -49,6 +49,15 @@ pub(crate) enum CallNotice {
         transferor: String,
         target: String,
     },
+    /// Participant `by` (raw id) muted this one.
+    MutedByOthers(String),
+    /// A room action of this participant (admit, reject, mute others) was refused.
+    ActionFailed {
+        action: super::events::CallAction,
+        participant: String,
+        reason: EndReason,
+        message: String,
+    },
 }
 
 /// The participant objects of one call.

@@ -56,6 +56,19 @@ pub enum PushNotificationResult {
     CallRefused = 5,
 }
 
+/// A request on other participants whose refusal [`AgentEvent::CallActionFailed`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum CallAction {
+    /// [`Call::admit`](super::Call::admit), [`Call::admit_all`](super::Call::admit_all).
+    Admit = 1,
+    /// [`Call::reject_participant`](super::Call::reject_participant).
+    Reject = 2,
+    /// [`Call::mute_participant`](super::Call::mute_participant),
+    /// [`Call::mute_all_remote_participants`](super::Call::mute_all_remote_participants).
+    MuteOthers = 3,
+}
+
 /// Something that happened, delivered to the agent's listener.
 #[derive(Clone)]
 pub enum AgentEvent {
@@ -100,6 +113,20 @@ pub enum AgentEvent {
     },
     /// The local participant was muted or unmuted.
     CallMuteChanged { call: Call, muted: bool },
+    /// Participant `by` (raw id) muted this one (ACS `mutedByOthers`): the microphone is
+    /// muted already ([`AgentEvent::CallMuteChanged`] came first); the service drops this
+    /// participant's audio until it unmutes, which it may do unless it is a room's consumer.
+    MutedByOthers { call: Call, by: String },
+    /// The service refused `action` on `participant` (raw id; empty for "all"): 403 the
+    /// role does not allow it (a room's attendee or consumer), 404 nobody by that id waits
+    /// in the lobby or is in the call, 400 not a user, 503 no link to the service.
+    CallActionFailed {
+        call: Call,
+        action: CallAction,
+        participant: String,
+        reason: EndReason,
+        message: String,
+    },
     /// A remote participant joined the roster.
     ParticipantAdded {
         call: Call,
@@ -202,6 +229,19 @@ impl AgentEvent {
                 reason,
             },
             CallNotice::Muted(muted) => AgentEvent::CallMuteChanged { call, muted },
+            CallNotice::MutedByOthers(by) => AgentEvent::MutedByOthers { call, by },
+            CallNotice::ActionFailed {
+                action,
+                participant,
+                reason,
+                message,
+            } => AgentEvent::CallActionFailed {
+                call,
+                action,
+                participant,
+                reason,
+                message,
+            },
             CallNotice::ParticipantAdded(participant) => {
                 AgentEvent::ParticipantAdded { call, participant }
             }

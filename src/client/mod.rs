@@ -7,6 +7,7 @@ pub mod call_agent;
 mod call_audio;
 pub mod call_client;
 mod call_group;
+mod call_lobby;
 mod call_media;
 mod call_network;
 mod call_phone;
@@ -35,7 +36,7 @@ pub use call_group::AddParticipantOptions;
 pub use call_stats::MediaStatistics;
 pub use device_manager::{DeviceManager, MediaKind};
 pub use events::{
-    AgentConnectionState, AgentEvent, DeviceEvent, DeviceListener, DispatchMode,
+    AgentConnectionState, AgentEvent, CallAction, DeviceEvent, DeviceListener, DispatchMode,
     OutgoingVideoState, PushNotificationResult,
 };
 pub use local_video_stream::{list_screen_sources, LocalVideoStream, VideoSourceKind};

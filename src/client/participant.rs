@@ -20,6 +20,7 @@ struct Data {
     muted: bool,
     speaking: bool,
     end_reason: EndReason,
+    role: Option<crate::protocol::Role>,
 }
 
 /// A remote participant. Cheap to clone; all clones see the same live data.
@@ -44,6 +45,7 @@ impl RemoteParticipant {
                 muted: info.muted,
                 speaking: false,
                 end_reason: info.end_reason.unwrap_or_default(),
+                role: info.role,
             }),
         }))
     }
@@ -54,6 +56,7 @@ impl RemoteParticipant {
         d.display_name.clone_from(&info.display_name);
         d.state = info.state;
         d.muted = info.muted;
+        d.role = info.role.or(d.role);
         if let Some(r) = info.end_reason {
             d.end_reason = r;
         }
@@ -143,5 +146,10 @@ impl RemoteParticipant {
     /// Why the participant left (meaningful once `Disconnected`).
     pub fn end_reason(&self) -> EndReason {
         self.0.data.lock().end_reason
+    }
+    /// Its role in a room's call (`None` in other calls). Somebody admitted from the lobby
+    /// is an attendee.
+    pub fn role(&self) -> Option<crate::protocol::Role> {
+        self.0.data.lock().role
     }
 }

@@ -132,6 +132,7 @@ pub(crate) fn invited(id: &str) -> ParticipantInfo {
         video: false,
         screen_sharing: false,
         end_reason: None,
+        role: None,
     }
 }
 
@@ -158,6 +159,7 @@ mod tests {
             video,
             screen_sharing: false,
             end_reason: None,
+            role: None,
         }
     }
 

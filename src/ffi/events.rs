@@ -93,6 +93,16 @@ pub const ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: i32 = 18;
 /// this participant to `transfer_target`. The library accepts at once unless the agent was
 /// created with `answer_transfers`: then answer with acs_call_answer_transfer.
 pub const ACS_EVENT_CALL_TRANSFER_REQUESTED: i32 = 19;
+/// Another participant muted this one in `call` (acs_call_mute_participant on its side):
+/// `participant_id` is who (`participant` too, when in the roster). The microphone is muted
+/// already (ACS_EVENT_CALL_MUTE_CHANGED came first); the service drops this participant's
+/// audio until it unmutes (acs_call_unmute), which a room's consumer may not.
+pub const ACS_EVENT_CALL_MUTED_BY_OTHERS: i32 = 20;
+/// The service refused a request of this participant on others in `call`: `state` is the
+/// ACS_CALL_ACTION_*, `participant_id` the participant it named (NULL for "all"),
+/// `code`/`subcode`/`message` why (403 the room role does not allow it, 404 nobody by
+/// that id waits in the lobby or is in the call, 400 not a user, 503 no link).
+pub const ACS_EVENT_CALL_ACTION_FAILED: i32 = 21;
 /// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee is asked.
 pub const ACS_TRANSFER_STATE_REQUESTED: i32 = 1;
 /// `state` of ACS_EVENT_CALL_TRANSFER_STATE_CHANGED: the transferee accepted, the target
@@ -324,6 +334,35 @@ pub(crate) fn deliver_event(
                 .find(|p| p.identifier() == transferor)
             {
                 held.push(Object::Participant(p));
+            }
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::MutedByOthers { call, by } => {
+            e.kind = ACS_EVENT_CALL_MUTED_BY_OTHERS;
+            e.flag = true;
+            participant_id = CString::new(by.replace('\0', " ")).ok();
+            if let Some(p) = call
+                .remote_participants()
+                .into_iter()
+                .find(|p| p.identifier() == by)
+            {
+                held.push(Object::Participant(p));
+            }
+            held.push(Object::Call(call.clone()));
+        }
+        AgentEvent::CallActionFailed {
+            call,
+            action,
+            participant,
+            reason,
+            message: m,
+        } => {
+            e.kind = ACS_EVENT_CALL_ACTION_FAILED;
+            e.state = *action as i32;
+            set_reason(&mut e, reason);
+            message = CString::new(m.replace('\0', " ")).ok();
+            if !participant.is_empty() {
+                participant_id = CString::new(participant.replace('\0', " ")).ok();
             }
             held.push(Object::Call(call.clone()));
         }

@@ -25,6 +25,7 @@ mod numbering;
 pub mod phone;
 pub mod push;
 pub mod rendered_frame;
+pub mod rooms;
 pub mod screen;
 pub(crate) mod sized;
 pub mod status;

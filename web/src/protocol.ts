@@ -92,6 +92,8 @@ export const EndReasons = {
   TRANSFERRED: { code: 0, subcode: 10015 },
   TRANSFER_TIMEOUT: { code: 408, subcode: 10016 },
   TRANSFER_REFUSED: { code: 603, subcode: 10017 },
+  LOBBY_REJECTED: { code: 403, subcode: 10018 },
+  LOBBY_TIMEOUT: { code: 408, subcode: 10019 },
 } as const satisfies Record<string, EndReason>;
 
 /** An error from the service or the SDK: an end reason and a message. */

@@ -321,6 +321,11 @@ impl Engine {
                     s.listen_only = on;
                 }
             }
+            SfuCommand::SetAudioBlocked { id, on } => {
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.audio_blocked = on;
+                }
+            }
             SfuCommand::SetHold { id, hold } => {
                 if let Some(s) = self.sessions.get_mut(&id) {
                     s.held = hold;

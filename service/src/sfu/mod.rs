@@ -89,6 +89,8 @@ pub enum SfuCommand {
     SetHold { id: SessionId, hold: bool },
     /// A listen-only session's media is dropped on arrival (it still receives).
     SetListenOnly { id: SessionId, on: bool },
+    /// A blocked session's audio is dropped on arrival (its video still goes out).
+    SetAudioBlocked { id: SessionId, on: bool },
     /// Drop this percentage of received media datagrams (fault injection).
     SimulateLoss { percent: f64 },
     /// Forward `source`'s video into the video receive slot `slot` of `kind` of session `id`
@@ -265,6 +267,11 @@ impl SfuHandle {
     /// Makes a session listen-only (its media is dropped on arrival) or not.
     pub fn set_listen_only(&self, id: SessionId, on: bool) {
         let _ = self.commands.send(SfuCommand::SetListenOnly { id, on });
+    }
+
+    /// Drops a session's audio on arrival (muted by someone else) or lets it through.
+    pub fn set_audio_blocked(&self, id: SessionId, on: bool) {
+        let _ = self.commands.send(SfuCommand::SetAudioBlocked { id, on });
     }
 }
 

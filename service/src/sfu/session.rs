@@ -34,6 +34,8 @@ pub struct Session {
     /// Receives but sends nothing to anyone (a room's consumer): its audio and video are
     /// dropped on arrival.
     pub listen_only: bool,
+    /// Its audio is dropped on arrival (muted by another participant, until it unmutes).
+    pub audio_blocked: bool,
     /// str0m's next timeout.
     pub timeout: Instant,
     /// When this session's live entry in the engine's timer heap is due (at most one live
@@ -115,6 +117,7 @@ impl Session {
                 ever_connected: false,
                 held: false,
                 listen_only: false,
+                audio_blocked: false,
                 timeout: now,
                 scheduled: None,
                 dirty: true,

@@ -435,6 +435,18 @@ impl CallMachine {
         Ok(true)
     }
 
+    /// Another participant muted this one: the service knows; the microphone follows and
+    /// the host is told. False when it was muted already.
+    pub(crate) fn muted_by_others(&mut self) -> bool {
+        if self.muted {
+            return false;
+        }
+        self.muted = true;
+        self.media(MediaCommand::Muted(true));
+        self.notice(Notice::Muted(true));
+        true
+    }
+
     /// The mute state a call starts with (before anything is sent).
     pub(crate) fn start_muted(&mut self, muted: bool) {
         self.muted = muted;

@@ -46,6 +46,7 @@ pub(super) fn person(id: &str, state: ParticipantState) -> ParticipantInfo {
         video: false,
         screen_sharing: false,
         end_reason: None,
+        role: None,
     }
 }
 

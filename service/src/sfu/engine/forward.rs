@@ -97,7 +97,7 @@ impl Engine {
         let Some(s) = self.sessions.get_mut(&id) else {
             return;
         };
-        if s.audio_mids.first() != Some(&data.mid) || s.held || s.listen_only {
+        if s.audio_mids.first() != Some(&data.mid) || s.held || s.listen_only || s.audio_blocked {
             return;
         }
         let call = s.call;
