@@ -1170,6 +1170,76 @@ SWEEP(acs_call_answer_transfer) {
         BAD(whatf("%s, refuse", hd_), acs_call_answer_transfer(h_, false));
     }
 }
+/* Rooms, the lobby and muting others: only refused inputs (a valid room would really be
+ * joined; admitting or muting someone real is sent to the service). The echo bot of g_call
+ * waits in no lobby: admitting or rejecting it is ACS_ERR_NOT_FOUND at once. */
+SWEEP(acs_call_agent_join_room) {
+    const char *rid = "6f1c8a2e-53a4-4c0e-9d1b-1f7f3c5b2a12";
+    acs_call *out = SENTINEL;
+    acs_call_options o;
+    {
+        FOR_BAD_HANDLES(K_AGENT) BAD(hd_, acs_call_agent_join_room(h_, rid, NULL, &out));
+    }
+    BAD("out NULL", acs_call_agent_join_room(g_agent, rid, NULL, NULL));
+    {
+        FOR_BAD_STRINGS(true) BAD(whatf("locator %s", sd_), acs_call_agent_join_room(g_agent, s_, NULL, &out));
+    }
+    static const char *const malformed[] = {"", " ", "not-a-uuid", "http://127.0.0.1/meet/", "http://h/meet/x",
+                                            "6f1c8a2e-53a4-4c0e-9d1b", "\t"};
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+        BAD(whatf("locator '%s'", malformed[i]), acs_call_agent_join_room(g_agent, malformed[i], NULL, &out));
+    if (g_agent && acs_call_agent_join_room(g_agent, "not-a-uuid", NULL, &out) != ACS_ERR_INVALID_ARGUMENT)
+        fail("%s(locator not naming a room) is not ACS_ERR_INVALID_ARGUMENT; last error: %s", FN, last_error());
+    for (size_t i = 0; i < NBADSIZE; i++) {
+        ACS_CALL_OPTIONS_INIT(&o);
+        o.struct_size = BAD_STRUCT_SIZES[i];
+        BAD(whatf("options struct_size %u", BAD_STRUCT_SIZES[i]), acs_call_agent_join_room(g_agent, rid, &o, &out));
+    }
+    bad_handle bl[NKINDS + 16];
+    int bn = bad_handles(K_AUDIO, bl, false);
+    for (int i = 0; i < bn; i++) {
+        ACS_CALL_OPTIONS_INIT(&o);
+        o.microphone = bl[i].p;
+        BAD(whatf("options.microphone %s", bl[i].desc), acs_call_agent_join_room(g_agent, rid, &o, &out));
+    }
+    CHECK_UNWRITTEN(out);
+}
+SWEEP(acs_call_admit) {
+    {
+        FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_admit(h_, g_participant));
+    }
+    if (!g_call) return;
+    {
+        FOR_BAD_HANDLES(K_PART) BAD(whatf("participant %s", hd_), acs_call_admit(g_call, h_));
+    }
+    if (g_participant && acs_call_admit(g_call, g_participant) != ACS_ERR_NOT_FOUND)
+        fail("%s(a participant not in the lobby) is not ACS_ERR_NOT_FOUND; last error: %s", FN, last_error());
+}
+SWEEP(acs_call_admit_all) {
+    FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_admit_all(h_));
+}
+SWEEP(acs_call_reject_participant) {
+    {
+        FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_reject_participant(h_, g_participant));
+    }
+    if (!g_call) return;
+    {
+        FOR_BAD_HANDLES(K_PART) BAD(whatf("participant %s", hd_), acs_call_reject_participant(g_call, h_));
+    }
+    if (g_participant && acs_call_reject_participant(g_call, g_participant) != ACS_ERR_NOT_FOUND)
+        fail("%s(a participant not in the lobby) is not ACS_ERR_NOT_FOUND; last error: %s", FN, last_error());
+}
+SWEEP(acs_call_mute_participant) {
+    {
+        FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_mute_participant(h_, g_participant));
+    }
+    if (!g_call) return;
+    FOR_BAD_HANDLES(K_PART) BAD(whatf("participant %s", hd_), acs_call_mute_participant(g_call, h_));
+}
+SWEEP(acs_call_mute_all_remote_participants) {
+    FOR_BAD_HANDLES(K_CALL) BAD(hd_, acs_call_mute_all_remote_participants(h_));
+}
+GETTER(acs_remote_participant_get_role, K_PART, int32_t)
 SWEEP(acs_identifier_get_kind) {
     int32_t kind;
     BAD("out NULL", acs_identifier_get_kind("8:echo123", NULL));
@@ -1938,6 +2008,9 @@ static const entry SWEEPS[] = {
     EK(acs_call_is_group_call, K_CALL), EK(acs_call_get_dominant_speaker_count, K_CALL),
     EK(acs_call_get_dominant_speaker, K_CALL), EK(acs_call_send_dtmf, K_CALL),
     E(acs_identifier_get_kind), EK(acs_call_transfer, K_CALL), E(acs_call_answer_transfer),
+    EK(acs_call_agent_join_room, K_AGENT), EK(acs_call_admit, K_CALL), EK(acs_call_admit_all, K_CALL),
+    EK(acs_call_reject_participant, K_CALL), EK(acs_call_mute_participant, K_CALL),
+    EK(acs_call_mute_all_remote_participants, K_CALL), EK(acs_remote_participant_get_role, K_PART),
     EK(acs_remote_participant_get_video_stream, K_PART), E(acs_remote_video_stream_retain),
     E(acs_remote_video_stream_release), EK(acs_remote_video_stream_get_kind, K_RVS),
     EK(acs_remote_video_stream_get_id, K_RVS), EK(acs_remote_video_stream_is_available, K_RVS),

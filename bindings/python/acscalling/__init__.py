@@ -29,6 +29,7 @@ from .call import (
     MediaStatistics,
     ParticipantState,
     RemoteParticipant,
+    RoomRole,
     identifier_kind,
 )
 from . import aio
@@ -71,7 +72,7 @@ from .errors import (
     last_error_message,
     status_to_string,
 )
-from .events import ConnectionState, Event, EventKind, OutgoingVideoState, PushNotificationResult, TransferState
+from .events import CallAction, ConnectionState, Event, EventKind, OutgoingVideoState, PushNotificationResult, TransferState
 from .video import (
     CameraCaptureFormat,
     CameraFormat,
@@ -111,7 +112,7 @@ def library_version() -> str:
 
 __all__ = [
     "ScreenSource", "ScreenSourceKind", "ShareState", "list_screen_sources", "OutgoingVideoState",
-    "PushNotificationResult", "TransferState",
+    "PushNotificationResult", "TransferState", "CallAction", "RoomRole",
     "AcsError", "AcsIOError", "AudioDevice", "AudioProcessing", "AudioStats", "Camera",
     "DeviceAccess", "DeviceEvent", "DeviceEventKind", "Permission", "PermissionState", "BufferTooSmallError", "Call",
     "CallAgent", "CallClient", "CallDirection", "CallState", "ConnectionState", "DeviceError",

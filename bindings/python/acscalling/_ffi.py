@@ -113,6 +113,16 @@ CONSTANTS: Dict[str, object] = {
     "ACS_TRANSFER_STATE_TRANSFERRING": 2,
     "ACS_TRANSFER_STATE_TRANSFERRED": 3,
     "ACS_TRANSFER_STATE_FAILED": 4,
+    "ACS_EVENT_CALL_MUTED_BY_OTHERS": 20,
+    "ACS_EVENT_CALL_ACTION_FAILED": 21,
+    "ACS_ROOM_ROLE_NONE": 0,
+    "ACS_ROOM_ROLE_ORGANIZER": 1,
+    "ACS_ROOM_ROLE_PRESENTER": 2,
+    "ACS_ROOM_ROLE_ATTENDEE": 3,
+    "ACS_ROOM_ROLE_CONSUMER": 4,
+    "ACS_CALL_ACTION_ADMIT": 1,
+    "ACS_CALL_ACTION_REJECT": 2,
+    "ACS_CALL_ACTION_MUTE_OTHERS": 3,
     "ACS_NETWORK_RECONNECT_GOOD": 0,
     "ACS_NETWORK_RECONNECT_POOR": 1,
     "ACS_EVENT_AUDIO_DEVICE_ADDED": 100,
@@ -265,6 +275,16 @@ ACS_TRANSFER_STATE_REQUESTED: int
 ACS_TRANSFER_STATE_TRANSFERRING: int
 ACS_TRANSFER_STATE_TRANSFERRED: int
 ACS_TRANSFER_STATE_FAILED: int
+ACS_EVENT_CALL_MUTED_BY_OTHERS: int
+ACS_EVENT_CALL_ACTION_FAILED: int
+ACS_ROOM_ROLE_NONE: int
+ACS_ROOM_ROLE_ORGANIZER: int
+ACS_ROOM_ROLE_PRESENTER: int
+ACS_ROOM_ROLE_ATTENDEE: int
+ACS_ROOM_ROLE_CONSUMER: int
+ACS_CALL_ACTION_ADMIT: int
+ACS_CALL_ACTION_REJECT: int
+ACS_CALL_ACTION_MUTE_OTHERS: int
 ACS_NETWORK_RECONNECT_GOOD: int
 ACS_NETWORK_RECONNECT_POOR: int
 ACS_EVENT_AUDIO_DEVICE_ADDED: int
@@ -949,6 +969,13 @@ FUNCTIONS: Dict[str, Tuple[object, List[object]]] = {
     "acs_last_error_message": (c_size_t, [_P(c_char), c_size_t]),
     "acs_call_transfer": (_S, [_call, c_char_p]),
     "acs_call_answer_transfer": (_S, [_call, c_bool]),
+    "acs_call_agent_join_room": (_S, [_agent, c_char_p, _P(acs_call_options), _P(_call)]),
+    "acs_call_admit": (_S, [_call, _rp]),
+    "acs_call_admit_all": (_S, [_call]),
+    "acs_call_reject_participant": (_S, [_call, _rp]),
+    "acs_call_mute_participant": (_S, [_call, _rp]),
+    "acs_call_mute_all_remote_participants": (_S, [_call]),
+    "acs_remote_participant_get_role": (_S, [_rp, _P(c_int32)]),
 }
 
 # --------------------------------------------------------------------------------------------

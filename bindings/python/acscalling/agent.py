@@ -193,7 +193,8 @@ class CallAgent(Handle):
         """Registers `fn(event)` for an event kind ("incoming_call", "call_state_changed",
         "connection_state_changed", "call_mute_changed", "participant_added",
         "participant_removed", "participant_state_changed", "participant_mute_changed",
-        "push_notification", "call_transfer_state_changed", "call_transfer_requested", ... any EventKind name in lower case, or "*" for all). Returns `fn`; without `fn`, returns a decorator."""
+        "push_notification", "call_transfer_state_changed", "call_transfer_requested",
+        "call_muted_by_others", "call_action_failed", ... any EventKind name in lower case, or "*" for all). Returns `fn`; without `fn`, returns a decorator."""
 
         def register(f: Handler) -> Handler:
             with self._hlock:
@@ -307,6 +308,30 @@ class CallAgent(Handle):
         check(
             _ffi.lib().acs_call_agent_join(
                 self._p, c_str(group_id, "group id"), ctypes.byref(o) if o is not None else None, ctypes.byref(out)
+            )
+        )
+        return Call(out, self._client, agent=self)
+
+    def join_room(
+        self,
+        locator: str,
+        microphone: Optional[AudioDevice] = None,
+        speaker: Optional[AudioDevice] = None,
+        muted: bool = False,
+    ) -> Call:
+        """Joins the room `locator` — its id, or its link "http(s)://<service>/meet/<id>" —
+        made with the service's POST /rooms. Returns at once. The service refuses (the call
+        ends with 403 and a message) outside the room's validity window or for a user it
+        does not list, unless the room has a lobby: then the call's state is
+        CallState.IN_LOBBY until an organizer or presenter admits it (CONNECTED, as an
+        attendee) or turns it away (403, 10018), or the lobby timeout ends the wait
+        (408, 10019). An unknown room is 404. InvalidArgumentError when the locator names no
+        room id."""
+        o = call_options(microphone, speaker, muted)
+        out = ctypes.POINTER(_ffi.acs_call)()
+        check(
+            _ffi.lib().acs_call_agent_join_room(
+                self._p, c_str(locator, "room locator"), ctypes.byref(o) if o is not None else None, ctypes.byref(out)
             )
         )
         return Call(out, self._client, agent=self)

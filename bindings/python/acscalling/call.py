@@ -187,6 +187,19 @@ def call_options(microphone: Optional[AudioDevice], speaker: Optional[AudioDevic
     return o
 
 
+class RoomRole(enum.IntEnum):
+    """A participant's role in a room (RemoteParticipant.role; None outside rooms)."""
+
+    #: Everything: admit, remove, mute others, end the meeting for everyone.
+    ORGANIZER = _ffi.ACS_ROOM_ROLE_ORGANIZER
+    #: Speaks, shares, admits, adds, removes and mutes others.
+    PRESENTER = _ffi.ACS_ROOM_ROLE_PRESENTER
+    #: Speaks and shares; cannot change the roster (also whoever was admitted from the lobby).
+    ATTENDEE = _ffi.ACS_ROOM_ROLE_ATTENDEE
+    #: Listens and watches only: cannot unmute, send video or share.
+    CONSUMER = _ffi.ACS_ROOM_ROLE_CONSUMER
+
+
 class RemoteParticipant(Handle):
     """Another participant of a call."""
 
@@ -222,6 +235,15 @@ class RemoteParticipant(Handle):
         v = ctypes.c_bool()
         check(_ffi.lib().acs_remote_participant_is_muted(self._p, ctypes.byref(v)))
         return bool(v.value)
+
+    @property
+    def role(self) -> Optional[RoomRole]:
+        """The participant's role in a room (RoomRole), None outside rooms."""
+        v = ctypes.c_int32()
+        check(_ffi.lib().acs_remote_participant_get_role(self._p, ctypes.byref(v)))
+        if v.value == _ffi.ACS_ROOM_ROLE_NONE:
+            return None
+        return _enum(RoomRole, v.value)
 
     @property
     def is_speaking(self) -> bool:
@@ -478,6 +500,38 @@ class Call(Handle):
         already): `accept` lets the target ring; a refusal fails the transfer with
         (603, 10017) on both sides and the call goes on."""
         check(_ffi.lib().acs_call_answer_transfer(self._p, bool(accept)))
+
+    # -- rooms: the lobby and muting others ------------------------------------------------
+    def admit(self, participant: RemoteParticipant) -> None:
+        """Admits `participant`, waiting in the lobby (ParticipantState.IN_LOBBY), into this
+        room's call as an attendee. NotFoundError when it is not waiting in this call's
+        lobby; a refusal by the service (403: only organizers and presenters admit) arrives
+        as EventKind.CALL_ACTION_FAILED (CallAction.ADMIT)."""
+        check(_ffi.lib().acs_call_admit(self._p, participant._p))
+
+    def admit_all(self) -> None:
+        """Admits everyone waiting in the lobby (nobody waiting is not an error); refusals
+        arrive as EventKind.CALL_ACTION_FAILED."""
+        check(_ffi.lib().acs_call_admit_all(self._p))
+
+    def reject_participant(self, participant: RemoteParticipant) -> None:
+        """Turns `participant` away from the lobby: its call ends with (403, 10018), the
+        others see it removed with that reason. NotFoundError when it is not waiting in the
+        lobby; a refusal arrives as EventKind.CALL_ACTION_FAILED (CallAction.REJECT)."""
+        check(_ffi.lib().acs_call_reject_participant(self._p, participant._p))
+
+    def mute_participant(self, participant: RemoteParticipant) -> None:
+        """Mutes `participant`: its microphone is muted, it gets
+        EventKind.CALL_MUTED_BY_OTHERS, the service drops its audio until it unmutes (which
+        it may, unless it is a room's consumer), everyone sees it muted. In a room only
+        organizers and presenters may (refusal: EventKind.CALL_ACTION_FAILED 403,
+        CallAction.MUTE_OTHERS); in other calls, anyone. NotFoundError when it is not in
+        this call."""
+        check(_ffi.lib().acs_call_mute_participant(self._p, participant._p))
+
+    def mute_all_remote_participants(self) -> None:
+        """Mutes every other user in the call, as mute_participant does one."""
+        check(_ffi.lib().acs_call_mute_all_remote_participants(self._p))
 
     def remove_participant(self, participant: RemoteParticipant) -> None:
         """Removes a participant; it leaves with end reason (0, 5300)."""

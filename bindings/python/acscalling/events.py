@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Union
 
 from . import _ffi
-from .call import Call, CallState, DtmfTone, EndReason, ParticipantState, RemoteParticipant, _enum
+from .call import Call, CallState, DtmfTone, EndReason, ParticipantState, RemoteParticipant, RoomRole, _enum  # noqa: F401 (RoomRole re-exported)
 
 if TYPE_CHECKING:
     from .agent import CallAgent
@@ -74,6 +74,17 @@ class TransferState(enum.IntEnum):
     FAILED = _ffi.ACS_TRANSFER_STATE_FAILED
 
 
+class CallAction(enum.IntEnum):
+    """`state` of EventKind.CALL_ACTION_FAILED: which request on others the service refused."""
+
+    #: Call.admit or Call.admit_all.
+    ADMIT = _ffi.ACS_CALL_ACTION_ADMIT
+    #: Call.reject_participant.
+    REJECT = _ffi.ACS_CALL_ACTION_REJECT
+    #: Call.mute_participant or Call.mute_all_remote_participants.
+    MUTE_OTHERS = _ffi.ACS_CALL_ACTION_MUTE_OTHERS
+
+
 class EventKind(enum.IntEnum):
     CONNECTION_STATE_CHANGED = _ffi.ACS_EVENT_AGENT_CONNECTION_STATE_CHANGED
     INCOMING_CALL = _ffi.ACS_EVENT_INCOMING_CALL
@@ -113,6 +124,17 @@ class EventKind(enum.IntEnum):
     #: unless the agent was created with ``answer_transfers=True``: then answer with
     #: Call.answer_transfer.
     CALL_TRANSFER_REQUESTED = _ffi.ACS_EVENT_CALL_TRANSFER_REQUESTED
+    #: Another participant muted this one in `call` (Call.mute_participant or
+    #: Call.mute_all_remote_participants on its side): `participant_id` is who (`participant`
+    #: too, when in the roster), `flag` True. The microphone is muted already
+    #: (CALL_MUTE_CHANGED came first); the service drops this participant's audio until it
+    #: unmutes (Call.unmute), which a room's consumer may not.
+    CALL_MUTED_BY_OTHERS = _ffi.ACS_EVENT_CALL_MUTED_BY_OTHERS
+    #: The service refused a request of this participant on others in `call`: `state` is the
+    #: CallAction, `participant_id` the participant it named (None for "all"), `reason` and
+    #: `message` why (403 the room role does not allow it, 404 nobody by that id waits in the
+    #: lobby or is in the call, 400 not a user, 503 no link).
+    CALL_ACTION_FAILED = _ffi.ACS_EVENT_CALL_ACTION_FAILED
 
 
 # Names accepted by CallAgent.on(); "connection_state_changed" also answers to
@@ -134,7 +156,7 @@ def event_kind(name: Union[str, int, EventKind]) -> EventKind:
 class Event:
     """One event. `call` and `participant` are wrappers that own a reference (safe to keep);
     `state` is a ConnectionState, CallState, ParticipantState, OutgoingVideoState,
-    PushNotificationResult or TransferState according to `kind`."""
+    PushNotificationResult, TransferState or CallAction according to `kind`."""
 
     kind: Union[EventKind, int]
     agent: "CallAgent"
@@ -203,4 +225,6 @@ def typed_state(kind: int, state: int) -> int:
         return _enum(PushNotificationResult, state)
     if kind == EventKind.CALL_TRANSFER_STATE_CHANGED:
         return _enum(TransferState, state)
+    if kind == EventKind.CALL_ACTION_FAILED:
+        return _enum(CallAction, state)
     return state
