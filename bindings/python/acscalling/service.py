@@ -20,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
 
@@ -141,6 +141,27 @@ class IdentityClient:
         """(user id, token) in one go."""
         uid = self.create_user()
         return uid, self.issue_token(uid, expires_in_secs)["token"]
+
+    def create_room(
+        self,
+        participants: Union[Dict[str, str], Sequence[Tuple[str, str]]] = (),
+        lobby: bool = False,
+        valid_from: Optional[int] = None,
+        valid_until: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """POST /rooms -> {"id", "join_url", "valid_from", "valid_until", "participants",
+        "lobby", ...}. `participants`: raw id -> role ("organizer", "presenter", "attendee",
+        "consumer"); `valid_from`/`valid_until`: Unix seconds (the service's defaults: now,
+        and the longest validity it allows); `lobby`: unlisted people wait to be admitted
+        instead of being refused."""
+        pairs = participants.items() if isinstance(participants, dict) else participants
+        body: Dict[str, Any] = {"participants": [{"id": i, "role": r} for i, r in pairs], "lobby": bool(lobby)}
+        if valid_from is not None:
+            body["valid_from"] = int(valid_from)
+        if valid_until is not None:
+            body["valid_until"] = int(valid_until)
+        room: Dict[str, Any] = self._post("/rooms", body)
+        return room
 
     def assign_phone_number(self, user_id: str, number: str) -> str:
         """PUT /identities/{id}/phone-numbers/{number}: calls to the number ring the user, who may
