@@ -734,6 +734,12 @@ public:
         detail::check(acs_remote_participant_get_state(must("state"), &s), "acs_remote_participant_get_state");
         return s;
     }
+    /** ACS_ROOM_ROLE_* (ACS_ROOM_ROLE_NONE outside rooms). */
+    int32_t role() const {
+        int32_t r = ACS_ROOM_ROLE_NONE;
+        detail::check(acs_remote_participant_get_role(must("role"), &r), "acs_remote_participant_get_role");
+        return r;
+    }
     /** Whether the participant is muted. */
     bool is_muted() const {
         bool b = false;
@@ -880,6 +886,38 @@ public:
      */
     void answer_transfer(bool accept) {
         detail::check(acs_call_answer_transfer(must("answer_transfer"), accept), "acs_call_answer_transfer");
+    }
+    /**
+     * Admits @p p, waiting in this room's lobby (ACS_PARTICIPANT_STATE_IN_LOBBY), as an
+     * attendee. acs::Error with ACS_ERR_NOT_FOUND when it is not waiting in the lobby; a
+     * refusal by the service (403) arrives as ACS_EVENT_CALL_ACTION_FAILED (acs_call_admit).
+     */
+    void admit(const RemoteParticipant& p) {
+        detail::check(acs_call_admit(must("admit"), p.get()), "acs_call_admit");
+    }
+    /** Admits everyone waiting in the lobby (nobody waiting is not an error; acs_call_admit_all). */
+    void admit_all() {
+        detail::check(acs_call_admit_all(must("admit_all")), "acs_call_admit_all");
+    }
+    /**
+     * Turns @p p away from the lobby: its call ends with 403/10018
+     * (acs_call_reject_participant).
+     */
+    void reject_participant(const RemoteParticipant& p) {
+        detail::check(acs_call_reject_participant(must("reject_participant"), p.get()), "acs_call_reject_participant");
+    }
+    /**
+     * Mutes @p p: it gets ACS_EVENT_CALL_MUTED_BY_OTHERS and is not heard until it unmutes
+     * (a room's consumer may not). In a room only organizers and presenters may (refusal:
+     * ACS_EVENT_CALL_ACTION_FAILED 403; acs_call_mute_participant).
+     */
+    void mute_participant(const RemoteParticipant& p) {
+        detail::check(acs_call_mute_participant(must("mute_participant"), p.get()), "acs_call_mute_participant");
+    }
+    /** Mutes every other user in the call (acs_call_mute_all_remote_participants). */
+    void mute_all_remote_participants() {
+        detail::check(acs_call_mute_all_remote_participants(must("mute_all_remote_participants")),
+                      "acs_call_mute_all_remote_participants");
     }
     /** Sends an ACS_DTMF_TONE_*; returns the request id of its ACS_EVENT_DTMF_SEND_COMPLETED. */
     uint64_t send_dtmf(int32_t tone) {
@@ -1035,6 +1073,18 @@ public:
         acs_call_options o = options.to_c();
         acs_call* c = nullptr;
         detail::check(acs_call_agent_join(must("join"), group_id.c_str(), &o, &c), "acs_call_agent_join");
+        return Call(c);
+    }
+    /**
+     * Joins the room @p locator — its id or its link "http(s)://<service>/meet/<id>" (POST
+     * /rooms). The call is ACS_CALL_STATE_IN_LOBBY while an unlisted user waits to be
+     * admitted; refusals end it (403 outside the window or not listed, 404 unknown,
+     * 403/10018 turned away, 408/10019 the lobby timeout; acs_call_agent_join_room).
+     */
+    Call join_room(const std::string& locator, const CallOptions& options = CallOptions()) {
+        acs_call_options o = options.to_c();
+        acs_call* c = nullptr;
+        detail::check(acs_call_agent_join_room(must("join_room"), locator.c_str(), &o, &c), "acs_call_agent_join_room");
         return Call(c);
     }
     /** The agent's calls now. */
