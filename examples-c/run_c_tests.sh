@@ -8,13 +8,15 @@
 # Part 2 (when ACS_TEST_SERVICE_URL, ACS_TEST_TOKEN_A, ACS_TEST_TOKEN_B and
 # ACS_TEST_UNKNOWN_USER are set; a running acscalling-service): real calls, still under the
 # sanitizers, then the samples echo_call (thread and manual dispatch), two_party, video_call,
-# screen_share (on a private Xvfb display: run_screen_share.sh), group_call and
-# transfer_call.
+# screen_share (on a private Xvfb display: run_screen_share.sh), group_call,
+# transfer_call and meeting_lobby.
 #
 # Environment:
 #   ACSCALLING_LIB_DIR     library directory (default: cargo's target dir + /debug)
 #   ACS_TEST_CMAKE=0       skip the CMake build of the samples (default: build if cmake exists)
 #   ACS_TEST_REQUIRE_MEDIA=1  fail instead of skipping device checks while media is a stub
+#   ACS_TEST_ACCESS_KEY    the service's access key, for meeting_lobby's POST /rooms
+#                          (default: c-test-access-key, tests/run_c_tests_with_service.py's)
 # The library must be built first: cargo build --workspace
 set -euo pipefail
 
@@ -140,6 +142,13 @@ if [ ${#args[@]} -gt 0 ]; then
         step "sample: group_call, transfer_call and two_party --transfer need ACS_TEST_TOKEN_C"
         status=1
     fi
+    # The room is made with POST /rooms, which takes the service's access key:
+    # ACS_TEST_ACCESS_KEY, by default the key tests/run_c_tests_with_service.py starts its
+    # service with.
+    step "sample: meeting_lobby (C, ASan/UBSan): a room with a lobby, admit, mute others"
+    "$BUILD/meeting_lobby" --service-url "$ACS_TEST_SERVICE_URL" \
+        --access-key "${ACS_TEST_ACCESS_KEY:-c-test-access-key}" \
+        --token-a "$ACS_TEST_TOKEN_A" --token-b "$ACS_TEST_TOKEN_B" || status=1
 fi
 
 step "$([ $status -eq 0 ] && echo PASS || echo FAIL)"
