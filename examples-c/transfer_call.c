@@ -349,6 +349,7 @@ int main(int argc, char **argv) {
     EXPECT(acs_call_transfer(alice->call, NULL), ACS_ERR_NULL_POINTER);
     EXPECT(acs_call_transfer(NULL, ids[2]), ACS_ERR_INVALID_HANDLE);
     EXPECT(acs_call_answer_transfer(NULL, true), ACS_ERR_INVALID_HANDLE);
+    EXPECT(acs_call_answer_transfer(bob->call, true), ACS_ERR_INVALID_STATE); /* nothing asked yet */
 
     /* 1. Bob refuses. */
     printf("# 1. Alice transfers Bob to Carol; Bob refuses\n");

@@ -2873,6 +2873,8 @@ acs_status acs_call_transfer(acs_call *call, const char *target);
  * Answers the transfer request of this call (ACS_EVENT_CALL_TRANSFER_REQUESTED) when its
  * agent was created with `answer_transfers` (otherwise the library accepted it already):
  * `accept` lets the target ring; a refusal fails the transfer with 603/10017.
+ * ACS_ERR_INVALID_STATE when no request waits for an answer (none came, or it was
+ * answered).
  */
 acs_status acs_call_answer_transfer(acs_call *call, bool accept);
 

@@ -132,11 +132,20 @@ fn a_target_that_declines_or_a_transferee_that_refuses_leaves_the_call_as_it_was
             ..PartySpec::new("Bob", 1100.0)
         },
     );
+    // Nothing to answer yet.
+    assert!(matches!(
+        bobs.answer_transfer(true),
+        Err(acscalling::error::Error::InvalidState(_))
+    ));
     // Bob answers transfers himself: he refuses the first.
     let carol = Party::new(&svc, "Carol", 900.0, false);
     call.transfer(&carol.id).unwrap();
     assert!(wait_until(T, || !requested(&bob).is_empty()));
     bobs.answer_transfer(false).unwrap();
+    assert!(
+        bobs.answer_transfer(true).is_err(),
+        "a request is answered once"
+    );
     assert!(
         wait_until(T, || states(&alice).last() == Some(&TransferState::Failed)),
         "{:?}",

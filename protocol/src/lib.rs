@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod clock;
 pub mod identifier;
 pub mod push;
 pub use identifier::Identifier;

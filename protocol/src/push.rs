@@ -84,14 +84,20 @@ pub fn sign(secret: &[u8], data: &str) -> String {
 
 /// The envelope (JSON text) of `call`, signed with `secret`.
 pub fn seal(secret: &[u8], call: &PushCall) -> String {
+    seal_signed(secret, call).0
+}
+
+/// [`seal`], with the envelope's signature beside it (for the `X-Acs-Signature` header).
+pub fn seal_signed(secret: &[u8], call: &PushCall) -> (String, String) {
     let data = serde_json::to_string(call).unwrap_or_default();
     let signature = sign(secret, &data);
-    serde_json::to_string(&PushEnvelope {
+    let body = serde_json::to_string(&PushEnvelope {
         version: ENVELOPE_VERSION,
         data,
-        signature,
+        signature: signature.clone(),
     })
-    .unwrap_or_default()
+    .unwrap_or_default();
+    (body, signature)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,13 +22,7 @@ use crate::AppState;
 /// Longest token lifetime that may be requested, and the default.
 pub const MAX_TOKEN_SECS: u64 = 86_400;
 
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::protocol::clock::unix_secs as unix_now;
 
 /// Why an identity operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

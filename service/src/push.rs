@@ -147,12 +147,7 @@ impl PushTargets {
     }
 }
 
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::protocol::clock::unix_ms;
 
 /// A POST of `body` to `url` (`http://host[:port]/path`); the answer's status code.
 async fn post(url: &str, body: &str, signature: &str) -> Result<u16, String> {
@@ -262,7 +257,7 @@ impl Hub {
                 caller: caller.clone(),
                 others: others.clone(),
             });
-            let body = push::seal(
+            let (body, signature) = push::seal_signed(
                 target.secret.as_bytes(),
                 &PushCall {
                     kind: push::KIND_INCOMING_CALL.into(),
@@ -275,9 +270,6 @@ impl Hub {
                     expires_at_ms: expires,
                 },
             );
-            let signature = serde_json::from_str::<push::PushEnvelope>(&body)
-                .map(|e| e.signature)
-                .unwrap_or_default();
             let hub = Arc::clone(self);
             let call_id = call_id.to_string();
             let user = callee.clone();

@@ -7,7 +7,7 @@
 //! the validity window and the callee are checked here at once, then the call is claimed from
 //! the service, which sends it to this agent as an ordinary incoming call.
 
-use super::call_agent::{unix_now, CallAgent};
+use super::call_agent::CallAgent;
 use super::events::{AgentEvent, PushNotificationResult};
 use super::link::wait_up;
 use crate::error::{Error, Result};
@@ -21,12 +21,7 @@ use std::collections::VecDeque;
 static HANDLED: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
 const REMEMBERED: usize = 1024;
 
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_else(|_| unix_now() * 1000)
-}
+use crate::protocol::clock::unix_ms;
 
 /// A request's outcome: the service's refusal as it said it (code, subcode, message), or
 /// 503/0 when it could not be asked.

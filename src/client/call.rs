@@ -89,6 +89,8 @@ pub(crate) struct CallInner {
     pub(super) stats: Mutex<super::call_stats::StatsState>,
     /// A room's call (joined with `join_room`).
     pub(super) room: std::sync::atomic::AtomicBool,
+    /// A transfer request waits for this side's answer (`call_transfer.rs`).
+    pub(super) transfer_asked: std::sync::atomic::AtomicBool,
 }
 
 /// A call. Cheap to clone; all clones are the same call.
@@ -160,6 +162,7 @@ impl Call {
                 rejoin_unseen: Mutex::new(None),
                 stats: Mutex::new(Default::default()),
                 room: std::sync::atomic::AtomicBool::new(false),
+                transfer_asked: std::sync::atomic::AtomicBool::new(false),
             }
         }));
         call.spawn_timer();

@@ -15,7 +15,7 @@ use crate::signaling::{Closed, Dial, Signaling, Welcome, HANDSHAKE_TIMEOUT};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
@@ -98,13 +98,7 @@ fn reconnect_delay(n: u32, jitter: f64) -> Duration {
 #[derive(Clone)]
 pub struct CallAgent(pub(crate) Arc<AgentInner>);
 
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub(crate) use crate::protocol::clock::unix_secs as unix_now;
 
 /// Reads a token's claims (the service verifies the signature) and rejects what is
 /// certainly unusable: not a JWT, no `voip` scope, expired.

@@ -5,6 +5,7 @@ use super::call::Call;
 use super::call_roster::CallNotice;
 use crate::error::{Error, Result};
 use crate::protocol::{ClientMessage, EndReason, Identifier, TransferState};
+use std::sync::atomic::Ordering;
 
 impl Call {
     /// Transfers the other participant of this 1:1 call to `target` (`8:acs:…` or `4:+…`).
@@ -47,12 +48,17 @@ impl Call {
 
     /// Answers the transfer request of this call ([`AgentEvent::TransferRequested`]) when
     /// the agent answers them itself (`CallAgentOptions::answer_transfers`); otherwise the
-    /// SDK accepted it already.
+    /// SDK accepted it already. `InvalidState` when no request waits for an answer.
     ///
     /// [`AgentEvent::TransferRequested`]: super::AgentEvent::TransferRequested
     pub fn answer_transfer(&self, accept: bool) -> Result<()> {
         if self.0.ctx.sink.upgrade().is_none() {
             return Err(Error::InvalidState("the call agent is gone".into()));
+        }
+        if !self.0.transfer_asked.swap(false, Ordering::SeqCst) {
+            return Err(Error::InvalidState(
+                "no transfer request waits for an answer".into(),
+            ));
         }
         self.request(
             move |req, call_id| ClientMessage::AnswerTransfer {
@@ -71,6 +77,7 @@ impl Call {
 
     /// The service asks this participant to move to `target` (`transferor` asks).
     pub(crate) fn on_transfer_requested(&self, transferor: &str, target: &str, auto_accept: bool) {
+        self.0.transfer_asked.store(true, Ordering::SeqCst);
         self.notify(CallNotice::TransferRequested {
             transferor: transferor.to_string(),
             target: target.to_string(),
@@ -87,6 +94,9 @@ impl Call {
         target: &str,
         reason: EndReason,
     ) {
+        if matches!(state, TransferState::Transferred | TransferState::Failed) {
+            self.0.transfer_asked.store(false, Ordering::SeqCst);
+        }
         self.notify(CallNotice::Transfer {
             state,
             target: target.to_string(),

@@ -27,6 +27,8 @@ pub unsafe extern "C" fn acs_call_transfer(
 /// Answers the transfer request of this call (ACS_EVENT_CALL_TRANSFER_REQUESTED) when its
 /// agent was created with `answer_transfers` (otherwise the library accepted it already):
 /// `accept` lets the target ring; a refusal fails the transfer with 603/10017.
+/// ACS_ERR_INVALID_STATE when no request waits for an answer (none came, or it was
+/// answered).
 #[no_mangle]
 pub extern "C" fn acs_call_answer_transfer(call: *mut acs_call, accept: bool) -> acs_status {
     guard(|| Ok(handles::call(call)?.answer_transfer(accept)?))

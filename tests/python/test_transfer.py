@@ -189,8 +189,10 @@ def test_a_transferee_that_refuses_or_a_target_that_declines_leaves_the_call_as_
         time.sleep(0.3)
         assert TransferState.TRANSFERRING not in alice.states() + bob.states(), "nobody answered yet"
         assert carol.events.of(EventKind.INCOMING_CALL) == [], "Carol does not ring before Bob accepts"
-        # He refuses: FAILED 603/10017 on both sides.
+        # He refuses: FAILED 603/10017 on both sides. A request is answered once.
         req.call.answer_transfer(False)
+        with pytest.raises(acscalling.InvalidStateError):
+            req.call.answer_transfer(True)
         failed = [TransferState.REQUESTED, TransferState.FAILED]
         a = alice.wait_states(2)
         check_transfer_events(a, call, carol.id, failed)
