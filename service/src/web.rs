@@ -3,13 +3,15 @@
 //! endpoint (`--dev-tokens`) that lets the sample sign in without a backend.
 //!
 //! Only the files listed in [`FILES`] are served, read from disk on each request (a rebuilt
-//! bundle shows without a restart); no path from the request reaches the file system.
+//! bundle shows without a restart); no path from the request reaches the file system. A
+//! room's link `GET /meet/<id>` (the `join_url` of `POST /rooms`; the id must be a UUID)
+//! is the sample page, which joins the room named by its path.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -50,6 +52,10 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The page a room's link (`/meet/<id>`) opens: the sample page, which reads the id from
+/// its path.
+const MEET_PAGE: (&str, &str) = ("sample/index.html", "text/html; charset=utf-8");
+
 /// Lifetime of a dev token (an hour: the sample refreshes it before then).
 const DEV_TOKEN_SECS: u64 = 3600;
 
@@ -62,11 +68,28 @@ pub fn routes(web_dir: Option<&Path>, dev_tokens: bool) -> Router<Arc<AppState>>
             let path = dir.join(file);
             r = r.route(url, get(move || serve(path.clone(), mime)));
         }
+        let page = dir.join(MEET_PAGE.0);
+        r = r.route(
+            "/meet/{id}",
+            get(move |UrlPath(id): UrlPath<String>| meet(page.clone(), id)),
+        );
     }
     if dev_tokens {
         r = r.route("/dev/token", post(dev_token));
     }
     r
+}
+
+/// `GET /meet/<id>`: the sample page for a room id (a UUID; anything else is 404). The id
+/// only picks the response: the file served is always [`MEET_PAGE`].
+async fn meet(page: PathBuf, id: String) -> Response {
+    if uuid::Uuid::parse_str(&id).is_err() || id.len() != 36 {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            format!("no room '{id}': a room link is /meet/<uuid>"),
+        );
+    }
+    serve(page, MEET_PAGE.1).await
 }
 
 async fn serve(path: PathBuf, mime: &'static str) -> Response {

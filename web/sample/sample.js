@@ -1,5 +1,7 @@
 // The sample page: sign in with a dev token (or a pasted one), call a user or 8:echo123,
-// join a group by id, mute, hold, hang up, see the roster. Everything goes through the SDK
+// join a group by id or a room by id or link, mute, hold, hang up, see the roster; in a
+// room, admit or turn away people waiting in the lobby and mute others. Opened as a
+// room's link (/meet/<id>), it offers to join that room. Everything goes through the SDK
 // bundle the service serves at /sdk/acscalling.js.
 import {
   CallClient,
@@ -18,6 +20,15 @@ const client = new CallClient();
 const app = { client, agent: undefined, call: undefined, incoming: undefined, log: [] };
 // For automation (tests) and the console.
 window.acsSample = app;
+
+// A room's link (/meet/<id>): the room to join once signed in.
+const meet = /^\/meet\/([0-9a-fA-F-]{36})\/?$/.exec(location.pathname);
+app.meetRoom = meet ? meet[1] : undefined;
+if (app.meetRoom) {
+  $("room").value = location.href;
+  $("meetnote").hidden = false;
+  document.title = `acscalling — meeting ${app.meetRoom}`;
+}
 
 function log(text) {
   const line = `${new Date().toISOString().slice(11, 23)} ${text}`;
@@ -97,10 +108,13 @@ function track(call) {
     }
   });
   call.on("isMutedChanged", ({ muted }) => ($("mute").textContent = muted ? "Unmute" : "Mute"));
+  call.on("mutedByOthers", ({ by }) => log(`muted by ${by}`));
+  document.body.classList.toggle("room", call.isRoom);
   call.on("remoteParticipantsUpdated", ({ added, removed }) => {
     for (const p of added) {
       p.on("stateChanged", renderRoster);
       p.on("isMutedChanged", renderRoster);
+      p.on("roleChanged", renderRoster);
       p.on("isSpeakingChanged", renderRoster);
       p.on("videoStreamsUpdated", ({ added, removed }) => {
         for (const s of removed) void hideVideo(call, p.identifier, s.kind);
@@ -158,12 +172,27 @@ async function hideVideo(call, id, kind) {
 function renderRoster() {
   const ul = $("roster");
   ul.textContent = "";
-  for (const p of app.call?.remoteParticipants ?? []) {
+  const call = app.call;
+  for (const p of call?.remoteParticipants ?? []) {
     const li = document.createElement("li");
     li.dataset.id = p.identifier;
     li.dataset.state = ParticipantState[p.state];
+    if (p.role) li.dataset.role = p.role;
     li.className = p.isSpeaking ? "speaking" : "";
-    li.textContent = `${p.displayName || p.identifier} — ${ParticipantState[p.state]}${p.isMuted ? " (muted)" : ""}${p.isSpeaking ? " — speaking" : ""}`;
+    li.textContent = `${p.displayName || p.identifier}${p.role ? ` [${p.role}]` : ""} — ${ParticipantState[p.state]}${p.isMuted ? " (muted)" : ""}${p.isSpeaking ? " — speaking" : ""} `;
+    const button = (cls, text, action) => {
+      const b = document.createElement("button");
+      b.className = cls;
+      b.textContent = text;
+      b.onclick = guarded(action);
+      li.appendChild(b);
+    };
+    if (p.state === ParticipantState.InLobby) {
+      button("admit", "Admit", () => call.admit(p));
+      button("turnaway", "Turn away", () => call.rejectParticipant(p));
+    } else if (p.state === ParticipantState.Connected && !p.isMuted) {
+      button("muteother", "Mute", () => call.muteParticipant(p));
+    }
     ul.appendChild(li);
   }
 }
@@ -181,6 +210,9 @@ function guarded(fn) {
 $("call").onclick = guarded(() => track(app.agent.startCall([$("target").value])));
 $("newgroup").onclick = () => ($("group").value = crypto.randomUUID());
 $("join").onclick = guarded(() => track(app.agent.join({ groupId: $("group").value })));
+$("joinroom").onclick = guarded(() => track(app.agent.joinRoom($("room").value)));
+$("admitall").onclick = guarded(() => app.call.admitAll());
+$("muteall").onclick = guarded(() => app.call.muteAllRemoteParticipants());
 $("accept").onclick = guarded(async () => {
   const call = app.incoming;
   if (!call) return;

@@ -12,6 +12,7 @@ import {
   EndReasons,
   MediaRequest,
   ParticipantInfo,
+  ParticipantState,
   ServerMessage,
   VideoStreamKind,
   callStateOf,
@@ -45,6 +46,9 @@ export interface CallEvents {
   /** Whose audio sits in which receive slot (index = slot; null: empty). */
   audioSlotsChanged: { slots: (string | null)[] };
   localVideoStreamsUpdated: { added: LocalVideoStream[]; removed: LocalVideoStream[] };
+  /** Another participant (`by`, raw id) muted this one: the microphone is muted already
+   * (isMutedChanged came first); the host may unmute. */
+  mutedByOthers: { by: string };
 }
 
 /** What a call needs from its agent (and nothing more). */
@@ -66,7 +70,7 @@ export interface CallContext {
 
 type Setup =
   | { kind: "start"; targets: string[] }
-  | { kind: "join"; groupId: string }
+  | { kind: "join"; groupId: string; room?: boolean }
   | { kind: "accept" };
 
 export class Call extends Emitter<CallEvents> {
@@ -76,6 +80,8 @@ export class Call extends Emitter<CallEvents> {
   private localHold = false;
   private _muted = false;
   private _endReason: EndReason = { code: 0, subcode: 0 };
+  /** Joined as a room's (join_group_call with room: a rejoin says so again). */
+  private room = false;
   private media?: CallMedia;
   /** The service answered and the transport is set up. */
   private ready = false;
@@ -170,6 +176,7 @@ export class Call extends Emitter<CallEvents> {
   /** @internal Places the call, joins the group or accepts: media, offer, answer. */
   establish(setup: Setup, options: CallOptions | undefined): void {
     this.establishing = true;
+    this.room = setup.kind === "join" && setup.room === true;
     this._muted = options?.audioOptions?.muted ?? false;
     for (const v of options?.videoOptions?.localVideoStreams ?? []) this.videoOn.set(v.kind, v);
     this.setupTimer = setTimeout(() => {
@@ -215,7 +222,7 @@ export class Call extends Emitter<CallEvents> {
         setup.kind === "start"
           ? { type: "start_call", call_id: this.id, targets: setup.targets, ...m }
           : setup.kind === "join"
-            ? { type: "join_group_call", group_id: this.id, ...m }
+            ? { type: "join_group_call", group_id: this.id, ...(this.room ? { room: true } : {}), ...m }
             : { type: "accept", call_id: this.id, ...m },
         () => (joined = true),
       );
@@ -332,6 +339,62 @@ export class Call extends Emitter<CallEvents> {
   async removeParticipant(target: string): Promise<void> {
     this.requireLive();
     await this.ctx.request({ type: "remove_participant", call_id: this.id, target });
+  }
+
+  /** A room's: whether the call was joined as a room (CallAgent.joinRoom). */
+  get isRoom(): boolean {
+    return this.room;
+  }
+
+  /** Admits `participants` (raw ids or RemoteParticipants) waiting in the room's lobby
+   * (ACS `admit`); organizers and presenters only. Refused here (404) when one of them is
+   * not waiting in the lobby as this call's roster shows it; the service's refusal (403 for
+   * a role that may not admit) rejects the promise. */
+  async admit(participants: ParticipantRef | ParticipantRef[]): Promise<void> {
+    this.requireLive();
+    const list = Array.isArray(participants) ? participants : [participants];
+    if (list.length === 0) throw new CallingError(EndReasons.BAD_REQUEST, "nobody to admit");
+    const ids = list.map((p) => this.waiting(p));
+    await this.ctx.request({ type: "admit_participants", call_id: this.id, participants: ids, all: false });
+  }
+
+  /** Admits everyone waiting in the lobby (ACS `admitAll`); nobody waiting is no error. */
+  async admitAll(): Promise<void> {
+    this.requireLive();
+    await this.ctx.request({ type: "admit_participants", call_id: this.id, participants: [], all: true });
+  }
+
+  /** Turns `participant` away from the lobby (ACS `rejectParticipant`): its call ends with
+   * 403/10018. */
+  async rejectParticipant(participant: ParticipantRef): Promise<void> {
+    this.requireLive();
+    const id = this.waiting(participant);
+    await this.ctx.request({ type: "reject_participant", call_id: this.id, participant: id });
+  }
+
+  /** Mutes `participant` (ACS `RemoteParticipant.mute`): it is told and its microphone is
+   * muted; the service drops its audio until it unmutes. In a room, organizers and
+   * presenters only. */
+  async muteParticipant(participant: ParticipantRef): Promise<void> {
+    this.requireLive();
+    const id = refId(participant);
+    if (!this.participants.has(id)) throw new CallingError(EndReasons.NOT_FOUND, `${id} is not in this call`);
+    await this.ctx.request({ type: "mute_participants", call_id: this.id, participants: [id] });
+  }
+
+  /** Mutes every other participant (ACS `muteAllRemoteParticipants`). */
+  async muteAllRemoteParticipants(): Promise<void> {
+    this.requireLive();
+    await this.ctx.request({ type: "mute_participants", call_id: this.id, participants: [] });
+  }
+
+  /** The raw id of `p`, which must be waiting in this call's lobby. */
+  private waiting(p: ParticipantRef): string {
+    const id = refId(p);
+    if (this.participants.get(id)?.state !== ParticipantState.InLobby) {
+      throw new CallingError(EndReasons.NOT_FOUND, `${id} is not waiting in the lobby`);
+    }
+    return id;
   }
 
   /** Starts sending `stream` (a camera, or a screen share) to the call. */
@@ -477,9 +540,24 @@ export class Call extends Emitter<CallEvents> {
       case "media_lost":
         void this.restartIce();
         break;
+      case "muted_by_others":
+        this.mutedByOthers(msg.by);
+        break;
       default:
         break;
     }
+  }
+
+  /** Someone else muted us: the microphone follows (the service knows already: nothing
+   * is sent), the host is told. */
+  private mutedByOthers(by: string): void {
+    if (this.ended) return;
+    if (!this._muted) {
+      this._muted = true;
+      this.media?.setMuted(true);
+      this.emit("isMutedChanged", { muted: true });
+    }
+    this.emit("mutedByOthers", { by });
   }
 
   /** @internal The caller of an incoming call (before accept). */
@@ -531,6 +609,7 @@ export class Call extends Emitter<CallEvents> {
         type: "join_group_call",
         group_id: this.id,
         state,
+        ...(this.room ? { room: true } : {}),
         ...m,
       }), () => undefined);
       if (!joined) return;
@@ -743,6 +822,15 @@ export class Call extends Emitter<CallEvents> {
   private fire(body: ClientRequest): void {
     this.ctx.request(body).catch((e) => console.warn(`acscalling: ${body.type} failed`, e));
   }
+}
+
+/** A participant named by its raw id or as a RemoteParticipant. */
+export type ParticipantRef = string | RemoteParticipant;
+
+function refId(p: ParticipantRef): string {
+  const id = typeof p === "string" ? p.trim() : p?.identifier;
+  if (!id) throw new CallingError(EndReasons.BAD_REQUEST, "no participant given");
+  return id;
 }
 
 function errorText(e: unknown): string {

@@ -100,16 +100,33 @@ export class CallAgent extends Emitter<CallAgentEvents> {
     return call;
   }
 
-  /** Joins the group call `groupId` (a UUID the participants agreed on). */
-  join(locator: { groupId: string }, options?: CallOptions): Call {
+  /** Joins the group call `groupId` (a UUID the participants agreed on), or the room
+   * `roomId` (as joinRoom does; ACS's `join({ roomId })`). */
+  join(locator: { groupId: string } | { roomId: string }, options?: CallOptions): Call {
+    if (locator && "roomId" in locator) return this.joinRoom(locator.roomId, options);
+    return this.joinAs(locator?.groupId, false, "group", options);
+  }
+
+  /** Joins the room `locator` — its id, or its link `http(s)://<service>/meet/<id>` —
+   * created with the service's `POST /rooms`. Returns at once. The service refuses (the
+   * call ends with 403 and a message) outside the room's validity window or for a user it
+   * does not list (404: an unknown room); in a room with a lobby, an unlisted user waits in
+   * call state InLobby until an organizer or presenter admits it (then Connected), turns it
+   * away (403/10018) or the wait times out (408/10019). */
+  joinRoom(locator: string | { roomId: string }, options?: CallOptions): Call {
+    const raw = (typeof locator === "string" ? locator : locator?.roomId ?? "").trim();
+    return this.joinAs(roomIdOf(raw), true, "room", options);
+  }
+
+  private joinAs(raw: string | undefined, room: boolean, what: string, options?: CallOptions): Call {
     this.requireConnected();
-    const id = locator?.groupId?.trim() ?? "";
-    if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(id)) {
-      throw new CallingError(EndReasons.BAD_REQUEST, `invalid group id '${id}': expected a UUID`);
+    const id = (raw ?? "").trim().toLowerCase();
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+      throw new CallingError(EndReasons.BAD_REQUEST, `invalid ${what} id '${raw ?? ""}': expected a UUID`);
     }
-    if (this._calls.has(id)) throw new CallingError(EndReasons.BAD_REQUEST, "already in this group call");
+    if (this._calls.has(id)) throw new CallingError(EndReasons.BAD_REQUEST, `already in this ${what} call`);
     const call = this.newCall(id, "outgoing", CallState.None, true);
-    call.establish({ kind: "join", groupId: id }, options);
+    call.establish({ kind: "join", groupId: id, room }, options);
     return call;
   }
 
@@ -234,6 +251,15 @@ export function signalingUrl(url: string): string {
   }
   if (!m[2]) throw new CallingError(EndReasons.BAD_REQUEST, `service url '${url}' has no host`);
   return m[3] ? url.trim() : `${url.trim()}/signaling`;
+}
+
+/** The room id of a locator: the id itself, or what follows `/meet/` in a link (a query
+ * or fragment dropped). */
+export function roomIdOf(locator: string): string {
+  const t = locator.trim();
+  const at = t.indexOf("/meet/");
+  if (at < 0) return t;
+  return t.slice(at + "/meet/".length).split(/[?#]/)[0].replace(/\/+$/, "");
 }
 
 function defaultServiceUrl(): string {

@@ -6,7 +6,7 @@ export { CallClient } from "./call_client";
 export { CallAgent } from "./call_agent";
 export type { CallAgentOptions, CallAgentEvents } from "./call_agent";
 export { Call } from "./call";
-export type { CallOptions, CallEvents } from "./call";
+export type { CallOptions, CallEvents, ParticipantRef } from "./call";
 export { RemoteParticipant } from "./participant";
 export type { RemoteVideoStream, RemoteParticipantEvents } from "./participant";
 export { DeviceManager } from "./device_manager";
@@ -29,7 +29,7 @@ export {
   CallingError,
   isRawId,
 } from "./protocol";
-export type { EndReason } from "./protocol";
+export type { EndReason, Role } from "./protocol";
 
 /** Version of this SDK. */
 export const VERSION = "0.1.0";

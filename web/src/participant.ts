@@ -5,6 +5,7 @@ import {
   EndReason,
   ParticipantInfo,
   ParticipantState,
+  Role,
   VideoStreamKind,
   participantStateOf,
 } from "./protocol";
@@ -22,6 +23,7 @@ export interface RemoteParticipantEvents {
   isMutedChanged: { muted: boolean };
   isSpeakingChanged: { speaking: boolean };
   displayNameChanged: { displayName: string };
+  roleChanged: { role: Role | undefined };
   videoStreamsUpdated: { added: RemoteVideoStream[]; removed: RemoteVideoStream[] };
 }
 
@@ -31,6 +33,7 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
   private _speaking = false;
   private _displayName: string;
   private _endReason?: EndReason;
+  private _role?: Role;
   private streams: RemoteVideoStream[] = [
     { kind: VideoStreamKind.Video, id: 1, available: false },
     { kind: VideoStreamKind.ScreenShare, id: 2, available: false },
@@ -43,6 +46,7 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
     this._state = participantStateOf(info.state);
     this._muted = info.muted;
     this._displayName = info.display_name;
+    this._role = info.role;
     this.streams[0].available = info.video ?? false;
     this.streams[1].available = info.screen_sharing ?? false;
   }
@@ -61,6 +65,11 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
   get displayName(): string {
     return this._displayName;
   }
+  /** Its role when the call is a room's ("organizer", "presenter", "attendee",
+   * "consumer"); undefined in other calls. */
+  get role(): Role | undefined {
+    return this._role;
+  }
   /** Why the participant left (set once it is Disconnected). */
   get callEndReason(): EndReason | undefined {
     return this._endReason;
@@ -76,6 +85,10 @@ export class RemoteParticipant extends Emitter<RemoteParticipantEvents> {
     if (info.display_name !== this._displayName) {
       this._displayName = info.display_name;
       this.emit("displayNameChanged", { displayName: info.display_name });
+    }
+    if (info.role !== undefined && info.role !== this._role) {
+      this._role = info.role;
+      this.emit("roleChanged", { role: info.role });
     }
     const state = participantStateOf(info.state);
     if (state !== this._state) {

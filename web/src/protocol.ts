@@ -117,6 +117,9 @@ type WireCallState = keyof typeof CallState;
 type WireParticipantState = keyof typeof ParticipantState;
 type WireKind = "video" | "screen_share";
 
+/** A participant's role in a room (protocol::Role): what the service lets it do. */
+export type Role = "organizer" | "presenter" | "attendee" | "consumer";
+
 export interface ParticipantInfo {
   id: string;
   display_name: string;
@@ -125,6 +128,8 @@ export interface ParticipantInfo {
   video?: boolean;
   screen_sharing?: boolean;
   end_reason?: EndReason;
+  /** Its role when the call is a room's. */
+  role?: Role;
 }
 
 export interface ErrorBody {
@@ -152,7 +157,7 @@ export type MediaRequest = { offer_sdp: string; media?: undefined } | { media: n
 /** Messages to the service; requests get their `req` from the signaling layer. */
 export type ClientRequest =
   | ({ type: "start_call"; call_id: string; targets: string[] } & MediaRequest)
-  | ({ type: "join_group_call"; group_id: string; state?: JoinState } & MediaRequest)
+  | ({ type: "join_group_call"; group_id: string; state?: JoinState; room?: boolean } & MediaRequest)
   | ({ type: "accept"; call_id: string } & MediaRequest)
   | { type: "prepare_media"; offer_sdp: string }
   | { type: "reject"; call_id: string }
@@ -167,6 +172,9 @@ export type ClientRequest =
   | { type: "unsubscribe_video"; call_id: string; kind: WireKind; slot: number }
   | { type: "refresh_token"; token: string }
   | { type: "restart_ice"; call_id: string; offer_sdp: string }
+  | { type: "admit_participants"; call_id: string; participants: string[]; all: boolean }
+  | { type: "reject_participant"; call_id: string; participant: string }
+  | { type: "mute_participants"; call_id: string; participants: string[] }
   | { type: "ping" };
 
 export interface Hello {
@@ -200,6 +208,7 @@ export type ServerMessage = { seq?: number } & (
   | { type: "dominant_speakers"; call_id: string; speakers: string[]; timestamp_ms: number }
   | { type: "dtmf_received"; call_id: string; participant: string; tone: string }
   | { type: "media_lost"; call_id: string }
+  | { type: "muted_by_others"; call_id: string; by: string }
   | { type: "token_expiring"; expires_in_secs: number }
   | { type: "error"; error: ErrorBody }
 );
