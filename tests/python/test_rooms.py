@@ -91,6 +91,17 @@ class Party:
         self.events.clear()
         self.call = None
         self.client.close()
+        self.events.clear()  # anything recorded while closing
+
+
+def hang_up_all(*people):
+    """Everyone leaves; waits until every call has ended (no event in flight while the
+    clients close)."""
+    for p in people:
+        p.call.hang_up()
+    for p in people:
+        p.wait_state(CallState.DISCONNECTED)
+    time.sleep(0.2)
 
 
 @pytest.fixture
@@ -180,8 +191,7 @@ def test_the_lobby_meeting(rooms_service, parties):
     # Still one meeting of four.
     assert org.call.state == CallState.CONNECTED
     assert sorted(p.identifier for p in org.call.remote_participants) == sorted([a1.id, a2.id, guest.id])
-    for p in (org, a1, a2, guest):
-        p.call.hang_up()
+    hang_up_all(org, a1, a2, guest)
 
 
 def test_muting_others_and_a_consumer_that_cannot_unmute(rooms_service, parties):
@@ -242,8 +252,7 @@ def test_muting_others_and_a_consumer_that_cannot_unmute(rooms_service, parties)
     wait_until(lambda: att.call.is_muted, T, what="Ari muted by 'mute all'")
     assert len(att.events.of(EventKind.CALL_MUTED_BY_OTHERS)) == 2
     assert not org.call.is_muted
-    for p in (org, att, con):
-        p.call.hang_up()
+    hang_up_all(org, att, con)
 
 
 def test_a_room_outside_its_window_or_unknown_cannot_be_joined(rooms_service, parties):
@@ -265,7 +274,7 @@ def test_a_room_outside_its_window_or_unknown_cannot_be_joined(rooms_service, pa
     now_room = rooms_service.identity.create_room({alice.id: "organizer"})
     alice.join(now_room["join_url"])
     alice.wait_state(CallState.CONNECTED)
-    alice.call.hang_up()
+    hang_up_all(alice)
 
 
 def test_nobody_admits_and_the_lobby_timeout_ends_the_wait(no_leaks):
@@ -289,7 +298,7 @@ def test_nobody_admits_and_the_lobby_timeout_ends_the_wait(no_leaks):
         assert waited < LOBBY_TIMEOUT_SECS + 5, waited
         wait_until(lambda: org.sees(late) is None, T, what="Lea gone from Olga's roster")
         assert org.call.state == CallState.CONNECTED
-        org.call.hang_up()
+        hang_up_all(org)
     finally:
         for p in made:
             p.close()
