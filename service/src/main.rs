@@ -213,6 +213,11 @@ async fn run(mut config: Config) -> Result<(), Box<dyn std::error::Error>> {
     hub.push
         .attach_store(Arc::clone(&store))
         .map_err(|e| format!("push targets: {e}"))?;
+    let rooms = hub
+        .rooms
+        .attach_store(Arc::clone(&store))
+        .map_err(|e| format!("rooms: {e}"))?;
+    log::info!("database {}: {rooms} rooms", config.database);
     hub.spawn_sfu_events(sfu_events);
     let sip_addr = start_sip(&config, &hub).await?;
     hub.spawn_roster_batches();

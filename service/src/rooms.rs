@@ -9,10 +9,16 @@
 //! presenters can, organizers can also end the meeting for everyone. A room made with
 //! `lobby` lets unlisted people ask to join: they wait in its lobby ([`crate::lobby`]).
 //!
-//! Rooms live in memory (a restart forgets them).
+//! Rooms live in memory and are written through to the store ([`crate::store`], tables
+//! `rooms` and `room_participants`) before a create or delete answers; at start they are
+//! loaded from it ([`Rooms::attach_store`]), closed ones purged. With `--database :memory:`
+//! a restart forgets them. A deleted user's listings go with it in the store (cascade) and
+//! are dropped from memory when the room is next read (a deleted user cannot join anyway:
+//! its tokens went with it).
 
 use crate::identity::{authorize, json_error};
 use crate::protocol::{Identifier, Role, RoomParticipant, RoomRequest, RoomResponse};
+use crate::store::{Store, StoreError, StoredRoom};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -47,9 +53,12 @@ pub enum Entry {
     Lobby,
 }
 
-/// Every room, by id.
+/// Every room, by id; written through to the store when there is one.
 #[derive(Default)]
-pub struct Rooms(Mutex<HashMap<String, Room>>);
+pub struct Rooms {
+    rooms: Mutex<HashMap<String, Room>>,
+    store: std::sync::OnceLock<Arc<Store>>,
+}
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -71,10 +80,100 @@ pub enum RoomRefusal {
     NotListed { id: String, user: String },
 }
 
+/// A role as the store keeps it: its protocol text (`organizer`, …).
+fn role_text(role: Role) -> String {
+    match serde_json::to_value(role) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{role:?}").to_lowercase(),
+    }
+}
+
+fn role_of_text(text: &str) -> Option<Role> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+}
+
 impl Rooms {
+    /// Loads the rooms kept in `store` (those closed by now are purged); later creates and
+    /// deletes are written to it (once, at start).
+    pub fn attach_store(&self, store: Arc<Store>) -> Result<usize, StoreError> {
+        let mut map = self.rooms.lock();
+        for stored in store.load_rooms(unix_now())? {
+            let mut roles = HashMap::new();
+            for (user, role) in stored.participants {
+                match role_of_text(&role) {
+                    Some(r) => {
+                        roles.insert(user, r);
+                    }
+                    None => log::warn!(
+                        "room {}: {user} has an unknown role '{role}' in the store; not listed",
+                        stored.id
+                    ),
+                }
+            }
+            map.insert(
+                stored.id,
+                Room {
+                    valid_from: stored.valid_from,
+                    valid_until: stored.valid_until,
+                    roles,
+                    lobby: stored.lobby,
+                },
+            );
+        }
+        let loaded = map.len();
+        self.store
+            .set(store)
+            .map_err(|_| StoreError("the rooms already have a store".into()))?;
+        Ok(loaded)
+    }
+
+    /// Adds room `id` (to the store first: a failed write adds nothing).
+    fn insert(&self, id: &str, room: Room) -> Result<(), StoreError> {
+        let mut map = self.rooms.lock();
+        if let Some(store) = self.store.get() {
+            let mut participants: Vec<(String, String)> = room
+                .roles
+                .iter()
+                .map(|(u, r)| (u.clone(), role_text(*r)))
+                .collect();
+            participants.sort();
+            store.insert_room(&StoredRoom {
+                id: id.to_string(),
+                valid_from: room.valid_from,
+                valid_until: room.valid_until,
+                lobby: room.lobby,
+                participants,
+            })?;
+        }
+        map.insert(id.to_string(), room);
+        Ok(())
+    }
+
+    /// Removes room `id`: `Ok(false)` when there is none.
+    fn remove(&self, id: &str) -> Result<bool, StoreError> {
+        let mut map = self.rooms.lock();
+        if !map.contains_key(id) {
+            return Ok(false);
+        }
+        if let Some(store) = self.store.get() {
+            store.delete_room(id)?;
+        }
+        map.remove(id);
+        Ok(true)
+    }
+
+    /// Room `id` without the listings of users that no longer exist (deleted users: the
+    /// store dropped their rows with them).
+    fn get(&self, id: &str, exists: impl Fn(&str) -> bool) -> Option<Room> {
+        let mut map = self.rooms.lock();
+        let room = map.get_mut(id)?;
+        room.roles.retain(|u, _| exists(u));
+        Some(room.clone())
+    }
+
     /// How `user` enters room `id` now, or why it may not join.
     pub fn entry_of(&self, id: &str, user: &str) -> Result<Entry, RoomRefusal> {
-        let rooms = self.0.lock();
+        let rooms = self.rooms.lock();
         let room = rooms
             .get(id)
             .ok_or_else(|| RoomRefusal::Unknown(id.to_string()))?;
@@ -200,7 +299,10 @@ async fn create_room(
         lobby: req.lobby,
     };
     let body = Rooms::response(&id, &room, &base_url(&headers));
-    state.hub.rooms.0.lock().insert(id.clone(), room);
+    if let Err(e) = state.hub.rooms.insert(&id, room) {
+        log::error!("room {id} not created: {e}");
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
     log::info!(
         "room {id} created: {} participants, valid {valid_from}..{valid_until}",
         body.participants.len()
@@ -216,8 +318,8 @@ async fn get_room(
     if let Err(r) = authorize(&state, &headers) {
         return *r;
     }
-    match state.hub.rooms.0.lock().get(&id) {
-        Some(room) => Json(Rooms::response(&id, room, &base_url(&headers))).into_response(),
+    match state.hub.rooms.get(&id, |u| state.identity.exists(u)) {
+        Some(room) => Json(Rooms::response(&id, &room, &base_url(&headers))).into_response(),
         None => json_error(StatusCode::NOT_FOUND, format!("no room {id}")),
     }
 }
@@ -230,8 +332,15 @@ async fn delete_room(
     if let Err(r) = authorize(&state, &headers) {
         return *r;
     }
-    match state.hub.rooms.0.lock().remove(&id) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => json_error(StatusCode::NOT_FOUND, format!("no room {id}")),
+    match state.hub.rooms.remove(&id) {
+        Ok(true) => {
+            log::info!("room {id} deleted");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => json_error(StatusCode::NOT_FOUND, format!("no room {id}")),
+        Err(e) => {
+            log::error!("room {id} not deleted: {e}");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
     }
 }

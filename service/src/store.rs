@@ -1,7 +1,7 @@
 //! The service's durable state in an embedded SQLite database (`--database PATH`, default
 //! `acscalling-service.db` in the working directory; `:memory:` only when asked): users,
 //! the ids of their live tokens (a revocation deletes them), phone numbers assigned to users,
-//! their push targets,
+//! their push targets, rooms with their listed participants,
 //! and the generated access key when none is configured.
 //!
 //! The identity store and the number plan keep their maps in memory for the hot paths (every
@@ -14,7 +14,8 @@ use std::path::Path;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// Version of the schema below (`PRAGMA user_version`).
+/// Version of the schema below (`PRAGMA user_version`). Tables added later with
+/// `CREATE TABLE IF NOT EXISTS` (the rooms) keep it: an older service ignores them.
 const SCHEMA_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
@@ -38,6 +39,23 @@ CREATE TABLE IF NOT EXISTS push_targets (
     secret TEXT NOT NULL,
     PRIMARY KEY (user_id, url)
 );
+-- Rooms (`/rooms`). The participants are rows of their own, not a JSON column of `rooms`,
+-- so that deleting a user takes its listings along (ON DELETE CASCADE, as for push targets)
+-- and deleting a room takes its list; a JSON column could do neither. Times are unix
+-- seconds (a u64 stored as its i64 bit pattern).
+CREATE TABLE IF NOT EXISTS rooms (
+    id TEXT PRIMARY KEY,
+    valid_from INTEGER NOT NULL,
+    valid_until INTEGER NOT NULL,
+    lobby INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS room_participants (
+    room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS room_participants_by_user ON room_participants(user_id);
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -57,6 +75,16 @@ impl From<rusqlite::Error> for StoreError {
 
 /// A user as stored: its id and its live tokens (jti, expiry).
 pub type StoredUser = (String, Vec<(String, u64)>);
+
+/// A room as stored: its participants are (user, role as its protocol text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    pub id: String,
+    pub valid_from: u64,
+    pub valid_until: u64,
+    pub lobby: bool,
+    pub participants: Vec<(String, String)>,
+}
 
 /// The database.
 pub struct Store {
@@ -249,6 +277,77 @@ impl Store {
         Ok(())
     }
 
+    /// Every room that has not closed at `now` (rooms closed by then are deleted, their
+    /// participants with them), with its participants: (user, role as text).
+    pub fn load_rooms(&self, now: u64) -> Result<Vec<StoredRoom>, StoreError> {
+        let conn = self.conn.lock();
+        // Times past i64::MAX read as negative: those rooms close in a far future.
+        conn.execute(
+            "DELETE FROM rooms WHERE valid_until >= 0 AND valid_until <= ?1",
+            params![now as i64],
+        )?;
+        let mut rooms: Vec<StoredRoom> = conn
+            .prepare("SELECT id, valid_from, valid_until, lobby FROM rooms ORDER BY id")?
+            .query_map([], |r| {
+                Ok(StoredRoom {
+                    id: r.get(0)?,
+                    valid_from: r.get::<_, i64>(1)? as u64,
+                    valid_until: r.get::<_, i64>(2)? as u64,
+                    lobby: r.get(3)?,
+                    participants: Vec::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = conn.prepare("SELECT room_id, user_id, role FROM room_participants")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (room, user, role) = row?;
+            if let Ok(i) = rooms.binary_search_by(|r| r.id.as_str().cmp(&room)) {
+                rooms[i].participants.push((user, role));
+            }
+        }
+        Ok(rooms)
+    }
+
+    /// Adds a room with its participants (one transaction: all or nothing).
+    pub fn insert_room(&self, room: &StoredRoom) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO rooms (id, valid_from, valid_until, lobby) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                room.id,
+                room.valid_from as i64,
+                room.valid_until as i64,
+                room.lobby
+            ],
+        )?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO room_participants (room_id, user_id, role) VALUES (?1, ?2, ?3)",
+            )?;
+            for (user, role) in &room.participants {
+                stmt.execute(params![room.id, user, role])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a room with its participants.
+    pub fn delete_room(&self, id: &str) -> Result<(), StoreError> {
+        self.conn
+            .lock()
+            .execute("DELETE FROM rooms WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
     /// A setting (`access_key`).
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
@@ -355,6 +454,80 @@ mod tests {
         std::fs::write(&path, b"not a database at all, just text").unwrap();
         let _ = std::fs::remove_file(format!("{path}-wal"));
         assert!(Store::open(&path).is_err());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn rooms_are_kept_expire_and_go_with_their_users() {
+        let (dir, path) = temp_db("rooms");
+        let room = |id: &str, until: u64, participants: &[(&str, &str)]| StoredRoom {
+            id: id.into(),
+            valid_from: 10,
+            valid_until: until,
+            lobby: id == "r1",
+            participants: participants
+                .iter()
+                .map(|(u, r)| (u.to_string(), r.to_string()))
+                .collect(),
+        };
+        {
+            let s = Store::open(&path).unwrap();
+            s.insert_user("8:acs:a", 1).unwrap();
+            s.insert_user("8:acs:b", 1).unwrap();
+            let r1 = room(
+                "r1",
+                100,
+                &[("8:acs:a", "organizer"), ("8:acs:b", "consumer")],
+            );
+            s.insert_room(&r1).unwrap();
+            s.insert_room(&room("r2", 100, &[("8:acs:a", "attendee")]))
+                .unwrap();
+            s.insert_room(&room("old", 50, &[("8:acs:b", "attendee")]))
+                .unwrap();
+            s.insert_room(&room("far", u64::MAX, &[])).unwrap();
+            // Unknown users and a second room with the same id: nothing is written.
+            assert!(s
+                .insert_room(&room(
+                    "r3",
+                    100,
+                    &[("8:acs:a", "attendee"), ("8:acs:x", "attendee")]
+                ))
+                .is_err());
+            assert!(s.insert_room(&room("r1", 100, &[])).is_err());
+            s.delete_room("r2").unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        let rooms = s.load_rooms(60).unwrap();
+        let ids: Vec<&str> = rooms.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["far", "r1"],
+            "r2 deleted, old closed, r3 never written"
+        );
+        let mut r1 = rooms[1].clone();
+        r1.participants.sort();
+        assert_eq!(
+            r1,
+            room(
+                "r1",
+                100,
+                &[("8:acs:a", "organizer"), ("8:acs:b", "consumer")]
+            )
+        );
+        assert_eq!(rooms[0].valid_until, u64::MAX);
+        // The closed room was purged, its participants with it.
+        let left: i64 = s
+            .conn
+            .lock()
+            .query_row("SELECT COUNT(*) FROM room_participants", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 2);
+        // A deleted user leaves the rooms that list it.
+        s.delete_user("8:acs:b").unwrap();
+        assert_eq!(
+            s.load_rooms(60).unwrap()[1].participants,
+            vec![("8:acs:a".to_string(), "organizer".to_string())]
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
