@@ -403,6 +403,7 @@ async fn delete_identity(
         Ok(()) => {
             state.hub.numbers.remove_user(&id);
             state.hub.push.forget_user(&id);
+            state.hub.rooms.forget_user(&id);
             state
                 .hub
                 .close_user(&id, EndReason::UNAUTHORIZED, "identity deleted");

@@ -235,3 +235,101 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use super::*;
+    use crate::media_setup::test_hub::{answer_add, connect, hub, messages};
+    use crate::sfu::{SessionId, SfuCommand};
+
+    const GROUP: &str = "0b6f5f0e-8d7c-4a2b-9e1f-3c4d5e6f7a8b";
+
+    async fn join(
+        hub: &Arc<Hub>,
+        sfu: &mut UnboundedReceiver<SfuCommand>,
+        conn: ConnId,
+    ) -> SessionId {
+        let h = Arc::clone(hub);
+        let t = tokio::spawn(async move {
+            h.join_group_call(
+                conn,
+                1,
+                GROUP.into(),
+                "offer".into(),
+                Default::default(),
+                false,
+            )
+            .await
+        });
+        let id = answer_add(sfu, Ok("answer".into())).await;
+        t.await.unwrap();
+        id
+    }
+
+    fn blocked(sfu: &mut UnboundedReceiver<SfuCommand>) -> Vec<(SessionId, bool)> {
+        let mut out = Vec::new();
+        while let Ok(c) = sfu.try_recv() {
+            if let SfuCommand::SetAudioBlocked { id, on } = c {
+                out.push((id, on));
+            }
+        }
+        out
+    }
+
+    fn error_code(msgs: &[ServerMessage], req: u64) -> Option<Option<i32>> {
+        msgs.iter().find_map(|m| match m {
+            ServerMessage::Response { req: r, error, .. } if *r == req => {
+                Some(error.as_ref().map(|e| e.code))
+            }
+            _ => None,
+        })
+    }
+
+    /// The service's part of muting others, which a client that ignores `MutedByOthers`
+    /// cannot undo: the SFU drops the muted participant's audio until it unmutes itself.
+    #[tokio::test]
+    async fn the_muted_is_told_and_its_audio_dropped_until_it_unmutes() {
+        let (hub, mut sfu) = hub();
+        let (a, mut a_rx) = connect(&hub, "8:acs:alice");
+        let (b, mut b_rx) = connect(&hub, "8:acs:bob");
+        join(&hub, &mut sfu, a).await;
+        let sb = join(&hub, &mut sfu, b).await;
+        messages(&mut a_rx);
+        messages(&mut b_rx);
+        blocked(&mut sfu);
+
+        // Refused: oneself, somebody not in the call, a malformed id.
+        hub.mute_others(a, 2, GROUP, &["8:acs:alice".into()]);
+        hub.mute_others(a, 3, GROUP, &["8:acs:carol".into()]);
+        hub.mute_others(a, 4, GROUP, &["nobody".into()]);
+        let got = messages(&mut a_rx);
+        assert_eq!(error_code(&got, 2), Some(Some(400)), "{got:?}");
+        assert_eq!(error_code(&got, 3), Some(Some(404)), "{got:?}");
+        assert_eq!(error_code(&got, 4), Some(Some(400)), "{got:?}");
+        assert!(blocked(&mut sfu).is_empty());
+
+        hub.mute_others(a, 5, GROUP, &["8:acs:bob".into()]);
+        assert_eq!(error_code(&messages(&mut a_rx), 5), Some(None));
+        let told = messages(&mut b_rx);
+        assert!(
+            told.iter().any(|m| matches!(
+                m,
+                ServerMessage::MutedByOthers { call_id, by } if call_id == GROUP && by == "8:acs:alice"
+            )),
+            "{told:?}"
+        );
+        assert_eq!(blocked(&mut sfu), vec![(sb, true)]);
+        // Muting everyone again changes nothing for the already muted.
+        hub.mute_others(a, 6, GROUP, &[]);
+        assert!(blocked(&mut sfu).is_empty());
+        assert!(!messages(&mut b_rx)
+            .iter()
+            .any(|m| matches!(m, ServerMessage::MutedByOthers { .. })));
+
+        // Bob unmutes himself: his audio goes through again.
+        hub.set_muted(b, 7, GROUP, false);
+        assert_eq!(blocked(&mut sfu), vec![(sb, false)]);
+    }
+}

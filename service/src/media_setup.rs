@@ -318,28 +318,21 @@ impl Hub {
     }
 }
 
+/// A hub on a fake SFU for the service's unit tests: the SFU's commands come out of a
+/// channel the test reads and answers.
 #[cfg(test)]
-mod tests {
+pub(crate) mod test_hub {
     use std::sync::Arc;
     use std::time::Duration;
 
     use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-    use super::*;
-    use crate::calls::{HubConfig, Outbound};
+    use crate::calls::{ConnId, Hub, HubConfig, Outbound};
     use crate::identity::IdentityStore;
-    use crate::protocol::ECHO_BOT_ID;
-    use crate::sfu::{SfuCommand, SfuError, SfuEvent};
+    use crate::protocol::ServerMessage;
+    use crate::sfu::{SessionId, SfuCommand, SfuError, SfuHandle};
 
-    const GROUP: &str = "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
-
-    impl From<&str> for MediaOffer {
-        fn from(sdp: &str) -> Self {
-            MediaOffer::Sdp(sdp.to_string())
-        }
-    }
-
-    fn hub() -> (Arc<Hub>, UnboundedReceiver<SfuCommand>) {
+    pub(crate) fn hub() -> (Arc<Hub>, UnboundedReceiver<SfuCommand>) {
         let (sfu, commands) = SfuHandle::detached();
         let config = HubConfig {
             setup_timeout: Duration::from_secs(85),
@@ -354,12 +347,12 @@ mod tests {
         (Hub::new(sfu, config, identity), commands)
     }
 
-    fn connect(hub: &Hub, user: &str) -> (ConnId, UnboundedReceiver<Outbound>) {
+    pub(crate) fn connect(hub: &Hub, user: &str) -> (ConnId, UnboundedReceiver<Outbound>) {
         let (tx, rx) = unbounded_channel();
         (hub.register(user, user, tx), rx)
     }
 
-    fn messages(rx: &mut UnboundedReceiver<Outbound>) -> Vec<ServerMessage> {
+    pub(crate) fn messages(rx: &mut UnboundedReceiver<Outbound>) -> Vec<ServerMessage> {
         let mut out = Vec::new();
         while let Ok(m) = rx.try_recv() {
             if let Outbound::Message(m) = m {
@@ -370,7 +363,7 @@ mod tests {
     }
 
     /// Takes the next `AddSession` from the fake SFU and answers it.
-    async fn answer_add(
+    pub(crate) async fn answer_add(
         commands: &mut UnboundedReceiver<SfuCommand>,
         answer: Result<String, SfuError>,
     ) -> SessionId {
@@ -382,6 +375,27 @@ mod tests {
                 }
                 _ => continue,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    use super::test_hub::{answer_add, connect, hub, messages};
+    use super::*;
+    use crate::calls::Outbound;
+    use crate::protocol::ECHO_BOT_ID;
+    use crate::sfu::{SfuCommand, SfuEvent};
+
+    const GROUP: &str = "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b";
+
+    impl From<&str> for MediaOffer {
+        fn from(sdp: &str) -> Self {
+            MediaOffer::Sdp(sdp.to_string())
         }
     }
 

@@ -60,12 +60,7 @@ pub struct Rooms {
     store: std::sync::OnceLock<Arc<Store>>,
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::identity::unix_now;
 
 /// Why a join is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -160,6 +155,13 @@ impl Rooms {
         }
         map.remove(id);
         Ok(true)
+    }
+
+    /// A deleted user is listed in no room any more (the store's rows went with the user).
+    pub fn forget_user(&self, user: &str) {
+        for room in self.rooms.lock().values_mut() {
+            room.roles.remove(user);
+        }
     }
 
     /// Room `id` without the listings of users that no longer exist (deleted users: the
