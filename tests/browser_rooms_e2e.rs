@@ -68,6 +68,7 @@ fn a_browser_opens_the_meeting_link_waits_in_the_lobby_and_is_admitted() {
         json!(room.id),
         T,
     );
+    let t0 = std::time::Instant::now();
     b.click("guest", "#joinroom");
     b.eval(
         "guest",
@@ -75,7 +76,6 @@ fn a_browser_opens_the_meeting_link_waits_in_the_lobby_and_is_admitted() {
          window.acsSample.call.on('mutedByOthers', (e) => window.mutedBy.push(e.by)); }",
         json!(null),
     );
-    let t0 = std::time::Instant::now();
     wait_call_state(&mut b, "guest", "InLobby");
     println!(
         "browser in the lobby {} ms after join",
