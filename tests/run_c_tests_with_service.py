@@ -61,6 +61,7 @@ def main() -> int:
                    ACS_TEST_TOKEN_A=user_token(),
                    ACS_TEST_TOKEN_B=user_token(),
                    ACS_TEST_TOKEN_C=user_token(),
+                   ACS_TEST_ACCESS_KEY=KEY,
                    ACS_TEST_UNKNOWN_USER=f"8:acs:{uuid.uuid4()}")
         if sipp is not None:
             env["ACS_TEST_PHONE"] = PHONE
