@@ -9,18 +9,14 @@
 mod common;
 
 use acscalling::client::{AgentEvent, Call, RemoteParticipant};
-use acscalling::protocol::{CallState, ParticipantState, Role, RoomResponse};
+use acscalling::protocol::{CallState, ParticipantState, Role};
 use common::browser::*;
 use common::party::Party;
-use common::{wait_until, Service};
+use common::wait_until;
 use serde_json::json;
 use std::time::Duration;
 
-fn create_room(svc: &Service, body: &str) -> RoomResponse {
-    let (st, resp) = svc.post("/rooms", body);
-    assert_eq!(st, 201, "{resp}");
-    serde_json::from_str(&resp).unwrap()
-}
+use common::rooms::create_room;
 
 fn of(call: &Call, id: &str) -> Option<RemoteParticipant> {
     call.remote_participants()

@@ -11,18 +11,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn create_room(svc: &Service, body: &str) -> RoomResponse {
-    let (st, resp) = svc.post("/rooms", body);
-    assert_eq!(st, 201, "{resp}");
-    serde_json::from_str(&resp).unwrap()
-}
+use common::rooms::{create_room, unix_now};
 
 /// An organizer, a presenter, an attendee and a consumer meet: everyone hears the speakers,
 /// nobody hears the consumer (whose media the service drops even if it sent any); the

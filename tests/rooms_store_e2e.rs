@@ -13,18 +13,7 @@ use std::time::Duration;
 
 const T: Duration = Duration::from_secs(20);
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn create_room(svc: &Service, body: &str) -> RoomResponse {
-    let (st, resp) = svc.post("/rooms", body);
-    assert_eq!(st, 201, "{resp}");
-    serde_json::from_str(&resp).unwrap()
-}
+use common::rooms::{create_room, unix_now};
 
 fn get_room(svc: &Service, id: &str) -> (u16, String) {
     svc.request("GET", &format!("/rooms/{id}"), "")

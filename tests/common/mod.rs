@@ -12,6 +12,7 @@ use std::time::Duration;
 pub mod browser;
 pub mod netcut;
 pub mod party;
+pub mod rooms;
 pub mod sipp;
 pub mod sipphones;
 pub mod sound;
